@@ -1,0 +1,247 @@
+// Demultiplexer: follows PAT and PMT (ISO/IEC 13818-1 §2.4.4.3, §2.4.4.8) and the SDT
+// (EN 300 468 §5.2.3) of an SPTS or MPTS, selects one program, and classifies every packet by
+// PID through a lookup table, so the per-packet cost is one array read. Version changes of
+// PAT/PMT are followed: the selected program is re-announced whenever its PMT changes.
+
+import { getPid, MAX_PID, TS_PACKET_SIZE } from './packet.js';
+import { SectionAssembler } from './psi/assembler.js';
+import type { SectionFault } from './psi/assembler.js';
+import { TableCollector } from './psi/table-collector.js';
+import { parsePat, PAT_PID, PAT_TABLE_ID } from './psi/pat.js';
+import type { Pat } from './psi/pat.js';
+import { parsePmt, PMT_TABLE_ID } from './psi/pmt.js';
+import type { Pmt } from './psi/pmt.js';
+import { languagesOf } from './psi/descriptors.js';
+import type { Descriptor } from './psi/descriptors.js';
+import { classifyStream } from './stream-types.js';
+import type { StreamKind } from './stream-types.js';
+import { parseSdt, SDT_PID } from './psi/sdt.js';
+
+export interface ElementaryStream {
+  pid: number;
+  streamType: number;
+  kind: StreamKind;
+  codec: string;
+  languages: string[];
+  descriptors: Descriptor[];
+}
+
+export interface ProgramInfo {
+  programNumber: number;
+  pmtPid: number;
+  pcrPid: number;
+  version: number;
+  programInfo: Descriptor[];
+  streams: ElementaryStream[];
+}
+
+export interface ServiceInfo {
+  serviceId: number;
+  serviceName: string;
+  providerName: string;
+  serviceType: number;
+}
+
+export interface DemuxEvents {
+  /** Every new PAT (version or content change). */
+  onPat?(pat: Pat): void;
+  /** The selected program appeared or its PMT changed. */
+  onProgram?(program: ProgramInfo): void;
+  /** The selected program disappeared from the PAT. */
+  onProgramLost?(programNumber: number): void;
+  /** SDT entry of the selected program (new or changed). */
+  onService?(service: ServiceInfo): void;
+  /** A PSI section dropped (bad CRC, impossible length, lost to a CC gap). */
+  onSectionFault?(fault: SectionFault, pid: number, tableId: number): void;
+}
+
+/** Role of a PID for the selected program (Demuxer.role). */
+export const ROLE_DROP = -1;
+export const ROLE_PSI = -2;
+/** PCR PID that carries no elementary stream of the program. */
+export const ROLE_PCR_ONLY = -3;
+
+export interface DemuxOptions {
+  /** program_number to select; default the first program (≠ 0) of the PAT. */
+  program?: number;
+}
+
+export class Demuxer {
+  /** Per-PID role: ROLE_* or the index of the elementary stream in `program.streams`. */
+  readonly role = new Int16Array(MAX_PID + 1).fill(ROLE_DROP);
+  program: ProgramInfo | null = null;
+  pat: Pat | null = null;
+  service: ServiceInfo | null = null;
+  private readonly assemblers = new Map<number, SectionAssembler>();
+  private readonly tables = new TableCollector();
+  private pmtPid = -1;
+
+  constructor(
+    private readonly opts: DemuxOptions = {},
+    private readonly events: DemuxEvents = {},
+  ) {
+    this.watchPsi(PAT_PID);
+    this.watchPsi(SDT_PID);
+  }
+
+  /** The program_number this demuxer is after, once known. */
+  get selectedProgram(): number | undefined {
+    return this.opts.program ?? this.pendingProgram;
+  }
+
+  /**
+   * Classifies the packet at buf[o]: consumes PSI, returns the elementary-stream index
+   * (≥ 0) for packets of the selected program, ROLE_PCR_ONLY for its separate PCR PID, or a
+   * negative role for everything else.
+   */
+  process(b: Uint8Array, o: number): number {
+    const pid = getPid(b, o);
+    const r = this.role[pid];
+    if (r === ROLE_PSI) this.assemblers.get(pid)?.push(b, o);
+    return r;
+  }
+
+  /** Forgets all PSI state (new source): the next PAT/PMT are taken as they come. */
+  reset(): void {
+    this.role.fill(ROLE_DROP);
+    this.assemblers.clear();
+    this.tables.reset();
+    this.program = null;
+    this.pat = null;
+    this.service = null;
+    this.pmtPid = -1;
+    this.pendingProgram = undefined;
+    this.watchPsi(PAT_PID);
+    this.watchPsi(SDT_PID);
+  }
+
+  /** Convenience for offline use: classifies every packet of a chunk aligned on 188 bytes. */
+  processAligned(chunk: Uint8Array): void {
+    for (let o = 0; o + TS_PACKET_SIZE <= chunk.length; o += TS_PACKET_SIZE) this.process(chunk, o);
+  }
+
+  private watchPsi(pid: number): void {
+    this.role[pid] = ROLE_PSI;
+    if (!this.assemblers.has(pid)) {
+      this.assemblers.set(
+        pid,
+        new SectionAssembler(pid, {
+          onSection: (s, p) => this.onSection(s, p),
+          onFault: (f, p, t) => this.events.onSectionFault?.(f, p, t),
+        }),
+      );
+    }
+  }
+
+  private onSection(s: Uint8Array, pid: number): void {
+    const tableId = s[0];
+    if (pid === PAT_PID) {
+      if (tableId !== PAT_TABLE_ID) return;
+      const sections = this.tables.push(s);
+      if (sections) this.onPat(parsePat(sections));
+    } else if (pid === this.pmtPid && tableId === PMT_TABLE_ID) {
+      const sections = this.tables.push(s, pid);
+      if (!sections) return;
+      const pmt = parsePmt(sections[0]);
+      if (pmt.programNumber === this.selectedProgram) this.onPmt(pmt);
+    } else if (pid === SDT_PID && tableId === 0x42) {
+      const sections = this.tables.push(s);
+      if (sections) this.onSdt(sections);
+    }
+  }
+
+  private onPat(pat: Pat): void {
+    this.pat = pat;
+    this.events.onPat?.(pat);
+    const want = this.opts.program;
+    const entry = pat.programs.find((p) =>
+      want === undefined ? p.programNumber !== 0 : p.programNumber === want,
+    );
+    if (!entry) {
+      if (this.program) {
+        const lost = this.program.programNumber;
+        this.clearProgram();
+        this.events.onProgramLost?.(lost);
+      }
+      return;
+    }
+    if (entry.pid !== this.pmtPid) {
+      if (this.pmtPid >= 0 && this.role[this.pmtPid] === ROLE_PSI) {
+        this.role[this.pmtPid] = ROLE_DROP;
+        this.assemblers.delete(this.pmtPid);
+      }
+      this.pmtPid = entry.pid;
+      this.watchPsi(entry.pid);
+    }
+    if (this.program && this.program.programNumber !== entry.programNumber) this.clearProgram();
+    this.pendingProgram = entry.programNumber;
+  }
+
+  /** Program chosen from the PAT whose PMT is awaited (when no program was configured). */
+  private pendingProgram: number | undefined;
+
+  private onPmt(pmt: Pmt): void {
+    this.clearProgramRoles();
+    const streams: ElementaryStream[] = pmt.streams.map((s) => {
+      const c = classifyStream(s.streamType, s.descriptors);
+      return {
+        pid: s.pid,
+        streamType: s.streamType,
+        kind: c.kind,
+        codec: c.codec,
+        languages: languagesOf(s.descriptors),
+        descriptors: s.descriptors,
+      };
+    });
+    streams.forEach((s, i) => {
+      if (this.role[s.pid] !== ROLE_PSI) this.role[s.pid] = i;
+    });
+    if (pmt.pcrPid !== 0x1fff && this.role[pmt.pcrPid] === ROLE_DROP)
+      this.role[pmt.pcrPid] = ROLE_PCR_ONLY;
+    this.program = {
+      programNumber: pmt.programNumber,
+      pmtPid: this.pmtPid,
+      pcrPid: pmt.pcrPid,
+      version: pmt.version,
+      programInfo: pmt.programInfo,
+      streams,
+    };
+    this.events.onProgram?.(this.program);
+    if (this.service && this.service.serviceId !== pmt.programNumber) this.service = null;
+  }
+
+  private onSdt(sections: Uint8Array[]): void {
+    const sdt = parseSdt(sections);
+    const want = this.selectedProgram;
+    const svc = sdt.services.find((s) => s.serviceId === want);
+    if (!svc) return;
+    const info: ServiceInfo = {
+      serviceId: svc.serviceId,
+      serviceName: svc.serviceName,
+      providerName: svc.providerName,
+      serviceType: svc.serviceType,
+    };
+    const old = this.service;
+    if (
+      old &&
+      old.serviceName === info.serviceName &&
+      old.providerName === info.providerName &&
+      old.serviceType === info.serviceType
+    )
+      return;
+    this.service = info;
+    this.events.onService?.(info);
+  }
+
+  private clearProgramRoles(): void {
+    if (!this.program) return;
+    for (const s of this.program.streams) if (this.role[s.pid] >= 0) this.role[s.pid] = ROLE_DROP;
+    if (this.role[this.program.pcrPid] === ROLE_PCR_ONLY)
+      this.role[this.program.pcrPid] = ROLE_DROP;
+  }
+
+  private clearProgram(): void {
+    this.clearProgramRoles();
+    this.program = null;
+  }
+}

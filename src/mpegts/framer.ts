@@ -1,0 +1,102 @@
+// Cuts a byte stream into 188-byte transport packets: ISO/IEC 13818-1 §2.4.3.1 (sync_byte) with
+// the sync acquisition rule of ETSI TR 101 290 §5.2.1 (check 1.1): a position is trusted once the
+// next packet boundary also holds 0x47. Garbage between packets is skipped and counted.
+//
+// Chunks need not be aligned: a packet split across chunks is carried in the framer's own
+// buffer. Bytes are staged in one preallocated buffer and packets are handed out as (buf, off)
+// into it, so framing allocates nothing per packet.
+
+import { SYNC_BYTE, TS_PACKET_SIZE } from './packet.js';
+
+export interface PacketSink {
+  /** One whole packet at buf[off .. off+188). The bytes may be edited in place. */
+  packet(buf: Uint8Array, off: number): void;
+}
+
+export class Framer {
+  /** Backing store; the staging area is buf[base, base+capacity). */
+  readonly buf: Uint8Array;
+  private readonly base: number;
+  private readonly cap: number;
+  private carry = 0;
+  private locked = false;
+  /** Bytes discarded while searching for sync. */
+  bytesSkipped = 0;
+  /** Times sync was lost after having been acquired. */
+  syncLosses = 0;
+
+  /**
+   * @param capacity staging bytes (at least 4 packets)
+   * @param store optional backing array and offset to stage into, so that a caller can move
+   *   packets with copyWithin inside one array (the remuxer does); default: a private buffer.
+   */
+  constructor(
+    private readonly sink: PacketSink,
+    capacity = 1316 * 64,
+    store?: { buf: Uint8Array; base: number },
+  ) {
+    this.cap = Math.max(capacity, TS_PACKET_SIZE * 4);
+    this.buf = store ? store.buf : new Uint8Array(this.cap);
+    this.base = store ? store.base : 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    const room = this.cap - TS_PACKET_SIZE;
+    for (let at = 0; at < chunk.length;) {
+      const n = Math.min(room, chunk.length - at);
+      this.buf.set(
+        at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n),
+        this.base + this.carry,
+      );
+      at += n;
+      this.scan(this.carry + n, false);
+    }
+  }
+
+  /** Emits what can still be judged at end of input (a last packet not followed by another). */
+  end(): void {
+    this.scan(this.carry, true);
+    this.bytesSkipped += this.carry;
+    this.carry = 0;
+  }
+
+  reset(): void {
+    this.carry = 0;
+    this.locked = false;
+  }
+
+  /** Scans staged bytes [base, base+len). */
+  private scan(stagedLen: number, final: boolean): void {
+    const b = this.buf;
+    const len = this.base + stagedLen;
+    let p = this.base;
+    while (p + TS_PACKET_SIZE <= len) {
+      if (b[p] === SYNC_BYTE) {
+        const next = p + TS_PACKET_SIZE;
+        if (this.locked || (next < len ? b[next] === SYNC_BYTE : final)) {
+          this.locked = true;
+          this.sink.packet(b, p);
+          p = next;
+          continue;
+        }
+        if (next >= len) break; // cannot confirm yet: keep as carry
+      } else if (this.locked) {
+        this.locked = false;
+        this.syncLosses++;
+      }
+      // Search for a 0x47 confirmed by another one packet later.
+      let q = p + 1;
+      while (
+        q < len &&
+        !(b[q] === SYNC_BYTE && (q + TS_PACKET_SIZE >= len || b[q + TS_PACKET_SIZE] === SYNC_BYTE))
+      )
+        q++;
+      this.bytesSkipped += q - p;
+      p = q;
+    }
+    // Keep the unjudged tail at the front of the buffer.
+    const tail = len - p;
+    if (tail > 0 && p > this.base) b.copyWithin(this.base, p, len);
+    this.carry = tail;
+  }
+}

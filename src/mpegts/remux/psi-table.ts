@@ -1,0 +1,58 @@
+// One output PSI/SI table, kept as ready-made TS packets and re-sent on every repetition with the
+// continuity counter of its PID (ISO/IEC 13818-1 §2.4.3.3): DVBlast's cached-table idea. The
+// version_number advances (mod 32, §2.4.4.5) only when the table's content really changes.
+
+import { packetizeSections } from '../psi/section.js';
+import { setCc, TS_PACKET_SIZE } from '../packet.js';
+
+export class PsiTable {
+  private packets: Uint8Array = new Uint8Array(0);
+  private cc = 15;
+  private version = -1;
+  private content = '';
+
+  constructor(readonly pid: number) {}
+
+  /** Number of packets one repetition takes. */
+  get packetCount(): number {
+    return this.packets.length / TS_PACKET_SIZE;
+  }
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  /**
+   * Sets the table from a builder taking a version number. Rebuilds only when the content
+   * (built with version 0) differs from what is being sent; returns true when it changed.
+   */
+  update(build: (version: number) => Uint8Array[]): boolean {
+    const probe = build(0);
+    const key = probe
+      .map((s) => Array.from(s.subarray(0, s.length - 4), (x) => x.toString(16)).join(','))
+      .join('|');
+    if (key === this.content) return false;
+    this.content = key;
+    this.version = (this.version + 1) & 0x1f;
+    this.packets = packetizeSections(build(this.version), this.pid);
+    return true;
+  }
+
+  /** Copies one repetition into dst at off with this PID's continuity counters; returns packets written. */
+  writeTo(dst: Uint8Array, off: number): number {
+    dst.set(this.packets, off);
+    const n = this.packetCount;
+    for (let i = 0; i < n; i++) {
+      this.cc = (this.cc + 1) & 0x0f;
+      setCc(dst, off + i * TS_PACKET_SIZE, this.cc);
+    }
+    return n;
+  }
+
+  /** Writes packet i of one repetition at dst[off] (the walk places PSI one packet per slot). */
+  writePacket(i: number, dst: Uint8Array, off: number): void {
+    dst.set(this.packets.subarray(i * TS_PACKET_SIZE, (i + 1) * TS_PACKET_SIZE), off);
+    this.cc = (this.cc + 1) & 0x0f;
+    setCc(dst, off, this.cc);
+  }
+}

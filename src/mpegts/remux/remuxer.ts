@@ -1,0 +1,580 @@
+// The packetizer at the heart of a channel: one program in, one single-program transport stream
+// out (ISO/IEC 13818-1), with an output identity that never changes while the channel exists.
+//
+// How it works
+// - Input bytes are staged by a Framer inside `mem`; the Demuxer gives each packet a role.
+// - Packets of the selected program are copied (copyWithin, no allocation) into the open
+//   *segment*: the run of input between two PCRs of the program's PCR PID (the anchors).
+// - When the next anchor arrives, the segment's span [T0, T1) on the output clock is known and
+//   one *walk* lays out its slots: content packets (PID/CC/PCR/PTS/DTS rewritten in place), PSI
+//   repetitions (PAT, PMT, SDT every psiIntervalMs, §2.4.4 / EN 300 468), PCR-only packets so no
+//   PCR gap exceeds pcrIntervalMs (§2.4.3.5, TR 101 290 2.3a), and in CBR mode null packets.
+//   Each slot's PCR is the time of its byte position (VBR: linear over the segment; CBR: on the
+//   global constant-rate line), so PCR accuracy (TR 101 290 2.4) holds by construction.
+// - Output time = input time + offset, offset a multiple of 300 so PTS/DTS shift with PCR.
+//   Input PCR wraps are unwrapped. A backwards PCR, a forward jump > maxPcrJumpMs, an input
+//   discontinuity_indicator, splice() or idle() start a new input timeline: the offset is chosen
+//   so output time continues from where it stopped and no PTS goes back on any output PID; any
+//   gap is filled with PSI/PCR (and nulls in CBR). The output timeline never breaks, so the
+//   output carries no discontinuity_indicator.
+
+import {
+  TS_PACKET_SIZE,
+  PCR_MODULUS,
+  getPid,
+  setPid,
+  getCc,
+  setCc,
+  hasPayload,
+  hasPcr,
+  getPcr,
+  setPcr,
+  payloadUnitStart,
+  discontinuityIndicator,
+  setDiscontinuity,
+  pcrDelta,
+  ptsDelta,
+  writePcrOnlyPacket,
+  writeNullPacket,
+  PCR_HZ,
+} from '../packet.js';
+import { Framer } from '../framer.js';
+import type { PacketSink } from '../framer.js';
+import { Demuxer, ROLE_PCR_ONLY } from '../demux.js';
+import type { ProgramInfo, ServiceInfo } from '../demux.js';
+import { locatePesTimestamps, readTimestamp, writeTimestamp } from '../pes.js';
+import { isPesKind } from '../stream-types.js';
+import { serializePat, PAT_PID } from '../psi/pat.js';
+import { serializePmt } from '../psi/pmt.js';
+import { serializeSdt, SDT_PID } from '../psi/sdt.js';
+import { PsiTable } from './psi-table.js';
+import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
+import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
+
+const MS = PCR_HZ / 1000;
+const MAX_ES = 64;
+/** Packets a segment may hold before it is closed on an estimated time (sparse/absent PCR). */
+const SEG_CAP = 16384;
+const OUT_CAP = 448;
+const STAGE_BYTES = 1316 * 64;
+/** New content on a PID after a splice starts at least this much after its last PTS. */
+const MIN_PTS_STEP = 40 * MS;
+/** Input PCR steps beyond this are a new timeline, not a gap. */
+const MAX_PCR_JUMP = 1000 * MS;
+
+export class Remuxer implements PacketSink {
+  readonly stats: RemuxStats = {
+    packetsIn: 0,
+    packetsOut: 0,
+    packetsDropped: 0,
+    nullPacketsOut: 0,
+    psiPacketsOut: 0,
+    pcrPacketsInserted: 0,
+    splices: 0,
+    bytesSkipped: 0,
+    inputCcErrors: 0,
+  };
+  /** CBR segments that held more than the mux rate allows (output fell behind the input clock). */
+  cbrOverflows = 0;
+
+  private readonly mem = new Uint8Array(STAGE_BYTES + (SEG_CAP + OUT_CAP) * TS_PACKET_SIZE);
+  private readonly segBase = STAGE_BYTES;
+  private readonly outBase = STAGE_BYTES + SEG_CAP * TS_PACKET_SIZE;
+  private readonly framer: Framer;
+  readonly demux: Demuxer;
+
+  // Output identity.
+  private readonly tsid: number;
+  private readonly programNumber: number;
+  private readonly pmtPid: number;
+  private readonly basePid: number;
+  private readonly pat: PsiTable;
+  private readonly pmt: PsiTable;
+  private readonly sdt: PsiTable | null;
+  private serviceName: string;
+  private providerName: string;
+  private serviceType = 0x01;
+
+  // Per elementary stream of the current input program (index = Demuxer role).
+  private readonly esOutPid = new Int16Array(MAX_ES).fill(-1);
+  private readonly esIsPes = new Uint8Array(MAX_ES);
+  private readonly esWaitPusi = new Uint8Array(MAX_ES).fill(1);
+  private readonly esInPid = new Int16Array(MAX_ES).fill(-1);
+  private pcrInPid = -1;
+  private pcrOnlyOutPid: number;
+  private outPcrPid: number;
+
+  // Per PID.
+  private readonly inLastCc = new Int8Array(8192).fill(-1);
+  private readonly ccOut = new Uint8Array(8192).fill(15);
+  private readonly lastPtsOut = new Float64Array(8192).fill(NaN);
+
+  // Open segment.
+  private readonly segFlags = new Uint8Array(SEG_CAP);
+  private segOpen = false;
+  private segCount = 0;
+  private segHasAnchor = false;
+  private segT0 = 0;
+  private segAnchorIn = 0;
+
+  // Timeline (27 MHz ticks, unwrapped doubles).
+  private haveTimeline = false;
+  private offset = 0;
+  private offsetPending = false;
+  private splicePending = false;
+  private lastAnchorRaw = 0;
+  private lastAnchorIn = 0;
+  private outEnd = 0;
+  private ticksPerPacket: number;
+  private nextPsiDue = -Infinity;
+  private readonly psiTicks: number;
+  private readonly pcrTicks: number;
+
+  // CBR line.
+  private readonly slotTicks: number;
+  private cbrOrigin = 0;
+  private cbrNext = 0;
+
+  private outCount = 0;
+
+  constructor(
+    private readonly opts: RemuxOptions,
+    private readonly sink: RemuxSink,
+  ) {
+    this.tsid = opts.transportStreamId ?? 1;
+    this.programNumber = opts.programNumber ?? 1;
+    this.pmtPid = opts.pmtPid ?? 0x1000;
+    this.basePid = opts.basePid ?? 0x100;
+    this.pcrOnlyOutPid = this.basePid + PCR_ONLY_OFFSET;
+    this.outPcrPid = this.basePid;
+    this.serviceName = opts.serviceName ?? `Service ${this.programNumber}`;
+    this.providerName = opts.providerName ?? 'headend';
+    this.psiTicks = (opts.psiIntervalMs ?? 100) * MS;
+    this.pcrTicks = Math.min(opts.pcrIntervalMs ?? 35, 40) * MS;
+    this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
+    this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
+    this.framer = new Framer(this, STAGE_BYTES, { buf: this.mem, base: 0 });
+    this.demux = new Demuxer(opts.program === undefined ? {} : { program: opts.program }, {
+      onProgram: (p) => this.onProgram(p),
+      onService: (s) => this.onService(s),
+    });
+    this.pat = new PsiTable(PAT_PID);
+    this.pmt = new PsiTable(this.pmtPid);
+    this.sdt = opts.sdt === false ? null : new PsiTable(SDT_PID);
+    this.pat.update((version) =>
+      serializePat({
+        transportStreamId: this.tsid,
+        version,
+        programs: [{ programNumber: this.programNumber, pid: this.pmtPid }],
+      }),
+    );
+    this.updatePmt(null);
+    this.updateSdt();
+  }
+
+  /** Feeds input bytes (any alignment, garbage tolerated). */
+  push(chunk: Uint8Array): void {
+    this.framer.push(chunk);
+    this.stats.bytesSkipped = this.framer.bytesSkipped;
+    this.flushOut();
+  }
+
+  /** End of input: closes the open segment on an estimated time and flushes everything. */
+  end(): void {
+    this.framer.end();
+    this.stats.bytesSkipped = this.framer.bytesSkipped;
+    this.closeSegmentEstimated();
+    this.flushOut();
+  }
+
+  /**
+   * The next bytes come from another source (failover, restart): forget the input's PSI and
+   * continuity state and join its timeline to the output's without a break.
+   */
+  splice(): void {
+    this.closeSegmentEstimated();
+    this.splicePending = true;
+    this.demux.reset();
+    this.inLastCc.fill(-1);
+    this.esWaitPusi.fill(1);
+    this.flushOut();
+  }
+
+  /**
+   * Keeps the output alive with no input: closes what is open, then emits `ms` of PSI and PCR
+   * (null-padded in CBR) on the running timeline. The next input anchor starts a new input
+   * timeline, joined to the output's where this left it.
+   */
+  idle(ms: number): void {
+    this.closeSegmentEstimated();
+    if (!this.haveTimeline) this.startTimeline(0);
+    this.fillTo(this.outEnd + ms * MS);
+    this.splicePending = true;
+    this.flushOut();
+  }
+
+  /** Output time reached so far (27 MHz, unwrapped). */
+  get outputTime(): number {
+    return this.outEnd;
+  }
+
+  // ---------------------------------------------------------------- per input packet
+
+  packet(b: Uint8Array, o: number): void {
+    this.stats.packetsIn++;
+    const r = this.demux.process(b, o);
+    let outPid: number;
+    let pes = 0;
+    if (r >= 0) {
+      outPid = this.esOutPid[r];
+      pes = this.esIsPes[r];
+    } else if (r === ROLE_PCR_ONLY) {
+      outPid = this.pcrOnlyOutPid;
+    } else {
+      if (r !== -2) this.stats.packetsDropped++;
+      return;
+    }
+    const pid = getPid(b, o);
+    if (hasPayload(b, o)) {
+      const cc = getCc(b, o);
+      const last = this.inLastCc[pid];
+      if (last >= 0 && !discontinuityIndicator(b, o)) {
+        if (cc === last) {
+          this.stats.packetsDropped++; // duplicate (§2.4.3.3): never forward it
+          return;
+        }
+        if (cc !== ((last + 1) & 0x0f)) this.stats.inputCcErrors++;
+      }
+      this.inLastCc[pid] = cc;
+    }
+    if (pid === this.pcrInPid && hasPcr(b, o)) this.onAnchor(b, o);
+    if (!this.segOpen || outPid < 0) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    if (r >= 0 && this.esWaitPusi[r] === 1) {
+      if (!payloadUnitStart(b, o)) {
+        this.stats.packetsDropped++;
+        return;
+      }
+      this.esWaitPusi[r] = 0;
+    }
+    if (this.segCount === SEG_CAP) {
+      this.closeSegmentEstimated();
+      this.openSegment(this.outEnd - this.offset, false);
+      this.segT0 = this.outEnd;
+    }
+    const at = this.segBase + this.segCount * TS_PACKET_SIZE;
+    this.mem.copyWithin(at, o, o + TS_PACKET_SIZE);
+    setPid(this.mem, at, outPid);
+    if (this.segCount === 0 && hasPcr(b, o) && pid === this.pcrInPid) this.segHasAnchor = true;
+    this.segFlags[this.segCount] = pes;
+    this.segCount++;
+  }
+
+  private onAnchor(b: Uint8Array, o: number): void {
+    const raw = getPcr(b, o);
+    if (!this.haveTimeline) {
+      this.startTimeline(raw);
+      this.lastAnchorRaw = raw;
+      this.lastAnchorIn = raw;
+      this.openSegment(raw, false);
+      return;
+    }
+    const d = pcrDelta(raw, this.lastAnchorRaw);
+    const jump = this.splicePending || discontinuityIndicator(b, o) || d < 0 || d > MAX_PCR_JUMP;
+    if (!jump) {
+      if (d === 0) return; // a repeated PCR value adds no time: treat as content
+      const inNow = this.lastAnchorIn + d;
+      if (this.segOpen) {
+        if (this.offsetPending) this.decideOffset();
+        this.finalize(this.segT0 + (inNow - this.segAnchorIn));
+      }
+      this.lastAnchorRaw = raw;
+      this.lastAnchorIn = inNow;
+      this.openSegment(inNow, false);
+      return;
+    }
+    this.stats.splices++;
+    this.splicePending = false;
+    this.closeSegmentEstimated();
+    this.lastAnchorRaw = raw;
+    this.lastAnchorIn = raw;
+    this.openSegment(raw, true);
+  }
+
+  private startTimeline(raw: number): void {
+    this.haveTimeline = true;
+    this.offset = 0;
+    this.outEnd = raw;
+    this.cbrOrigin = raw;
+    this.cbrNext = 0;
+  }
+
+  private openSegment(anchorIn: number, pendingOffset: boolean): void {
+    this.segOpen = true;
+    this.segCount = 0;
+    this.segHasAnchor = false;
+    this.segAnchorIn = anchorIn;
+    this.offsetPending = pendingOffset;
+    this.segT0 = anchorIn + this.offset;
+  }
+
+  /**
+   * After a new input timeline begins, picks the offset: output continues from outEnd, and
+   * every PES in the first segment presents after the last PTS sent on its output PID.
+   */
+  private decideOffset(): void {
+    let a = this.outEnd;
+    const anchor90 = Math.floor((this.segAnchorIn % PCR_MODULUS) / 300);
+    for (let i = 0; i < this.segCount; i++) {
+      if (this.segFlags[i] === 0) continue;
+      const at = this.segBase + i * TS_PACKET_SIZE;
+      const loc = locatePesTimestamps(this.mem, at);
+      if (loc === 0) continue;
+      const last = this.lastPtsOut[getPid(this.mem, at)];
+      if (Number.isNaN(last)) continue;
+      const lead = ptsDelta(readTimestamp(this.mem, at + (loc & 0xff)), anchor90) * 300;
+      a = Math.max(a, last + MIN_PTS_STEP - lead);
+    }
+    this.offset = Math.ceil((a - this.segAnchorIn) / 300) * 300;
+    this.segT0 = this.segAnchorIn + this.offset;
+    this.offsetPending = false;
+    if (this.segT0 > this.outEnd) this.fillTo(this.segT0);
+  }
+
+  /** Closes the open segment with an end time estimated from the recent packet rate. */
+  private closeSegmentEstimated(): void {
+    if (!this.segOpen) return;
+    if (this.offsetPending) this.decideOffset();
+    const t1 = this.segT0 + Math.max(1, this.segCount) * this.ticksPerPacket;
+    this.finalize(t1, false);
+    this.segOpen = false;
+  }
+
+  // ---------------------------------------------------------------- program and SI
+
+  private onProgram(p: ProgramInfo): void {
+    const kinds = p.streams.map((s) => s.kind);
+    const pids = assignOutputPids(kinds, this.basePid);
+    for (let i = 0; i < MAX_ES; i++) {
+      const inPid = i < p.streams.length ? p.streams[i].pid : -1;
+      const outPid = i < p.streams.length ? pids[i] : -1;
+      if (this.esInPid[i] !== inPid || this.esOutPid[i] !== outPid) this.esWaitPusi[i] = 1;
+      this.esInPid[i] = inPid;
+      this.esOutPid[i] = outPid;
+      this.esIsPes[i] = i < p.streams.length && isPesKind(p.streams[i].kind) ? 1 : 0;
+    }
+    if (this.haveTimeline && this.pcrInPid !== p.pcrPid) this.splicePending = true;
+    this.pcrInPid = p.pcrPid;
+    const pcrIdx = p.streams.findIndex((s) => s.pid === p.pcrPid);
+    this.outPcrPid = pcrIdx >= 0 && pids[pcrIdx] >= 0 ? pids[pcrIdx] : this.pcrOnlyOutPid;
+    this.updatePmt(p, pids);
+    const video = p.streams.find((s) => s.kind === 'video');
+    this.serviceType = !video ? 0x02 : video.codec === 'hevc' ? 0x1f : 0x01;
+    this.updateSdt();
+  }
+
+  private onService(s: ServiceInfo): void {
+    if (this.opts.serviceName === undefined) this.serviceName = s.serviceName || this.serviceName;
+    if (this.opts.providerName === undefined)
+      this.providerName = s.providerName || this.providerName;
+    if (s.serviceType) this.serviceType = s.serviceType;
+    this.updateSdt();
+  }
+
+  private updatePmt(p: ProgramInfo | null, pids: number[] = []): void {
+    const streams = p
+      ? p.streams
+          .map((s, i) => ({ streamType: s.streamType, pid: pids[i], descriptors: s.descriptors }))
+          .filter((s) => s.pid >= 0)
+      : [];
+    const changed = this.pmt.update((version) => [
+      serializePmt({
+        programNumber: this.programNumber,
+        version,
+        pcrPid: this.outPcrPid,
+        programInfo: p ? p.programInfo : [],
+        streams,
+      }),
+    ]);
+    if (changed) this.nextPsiDue = -Infinity;
+  }
+
+  private updateSdt(): void {
+    if (!this.sdt) return;
+    const changed = this.sdt.update((version) =>
+      serializeSdt({
+        transportStreamId: this.tsid,
+        originalNetworkId: this.opts.originalNetworkId ?? 0xff01,
+        version,
+        services: [
+          {
+            serviceId: this.programNumber,
+            eitSchedule: false,
+            eitPresentFollowing: false,
+            runningStatus: 4,
+            freeCaMode: false,
+            serviceType: this.serviceType,
+            providerName: this.providerName,
+            serviceName: this.serviceName,
+            otherDescriptors: [],
+          },
+        ],
+      }),
+    );
+    if (changed) this.nextPsiDue = -Infinity;
+  }
+
+  private psiBlockPackets(): number {
+    return this.pat.packetCount + this.pmt.packetCount + (this.sdt ? this.sdt.packetCount : 0);
+  }
+
+  private writePsiPacket(i: number, at: number): void {
+    const np = this.pat.packetCount;
+    const nm = this.pmt.packetCount;
+    if (i < np) this.pat.writePacket(i, this.mem, at);
+    else if (i < np + nm) this.pmt.writePacket(i - np, this.mem, at);
+    else this.sdt!.writePacket(i - np - nm, this.mem, at);
+  }
+
+  // ---------------------------------------------------------------- the walk
+
+  /** Emits output from outEnd up to t with no content (PSI, PCR, nulls). */
+  private fillTo(t: number): void {
+    while (t - this.outEnd > 1) {
+      const t0 = this.outEnd;
+      const t1 = Math.min(t, t0 + this.pcrTicks);
+      this.walk(t0, t1, 0, false, true);
+    }
+  }
+
+  private finalize(t1: number, measured = true): void {
+    const n = this.segCount;
+    const t0 = this.segT0;
+    if (measured && n > 0 && t1 > t0) this.ticksPerPacket = (t1 - t0) / n;
+    if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
+    this.walk(t0, t1, n, this.segHasAnchor, false);
+    this.segCount = 0;
+  }
+
+  /**
+   * Lays out the slots of [t0, t1): n content packets from the segment, PSI blocks due in the
+   * span, PCR-only packets so that no PCR gap exceeds pcrTicks, nulls to fill (CBR or idle).
+   */
+  private walk(t0: number, t1: number, n: number, hasAnchor: boolean, idle: boolean): void {
+    const d = t1 - t0;
+    const k = d > this.pcrTicks ? Math.ceil(d / this.pcrTicks) - 1 : 0;
+    let pcrLeft = k + (hasAnchor ? 0 : 1);
+    let pcrIdx = hasAnchor ? 1 : 0;
+    let nextPcrT = t0 + (pcrIdx * d) / (k + 1);
+    if (this.nextPsiDue < t0) this.nextPsiDue = t0;
+    let blocks = 0;
+    for (let due = this.nextPsiDue; due < t1; due += this.psiTicks) blocks++;
+    const bp = this.psiBlockPackets();
+    let psiLeft = blocks * bp;
+    let psiIdx = 0; // packet index inside the current block; > 0 while a block is being sent
+    const mandatory = n + psiLeft + pcrLeft;
+    const cbr = this.slotTicks > 0;
+    let m: number;
+    let g0 = 0;
+    if (cbr) {
+      g0 = this.cbrNext;
+      m = Math.round((t1 - this.cbrOrigin) / this.slotTicks) - g0;
+      if (m < mandatory) {
+        if (n > 0) this.cbrOverflows++;
+        m = mandatory;
+      }
+    } else if (idle) {
+      m = Math.max(mandatory, Math.ceil(d / (this.pcrTicks / 4)));
+    } else {
+      m = mandatory;
+    }
+    const mem = this.mem;
+    const off90 = this.offset / 300;
+    let ci = 0;
+    for (let j = 0; j < m; j++) {
+      const t = cbr ? this.cbrOrigin + (g0 + j) * this.slotTicks : t0 + (j * d) / m;
+      const force = m - j <= n - ci + psiLeft + pcrLeft;
+      if (this.outCount === OUT_CAP) this.flushOut();
+      const at = this.outBase + this.outCount * TS_PACKET_SIZE;
+      this.outCount++;
+      if (psiIdx > 0 || (psiLeft > 0 && this.nextPsiDue <= t && !(pcrLeft > 0 && nextPcrT <= t))) {
+        if (psiIdx === 0) this.nextPsiDue += this.psiTicks;
+        this.writePsiPacket(psiIdx, at);
+        psiIdx = (psiIdx + 1) % bp;
+        psiLeft--;
+        this.stats.psiPacketsOut++;
+      } else if (pcrLeft > 0 && (nextPcrT <= t || (force && ci === n && psiLeft === 0))) {
+        writePcrOnlyPacket(
+          mem,
+          at,
+          this.outPcrPid,
+          this.ccOut[this.outPcrPid],
+          Math.round(t),
+          false,
+        );
+        pcrLeft--;
+        pcrIdx++;
+        nextPcrT = t0 + (pcrIdx * d) / (k + 1);
+        this.stats.pcrPacketsInserted++;
+      } else if (ci < n && (!cbr || force || t0 + (ci * d) / n <= t)) {
+        const src = this.segBase + ci * TS_PACKET_SIZE;
+        mem.copyWithin(at, src, src + TS_PACKET_SIZE);
+        this.rewriteContent(at, t, this.segFlags[ci], off90);
+        ci++;
+      } else if (force && psiLeft > 0) {
+        this.nextPsiDue += this.psiTicks;
+        this.writePsiPacket(0, at);
+        psiIdx = 1 % bp;
+        psiLeft--;
+        this.stats.psiPacketsOut++;
+      } else {
+        writeNullPacket(mem, at);
+        this.stats.nullPacketsOut++;
+      }
+    }
+    if (cbr) {
+      this.cbrNext = g0 + m;
+      this.outEnd = this.cbrOrigin + this.cbrNext * this.slotTicks;
+    } else {
+      this.outEnd = t1;
+    }
+    this.stats.packetsOut += m;
+  }
+
+  /** In-place rewrite of one content packet placed in an output slot of time t. */
+  private rewriteContent(at: number, t: number, pes: number, off90: number): void {
+    const mem = this.mem;
+    const pid = getPid(mem, at);
+    if (hasPayload(mem, at)) {
+      const cc = (this.ccOut[pid] + 1) & 0x0f;
+      this.ccOut[pid] = cc;
+      setCc(mem, at, cc);
+    } else {
+      setCc(mem, at, this.ccOut[pid]);
+    }
+    if (discontinuityIndicator(mem, at)) setDiscontinuity(mem, at, false);
+    if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
+    if (pes !== 0 && payloadUnitStart(mem, at)) {
+      const loc = locatePesTimestamps(mem, at);
+      if (loc !== 0) {
+        const ptsAt = at + (loc & 0xff);
+        const pts = readTimestamp(mem, ptsAt);
+        writeTimestamp(mem, ptsAt, pts + off90);
+        const dtsRel = loc >> 8;
+        if (dtsRel !== 0) writeTimestamp(mem, at + dtsRel, readTimestamp(mem, at + dtsRel) + off90);
+        const anchor90 = Math.floor((this.segAnchorIn % PCR_MODULUS) / 300);
+        const ptsOut = this.segT0 + ptsDelta(pts, anchor90) * 300;
+        if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
+      }
+    }
+  }
+
+  private flushOut(): void {
+    if (this.outCount === 0) return;
+    const n = this.outCount;
+    this.outCount = 0;
+    this.sink(this.mem.subarray(this.outBase, this.outBase + n * TS_PACKET_SIZE));
+  }
+}

@@ -1,0 +1,49 @@
+// Options, sink and counters of the remuxer (src/mpegts/remux/remuxer.ts): the contract between
+// the packetizer and whoever feeds it (the daemon's channels, `headend remux`, tests, benches).
+
+export interface RemuxOptions {
+  /** Input program_number to select from an MPTS; default: the first program of the PAT. */
+  program?: number;
+  /** Output transport_stream_id (PAT, SDT). Default 1. */
+  transportStreamId?: number;
+  /** Output program_number / service_id. Default 1. */
+  programNumber?: number;
+  /** Output original_network_id (SDT). Default 0xFF01 (private temporary use, EN 300 468). */
+  originalNetworkId?: number;
+  /** Service name in the SDT. Default: the input's SDT name for the program, else "Service N". */
+  serviceName?: string;
+  /** Provider name in the SDT. Default: the input's, else "headend". */
+  providerName?: string;
+  /** Emit an SDT actual. Default true. */
+  sdt?: boolean;
+  /** PAT/PMT (and SDT) repetition interval in ms of output time. Default 100. */
+  psiIntervalMs?: number;
+  /** Longest gap between PCRs on the output in ms; PCR-only packets fill gaps. Default 35 (≤ 40). */
+  pcrIntervalMs?: number;
+  /** Constant mux rate in bit/s: pads with null packets, PCR consistent with that rate. VBR if unset. */
+  cbrBitrate?: number;
+  /** First output PID for elementary streams; video gets base, audio base+0x10.., others +0x20... Default 0x100. */
+  basePid?: number;
+  /** PMT PID of the output program. Default 0x1000. */
+  pmtPid?: number;
+}
+
+/** Receives whole 188-byte output packets. The view is only valid during the call: copy to keep. */
+export type RemuxSink = (packets: Uint8Array) => void;
+
+export interface RemuxStats {
+  packetsIn: number;
+  packetsOut: number;
+  /** Input packets of PIDs outside the selected program (or unknown), dropped. */
+  packetsDropped: number;
+  nullPacketsOut: number;
+  psiPacketsOut: number;
+  /** PCR-only packets inserted to keep PCR intervals ≤ pcrIntervalMs. */
+  pcrPacketsInserted: number;
+  /** Timeline splices: input restarts, PCR jumps, splice() calls. */
+  splices: number;
+  /** Bytes skipped while resynchronising on garbage input. */
+  bytesSkipped: number;
+  /** Input CC errors seen on the selected program's PIDs. */
+  inputCcErrors: number;
+}

@@ -74,6 +74,8 @@ export class Demuxer {
   service: ServiceInfo | null = null;
   private readonly assemblers = new Map<number, SectionAssembler>();
   private readonly tables = new TableCollector();
+  /** PMTs are collected apart so that a new PAT can forget them (the PMT PID may be reused). */
+  private readonly pmtTables = new TableCollector();
   private pmtPid = -1;
 
   constructor(
@@ -106,6 +108,7 @@ export class Demuxer {
     this.role.fill(ROLE_DROP);
     this.assemblers.clear();
     this.tables.reset();
+    this.pmtTables.reset();
     this.program = null;
     this.pat = null;
     this.service = null;
@@ -140,7 +143,7 @@ export class Demuxer {
       const sections = this.tables.push(s);
       if (sections) this.onPat(parsePat(sections));
     } else if (pid === this.pmtPid && tableId === PMT_TABLE_ID) {
-      const sections = this.tables.push(s, pid);
+      const sections = this.pmtTables.push(s, pid);
       if (!sections) return;
       const pmt = parsePmt(sections[0]);
       if (pmt.programNumber === this.selectedProgram) this.onPmt(pmt);
@@ -152,6 +155,7 @@ export class Demuxer {
 
   private onPat(pat: Pat): void {
     this.pat = pat;
+    this.pmtTables.reset();
     this.events.onPat?.(pat);
     const want = this.opts.program;
     const entry = pat.programs.find((p) =>

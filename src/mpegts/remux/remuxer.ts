@@ -127,7 +127,11 @@ export class Remuxer implements PacketSink {
   private outEnd = 0;
   private ticksPerPacket: number;
   private nextPsiDue = -Infinity;
-  private readonly psiTicks: number;
+  /**
+   * Spacing of PSI repetitions: each is scheduled from when the previous one actually left,
+   * 5 % early, so that landing up to one slot late still keeps every gap within psiIntervalMs.
+   */
+  private readonly psiStep: number;
   private readonly pcrTicks: number;
 
   // CBR line.
@@ -149,7 +153,7 @@ export class Remuxer implements PacketSink {
     this.outPcrPid = this.basePid;
     this.serviceName = opts.serviceName ?? `Service ${this.programNumber}`;
     this.providerName = opts.providerName ?? 'headend';
-    this.psiTicks = (opts.psiIntervalMs ?? 100) * MS;
+    this.psiStep = 0.95 * (opts.psiIntervalMs ?? 100) * MS;
     this.pcrTicks = Math.min(opts.pcrIntervalMs ?? 35, 40) * MS;
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
@@ -470,7 +474,7 @@ export class Remuxer implements PacketSink {
     let nextPcrT = t0 + (pcrIdx * d) / (k + 1);
     if (this.nextPsiDue < t0) this.nextPsiDue = t0;
     let blocks = 0;
-    for (let due = this.nextPsiDue; due < t1; due += this.psiTicks) blocks++;
+    for (let due = this.nextPsiDue; due < t1; due += this.psiStep) blocks++;
     const bp = this.psiBlockPackets();
     let psiLeft = blocks * bp;
     let psiIdx = 0; // packet index inside the current block; > 0 while a block is being sent
@@ -500,7 +504,7 @@ export class Remuxer implements PacketSink {
       const at = this.outBase + this.outCount * TS_PACKET_SIZE;
       this.outCount++;
       if (psiIdx > 0 || (psiLeft > 0 && this.nextPsiDue <= t && !(pcrLeft > 0 && nextPcrT <= t))) {
-        if (psiIdx === 0) this.nextPsiDue += this.psiTicks;
+        if (psiIdx === 0) this.nextPsiDue = t + this.psiStep;
         this.writePsiPacket(psiIdx, at);
         psiIdx = (psiIdx + 1) % bp;
         psiLeft--;
@@ -524,7 +528,7 @@ export class Remuxer implements PacketSink {
         this.rewriteContent(at, t, this.segFlags[ci], off90);
         ci++;
       } else if (force && psiLeft > 0) {
-        this.nextPsiDue += this.psiTicks;
+        this.nextPsiDue = t + this.psiStep;
         this.writePsiPacket(0, at);
         psiIdx = 1 % bp;
         psiLeft--;

@@ -1,0 +1,72 @@
+import t from 'tap';
+import { Framer } from '../../src/mpegts/framer.js';
+
+function stream(n: number): Uint8Array {
+  const b = new Uint8Array(n * 188);
+  for (let i = 0; i < n; i++) {
+    b[i * 188] = 0x47;
+    b[i * 188 + 1] = i >> 8;
+    b[i * 188 + 2] = i & 0xff;
+  }
+  return b;
+}
+
+function run(chunks: Uint8Array[], capacity?: number) {
+  const ids: number[] = [];
+  const f = new Framer({ packet: (b, o) => ids.push((b[o + 1] << 8) | b[o + 2]) }, capacity);
+  for (const c of chunks) f.push(c);
+  f.end();
+  return { ids, skipped: f.bytesSkipped, losses: f.syncLosses };
+}
+
+t.test('aligned input: every packet, nothing skipped', async (t) => {
+  const r = run([stream(50)]);
+  t.same(
+    r.ids,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  t.equal(r.skipped, 0);
+});
+
+t.test('any split into chunks gives the same packets', async (t) => {
+  const s = stream(200);
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let iter = 0; iter < 50; iter++) {
+    const chunks: Uint8Array[] = [];
+    for (let p = 0; p < s.length;) {
+      const n = 1 + Math.floor(rnd() * 700);
+      chunks.push(s.subarray(p, p + n));
+      p += n;
+    }
+    const r = run(chunks, 188 * 4);
+    t.equal(r.ids.length, 200);
+    t.equal(r.skipped, 0);
+  }
+});
+
+t.test('garbage before and inside the stream is skipped and counted', async (t) => {
+  const s = stream(20);
+  const junk = Uint8Array.from({ length: 77 }, (_, i) => (i * 31 + 1) & 0xff).map((x) =>
+    x === 0x47 ? 0 : x,
+  );
+  const input = new Uint8Array(junk.length * 2 + s.length);
+  input.set(junk, 0);
+  input.set(s.subarray(0, 188 * 10), junk.length);
+  input.set(junk, junk.length + 188 * 10);
+  input.set(s.subarray(188 * 10), junk.length * 2 + 188 * 10);
+  const r = run([input]);
+  t.same(
+    r.ids,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  t.equal(r.skipped, 154);
+  t.equal(r.losses, 1);
+});
+
+t.test('random bytes never throw', async (t) => {
+  let seed = 3;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const junk = Uint8Array.from({ length: 100_000 }, () => Math.floor(rnd() * 256));
+  t.doesNotThrow(() => run([junk.subarray(0, 33333), junk.subarray(33333)]));
+});

@@ -1,12 +1,6 @@
 import t from 'tap';
-import { crc32Mpeg2 } from '../../../src/mpegts/crc32.js';
-import {
-  packetizeSections,
-  parseSectionHeader,
-  sectionBody,
-  sectionCrcOk,
-} from '../../../src/mpegts/psi/section.js';
-import { SectionAssembler } from '../../../src/mpegts/psi/assembler.js';
+import { hex, toHex, withCrc, throughTs } from '../../helpers/psi.js';
+import { parseSectionHeader, sectionBody, sectionCrcOk } from '../../../src/mpegts/psi/section.js';
 import {
   Nit,
   NitTransportStream,
@@ -14,28 +8,6 @@ import {
   parseNit,
   serializeNit,
 } from '../../../src/mpegts/psi/nit.js';
-
-/** Hex bytes with `//` comments and whitespace ignored. */
-function hex(s: string): Uint8Array {
-  const clean = s.replace(/\/\/.*$/gm, '').replace(/\s+/g, '');
-  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-function withCrc(b: Uint8Array): Uint8Array {
-  const c = crc32Mpeg2(b);
-  return Uint8Array.from([...b, c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff]);
-}
-function throughTs(sections: Uint8Array[], pid: number): { out: Uint8Array[]; faults: string[] } {
-  const ts = packetizeSections(sections, pid);
-  const out: Uint8Array[] = [];
-  const faults: string[] = [];
-  const a = new SectionAssembler(pid, {
-    onSection: (s) => out.push(s),
-    onFault: (f) => faults.push(f),
-  });
-  for (let o = 0; o < ts.length; o += 188) a.push(ts, o);
-  return { out, faults };
-}
 
 // NIT actual, network 0x3001, version 5 (EN 300 468 §5.2.1, §6.2.27, §6.2.35; EACEM LCN).
 const HAND = withCrc(

@@ -1,7 +1,6 @@
 import t from 'tap';
-import { crc32Mpeg2 } from '../../../src/mpegts/crc32.js';
-import { packetizeSections, sectionCrcOk, sectionHasCrc } from '../../../src/mpegts/psi/section.js';
-import { SectionAssembler } from '../../../src/mpegts/psi/assembler.js';
+import { hex, toHex, withCrc, throughTs } from '../../helpers/psi.js';
+import { sectionCrcOk, sectionHasCrc } from '../../../src/mpegts/psi/section.js';
 import {
   parseTdt,
   parseTot,
@@ -10,28 +9,6 @@ import {
   TDT_TOT_PID,
   Tot,
 } from '../../../src/mpegts/psi/tdt-tot.js';
-
-/** Hex bytes with `//` comments and whitespace ignored. */
-function hex(s: string): Uint8Array {
-  const clean = s.replace(/\/\/.*$/gm, '').replace(/\s+/g, '');
-  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-function withCrc(b: Uint8Array): Uint8Array {
-  const c = crc32Mpeg2(b);
-  return Uint8Array.from([...b, c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff]);
-}
-function throughTs(sections: Uint8Array[], pid: number): { out: Uint8Array[]; faults: string[] } {
-  const ts = packetizeSections(sections, pid);
-  const out: Uint8Array[] = [];
-  const faults: string[] = [];
-  const a = new SectionAssembler(pid, {
-    onSection: (s) => out.push(s),
-    onFault: (f) => faults.push(f),
-  });
-  for (let o = 0; o < ts.length; o += 188) a.push(ts, o);
-  return { out, faults };
-}
 
 // TDT (EN 300 468 §5.2.5) carrying the Annex C example time 93/10/13 12:45:00.
 const TDT = hex(`

@@ -12,6 +12,7 @@
 //   event_name text_length(8) text. The writer puts it first in the event's loop.
 
 import {
+  orderedSections as ordered,
   buildLongSection,
   concatBytes,
   MAX_PRIVATE_SECTION,
@@ -127,15 +128,6 @@ export function parseEitEvents(section: Uint8Array): EitEvent[] {
     p += 12 + len;
   }
   return events;
-}
-
-function ordered(sections: readonly Uint8Array[]): Uint8Array[] {
-  const byNumber = new Map<number, Uint8Array>();
-  for (const s of sections) {
-    const n = parseSectionHeader(s).sectionNumber;
-    if (!byNumber.has(n)) byNumber.set(n, s);
-  }
-  return [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
 }
 
 function headerOf(s: Uint8Array): Omit<Eit, 'events'> {

@@ -18,6 +18,7 @@
 // EACEM private_data_specifier whose scope holds only 0x83 descriptors, so the round trip is exact.
 
 import {
+  orderedSections as ordered,
   buildLongSection,
   concatBytes,
   MAX_PSI_SECTION,
@@ -78,15 +79,6 @@ export interface Nit {
 
 /** Header (8) + two 16-bit loop lengths (4) + CRC (4). */
 const NIT_OVERHEAD = 8 + 4 + 4;
-
-function ordered(sections: readonly Uint8Array[]): Uint8Array[] {
-  const byNumber = new Map<number, Uint8Array>();
-  for (const s of sections) {
-    const n = parseSectionHeader(s).sectionNumber;
-    if (!byNumber.has(n)) byNumber.set(n, s);
-  }
-  return [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
-}
 
 function u32(d: Uint8Array): number {
   return ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;

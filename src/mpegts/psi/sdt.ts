@@ -11,6 +11,7 @@
 // descriptors; a service whose loop lacked one parses as serviceType 0 with empty names.
 
 import {
+  orderedSections as ordered,
   buildLongSection,
   concatBytes,
   MAX_PSI_SECTION,
@@ -65,16 +66,6 @@ export interface Sdt {
 
 /** Header (8) + original_network_id and reserved byte (3) + CRC (4). */
 const SDT_OVERHEAD = 8 + 3 + 4;
-
-/** Sections of one sub-table in section_number order, duplicates dropped. */
-function ordered(sections: readonly Uint8Array[]): Uint8Array[] {
-  const byNumber = new Map<number, Uint8Array>();
-  for (const s of sections) {
-    const n = parseSectionHeader(s).sectionNumber;
-    if (!byNumber.has(n)) byNumber.set(n, s);
-  }
-  return [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
-}
 
 /** Parses the service_descriptor payload. */
 export function parseServiceDescriptor(d: Uint8Array): {

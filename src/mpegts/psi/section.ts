@@ -114,6 +114,16 @@ function writeCrc(s: Uint8Array): void {
   s[n - 1] = crc & 0xff;
 }
 
+/** Sections of one sub-table in section_number order, duplicates dropped (§2.4.4.4). */
+export function orderedSections(sections: readonly Uint8Array[]): Uint8Array[] {
+  const byNumber = new Map<number, Uint8Array>();
+  for (const s of sections) {
+    const n = parseSectionHeader(s).sectionNumber;
+    if (!byNumber.has(n)) byNumber.set(n, s);
+  }
+  return [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+}
+
 /** Body of a long section: the bytes between last_section_number and CRC_32. */
 export function sectionBody(s: Uint8Array): Uint8Array {
   return s.subarray(8, sectionTotalLength(s) - 4);

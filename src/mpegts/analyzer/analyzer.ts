@@ -1,0 +1,351 @@
+// Streaming transport-stream analyzer: ETSI TR 101 290 priority 1, 2 and (SI repetition) 3
+// checks and RFC 4445 MDI, for our own output and for anybody else's stream.
+//
+// push() takes any chunk; the Framer cuts it into packets (sync hysteresis, 1.1/1.2) and calls
+// packet() for each. The packet loop allocates nothing: per-PID state lives in typed arrays
+// indexed by PID; PSI/SI goes through SectionAssemblers only on PSI PIDs; PES headers are read
+// only on payload_unit_start packets of video/audio PIDs. Stream faults are counted, never
+// thrown.
+//
+// Clock: with arrival times, a packet's time is its chunk's arrival (datagram granularity).
+// Without, it is the PCR of the first PCR-carrying PID interpolated by byte position (clock.ts);
+// before that first PCR time is unknown and no interval check runs.
+//
+// Continuity (1.4, ISO/IEC 13818-1 §2.4.3.3): per PID except null packets. Payload packets
+// must carry last+1; adaptation-only packets repeat last. The same CC again on a payload
+// packet is a duplicate: the first duplicate is allowed, each further copy is an error.
+// Duplicates are not analyzed further (their PCR would look inaccurate). A packet with
+// discontinuity_indicator may carry any CC. One error per gap, however many packets are
+// missing; the missing count ((cc - expected) mod 16) feeds the MDI MLR. Duplicates are
+// recognized by CC alone (contents are not compared), like ffmpeg and TSDuck.
+
+import { TS_PACKET_SIZE, readPcrAt } from '../packet.js';
+import { CK, CheckCounters, buildChecks } from './checks.js';
+import type { Check } from './report.js';
+import { PcrClock } from './clock.js';
+import { Framer, type FramerSink } from './framing.js';
+import { MdiMeter } from './mdi.js';
+import { PcrChecker, pidName } from './pcr.js';
+import { PsiTracker, ROLE_PES_TIMED, ROLE_PSI, type SiTable } from './psi-tracker.js';
+import type { AnalyzerReport, PidReport } from './report.js';
+
+export interface AnalyzerOptions {
+  /** PID_error (1.6): a PID named in a PMT absent this long is an error. Default 5000. */
+  pidTimeoutMs?: number;
+  /** Nominal rate for the MDI delay factor; default: each interval's own average rate. */
+  mdiRateBps?: number;
+  /** SI tables timed from the start even if never seen (default: none; see psi-tracker.ts). */
+  requiredSi?: SiTable[];
+}
+
+const NPID = 8192;
+const NULL_PID = 0x1fff;
+const PTS_LIMIT_NS = 700e6;
+const TICK_NS = 10e6;
+
+export class Analyzer implements FramerSink {
+  private readonly counters = new CheckCounters();
+  private readonly framer = new Framer(this);
+  private readonly clock = new PcrClock();
+  private readonly pcr = new PcrChecker(this.counters);
+  private readonly lastSeenNs = new Float64Array(NPID).fill(-1);
+  private readonly psi: PsiTracker;
+  private readonly mdi: MdiMeter;
+
+  private readonly packets = new Float64Array(NPID);
+  private readonly lastCc = new Int8Array(NPID).fill(-1);
+  private readonly dupCount = new Uint8Array(NPID);
+  /** 1 when the PID's last packet carried payload (only then can a packet duplicate it). */
+  private readonly lastPayload = new Uint8Array(NPID);
+  /** Byte position of the PID's last packet (where a continuity gap began). */
+  private readonly lastPos = new Float64Array(NPID);
+  private readonly ccErrors = new Float64Array(NPID);
+  private readonly teiPackets = new Float64Array(NPID);
+  private readonly scrambledPackets = new Float64Array(NPID);
+  private readonly catReported = new Uint8Array(NPID);
+  private readonly lastPtsNs = new Float64Array(NPID).fill(-1);
+
+  /** Byte position of the next packet among framed packets (skipped bytes excluded). */
+  private bytePos = 0;
+  private packetCount = 0;
+  private bytesIn = 0;
+  private arrivalMode = false;
+  private chunkNs = -1;
+  private nowNs = -1;
+  private timeKnown = false;
+  private nextTick = 0;
+  private lostInChunk = 0;
+  private faults = 0;
+
+  constructor(opts: AnalyzerOptions = {}) {
+    const timeout = opts.pidTimeoutMs ?? 5000;
+    this.psi = new PsiTracker(this.counters, this.lastSeenNs, {
+      pidTimeoutNs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 5000) * 1e6,
+      requiredSi: opts.requiredSi ?? [],
+    });
+    const rate = opts.mdiRateBps ?? 0;
+    this.mdi = new MdiMeter(Number.isFinite(rate) && rate > 0 ? rate : 0);
+  }
+
+  /**
+   * Feeds a chunk: a file read or one UDP datagram payload. arrivalNs, when known, is the
+   * (kernel) receive time in ns; it switches the analyzer to arrival timing and enables MDI.
+   * Never throws.
+   */
+  push(chunk: Uint8Array, arrivalNs?: number): void {
+    try {
+      if (arrivalNs !== undefined && Number.isFinite(arrivalNs)) {
+        if (!this.arrivalMode) {
+          this.arrivalMode = true;
+          this.mdi.begin(arrivalNs);
+        }
+        const t = this.mdi.relative(arrivalNs);
+        if (t > this.chunkNs) this.chunkNs = t;
+      }
+      this.lostInChunk = 0;
+      this.bytesIn += chunk.length;
+      this.framer.push(chunk);
+      if (this.arrivalMode) this.mdi.arrival(this.chunkNs, chunk.length, this.lostInChunk);
+    } catch {
+      this.faults++;
+    }
+  }
+
+  /** End of input: frames the tail, evaluates timeouts at the last time, closes MDI. */
+  end(): void {
+    try {
+      this.framer.end();
+      this.pcr.flush();
+      if (this.timeKnown) this.psi.tick(this.nowNs);
+      if (this.arrivalMode) this.mdi.end();
+    } catch {
+      this.faults++;
+    }
+  }
+
+  syncByteError(n: number, slotDropped: boolean): void {
+    this.counters.error(CK.SYNC_BYTE, this.nowNs, n);
+    // A dropped packet still took its place in the stream: keep byte positions (time) right.
+    if (slotDropped) this.bytePos += TS_PACKET_SIZE;
+  }
+
+  syncLoss(): void {
+    this.counters.error(CK.SYNC_LOSS, this.nowNs);
+    this.pcr.lost(this.bytePos);
+  }
+
+  /** One 188-byte packet at b[o] (FramerSink). */
+  packet(b: Uint8Array, o: number): void {
+    const b1 = b[o + 1];
+    const b3 = b[o + 3];
+    const pid = ((b1 & 0x1f) << 8) | b[o + 2];
+    const pos = this.bytePos;
+    this.bytePos = pos + TS_PACKET_SIZE;
+    this.packetCount++;
+    this.packets[pid]++;
+    // Adaptation field flags (§2.4.3.4); an impossible length means no usable flags.
+    let afFlags = 0;
+    let afLen = 0;
+    if ((b3 & 0x20) !== 0) {
+      afLen = b[o + 4];
+      if (afLen > 0 && afLen <= 183) afFlags = b[o + 5];
+    }
+    const tei = (b1 & 0x80) !== 0;
+
+    if (pid !== NULL_PID) {
+      const cc = b3 & 0x0f;
+      const last = this.lastCc[pid];
+      const payload = (b3 & 0x10) !== 0;
+      if (last >= 0 && (afFlags & 0x80) === 0) {
+        if (payload) {
+          const expected = (last + 1) & 0x0f;
+          if (cc !== expected) {
+            if (cc === last && this.lastPayload[pid] === 1) {
+              const d = this.dupCount[pid];
+              if (d < 255) this.dupCount[pid] = d + 1;
+              if (d >= 1) this.ccError(pid, 0);
+              this.pcr.lost(pos);
+              return;
+            }
+            this.ccError(pid, (cc - expected) & 0x0f);
+          }
+        } else if (cc !== last) {
+          this.ccError(pid, (cc - last) & 0x0f);
+        }
+      }
+      this.dupCount[pid] = 0;
+      this.lastCc[pid] = cc;
+      this.lastPos[pid] = pos;
+      this.lastPayload[pid] = payload ? 1 : 0;
+    }
+
+    const hasPcr = (afFlags & 0x10) !== 0 && afLen >= 7 && !tei;
+    const pcr = hasPcr ? readPcrAt(b, o + 6) : -1;
+    let now: number;
+    if (this.arrivalMode) {
+      now = this.chunkNs;
+    } else {
+      if (hasPcr) this.clock.onPcr(pid, pcr, pos, (afFlags & 0x80) !== 0);
+      now = this.clock.at(pos);
+    }
+    if (now >= 0) {
+      if (!this.timeKnown) {
+        this.timeKnown = true;
+        this.psi.start(now);
+        this.nextTick = now;
+      }
+      if (now >= this.nextTick) {
+        this.psi.tick(now);
+        this.nextTick = now + TICK_NS;
+      }
+    }
+    this.nowNs = now;
+    this.lastSeenNs[pid] = now;
+
+    if (tei) {
+      // §2.4.3.2: at least one uncorrectable bit error; nothing else in it is trusted.
+      this.teiPackets[pid]++;
+      this.counters.error(CK.TRANSPORT, now);
+      return;
+    }
+    const scrambled = (b3 & 0xc0) !== 0;
+    if (scrambled) {
+      this.scrambledPackets[pid]++;
+      if (!this.psi.catSeen && this.catReported[pid] === 0) {
+        this.catReported[pid] = 1;
+        this.counters.error(CK.CAT, now);
+        this.counters.note(CK.CAT, pidName(pid) + ' scrambled, no CAT');
+      }
+    }
+    if (hasPcr) this.pcr.onPcr(pid, pcr, pos, now, (afFlags & 0x80) !== 0);
+    const role = this.psi.role[pid];
+    if (role === ROLE_PSI) {
+      if (scrambled) this.psi.scrambled(pid, now);
+      else this.psi.packet(b, o, pid, now);
+    } else if (role === ROLE_PES_TIMED) {
+      if ((b1 & 0x40) !== 0 && !scrambled && now >= 0) this.pes(b, o, pid, now);
+    }
+    if (pid >= 0x20 && pid !== NULL_PID && this.psi.referenced[pid] === 0)
+      this.psi.unreferenced(pid, now);
+  }
+
+  private ccError(pid: number, lost: number): void {
+    // Loss happened after this PID's previous packet.
+    this.pcr.lost(this.lastPos[pid]);
+    this.ccErrors[pid]++;
+    this.counters.error(CK.CC, this.nowNs);
+    this.lostInChunk += lost;
+  }
+
+  /**
+   * PES header on a payload_unit_start packet (ISO/IEC 13818-1 §2.4.3.6-7):
+   *   packet_start_code_prefix(24) stream_id(8) PES_packet_length(16)
+   *   '10' scrambling(2) priority(1) alignment(1) copyright(1) original(1)
+   *   PTS_DTS_flags(2) ... | PES_header_data_length(8) | PTS (5 bytes, marker bits set):
+   *   pppp PTS[32..30] 1 | PTS[29..22] | PTS[21..15] 1 | PTS[14..7] | PTS[6..0] 1
+   * PTS_error (2.5) is the time between PES headers carrying a PTS on the analyzer clock.
+   */
+  private pes(b: Uint8Array, o: number, pid: number, now: number): void {
+    const b3 = b[o + 3];
+    if ((b3 & 0x10) === 0) return;
+    const p = (b3 & 0x20) !== 0 ? o + 5 + b[o + 4] : o + 4;
+    if (p + 14 > o + TS_PACKET_SIZE) return;
+    if (b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 1) return;
+    const sid = b[p + 3];
+    // Streams without the optional header (§2.4.3.7, Table 2-22 exceptions).
+    if (sid === 0xbc || sid === 0xbe || sid === 0xbf || sid === 0xf0 || sid === 0xf1) return;
+    if (sid === 0xff || sid === 0xf2 || sid === 0xf8) return;
+    if ((b[p + 6] & 0xc0) !== 0x80 || (b[p + 7] & 0x80) === 0) return;
+    // Marker bits of the PTS field must be set; otherwise it is not a PTS.
+    if ((b[p + 9] & 0x01) === 0 || (b[p + 11] & 0x01) === 0 || (b[p + 13] & 0x01) === 0) return;
+    const last = this.lastPtsNs[pid];
+    if (last >= 0 && now - last > PTS_LIMIT_NS) {
+      this.counters.error(CK.PTS, now);
+      this.counters.note(CK.PTS, pidName(pid));
+    }
+    this.lastPtsNs[pid] = now;
+  }
+
+  report(): AnalyzerReport {
+    const packetsTotal = this.packetCount;
+    let durationNs = 0;
+    let timeBase: AnalyzerReport['totals']['timeBase'] = 'none';
+    if (this.arrivalMode) {
+      timeBase = 'arrival';
+      durationNs = Math.max(0, this.chunkNs);
+    } else if (this.clock.known) {
+      timeBase = 'pcr';
+      durationNs = this.bytePos * this.clock.avgNsPerByte;
+    }
+    const sec = durationNs / 1e9;
+    const override = new Map<number, Partial<Check>>();
+    this.accuracy(override);
+    const ccPids: string[] = [];
+    const teiPids: string[] = [];
+    const pids: PidReport[] = [];
+    for (let pid = 0; pid < NPID; pid++) {
+      const n = this.packets[pid];
+      if (n === 0) continue;
+      if (this.ccErrors[pid] > 0) ccPids.push(`${pidName(pid)} ×${this.ccErrors[pid]}`);
+      if (this.teiPackets[pid] > 0) teiPids.push(`${pidName(pid)} ×${this.teiPackets[pid]}`);
+      pids.push({
+        pid,
+        label: this.psi.label(pid),
+        packets: n,
+        bitrate: sec > 0 ? (n * TS_PACKET_SIZE * 8) / sec : 0,
+        ccErrors: this.ccErrors[pid],
+        pcrCount: this.pcr.count[pid],
+        scrambled: this.scrambledPackets[pid] > 0,
+      });
+    }
+    if (ccPids.length) override.set(CK.CC, { detail: shortList(ccPids) });
+    if (teiPids.length) override.set(CK.TRANSPORT, { detail: shortList(teiPids) });
+    const tr101290 = buildChecks(this.counters, override);
+    const sum = (cs: Check[]): number => cs.reduce((a, c) => a + c.errors, 0);
+    const r: AnalyzerReport = {
+      totals: {
+        packets: packetsTotal,
+        bytes: this.bytesIn,
+        bytesSkipped: this.framer.bytesSkipped,
+        durationSec: sec,
+        bitrate: sec > 0 ? (this.bytesIn * 8) / sec : 0,
+        timeBase,
+      },
+      programs: this.psi.programReports(),
+      pids,
+      tr101290,
+      priority1Errors: sum(tr101290.priority1),
+      priority2Errors: sum(tr101290.priority2),
+      priority3Errors: sum(tr101290.priority3),
+    };
+    if (this.faults > 0) r.totals.analyzerFaults = this.faults;
+    if (this.arrivalMode) r.mdi = this.mdi.report();
+    return r;
+  }
+
+  /** 2.4 from the per-PID accuracy statistics, VBR PIDs excluded (see pcr.ts). */
+  private accuracy(override: Map<number, Partial<Check>>): void {
+    let errors = 0;
+    let first = Infinity;
+    const notes: string[] = [];
+    for (const s of this.pcr.stats()) {
+      if (s.samples === 0) continue;
+      if (s.vbr) {
+        notes.push(`${pidName(s.pid)} VBR, not assessed`);
+        continue;
+      }
+      errors += s.errors;
+      if (s.errors > 0 && s.firstErrNs >= 0 && s.firstErrNs < first) first = s.firstErrNs;
+      notes.push(`${pidName(s.pid)} max ${Math.round(s.maxAbsNs)} ns`);
+    }
+    const o: Partial<Check> = { errors };
+    o.firstAtSec = first < Infinity ? first / 1e9 : undefined;
+    if (notes.length) o.detail = shortList(notes);
+    override.set(CK.PCR_ACC, o);
+  }
+}
+
+function shortList(items: string[], max = 8): string {
+  if (items.length <= max) return items.join(', ');
+  return items.slice(0, max).join(', ') + `, +${items.length - max} more`;
+}

@@ -1,0 +1,242 @@
+// PCR checks per PID: ETSI TR 101 290 §5.2.2 items 2.3a (PCR_repetition_error), 2.3b
+// (PCR_discontinuity_indicator_error) and 2.4 (PCR_accuracy_error); ISO/IEC 13818-1 §2.4.2.2
+// (PCR semantics), §2.4.3.5 (discontinuity_indicator).
+//
+// 2.3a  interval between consecutive PCRs of a PID on the analyzer clock (arrival time, or the
+//       byte-interpolated PCR clock for files): > 100 ms is an error, > 40 ms a warning.
+// 2.3b  PCR step (PCR_i - PCR_i-1, modulo 2^33*300) outside 0..100 ms without
+//       discontinuity_indicator. A step > 100 ms that matches the elapsed time within 50 ms is
+//       a late PCR (2.3a), not a discontinuity, so one long gap is not counted twice.
+// 2.4   the TR's PCR_AC: a PCR against the constant-rate line. The line is a least-squares fit
+//       of (byte position, PCR) over the K = 4 PCRs before and the 4 after on the same PID,
+//       leaving out the PCR under test, evaluated at its byte position; |deviation| > 500 ns
+//       (13.5 ticks) is an error. Leaving the point out means one bad PCR shows its whole
+//       error and moves its neighbours' estimate by only about 1/8 of it; fitting 8 points
+//       instead of interpolating between two halves the effect of the neighbours' own jitter.
+//       A discontinuity restarts the window, and so does any sign that bytes were lost or
+//       added (CC gap or duplicate on any PID, sync loss). PCRs within K of a discontinuity or of the end
+//       of input are not assessed.
+//       VBR: the TR's method assumes a constant transport rate. Muxers such as ffmpeg without
+//       -muxrate write PCRs from DTS, so bytes and PCRs are not proportional and deviations of
+//       milliseconds are normal. A PID where more than 20 % of the assessed PCRs (at least 10)
+//       are off by more than 25 µs — far beyond any CBR muxer's rounding — is reported as VBR
+//       and not counted against 2.4; the detail says so.
+
+import { pcrDelta } from '../packet.js';
+import { CK, CheckCounters } from './checks.js';
+import { NS_PER_TICK } from './clock.js';
+
+export const PCR_REPETITION_ERROR_NS = 100e6;
+export const PCR_REPETITION_WARNING_NS = 40e6;
+export const PCR_STEP_MAX_NS = 100e6;
+export const PCR_ACCURACY_NS = 500;
+const CONSISTENT_NS = 50e6;
+const K = 4;
+const W = 2 * K + 1;
+const GROSS_NS = 25_000;
+const VBR_MIN_SAMPLES = 10;
+const VBR_FRACTION = 0.2;
+/**
+ * Evaluations held back before they count: a lost packet is only noticed at the next packet
+ * of its PID, and PCRs fitted across the loss must not count as inaccurate (see lost()).
+ */
+const PENDING = 2 * K;
+
+/** Accuracy state of one PCR PID (allocated on its first PCR). */
+class PcrWindow {
+  readonly y = new Float64Array(W);
+  readonly x = new Float64Array(W);
+  readonly t = new Float64Array(W);
+  n = 0;
+  head = 0;
+  lastValue = 0;
+  lastRaw = 0;
+  // Evaluations not yet counted: (deviation, time, newest byte position used), oldest first.
+  private readonly pDev = new Float64Array(PENDING);
+  private readonly pNs = new Float64Array(PENDING);
+  private readonly pX = new Float64Array(PENDING);
+  private pN = 0;
+  samples = 0;
+  errors = 0;
+  gross = 0;
+  maxAbsNs = 0;
+  firstErrNs = -1;
+
+  restart(): void {
+    this.n = 0;
+  }
+
+  /** Adds a PCR; evaluates the PCR K places back when the window is full. */
+  add(raw: number, pos: number, ns: number): void {
+    const v = this.n === 0 ? 0 : this.lastValue + pcrDelta(raw, this.lastRaw);
+    this.lastValue = v;
+    this.lastRaw = raw;
+    const h = this.head;
+    this.y[h] = v;
+    this.x[h] = pos;
+    this.t[h] = ns;
+    this.head = h + 1 === W ? 0 : h + 1;
+    this.n++;
+    if (this.n < W) return;
+    // The oldest entry is at head; the centre is K after it.
+    const c = (this.head + K) % W;
+    const xc = this.x[c];
+    const yc = this.y[c];
+    let sx = 0;
+    let sy = 0;
+    for (let j = 0; j < W; j++) {
+      if (j === c) continue;
+      sx += this.x[j] - xc;
+      sy += this.y[j] - yc;
+    }
+    const mx = sx / (W - 1);
+    const my = sy / (W - 1);
+    let sxx = 0;
+    let sxy = 0;
+    for (let j = 0; j < W; j++) {
+      if (j === c) continue;
+      const dx = this.x[j] - xc - mx;
+      sxx += dx * dx;
+      sxy += dx * (this.y[j] - yc - my);
+    }
+    if (sxx === 0) return;
+    const expected = my - (sxy / sxx) * mx; // fitted line at dx = 0, relative to yc
+    if (this.pN === PENDING) this.commitOldest();
+    this.pDev[this.pN] = -expected * NS_PER_TICK;
+    this.pNs[this.pN] = this.t[c];
+    this.pX[this.pN] = pos;
+    this.pN++;
+  }
+
+  /** Bytes were lost or added after byte position lossPos: forget what used later bytes. */
+  lost(lossPos: number): void {
+    this.n = 0;
+    let k = 0;
+    while (k < this.pN && this.pX[k] <= lossPos) k++;
+    this.pN = k;
+  }
+
+  private commitOldest(): void {
+    const a = Math.abs(this.pDev[0]);
+    this.samples++;
+    if (a > this.maxAbsNs) this.maxAbsNs = a;
+    if (a > GROSS_NS) this.gross++;
+    if (a > PCR_ACCURACY_NS) {
+      this.errors++;
+      if (this.firstErrNs < 0) this.firstErrNs = this.pNs[0];
+    }
+    this.pDev.copyWithin(0, 1, this.pN);
+    this.pNs.copyWithin(0, 1, this.pN);
+    this.pX.copyWithin(0, 1, this.pN);
+    this.pN--;
+  }
+
+  /** Counts every pending evaluation (end of input, or a report). */
+  flush(): void {
+    while (this.pN > 0) this.commitOldest();
+  }
+}
+
+export interface PcrPidStats {
+  pid: number;
+  count: number;
+  samples: number;
+  errors: number;
+  maxAbsNs: number;
+  vbr: boolean;
+  firstErrNs: number;
+}
+
+export class PcrChecker {
+  readonly count = new Float64Array(8192);
+  private readonly lastPcr = new Float64Array(8192);
+  private readonly lastNs = new Float64Array(8192);
+  private readonly windows: (PcrWindow | undefined)[] = new Array(8192);
+  private readonly pcrPids: number[] = [];
+
+  constructor(private readonly counters: CheckCounters) {}
+
+  /**
+   * Bytes were lost or added after byte position lossPos (a continuity gap or duplicate on
+   * any PID, lost sync): byte positions no longer measure transmission time across it, so
+   * every accuracy window starts again and evaluations that used later PCRs are dropped.
+   */
+  lost(lossPos: number): void {
+    for (const pid of this.pcrPids) this.windows[pid]?.lost(lossPos);
+  }
+
+  /**
+   * A PCR on `pid` in the packet at byte position `pos`, at analyzer time nowNs (-1 when
+   * unknown), discontinuity_indicator `di`.
+   */
+  onPcr(pid: number, pcr: number, pos: number, nowNs: number, di: boolean): void {
+    let w = this.windows[pid];
+    if (!w) {
+      this.windows[pid] = w = new PcrWindow();
+      this.pcrPids.push(pid);
+    }
+    const c = this.counters;
+    if (this.count[pid] > 0) {
+      const lastNs = this.lastNs[pid];
+      const elapsed = nowNs >= 0 && lastNs >= 0 ? nowNs - lastNs : -1;
+      if (elapsed > PCR_REPETITION_ERROR_NS) {
+        c.error(CK.PCR_REP, nowNs);
+        c.note(CK.PCR_REP, pidName(pid));
+      } else if (elapsed > PCR_REPETITION_WARNING_NS) {
+        c.warning(CK.PCR_REP);
+      }
+      if (di) {
+        w.restart();
+      } else {
+        const stepNs = pcrDelta(pcr, this.lastPcr[pid]) * NS_PER_TICK;
+        if (stepNs < 0 || stepNs > PCR_STEP_MAX_NS) {
+          const late = stepNs > 0 && elapsed >= 0 && Math.abs(stepNs - elapsed) <= CONSISTENT_NS;
+          if (!late) {
+            c.error(CK.PCR_DISC, nowNs);
+            c.note(CK.PCR_DISC, pidName(pid));
+            w.restart();
+          }
+        }
+      }
+    }
+    this.count[pid]++;
+    this.lastPcr[pid] = pcr;
+    this.lastNs[pid] = nowNs;
+    w.add(pcr, pos, nowNs);
+  }
+
+  /** Counts held-back evaluations (end of input). */
+  flush(): void {
+    for (const pid of this.pcrPids) this.windows[pid]?.flush();
+  }
+
+  /** Per-PID PCR figures, VBR classification applied. */
+  stats(): PcrPidStats[] {
+    const out: PcrPidStats[] = [];
+    for (const pid of [...this.pcrPids].sort((a, b) => a - b)) {
+      const w = this.windows[pid];
+      if (!w) continue;
+      const vbr = w.samples >= VBR_MIN_SAMPLES && w.gross > VBR_FRACTION * w.samples;
+      out.push({
+        pid,
+        count: this.count[pid],
+        samples: w.samples,
+        errors: w.errors,
+        maxAbsNs: w.maxAbsNs,
+        vbr,
+        firstErrNs: w.firstErrNs,
+      });
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.count.fill(0);
+    this.windows.fill(undefined);
+    this.pcrPids.length = 0;
+  }
+}
+
+export function pidName(pid: number): string {
+  return 'PID 0x' + pid.toString(16).padStart(4, '0');
+}

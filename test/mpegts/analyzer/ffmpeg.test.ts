@@ -1,0 +1,152 @@
+// Analyzes a file made by the system's ffmpeg and compares with ffprobe and with ffmpeg's own
+// continuity check ("Continuity check failed for pid N expected X got Y", printed at debug
+// level; the input is piped so ffmpeg reads it once).
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Analyzer } from '../../../src/mpegts/analyzer/analyzer.js';
+import type { AnalyzerReport } from '../../../src/mpegts/analyzer/report.js';
+
+const FFMPEG = '/usr/bin/ffmpeg';
+const FFPROBE = '/usr/bin/ffprobe';
+const have = spawnSync(FFMPEG, ['-version']).status === 0;
+
+function run(b: Uint8Array): AnalyzerReport {
+  const a = new Analyzer();
+  for (let o = 0; o < b.length; o += 65536) a.push(b.subarray(o, o + 65536));
+  a.end();
+  return a.report();
+}
+
+/** ffmpeg's continuity errors per PID for the bytes b. */
+function ffmpegCc(b: Uint8Array): Map<number, number> {
+  const p = spawnSync(FFMPEG, ['-hide_banner', '-v', 'debug', '-i', 'pipe:0', '-f', 'null', '-'], {
+    input: b,
+    maxBuffer: 64 << 20,
+  });
+  const out = new Map<number, number>();
+  for (const m of p.stderr.toString().matchAll(/Continuity check failed for pid (\d+) expected/g))
+    out.set(Number(m[1]), (out.get(Number(m[1])) ?? 0) + 1);
+  return out;
+}
+
+function ourCc(r: AnalyzerReport): Map<number, number> {
+  return new Map(r.pids.filter((p) => p.ccErrors > 0).map((p) => [p.pid, p.ccErrors]));
+}
+
+function cut(b: Uint8Array, at: number, n: number): Uint8Array {
+  const out = new Uint8Array(b.length - n);
+  out.set(b.subarray(0, at), 0);
+  out.set(b.subarray(at + n), at);
+  return out;
+}
+
+t.test('a file made by ffmpeg', { skip: !have && 'no ffmpeg' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'analyzer-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'out.ts');
+  const gen = spawnSync(FFMPEG, [
+    ...['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25'],
+    ...['-f', 'lavfi', '-i', 'sine', '-t', '5', '-c:v', 'libx264', '-c:a', 'aac'],
+    ...['-metadata', 'service_name=Test One', '-f', 'mpegts', file],
+  ]);
+  t.equal(gen.status, 0, 'ffmpeg ran');
+  const bytes = new Uint8Array(readFileSync(file));
+  const r = run(bytes);
+
+  t.test('no priority-1 errors and what ffprobe sees', async (t) => {
+    t.equal(r.priority1Errors, 0);
+    t.equal(r.totals.bytesSkipped, 0);
+    t.equal(r.totals.packets * 188, bytes.length);
+    const probe = JSON.parse(
+      spawnSync(FFPROBE, [
+        '-v',
+        'error',
+        '-show_programs',
+        '-show_streams',
+        '-of',
+        'json',
+        file,
+      ]).stdout.toString(),
+    );
+    t.same(
+      r.programs.map((p) => ({
+        program_num: p.programNumber,
+        pmt_pid: p.pmtPid,
+        pcr_pid: p.pcrPid,
+        service_name: p.serviceName,
+        service_provider: p.providerName,
+      })),
+      probe.programs.map((p: Record<string, any>) => ({
+        program_num: p.program_num,
+        pmt_pid: p.pmt_pid,
+        pcr_pid: p.pcr_pid,
+        service_name: p.tags?.service_name,
+        service_provider: p.tags?.service_provider,
+      })),
+    );
+    t.same(
+      r.programs[0].streams.map((s) => ({
+        id: '0x' + s.pid.toString(16),
+        codec: s.codec,
+        kind: s.kind,
+      })),
+      probe.streams.map((s: Record<string, string>) => ({
+        id: s.id,
+        codec: s.codec_name,
+        kind: s.codec_type,
+      })),
+    );
+    // ffmpeg without -muxrate is VBR and writes a PCR every 80 ms: warnings, not errors.
+    t.equal(r.priority2Errors, 0);
+    const acc = r.tr101290.priority2.find((c) => c.id === '2.4');
+    t.match(acc?.detail, /VBR, not assessed/);
+  });
+
+  t.test('cut files: CC errors per PID match ffmpeg', async (t) => {
+    // Whole packets (3 at a time) and a cut of 100 bytes inside a packet. For the latter pick
+    // a place where the rest of the next packet holds no 0x47, so ffmpeg's resync (first 0x47)
+    // and ours (five sync bytes in a row) agree on where packets start again.
+    const n = bytes.length / 188;
+    let k = Math.floor(n * 0.7);
+    while (bytes.subarray((k + 1) * 188 + 100, (k + 2) * 188).includes(0x47)) k++;
+    const variants: [string, Uint8Array][] = [
+      ['3 packets at 100', cut(bytes, 188 * 100, 188 * 3)],
+      [
+        '3 packets at 3 places',
+        cut(cut(cut(bytes, 188 * 900, 564), 188 * 500, 564), 188 * 200, 564),
+      ],
+      ['100 bytes inside a packet', cut(bytes, k * 188 + 50, 100)],
+      ['both', cut(cut(bytes, k * 188 + 50, 100), 188 * 300, 564)],
+    ];
+    for (const [name, b] of variants) {
+      const ours = run(b);
+      const theirs = ffmpegCc(b);
+      t.same([...ourCc(ours)].sort(), [...theirs].sort(), name);
+      t.ok(theirs.size > 0, name + ': ffmpeg saw errors');
+      t.equal(
+        ours.tr101290.priority1.find((c) => c.id === '1.4')?.errors,
+        [...theirs.values()].reduce((a, x) => a + x, 0),
+      );
+    }
+    const inside = run(variants[2][1]);
+    t.equal(inside.tr101290.priority1.find((c) => c.id === '1.1')?.errors, 1, 'sync lost once');
+    t.equal(inside.totals.bytesSkipped, 88, 'rest of the packet after the cut');
+  });
+
+  t.test('with -muxrate (CBR) the PCR accuracy is assessed and clean', async (t) => {
+    const cbr = join(dir, 'cbr.ts');
+    const g = spawnSync(FFMPEG, [
+      ...['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25'],
+      ...['-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:v', 'libx264', '-c:a', 'aac'],
+      ...['-muxrate', '1500k', '-f', 'mpegts', cbr],
+    ]);
+    t.equal(g.status, 0);
+    const rc = run(new Uint8Array(readFileSync(cbr)));
+    t.equal(rc.priority1Errors + rc.priority2Errors, 0);
+    t.match(rc.tr101290.priority2.find((c) => c.id === '2.4')?.detail, /PID 0x0100 max \d+ ns/);
+    t.ok(Math.abs(rc.totals.bitrate - 1.5e6) < 1e4, 'bitrate ' + rc.totals.bitrate);
+  });
+});

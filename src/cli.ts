@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// The `headend` command line. Verbs live in src/headend/commands/; this file only declares
+// arguments and options, turns human units into numbers, and maps outcomes to exit statuses:
+//   0 ok · 1 the analysed stream has priority-1 errors · 2 usage or I/O error.
+
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { analyzeCommand } from './headend/commands/analyze.js';
+import { EXIT_USAGE, processIo } from './headend/commands/io.js';
+import { remuxCommand } from './headend/commands/remux.js';
+import { HeadendError, isHeadendError } from './headend/errors.js';
+import { parseBitrate, parseDuration, parseInteger } from './headend/units.js';
+import type { RemuxOptions } from './mpegts/remux/types.js';
+
+/** Adapts a units.ts parser to commander, which reports a thrown InvalidArgumentError. */
+function arg<T>(parse: (text: string) => T | HeadendError): (text: string) => T {
+  return (text) => {
+    const v = parse(text);
+    if (isHeadendError(v)) throw new InvalidArgumentError(v.message);
+    return v;
+  };
+}
+const int = (name: string, min: number, max: number) => arg((t) => parseInteger(t, name, min, max));
+const seconds = arg((t) => {
+  // A plain number here means seconds (it is --seconds); units are accepted too: 500ms, 2m.
+  const ms = parseDuration(/^\s*[\d.]+\s*$/.test(t) ? `${t}s` : t);
+  if (isHeadendError(ms)) return ms;
+  return ms > 0
+    ? ms
+    : new HeadendError('E_BAD_DURATION', `bad duration '${t}': must be more than 0`);
+});
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('headend')
+    .description('Multicast IPTV headend: clean, evenly paced single-program MPEG-TS')
+    .version(version())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('analyze')
+    .description(
+      'TR 101 290 report of transport streams: files, udp://[source@]group:port, rtp://group:port',
+    )
+    .argument('<input...>', 'file path, udp://@239.1.1.1:5000, udp://src@232.1.1.1:5000, rtp://…')
+    .option(
+      '--seconds <n>',
+      'how long to listen to network inputs: 2, 500ms, 1m (default 10)',
+      seconds,
+    )
+    .option('--json', 'print each report as one JSON object per line', false)
+    .option(
+      '--pid-timeout <ms>',
+      'PID_error after this long without a PMT-listed PID',
+      arg(parseDuration),
+    )
+    .exitOverride()
+    .action(
+      async (inputs: string[], o: { seconds?: number; json: boolean; pidTimeout?: number }) => {
+        const ac = new AbortController();
+        const onSigint = (): void => ac.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          process.exitCode = await analyzeCommand(
+            inputs,
+            {
+              durationMs: o.seconds ?? 10_000,
+              json: o.json,
+              ...(o.pidTimeout !== undefined ? { pidTimeoutMs: o.pidTimeout } : {}),
+              signal: ac.signal,
+            },
+            processIo,
+          );
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      },
+    );
+
+  program
+    .command('remux')
+    .description('rewrite one program of a TS file as a clean single-program TS (offline)')
+    .argument('<in>', 'input .ts file')
+    .argument('<out>', 'output .ts file (overwritten)')
+    .option(
+      '--program <n>',
+      'input program_number to take from an MPTS (default: first)',
+      int('program', 1, 65535),
+    )
+    .option(
+      '--cbr <rate>',
+      'constant mux rate, padded with null packets (6M, 800k)',
+      arg(parseBitrate),
+    )
+    .option('--service-name <s>', 'service name in the SDT')
+    .option('--provider <s>', 'provider name in the SDT')
+    .option(
+      '--program-number <n>',
+      'output program_number / service_id (default 1)',
+      int('program number', 1, 65535),
+    )
+    .option(
+      '--tsid <n>',
+      'output transport_stream_id (default 1)',
+      int('transport_stream_id', 0, 65535),
+    )
+    .option(
+      '--psi-interval <ms>',
+      'PAT/PMT/SDT repetition interval (default 100ms)',
+      arg(parseDuration),
+    )
+    .exitOverride()
+    .action(async (input: string, output: string, o: RemuxCliOptions) => {
+      process.exitCode = await remuxCommand(input, output, remuxOptions(o), processIo);
+    });
+
+  return program;
+}
+
+interface RemuxCliOptions {
+  program?: number;
+  cbr?: number;
+  serviceName?: string;
+  provider?: string;
+  programNumber?: number;
+  tsid?: number;
+  psiInterval?: number;
+}
+
+function remuxOptions(o: RemuxCliOptions): RemuxOptions {
+  const r: RemuxOptions = {};
+  if (o.program !== undefined) r.program = o.program;
+  if (o.cbr !== undefined) r.cbrBitrate = o.cbr;
+  if (o.serviceName !== undefined) r.serviceName = o.serviceName;
+  if (o.provider !== undefined) r.providerName = o.provider;
+  if (o.programNumber !== undefined) r.programNumber = o.programNumber;
+  if (o.tsid !== undefined) r.transportStreamId = o.tsid;
+  if (o.psiInterval !== undefined) r.psiIntervalMs = o.psiInterval;
+  return r;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message (or the help / version text).
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (isHeadendError(err)) {
+      processIo.error(err);
+      return EXIT_USAGE;
+    }
+    // A bug, not a user error: keep the stack for the report.
+    process.stderr.write(`headend: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}
+
+process.exitCode = await main(process.argv);

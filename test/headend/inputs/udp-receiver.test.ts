@@ -1,0 +1,131 @@
+// Runs inside the private network namespace (npm test wraps tap in scripts/in-netns.sh):
+// multicast goes over `lo` only.
+import t from 'tap';
+import { createSocket, type Socket } from 'node:dgram';
+import { RtpWrapper } from '../../../src/mpegts/rtp.js';
+import { isHeadendError } from '../../../src/headend/errors.js';
+import { UdpReceiver, type Datagram } from '../../../src/headend/inputs/udp-receiver.js';
+import { parseInputAddress, type NetworkInput } from '../../../src/headend/inputs/url.js';
+
+function input(url: string): NetworkInput {
+  const a = parseInputAddress(url);
+  if (isHeadendError(a) || a.kind !== 'network') throw new Error(`bad test url ${url}`);
+  return a;
+}
+
+function tsDatagram(tag: number): Uint8Array {
+  const b = new Uint8Array(7 * 188).fill(0xff);
+  for (let i = 0; i < 7; i++) {
+    b[i * 188] = 0x47;
+    b[i * 188 + 1] = 0x1f;
+    b[i * 188 + 2] = 0xff;
+    b[i * 188 + 3] = 0x10;
+  }
+  b[4] = tag;
+  return b;
+}
+
+async function sender(): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  s.setMulticastInterface('127.0.0.1');
+  s.setMulticastLoopback(true);
+  return s;
+}
+
+async function send(s: Socket, msgs: Uint8Array[], group: string, port: number): Promise<void> {
+  for (const m of msgs) {
+    await new Promise<void>((resolve, reject) =>
+      s.send(m, port, group, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+}
+
+/** Collects `n` datagrams (or whatever arrived within 2 s). */
+async function collect(rx: UdpReceiver, n: number): Promise<Datagram[]> {
+  const got: Datagram[] = [];
+  const timer = setTimeout(() => rx.close(), 2000);
+  for await (const d of rx) {
+    got.push({ data: Uint8Array.from(d.data), arrivalNs: d.arrivalNs });
+    if (got.length === n) break;
+  }
+  clearTimeout(timer);
+  rx.close();
+  return got;
+}
+
+t.test('multicast: raw UDP and auto-detected RTP', async (t) => {
+  const rx = new UdpReceiver(input('udp://@239.255.0.11:5011'));
+  t.equal(await rx.open(), undefined, 'opened');
+  const s = await sender();
+  t.teardown(() => s.close());
+  const w = new RtpWrapper({ random: () => 65535 });
+  const before = Number(process.hrtime.bigint());
+  await send(
+    s,
+    [tsDatagram(1), Uint8Array.from(w.wrap(tsDatagram(2), 0)), tsDatagram(3)],
+    '239.255.0.11',
+    5011,
+  );
+  const got = await collect(rx, 3);
+  t.equal(got.length, 3);
+  t.same(
+    got.map((d) => d.data[4]),
+    [1, 2, 3],
+  );
+  for (const d of got) {
+    t.equal(d.data.length, 1316, 'RTP header removed');
+    t.ok(d.arrivalNs >= before, 'arrival time on the hrtime clock');
+  }
+  t.equal(rx.stats.rtpDatagrams, 1);
+  t.equal(rx.stats.datagrams, 3);
+});
+
+t.test('rtp:// drops datagrams that are not RTP and counts sequence gaps', async (t) => {
+  const rx = new UdpReceiver(input('rtp://@239.255.0.12:5012'));
+  t.equal(await rx.open(), undefined);
+  const s = await sender();
+  t.teardown(() => s.close());
+  const w = new RtpWrapper({ random: () => 65534 });
+  const a = Uint8Array.from(w.wrap(tsDatagram(1), 0));
+  w.wrap(tsDatagram(2), 0); // lost on the way
+  const c = Uint8Array.from(w.wrap(tsDatagram(3), 0));
+  await send(s, [a, Uint8Array.from([1, 2, 3]), c], '239.255.0.12', 5012);
+  const got = await collect(rx, 2);
+  t.same(
+    got.map((d) => d.data[4]),
+    [1, 3],
+  );
+  t.equal(rx.stats.notRtpDropped, 1);
+  t.equal(rx.stats.rtpLost, 1, 'one sequence number missing across the 65535 wrap');
+});
+
+t.test('unicast on 127.0.0.1', async (t) => {
+  const rx = new UdpReceiver(input('udp://127.0.0.1:5013'));
+  t.equal(await rx.open(), undefined);
+  const s = await sender();
+  t.teardown(() => s.close());
+  await send(s, [tsDatagram(9)], '127.0.0.1', 5013);
+  const got = await collect(rx, 1);
+  t.equal(got[0]?.data[4], 9);
+});
+
+t.test('bind failure is an E_NET error value', async (t) => {
+  const first = new UdpReceiver(input('udp://127.0.0.1:5014?reuse=0'));
+  t.equal(await first.open(), undefined);
+  t.teardown(() => first.close());
+  const second = new UdpReceiver(input('udp://127.0.0.1:5014?reuse=0'));
+  const err = await second.open();
+  t.ok(isHeadendError(err));
+  t.equal(err?.code, 'E_NET');
+  t.match(err?.message, /address already in use/);
+});
+
+t.test('close() ends the iteration', async (t) => {
+  const rx = new UdpReceiver(input('udp://@239.255.0.15:5015'));
+  t.equal(await rx.open(), undefined);
+  setTimeout(() => rx.close(), 50);
+  let n = 0;
+  for await (const _ of rx) n++;
+  t.equal(n, 0);
+});

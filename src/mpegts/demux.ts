@@ -16,6 +16,7 @@ import type { Descriptor } from './psi/descriptors.js';
 import { classifyStream } from './stream-types.js';
 import type { StreamKind } from './stream-types.js';
 import { parseSdt, SDT_PID } from './psi/sdt.js';
+import type { Sdt } from './psi/sdt.js';
 
 export interface ElementaryStream {
   pid: number;
@@ -76,6 +77,7 @@ export class Demuxer {
   private readonly tables = new TableCollector();
   /** PMTs are collected apart so that a new PAT can forget them (the PMT PID may be reused). */
   private readonly pmtTables = new TableCollector();
+  private lastSdt: Sdt | null = null;
   private pmtPid = -1;
 
   constructor(
@@ -109,6 +111,7 @@ export class Demuxer {
     this.assemblers.clear();
     this.tables.reset();
     this.pmtTables.reset();
+    this.lastSdt = null;
     this.program = null;
     this.pat = null;
     this.service = null;
@@ -210,14 +213,21 @@ export class Demuxer {
       programInfo: pmt.programInfo,
       streams,
     };
-    this.events.onProgram?.(this.program);
     if (this.service && this.service.serviceId !== pmt.programNumber) this.service = null;
+    this.events.onProgram?.(this.program);
+    this.applySdt();
   }
 
   private onSdt(sections: Uint8Array[]): void {
-    const sdt = parseSdt(sections);
+    this.lastSdt = parseSdt(sections);
+    this.applySdt();
+  }
+
+  /** Looks the selected program up in the last SDT (which may come before the PAT: ffmpeg). */
+  private applySdt(): void {
     const want = this.selectedProgram;
-    const svc = sdt.services.find((s) => s.serviceId === want);
+    if (!this.lastSdt || want === undefined) return;
+    const svc = this.lastSdt.services.find((s) => s.serviceId === want);
     if (!svc) return;
     const info: ServiceInfo = {
       serviceId: svc.serviceId,

@@ -61,6 +61,14 @@ const STAGE_BYTES = 1316 * 64;
 const MIN_PTS_STEP = 40 * MS;
 /** Input PCR steps beyond this are a new timeline, not a gap. */
 const MAX_PCR_JUMP = 1000 * MS;
+/** A PTS further than this from its segment's PCR belongs to no clock we know. */
+const MAX_PTS_LEAD = 10_000 * MS;
+/** Longest silence a splice may insert to keep PTS running forward. */
+const MAX_SPLICE_GAP = 3_000 * MS;
+/** Span of recent input over which the packet rate is averaged for estimated segment ends. */
+const RATE_WINDOW = 2_000 * MS;
+/** Slot length of VBR filler (no input): 8 packets per 35 ms, about 344 kbit/s of PSI/PCR/nulls. */
+const IDLE_SLOT_TICKS = (35 * MS) / 8;
 
 export class Remuxer implements PacketSink {
   readonly stats: RemuxStats = {
@@ -76,6 +84,10 @@ export class Remuxer implements PacketSink {
   };
   /** CBR segments that held more than the mux rate allows (output fell behind the input clock). */
   cbrOverflows = 0;
+  /** Most the CBR output has run behind the input clock, in ms (0 when the rate always sufficed). */
+  cbrMaxLagMs = 0;
+  /** PES whose PTS was more than 10 s from its PCR (forwarded, ignored for splicing). */
+  implausiblePts = 0;
 
   private readonly mem = new Uint8Array(STAGE_BYTES + (SEG_CAP + OUT_CAP) * TS_PACKET_SIZE);
   private readonly segBase = STAGE_BYTES;
@@ -100,9 +112,11 @@ export class Remuxer implements PacketSink {
   private readonly esIsPes = new Uint8Array(MAX_ES);
   private readonly esWaitPusi = new Uint8Array(MAX_ES).fill(1);
   private readonly esInPid = new Int16Array(MAX_ES).fill(-1);
+  private currentOutPids: number[] = [];
   private pcrInPid = -1;
-  private pcrOnlyOutPid: number;
+  private readonly pcrOnlyOutPid: number;
   private outPcrPid: number;
+  private pcrPidFixed = false;
 
   // Per PID.
   private readonly inLastCc = new Int8Array(8192).fill(-1);
@@ -126,10 +140,13 @@ export class Remuxer implements PacketSink {
   private lastAnchorIn = 0;
   private outEnd = 0;
   private ticksPerPacket: number;
+  private rateTicks = 0;
+  private ratePackets = 0;
   private nextPsiDue = -Infinity;
   /**
    * Spacing of PSI repetitions: each is scheduled from when the previous one actually left,
-   * 5 % early, so that landing up to one slot late still keeps every gap within psiIntervalMs.
+   * 10 % early, so that landing a few slots late (a block due just after a dense segment
+   * ends up in sparser slots) still keeps every gap within psiIntervalMs.
    */
   private readonly psiStep: number;
   private readonly pcrTicks: number;
@@ -153,7 +170,7 @@ export class Remuxer implements PacketSink {
     this.outPcrPid = this.basePid;
     this.serviceName = opts.serviceName ?? `Service ${this.programNumber}`;
     this.providerName = opts.providerName ?? 'headend';
-    this.psiStep = 0.95 * (opts.psiIntervalMs ?? 100) * MS;
+    this.psiStep = 0.9 * (opts.psiIntervalMs ?? 100) * MS;
     this.pcrTicks = Math.min(opts.pcrIntervalMs ?? 35, 40) * MS;
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
@@ -233,7 +250,11 @@ export class Remuxer implements PacketSink {
       outPid = this.esOutPid[r];
       pes = this.esIsPes[r];
     } else if (r === ROLE_PCR_ONLY) {
-      outPid = this.pcrOnlyOutPid;
+      // A PCR PID carrying no stream: its PCRs time the segments; the packets stay behind
+      // (the output carries PCR on its own PCR PID).
+      if (getPid(b, o) === this.pcrInPid && hasPcr(b, o)) this.onAnchor(b, o);
+      this.stats.packetsDropped++;
+      return;
     } else {
       if (r !== -2) this.stats.packetsDropped++;
       return;
@@ -271,7 +292,9 @@ export class Remuxer implements PacketSink {
     const at = this.segBase + this.segCount * TS_PACKET_SIZE;
     this.mem.copyWithin(at, o, o + TS_PACKET_SIZE);
     setPid(this.mem, at, outPid);
-    if (this.segCount === 0 && hasPcr(b, o) && pid === this.pcrInPid) this.segHasAnchor = true;
+    if (this.segCount === 0 && pid === this.pcrInPid && outPid === this.outPcrPid && hasPcr(b, o)) {
+      this.segHasAnchor = true;
+    }
     this.segFlags[this.segCount] = pes;
     this.segCount++;
   }
@@ -339,8 +362,10 @@ export class Remuxer implements PacketSink {
       const last = this.lastPtsOut[getPid(this.mem, at)];
       if (Number.isNaN(last)) continue;
       const lead = ptsDelta(readTimestamp(this.mem, at + (loc & 0xff)), anchor90) * 300;
+      if (lead <= -MAX_PTS_LEAD || lead >= MAX_PTS_LEAD) continue;
       a = Math.max(a, last + MIN_PTS_STEP - lead);
     }
+    a = Math.min(a, this.outEnd + MAX_SPLICE_GAP);
     this.offset = Math.ceil((a - this.segAnchorIn) / 300) * 300;
     this.segT0 = this.segAnchorIn + this.offset;
     this.offsetPending = false;
@@ -359,6 +384,14 @@ export class Remuxer implements PacketSink {
   // ---------------------------------------------------------------- program and SI
 
   private onProgram(p: ProgramInfo): void {
+    let moved = this.pcrInPid !== p.pcrPid;
+    for (let i = 0; i < p.streams.length && i < MAX_ES; i++)
+      if (this.esInPid[i] !== p.streams[i].pid) moved = true;
+    if (this.haveTimeline && moved) {
+      // Another source's packets (possibly another clock) must not join the open segment.
+      this.closeSegmentEstimated();
+      this.splicePending = true;
+    }
     const kinds = p.streams.map((s) => s.kind);
     const pids = assignOutputPids(kinds, this.basePid);
     for (let i = 0; i < MAX_ES; i++) {
@@ -369,10 +402,20 @@ export class Remuxer implements PacketSink {
       this.esOutPid[i] = outPid;
       this.esIsPes[i] = i < p.streams.length && isPesKind(p.streams[i].kind) ? 1 : 0;
     }
-    if (this.haveTimeline && this.pcrInPid !== p.pcrPid) this.splicePending = true;
     this.pcrInPid = p.pcrPid;
-    const pcrIdx = p.streams.findIndex((s) => s.pid === p.pcrPid);
-    this.outPcrPid = pcrIdx >= 0 && pids[pcrIdx] >= 0 ? pids[pcrIdx] : this.pcrOnlyOutPid;
+    // The output PCR PID is part of the identity: the first video, else audio, else other
+    // stream's output PID of the first program seen, whatever PID the input carries its PCR
+    // on; fixed from the first packet out (PCR-only packets keep it if its stream goes away).
+    const kindOrder = ['video', 'audio'];
+    let best = -1;
+    for (let i = 0; i < p.streams.length; i++) {
+      if (pids[i] < 0) continue;
+      const rank = kindOrder.indexOf(p.streams[i].kind);
+      const bestRank = best < 0 ? 99 : kindOrder.indexOf(p.streams[best].kind);
+      if (best < 0 || (rank >= 0 && (bestRank < 0 || rank < bestRank))) best = i;
+    }
+    if (!this.pcrPidFixed) this.outPcrPid = best >= 0 ? pids[best] : this.pcrOnlyOutPid;
+    this.currentOutPids = pids;
     this.updatePmt(p, pids);
     const video = p.streams.find((s) => s.kind === 'video');
     this.serviceType = !video ? 0x02 : video.codec === 'hevc' ? 0x1f : 0x01;
@@ -456,60 +499,93 @@ export class Remuxer implements PacketSink {
   private finalize(t1: number, measured = true): void {
     const n = this.segCount;
     const t0 = this.segT0;
-    if (measured && n > 0 && t1 > t0) this.ticksPerPacket = (t1 - t0) / n;
+    if (measured && n > 0 && t1 > t0) {
+      this.rateTicks += t1 - t0;
+      this.ratePackets += n;
+      if (this.rateTicks > RATE_WINDOW) {
+        this.rateTicks /= 2;
+        this.ratePackets /= 2;
+      }
+      this.ticksPerPacket = this.rateTicks / this.ratePackets;
+    }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
     this.walk(t0, t1, n, this.segHasAnchor, false);
     this.segCount = 0;
   }
 
   /**
-   * Lays out the slots of [t0, t1): n content packets from the segment, PSI blocks due in the
-   * span, PCR-only packets so that no PCR gap exceeds pcrTicks, nulls to fill (CBR or idle).
+   * Lays out the slots of [t0, t1): n content packets from the segment, PSI blocks, PCR-only
+   * packets, and nulls where the rate asks for them (CBR line, or idle filler).
+   *
+   * Slot j leaves at t_j: VBR t0 + j·(t1−t0)/m (one constant rate per segment), CBR the global
+   * line. Placement rules, which bound every gap by construction:
+   * - With an anchor (input PCR packet) it takes slot 0; without, slot 0 is a PCR-only packet.
+   * - k more PCR-only packets go to slots ⌊i·m/(k+1)⌋, k the least with span/(k+1) + slot ≤
+   *   pcrTicks, so consecutive PCRs (this segment's and the next one's slot 0) are ≤ pcrTicks apart.
+   * - A PSI block starts at the last slot from which it (plus one PCR that may cut in) ends by
+   *   its due time; the next one is due psiStep after this one started.
    */
   private walk(t0: number, t1: number, n: number, hasAnchor: boolean, idle: boolean): void {
     const d = t1 - t0;
-    const k = d > this.pcrTicks ? Math.ceil(d / this.pcrTicks) - 1 : 0;
-    let pcrLeft = k + (hasAnchor ? 0 : 1);
-    let pcrIdx = hasAnchor ? 1 : 0;
-    let nextPcrT = t0 + (pcrIdx * d) / (k + 1);
-    if (this.nextPsiDue < t0) this.nextPsiDue = t0;
-    let blocks = 0;
-    for (let due = this.nextPsiDue; due < t1; due += this.psiStep) blocks++;
+    const cbr = this.slotTicks > 0;
     const bp = this.psiBlockPackets();
+    // The very first packets out are PSI, so a receiver can start at once; after that an
+    // anchor always takes slot 0.
+    const anchorAt0 = hasAnchor && this.stats.packetsOut > 0;
+    if (!this.pcrPidFixed) {
+      this.pcrPidFixed = true;
+      this.updatePmt(this.demux.program, this.currentOutPids);
+    }
+    const lead0 = hasAnchor ? 0 : 1;
+    if (this.nextPsiDue < t0) this.nextPsiDue = t0;
+    const lineSlots = cbr ? Math.round((t1 - this.cbrOrigin) / this.slotTicks) - this.cbrNext : 0;
+    // Slot count m, PCR inserts k and PSI blocks depend on one another; k and blocks only grow,
+    // so this settles in a few rounds.
+    let k = 0;
+    let blocks = 0;
+    let m = 0;
+    let slot = 0;
+    for (;;) {
+      const mandatory = n + blocks * bp + k + lead0;
+      if (cbr) m = Math.max(mandatory, lineSlots);
+      else if (idle) m = Math.max(mandatory, Math.ceil(d / IDLE_SLOT_TICKS));
+      else m = Math.max(1, mandatory);
+      slot = cbr ? this.slotTicks : d / m;
+      const span = m * slot;
+      let kk = 0;
+      while (span / (kk + 1) + slot > this.pcrTicks && kk < m) kk++;
+      let bb = 0;
+      for (let due = this.nextPsiDue; due < t0 + span + (bp + 1) * slot; due += this.psiStep) bb++;
+      if (kk <= k && bb <= blocks) break;
+      k = Math.max(k, kk);
+      blocks = Math.max(blocks, bb);
+    }
+    if (cbr && lineSlots < m) {
+      // More to send than the mux rate allows here: the line runs late and catches up later.
+      const lagMs = ((m - lineSlots) * this.slotTicks + (this.outEnd - t0)) / MS;
+      if (lagMs > this.cbrMaxLagMs) this.cbrMaxLagMs = lagMs;
+      if (n > 0) this.cbrOverflows++;
+    }
+    const g0 = this.cbrNext;
+    const pcrSlot = (i: number): number => (i <= k ? Math.floor((i * m) / (k + 1)) : m);
+    let pcrLeft = k + lead0;
+    let pcrI = hasAnchor ? 1 : 0; // PCR-only i goes to slot pcrSlot(i); i = 0 is slot 0
+    let nextPcrSlot = pcrSlot(pcrI);
     let psiLeft = blocks * bp;
     let psiIdx = 0; // packet index inside the current block; > 0 while a block is being sent
-    const mandatory = n + psiLeft + pcrLeft;
-    const cbr = this.slotTicks > 0;
-    let m: number;
-    let g0 = 0;
-    if (cbr) {
-      g0 = this.cbrNext;
-      m = Math.round((t1 - this.cbrOrigin) / this.slotTicks) - g0;
-      if (m < mandatory) {
-        if (n > 0) this.cbrOverflows++;
-        m = mandatory;
-      }
-    } else if (idle) {
-      m = Math.max(mandatory, Math.ceil(d / (this.pcrTicks / 4)));
-    } else {
-      m = mandatory;
-    }
     const mem = this.mem;
-    const off90 = this.offset / 300;
     let ci = 0;
     for (let j = 0; j < m; j++) {
-      const t = cbr ? this.cbrOrigin + (g0 + j) * this.slotTicks : t0 + (j * d) / m;
-      const force = m - j <= n - ci + psiLeft + pcrLeft;
+      const t = cbr ? this.cbrOrigin + (g0 + j) * slot : t0 + j * slot;
+      const left = m - j;
+      const owed = n - ci + psiLeft + pcrLeft;
       if (this.outCount === OUT_CAP) this.flushOut();
       const at = this.outBase + this.outCount * TS_PACKET_SIZE;
       this.outCount++;
-      if (psiIdx > 0 || (psiLeft > 0 && this.nextPsiDue <= t && !(pcrLeft > 0 && nextPcrT <= t))) {
-        if (psiIdx === 0) this.nextPsiDue = t + this.psiStep;
-        this.writePsiPacket(psiIdx, at);
-        psiIdx = (psiIdx + 1) % bp;
-        psiLeft--;
-        this.stats.psiPacketsOut++;
-      } else if (pcrLeft > 0 && (nextPcrT <= t || (force && ci === n && psiLeft === 0))) {
+      if (anchorAt0 && j === 0) {
+        this.copyContent(at, ci++);
+        if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
+      } else if (pcrLeft > 0 && (j >= nextPcrSlot || left <= pcrLeft)) {
         writePcrOnlyPacket(
           mem,
           at,
@@ -519,20 +595,20 @@ export class Remuxer implements PacketSink {
           false,
         );
         pcrLeft--;
-        pcrIdx++;
-        nextPcrT = t0 + (pcrIdx * d) / (k + 1);
+        nextPcrSlot = pcrSlot(++pcrI);
         this.stats.pcrPacketsInserted++;
-      } else if (ci < n && (!cbr || force || t0 + (ci * d) / n <= t)) {
-        const src = this.segBase + ci * TS_PACKET_SIZE;
-        mem.copyWithin(at, src, src + TS_PACKET_SIZE);
-        this.rewriteContent(at, t, this.segFlags[ci], off90);
-        ci++;
-      } else if (force && psiLeft > 0) {
-        this.nextPsiDue = t + this.psiStep;
-        this.writePsiPacket(0, at);
-        psiIdx = 1 % bp;
+      } else if (
+        psiLeft > 0 &&
+        (psiIdx > 0 || t + (bp + 1) * slot > this.nextPsiDue || left <= owed - (n - ci))
+      ) {
+        if (psiIdx === 0) this.nextPsiDue = t + this.psiStep;
+        this.writePsiPacket(psiIdx, at);
+        psiIdx = (psiIdx + 1) % bp;
         psiLeft--;
         this.stats.psiPacketsOut++;
+      } else if (ci < n && (!cbr || left <= owed || t0 + (ci * d) / n <= t + slot / 2)) {
+        this.copyContent(at, ci++);
+        if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
       } else {
         writeNullPacket(mem, at);
         this.stats.nullPacketsOut++;
@@ -540,15 +616,26 @@ export class Remuxer implements PacketSink {
     }
     if (cbr) {
       this.cbrNext = g0 + m;
-      this.outEnd = this.cbrOrigin + this.cbrNext * this.slotTicks;
+      this.outEnd = this.cbrOrigin + this.cbrNext * slot;
     } else {
       this.outEnd = t1;
     }
     this.stats.packetsOut += m;
   }
 
+  /**
+   * Copies content packet ci of the segment to `at` and rewrites CC, DI and PTS/DTS in place.
+   * Takes only small integers: a fractional or > 2^31 number passed to a call that is not
+   * inlined is boxed, and this runs for every packet (the PCR is written by the caller).
+   */
+  private copyContent(at: number, ci: number): void {
+    const src = this.segBase + ci * TS_PACKET_SIZE;
+    this.mem.copyWithin(at, src, src + TS_PACKET_SIZE);
+    this.rewriteContent(at, this.segFlags[ci]);
+  }
+
   /** In-place rewrite of one content packet placed in an output slot of time t. */
-  private rewriteContent(at: number, t: number, pes: number, off90: number): void {
+  private rewriteContent(at: number, pes: number): void {
     const mem = this.mem;
     const pid = getPid(mem, at);
     if (hasPayload(mem, at)) {
@@ -559,8 +646,8 @@ export class Remuxer implements PacketSink {
       setCc(mem, at, this.ccOut[pid]);
     }
     if (discontinuityIndicator(mem, at)) setDiscontinuity(mem, at, false);
-    if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
     if (pes !== 0 && payloadUnitStart(mem, at)) {
+      const off90 = this.offset / 300;
       const loc = locatePesTimestamps(mem, at);
       if (loc !== 0) {
         const ptsAt = at + (loc & 0xff);
@@ -569,8 +656,15 @@ export class Remuxer implements PacketSink {
         const dtsRel = loc >> 8;
         if (dtsRel !== 0) writeTimestamp(mem, at + dtsRel, readTimestamp(mem, at + dtsRel) + off90);
         const anchor90 = Math.floor((this.segAnchorIn % PCR_MODULUS) / 300);
-        const ptsOut = this.segT0 + ptsDelta(pts, anchor90) * 300;
-        if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
+        const lead = ptsDelta(pts, anchor90) * 300;
+        // A PTS more than MAX_PTS_LEAD from its own PCR is not this clock's (a stray packet of
+        // another source): it is forwarded, but never steers the splice arithmetic.
+        if (lead > -MAX_PTS_LEAD && lead < MAX_PTS_LEAD) {
+          const ptsOut = this.segT0 + lead;
+          if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
+        } else {
+          this.implausiblePts++;
+        }
       }
     }
   }

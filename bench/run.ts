@@ -7,8 +7,9 @@
 //
 // Prints a table, writes bench/results/bench-<ISO date>.json and bench/results/latest.json, and
 // exits 0 whether or not the targets (remux ≥ 1.5 Mpps, analyzer ≥ 2 Mpps) are met.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Analyzer } from '../src/mpegts/analyzer/index.js';
@@ -21,6 +22,8 @@ import type { Measurement } from './measure.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MIN_PACKETS = 1_500_000;
 const WARMUP_PACKETS = 300_000;
+/** Packets of input for the steady-state allocation runs (fed three times). */
+const ALLOC_PACKETS = 600_000;
 /** Timed passes per case; the median is reported (a shared 2-core box is noisy). */
 const REPS = 3;
 const CHUNKS = [7 * TS_PACKET_SIZE, 65536];
@@ -30,8 +33,14 @@ interface Row extends Measurement {
   group: 'baseline' | keyof typeof TARGETS;
   vsBaseline: number;
   vsTarget: number | null;
-  /** Bytes allocated per packet (sampling heap profiler, separate untimed pass). */
+  /**
+   * Bytes allocated per packet in steady state (sampling heap profiler, untimed; for stages a
+   * process of its own, the instance warmed on two passes first). Includes the harness's chunk
+   * views, which the baseline row shows alone.
+   */
   allocPerPacket: number;
+  /** Where a stage's steady-state allocation comes from (function, bytes per packet). */
+  allocTop?: { site: string; bytesPerPacket: number }[];
 }
 
 /** The floor: one read of each packet's PID, summed so the loop cannot be optimized away. */
@@ -104,6 +113,28 @@ function pad(s: string, n: number, left = false): string {
   return left ? s.padStart(n) : s.padEnd(n);
 }
 
+/** Runs bench/alloc.js on `input` (written to a temp file) in a fresh process. */
+function steadyAllocation(
+  kind: string,
+  chunk: number,
+  input: Uint8Array,
+  cbr: number,
+): { bytesPerPacket: number; top: { site: string; bytesPerPacket: number }[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'headend-alloc-'));
+  try {
+    const file = join(dir, 'input.ts');
+    writeFileSync(file, input.subarray(0, Math.min(input.length, ALLOC_PACKETS * TS_PACKET_SIZE)));
+    const script = fileURLToPath(new URL('./alloc.js', import.meta.url));
+    const r = spawnSync(process.execPath, [script, kind, String(chunk), file, String(cbr)], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`alloc ${kind} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const clip = makeClip(ROOT);
   const data = loopClip(clip, MIN_PACKETS);
@@ -140,16 +171,37 @@ async function main(): Promise<void> {
     group: keyof typeof TARGETS;
     input: Uint8Array;
     run: (d: Uint8Array, chunk: number) => unknown;
+    /** A long-lived stage, for allocation in steady state (construction excluded). */
+    alloc: 'remux-vbr' | 'remux-cbr' | 'analyzer';
   }[] = [
-    { name: 'remux VBR', group: 'remux', input: data, run: (d, c) => remuxPass(d, c) },
+    {
+      name: 'remux VBR',
+      group: 'remux',
+      input: data,
+      run: (d, c) => remuxPass(d, c),
+      alloc: 'remux-vbr',
+    },
     {
       name: `remux CBR ${cbr / 1e6}M`,
       group: 'remux',
       input: data,
       run: (d, c) => remuxPass(d, c, cbr),
+      alloc: 'remux-cbr',
     },
-    { name: 'analyzer (ffmpeg VBR)', group: 'analyzer', input: data, run: analyzerPass },
-    { name: 'analyzer (remux CBR)', group: 'analyzer', input: cbrData, run: analyzerPass },
+    {
+      name: 'analyzer (ffmpeg VBR)',
+      group: 'analyzer',
+      input: data,
+      run: analyzerPass,
+      alloc: 'analyzer',
+    },
+    {
+      name: 'analyzer (remux CBR)',
+      group: 'analyzer',
+      input: cbrData,
+      run: analyzerPass,
+      alloc: 'analyzer',
+    },
   ];
   for (const c of cases) {
     for (const chunk of CHUNKS) {
@@ -157,9 +209,12 @@ async function main(): Promise<void> {
       c.run(head, chunk);
       const n = c.input.length / TS_PACKET_SIZE;
       const m = await measureMedian(c.name, chunk, n, REPS, () => c.run(c.input, chunk));
-      const alloc = await allocatedPerPacket(WARMUP_PACKETS, () => c.run(head, chunk));
+      // Steady state, in a process of its own (bench/alloc.ts): JIT state here is shared
+      // with every other case and pass, which would measure the harness, not the stage.
+      const alloc = steadyAllocation(c.alloc, chunk, c.input, cbr);
       rows.push({
-        allocPerPacket: alloc,
+        allocPerPacket: alloc.bytesPerPacket,
+        allocTop: alloc.top,
         ...m,
         group: c.group,
         vsBaseline: m.pps / baseline.get(chunk)!,
@@ -212,12 +267,22 @@ async function main(): Promise<void> {
         `${fmt(worst / 1e6, 2)} Mpps (${fmt(worst / TARGETS[g], 2)}× target)`,
     };
   });
+  const sites = rows
+    .filter((r) => r.allocTop)
+    .map(
+      (r) =>
+        `  ${r.name} @${r.chunk}: ` +
+        r.allocTop!.map((x) => `${x.site} ${fmt(x.bytesPerPacket, 2)}`).join(', '),
+    );
   process.stdout.write('\n' + lines.join('\n') + '\n\n' + verdicts.map((v) => v.line).join('\n'));
+  process.stdout.write(
+    '\n\nsteady-state allocation by function (bytes per packet):\n' + sites.join('\n'),
+  );
   process.stdout.write(
     `\n\n${packets.toLocaleString('en-US')} packets per pass (analyzer on remux CBR: ` +
       `${cbrPackets.toLocaleString('en-US')}); "vs base" = packets/s ÷ baseline packets/s at ` +
       `the same chunk size; median of ${REPS} passes, spread = (max − min) / 2 / median; ` +
-      `B/pkt = bytes allocated per packet (V8 sampling heap profiler); heap Δ = heapUsed ` +
+      `B/pkt = bytes allocated per packet in steady state (V8 sampling heap profiler; each stage in a process of its own, one instance warmed on two passes, then sampled; the baseline row is the harness's own chunk views); heap Δ = heapUsed ` +
       `after − before the pass (GC'd before only); retained = after a full GC; GCs/GC ms ` +
       `from PerformanceObserver 'gc' entries during the median pass\n`,
   );
@@ -242,6 +307,7 @@ async function main(): Promise<void> {
       ppsMax: r.ppsMax,
       reps: r.reps,
       allocBytesPerPacket: r.allocPerPacket,
+      allocTop: r.allocTop,
       vsBaseline: r.vsBaseline,
       vsTarget: r.vsTarget,
       heapGrowth: r.heapGrowth,

@@ -167,10 +167,15 @@ export function writeHeader(
   b[o + 3] = ((afc & 3) << 4) | (cc & 0x0f);
 }
 
+/** Writes 0xFF stuffing over b[from, to). A loop: TypedArray fill() allocates per call in V8. */
+export function stuff(b: Uint8Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) b[i] = 0xff;
+}
+
 /** Writes a null packet (PID 0x1FFF, payload of 0xFF) at buf[o]. */
 export function writeNullPacket(b: Uint8Array, o: number): void {
   writeHeader(b, o, NULL_PID, false, AFC_PAYLOAD, 0);
-  b.fill(0xff, o + 4, o + TS_PACKET_SIZE);
+  stuff(b, o + 4, o + TS_PACKET_SIZE);
 }
 
 /**
@@ -190,5 +195,5 @@ export function writePcrOnlyPacket(
   b[o + 4] = 183;
   b[o + 5] = (discontinuity ? 0x80 : 0) | 0x10;
   writePcrAt(b, o + 6, pcr);
-  b.fill(0xff, o + 12, o + TS_PACKET_SIZE);
+  stuff(b, o + 12, o + TS_PACKET_SIZE);
 }

@@ -111,3 +111,29 @@ export function parsePesHeader(b: Uint8Array, start = 0, end = b.length): PesHea
   if (flags === 3 && hdrLen >= 10) h.dts = readTimestamp(b, start + 14);
   return h;
 }
+
+/** 2^30: timestamps are handled as hi (bits 32..30) and lo (bits 29..0), both small integers. */
+export const TS_LO = 0x40000000;
+
+/**
+ * Adds an offset, given as hi·2^30 + lo (0 ≤ hi < 8, 0 ≤ lo < 2^30), to the 5-byte timestamp
+ * at buf[at], modulo 2^33, keeping prefix and marker bits. Works on small integers only, so a
+ * call allocates nothing even when the engine does not inline it (a 33-bit number would be a
+ * heap number).
+ */
+export function addTimestampOffset(b: Uint8Array, at: number, offHi: number, offLo: number): void {
+  const hi = (b[at] >> 1) & 0x07;
+  const lo = (b[at + 1] << 22) | ((b[at + 2] >> 1) << 15) | (b[at + 3] << 7) | (b[at + 4] >> 1);
+  let nlo = lo + offLo;
+  let carry = 0;
+  if (nlo >= TS_LO) {
+    nlo -= TS_LO;
+    carry = 1;
+  }
+  const nhi = (hi + offHi + carry) & 0x07;
+  b[at] = (b[at] & 0xf0) | (nhi << 1) | 1;
+  b[at + 1] = (nlo >> 22) & 0xff;
+  b[at + 2] = (((nlo >> 15) & 0x7f) << 1) | 1;
+  b[at + 3] = (nlo >> 7) & 0xff;
+  b[at + 4] = ((nlo & 0x7f) << 1) | 1;
+}

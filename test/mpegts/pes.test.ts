@@ -5,6 +5,8 @@ import {
   encodeTimestamp,
   locatePesTimestamps,
   parsePesHeader,
+  addTimestampOffset,
+  TS_LO,
 } from '../../src/mpegts/pes.js';
 import { PTS_MODULUS } from '../../src/mpegts/packet.js';
 
@@ -78,4 +80,19 @@ t.test('parsePesHeader', async (t) => {
   t.equal(h!.dts, 120000);
   t.equal(h!.payloadStart, 19);
   t.equal(parsePesHeader(Uint8Array.from([0, 0, 2, 0xe0, 0, 0])), null);
+});
+
+t.test('addTimestampOffset equals read + write modulo 2^33', async (t) => {
+  const b = new Uint8Array(5);
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 500; i++) {
+    const ts = Math.floor(rnd() * PTS_MODULUS);
+    const off = Math.floor(rnd() * PTS_MODULUS);
+    encodeTimestamp(b, 0, 0b0011, ts);
+    addTimestampOffset(b, 0, Math.floor(off / TS_LO), off % TS_LO);
+    t.equal(readTimestamp(b, 0), (ts + off) % PTS_MODULUS);
+    t.equal(b[0] >> 4, 0b0011);
+    t.equal(b[0] & b[2] & b[4] & 1, 1, 'markers kept');
+  }
 });

@@ -185,8 +185,15 @@ export class Analyzer implements FramerSink {
     if (this.arrivalMode) {
       now = this.chunkNs;
     } else {
-      if (hasPcr) this.clock.onPcr(pid, pcr, pos, (afFlags & 0x80) !== 0);
-      now = this.clock.at(pos);
+      const clock = this.clock;
+      if (hasPcr) clock.onPcr(pid, pcr, pos, (afFlags & 0x80) !== 0);
+      // clock.at(pos), inline (see PcrClock): no boxed number per packet.
+      if (clock.known) {
+        const d = (pos - clock.lastPos) * clock.nsPerByte;
+        now = clock.lastNs + (d < clock.capNs ? d : clock.capNs);
+      } else {
+        now = -1;
+      }
     }
     if (now >= 0) {
       if (!this.timeKnown) {
@@ -223,7 +230,7 @@ export class Analyzer implements FramerSink {
       if (scrambled) this.psi.scrambled(pid, now);
       else this.psi.packet(b, o, pid, now);
     } else if (role === ROLE_PES_TIMED) {
-      if ((b1 & 0x40) !== 0 && !scrambled && now >= 0) this.pes(b, o, pid, now);
+      if ((b1 & 0x40) !== 0 && !scrambled && now >= 0) this.pes(b, o, pid);
     }
     if (pid >= 0x20 && pid !== NULL_PID && this.psi.referenced[pid] === 0)
       this.psi.unreferenced(pid, now);
@@ -245,7 +252,9 @@ export class Analyzer implements FramerSink {
    *   pppp PTS[32..30] 1 | PTS[29..22] | PTS[21..15] 1 | PTS[14..7] | PTS[6..0] 1
    * PTS_error (2.5) is the time between PES headers carrying a PTS on the analyzer clock.
    */
-  private pes(b: Uint8Array, o: number, pid: number, now: number): void {
+  /** A PES start on a timed PID, at time this.nowNs (a field: a number argument would be boxed). */
+  private pes(b: Uint8Array, o: number, pid: number): void {
+    const now = this.nowNs;
     const b3 = b[o + 3];
     if ((b3 & 0x10) === 0) return;
     const p = (b3 & 0x20) !== 0 ? o + 5 + b[o + 4] : o + 4;

@@ -26,12 +26,15 @@ export class PcrClock {
   /** False before the first reference PCR: time is unknown. */
   known = false;
   private lastPcr = 0;
-  private lastPos = 0;
-  private lastNs = 0;
+  // Read (never written) by Analyzer.packet, which computes at() inline: a fractional number
+  // returned from a call that is not inlined is boxed, and that would be once per packet.
+  /** Byte position and time (ns) of the last reference PCR. */
+  lastPos = 0;
+  lastNs = 0;
   /** ns per byte from the last trusted PCR interval; 0 until one is known. */
-  private nsPerByte = 0;
+  nsPerByte = 0;
   /** Length of the last PCR interval (ns): the most the clock runs ahead of the last PCR. */
-  private capNs = 0;
+  capNs = 0;
   /** Byte position and time of the first reference PCR, for the stream's duration. */
   firstPos = 0;
   /** Ns per byte averaged from the first reference PCR to the last trusted one. */

@@ -82,13 +82,19 @@ export class SectionAssembler {
     }
   }
 
+  /** Appends b[from, from+n) to the section (a loop: no view object per PSI packet). */
+  private copy(b: Uint8Array, from: number, n: number): void {
+    const buf = this.buf;
+    for (let k = 0, at = this.len; k < n; k++) buf[at + k] = b[from + k];
+    this.len += n;
+  }
+
   /** Copies bytes of the current section; returns where it stopped. Emits when complete. */
   private append(b: Uint8Array, from: number, to: number): number {
     let p = from;
     if (this.need < 0) {
       const n = Math.min(3 - this.len, to - p);
-      this.buf.set(b.subarray(p, p + n), this.len);
-      this.len += n;
+      this.copy(b, p, n);
       p += n;
       if (this.len < 3) return p;
       this.need = 3 + (((this.buf[1] & 0x0f) << 8) | this.buf[2]);
@@ -99,8 +105,7 @@ export class SectionAssembler {
       }
     }
     const n = Math.min(this.need - this.len, to - p);
-    this.buf.set(b.subarray(p, p + n), this.len);
-    this.len += n;
+    this.copy(b, p, n);
     p += n;
     if (this.len === this.need) {
       this.collecting = false;

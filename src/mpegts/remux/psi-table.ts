@@ -49,9 +49,13 @@ export class PsiTable {
     return n;
   }
 
-  /** Writes packet i of one repetition at dst[off] (the walk places PSI one packet per slot). */
+  /**
+   * Writes packet i of one repetition at dst[off] (the walk places PSI one packet per slot).
+   * A plain loop rather than set(subarray): no view object per PSI packet.
+   */
   writePacket(i: number, dst: Uint8Array, off: number): void {
-    dst.set(this.packets.subarray(i * TS_PACKET_SIZE, (i + 1) * TS_PACKET_SIZE), off);
+    const src = this.packets;
+    for (let k = 0, p = i * TS_PACKET_SIZE; k < TS_PACKET_SIZE; k++) dst[off + k] = src[p + k];
     this.cc = (this.cc + 1) & 0x0f;
     setCc(dst, off, this.cc);
   }

@@ -21,6 +21,7 @@
 import {
   TS_PACKET_SIZE,
   PCR_MODULUS,
+  PTS_MODULUS,
   getPid,
   setPid,
   getCc,
@@ -42,7 +43,7 @@ import { Framer } from '../framer.js';
 import type { PacketSink } from '../framer.js';
 import { Demuxer, ROLE_PCR_ONLY } from '../demux.js';
 import type { ProgramInfo, ServiceInfo } from '../demux.js';
-import { locatePesTimestamps, readTimestamp, writeTimestamp } from '../pes.js';
+import { addTimestampOffset, locatePesTimestamps, readTimestamp, TS_LO } from '../pes.js';
 import { isPesKind } from '../stream-types.js';
 import { serializePat, PAT_PID } from '../psi/pat.js';
 import { serializePmt } from '../psi/pmt.js';
@@ -89,9 +90,11 @@ export class Remuxer implements PacketSink {
   /** PES whose PTS was more than 10 s from its PCR (forwarded, ignored for splicing). */
   implausiblePts = 0;
 
-  private readonly mem = new Uint8Array(STAGE_BYTES + (SEG_CAP + OUT_CAP) * TS_PACKET_SIZE);
+  private readonly mem = new Uint8Array(STAGE_BYTES + (SEG_CAP + OUT_CAP + 1) * TS_PACKET_SIZE);
   private readonly segBase = STAGE_BYTES;
   private readonly outBase = STAGE_BYTES + SEG_CAP * TS_PACKET_SIZE;
+  /** A ready null packet inside mem, copied into null slots with copyWithin. */
+  private readonly nullAt = STAGE_BYTES + (SEG_CAP + OUT_CAP) * TS_PACKET_SIZE;
   private readonly framer: Framer;
   readonly demux: Demuxer;
 
@@ -130,10 +133,15 @@ export class Remuxer implements PacketSink {
   private segHasAnchor = false;
   private segT0 = 0;
   private segAnchorIn = 0;
+  /** segAnchorIn on the 33-bit 90 kHz clock. */
+  private segAnchor90 = 0;
 
   // Timeline (27 MHz ticks, unwrapped doubles).
   private haveTimeline = false;
   private offset = 0;
+  /** offset/300 modulo 2^33 as hi·2^30 + lo, for allocation-free PTS/DTS rewriting. */
+  private offHi = 0;
+  private offLo = 0;
   private offsetPending = false;
   private splicePending = false;
   private lastAnchorRaw = 0;
@@ -175,6 +183,7 @@ export class Remuxer implements PacketSink {
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
     this.framer = new Framer(this, STAGE_BYTES, { buf: this.mem, base: 0 });
+    writeNullPacket(this.mem, this.nullAt);
     this.demux = new Demuxer(opts.program === undefined ? {} : { program: opts.program }, {
       onProgram: (p) => this.onProgram(p),
       onService: (s) => this.onService(s),
@@ -330,9 +339,17 @@ export class Remuxer implements PacketSink {
     this.openSegment(raw, true);
   }
 
+  private setOffset(offset: number): void {
+    this.offset = offset;
+    let o90 = (offset / 300) % PTS_MODULUS;
+    if (o90 < 0) o90 += PTS_MODULUS;
+    this.offHi = Math.floor(o90 / TS_LO);
+    this.offLo = o90 - this.offHi * TS_LO;
+  }
+
   private startTimeline(raw: number): void {
     this.haveTimeline = true;
-    this.offset = 0;
+    this.setOffset(0);
     this.outEnd = raw;
     this.cbrOrigin = raw;
     this.cbrNext = 0;
@@ -343,6 +360,7 @@ export class Remuxer implements PacketSink {
     this.segCount = 0;
     this.segHasAnchor = false;
     this.segAnchorIn = anchorIn;
+    this.segAnchor90 = Math.floor((anchorIn % PCR_MODULUS) / 300);
     this.offsetPending = pendingOffset;
     this.segT0 = anchorIn + this.offset;
   }
@@ -353,7 +371,7 @@ export class Remuxer implements PacketSink {
    */
   private decideOffset(): void {
     let a = this.outEnd;
-    const anchor90 = Math.floor((this.segAnchorIn % PCR_MODULUS) / 300);
+    const anchor90 = this.segAnchor90;
     for (let i = 0; i < this.segCount; i++) {
       if (this.segFlags[i] === 0) continue;
       const at = this.segBase + i * TS_PACKET_SIZE;
@@ -366,7 +384,7 @@ export class Remuxer implements PacketSink {
       a = Math.max(a, last + MIN_PTS_STEP - lead);
     }
     a = Math.min(a, this.outEnd + MAX_SPLICE_GAP);
-    this.offset = Math.ceil((a - this.segAnchorIn) / 300) * 300;
+    this.setOffset(Math.ceil((a - this.segAnchorIn) / 300) * 300);
     this.segT0 = this.segAnchorIn + this.offset;
     this.offsetPending = false;
     if (this.segT0 > this.outEnd) this.fillTo(this.segT0);
@@ -567,10 +585,10 @@ export class Remuxer implements PacketSink {
       if (n > 0) this.cbrOverflows++;
     }
     const g0 = this.cbrNext;
-    const pcrSlot = (i: number): number => (i <= k ? Math.floor((i * m) / (k + 1)) : m);
+    // PCR-only i (1..k) goes to slot ⌊i·m/(k+1)⌋; i = 0 (no anchor) to slot 0.
     let pcrLeft = k + lead0;
-    let pcrI = hasAnchor ? 1 : 0; // PCR-only i goes to slot pcrSlot(i); i = 0 is slot 0
-    let nextPcrSlot = pcrSlot(pcrI);
+    let pcrI = hasAnchor ? 1 : 0;
+    let nextPcrSlot = pcrI <= k ? Math.floor((pcrI * m) / (k + 1)) : m;
     let psiLeft = blocks * bp;
     let psiIdx = 0; // packet index inside the current block; > 0 while a block is being sent
     const mem = this.mem;
@@ -595,7 +613,8 @@ export class Remuxer implements PacketSink {
           false,
         );
         pcrLeft--;
-        nextPcrSlot = pcrSlot(++pcrI);
+        pcrI++;
+        nextPcrSlot = pcrI <= k ? Math.floor((pcrI * m) / (k + 1)) : m;
         this.stats.pcrPacketsInserted++;
       } else if (
         psiLeft > 0 &&
@@ -610,7 +629,7 @@ export class Remuxer implements PacketSink {
         this.copyContent(at, ci++);
         if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
       } else {
-        writeNullPacket(mem, at);
+        mem.copyWithin(at, this.nullAt, this.nullAt + TS_PACKET_SIZE);
         this.stats.nullPacketsOut++;
       }
     }
@@ -647,16 +666,23 @@ export class Remuxer implements PacketSink {
     }
     if (discontinuityIndicator(mem, at)) setDiscontinuity(mem, at, false);
     if (pes !== 0 && payloadUnitStart(mem, at)) {
-      const off90 = this.offset / 300;
       const loc = locatePesTimestamps(mem, at);
       if (loc !== 0) {
         const ptsAt = at + (loc & 0xff);
-        const pts = readTimestamp(mem, ptsAt);
-        writeTimestamp(mem, ptsAt, pts + off90);
+        // Input PTS relative to the segment's anchor, in local doubles (no call takes them).
+        const pts =
+          ((mem[ptsAt] >> 1) & 0x07) * TS_LO +
+          ((mem[ptsAt + 1] << 22) |
+            ((mem[ptsAt + 2] >> 1) << 15) |
+            (mem[ptsAt + 3] << 7) |
+            (mem[ptsAt + 4] >> 1));
+        let lead = (pts - this.segAnchor90) % PTS_MODULUS;
+        if (lead < 0) lead += PTS_MODULUS;
+        if (lead > PTS_MODULUS / 2) lead -= PTS_MODULUS;
+        lead *= 300;
+        addTimestampOffset(mem, ptsAt, this.offHi, this.offLo);
         const dtsRel = loc >> 8;
-        if (dtsRel !== 0) writeTimestamp(mem, at + dtsRel, readTimestamp(mem, at + dtsRel) + off90);
-        const anchor90 = Math.floor((this.segAnchorIn % PCR_MODULUS) / 300);
-        const lead = ptsDelta(pts, anchor90) * 300;
+        if (dtsRel !== 0) addTimestampOffset(mem, at + dtsRel, this.offHi, this.offLo);
         // A PTS more than MAX_PTS_LEAD from its own PCR is not this clock's (a stray packet of
         // another source): it is forwarded, but never steers the splice arithmetic.
         if (lead > -MAX_PTS_LEAD && lead < MAX_PTS_LEAD) {

@@ -12,6 +12,7 @@ import {
   pcrDiff,
 } from '../../src/mpegts/packet.js';
 import { locatePesTimestamps, readTimestamp } from '../../src/mpegts/pes.js';
+import { concatBytes } from '../../src/mpegts/psi/section.js';
 
 export interface StreamCheck {
   packets: number;
@@ -110,16 +111,7 @@ export function collector(): { sink: (p: Uint8Array) => void; bytes: () => Uint8
   const parts: Uint8Array[] = [];
   return {
     sink: (p) => parts.push(p.slice()),
-    bytes: () => {
-      const n = parts.reduce((a, p) => a + p.length, 0);
-      const out = new Uint8Array(n);
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-      }
-      return out;
-    },
+    bytes: () => concatBytes(parts),
   };
 }
 

@@ -105,8 +105,12 @@ export class Demuxer {
     return r;
   }
 
-  /** Forgets all PSI state (new source): the next PAT/PMT are taken as they come. */
-  reset(): void {
+  /**
+   * Forgets all PSI state (new source): the next PAT/PMT are taken as they come. With
+   * `program`, selects another program_number from now on (null: the first of the PAT).
+   */
+  reset(program?: number | null): void {
+    if (program !== undefined) this.opts.program = program ?? undefined;
     this.role.fill(ROLE_DROP);
     this.assemblers.clear();
     this.tables.reset();

@@ -219,12 +219,13 @@ export class Remuxer implements PacketSink {
 
   /**
    * The next bytes come from another source (failover, restart): forget the input's PSI and
-   * continuity state and join its timeline to the output's without a break.
+   * continuity state and join its timeline to the output's without a break. `program` selects
+   * the input program_number of the new source (null: its first program; omitted: unchanged).
    */
-  splice(): void {
+  splice(program?: number | null): void {
     this.closeSegmentEstimated();
     this.splicePending = true;
-    this.demux.reset();
+    this.demux.reset(program);
     this.inLastCc.fill(-1);
     this.esWaitPusi.fill(1);
     this.flushOut();

@@ -221,3 +221,33 @@ t.test('garbage between packets: skipped, counted, output clean', async (t) => {
   t.equal(c.ccErrors, 0);
   t.equal(r.stats.splices, 0);
 });
+
+t.test(
+  'splice(program): failover to a source that carries the channel as another service',
+  async (t) => {
+    const a = synthesize({
+      programs: [simpleProgram(2, 0x200, 0x1001)],
+      durationMs: 1000,
+      muxRate: 3e6,
+    }).ts;
+    const b = synthesize({
+      programs: [simpleProgram(7, 0x700, 0x1007), simpleProgram(9, 0x900, 0x1009)],
+      durationMs: 1000,
+      muxRate: 6e6,
+      startPcr: 3e9,
+    }).ts;
+    const { r, out } = remux([a, b], { program: 2 }, (rx) => rx.splice(9));
+    const c = checkStream(out, 0x100, 0x1000);
+    t.equal(r.stats.splices, 1);
+    t.equal(c.ccErrors, 0);
+    const inB = checkStream(b, 0x900, 0x1009);
+    const n = c.pts.get(0x100)!.length;
+    const na = checkStream(a, 0x200, 0x1001).pts.get(0x200)!.length;
+    t.ok(n > na, 'video from the second source follows');
+    t.ok(
+      Math.abs(n - na - inB.pts.get(0x900)!.length) <= 1,
+      'every PES of program 9 (at most the one cut at the join)',
+    );
+    t.equal(r.demux.program?.programNumber, 9);
+  },
+);

@@ -30,8 +30,11 @@ export interface Clip {
 
 const FFMPEG = '/usr/bin/ffmpeg';
 
-/** Makes the clip with ffmpeg (10 s, 640x360 25 fps H.264 ~3.5 Mbit/s + AAC), else the sample. */
-export function makeClip(repoRoot: string): Clip {
+/**
+ * Makes the clip with ffmpeg (10 s, 640x360 25 fps H.264 at `videoKbps`, default 3500, + AAC
+ * 128k), else the sample. A clip for a CBR channel must fit its mux rate with room for PSI/PCR.
+ */
+export function makeClip(repoRoot: string, videoKbps = 3500): Clip {
   let bytes: Uint8Array;
   let source: string;
   if (existsSync(FFMPEG)) {
@@ -45,14 +48,15 @@ export function makeClip(repoRoot: string): Clip {
           ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25,noise=alls=12:allf=t'],
           ...['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000'],
           ...['-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
-          ...['-b:v', '3500k', '-maxrate', '3500k', '-bufsize', '3500k', '-g', '50'],
+          ...['-b:v', `${videoKbps}k`, '-maxrate', `${videoKbps}k`, '-bufsize', `${videoKbps}k`],
+          ...['-g', '50'],
           ...['-c:a', 'aac', '-b:a', '128k', '-f', 'mpegts', file],
         ],
         { encoding: 'utf8' },
       );
       if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
       bytes = new Uint8Array(readFileSync(file));
-      source = 'ffmpeg: 10 s 640x360 25 fps H.264 3.5 Mbit/s + AAC 128 kbit/s';
+      source = `ffmpeg: 10 s 640x360 25 fps H.264 ${videoKbps / 1000} Mbit/s + AAC 128 kbit/s`;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // The `headend` command line. Verbs live in src/headend/commands/; this file only declares
 // arguments and options, turns human units into numbers, and maps outcomes to exit statuses:
-//   0 ok · 1 the analysed stream has priority-1 errors · 2 usage or I/O error.
+//   0 ok · 1 the analysed stream has priority-1 errors (validate: the config is invalid)
+//   · 2 usage or I/O error.
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { analyzeCommand } from './headend/commands/analyze.js';
 import { EXIT_USAGE, processIo } from './headend/commands/io.js';
 import { remuxCommand } from './headend/commands/remux.js';
+import { runCommand, type RunCliOptions } from './headend/commands/run.js';
+import { validateCommand } from './headend/commands/validate.js';
 import { HeadendError, isHeadendError } from './headend/errors.js';
 import { parseBitrate, parseDuration, parseInteger } from './headend/units.js';
 import type { RemuxOptions } from './mpegts/remux/types.js';
@@ -121,6 +124,32 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(async (input: string, output: string, o: RemuxCliOptions) => {
       process.exitCode = await remuxCommand(input, output, remuxOptions(o), processIo);
+    });
+
+  program
+    .command('validate')
+    .description('check channels.yaml without running it: OK, or every error as FILE:LINE:COLUMN')
+    .option(
+      '-c, --config <file>',
+      'config file (default ./channels.yaml, then /etc/headend/channels.yaml)',
+    )
+    .exitOverride()
+    .action(async (o: { config?: string }) => {
+      process.exitCode = await validateCommand(o.config, processIo);
+    });
+
+  program
+    .command('run')
+    .description('run the headend on channels.yaml until SIGTERM/SIGINT')
+    .option(
+      '-c, --config <file>',
+      'config file (default ./channels.yaml, then /etc/headend/channels.yaml)',
+    )
+    .option('--log-format <format>', 'json (default) or logfmt')
+    .option('--log-level <level>', 'debug, info (default), warn or error')
+    .exitOverride()
+    .action(async (o: RunCliOptions) => {
+      process.exitCode = await runCommand(o);
     });
 
   return program;

@@ -1,0 +1,488 @@
+// Pacing benchmark: judges our output on the wire, per channel, against ffmpeg baselines fed the
+// same file in the same run. Run inside the private namespace (it sends multicast on lo):
+//
+//   bash scripts/in-netns.sh node dist/bench/pacing.js [--channels 20] [--seconds 20]
+//
+//   ours       N channels × 4 Mbit/s CBR: ffmpeg-made clip (looped in memory, fed at its own
+//              PCR pace like a live source) → Remuxer → DatagramTimeline → ClockMap → Pacer
+//   ffmpeg -re `ffmpeg -re -i f.ts -c copy -f mpegts udp://239.255.9.9:5000?pkt_size=1316`
+//   ffmpeg pacer  the same with -muxrate 4M and udp bitrate=4000000&burst_bits=10528
+//
+// Capture: a receiver process joined to every group, with kernel receive timestamps
+// (SO_TIMESTAMPNS, through python3); without python3, node's process.hrtime (user space:
+// pessimistic, it measures the receiver too).
+// Figures per flow: PCR overall jitter (PCR vs arrival of its datagram, linear trend removed)
+// p99/max, RFC 4445 DF per second (max; nominal rate for CBR), burst ratio (most bytes in any
+// 10 ms ÷ the nominal 10 ms share), loss (CC-gap packets, datagrams missing), clock drift (ppm).
+// Prints a table; writes bench/results/pacing-latest.json.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Analyzer } from '../src/mpegts/analyzer/index.js';
+import { Remuxer } from '../src/mpegts/remux/remuxer.js';
+import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.js';
+import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pacer.js';
+import { PacedSink } from '../src/scheduler/paced-sink.js';
+import { loopClip, makeClip } from './input.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RATE = 4e6;
+const DG = 1316;
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+const CHANNELS = arg('channels', 20);
+const SECONDS = arg('seconds', 20);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nowNs = (): number => Number(process.hrtime.bigint());
+
+// ------------------------------------------------------------------ capture
+
+interface Packet {
+  ns: number;
+  data: Uint8Array;
+}
+type Flows = Map<string, Packet[]>;
+
+// tcpdump cannot run inside scripts/in-netns.sh: it drops privileges with initgroups(), which a
+// user namespace (setgroups=deny) refuses. Kernel timestamps come instead from SO_TIMESTAMPNS on
+// the receiving sockets (the time the packet entered the stack), read by a small python3 helper.
+const PY_RECEIVER = `
+import socket, struct, sys, selectors
+SO_TIMESTAMPNS = 35
+out, groups = sys.argv[1], sys.argv[2:]
+sel = selectors.DefaultSelector()
+for g in groups:
+    grp, port = g.split(':')
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    s.bind((grp, int(port)))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(grp) + socket.inet_aton('127.0.0.1'))
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, g.ljust(24).encode())
+sel.register(sys.stdin, selectors.EVENT_READ, None)
+f = open(out, 'wb')
+sec0 = None
+print('ready', flush=True)
+while True:
+    for key, _ in sel.select():
+        if key.data is None:
+            f.close(); sys.exit(0)
+        while True:
+            try:
+                data, anc, _, _ = key.fileobj.recvmsg(2048, 64)
+            except BlockingIOError:
+                break
+            ns = 0.0
+            for lvl, typ, d in anc:
+                if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack('qq', d[:16])
+                    if sec0 is None: sec0 = sec
+                    ns = (sec - sec0) * 1e9 + nsec
+            f.write(struct.pack('<dI', ns, len(data)) + key.data + data)
+`;
+
+function have(cmd: string, args: string[]): boolean {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+const RECEIVER = `
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+const [file, ...groups] = process.argv.slice(1);
+const recs = [];
+for (const g of groups) {
+  const [group, port] = g.split(':');
+  const s = createSocket({ type: 'udp4', reuseAddr: true });
+  s.on('message', (m) => recs.push([Number(process.hrtime.bigint()), g, m]));
+  s.bind(Number(port), group, () => { s.addMembership(group, '127.0.0.1'); try { s.setRecvBufferSize(8 << 20); } catch {} });
+}
+process.stdout.write('ready\\n');
+process.stdin.on('data', () => {
+  const parts = [];
+  for (const [ns, g, b] of recs) {
+    const k = Buffer.from(g.padEnd(24));
+    const h = Buffer.alloc(12);
+    h.writeDoubleLE(ns, 0);
+    h.writeUInt32LE(b.length, 8);
+    parts.push(h, k, b);
+  }
+  writeFileSync(file, Buffer.concat(parts));
+  process.exit(0);
+});
+`;
+
+/** A receiver process joined to every group: python3 with kernel timestamps, else node. */
+async function startReceiver(
+  file: string,
+  groups: string[],
+  kernel: boolean,
+): Promise<ChildProcess> {
+  const p = kernel
+    ? spawn('python3', ['-c', PY_RECEIVER, file, ...groups], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, ['--input-type=module', '-e', RECEIVER, file, ...groups], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`receiver exited ${c}`)));
+  });
+  return p;
+}
+
+function readReceiver(file: string): Flows {
+  const b = readFileSync(file);
+  const flows: Flows = new Map();
+  for (let at = 0; at < b.length;) {
+    const ns = b.readDoubleLE(at);
+    const len = b.readUInt32LE(at + 8);
+    const key = b.toString('latin1', at + 12, at + 36).trim();
+    let list = flows.get(key);
+    if (!list) flows.set(key, (list = []));
+    list.push({ ns, data: b.subarray(at + 36, at + 36 + len) });
+    at += 36 + len;
+  }
+  return flows;
+}
+
+// ------------------------------------------------------------------ figures
+
+export interface FlowFigures {
+  name: string;
+  datagrams: number;
+  bitrate: number;
+  pcrJitterP99Us: number;
+  pcrJitterMaxUs: number;
+  dfMaxMs: number;
+  /** One datagram's duration at the nominal rate, ms (the floor of DF). */
+  dfFloorMs: number;
+  burstRatio: number;
+  lostPackets: number;
+  missingDatagrams: number;
+  driftPpm: number;
+  priority1: number;
+  priority2: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function figures(name: string, pkts: Packet[], nominalBps: number, expected?: number): FlowFigures {
+  // Skip the first second (start-up) and anything after the stream stopped.
+  const t0 = pkts.length ? pkts[0].ns : 0;
+  const list = pkts.filter((p) => p.ns - t0 >= 1e9);
+  const a = new Analyzer(nominalBps > 0 ? { mdiRateBps: nominalBps } : {});
+  // PCR vs arrival pairs, PCR unwrapped.
+  const xs: number[] = [];
+  const ys: number[] = [];
+  let pcrPid = -1;
+  let lastRaw = -1;
+  let unwrapped = 0;
+  for (const p of list) {
+    const d = p.data;
+    let off = 0;
+    if (d.length % TS_PACKET_SIZE !== 0 && d[0] !== 0x47) off = 12 + (d[0] & 0x0f) * 4; // RTP
+    a.push(d.subarray(off), p.ns);
+    for (let o = off; o + TS_PACKET_SIZE <= d.length; o += TS_PACKET_SIZE) {
+      const pcr = getPcr(d, o);
+      if (pcr < 0) continue;
+      const pid = getPid(d, o);
+      if (pcrPid < 0) pcrPid = pid;
+      if (pid !== pcrPid) continue;
+      unwrapped = lastRaw < 0 ? pcr : unwrapped + pcrDelta(pcr, lastRaw);
+      lastRaw = pcr;
+      xs.push(unwrapped / 27e6);
+      ys.push(p.ns / 1e9);
+    }
+  }
+  a.end();
+  const rep = a.report();
+  // Least-squares arrival = c + m·pcr; residuals are the PCR overall jitter.
+  const n = xs.length;
+  let jit = new Float64Array(0);
+  let drift = NaN;
+  if (n > 2) {
+    const x0 = xs[0];
+    const y0 = ys[0];
+    let sx = 0;
+    let sy = 0;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+      const x = xs[i] - x0;
+      const y = ys[i] - y0;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+    }
+    const m = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    const c = (sy - m * sx) / n;
+    jit = new Float64Array(n);
+    for (let i = 0; i < n; i++) jit[i] = Math.abs(ys[i] - y0 - (c + m * (xs[i] - x0))) * 1e6;
+    jit.sort();
+    drift = (m - 1) * 1e6;
+  }
+  // Burst: most bytes in any 10 ms window of arrivals.
+  let bytes = 0;
+  let maxBytes = 0;
+  let j = 0;
+  for (let i = 0; i < list.length; i++) {
+    bytes += list[i].data.length;
+    while (list[i].ns - list[j].ns >= 10e6) bytes -= list[j++].data.length;
+    if (bytes > maxBytes) maxBytes = bytes;
+  }
+  const seconds = list.length > 1 ? (list[list.length - 1].ns - list[0].ns) / 1e9 : 0;
+  const totalBytes = list.reduce((s, p) => s + p.data.length, 0);
+  const bitrate = seconds > 0 ? (totalBytes * 8) / seconds : 0;
+  const rate = nominalBps > 0 ? nominalBps : bitrate;
+  return {
+    name,
+    datagrams: pkts.length,
+    bitrate,
+    pcrJitterP99Us: percentile(jit, 0.99),
+    pcrJitterMaxUs: jit.length ? jit[jit.length - 1] : NaN,
+    dfMaxMs: rep.mdi?.dfMaxMs ?? NaN,
+    dfFloorMs: rate > 0 ? ((DG * 8) / rate) * 1e3 : NaN,
+    burstRatio: rate > 0 ? maxBytes / ((rate / 8) * 0.01) : NaN,
+    lostPackets: rep.mdi?.mlrTotal ?? 0,
+    missingDatagrams: expected === undefined ? 0 : Math.max(0, expected - pkts.length),
+    driftPpm: drift,
+    priority1: rep.priority1Errors,
+    priority2: rep.priority2Errors,
+  };
+}
+
+// ------------------------------------------------------------------ sources
+
+/** Input time (s from the stream's start) of each 1316-byte chunk, from the input's PCRs. */
+function chunkTimes(ts: Uint8Array): Float64Array {
+  const chunks = Math.floor(ts.length / DG);
+  const times = new Float64Array(chunks);
+  let pcrPid = -1;
+  let first = -1;
+  let lastRaw = -1;
+  let un = 0;
+  const pos: number[] = [];
+  const val: number[] = [];
+  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) {
+    const pcr = getPcr(ts, o);
+    if (pcr < 0) continue;
+    const pid = getPid(ts, o);
+    if (pcrPid < 0) pcrPid = pid;
+    if (pid !== pcrPid) continue;
+    un = lastRaw < 0 ? pcr : un + pcrDelta(pcr, lastRaw);
+    lastRaw = pcr;
+    if (first < 0) first = un;
+    pos.push(o);
+    val.push((un - first) / 27e6);
+  }
+  let k = 0;
+  for (let c = 0; c < chunks; c++) {
+    const o = c * DG;
+    while (k + 1 < pos.length - 1 && pos[k + 1] <= o) k++;
+    const t = val[k] + ((o - pos[k]) * (val[k + 1] - val[k])) / (pos[k + 1] - pos[k]);
+    times[c] = Math.max(0, t);
+  }
+  return times;
+}
+
+function startFfmpeg(file: string, url: string, extra: string[]): ChildProcess {
+  return spawn(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file],
+      ...['-t', String(SECONDS + 1), '-c', 'copy', ...extra, '-f', 'mpegts', url],
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
+// ------------------------------------------------------------------ run
+
+async function main(): Promise<void> {
+  // Video at 70 % of the mux rate: with audio, PSI and PCR the clip fits a 4 Mbit/s CBR channel
+  // (a clip above the rate makes the CBR line run late: that measures overload, not pacing).
+  const clip = makeClip(ROOT, Math.round((RATE * 0.7) / 1000));
+  const dir = mkdtempSync(join(tmpdir(), 'headend-pacing-'));
+  const clipFile = join(dir, 'clip.ts');
+  writeFileSync(clipFile, clip.bytes);
+  const input = loopClip(clip, Math.ceil(((SECONDS + 3) * clip.bitrate) / 8 / TS_PACKET_SIZE));
+  const times = chunkTimes(input);
+
+  const kernel = have('python3', ['-c', 'import socket, selectors']);
+  const capFile = join(dir, 'rx.bin');
+  const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
+  const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
+  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups], kernel);
+  await sleep(300);
+
+  // Ours.
+  const pacerStats: PacerStats[] = [];
+  const pacer = new Pacer({ onStats: (s) => pacerStats.push(s) });
+  const chans: { handle: ChannelHandle; remux: Remuxer; sink: PacedSink }[] = [];
+  for (let i = 0; i < CHANNELS; i++) {
+    const [group, port] = ourGroups[i].split(':');
+    const handle = pacer.addChannel({
+      id: `ch${i}`,
+      staggerIndex: i,
+      output: {
+        protocol: 'udp',
+        group,
+        port: Number(port),
+        ttl: 1,
+        tos: 0,
+        interface: '127.0.0.1',
+        packetsPerDatagram: 7,
+      },
+    });
+    const sink = new PacedSink(handle, { packetsPerDatagram: 7, latencyMs: 100 });
+    const remux = new Remuxer({ cbrBitrate: RATE, serviceName: `Bench ${i + 1}` }, sink.push);
+    chans.push({ handle, remux, sink });
+  }
+  for (const c of chans) {
+    const r = await c.handle.ready;
+    if (r instanceof Error) throw r;
+  }
+
+  // Baselines, started together with ours.
+  const ffRe = startFfmpeg(
+    clipFile,
+    `udp://239.255.9.9:5000?pkt_size=1316&localaddr=127.0.0.1`,
+    [],
+  );
+  const ffPaced = startFfmpeg(
+    clipFile,
+    `udp://239.255.9.10:5000?pkt_size=1316&localaddr=127.0.0.1&bitrate=4000000&burst_bits=10528`,
+    ['-muxrate', '4M'],
+  );
+
+  const cpu0 = process.cpuUsage();
+  const start = nowNs();
+  let next = 0;
+  const totalChunks = times.length;
+  let maxRss = 0;
+  while (next < totalChunks) {
+    const el = (nowNs() - start) / 1e9;
+    if (el > SECONDS) break;
+    while (next < totalChunks && times[next] <= el) {
+      const chunk = input.subarray(next * DG, next * DG + DG);
+      for (const c of chans) c.remux.push(chunk);
+      next++;
+    }
+    maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    await sleep(10);
+  }
+  const runSec = (nowNs() - start) / 1e9;
+  // Let the queues drain (latency + a margin).
+  for (let i = 0; i < 100 && chans.some((c) => c.handle.stats.queued > 0); i++) await sleep(20);
+  const cpu = process.cpuUsage(cpu0);
+  await pacer.close();
+  await Promise.all(
+    [ffRe, ffPaced].map(
+      (p) => new Promise((r) => (p.exitCode !== null ? r(0) : p.once('exit', r))),
+    ),
+  );
+  await sleep(200);
+
+  const exited = new Promise((r) => capture.once('exit', r));
+  capture.stdin!.write('stop\n');
+  await exited;
+  const flows = readReceiver(capFile);
+
+  const rows: FlowFigures[] = [];
+  chans.forEach((c, i) => {
+    const f = figures(`ours ch${i + 1}`, flows.get(ourGroups[i]) ?? [], RATE, c.handle.stats.sent);
+    rows.push(f);
+  });
+  rows.push(figures('ffmpeg -re', flows.get(baseGroups[0]) ?? [], 0));
+  rows.push(figures('ffmpeg muxrate+pacer', flows.get(baseGroups[1]) ?? [], RATE));
+  rmSync(dir, { recursive: true, force: true });
+
+  const ours = rows.slice(0, CHANNELS);
+  const worst = {
+    pcrJitterP99Us: Math.max(...ours.map((r) => r.pcrJitterP99Us)),
+    pcrJitterMaxUs: Math.max(...ours.map((r) => r.pcrJitterMaxUs)),
+    dfMaxMs: Math.max(...ours.map((r) => r.dfMaxMs)),
+    burstRatio: Math.max(...ours.map((r) => r.burstRatio)),
+    lostPackets: ours.reduce((s, r) => s + r.lostPackets, 0),
+    missingDatagrams: ours.reduce((s, r) => s + r.missingDatagrams, 0),
+  };
+  const outMbps = (CHANNELS * RATE) / 1e6;
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const steady = pacerStats.slice(1);
+  const loop = {
+    spinFraction:
+      steady.reduce((s, p) => s + p.spinNs, 0) /
+      Math.max(
+        1,
+        steady.reduce((s, p) => s + p.periodNs, 0),
+      ),
+    lateMaxUs: Math.max(0, ...steady.map((p) => p.lateMaxNs)) / 1e3,
+    oversleepMaxUs: Math.max(0, ...steady.map((p) => p.oversleepMaxNs)) / 1e3,
+    marginUs: steady.length ? steady[steady.length - 1].marginNs / 1e3 : NaN,
+    sleepsPerSec:
+      steady.reduce((s, p) => s + p.sleeps, 0) /
+      Math.max(1e-9, steady.reduce((s, p) => s + p.periodNs, 0) / 1e9),
+  };
+  const result = {
+    date: new Date().toISOString(),
+    host: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      loadavg: loadavg(),
+      node: process.version,
+    },
+    capture: kernel
+      ? 'receiver process, SO_TIMESTAMPNS kernel timestamps (python3)'
+      : 'receiver process, process.hrtime (user space: pessimistic)',
+    clip: clip.source,
+    channels: CHANNELS,
+    seconds: runSec,
+    worstOfOurs: worst,
+    cpu: {
+      headendCpuSec: cpuSec,
+      cpuPercent: (cpuSec / runSec) * 100,
+      cpuPercentPer100Mbps: ((cpuSec / runSec) * 100 * 100) / outMbps,
+      maxRssMB: maxRss / 2 ** 20,
+    },
+    loop,
+    remux: { cbrOverflows: chans.reduce((s, c) => s + c.remux.cbrOverflows, 0) },
+    rows,
+  };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'pacing-latest.json'),
+    JSON.stringify(result, null, 2) + '\n',
+  );
+
+  const f = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  console.log(`pacing: ${CHANNELS} × 4 Mbit/s CBR, ${f(runSec)} s, capture: ${result.capture}`);
+  console.log(
+    'flow                    dgrams  Mbit/s  PCR-OJ p99 µs  max µs  DF max ms (floor)  burst  lost pk  missing  drift ppm  P1  P2',
+  );
+  const line = (r: FlowFigures): string =>
+    `${r.name.padEnd(22)} ${String(r.datagrams).padStart(7)}  ${f(r.bitrate / 1e6, 3).padStart(6)}  ${f(r.pcrJitterP99Us).padStart(13)}  ${f(r.pcrJitterMaxUs).padStart(6)}  ${f(r.dfMaxMs, 2).padStart(9)} (${f(r.dfFloorMs, 2)})  ${f(r.burstRatio, 2).padStart(5)}  ${String(r.lostPackets).padStart(7)}  ${String(r.missingDatagrams).padStart(7)}  ${f(r.driftPpm).padStart(9)}  ${String(r.priority1).padStart(2)}  ${String(r.priority2).padStart(2)}`;
+  for (const r of rows) console.log(line(r));
+  console.log(
+    `ours worst: PCR-OJ p99 ${f(worst.pcrJitterP99Us)} µs, max ${f(worst.pcrJitterMaxUs)} µs, DF ${f(worst.dfMaxMs, 2)} ms, burst ${f(worst.burstRatio, 2)}, lost ${worst.lostPackets}, missing ${worst.missingDatagrams}`,
+  );
+  console.log(
+    `headend process CPU ${f(result.cpu.cpuPercent)} % (${f(result.cpu.cpuPercentPer100Mbps)} % per 100 Mbit/s), RSS ${f(result.cpu.maxRssMB)} MB; loop: spin ${f(loop.spinFraction * 100)} % of the worker, ${f(loop.sleepsPerSec, 0)} sleeps/s, margin ${f(loop.marginUs)} µs, worst send lateness ${f(loop.lateMaxUs)} µs, worst oversleep ${f(loop.oversleepMaxUs)} µs`,
+  );
+  console.log('wrote bench/results/pacing-latest.json');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,251 @@
+// A channel of the daemon: its sources (primary and backups) → one Remuxer (the channel's output
+// identity and timeline) → DatagramTimeline (datagrams timed by PCR) → ClockMap (stream time to
+// monotonic due time) → the Pacer's queue for its multicast output.
+//
+// Failover: when the source in use fails (exit, stall, garbage: reported by the SourceHub) or
+// delivers bytes without the wanted program for `missingServiceMs`, the channel moves to the
+// next source and splices it in; it returns to the primary once the primary (kept open and
+// watched meanwhile) has been healthy for `returnAfterMs`. While no source delivers, the
+// remuxer's idle output (PAT/PMT/SDT and PCR, nulls in CBR) keeps the output alive, generated
+// just ahead of the pacer so the queue never runs dry: tuned boxes stay tuned.
+
+import { Remuxer } from '../../mpegts/remux/remuxer.js';
+import { DatagramTimeline } from '../../scheduler/timeline.js';
+import { ClockMap } from '../../scheduler/clock-map.js';
+import type { Logger } from '../log.js';
+import { SourceLink } from './source-link.js';
+import type {
+  ChannelConfig,
+  ChannelState,
+  ChannelStatus,
+  OutputQueue,
+  OutputScheduler,
+  SourceProvider,
+} from './types.js';
+
+export interface ChannelDeps {
+  hub: SourceProvider;
+  pacer: OutputScheduler;
+  log: Logger;
+  /** Position among the daemon's channels, so outputs are staggered. */
+  staggerIndex: number;
+  nowNs?: () => number;
+  /** How far ahead of real time the output is scheduled (default 400 ms). */
+  latencyMs?: number;
+  /** Housekeeping period (default 40 ms). */
+  tickMs?: number;
+}
+
+/** Bytes must have stopped this long before the idle filler takes over (a live source is bursty). */
+const QUIET_MS = 250;
+
+const monotonicNs = (): number => Number(process.hrtime.bigint());
+
+export class Channel {
+  readonly id: string;
+  private readonly remuxer: Remuxer;
+  private readonly timeline: DatagramTimeline;
+  private readonly clock: ClockMap;
+  private readonly links: SourceLink[];
+  private readonly log: Logger;
+  private readonly nowNs: () => number;
+  private readonly latencyMs: number;
+  private queue: OutputQueue | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private active = 0;
+  private state: ChannelState = 'starting';
+  private lastDueNs = -1;
+  private restarts = 0;
+  private failovers = 0;
+  private lastError: string | undefined;
+  private bytesOut = 0;
+  private rateBytes = 0;
+  private rateSinceNs = 0;
+  private bitrate = 0;
+  private readonly missingServiceMs: number;
+
+  constructor(
+    readonly config: ChannelConfig,
+    private readonly deps: ChannelDeps,
+  ) {
+    this.id = `${config.number}`;
+    this.log = deps.log.child({ channel: `${config.number} ${config.name}` });
+    this.nowNs = deps.nowNs ?? monotonicNs;
+    this.latencyMs = deps.latencyMs ?? 400;
+    this.missingServiceMs = Math.max(3000, config.stallMs);
+    const primary = config.sources[0];
+    this.remuxer = new Remuxer(
+      {
+        program: primary?.service,
+        transportStreamId: config.transportStreamId,
+        programNumber: config.programNumber,
+        serviceName: config.name,
+        providerName: config.provider,
+        psiIntervalMs: config.psiIntervalMs,
+        cbrBitrate: config.bitrate,
+      },
+      (packets) => this.timeline.push(packets),
+    );
+    this.timeline = new DatagramTimeline({ packetsPerDatagram: config.output.packetsPerDatagram });
+    this.clock = new ClockMap({ latencyMs: this.latencyMs });
+    const events = {
+      data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
+      restarted: (l: SourceLink) => this.onRestarted(l),
+      failed: (l: SourceLink, r: string) => this.onFailed(l, r),
+    };
+    this.links = config.sources.map(
+      (s, i) => new SourceLink(i, s, deps.hub, events, config.stallMs, this.nowNs),
+    );
+  }
+
+  start(): void {
+    this.queue = this.deps.pacer.addChannel({
+      id: this.id,
+      output: this.config.output,
+      staggerIndex: this.deps.staggerIndex,
+    });
+    this.rateSinceNs = this.nowNs();
+    this.links[0]?.open();
+    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 40);
+    this.log.log('info', 'channel-start', {
+      output: `${this.config.output.protocol}://${this.config.output.group}:${this.config.output.port}`,
+      sources: this.links.map((l) => l.label),
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const l of this.links) l.close();
+    if (this.queue) await this.deps.pacer.removeChannel(this.id);
+    this.queue = null;
+    this.state = 'stopped';
+    this.log.log('info', 'channel-stop');
+  }
+
+  status(): ChannelStatus {
+    const o = this.config.output;
+    const q = this.queue?.stats;
+    const s = this.remuxer.stats;
+    return {
+      number: this.config.number,
+      name: this.config.name,
+      slug: this.config.slug,
+      state: this.state,
+      sourceIndex: this.active,
+      source: this.links[this.active]?.label ?? '',
+      output: `${o.protocol}://${o.source ? o.source + '@' : ''}${o.group}:${o.port}`,
+      bitrate: Math.round(this.bitrate),
+      restarts: this.restarts,
+      failovers: this.failovers,
+      lastError: this.lastError,
+      datagramsSent: q?.sent ?? 0,
+      datagramsDropped: q?.dropped ?? 0,
+      remux: { ...s, cbrOverflows: this.remuxer.cbrOverflows },
+    };
+  }
+
+  // ------------------------------------------------------------------ sources
+
+  private onData(link: SourceLink, chunk: Uint8Array): void {
+    if (link.index !== this.active) return;
+    this.remuxer.push(chunk);
+    this.drain();
+    if (this.state !== (this.active === 0 ? 'running' : 'failover') && this.remuxer.demux.program) {
+      this.state = this.active === 0 ? 'running' : 'failover';
+      this.log.log('info', 'source-up', { source: link.label, index: link.index });
+    }
+  }
+
+  private onRestarted(link: SourceLink): void {
+    if (link.index !== this.active) return;
+    this.restarts++;
+    this.remuxer.splice(link.spec.service ?? null);
+  }
+
+  private onFailed(link: SourceLink, reason: string): void {
+    this.lastError = `${link.label}: ${reason}`;
+    this.log.log('warn', 'source-failed', { source: link.label, index: link.index, reason });
+    if (link.index !== this.active) return;
+    this.state = 'down';
+    if (this.links.length > 1) this.switchTo((this.active + 1) % this.links.length, reason);
+  }
+
+  private switchTo(index: number, why: string): void {
+    const from = this.active;
+    if (index === from) return;
+    this.active = index;
+    const link = this.links[index];
+    link.open();
+    this.remuxer.splice(link.spec.service ?? null);
+    // Backups run only while in use; the primary stays open so its recovery is seen.
+    if (from !== 0) this.links[from].close();
+    if (index !== 0) this.failovers++;
+    this.state = 'down';
+    this.log.log(index === 0 ? 'info' : 'warn', index === 0 ? 'return-to-primary' : 'failover', {
+      from: this.links[from].label,
+      to: link.label,
+      reason: why,
+    });
+  }
+
+  // ------------------------------------------------------------------ housekeeping
+
+  private tick(): void {
+    const now = this.nowNs();
+    const link = this.links[this.active];
+    if (
+      link &&
+      link.awaitingProgramSinceNs >= 0 &&
+      now - link.awaitingProgramSinceNs > this.missingServiceMs * 1e6
+    ) {
+      link.awaitingProgramSinceNs = now;
+      const want = link.spec.service === undefined ? 'a program' : `service ${link.spec.service}`;
+      link.failed(`missing service: the source carries no ${want}`);
+    }
+    if (this.active !== 0 && this.links[0].healthyFor(this.config.returnAfterMs, now)) {
+      this.switchTo(0, 'primary healthy again');
+    }
+    const quiet =
+      !link ||
+      link.lastDataNs < 0 ||
+      now - link.lastDataNs > QUIET_MS * 1e6 ||
+      !this.remuxer.demux.program;
+    if (quiet) {
+      if (link && link.lastDataNs >= 0 && now - link.lastDataNs > this.config.stallMs * 1e6)
+        this.state = 'down';
+      this.keepAlive(now);
+    }
+    this.updateRate(now);
+  }
+
+  /** With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. */
+  private keepAlive(now: number): void {
+    const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
+    const wantMs = this.latencyMs - Math.max(0, aheadMs);
+    if (wantMs > this.latencyMs / 4) {
+      this.remuxer.idle(wantMs);
+      this.drain();
+    }
+  }
+
+  private drain(): void {
+    const q = this.queue;
+    if (!q) return;
+    const now = this.nowNs();
+    this.timeline.drain((bytes, pcr27) => {
+      const due = this.clock.dueNs(pcr27, now);
+      this.lastDueNs = due;
+      this.bytesOut += bytes.length;
+      q.enqueue(bytes, due, pcr27);
+    });
+  }
+
+  private updateRate(now: number): void {
+    const dt = now - this.rateSinceNs;
+    if (dt < 1e9) return;
+    this.bitrate = ((this.bytesOut - this.rateBytes) * 8 * 1e9) / dt;
+    this.rateBytes = this.bytesOut;
+    this.rateSinceNs = now;
+  }
+}

@@ -1,0 +1,104 @@
+// One subscription of a channel to one of its sources, with the health the channel decides on:
+// when bytes last came, and whether the wanted program is present (a Framer + Demuxer reading
+// PSI only, so a backup or a recovering primary is judged without being remuxed).
+
+import { Framer } from '../../mpegts/framer.js';
+import { Demuxer } from '../../mpegts/demux.js';
+import type { ChannelSourceSpec, SourceProvider, SourceSubscriber } from './types.js';
+
+export interface LinkEvents {
+  data(link: SourceLink, chunk: Uint8Array): void;
+  restarted(link: SourceLink): void;
+  failed(link: SourceLink, reason: string): void;
+}
+
+export class SourceLink implements SourceSubscriber {
+  lastDataNs = -1;
+  /** Since when the source has delivered the program without a failure; -1 when not healthy. */
+  healthySinceNs = -1;
+  /** When bytes started to come without the program showing up; -1 when n/a. */
+  awaitingProgramSinceNs = -1;
+  bytes = 0;
+  private demux: Demuxer;
+  private readonly framer: Framer;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    readonly index: number,
+    readonly spec: ChannelSourceSpec,
+    private readonly hub: SourceProvider,
+    private readonly events: LinkEvents,
+    private readonly stallMs: number,
+    private readonly nowNs: () => number,
+  ) {
+    this.demux = this.newDemux();
+    this.framer = new Framer({ packet: (b, o) => this.demux.process(b, o) });
+  }
+
+  get subscribed(): boolean {
+    return this.unsubscribe !== null;
+  }
+
+  /** The wanted program is in the source's PAT/PMT. */
+  get programPresent(): boolean {
+    return this.demux.program !== null;
+  }
+
+  get label(): string {
+    return this.spec.url ?? 'test';
+  }
+
+  open(): void {
+    if (this.unsubscribe) return;
+    this.unsubscribe = this.hub.subscribe(this.spec, this, { stallMs: this.stallMs });
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.healthySinceNs = -1;
+    this.awaitingProgramSinceNs = -1;
+    this.reset();
+  }
+
+  /** Healthy: bytes within the stall time and the program present, for at least `forMs`. */
+  healthyFor(forMs: number, now: number): boolean {
+    if (this.healthySinceNs < 0 || this.lastDataNs < 0) return false;
+    if (now - this.lastDataNs > this.stallMs * 1e6) return false;
+    return now - this.healthySinceNs >= forMs * 1e6;
+  }
+
+  data(chunk: Uint8Array): void {
+    const now = this.nowNs();
+    this.lastDataNs = now;
+    this.bytes += chunk.length;
+    this.framer.push(chunk);
+    if (this.programPresent) {
+      if (this.healthySinceNs < 0) this.healthySinceNs = now;
+      this.awaitingProgramSinceNs = -1;
+    } else if (this.awaitingProgramSinceNs < 0) {
+      this.awaitingProgramSinceNs = now;
+    }
+    this.events.data(this, chunk);
+  }
+
+  restarted(): void {
+    this.reset();
+    this.events.restarted(this);
+  }
+
+  failed(reason: string): void {
+    this.healthySinceNs = -1;
+    this.awaitingProgramSinceNs = -1;
+    this.events.failed(this, reason);
+  }
+
+  private reset(): void {
+    this.demux = this.newDemux();
+    this.framer.reset();
+  }
+
+  private newDemux(): Demuxer {
+    return new Demuxer(this.spec.service === undefined ? {} : { program: this.spec.service });
+  }
+}

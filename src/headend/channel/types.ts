@@ -1,0 +1,86 @@
+// The narrow interfaces a channel needs of the rest of the daemon (STYLE: each consumer declares
+// what it uses of its parents). The config loader, SourceHub and Pacer satisfy them structurally.
+
+export interface ChannelSourceSpec {
+  /** Identity of the opened source: equal keys share one opened source across channels. */
+  key: string;
+  /** program_number to pick from a multi-program input; first program when absent. */
+  service?: number;
+  url?: string;
+  test?: unknown;
+}
+
+export interface ChannelOutputSpec {
+  protocol: 'udp' | 'rtp';
+  group: string;
+  port: number;
+  source?: string;
+  ttl: number;
+  tos: number;
+  interface: string;
+  packetsPerDatagram: number;
+}
+
+export interface ChannelConfig {
+  number: number;
+  name: string;
+  provider: string;
+  slug: string;
+  output: ChannelOutputSpec;
+  /** [primary, ...backups]. */
+  sources: ChannelSourceSpec[];
+  bitrate?: number;
+  psiIntervalMs: number;
+  stallMs: number;
+  returnAfterMs: number;
+  programNumber: number;
+  transportStreamId: number;
+}
+
+export interface SourceSubscriber {
+  data(chunk: Uint8Array): void;
+  restarted(): void;
+  failed(reason: string): void;
+}
+
+export interface SourceProvider {
+  subscribe(
+    spec: ChannelSourceSpec,
+    sub: SourceSubscriber,
+    opts?: { stallMs?: number },
+  ): () => void;
+  state(
+    key: string,
+  ): { state: string; restarts: number; bytes: number; lastError?: string } | undefined;
+}
+
+export interface OutputQueue {
+  /** Queues one datagram to leave at dueNs; pcr27 (its output time) becomes the RTP timestamp. */
+  enqueue(bytes: Uint8Array, dueNs: number, pcr27?: number): boolean;
+  readonly stats: { sent: number; dropped: number; lateNs: number };
+}
+
+export interface OutputScheduler {
+  addChannel(ch: { id: string; output: ChannelOutputSpec; staggerIndex?: number }): OutputQueue;
+  removeChannel(id: string): Promise<void>;
+}
+
+export type ChannelState = 'starting' | 'running' | 'failover' | 'down' | 'stopped';
+
+export interface ChannelStatus {
+  number: number;
+  name: string;
+  slug: string;
+  state: ChannelState;
+  /** Index of the source in use (0 = primary) and its URL or 'test'. */
+  sourceIndex: number;
+  source: string;
+  output: string;
+  bitrate: number;
+  restarts: number;
+  failovers: number;
+  lastError?: string;
+  datagramsSent: number;
+  datagramsDropped: number;
+  remux: Record<string, number>;
+}

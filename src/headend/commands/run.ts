@@ -1,0 +1,21 @@
+// `headend run [-c FILE] [--log-format json|logfmt] [--log-level LEVEL]`: runs the daemon on
+// channels.yaml until SIGTERM/SIGINT. Exit 0 after a clean stop, 1 when the configuration is
+// invalid (every error is logged with file:line:column first).
+
+import { runDaemon } from '../daemon.js';
+import { createLogger } from '../log.js';
+import type { LogFormat, LogLevel } from '../log.js';
+
+export interface RunCliOptions {
+  config?: string;
+  logFormat?: string;
+  logLevel?: string;
+}
+
+export async function runCommand(o: RunCliOptions): Promise<number> {
+  const format: LogFormat = o.logFormat === 'logfmt' ? 'logfmt' : 'json';
+  const levels: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+  const level = levels.includes(o.logLevel as LogLevel) ? (o.logLevel as LogLevel) : 'info';
+  const log = createLogger({ format, level });
+  return runDaemon({ configFile: o.config, log });
+}

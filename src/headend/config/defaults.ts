@@ -1,0 +1,48 @@
+// Every default of channels.yaml in one place (schema.ts documents what each key means).
+
+export const DEFAULTS = {
+  /** headend.name, and the provider of channels that set none. */
+  headendName: 'headend',
+  /** headend.interface: egress of every output. */
+  interface: '127.0.0.1',
+  /** headend.ttl: multicast TTL (1 = this subnet only). */
+  ttl: 1,
+  /** headend.tos: IP TOS byte. */
+  tos: 0,
+  /** packets_per_datagram: 7 × 188 = 1316 bytes, the IPTV norm. */
+  packetsPerDatagram: 7,
+  /** psi_interval: PAT/PMT/SDT repetition. */
+  psiIntervalMs: 100,
+  /** stall_timeout: a source silent this long has failed. */
+  stallMs: 2000,
+  /** return_after: a recovered primary must stay healthy this long before switching back. */
+  returnAfterMs: 30_000,
+  /** test.pattern */
+  testPattern: 'testsrc2',
+  /** test.resolution */
+  testResolution: '640x360',
+  /** test.rate, frames per second. */
+  testRate: 25,
+  /** test.bitrate, video, bit/s. */
+  testBitrate: 1_500_000,
+  /** loop, for file sources. */
+  fileLoop: true,
+} as const;
+
+/** Where `headend run` and `headend validate` look when no -c FILE is given, in order. */
+export const CONFIG_SEARCH_PATHS: readonly string[] = [
+  'channels.yaml',
+  '/etc/headend/channels.yaml',
+];
+
+/** Limits that validation enforces. */
+export const LIMITS = {
+  /** TR 101 290 1.3: PAT at least every 0.5 s; the remuxer repeats PSI ~10 % early. */
+  psiIntervalMaxMs: 500,
+  psiIntervalMinMs: 10,
+  stallMinMs: 100,
+  stallMaxMs: 3_600_000,
+  returnAfterMaxMs: 86_400_000,
+  testRateMax: 120,
+  sizeMax: 7680,
+} as const;

@@ -1,0 +1,228 @@
+// The schema of channels.yaml: the shape of the file as written, checked key by key with
+// zod. Leaf values (bitrates, durations, URLs, sizes) are parsed here into numbers and
+// typed objects; resolve.ts then applies defaults and checks what spans several keys or
+// channels. Error positions come from positions.ts.
+//
+// ── channels.yaml reference ───────────────────────────────────────────────────────────────
+// Durations: 100ms, 2s, 1.5s, 1m, 1h, or a plain number of milliseconds.
+// Bitrates:  6M, 800k, 1.5M, or a plain number of bit/s (k = 1000).
+// Unknown keys are errors. Keys are snake_case.
+//
+// headend:                        optional; everything in it has a default
+//   name: Example Hotel           headend name; the provider of channels that set none
+//                                 (default "headend")
+//   interface: 127.0.0.1          egress of every output: an IPv4 address of this machine or
+//                                 an interface name (eth0) (default 127.0.0.1)
+//   ttl: 1                        multicast TTL, 0-255 (default 1: this subnet only)
+//   tos: 0                        IP TOS byte, 0-255 (default 0)
+//   dscp: 34                      instead of tos: DSCP 0-63 (tos = dscp << 2)
+//   ffmpeg: /usr/bin/ffmpeg       ffmpeg binary (default: FFMPEG_PATH, then ffmpeg on PATH,
+//                                 then the ffmpeg-static package)
+//   defaults: { … }               any per-channel key except number, name, slug and output:
+//                                 the value for every channel that does not set it
+// channels:                       the list of channels, at least one
+//   - number: 101                 logical channel number, 1-65535, unique (required)
+//     name: News 24               service name in the SDT and playlists (required)
+//     slug: news-24               URL-safe id (RTSP path, metrics): lowercase a-z, 0-9 and -;
+//                                 unique (default: made from the name)
+//     provider: Example Hotel     provider name in the SDT (default: headend name)
+//     output: udp://239.255.1.1:5000
+//                                 where the channel is sent (required): udp://group:port,
+//                                 rtp://group:port (RTP/RFC 2250, RTCP on port+1), or with a
+//                                 source-specific sender udp://10.0.0.5@232.1.1.1:5000. The
+//                                 group may be a unicast IPv4 address too. (group, port) is
+//                                 unique across channels.
+//     interface: eth1             egress for this channel (default: headend.interface)
+//     ttl: 1 / tos: 0 / dscp: 0   per channel (default: the headend's)
+//     source: <source>            the primary input (required)
+//     backup: [<source>, …]       backups, tried in order when the current input fails
+//                                 (default none; a single source needs no list)
+//     service: 1001               program_number to take from an MPTS primary source
+//                                 (shorthand for source.service; default: the first program)
+//     bitrate: 6M                 CBR: pad with null packets to this mux rate (default: VBR)
+//     packets_per_datagram: 7     TS packets per UDP/RTP datagram, 1-7 (default 7)
+//     psi_interval: 100ms         PAT/PMT/SDT repetition, 10ms-500ms (default 100ms)
+//     stall_timeout: 2s           no bytes from the input for this long = failure (default 2s)
+//     return_after: 30s           a failed primary that is healthy again for this long gets
+//                                 the channel back (default 30s; 0 = at once)
+//     program_number: 1           output program_number / service_id, 1-65535
+//                                 (default: the channel number)
+//     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
+//
+// <source> is a URL string, or a mapping with exactly one of url and test:
+//   url: udp://@239.100.0.1:1234  udp:// or rtp:// (multicast, src@group, unicast; read
+//                                 natively), http(s):// and HLS, rtsp(s)://, srt://, rtmp(s)://,
+//                                 file:///abs/path or a file path (relative to this file)
+//   test: { … }                   a generated test signal (ffmpeg lavfi), or just a pattern
+//                                 name: `test: smpte`
+//     pattern: testsrc2           an ffmpeg lavfi source: smptebars (or smpte), smptehdbars
+//                                 (smptehd), pal75bars, pal100bars, testsrc, testsrc2,
+//                                 rgbtestsrc, yuvtestsrc, colorspectrum, mandelbrot (heavy),
+//                                 life, color (default testsrc2)
+//     resolution: 640x360         WIDTHxHEIGHT, even numbers (default 640x360)
+//     rate: 25                    frames per second (default 25)
+//     bitrate: 1.5M               video bitrate (default 1.5M)
+//     tone: 1000                  sine tone in Hz (default: a silent audio track)
+//     text: News 24               text burned into the picture (default: the channel name)
+//   service: 1001                 program_number to take from an MPTS (default: the first)
+//   loop: true                    start again at the end (default true for files)
+//   transcode:                    re-encode instead of -c copy (default: copy)
+//     video: libx264              ffmpeg video encoder
+//     audio: aac                  ffmpeg audio encoder
+//     video_bitrate: 3M
+//     audio_bitrate: 128k
+//     size: 1280x720              output picture size
+// Channels whose sources have the same url (or test), loop and transcode share one opened
+// source, whatever service each of them takes from it.
+// ───────────────────────────────────────────────────────────────────────────────────────────
+
+import { z } from 'zod';
+import { PATTERN_ALIASES, TEST_PATTERNS, type TestPattern } from './types.js';
+import {
+  bitrate,
+  boolean,
+  codec,
+  duration,
+  integer,
+  interfaceName,
+  nonEmpty,
+  number,
+  outputUrl,
+  pattern,
+  size,
+  slug,
+  sourceUrl,
+  text,
+} from './values.js';
+import { LIMITS } from './defaults.js';
+
+/** `test: smpte` is short for `test: { pattern: smpte }`. */
+const TestSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { pattern: v } : v),
+  z.strictObject({
+    pattern: pattern<TestPattern>(TEST_PATTERNS, PATTERN_ALIASES).optional(),
+    resolution: size().optional(),
+    rate: number(0, LIMITS.testRateMax, 'frames per second').optional(),
+    bitrate: bitrate().optional(),
+    tone: number(0, 24_000, 'Hz').optional(),
+    text: text().optional(),
+  }),
+);
+
+const TranscodeSchema = z.strictObject({
+  video: codec().optional(),
+  audio: codec().optional(),
+  video_bitrate: bitrate().optional(),
+  audio_bitrate: bitrate().optional(),
+  size: size().optional(),
+});
+
+/** A URL string is short for `{ url: … }`. */
+export const SourceSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { url: v } : v),
+  z.strictObject({
+    url: sourceUrl().optional(),
+    test: TestSchema.optional(),
+    service: integer(1, 65535).optional(),
+    loop: boolean().optional(),
+    transcode: TranscodeSchema.optional(),
+  }),
+);
+
+/** Every per-channel key, all optional here: the same shape serves `headend.defaults`. */
+const channelShape = {
+  number: integer(1, 65535).optional(),
+  name: text().optional(),
+  slug: slug().optional(),
+  provider: text().optional(),
+  output: outputUrl().optional(),
+  interface: interfaceName().optional(),
+  ttl: integer(0, 255).optional(),
+  tos: integer(0, 255).optional(),
+  dscp: integer(0, 63).optional(),
+  source: SourceSchema.optional(),
+  /** A single source needs no list. */
+  backup: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(SourceSchema)).optional(),
+  service: integer(1, 65535).optional(),
+  bitrate: bitrate().optional(),
+  packets_per_datagram: integer(1, 7).optional(),
+  psi_interval: duration(LIMITS.psiIntervalMinMs, LIMITS.psiIntervalMaxMs).optional(),
+  stall_timeout: duration(LIMITS.stallMinMs, LIMITS.stallMaxMs).optional(),
+  return_after: duration(0, LIMITS.returnAfterMaxMs).optional(),
+  program_number: integer(1, 65535).optional(),
+  transport_stream_id: integer(0, 65535).optional(),
+};
+export const ChannelSchema = z.strictObject(channelShape);
+
+/** Keys that name one channel and so cannot be defaults. */
+export const PER_CHANNEL_ONLY = ['number', 'name', 'slug', 'output'] as const;
+
+export const HeadendSchema = z.strictObject({
+  name: text().optional(),
+  interface: interfaceName().optional(),
+  ttl: integer(0, 255).optional(),
+  tos: integer(0, 255).optional(),
+  dscp: integer(0, 63).optional(),
+  ffmpeg: nonEmpty('a path').optional(),
+  defaults: ChannelSchema.optional(),
+});
+
+/** The document: `channels` is checked element by element with ChannelSchema. */
+export const RootSchema = z.strictObject({
+  headend: z.unknown().optional(),
+  channels: z.unknown().optional(),
+});
+
+export type RawSource = z.output<typeof SourceSchema>;
+export type RawTest = NonNullable<RawSource['test']>;
+export type RawChannel = z.output<typeof ChannelSchema>;
+export type RawHeadend = z.output<typeof HeadendSchema>;
+
+/** The keys a mapping at `path` may have, for "did you mean" suggestions. */
+export function knownKeys(path: readonly (string | number)[]): readonly string[] {
+  const named = path.filter((s): s is string => typeof s === 'string');
+  const last = named[named.length - 1];
+  const tail = path[path.length - 1];
+  if (path.length === 0) return Object.keys(RootSchema.shape);
+  if (last === 'headend') return Object.keys(HeadendSchema.shape);
+  if (last === 'defaults') return Object.keys(channelShape);
+  if (last === 'channels' && typeof tail === 'number') return Object.keys(channelShape);
+  if (last === 'source' || last === 'backup') return SOURCE_KEYS;
+  if (last === 'test') return TEST_KEYS;
+  if (last === 'transcode') return Object.keys(TranscodeSchema.shape);
+  return [];
+}
+
+const SOURCE_KEYS = ['url', 'test', 'service', 'loop', 'transcode'];
+const TEST_KEYS = ['pattern', 'resolution', 'rate', 'bitrate', 'tone', 'text'];
+
+/** A channel (or the defaults) as parsed, with the keys whose values were invalid. */
+export interface ParsedChannel {
+  data: RawChannel;
+  /** Keys whose values are invalid ('*': the whole value is not a mapping). */
+  broken: Set<string>;
+  issues: z.core.$ZodIssue[];
+}
+
+/**
+ * Parses a channel mapping; when some keys are invalid, keeps every key that is valid on its
+ * own, so the rules that span keys and channels can still be checked and reported in the
+ * same run.
+ */
+export function parseChannel(raw: unknown): ParsedChannel {
+  const whole = ChannelSchema.safeParse(raw, { reportInput: true });
+  if (whole.success) return { data: whole.data, broken: new Set(), issues: [] };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { data: {}, broken: new Set(['*']), issues: whole.error.issues };
+  }
+  const data: Record<string, unknown> = {};
+  const broken = new Set<string>();
+  for (const [key, value] of Object.entries(raw)) {
+    const schema = (channelShape as Record<string, z.ZodType | undefined>)[key];
+    if (schema === undefined) continue;
+    const one = schema.safeParse(value);
+    if (one.success) data[key] = one.data;
+    else broken.add(key);
+  }
+  return { data: data as RawChannel, broken, issues: whole.error.issues };
+}

@@ -1,0 +1,145 @@
+// The typed, validated, frozen form of channels.yaml: what the daemon, the sources and the
+// outputs are built from. Produced only by loadConfigText/loadConfigFile (load.ts); every
+// default is already applied, every duration is in ms and every bitrate in bit/s.
+// The file format (keys, defaults, meanings) is documented in schema.ts.
+
+/**
+ * Test pattern generators: ffmpeg lavfi video sources that take size= and rate=. The value
+ * in the spec is always the lavfi name; the file may also say `smpte` (smptebars) or
+ * `smptehd` (smptehdbars), see PATTERN_ALIASES.
+ */
+export const TEST_PATTERNS = [
+  'smptebars',
+  'smptehdbars',
+  'pal75bars',
+  'pal100bars',
+  'testsrc',
+  'testsrc2',
+  'rgbtestsrc',
+  'yuvtestsrc',
+  'colorspectrum',
+  'mandelbrot',
+  'life',
+  'color',
+] as const;
+/** Short names accepted in the file for lavfi sources. */
+export const PATTERN_ALIASES: Readonly<Record<string, (typeof TEST_PATTERNS)[number]>> = {
+  smpte: 'smptebars',
+  smptehd: 'smptehdbars',
+};
+export type TestPattern = (typeof TEST_PATTERNS)[number];
+
+/** A generated test signal: lavfi video with a burned-in name and a sine tone or silence. */
+export interface TestSourceSpec {
+  /** The lavfi source name (`smpte` in the file is smptebars here). */
+  pattern: TestPattern;
+  /** 'WIDTHxHEIGHT', both even. */
+  resolution: string;
+  /** Frames per second. */
+  rate: number;
+  /** Video encoder bitrate, bit/s. */
+  bitrate: number;
+  /** Sine tone frequency in Hz; undefined = a silent audio track. */
+  tone?: number;
+  /** Text burned into the picture (the channel name unless set). */
+  text: string;
+}
+
+/** Re-encoding of an ffmpeg source; absent = `-c copy`. */
+export interface TranscodeSpec {
+  /** ffmpeg video encoder (libx264, copy, …). */
+  video?: string;
+  /** ffmpeg audio encoder (aac, mp2, copy, …). */
+  audio?: string;
+  videoBitrate?: number;
+  audioBitrate?: number;
+  /** Output picture size 'WIDTHxHEIGHT'. */
+  size?: string;
+}
+
+/** One input of a channel. Exactly one of `url` and `test` is set. */
+export interface SourceSpec {
+  /**
+   * udp://[src@]group:port, rtp://…, http(s)://, rtsp(s)://, srt://, rtmp(s)://, or a file.
+   * Relative file paths are resolved against the directory of channels.yaml, so a file
+   * source's `url` is an absolute path (a file:// URL is turned into its path too).
+   */
+  url?: string;
+  test?: TestSourceSpec;
+  /** program_number to pick from an MPTS; undefined = the first program. */
+  service?: number;
+  /** Restart from the beginning at the end (files: default true; others: undefined). */
+  loop?: boolean;
+  transcode?: TranscodeSpec;
+  /**
+   * Canonical identity of the opened source: two channels whose sources have equal keys
+   * share ONE opened source (same url/test/loop/transcode). `service` is not part of it.
+   */
+  key: string;
+}
+
+export interface OutputSpec {
+  protocol: 'udp' | 'rtp';
+  /** Destination IPv4 address: a multicast group (224.0.0.0/4) or a unicast host. */
+  group: string;
+  port: number;
+  /** Source address announced for source-specific multicast (udp://source@group:port). */
+  source?: string;
+  /** Multicast TTL, 0-255. */
+  ttl: number;
+  /** IP TOS byte (DSCP << 2), 0-255. */
+  tos: number;
+  /** Egress interface: an IPv4 address or an interface name. */
+  interface: string;
+  /** TS packets per datagram, 1-7. */
+  packetsPerDatagram: number;
+}
+
+export interface ChannelSpec {
+  /** Logical channel number, unique. */
+  number: number;
+  name: string;
+  provider: string;
+  /** From the name (or the `slug:` key): lowercase a-z0-9-, unique. */
+  slug: string;
+  output: OutputSpec;
+  /** [primary, ...backups] in order. */
+  sources: SourceSpec[];
+  /** CBR mux rate in bit/s; undefined = VBR. */
+  bitrate?: number;
+  psiIntervalMs: number;
+  /** No bytes for this long = the source failed. */
+  stallMs: number;
+  /** The primary must be healthy this long before the channel switches back to it. */
+  returnAfterMs: number;
+  /** Output program_number / service_id. */
+  programNumber: number;
+  transportStreamId: number;
+  /** 1-based line of the channel's entry in the file (for log lines). */
+  line: number;
+}
+
+export interface HeadendSpec {
+  name: string;
+  /** Default egress interface of every output. */
+  interface: string;
+  ttl: number;
+  tos: number;
+  /** ffmpeg binary from the config; undefined = FFMPEG_PATH, PATH, ffmpeg-static. */
+  ffmpeg?: string;
+  channels: ChannelSpec[];
+  /** The file the config was read from, as given. */
+  file: string;
+}
+
+/** One problem in a config file. `line`/`column` are 1-based; 0 when not about a position. */
+export interface ConfigError {
+  file: string;
+  line: number;
+  column: number;
+  /** Key path, `channels[2].source.url`; '' for the file or the document as a whole. */
+  path: string;
+  message: string;
+}
+
+export type ConfigResult = { config: HeadendSpec } | { errors: ConfigError[] };

@@ -1,0 +1,72 @@
+// Structured logs: one event per line on stderr, JSON (default) or logfmt, with a level, an
+// event name and fields (the channel on every channel line). Repeats of the same event and
+// message within 10 s are folded into one line that says how many were suppressed.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'json' | 'logfmt';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  log(level: LogLevel, event: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line (e.g. { channel: '101 News' }). */
+  child(fields: LogFields): Logger;
+}
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  level?: LogLevel;
+  write?: (line: string) => void;
+  /** Repeat window in ms (default 10 000); 0 disables folding. */
+  repeatWindowMs?: number;
+  now?: () => number;
+}
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+interface Repeat {
+  until: number;
+  suppressed: number;
+}
+
+export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Logger {
+  const format = opts.format ?? 'json';
+  const min = ORDER[opts.level ?? 'info'];
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const window = opts.repeatWindowMs ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const repeats = new Map<string, Repeat>();
+
+  const emit = (level: LogLevel, event: string, fields: LogFields): void => {
+    if (ORDER[level] < min) return;
+    const t = now();
+    if (window > 0) {
+      const key = `${level}|${event}|${String(fields.channel ?? '')}|${String(fields.message ?? '')}`;
+      const r = repeats.get(key);
+      if (r && t < r.until) {
+        r.suppressed++;
+        return;
+      }
+      if (r && r.suppressed > 0) fields = { ...fields, repeated: r.suppressed };
+      repeats.set(key, { until: t + window, suppressed: 0 });
+      if (repeats.size > 10_000) repeats.clear();
+    }
+    const record: LogFields = { ts: new Date(t).toISOString(), level, event, ...fields };
+    write(format === 'json' ? JSON.stringify(record) : logfmt(record));
+  };
+
+  const make = (b: LogFields): Logger => ({
+    log: (level, event, fields = {}) => emit(level, event, { ...b, ...fields }),
+    child: (fields) => make({ ...b, ...fields }),
+  });
+  return make(base);
+}
+
+function logfmt(r: LogFields): string {
+  return Object.entries(r)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      const s = typeof v === 'string' ? v : JSON.stringify(v);
+      return `${k}=${/[\s"=]/.test(s) || s === '' ? JSON.stringify(s) : s}`;
+    })
+    .join(' ');
+}

@@ -1,0 +1,194 @@
+// A channel's network output: one UDP socket sending raw TS datagrams or RTP (RFC 3550 with the
+// RFC 2250 payload format for MPEG-2 TS) to a multicast group (or a unicast host).
+//
+// Built to be driven from the pacing worker, whose event loop is blocked most of the time in
+// Atomics.wait or a spin: the socket is bound and connect()ed to group:port when opened, so a
+// send needs no DNS lookup or bind callback and Node hands it to the kernel synchronously
+// (uv_udp_try_send); only when the socket buffer is full does libuv queue it for the event loop
+// (`queued` > 0: the caller must keep the bytes untouched until it drains).
+//
+// RTP: PT 33, 90 kHz timestamp = the datagram's PCR / 300 (RFC 2250 §2: target transmission
+// time of its first byte), sequence +1 per datagram from a random start, random SSRC, marker only
+// when the timestamp jumps (backwards, or more than 1 s ahead). The header is written in place
+// into the 12 bytes of headroom before the TS bytes (RtpWrapper's single shared buffer would be
+// overwritten by the next datagram while a queued send still points at it).
+//
+// TOS/DSCP: Node's dgram has no IP_TOS option (Node 20), so a non-zero `tos` is not applied;
+// `tosApplied` reports it. Marking can be done outside the process (an nftables/iptables mangle
+// rule setting DSCP for the group) until an addon or Node provides setsockopt.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import {
+  RTP_CLOCK_HZ,
+  RTP_PT_MP2T,
+  rtpTimestampFromPcr,
+  writeRtpHeader,
+} from '../../mpegts/rtp.js';
+import type { OutputSpec } from './types.js';
+
+export const RTP_HEADER_BYTES = 12;
+/** Socket send buffer asked for: ~0.5 s at 20 Mbit/s, so bursts of sends never block. */
+const SEND_BUFFER_BYTES = 1 << 20;
+
+export interface OutputInfo {
+  /** The IPv4 address multicast leaves from (the interface resolved). */
+  interfaceAddress: string;
+  /** Local address:port the socket is bound to. */
+  local: string;
+  /** False when a non-zero TOS was asked for and could not be set (see file comment). */
+  tosApplied: boolean;
+  /** Send buffer granted by the kernel. */
+  sendBufferBytes: number;
+}
+
+export interface OutputCounters {
+  sendErrors: number;
+  lastError: string;
+}
+
+/** True for 224.0.0.0/4. */
+export function isMulticast(addr: string): boolean {
+  const first = Number(addr.split('.')[0]);
+  return isIPv4(addr) && first >= 224 && first <= 239;
+}
+
+/** An interface name or IPv4 address → its IPv4 address (null when unknown). */
+export function resolveInterface(iface: string): string | null {
+  if (iface === '' || iface === '0.0.0.0') return '0.0.0.0';
+  if (isIPv4(iface)) return iface;
+  const list = networkInterfaces()[iface];
+  const v4 = list?.find((a) => a.family === 'IPv4');
+  return v4 ? v4.address : null;
+}
+
+export class Output {
+  readonly counters: OutputCounters = { sendErrors: 0, lastError: '' };
+  /** Where the bytes handed to send() start within a slot: 0 (RTP header included) or 12. */
+  readonly slotOffset: number;
+  private seq: number;
+  private readonly ssrc: number;
+  private lastTs = -1;
+  private readonly onSent: (err: Error | null) => void;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly spec: OutputSpec,
+    readonly info: OutputInfo,
+    random: () => number,
+  ) {
+    this.slotOffset = spec.protocol === 'rtp' ? 0 : RTP_HEADER_BYTES;
+    this.seq = random() & 0xffff;
+    this.ssrc = random() >>> 0;
+    this.onSent = (err) => {
+      if (err) {
+        this.counters.sendErrors++;
+        this.counters.lastError = err.message;
+      }
+    };
+    socket.on('error', this.onSent);
+  }
+
+  /** Binds, configures and connects a socket for `spec`. Rejects with a readable Error. */
+  static async open(spec: OutputSpec, random: () => number = defaultRandom): Promise<Output> {
+    const iface = resolveInterface(spec.interface);
+    if (iface === null) throw new Error(`output interface ${spec.interface}: no IPv4 address`);
+    if (!isIPv4(spec.group)) throw new Error(`output address ${spec.group} is not IPv4`);
+    const socket = createSocket({ type: 'udp4' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        // The source address of source-specific multicast is ours: bind to it.
+        socket.bind({ port: 0, address: spec.source ?? iface, exclusive: true }, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      const multicast = isMulticast(spec.group);
+      if (multicast) {
+        socket.setMulticastTTL(spec.ttl);
+        if (iface !== '0.0.0.0') socket.setMulticastInterface(iface);
+        socket.setMulticastLoopback(true);
+      } else {
+        socket.setTTL(Math.max(1, spec.ttl));
+      }
+      try {
+        socket.setSendBufferSize(SEND_BUFFER_BYTES);
+      } catch {
+        // Capped by net.core.wmem_max; the default still works.
+      }
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(spec.port, spec.group, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      const a = socket.address();
+      const info: OutputInfo = {
+        interfaceAddress: iface,
+        local: `${a.address}:${a.port}`,
+        tosApplied: spec.tos === 0,
+        sendBufferBytes: socket.getSendBufferSize(),
+      };
+      return new Output(socket, spec, info, random);
+    } catch (e) {
+      socket.close();
+      throw new Error(
+        `output ${spec.protocol}://${spec.group}:${spec.port}: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Sends one datagram. `view` starts at the slot's byte `slotOffset`: for RTP the 12-byte
+   * header is written into its first bytes, followed by the TS; for UDP it is the TS itself.
+   * `pcr27` gives the RTP timestamp (NaN: none known, the due time's is used instead).
+   */
+  send(view: Buffer, pcr27: number, dueNs: number): void {
+    if (this.slotOffset === 0) {
+      const ts = Number.isFinite(pcr27) ? rtpTimestampFromPcr(pcr27) : ntpLikeTimestamp(dueNs);
+      let marker = false;
+      if (this.lastTs >= 0) {
+        const d = (ts - this.lastTs) >>> 0;
+        // Signed 32-bit step: backwards or more than 1 s ahead is a discontinuity.
+        marker = d > RTP_CLOCK_HZ && d < 0x8000_0000 ? true : d >= 0x8000_0000;
+      }
+      this.lastTs = ts;
+      writeRtpHeader(view, 0, {
+        payloadType: RTP_PT_MP2T,
+        marker,
+        sequence: this.seq,
+        timestamp: ts,
+        ssrc: this.ssrc,
+      });
+      this.seq = (this.seq + 1) & 0xffff;
+    }
+    this.socket.send(view, this.onSent);
+  }
+
+  /** Sends still held by libuv (socket buffer was full): their bytes must stay untouched. */
+  get queued(): number {
+    return this.socket.getSendQueueCount();
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+function defaultRandom(): number {
+  return Math.floor(Math.random() * 0x1_0000_0000);
+}
+
+/** 90 kHz timestamp from a monotonic ns time (RTP without a PCR). */
+function ntpLikeTimestamp(ns: number): number {
+  return Math.floor((ns / 1e9) * RTP_CLOCK_HZ) % 0x1_0000_0000;
+}

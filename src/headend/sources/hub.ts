@@ -1,0 +1,176 @@
+// The daemon's sources, one opened source per key, shared by every channel that subscribes
+// with that key (one transponder or MPTS, many services):
+//
+//   const hub = new SourceHub({ log: (e) => logger.log(e) });
+//   const off = hub.subscribe(spec, { data, restarted, failed });   // first subscriber opens
+//   off();                                                           // last one closes
+//   await hub.close();                                               // no child left behind
+//
+// udp:// and rtp:// are read natively (UdpReceiver); everything else is an ffmpeg child.
+
+import { isHeadendError } from '../errors.js';
+import { parseInputAddress } from '../inputs/url.js';
+import { Backoff } from './backoff.js';
+import { ffmpegArgs, sourceKind } from './ffmpeg-args.js';
+import { deathSignalWrapper, ffmpegCaps, resolveFfmpeg } from './ffmpeg-path.js';
+import { startFfmpeg } from './ffmpeg-source.js';
+import type { StartRun } from './run.js';
+import { RateLimiter } from './stderr-log.js';
+import { SupervisedSource } from './supervisor.js';
+import type { SourceEvent, SourceSpec, SourceStatus, SourceSubscriber } from './types.js';
+import { startUdp } from './udp-source.js';
+
+export interface SourceHubOptions {
+  /** ffmpeg binary; default resolveFfmpeg() (FFMPEG_PATH, PATH, ffmpeg-static). */
+  ffmpegPath?: string;
+  log: (e: SourceEvent) => void;
+  /** No bytes for this long is a failure. Default 2000 ms. */
+  stallMs?: number;
+  /** Silence allowed before the first byte of a run. Default max(stallMs, 8000 ms). */
+  startMs?: number;
+  /** Restart delays: initial × 2^n up to max, ±20 % jitter. Default 500 ms … 10 s. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** A run healthy this long resets the backoff. Default 10 000 ms. */
+  healthyMs?: number;
+  /** For tests: the jitter's randomness. */
+  random?: () => number;
+  /** Start children under `setpriv --pdeathsig KILL` when possible. Default true. */
+  deathSignal?: boolean;
+}
+
+export class SourceHub {
+  private readonly sources = new Map<string, SupervisedSource>();
+  private readonly specs = new Map<string, string>();
+  private readonly pending = new Set<Promise<void>>();
+  private ffmpeg: { path: string } | { error: string } | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: SourceHubOptions) {}
+
+  /**
+   * Subscribes to the source `spec.key`, opening it on the first subscriber. Returns the
+   * unsubscribe function; the last unsubscribe stops the source (its ffmpeg child is killed).
+   */
+  subscribe(spec: SourceSpec, sub: SourceSubscriber, opts?: { stallMs?: number }): () => void {
+    if (this.closed) throw new Error('SourceHub is closed');
+    let src = this.sources.get(spec.key);
+    if (src === undefined) {
+      src = this.create(spec);
+      this.sources.set(spec.key, src);
+      this.specs.set(spec.key, JSON.stringify(spec));
+    } else if (this.specs.get(spec.key) !== JSON.stringify(spec)) {
+      this.opts.log({
+        source: spec.key,
+        level: 'warn',
+        event: 'spec',
+        message: 'another subscriber gave a different spec for this key; the first one is used',
+      });
+    }
+    const s = src;
+    const rec = s.add(sub, opts?.stallMs);
+    if (s.state === 'idle') s.open();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (s.remove(rec) === 0) {
+        if (this.sources.get(spec.key) === s) {
+          this.sources.delete(spec.key);
+          this.specs.delete(spec.key);
+        }
+        void s.close();
+      }
+    };
+  }
+
+  state(key: string): SourceStatus | undefined {
+    return this.sources.get(key)?.status();
+  }
+
+  /** Process id of the source's ffmpeg child (undefined when native or not running). */
+  pidOf(key: string): number | undefined {
+    return this.sources.get(key)?.pid;
+  }
+
+  /** Keys of the opened sources. */
+  keys(): string[] {
+    return [...this.sources.keys()];
+  }
+
+  /** Stops every source and waits until every ffmpeg child has exited. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.sources.values()];
+    this.sources.clear();
+    this.specs.clear();
+    await Promise.all(all.map((s) => s.close()));
+    await Promise.all([...this.pending]);
+  }
+
+  private track = (p: Promise<void>): void => {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  };
+
+  private create(spec: SourceSpec): SupervisedSource {
+    const stallMs = this.opts.stallMs ?? 2000;
+    return new SupervisedSource({
+      key: spec.key,
+      describe: describe(spec),
+      start: this.starter(spec),
+      log: this.opts.log,
+      backoff: new Backoff({
+        initialMs: this.opts.backoff?.initialMs ?? 500,
+        maxMs: this.opts.backoff?.maxMs ?? 10_000,
+        healthyMs: this.opts.healthyMs ?? 10_000,
+        random: this.opts.random ?? Math.random,
+      }),
+      stallMs,
+      startMs: this.opts.startMs ?? Math.max(stallMs, 8000),
+      track: this.track,
+    });
+  }
+
+  private starter(spec: SourceSpec): StartRun {
+    if (sourceKind(spec) === 'native') {
+      const input = parseInputAddress(spec.url ?? '');
+      if (isHeadendError(input) || input.kind !== 'network') {
+        const why = isHeadendError(input) ? input.message : 'not a network input';
+        return failing('open', why);
+      }
+      return (ctx) => startUdp(input, ctx);
+    }
+    const limiter = new RateLimiter(10_000);
+    return (ctx) => {
+      const ff = this.resolve();
+      if ('error' in ff) return failing('spawn', ff.error)(ctx);
+      const caps = spec.test !== undefined ? ffmpegCaps(ff.path) : { drawtext: false };
+      const wrapper = this.opts.deathSignal === false ? [] : deathSignalWrapper();
+      return startFfmpeg(
+        { ffmpegPath: ff.path, args: ffmpegArgs(spec, caps), wrapper, limiter },
+        ctx,
+      );
+    };
+  }
+
+  private resolve(): { path: string } | { error: string } {
+    if (this.ffmpeg === undefined) {
+      this.ffmpeg =
+        this.opts.ffmpegPath !== undefined ? { path: this.opts.ffmpegPath } : resolveFfmpeg();
+    }
+    return this.ffmpeg;
+  }
+}
+
+/** A run that cannot start: it ends at once (asynchronously) with this reason. */
+function failing(reason: 'open' | 'spawn', message: string): StartRun {
+  return (ctx) => {
+    queueMicrotask(() => ctx.ended(reason, message));
+    return { pid: undefined, persistent: false, stop: () => Promise.resolve() };
+  };
+}
+
+function describe(spec: SourceSpec): string {
+  if (spec.test !== undefined) return `test:${spec.test.pattern}`;
+  return spec.url ?? spec.key;
+}

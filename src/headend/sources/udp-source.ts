@@ -1,0 +1,40 @@
+// A run that is a UdpReceiver (udp:// or rtp://, unicast, multicast, SSM, RTP unwrapped): no
+// ffmpeg in the path. The socket stays open through a stall, so the feed is taken again the
+// moment it comes back.
+
+import { UdpReceiver } from '../inputs/udp-receiver.js';
+import type { NetworkInput } from '../inputs/url.js';
+import type { RunContext, SourceRun } from './run.js';
+
+export function startUdp(input: NetworkInput, ctx: RunContext): SourceRun {
+  const rx = new UdpReceiver(input);
+  let stopping = false;
+  const done = (async () => {
+    const err = await rx.open();
+    if (err !== undefined) {
+      if (!stopping) ctx.ended('open', err.message);
+      return;
+    }
+    if (stopping) {
+      rx.close();
+      return;
+    }
+    ctx.event('info', 'open', `listening on ${input.url}`);
+    for await (const d of rx) {
+      if (stopping) break;
+      ctx.data(d.data);
+    }
+  })().catch((err: unknown) => {
+    if (!stopping) ctx.ended('open', err instanceof Error ? err.message : String(err));
+  });
+  return {
+    pid: undefined,
+    persistent: true,
+    async stop() {
+      stopping = true;
+      rx.close();
+      // A bind still in progress may never call back once its socket is closed.
+      await Promise.race([done, new Promise<void>((r) => setTimeout(r, 500).unref())]);
+    },
+  };
+}

@@ -1,0 +1,260 @@
+// The pacing worker: ONE loop sending the datagrams of every channel at their due times.
+//
+// How sends happen while this thread is blocked: each channel's socket is bound and connect()ed
+// when the channel is added (Output.open), so socket.send() goes to the kernel synchronously
+// (uv_udp_try_send) from inside this loop, whether or not the event loop turns. The loop blocks
+// in Atomics.wait (sleeping until a due time minus the spin margin, or until the main thread
+// writes into an empty queue) and busy-spins the last stretch on performance.now(). It yields to
+// the event loop (await setImmediate) when nothing is due for 2 ms, at least every 20 ms, and
+// whenever a control message was posted, so that send callbacks (error counting), queued sends
+// (socket buffer full) and add/remove/close messages are processed.
+//
+// A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
+// queued send still points into the slot.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Output } from '../headend/output/output.js';
+import {
+  CTL_HEAD,
+  CTL_READ,
+  CTL_TAIL,
+  RTP_HEADROOM,
+  ST_BYTES,
+  ST_LATE_MAX,
+  ST_LATE_SUM,
+  ST_SEND_ERRORS,
+  ST_SENT,
+  ringViews,
+  type RingViews,
+} from './ring.js';
+import { SpinMargin, planWait, sendDue, staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
+import {
+  WAKE_CTRL,
+  WAKE_DATA,
+  type FromWorker,
+  type PacerStats,
+  type ToWorker,
+} from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('pacer-worker must run as a worker thread');
+const wake = new Int32Array(workerData.wake as SharedArrayBuffer);
+const statsEvery = (workerData.statsEveryMs as number) * 1e6;
+
+/** Monotonic ns in the process.hrtime domain, without a BigInt per read. */
+const originNs = (() => {
+  let best = Infinity;
+  let origin = 0;
+  for (let i = 0; i < 20; i++) {
+    const a = performance.now();
+    const h = Number(process.hrtime.bigint());
+    const b = performance.now();
+    if (b - a < best) {
+      best = b - a;
+      origin = h - ((a + b) / 2) * 1e6;
+    }
+  }
+  return origin;
+})();
+const clock = (): number => performance.now() * 1e6 + originNs;
+
+/** Default datagram interval for the stagger when a channel's own is not known yet. */
+const DEFAULT_INTERVAL_NS = 1e6;
+
+class WorkerChannel implements PacedQueue {
+  private readonly views: Buffer[];
+  private readonly fullLen: number;
+  private offsetNs = 0;
+  private staggered = false;
+  /** Sends since the last TAIL release that libuv may still hold. */
+  private unreleased = false;
+
+  constructor(
+    readonly id: string,
+    private readonly v: RingViews,
+    readonly output: Output,
+    private readonly staggerIndex: number,
+  ) {
+    const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    const off = output.slotOffset;
+    this.views = [];
+    for (let s = 0; s < v.capacity; s++) {
+      const at = s * v.slotBytes + off;
+      this.views.push(buf.subarray(at, (s + 1) * v.slotBytes));
+    }
+    this.fullLen = v.slotBytes - RTP_HEADROOM;
+  }
+
+  headDue(): number {
+    const v = this.v;
+    const read = v.ctl[CTL_READ];
+    const n = (Atomics.load(v.ctl, CTL_HEAD) - read) | 0;
+    if (n <= 0) return Infinity;
+    const slot = read & v.mask;
+    if (!this.staggered && n >= 2) {
+      // Fix the channel's phase once its datagram interval is seen (first two datagrams).
+      const d = v.meta[((read + 1) & v.mask) * 2] - v.meta[slot * 2];
+      this.offsetNs = staggerOffsetNs(
+        this.staggerIndex,
+        d > 0 && d < 20e6 ? d : DEFAULT_INTERVAL_NS,
+      );
+      this.staggered = true;
+    }
+    return v.meta[slot * 2] + this.offsetNs;
+  }
+
+  sendHead(lateNs: number): void {
+    const v = this.v;
+    const read = v.ctl[CTL_READ];
+    const slot = read & v.mask;
+    const len = v.len[slot];
+    const full = this.views[slot];
+    const view =
+      len === this.fullLen
+        ? full
+        : full.subarray(0, this.output.slotOffset === 0 ? RTP_HEADROOM + len : len);
+    this.staggered = true;
+    this.output.send(view, v.meta[slot * 2 + 1], v.meta[slot * 2]);
+    Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
+    const st = v.stats;
+    st[ST_SENT]++;
+    st[ST_BYTES] += len;
+    if (lateNs > st[ST_LATE_MAX]) st[ST_LATE_MAX] = lateNs;
+    if (lateNs > 0) st[ST_LATE_SUM] += lateNs;
+    if (lateNs > loopStats.lateMaxNs) loopStats.lateMaxNs = lateNs;
+    if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
+    else this.unreleased = true;
+  }
+
+  /** Frees sent slots once the socket holds no queued send; copies the error count. */
+  release(): void {
+    this.v.stats[ST_SEND_ERRORS] = this.output.counters.sendErrors;
+    if (this.unreleased && this.output.queued === 0) {
+      this.unreleased = false;
+      Atomics.store(this.v.ctl, CTL_TAIL, this.v.ctl[CTL_READ]);
+    }
+  }
+}
+
+const queues: WorkerChannel[] = [];
+const opening = new Map<string, Promise<WorkerChannel | null>>();
+let closing = false;
+const margin = new SpinMargin();
+const loopStats: PacerStats = freshStats();
+
+function freshStats(): PacerStats {
+  return {
+    channels: 0,
+    sent: 0,
+    lateMaxNs: 0,
+    sleeps: 0,
+    yields: 0,
+    spinNs: 0,
+    oversleepMaxNs: 0,
+    marginNs: 0,
+    periodNs: 0,
+  };
+}
+
+function post(m: FromWorker): void {
+  port!.postMessage(m);
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'add') {
+    const p = Output.open(m.spec).then(
+      (out) => {
+        const ch = new WorkerChannel(m.id, ringViews(m.ring), out, m.staggerIndex);
+        queues.push(ch);
+        post({ type: 'opened', id: m.id, info: out.info });
+        return ch;
+      },
+      (e: Error) => {
+        post({ type: 'open-failed', id: m.id, error: e.message });
+        return null;
+      },
+    );
+    opening.set(m.id, p);
+  } else if (m.type === 'remove') {
+    void remove(m.id).then(() => post({ type: 'removed', id: m.id }));
+  } else if (m.type === 'close') {
+    closing = true;
+  }
+});
+
+async function remove(id: string): Promise<void> {
+  const p = opening.get(id);
+  opening.delete(id);
+  const ch = p ? await p : null;
+  if (!ch) return;
+  const i = queues.indexOf(ch);
+  if (i >= 0) queues.splice(i, 1);
+  await ch.output.close();
+}
+
+const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function run(): Promise<void> {
+  const out = { sent: 0 };
+  let ctrlSeen = Atomics.load(wake, WAKE_CTRL);
+  let lastYield = clock();
+  let justYielded = false;
+  let periodStart = lastYield;
+  while (!closing) {
+    const wakeValue = Atomics.load(wake, WAKE_DATA);
+    const next = sendDue(queues, clock, out);
+    loopStats.sent += out.sent;
+    let now = clock();
+    if (statsEvery > 0 && now - periodStart >= statsEvery) {
+      loopStats.channels = queues.length;
+      loopStats.marginNs = margin.ns;
+      loopStats.periodNs = now - periodStart;
+      post({ type: 'stats', stats: { ...loopStats } });
+      Object.assign(loopStats, freshStats());
+      periodStart = now;
+    }
+    const ctrl = Atomics.load(wake, WAKE_CTRL);
+    const plan =
+      ctrl !== ctrlSeen && !justYielded
+        ? ({ kind: 'yield' } as const)
+        : planWait(next, now, margin.ns, now - lastYield, justYielded);
+    justYielded = false;
+    switch (plan.kind) {
+      case 'yield':
+        ctrlSeen = ctrl;
+        await yieldOnce();
+        for (const q of queues) q.release();
+        lastYield = clock();
+        loopStats.yields++;
+        justYielded = true;
+        break;
+      case 'sleep': {
+        const r = Atomics.wait(wake, WAKE_DATA, wakeValue, plan.ms);
+        loopStats.sleeps++;
+        if (r === 'timed-out') {
+          const over = clock() - now - plan.ms * 1e6;
+          margin.record(over);
+          if (over > loopStats.oversleepMaxNs) loopStats.oversleepMaxNs = over;
+        }
+        break;
+      }
+      case 'spin': {
+        const until = plan.untilNs;
+        const t0 = now;
+        while ((now = clock()) < until) {
+          // Busy-wait: a sleep this short would wake too late.
+        }
+        loopStats.spinNs += now - t0;
+        break;
+      }
+      case 'none':
+        break;
+    }
+  }
+  for (const id of [...opening.keys()]) await remove(id);
+  post({ type: 'closed' });
+  process.exit(0);
+}
+
+void run();

@@ -1,0 +1,219 @@
+// The Pacer: one pacing loop on a worker thread serving every channel's output.
+//
+//   main thread                                   worker (pacer-worker.ts)
+//   channel.enqueue(bytes, dueNs, pcr27) ──ring──► sleeps in Atomics.wait until the earliest
+//     copies into the channel's shared ring,         due time − margin, spins to it, sends
+//     wakes the worker when the ring was empty       everything due on connected UDP sockets
+//
+// addChannel() allocates the ring and asks the worker to open the output; datagrams enqueued
+// before the socket is open wait in the ring. Counters live in the ring's shared memory, so
+// `stats` reads them without messages.
+
+import { Worker } from 'node:worker_threads';
+import type { OutputInfo } from '../headend/output/output.js';
+import type { OutputSpec } from '../headend/output/types.js';
+import {
+  ST_BYTES,
+  ST_DROPPED,
+  ST_LATE_MAX,
+  ST_SEND_ERRORS,
+  ST_SENT,
+  createRing,
+  ringPush,
+  ringQueued,
+  ringViews,
+  type RingViews,
+} from './ring.js';
+import {
+  WAKE_CTRL,
+  WAKE_DATA,
+  WAKE_WORDS,
+  type FromWorker,
+  type PacerStats,
+  type ToWorker,
+} from './protocol.js';
+
+export type { OutputSpec } from '../headend/output/types.js';
+export type { OutputInfo } from '../headend/output/output.js';
+export type { PacerStats } from './protocol.js';
+
+export interface PacerOptions {
+  /** Called about once a second with the loop's figures. */
+  onStats?: (s: PacerStats) => void;
+  /** Called when the worker dies (the pacer is unusable afterwards). */
+  onError?: (e: Error) => void;
+  /** Slots per channel queue (rounded up to a power of two). Default 2048 (~5 s at 4 Mbit/s). */
+  queueSlots?: number;
+}
+
+export interface ChannelStats {
+  sent: number;
+  dropped: number;
+  /** Worst lateness of a send (send time − due time), ns. */
+  lateNs: number;
+  sendErrors: number;
+  bytes: number;
+  /** Datagrams waiting in the queue. */
+  queued: number;
+}
+
+export interface ChannelHandle {
+  /**
+   * Queues one datagram (whole TS packets, at most packetsPerDatagram; copied) due at `dueNs`
+   * (monotonic ns, Number(process.hrtime.bigint()) domain). `pcr27` (the datagram's output time
+   * from DatagramTimeline) gives the RTP timestamp; without it RTP derives one from dueNs.
+   * Returns false when the queue is full (the datagram is dropped and counted) or closed.
+   */
+  enqueue(bytes: Uint8Array, dueNs: number, pcr27?: number): boolean;
+  readonly stats: ChannelStats;
+  /** Settles when the output socket is open (its info) or failed to open (an Error). Never rejects. */
+  readonly ready: Promise<OutputInfo | Error>;
+}
+
+class PacerChannel implements ChannelHandle {
+  closed = false;
+  readonly ready: Promise<OutputInfo | Error>;
+  settle!: (r: OutputInfo | Error) => void;
+  private readonly maxBytes: number;
+
+  constructor(
+    readonly id: string,
+    private readonly v: RingViews,
+    private readonly wake: Int32Array,
+  ) {
+    this.maxBytes = v.slotBytes - 12;
+    this.ready = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  enqueue(bytes: Uint8Array, dueNs: number, pcr27 = NaN): boolean {
+    if (this.closed) return false;
+    if (bytes.length > this.maxBytes || bytes.length === 0) {
+      throw new RangeError(`datagram of ${bytes.length} bytes (1..${this.maxBytes})`);
+    }
+    const r = ringPush(this.v, bytes, dueNs, pcr27);
+    if (r === 'full') return false;
+    if (r === 'empty-before') {
+      Atomics.add(this.wake, WAKE_DATA, 1);
+      Atomics.notify(this.wake, WAKE_DATA);
+    }
+    return true;
+  }
+
+  get stats(): ChannelStats {
+    const s = this.v.stats;
+    return {
+      sent: s[ST_SENT],
+      dropped: s[ST_DROPPED],
+      lateNs: s[ST_LATE_MAX],
+      sendErrors: s[ST_SEND_ERRORS],
+      bytes: s[ST_BYTES],
+      queued: ringQueued(this.v),
+    };
+  }
+}
+
+export class Pacer {
+  private readonly worker: Worker;
+  private readonly wake = new Int32Array(new SharedArrayBuffer(WAKE_WORDS * 4));
+  private readonly channels = new Map<string, PacerChannel>();
+  private readonly removing = new Map<string, () => void>();
+  private staggerNext = 0;
+  private closed: Promise<void> | null = null;
+  private dead = false;
+  private readonly exited: Promise<void>;
+
+  constructor(private readonly opts: PacerOptions = {}) {
+    this.worker = new Worker(new URL('./pacer-worker.js', import.meta.url), {
+      workerData: { wake: this.wake.buffer, statsEveryMs: opts.onStats ? 1000 : 0 },
+      // `node --input-type=module -e` is not valid for a worker file.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    });
+    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.worker.on('error', (e) => {
+      this.dead = true;
+      if (this.opts.onError) this.opts.onError(e);
+      else console.error('pacer worker failed:', e);
+    });
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+  }
+
+  /** Adds a channel and opens its output socket in the worker. Ids must be unique. */
+  addChannel(ch: { id: string; output: OutputSpec; staggerIndex?: number }): ChannelHandle {
+    if (this.closed || this.dead) throw new Error('pacer is closed');
+    if (this.channels.has(ch.id)) throw new Error(`channel ${ch.id} already added`);
+    const ppd = Math.floor(ch.output.packetsPerDatagram);
+    if (!(ppd >= 1 && ppd <= 7)) throw new RangeError(`packetsPerDatagram must be 1..7`);
+    const ring = createRing(this.opts.queueSlots ?? 2048, ppd * 188);
+    const handle = new PacerChannel(ch.id, ringViews(ring), this.wake);
+    this.channels.set(ch.id, handle);
+    const staggerIndex = ch.staggerIndex ?? this.staggerNext;
+    this.staggerNext = Math.max(this.staggerNext, staggerIndex) + 1;
+    this.post({ type: 'add', id: ch.id, spec: { ...ch.output }, ring, staggerIndex });
+    return handle;
+  }
+
+  /** Stops a channel's output and closes its socket; queued datagrams are discarded. */
+  removeChannel(id: string): Promise<void> {
+    const ch = this.channels.get(id);
+    if (!ch || this.dead) {
+      this.channels.delete(id);
+      return Promise.resolve();
+    }
+    ch.closed = true;
+    ch.settle(new Error('channel removed'));
+    this.channels.delete(id);
+    const done = new Promise<void>((resolve) => this.removing.set(id, resolve));
+    this.post({ type: 'remove', id });
+    return done;
+  }
+
+  /** Closes every output and ends the worker. */
+  close(): Promise<void> {
+    if (this.closed) return this.closed;
+    for (const ch of this.channels.values()) {
+      ch.closed = true;
+      ch.settle(new Error('pacer closed'));
+    }
+    this.channels.clear();
+    if (this.dead) {
+      this.closed = this.worker.terminate().then(() => undefined);
+    } else {
+      this.post({ type: 'close' });
+      this.closed = this.exited.then(() => {
+        for (const r of this.removing.values()) r();
+        this.removing.clear();
+      });
+    }
+    return this.closed;
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+    // Make the worker yield to its event loop to read it, even from a long sleep.
+    Atomics.add(this.wake, WAKE_CTRL, 1);
+    Atomics.add(this.wake, WAKE_DATA, 1);
+    Atomics.notify(this.wake, WAKE_DATA);
+  }
+
+  private onMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'opened':
+        this.channels.get(m.id)?.settle(m.info);
+        break;
+      case 'open-failed':
+        this.channels.get(m.id)?.settle(new Error(m.error));
+        break;
+      case 'removed': {
+        const r = this.removing.get(m.id);
+        this.removing.delete(m.id);
+        r?.();
+        break;
+      }
+      case 'stats':
+        this.opts.onStats?.(m.stats);
+        break;
+      case 'closed':
+        break;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// The pacing decisions of the worker, free of threads, sockets and real clocks so tests drive them
+// with a fake clock: which datagram goes next, and how to pass the time until it is due.
+//
+// One loop serves every channel. Each pass sends, in due order, every queued datagram due by now
+// (+ EARLY_NS: sending a few µs early costs nothing and saves a spin), then plans the wait for the
+// earliest remaining one:
+//   - far away (> margin): sleep (Atomics.wait in the worker) until due − margin, where margin
+//     covers how late the OS wakes a sleeping thread (measured: SpinMargin);
+//   - close: spin on the clock to the due time (a sleep would wake too late);
+//   - the worker's event loop must still turn now and then (socket callbacks, control messages):
+//     it yields when nothing is due for YIELD_GAP_NS, and at least every MAX_NO_YIELD_NS.
+
+/** A channel's queue as the loop sees it. */
+export interface PacedQueue {
+  /** Due time (ns) of the next datagram, Infinity when the queue is empty. */
+  headDue(): number;
+  /** Sends the next datagram; `lateNs` = now − due (negative when sent early). */
+  sendHead(lateNs: number): void;
+}
+
+/** Datagrams due within this much are sent in the current pass. */
+export const EARLY_NS = 20_000;
+/** Yield to the event loop when nothing is due for this long. */
+export const YIELD_GAP_NS = 2_000_000;
+/** ... and at the latest after this long without yielding, at the next gap of 2 margins. */
+export const MAX_NO_YIELD_NS = 20_000_000;
+/** Longest single sleep (so the loop notices control messages even when idle). */
+export const MAX_WAIT_NS = 50_000_000;
+
+/**
+ * Sends everything due by nowNs + EARLY_NS across `queues`, earliest first; returns the due time
+ * of the earliest datagram left (Infinity when all queues are empty) and the number sent.
+ */
+export function sendDue(
+  queues: readonly PacedQueue[],
+  clock: () => number,
+  out: { sent: number },
+): number {
+  let sent = 0;
+  for (;;) {
+    let best = -1;
+    let bestDue = Infinity;
+    for (let i = 0; i < queues.length; i++) {
+      const d = queues[i].headDue();
+      if (d < bestDue) {
+        bestDue = d;
+        best = i;
+      }
+    }
+    if (best < 0) {
+      out.sent = sent;
+      return Infinity;
+    }
+    const now = clock();
+    if (bestDue > now + EARLY_NS) {
+      out.sent = sent;
+      return bestDue;
+    }
+    queues[best].sendHead(now - bestDue);
+    sent++;
+  }
+}
+
+export type WaitPlan =
+  | { kind: 'yield' }
+  | { kind: 'sleep'; ms: number }
+  | { kind: 'spin'; untilNs: number }
+  | { kind: 'none' };
+
+/**
+ * What to do until `nextDue`: `sinceYieldNs` is the time since the event loop last turned,
+ * `justYielded` whether the previous step was a yield (one yield per sleep is enough).
+ */
+export function planWait(
+  nextDue: number,
+  nowNs: number,
+  marginNs: number,
+  sinceYieldNs: number,
+  justYielded: boolean,
+): WaitPlan {
+  const gap = nextDue - nowNs;
+  if (!justYielded) {
+    if (gap > YIELD_GAP_NS) return { kind: 'yield' };
+    if (sinceYieldNs > MAX_NO_YIELD_NS && gap > 2 * marginNs) return { kind: 'yield' };
+    if (sinceYieldNs > 5 * MAX_NO_YIELD_NS) return { kind: 'yield' };
+  }
+  if (gap <= EARLY_NS) return { kind: 'none' };
+  if (gap > marginNs) {
+    const ns = Math.min(gap - marginNs, MAX_WAIT_NS);
+    return { kind: 'sleep', ms: ns / 1e6 };
+  }
+  return { kind: 'spin', untilNs: nextDue - EARLY_NS };
+}
+
+/**
+ * How early to stop sleeping: the recent worst oversleep (how much later than asked the OS woke
+ * us) plus a guard, between MIN and MAX. Tracks the maximum over the last two windows of
+ * WINDOW samples, so one slow wake-up raises the margin at once and it decays within ~2 windows.
+ */
+export class SpinMargin {
+  static readonly MIN_NS = 40_000;
+  static readonly MAX_NS = 1_000_000;
+  static readonly GUARD_NS = 15_000;
+  static readonly WINDOW = 256;
+  private cur = 0;
+  private prev = 0;
+  private n = 0;
+  private marginNs = 200_000;
+
+  get ns(): number {
+    return this.marginNs;
+  }
+
+  /** One timed-out sleep woke `oversleepNs` after the time asked for. */
+  record(oversleepNs: number): void {
+    const o = oversleepNs > 0 ? oversleepNs : 0;
+    if (o > this.cur) this.cur = o;
+    if (++this.n >= SpinMargin.WINDOW) {
+      this.prev = this.cur;
+      this.cur = 0;
+      this.n = 0;
+    }
+    const worst = Math.max(this.cur, this.prev) + SpinMargin.GUARD_NS;
+    this.marginNs = Math.min(SpinMargin.MAX_NS, Math.max(SpinMargin.MIN_NS, worst));
+  }
+}
+
+/** Low-discrepancy stagger: channel k starts frac(k·φ⁻¹) of a datagram interval late. */
+export function staggerOffsetNs(staggerIndex: number, datagramIntervalNs: number): number {
+  const f = (staggerIndex * 0.6180339887498949) % 1;
+  return f * datagramIntervalNs;
+}

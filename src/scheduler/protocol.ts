@@ -1,0 +1,44 @@
+// Messages between the Pacer (main thread) and its worker (pacer-worker.ts), and the shared wake
+// words. Data never travels in messages: datagrams go through each channel's ring (ring.ts).
+
+import type { OutputInfo } from '../headend/output/output.js';
+import type { OutputSpec } from '../headend/output/types.js';
+import type { RingLayout } from './ring.js';
+
+/** Int32Array over a SharedArrayBuffer: the worker sleeps on WAKE_DATA. */
+export const WAKE_DATA = 0;
+/** Bumped with every control message, so the worker yields to read it. */
+export const WAKE_CTRL = 1;
+export const WAKE_WORDS = 2;
+
+export type ToWorker =
+  | { type: 'add'; id: string; spec: OutputSpec; ring: RingLayout; staggerIndex: number }
+  | { type: 'remove'; id: string }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'opened'; id: string; info: OutputInfo }
+  | { type: 'open-failed'; id: string; error: string }
+  | { type: 'removed'; id: string }
+  | { type: 'stats'; stats: PacerStats }
+  | { type: 'closed' };
+
+/** Figures of the pacing loop over the last reporting period (about 1 s). */
+export interface PacerStats {
+  channels: number;
+  /** Datagrams sent in the period. */
+  sent: number;
+  /** Worst lateness of a send in the period (send time − due), ns. */
+  lateMaxNs: number;
+  /** Sleeps (Atomics.wait) and event-loop yields in the period. */
+  sleeps: number;
+  yields: number;
+  /** Time spent busy-waiting for due times, ns, in the period. */
+  spinNs: number;
+  /** Worst oversleep of a timed-out Atomics.wait in the period, ns. */
+  oversleepMaxNs: number;
+  /** Current spin margin, ns. */
+  marginNs: number;
+  /** Length of the period, ns. */
+  periodNs: number;
+}

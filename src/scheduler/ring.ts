@@ -1,0 +1,104 @@
+// A channel's datagram queue in shared memory: single producer (the main thread, which runs the
+// remuxer) and single consumer (the pacing worker). One SharedArrayBuffer per channel:
+//
+//   ctl    Int32Array  [HEAD, READ, TAIL]  free-running counters, slot = counter & mask
+//            HEAD  next slot the producer writes (Atomics.store after the slot is complete)
+//            READ  next slot the consumer sends (the producer wakes the worker when HEAD = READ)
+//            TAIL  slots before it are free again (≤ READ: a send still queued in the socket
+//                  holds its slot until the kernel has taken it)
+//   stats  Float64Array  per-channel counters, each written by one side only
+//   meta   Float64Array  per slot: due time (monotonic ns), PCR of the first packet (27 MHz, NaN
+//                        when unknown)
+//   len    Int32Array    per slot: bytes of TS in the slot
+//   data   bytes         per slot: RTP_HEADROOM bytes for an RTP header, then the TS packets
+//
+// Atomics.store/load on the counters order the plain writes of the slot before them (the
+// ECMAScript memory model: sequentially consistent atomics synchronize-with each other).
+
+export const RTP_HEADROOM = 12;
+
+export const CTL_HEAD = 0;
+export const CTL_READ = 1;
+export const CTL_TAIL = 2;
+const CTL_WORDS = 4;
+
+/** Per-channel counters (Float64Array indices). */
+export const ST_SENT = 0;
+export const ST_DROPPED = 1; // written by the producer
+export const ST_LATE_MAX = 2;
+export const ST_SEND_ERRORS = 3;
+export const ST_BYTES = 4;
+export const ST_LATE_SUM = 5;
+const ST_WORDS = 8;
+
+export interface RingLayout {
+  sab: SharedArrayBuffer;
+  capacity: number;
+  slotBytes: number;
+}
+
+export interface RingViews {
+  ctl: Int32Array;
+  stats: Float64Array;
+  meta: Float64Array;
+  len: Int32Array;
+  data: Uint8Array;
+  capacity: number;
+  mask: number;
+  slotBytes: number;
+}
+
+/** Allocates a ring of `capacity` slots (rounded up to a power of two) for datagrams of `tsBytes`. */
+export function createRing(capacity: number, tsBytes: number): RingLayout {
+  let cap = 1;
+  while (cap < capacity) cap *= 2;
+  const slotBytes = RTP_HEADROOM + tsBytes;
+  const size = 16 + ST_WORDS * 8 + cap * 16 + cap * 4 + cap * slotBytes;
+  return { sab: new SharedArrayBuffer(size), capacity: cap, slotBytes };
+}
+
+export function ringViews(r: RingLayout): RingViews {
+  const cap = r.capacity;
+  let at = 0;
+  const ctl = new Int32Array(r.sab, at, CTL_WORDS);
+  at += 16;
+  const stats = new Float64Array(r.sab, at, ST_WORDS);
+  at += ST_WORDS * 8;
+  const meta = new Float64Array(r.sab, at, cap * 2);
+  at += cap * 16;
+  const len = new Int32Array(r.sab, at, cap);
+  at += cap * 4;
+  const data = new Uint8Array(r.sab, at, cap * r.slotBytes);
+  return { ctl, stats, meta, len, data, capacity: cap, mask: cap - 1, slotBytes: r.slotBytes };
+}
+
+/**
+ * Producer side: copies one datagram into the next slot. Returns false (and counts a drop) when
+ * the ring is full; returns true otherwise. `wasEmpty` tells whether the consumer had nothing
+ * left to send (then it must be woken).
+ */
+export function ringPush(
+  v: RingViews,
+  bytes: Uint8Array,
+  dueNs: number,
+  pcr27: number,
+): 'full' | 'empty-before' | 'ok' {
+  const head = v.ctl[CTL_HEAD];
+  const tail = Atomics.load(v.ctl, CTL_TAIL);
+  if (((head - tail) | 0) >= v.capacity) {
+    v.stats[ST_DROPPED]++;
+    return 'full';
+  }
+  const slot = head & v.mask;
+  v.data.set(bytes, slot * v.slotBytes + RTP_HEADROOM);
+  v.len[slot] = bytes.length;
+  v.meta[slot * 2] = dueNs;
+  v.meta[slot * 2 + 1] = pcr27;
+  Atomics.store(v.ctl, CTL_HEAD, (head + 1) | 0);
+  return Atomics.load(v.ctl, CTL_READ) === head ? 'empty-before' : 'ok';
+}
+
+/** Datagrams queued and not yet sent. */
+export function ringQueued(v: RingViews): number {
+  return (Atomics.load(v.ctl, CTL_HEAD) - Atomics.load(v.ctl, CTL_READ)) | 0;
+}

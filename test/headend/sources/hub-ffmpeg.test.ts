@@ -1,0 +1,191 @@
+// SourceHub with real ffmpeg children (test patterns, files, a fake binary for garbage).
+import t, { type Test } from 'tap';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SourceHub } from '../../../src/headend/sources/hub.js';
+import type { SourceSpec } from '../../../src/headend/sources/types.js';
+import { alive, EventLog, FFMPEG, marker, processesWith, Recorder, waitFor } from './helpers.js';
+
+function pattern(key: string, text: string): SourceSpec {
+  return {
+    key,
+    test: {
+      pattern: 'testsrc2',
+      resolution: '320x180',
+      rate: 25,
+      bitrate: 300_000,
+      text,
+      tone: 440,
+    },
+  };
+}
+
+function hub(t: Test, extra: Partial<ConstructorParameters<typeof SourceHub>[0]> = {}) {
+  const log = new EventLog();
+  const h = new SourceHub({ ffmpegPath: FFMPEG, log: log.log, ...extra });
+  t.teardown(() => h.close());
+  return { h, log };
+}
+
+t.test('a test pattern is TS with a video and an audio stream within 3 s', async (t) => {
+  const { h, log } = hub(t);
+  const name = marker();
+  const r = new Recorder();
+  const t0 = performance.now();
+  h.subscribe(pattern('p', name), r);
+  t.equal(h.state('p')?.state, 'starting');
+  const ok = await waitFor(() => r.program !== null, 3000);
+  const ms = Math.round(performance.now() - t0);
+  t.ok(ok, `program found in ${ms} ms`);
+  t.same(r.program?.streams.map((s) => s.kind).sort(), ['audio', 'video']);
+  t.same(r.program?.streams.map((s) => s.codec).sort(), ['aac', 'h264'].sort());
+  await waitFor(() => r.serviceName !== '', 2000);
+  t.equal(r.serviceName, name, 'SDT service name = the text');
+  t.match(h.state('p'), { state: 'running', restarts: 0 });
+  t.ok((h.state('p')?.bytes ?? 0) > 0);
+  t.equal(log.of('start').length, 1);
+  t.equal(log.events.filter((e) => e.level !== 'info').length, 0, 'no warning from ffmpeg');
+});
+
+t.test('one child per key; the last unsubscribe kills it', async (t) => {
+  const { h } = hub(t);
+  const name = marker();
+  const a = new Recorder();
+  const b = new Recorder();
+  const offA = h.subscribe(pattern('shared', name), a);
+  const offB = h.subscribe(pattern('shared', name), b);
+  t.ok(await waitFor(() => a.bytes > 0 && b.bytes > 0, 3000), 'both get bytes');
+  const pids = processesWith(name);
+  t.equal(pids.length, 1, 'one ffmpeg child');
+  t.equal(pids[0], h.pidOf('shared'), 'pidOf names it');
+  offA();
+  offA(); // twice is harmless
+  const bBefore = b.bytes;
+  await waitFor(() => b.bytes > bBefore + 10_000, 2000);
+  t.equal(h.state('shared')?.state, 'running', 'still running for the other subscriber');
+  t.same(processesWith(name), pids);
+  offB();
+  t.equal(h.state('shared'), undefined, 'closed');
+  t.ok(await waitFor(() => processesWith(name).length === 0, 2000), 'child gone');
+});
+
+t.test('SIGKILL of the child: failed(exit), restarted(), data again', async (t) => {
+  const { h, log } = hub(t);
+  const name = marker();
+  const r = new Recorder();
+  h.subscribe(pattern('k', name), r);
+  t.ok(await waitFor(() => r.bytes > 20_000, 3000));
+  const pid = h.pidOf('k') as number;
+  const killedAt = performance.now();
+  process.kill(pid, 'SIGKILL');
+  t.ok(await waitFor(() => r.marks.length >= 4, 4000), 'restarted');
+  t.equal(r.story, 'data failed:exit restarted data');
+  const failedMs = (r.find('failed')?.at ?? 0) - killedAt;
+  const backMs = (r.marks[3]?.at ?? 0) - killedAt;
+  t.ok(failedMs < 200, `failure seen ${failedMs.toFixed(0)} ms after the kill`);
+  t.ok(backMs < 1500, `data again ${backMs.toFixed(0)} ms after the kill (backoff 500 ms ±20 %)`);
+  t.comment(`kill → failed ${failedMs.toFixed(0)} ms, kill → data again ${backMs.toFixed(0)} ms`);
+  t.not(h.pidOf('k'), pid, 'a new child');
+  t.match(h.state('k'), {
+    state: 'running',
+    restarts: 1,
+    lastError: /exit: ffmpeg killed by SIGKILL/,
+  });
+  t.match(log.of('exit')[0], { source: 'k', level: 'error', reason: 'exit', pid });
+  t.match(log.of('backoff')[0], { delayMs: Number });
+  t.equal(log.of('recovered').length, 1);
+});
+
+t.test('SIGSTOP of the child: stall detected, killed with SIGKILL, restarted', async (t) => {
+  const { h, log } = hub(t);
+  const name = marker();
+  const r = new Recorder();
+  const stallMs = 1000;
+  h.subscribe(pattern('s', name), r, { stallMs });
+  t.ok(await waitFor(() => r.bytes > 20_000, 3000));
+  const pid = h.pidOf('s') as number;
+  const stoppedAt = performance.now();
+  process.kill(pid, 'SIGSTOP');
+  t.ok(await waitFor(() => r.find('failed') !== undefined, stallMs + 1500), 'failed');
+  const failed = r.find('failed');
+  t.equal(failed?.reason, 'stall');
+  const sinceData = (failed?.at ?? 0) - r.lastDataAt;
+  const sinceStop = (failed?.at ?? 0) - stoppedAt;
+  t.ok(
+    sinceData >= stallMs && sinceData <= stallMs + 500,
+    `stall after ${sinceData.toFixed(0)} ms of silence`,
+  );
+  t.comment(`SIGSTOP → failed('stall') ${sinceStop.toFixed(0)} ms (stallMs ${stallMs})`);
+  t.ok(await waitFor(() => !alive(pid), 1000), 'the stopped child was killed');
+  t.ok(await waitFor(() => r.marks.length >= 4, 3000));
+  t.equal(r.story, 'data failed:stall restarted data');
+  t.comment(`failed → data again ${((r.marks[3]?.at ?? 0) - (failed?.at ?? 0)).toFixed(0)} ms`);
+  t.match(log.of('stall')[0], { level: 'error', message: /no bytes for 1000 ms/ });
+});
+
+t.test('a source that keeps failing is retried with exponential backoff', async (t) => {
+  const { h, log } = hub(t, { backoff: { initialMs: 100, maxMs: 400 }, random: () => 0.5 });
+  const r = new Recorder();
+  h.subscribe({ key: 'missing', url: '/nonexistent/clip.ts' }, r);
+  t.ok(await waitFor(() => log.of('start').length >= 5, 5000), 'five attempts');
+  const starts = log.of('start').map((e) => e.at);
+  const exits = log.of('exit').map((e) => e.at);
+  const delays = log.of('backoff').map((e) => e.delayMs);
+  t.same(delays.slice(0, 4), [100, 200, 400, 400], 'doubling, capped');
+  for (let i = 0; i < 4; i++) {
+    const gap = starts[i + 1] - exits[i];
+    t.ok(
+      gap >= (delays[i] as number) - 2 && gap < (delays[i] as number) + 100,
+      `exit → start ${gap.toFixed(0)} ms`,
+    );
+  }
+  t.match(r.story, /^failed:exit failed:exit failed:exit failed:exit/);
+  t.notOk(r.story.includes('restarted'), 'no restarted() for a subscriber that never had bytes');
+  const state = h.state('missing');
+  t.ok(state?.state === 'backoff' || state?.state === 'starting');
+  t.match(
+    state?.lastError,
+    /exit: ffmpeg exited with code 1: \/nonexistent\/clip\.ts: No such file/,
+  );
+  const ff = log.of('ffmpeg');
+  t.equal(ff.length, 1, 'the same stderr line once per 10 s, across runs');
+  t.match(ff[0], { level: 'error', ffmpegLevel: 'error', message: /No such file or directory/ });
+});
+
+t.test('bytes that are not TS: failed(garbage), the child killed', async (t) => {
+  const dir = t.testdir({});
+  const fake = join(dir, 'ffmpeg');
+  writeFileSync(fake, '#!/bin/sh\nhead -c 3000000 /dev/urandom\nexec sleep 5\n');
+  chmodSync(fake, 0o755);
+  const { h, log } = hub(t, { ffmpegPath: fake, backoff: { initialMs: 5000, maxMs: 5000 } });
+  const r = new Recorder();
+  h.subscribe({ key: 'g', url: 'http://example.invalid/x' }, r);
+  t.ok(await waitFor(() => r.find('failed') !== undefined, 3000));
+  t.equal(r.story, 'data failed:garbage');
+  t.match(log.of('garbage')[0], { level: 'error', message: /not MPEG-TS/ });
+  t.equal(h.state('g')?.state, 'backoff');
+  t.equal(h.pidOf('g'), undefined);
+});
+
+t.test('an ffmpeg that cannot be started: failed(spawn)', async (t) => {
+  const { h } = hub(t, { ffmpegPath: '/nonexistent/ffmpeg' });
+  const r = new Recorder();
+  h.subscribe({ key: 'x', url: '/tmp/x.ts' }, r);
+  t.ok(await waitFor(() => r.marks.length > 0, 2000));
+  t.equal(r.story, 'failed:spawn');
+  t.match(h.state('x')?.lastError, /spawn: cannot start \/nonexistent\/ffmpeg.*ENOENT/);
+});
+
+t.test('close() leaves no child behind', async (t) => {
+  const log = new EventLog();
+  const h = new SourceHub({ ffmpegPath: FFMPEG, log: log.log });
+  const name = marker();
+  const r = new Recorder();
+  h.subscribe(pattern('c1', name), r);
+  h.subscribe(pattern('c2', name), new Recorder());
+  t.ok(await waitFor(() => processesWith(name).length === 2, 3000), 'two children');
+  await h.close();
+  t.same(processesWith(name), [], 'none after close()');
+  t.throws(() => h.subscribe(pattern('c3', name), r), /closed/);
+});

@@ -1,0 +1,292 @@
+// The Pacer end to end, inside the private network namespace (npm test wraps tap in
+// scripts/in-netns.sh): Remuxer (CBR 4 Mbit/s) → DatagramTimeline → ClockMap → Pacer worker →
+// UDP/RTP multicast on lo → a receiver in a child process recording process.hrtime arrivals.
+// Timing bounds here are loose correctness checks; precision figures are bench/pacing.ts's job.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pacer } from '../../src/scheduler/pacer.js';
+import { ClockMap } from '../../src/scheduler/clock-map.js';
+import { DatagramTimeline } from '../../src/scheduler/timeline.js';
+import { Remuxer } from '../../src/mpegts/remux/remuxer.js';
+import { Analyzer } from '../../src/mpegts/analyzer/index.js';
+import { parseRtpHeader, rtpTimestampFromPcr, sequenceDiff } from '../../src/mpegts/rtp.js';
+import type { OutputSpec } from '../../src/headend/output/types.js';
+import { synthesize, simpleProgram } from '../helpers/synth.js';
+
+const RATE = 4e6;
+
+interface Dg {
+  bytes: Uint8Array;
+  pcr27: number;
+}
+
+/** `ms` of a synthetic program remuxed at a constant 4 Mbit/s, cut into timed datagrams. */
+function cbrDatagrams(ms: number): Dg[] {
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x100)],
+    durationMs: ms,
+    muxRate: 3e6,
+    startPcr: 7e9,
+  });
+  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+  const r = new Remuxer({ cbrBitrate: RATE }, (p) => tl.push(p));
+  for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
+  const out: Dg[] = [];
+  tl.drain((bytes, pcr27) => out.push({ bytes, pcr27 }));
+  return out;
+}
+
+const RECEIVER = `
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+const [group, port, file] = process.argv.slice(1);
+const s = createSocket({ type: 'udp4', reuseAddr: true });
+const recs = [];
+s.on('message', (m) => recs.push([Number(process.hrtime.bigint()), m]));
+s.bind(Number(port), group, () => {
+  s.addMembership(group, '127.0.0.1');
+  try { s.setRecvBufferSize(4 << 20); } catch {}
+  process.stdout.write('ready\\n');
+});
+process.stdin.on('data', () => {
+  s.close();
+  const parts = [];
+  for (const [ns, b] of recs) {
+    const h = Buffer.alloc(12);
+    h.writeDoubleLE(ns, 0);
+    h.writeUInt32LE(b.length, 8);
+    parts.push(h, b);
+  }
+  writeFileSync(file, Buffer.concat(parts));
+  process.exit(0);
+});
+`;
+
+interface Arrival {
+  ns: number;
+  data: Buffer;
+}
+
+/** A receiver process joined to group:port; stop() returns what it got. */
+async function startReceiver(
+  group: string,
+  port: number,
+): Promise<{ stop: () => Promise<Arrival[]> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pacer-test-'));
+  const file = join(dir, 'rx.bin');
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', RECEIVER, group, String(port), file],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`receiver exited ${c}`)));
+  });
+  return {
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin.write('stop\n');
+      await exited;
+      const b = readFileSync(file);
+      rmSync(dir, { recursive: true, force: true });
+      const out: Arrival[] = [];
+      for (let at = 0; at < b.length;) {
+        const ns = b.readDoubleLE(at);
+        const len = b.readUInt32LE(at + 8);
+        out.push({ ns, data: b.subarray(at + 12, at + 12 + len) });
+        at += 12 + len;
+      }
+      return out;
+    },
+  };
+}
+
+const now = (): number => Number(process.hrtime.bigint());
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Feeds datagrams like a live remuxer: every 20 ms, what is due within the next 100 ms. */
+async function feedLive(enqueue: (d: Dg, due: number) => void, dgs: Dg[]): Promise<void> {
+  const cm = new ClockMap({ latencyMs: 100 });
+  const start = now();
+  const pcr0 = dgs[0].pcr27;
+  let i = 0;
+  while (i < dgs.length) {
+    const t = now();
+    const horizon = ((t - start) / 1e9 + 0.1) * 27e6;
+    while (i < dgs.length && dgs[i].pcr27 - pcr0 <= horizon) {
+      enqueue(dgs[i], cm.dueNs(dgs[i].pcr27, t));
+      i++;
+    }
+    await sleep(20);
+  }
+}
+
+function output(over: Partial<OutputSpec>): OutputSpec {
+  return {
+    protocol: 'udp',
+    group: '239.255.7.1',
+    port: 5701,
+    ttl: 1,
+    tos: 0,
+    interface: '127.0.0.1',
+    packetsPerDatagram: 7,
+    ...over,
+  };
+}
+
+t.test('UDP channel at 4 Mbit/s CBR: complete, in order, clean, paced', async (t) => {
+  const dgs = cbrDatagrams(3000);
+  t.ok(dgs.length > 1000, `${dgs.length} datagrams`);
+  const rx = await startReceiver('239.255.7.1', 5701);
+  const pacer = new Pacer();
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({ id: 'a', output: output({}) });
+  const info = await ch.ready;
+  t.notOk(info instanceof Error, 'output opened');
+  let refused = 0;
+  await feedLive((d, due) => void (ch.enqueue(d.bytes, due, d.pcr27) || refused++), dgs);
+  t.equal(refused, 0, 'queue never full');
+  for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
+  await sleep(100);
+  const got = await rx.stop();
+  t.equal(ch.stats.sent, dgs.length, 'all sent');
+  t.equal(ch.stats.dropped, 0);
+  t.equal(got.length, dgs.length, 'all received');
+  t.ok(
+    got.every((g) => g.data.length === 1316),
+    '1316 bytes each',
+  );
+  t.ok(
+    got.every((g, i) => Buffer.compare(g.data, Buffer.from(dgs[i].bytes)) === 0),
+    'in order, bytes intact',
+  );
+  const a = new Analyzer({ mdiRateBps: RATE });
+  for (const g of got) a.push(g.data, g.ns);
+  a.end();
+  const rep = a.report();
+  t.equal(rep.priority1Errors, 0, 'no TR 101 290 priority-1 errors');
+  t.equal(rep.priority2Errors, 0, 'no TR 101 290 priority-2 errors');
+  const df = rep.mdi?.dfMaxMs ?? Infinity;
+  t.ok(df < 20, `RFC 4445 DF max ${df.toFixed(2)} ms < 20 ms`);
+  // Arrival spacing follows the PCR: overall, the 3 s took 3 s.
+  const span = (got[got.length - 1].ns - got[0].ns) / 1e9;
+  const stream = (dgs[dgs.length - 1].pcr27 - dgs[0].pcr27) / 27e6;
+  t.ok(
+    Math.abs(span - stream) < 0.02,
+    `arrival span ${span.toFixed(4)} s ≈ stream ${stream.toFixed(4)} s`,
+  );
+  t.ok(ch.stats.lateNs < 20e6, `worst lateness ${(ch.stats.lateNs / 1e6).toFixed(3)} ms`);
+});
+
+t.test('RTP channel: PT 33, sequence +1, timestamps follow the PCR', async (t) => {
+  const dgs = cbrDatagrams(1500);
+  const rx = await startReceiver('239.255.7.2', 5702);
+  const pacer = new Pacer();
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({
+    id: 'r',
+    output: output({ protocol: 'rtp', group: '239.255.7.2', port: 5702 }),
+  });
+  t.notOk((await ch.ready) instanceof Error);
+  await feedLive((d, due) => ch.enqueue(d.bytes, due, d.pcr27), dgs);
+  for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
+  await sleep(100);
+  const got = await rx.stop();
+  t.equal(got.length, dgs.length);
+  const h = got.map((g) => parseRtpHeader(g.data, 0, g.data.length));
+  t.ok(
+    h.every((x) => x !== null && x.payloadType === 33 && !x.marker && x.payloadLength === 1316),
+    'valid RTP, PT 33, no marker, 7 TS packets',
+  );
+  let seqOk = true;
+  let tsOk = true;
+  for (let i = 0; i < h.length; i++) {
+    if (h[i]!.timestamp !== rtpTimestampFromPcr(dgs[i].pcr27)) tsOk = false;
+    if (i > 0 && sequenceDiff(h[i]!.sequence, h[i - 1]!.sequence) !== 1) seqOk = false;
+    if (Buffer.compare(got[i].data.subarray(12), Buffer.from(dgs[i].bytes)) !== 0) tsOk = false;
+  }
+  t.ok(seqOk, 'sequence +1 per datagram');
+  t.ok(tsOk, 'timestamp = PCR / 300 of the first packet, payload intact');
+  t.equal(new Set(h.map((x) => x!.ssrc)).size, 1, 'one SSRC');
+});
+
+t.test('several channels share the loop; removeChannel stops one', async (t) => {
+  const dgs = cbrDatagrams(1000);
+  const pacer = new Pacer();
+  t.teardown(() => pacer.close());
+  const chans = [0, 1, 2].map((i) =>
+    pacer.addChannel({ id: `c${i}`, output: output({ group: '239.255.7.3', port: 5710 + i }) }),
+  );
+  for (const c of chans) t.notOk((await c.ready) instanceof Error);
+  const base = now() + 50e6;
+  for (const c of chans)
+    for (const d of dgs)
+      c.enqueue(d.bytes, base + ((d.pcr27 - dgs[0].pcr27) / 27e6) * 1e9, d.pcr27);
+  await sleep(300);
+  await pacer.removeChannel('c1');
+  t.equal(chans[1].enqueue(dgs[0].bytes, now()), false, 'a removed channel refuses data');
+  for (let i = 0; i < 100 && chans[2].stats.sent < dgs.length; i++) await sleep(20);
+  t.equal(chans[0].stats.sent, dgs.length);
+  t.equal(chans[2].stats.sent, dgs.length);
+  t.ok(chans[1].stats.sent < dgs.length, 'removed channel stopped early');
+});
+
+t.test('queue full: enqueue returns false and counts the drop', async (t) => {
+  const pacer = new Pacer({ queueSlots: 4 });
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({ id: 'f', output: output({ port: 5720 }) });
+  await ch.ready;
+  const far = now() + 60e9;
+  const b = new Uint8Array(1316).fill(0x47);
+  const ok = [0, 1, 2, 3, 4, 5].map(() => ch.enqueue(b, far));
+  t.same(ok, [true, true, true, true, false, false]);
+  t.equal(ch.stats.dropped, 2);
+  t.equal(ch.stats.queued, 4);
+  t.throws(() => ch.enqueue(new Uint8Array(1317), far), RangeError);
+});
+
+t.test('a bad output fails its ready promise, not the pacer', async (t) => {
+  const pacer = new Pacer();
+  t.teardown(() => pacer.close());
+  const bad = pacer.addChannel({ id: 'bad', output: output({ interface: 'no-such-if0' }) });
+  const r = await bad.ready;
+  t.ok(r instanceof Error && /no IPv4 address/.test(r.message));
+  const good = pacer.addChannel({ id: 'good', output: output({ port: 5721 }) });
+  t.notOk((await good.ready) instanceof Error);
+  t.throws(() => pacer.addChannel({ id: 'good', output: output({}) }), /already added/);
+});
+
+t.test('close leaves no handles: the process exits by itself', async (t) => {
+  const pacerUrl = new URL('../../src/scheduler/pacer.js', import.meta.url).href;
+  const script = `
+    import { Pacer } from ${JSON.stringify(pacerUrl)};
+    const p = new Pacer({ onStats: () => {} });
+    const spec = { protocol: 'udp', group: '239.255.7.9', port: 5799, ttl: 1, tos: 0, interface: '127.0.0.1', packetsPerDatagram: 7 };
+    const a = p.addChannel({ id: 'a', output: spec });
+    const b = p.addChannel({ id: 'b', output: { ...spec, protocol: 'rtp', port: 5798 } });
+    await a.ready; await b.ready;
+    const now = Number(process.hrtime.bigint());
+    for (let i = 0; i < 50; i++) { a.enqueue(new Uint8Array(1316), now + i * 1e6); b.enqueue(new Uint8Array(1316), now + i * 1e6, i * 27000); }
+    await new Promise((r) => setTimeout(r, 80));
+    await p.removeChannel('a');
+    await p.close();
+    console.log('closed', a.stats.sent + b.stats.sent);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await new Promise((r) => child.once('exit', (c, s) => r(c ?? s)));
+  clearTimeout(timer);
+  t.equal(code, 0, 'exited on its own');
+  t.match(out, /^closed \d+/);
+  t.ok(Number(out.split(' ')[1]) >= 100, 'both channels sent');
+});

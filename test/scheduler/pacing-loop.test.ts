@@ -1,0 +1,108 @@
+import t from 'tap';
+import {
+  EARLY_NS,
+  MAX_NO_YIELD_NS,
+  SpinMargin,
+  YIELD_GAP_NS,
+  planWait,
+  sendDue,
+  staggerOffsetNs,
+  type PacedQueue,
+} from '../../src/scheduler/pacing-loop.js';
+
+/** A queue of due times; records (name, due, late) of each send. */
+function queue(name: string, dues: number[], log: [string, number, number][]): PacedQueue {
+  const q = [...dues];
+  return {
+    headDue: () => (q.length ? q[0] : Infinity),
+    sendHead: (late) => log.push([name, q.shift()!, late]),
+  };
+}
+
+t.test('sendDue: everything due, earliest first across channels, with a fake clock', async (t) => {
+  const log: [string, number, number][] = [];
+  const qs = [
+    queue('a', [100e3, 300e3, 5e6], log),
+    queue('b', [50e3, 300e3, 310e3], log),
+    queue('c', [], log),
+  ];
+  let now = 300e3;
+  const out = { sent: 0 };
+  const next = sendDue(qs, () => now, out);
+  t.same(
+    log.map(([n, d]) => `${n}${d}`),
+    ['b50000', 'a100000', 'a300000', 'b300000', 'b310000'],
+    'due by now + EARLY_NS (310 µs ≤ 300 µs + 20 µs), in due order',
+  );
+  t.same(
+    log.map((l) => l[2]),
+    [250e3, 200e3, 0, 0, -10e3],
+    'lateness = now − due',
+  );
+  t.equal(out.sent, 5);
+  t.equal(next, 5e6, 'earliest remaining');
+  now = 10e6;
+  t.equal(
+    sendDue(qs, () => now, out),
+    Infinity,
+    'all empty',
+  );
+  t.equal(out.sent, 1);
+});
+
+t.test('planWait: sleep, spin, yield', async (t) => {
+  const m = 200_000;
+  t.same(
+    planWait(1e9 + 1e6, 1e9, m, 0, false),
+    { kind: 'sleep', ms: 0.8 },
+    'sleep until due − margin',
+  );
+  t.same(planWait(1e9 + 100_000, 1e9, m, 0, false), {
+    kind: 'spin',
+    untilNs: 1e9 + 100_000 - EARLY_NS,
+  });
+  t.same(
+    planWait(1e9 + 10_000, 1e9, m, 0, false),
+    { kind: 'none' },
+    'due within EARLY_NS: send now',
+  );
+  t.same(
+    planWait(1e9 + YIELD_GAP_NS + 1, 1e9, m, 0, false),
+    { kind: 'yield' },
+    'idle for 2 ms: yield',
+  );
+  t.equal(planWait(1e9 + YIELD_GAP_NS + 1, 1e9, m, 0, true).kind, 'sleep', 'one yield per sleep');
+  t.equal(planWait(Infinity, 1e9, m, 0, true).kind, 'sleep', 'nothing queued: sleep (bounded)');
+  t.equal(
+    planWait(1e9 + 500_000, 1e9, m, MAX_NO_YIELD_NS + 1, false).kind,
+    'yield',
+    'busy: yield at a gap',
+  );
+  t.equal(
+    planWait(1e9 + 300_000, 1e9, m, MAX_NO_YIELD_NS + 1, false).kind,
+    'sleep',
+    '…but not into a due time',
+  );
+});
+
+t.test('SpinMargin follows the worst recent oversleep', async (t) => {
+  const s = new SpinMargin();
+  t.equal(s.ns, 200_000, 'starts cautious');
+  s.record(10_000);
+  t.equal(s.ns, SpinMargin.MIN_NS, 'never below the minimum');
+  s.record(300_000);
+  t.equal(s.ns, 300_000 + SpinMargin.GUARD_NS, 'one slow wake-up raises it at once');
+  for (let i = 0; i < 2 * SpinMargin.WINDOW; i++) s.record(50_000);
+  t.equal(s.ns, 50_000 + SpinMargin.GUARD_NS, 'and it decays within two windows');
+  s.record(1e9);
+  t.equal(s.ns, SpinMargin.MAX_NS, 'capped');
+});
+
+t.test('stagger spreads channels over a datagram interval', async (t) => {
+  const offs = Array.from({ length: 20 }, (_, k) => staggerOffsetNs(k, 2_632_000));
+  t.equal(offs[0], 0);
+  t.ok(offs.every((o) => o >= 0 && o < 2_632_000));
+  const sorted = [...offs].sort((a, b) => a - b);
+  const minGap = Math.min(...sorted.slice(1).map((o, i) => o - sorted[i]));
+  t.ok(minGap > 2_632_000 / 20 / 3, `no two channels within ${(minGap / 1e3).toFixed(0)} µs`);
+});

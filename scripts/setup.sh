@@ -8,11 +8,12 @@ cd "$(dirname "$0")/.."
 
 need_sudo() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v ffmpeg >/dev/null 2>&1; then
+# ffmpeg for sources; the DejaVu font for the names burned into test patterns.
+if ! command -v ffmpeg >/dev/null 2>&1 || [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
   if command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing ffmpeg (apt-get)"
+    echo "setup: installing ffmpeg and fonts-dejavu-core (apt-get)"
     need_sudo apt-get update
-    need_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y ffmpeg
+    need_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y ffmpeg fonts-dejavu-core
   else
     echo "setup: ffmpeg is missing and this is not a Debian/Ubuntu system; install ffmpeg and run again" >&2
     exit 1
@@ -43,4 +44,4 @@ fi
 echo "setup: node $(node --version), npm $(npm --version), $(ffmpeg -version | head -n1)"
 npm ci
 npm run build
-echo "setup: done. Try: npx headend analyze samples/sample.ts"
+echo "setup: done. Start the example channels with: npx headend run"

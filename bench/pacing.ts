@@ -3,6 +3,7 @@
 //
 //   bash scripts/in-netns.sh node dist/bench/pacing.js [--channels 20] [--seconds 20]
 //
+//   (phases run one after another: ours, then each baseline alone)
 //   ours       N channels × 4 Mbit/s CBR: ffmpeg-made clip (looped in memory, fed at its own
 //              PCR pace like a live source) → Remuxer → DatagramTimeline → ClockMap → Pacer
 //   ffmpeg -re `ffmpeg -re -i f.ts -c copy -f mpegts udp://239.255.9.9:5000?pkt_size=1316`
@@ -354,18 +355,8 @@ async function main(): Promise<void> {
     if (r instanceof Error) throw r;
   }
 
-  // Baselines, started together with ours.
-  const ffRe = startFfmpeg(
-    clipFile,
-    `udp://239.255.9.9:5000?pkt_size=1316&localaddr=127.0.0.1`,
-    [],
-  );
-  const ffPaced = startFfmpeg(
-    clipFile,
-    `udp://239.255.9.10:5000?pkt_size=1316&localaddr=127.0.0.1&bitrate=4000000&burst_bits=10528`,
-    ['-muxrate', '4M'],
-  );
-
+  // Phases, one after the other with the same receiver: ours, then each baseline alone. On a
+  // 2-core box, flows running together would mostly measure each other's CPU load.
   const cpu0 = process.cpuUsage();
   const start = nowNs();
   let next = 0;
@@ -387,11 +378,17 @@ async function main(): Promise<void> {
   for (let i = 0; i < 100 && chans.some((c) => c.handle.stats.queued > 0); i++) await sleep(20);
   const cpu = process.cpuUsage(cpu0);
   await pacer.close();
-  await Promise.all(
-    [ffRe, ffPaced].map(
-      (p) => new Promise((r) => (p.exitCode !== null ? r(0) : p.once('exit', r))),
-    ),
-  );
+  const baselines: [string, string[]][] = [
+    [`udp://239.255.9.9:5000?pkt_size=1316&localaddr=127.0.0.1`, []],
+    [
+      `udp://239.255.9.10:5000?pkt_size=1316&localaddr=127.0.0.1&bitrate=4000000&burst_bits=10528`,
+      ['-muxrate', '4M'],
+    ],
+  ];
+  for (const [url, extra] of baselines) {
+    const p = startFfmpeg(clipFile, url, extra);
+    await new Promise((r) => (p.exitCode !== null ? r(0) : p.once('exit', r)));
+  }
   await sleep(200);
 
   const exited = new Promise((r) => capture.once('exit', r));

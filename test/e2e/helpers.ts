@@ -1,0 +1,619 @@
+// End-to-end machinery: the real daemon (`node dist/src/cli.js run -c FILE`) as a child
+// process with its JSON-line log parsed into events, receivers joined to output groups on
+// 127.0.0.1 (arrival times read in the message event), our Analyzer over what was received, an
+// independent scan for PAT/PMT gaps and video PES arrivals, ffprobe on the groups, a PCR-paced
+// multicast sender for native udp:// inputs, and /proc lookups for leftover ffmpeg children.
+//
+// Every group is 239.255.x.y on 127.0.0.1 with TTL 1, and the tests run inside the private
+// network namespace (scripts/in-netns.sh). All tap jobs share that namespace: each test file
+// uses its own groups and ports.
+import type { Test } from 'tap';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Analyzer, type AnalyzerReport, type Check } from '../../src/mpegts/analyzer/index.js';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+export const FFMPEG = '/usr/bin/ffmpeg';
+export const FFPROBE = '/usr/bin/ffprobe';
+export const IFACE = '127.0.0.1';
+
+export const nowNs = (): number => Number(process.hrtime.bigint());
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A unique word to put in a config (test text, file name) so /proc finds our children. */
+export function marker(name: string): string {
+  return `e2e${name}${process.pid}x${randomBytes(3).toString('hex')}`;
+}
+
+/** A temporary directory removed when the test ends. */
+export function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headend-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+// ------------------------------------------------------------------ the daemon
+
+/** One log line of the daemon, with the test's own monotonic time of its arrival. */
+export interface LogEvent {
+  event: string;
+  level: string;
+  /** nowNs() when the line was read. */
+  atNs: number;
+  [k: string]: unknown;
+}
+
+export interface Daemon {
+  proc: ChildProcess;
+  configFile: string;
+  events: LogEvent[];
+  /** Lines of stderr that were not JSON. */
+  otherLines: string[];
+  /** First event at index ≥ from matching pred; rejects after timeoutMs. */
+  waitFor(pred: (e: LogEvent) => boolean, timeoutMs: number, from?: number): Promise<LogEvent>;
+  /** Resolves with the exit status (null when killed by a signal). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then waits up to 10 s: the exit status and how long the stop took. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  /** ffmpeg pids announced by source-start events. */
+  childPids(): number[];
+}
+
+/** Starts `headend run -c <file>`; the config is written to a temp dir unless a path is given. */
+export function startDaemon(t: Test, config: { text: string } | { file: string }): Daemon {
+  let configFile: string;
+  if ('file' in config) {
+    configFile = config.file;
+  } else {
+    configFile = join(tempDir(t), 'channels.yaml');
+    writeFileSync(configFile, config.text);
+  }
+  const proc = spawn(process.execPath, [CLI, 'run', '-c', configFile], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const events: LogEvent[] = [];
+  const otherLines: string[] = [];
+  const waiters = new Set<() => void>();
+  let tail = '';
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (s: string) => {
+    const at = nowNs();
+    tail += s;
+    let nl: number;
+    while ((nl = tail.indexOf('\n')) >= 0) {
+      const line = tail.slice(0, nl);
+      tail = tail.slice(nl + 1);
+      if (line.trim() === '') continue;
+      try {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        events.push({ ...o, event: String(o.event), level: String(o.level), atNs: at });
+      } catch {
+        otherLines.push(line);
+      }
+    }
+    for (const w of [...waiters]) w();
+  });
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    proc.on('exit', (code, signal) => {
+      done = true;
+      for (const w of [...waiters]) w();
+      r({ code, signal });
+    }),
+  );
+  t.teardown(async () => {
+    if (!done && proc.pid !== undefined) {
+      proc.kill('SIGKILL'); // our own child, by its pid; its ffmpeg children die with it
+      await exited;
+    }
+  });
+  const waitFor = (
+    pred: (e: LogEvent) => boolean,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<LogEvent> =>
+    new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        for (let i = from; i < events.length; i++) {
+          if (pred(events[i])) {
+            finish();
+            resolve(events[i]);
+            return true;
+          }
+        }
+        if (done) {
+          finish();
+          reject(new Error(`daemon exited while waiting (${pred.toString()})`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no such event within ${timeoutMs} ms: ${pred.toString()}`));
+      }, timeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        waiters.delete(w);
+      };
+      const w = (): void => void check();
+      waiters.add(w);
+      check();
+    });
+  const stop = async (): Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    ms: number;
+  }> => {
+    const t0 = Date.now();
+    if (!done) proc.kill('SIGTERM');
+    const r = await Promise.race([
+      exited,
+      sleep(10_000).then(() => ({ code: null, signal: 'timeout' as unknown as NodeJS.Signals })),
+    ]);
+    return { ...r, ms: Date.now() - t0 };
+  };
+  const childPids = (): number[] =>
+    events
+      .filter((e) => e.event === 'source-start' && typeof e.pid === 'number')
+      .map((e) => e.pid as number);
+  return { proc, configFile, events, otherLines, waitFor, exited, stop, childPids };
+}
+
+/** The source key (as logged) whose test pattern text or url contains `needle`. */
+export function sourceMatches(e: LogEvent, needle: string): boolean {
+  return typeof e.source === 'string' && e.source.includes(needle);
+}
+
+/** Pid of the newest `source-start` of the source whose key contains needle. */
+export function latestPid(d: Daemon, needle: string): number {
+  for (let i = d.events.length - 1; i >= 0; i--) {
+    const e = d.events[i];
+    if (e.event === 'source-start' && sourceMatches(e, needle) && typeof e.pid === 'number')
+      return e.pid;
+  }
+  throw new Error(`no source-start with a pid for ${needle}`);
+}
+
+/** Pids of live (non-zombie) processes whose command line contains `needle`. */
+export function pidsWithMarker(needle: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(needle)) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Of these pids, those still alive (and not zombies). */
+export function livePids(pids: number[]): number[] {
+  return pids.filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return !/^\d+ \(.*\) [ZX] /.test(stat);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Stops the daemon and checks: exit 0 within 5 s, no child with `needle` left, no pid left. */
+export async function stopAndCheck(t: Test, d: Daemon, needles: string[]): Promise<void> {
+  const pids = d.childPids();
+  const r = await d.stop();
+  t.equal(r.code, 0, `daemon exits 0 on SIGTERM (signal ${r.signal})`);
+  t.ok(r.ms < 5000, `daemon stopped within 5 s (${r.ms} ms)`);
+  for (const n of needles) t.same(pidsWithMarker(n), [], `no process left with ${n}`);
+  t.same(livePids(pids), [], 'no ffmpeg child of the daemon left');
+  t.ok(
+    d.events.some((e) => e.event === 'stopped'),
+    'daemon logged stopped',
+  );
+}
+
+// ------------------------------------------------------------------ receiving
+
+export interface Datagram {
+  data: Buffer;
+  /** nowNs() in the message event. */
+  ns: number;
+}
+
+export interface Recorder {
+  datagrams: Datagram[];
+  close(): Promise<Datagram[]>;
+}
+
+/** Joins group on 127.0.0.1 and records every datagram until close(). */
+export async function openRecorder(group: string, port: number): Promise<Recorder> {
+  const sock = createSocket({ type: 'udp4', reuseAddr: true });
+  const datagrams: Datagram[] = [];
+  sock.on('message', (data) => datagrams.push({ data, ns: nowNs() }));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(port, group, () => {
+      sock.addMembership(group, IFACE);
+      resolve();
+    });
+  });
+  let closed = false;
+  return {
+    datagrams,
+    close: () =>
+      new Promise((r) => {
+        if (closed) return r(datagrams);
+        closed = true;
+        sock.close(() => r(datagrams));
+      }),
+  };
+}
+
+export async function recordGroup(group: string, port: number, ms: number): Promise<Datagram[]> {
+  const r = await openRecorder(group, port);
+  await sleep(ms);
+  return r.close();
+}
+
+export function analyze(datagrams: Datagram[]): AnalyzerReport {
+  const a = new Analyzer();
+  for (const d of datagrams) a.push(d.data, d.ns);
+  a.end();
+  return a.report();
+}
+
+export function check(r: AnalyzerReport, id: string): Check {
+  const all = [...r.tr101290.priority1, ...r.tr101290.priority2, ...r.tr101290.priority3];
+  const c = all.find((x) => x.id === id);
+  if (!c) throw new Error(`no check ${id}`);
+  return c;
+}
+
+/** The checks with errors, as text (for assertion messages). */
+export function failing(r: AnalyzerReport): string {
+  return [...r.tr101290.priority1, ...r.tr101290.priority2, ...r.tr101290.priority3]
+    .filter((c) => c.errors > 0)
+    .map((c) => `${c.id} ${c.name} ${c.errors}${c.detail ? ` (${c.detail})` : ''}`)
+    .join('; ');
+}
+
+// ------------------------------------------------------------------ independent scan
+
+export interface Scan {
+  packets: number;
+  pmtPid: number;
+  pcrPid: number;
+  videoPid: number;
+  /** Arrival ns of each packet starting a PAT / PMT section. */
+  patNs: number[];
+  pmtNs: number[];
+  /** The same, timed by the output's PCR (interpolated by packet position), in ns; NaN unknown. */
+  patPcrNs: number[];
+  pmtPcrNs: number[];
+  /** Arrival ns of each video PES start that carries a PTS. */
+  videoPesNs: number[];
+  /** PCR steps (ns) larger than 100 ms or negative, when no discontinuity_indicator was set. */
+  badPcrSteps: number[];
+}
+
+/**
+ * Reads PAT → PMT PID, PMT → PCR PID and the first video PID, and times every PAT, PMT, video
+ * PES start and PCR. Written apart from the Analyzer (ISO/IEC 13818-1 §2.4.3, §2.4.4) so the two
+ * check each other. Sections are taken from their first packet (ours fit in one).
+ */
+export function scan(datagrams: Datagram[]): Scan {
+  let pmtPid = -1;
+  let pcrPid = -1;
+  let videoPid = -1;
+  const pat: { i: number; ns: number }[] = [];
+  const pmt: { i: number; ns: number }[] = [];
+  const video: number[] = [];
+  const pcrs: { i: number; v: number }[] = [];
+  const badPcrSteps: number[] = [];
+  const WRAP = 2 ** 33 * 300;
+  let idx = 0;
+  let lastRaw = -1;
+  let unwrapped = 0;
+  for (const d of datagrams) {
+    const b = d.data;
+    for (let o = 0; o + 188 <= b.length; o += 188, idx++) {
+      if (b[o] !== 0x47) continue;
+      const pusi = (b[o + 1] & 0x40) !== 0;
+      const pid = ((b[o + 1] & 0x1f) << 8) | b[o + 2];
+      const afc = (b[o + 3] >> 4) & 3;
+      let p = o + 4;
+      if (afc & 2) {
+        const len = b[o + 4];
+        if (len > 0 && pid === pcrPid && b[o + 5] & 0x10) {
+          const q = o + 6;
+          const base = b[q] * 2 ** 25 + b[q + 1] * 2 ** 17 + b[q + 2] * 2 ** 9 + b[q + 3] * 2;
+          const v = (base + (b[q + 4] >> 7)) * 300 + ((b[q + 4] & 1) << 8) + b[q + 5];
+          const di = (b[o + 5] & 0x80) !== 0;
+          if (lastRaw >= 0) {
+            let step = v - lastRaw;
+            if (step < -WRAP / 2) step += WRAP;
+            const ns = (step / 27e6) * 1e9;
+            if (!di && (ns < 0 || ns > 100e6)) badPcrSteps.push(ns);
+            unwrapped += step;
+          }
+          lastRaw = v;
+          pcrs.push({ i: idx, v: unwrapped });
+        }
+        p = o + 5 + len;
+      }
+      if (!(afc & 1) || !pusi || p >= o + 188) continue;
+      if (pid === 0) {
+        const s = p + 1 + b[p];
+        if (b[s] === 0x00) {
+          pat.push({ i: idx, ns: d.ns });
+          const secLen = ((b[s + 1] & 0x0f) << 8) | b[s + 2];
+          for (let e = s + 8; e + 4 <= s + 3 + secLen - 4; e += 4) {
+            const prog = (b[e] << 8) | b[e + 1];
+            if (prog !== 0) {
+              pmtPid = ((b[e + 2] & 0x1f) << 8) | b[e + 3];
+              break;
+            }
+          }
+        }
+      } else if (pid === pmtPid) {
+        const s = p + 1 + b[p];
+        if (b[s] === 0x02) {
+          pmt.push({ i: idx, ns: d.ns });
+          const secLen = ((b[s + 1] & 0x0f) << 8) | b[s + 2];
+          pcrPid = ((b[s + 8] & 0x1f) << 8) | b[s + 9];
+          const infoLen = ((b[s + 10] & 0x0f) << 8) | b[s + 11];
+          const end = s + 3 + secLen - 4;
+          for (let e = s + 12 + infoLen; e + 5 <= end; ) {
+            const type = b[e];
+            const epid = ((b[e + 1] & 0x1f) << 8) | b[e + 2];
+            if (videoPid < 0 && [0x01, 0x02, 0x1b, 0x24].includes(type)) videoPid = epid;
+            e += 5 + (((b[e + 3] & 0x0f) << 8) | b[e + 4]);
+          }
+        }
+      } else if (pid === videoPid) {
+        if (b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 1 && b[p + 7] & 0x80)
+          video.push(d.ns);
+      }
+    }
+  }
+  const pcrTime = (i: number): number => {
+    // binary search for the PCR at or before packet i
+    let lo = 0;
+    let hi = pcrs.length - 1;
+    if (pcrs.length < 2 || i < pcrs[0].i || i > pcrs[hi].i) return NaN;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (pcrs[mid].i <= i) lo = mid;
+      else hi = mid;
+    }
+    const a = pcrs[lo];
+    const c = pcrs[hi];
+    const v = c.i === a.i ? a.v : a.v + ((c.v - a.v) * (i - a.i)) / (c.i - a.i);
+    return (v / 27e6) * 1e9;
+  };
+  return {
+    packets: idx,
+    pmtPid,
+    pcrPid,
+    videoPid,
+    patNs: pat.map((x) => x.ns),
+    pmtNs: pmt.map((x) => x.ns),
+    patPcrNs: pat.map((x) => pcrTime(x.i)),
+    pmtPcrNs: pmt.map((x) => pcrTime(x.i)),
+    videoPesNs: video,
+    badPcrSteps,
+  };
+}
+
+/** Largest gap between consecutive finite times, in ms (from the first to the last). */
+export function maxGapMs(ns: number[]): number {
+  let max = 0;
+  let prev = NaN;
+  for (const x of ns) {
+    if (!Number.isFinite(x)) continue;
+    if (Number.isFinite(prev) && x - prev > max) max = x - prev;
+    prev = x;
+  }
+  return max / 1e6;
+}
+
+/** ms from tNs to the first time in `ns` after it (Infinity when none). */
+export function firstAfterMs(ns: number[], tNs: number): number {
+  const x = ns.find((v) => v >= tNs);
+  return x === undefined ? Infinity : (x - tNs) / 1e6;
+}
+
+/**
+ * The output promises of a recording with failures in it: zero CC errors (1.4), no PCR step
+ * without discontinuity_indicator (2.3b, and the independent scan), PCR repetition ≤ 100 ms
+ * (2.3a), PAT/PMT within the PSI interval (independent scan, timed by PCR and by arrival).
+ */
+export function assertCleanAcrossFailures(
+  t: Test,
+  datagrams: Datagram[],
+  psiMs: number,
+  what: string,
+): { report: AnalyzerReport; scan: Scan } {
+  const report = analyze(datagrams);
+  const s = scan(datagrams);
+  t.ok(datagrams.length > 0, `${what}: datagrams received (${datagrams.length})`);
+  t.equal(report.totals.bytesSkipped, 0, `${what}: every byte in 188-byte packets`);
+  for (const id of ['1.1', '1.2', '1.3', '1.4', '1.5', '2.1', '2.2', '2.3a', '2.3b']) {
+    const c = check(report, id);
+    t.equal(c.errors, 0, `${what}: ${id} ${c.name} = 0${c.detail ? ` (${c.detail})` : ''}`);
+  }
+  t.same(s.badPcrSteps, [], `${what}: no PCR step outside 0…100 ms (independent scan)`);
+  const patPcr = maxGapMs(s.patPcrNs);
+  const pmtPcr = maxGapMs(s.pmtPcrNs);
+  t.ok(patPcr > 0 && patPcr <= psiMs + 2, `${what}: PAT gap by PCR ${patPcr.toFixed(1)} ms`);
+  t.ok(pmtPcr > 0 && pmtPcr <= psiMs + 2, `${what}: PMT gap by PCR ${pmtPcr.toFixed(1)} ms`);
+  // By arrival the receiver's own latency adds: a generous tolerance, still far below 0.5 s.
+  const patArr = maxGapMs(s.patNs);
+  const pmtArr = maxGapMs(s.pmtNs);
+  t.ok(patArr <= psiMs + 100, `${what}: PAT gap by arrival ${patArr.toFixed(1)} ms`);
+  t.ok(pmtArr <= psiMs + 100, `${what}: PMT gap by arrival ${pmtArr.toFixed(1)} ms`);
+  t.comment(
+    `${what}: ${datagrams.length} datagrams, ${report.totals.durationSec.toFixed(1)} s, ` +
+      `P1 ${report.priority1Errors} P2 ${report.priority2Errors} [${failing(report)}], ` +
+      `PAT/PMT max gap by PCR ${patPcr.toFixed(1)}/${pmtPcr.toFixed(1)} ms, by arrival ` +
+      `${patArr.toFixed(1)}/${pmtArr.toFixed(1)} ms, video PES max gap ` +
+      `${maxGapMs(s.videoPesNs).toFixed(0)} ms`,
+  );
+  return { report, scan: s };
+}
+
+// ------------------------------------------------------------------ ffprobe / ffmpeg
+
+export interface ProbeOut {
+  programs?: {
+    program_id?: number;
+    tags?: Record<string, string>;
+    streams?: { codec_type: string; codec_name?: string; width?: number; height?: number }[];
+  }[];
+  streams?: { codec_type: string; codec_name?: string; width?: number; height?: number }[];
+}
+
+/** ffprobe on a multicast group: programs with service_name and streams with codec/size. */
+export function ffprobeJson(group: string, port: number, timeoutSec = 8): Promise<ProbeOut> {
+  const url = `udp://${group}:${port}?timeout=${timeoutSec * 1_000_000}&localaddr=${IFACE}`;
+  const args = [
+    ...['-v', 'error', '-of', 'json'],
+    ...['-show_entries', 'program=program_id:program_tags=service_name'],
+    ...['-show_entries', 'stream=codec_type,codec_name,width,height', url],
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(
+      FFPROBE,
+      args,
+      { timeout: (timeoutSec + 10) * 1000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`ffprobe ${url}: ${err.message} ${stderr}`));
+        try {
+          resolve(JSON.parse(stdout) as ProbeOut);
+        } catch (e) {
+          reject(new Error(`ffprobe ${url}: bad JSON ${String(e)}: ${stdout}`));
+        }
+      },
+    );
+  });
+}
+
+/** Runs ffmpeg to completion (quiet, overwriting); throws with its stderr on failure. */
+export function ffmpeg(args: string[]): void {
+  const r = spawnSync(FFMPEG, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+/** A small H.264/AAC test clip in MPEG-TS: `seconds` of `pattern` at `size`, 25 fps, ~300k. */
+export function renderClip(
+  file: string,
+  seconds: number,
+  opts: { pattern?: string; size?: string } = {},
+): void {
+  ffmpeg([
+    ...['-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc'}=size=${opts.size ?? '320x180'}:rate=25`],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+    ...['-t', String(seconds), '-map', '0:v', '-map', '1:a'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
+    ...['-b:v', '300k', '-maxrate', '300k', '-bufsize', '300k'],
+    ...['-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', file],
+  ]);
+}
+
+// ------------------------------------------------------------------ sending
+
+export type SendMode = 'ts' | 'garbage' | 'silent';
+
+/**
+ * Sends a TS file to group:port from 127.0.0.1 (TTL 1) in real time: 7 packets per datagram,
+ * each datagram due at the time of the latest PCR (first PCR PID seen) at or before it. Loops
+ * at the end (re-anchored). In 'garbage' mode random bytes of the same sizes go out on the same
+ * schedule (the file advances as if the feed was corrupted on the way); 'silent' sends nothing.
+ */
+export class TsSender {
+  mode: SendMode = 'ts';
+  sent = 0;
+  private readonly chunks: Buffer[] = [];
+  private readonly due27: number[] = [];
+  private readonly sock: Socket;
+  private timer: NodeJS.Timeout | undefined;
+  private k = 0;
+  private anchorNs = 0;
+  private stopped = false;
+
+  constructor(
+    file: string,
+    private readonly group: string,
+    private readonly port: number,
+  ) {
+    const b = readFileSync(file);
+    let pcrPid = -1;
+    let last = -1;
+    let first = -1;
+    for (let o = 0; o + 188 * 7 <= b.length; o += 188 * 7) {
+      for (let q = o; q < o + 188 * 7; q += 188) {
+        const pid = ((b[q + 1] & 0x1f) << 8) | b[q + 2];
+        const afc = (b[q + 3] >> 4) & 3;
+        if (afc & 2 && b[q + 4] > 0 && b[q + 5] & 0x10 && (pcrPid < 0 || pid === pcrPid)) {
+          pcrPid = pid;
+          const base =
+            b[q + 6] * 2 ** 25 + b[q + 7] * 2 ** 17 + b[q + 8] * 2 ** 9 + b[q + 9] * 2;
+          const v = (base + (b[q + 10] >> 7)) * 300;
+          if (first < 0) first = v;
+          last = v - first;
+        }
+      }
+      this.chunks.push(b.subarray(o, o + 188 * 7));
+      this.due27.push(Math.max(0, last));
+    }
+    this.sock = createSocket({ type: 'udp4' });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.sock.bind(0, IFACE, () => r()));
+    this.sock.setMulticastInterface(IFACE);
+    this.sock.setMulticastTTL(1);
+    this.sock.setMulticastLoopback(true);
+    this.anchorNs = nowNs();
+    this.k = 0;
+    this.loop();
+  }
+
+  private loop(): void {
+    if (this.stopped) return;
+    const now = nowNs();
+    for (;;) {
+      if (this.k >= this.chunks.length) {
+        this.k = 0;
+        this.anchorNs = now;
+      }
+      const due = this.anchorNs + (this.due27[this.k] / 27e6) * 1e9;
+      if (due > now) {
+        this.timer = setTimeout(() => this.loop(), Math.max(1, (due - now) / 1e6));
+        return;
+      }
+      const c = this.chunks[this.k++];
+      if (this.mode === 'ts') this.sock.send(c, this.port, this.group);
+      else if (this.mode === 'garbage') this.sock.send(randomBytes(c.length), this.port, this.group);
+      this.sent++;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    return new Promise((r) => this.sock.close(() => r()));
+  }
+}

@@ -347,7 +347,10 @@ async function main(): Promise<void> {
       },
     });
     const sink = new PacedSink(handle, { packetsPerDatagram: 7, latencyMs: 100 });
-    const remux = new Remuxer({ cbrBitrate: RATE, serviceName: `Bench ${i + 1}` }, sink.push);
+    const remux = new Remuxer(
+      { cbrBitrate: RATE, serviceName: `Bench ${i + 1}`, pcrAlign: 7 },
+      sink.push,
+    );
     chans.push({ handle, remux, sink });
   }
   for (const c of chans) {

@@ -1,6 +1,7 @@
 // Structured logs: one event per line on stderr, JSON (default) or logfmt, with a level, an
-// event name and fields (the channel on every channel line). Repeats of the same event and
-// message within 10 s are folded into one line that says how many were suppressed.
+// event name and fields (the channel on every channel line). Repeats of the same line (same
+// event, message and fields) within 10 s are folded into one line that says how many were
+// suppressed; state changes without a message are never folded.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'logfmt';
@@ -39,8 +40,11 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
   const emit = (level: LogLevel, event: string, fields: LogFields): void => {
     if (ORDER[level] < min) return;
     const t = now();
-    if (window > 0) {
-      const key = `${level}|${event}|${String(fields.channel ?? '')}|${String(fields.message ?? '')}`;
+    // Only a line with a message (ffmpeg's stderr, a crash loop's exit) can be a flood, and only
+    // a line identical in every field is a repeat. State changes (source-up, failover,
+    // return-to-primary: no message) are news each time and are never folded.
+    if (window > 0 && fields.message !== undefined) {
+      const key = `${level}|${event}|${JSON.stringify(fields)}`;
       const r = repeats.get(key);
       if (r && t < r.until) {
         r.suppressed++;

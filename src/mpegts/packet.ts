@@ -127,6 +127,19 @@ export function writePcrAt(b: Uint8Array, at: number, pcr: number): void {
 export function getPcr(b: Uint8Array, o: number): number {
   return hasPcr(b, o) ? readPcrAt(b, o + 6) : -1;
 }
+/**
+ * Removes the PCR from the packet's adaptation field in place (§2.4.3.4): PCR_flag cleared, the
+ * optional fields that followed it moved up by 6 bytes, 6 stuffing bytes (0xFF) at the end of
+ * the field. The packet keeps its length and payload. No-op without a PCR.
+ */
+export function stripPcr(b: Uint8Array, o: number): void {
+  if (!hasPcr(b, o)) return;
+  const end = o + 5 + b[o + 4];
+  b[o + 5] &= ~0x10;
+  b.copyWithin(o + 6, o + 12, end);
+  stuff(b, end - 6, end);
+}
+
 /** Rewrites the packet's PCR in place; the packet must carry one (hasPcr). */
 export function setPcr(b: Uint8Array, o: number, pcr: number): void {
   writePcrAt(b, o + 6, pcr);

@@ -89,6 +89,7 @@ export function startDaemon(t: Test, config: { text: string } | { file: string }
     while ((nl = tail.indexOf('\n')) >= 0) {
       const line = tail.slice(0, nl);
       tail = tail.slice(nl + 1);
+      if (process.env.HEADEND_E2E_LOG) process.stderr.write(`[daemon] ${line}\n`);
       if (line.trim() === '') continue;
       try {
         const o = JSON.parse(line) as Record<string, unknown>;
@@ -155,7 +156,9 @@ export function startDaemon(t: Test, config: { text: string } | { file: string }
     if (!done) proc.kill('SIGTERM');
     const r = await Promise.race([
       exited,
-      sleep(10_000).then(() => ({ code: null, signal: 'timeout' as unknown as NodeJS.Signals })),
+      new Promise<{ code: null; signal: NodeJS.Signals }>((r) =>
+        setTimeout(() => r({ code: null, signal: 'timeout' as NodeJS.Signals }), 10_000).unref(),
+      ),
     ]);
     return { ...r, ms: Date.now() - t0 };
   };
@@ -171,14 +174,25 @@ export function sourceMatches(e: LogEvent, needle: string): boolean {
   return typeof e.source === 'string' && e.source.includes(needle);
 }
 
-/** Pid of the newest `source-start` of the source whose key contains needle. */
-export function latestPid(d: Daemon, needle: string): number {
-  for (let i = d.events.length - 1; i >= 0; i--) {
-    const e = d.events[i];
-    if (e.event === 'source-start' && sourceMatches(e, needle) && typeof e.pid === 'number')
-      return e.pid;
+/**
+ * Pid of the one live ffmpeg child whose command line contains `needle` (the test text or
+ * file name in the config). Found in /proc rather than in `source-start` events: those carry
+ * the pid too, but /proc also proves the process is there. Waits up to timeoutMs for exactly one.
+ */
+export async function childPid(needle: string, timeoutMs = 5000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const pids = livePids(pidsWithMarker(needle)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('ffmpeg');
+      } catch {
+        return false;
+      }
+    });
+    if (pids.length === 1) return pids[0];
+    if (Date.now() > until) throw new Error(`${pids.length} live ffmpeg children with ${needle}`);
+    await sleep(50);
   }
-  throw new Error(`no source-start with a pid for ${needle}`);
 }
 
 /** Pids of live (non-zombie) processes whose command line contains `needle`. */
@@ -236,7 +250,7 @@ export interface Recorder {
 }
 
 /** Joins group on 127.0.0.1 and records every datagram until close(). */
-export async function openRecorder(group: string, port: number): Promise<Recorder> {
+export async function openRecorder(t: Test, group: string, port: number): Promise<Recorder> {
   const sock = createSocket({ type: 'udp4', reuseAddr: true });
   const datagrams: Datagram[] = [];
   sock.on('message', (data) => datagrams.push({ data, ns: nowNs() }));
@@ -248,6 +262,12 @@ export async function openRecorder(group: string, port: number): Promise<Recorde
     });
   });
   let closed = false;
+  t.teardown(() => {
+    if (!closed) {
+      closed = true;
+      sock.close();
+    }
+  });
   return {
     datagrams,
     close: () =>
@@ -259,8 +279,13 @@ export async function openRecorder(group: string, port: number): Promise<Recorde
   };
 }
 
-export async function recordGroup(group: string, port: number, ms: number): Promise<Datagram[]> {
-  const r = await openRecorder(group, port);
+export async function recordGroup(
+  t: Test,
+  group: string,
+  port: number,
+  ms: number,
+): Promise<Datagram[]> {
+  const r = await openRecorder(t, group, port);
   await sleep(ms);
   return r.close();
 }
@@ -373,7 +398,7 @@ export function scan(datagrams: Datagram[]): Scan {
           pcrPid = ((b[s + 8] & 0x1f) << 8) | b[s + 9];
           const infoLen = ((b[s + 10] & 0x0f) << 8) | b[s + 11];
           const end = s + 3 + secLen - 4;
-          for (let e = s + 12 + infoLen; e + 5 <= end; ) {
+          for (let e = s + 12 + infoLen; e + 5 <= end;) {
             const type = b[e];
             const epid = ((b[e + 1] & 0x1f) << 8) | b[e + 2];
             if (videoPid < 0 && [0x01, 0x02, 0x1b, 0x24].includes(type)) videoPid = epid;
@@ -381,8 +406,7 @@ export function scan(datagrams: Datagram[]): Scan {
           }
         }
       } else if (pid === videoPid) {
-        if (b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 1 && b[p + 7] & 0x80)
-          video.push(d.ns);
+        if (b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 1 && b[p + 7] & 0x80) video.push(d.ns);
       }
     }
   }
@@ -415,6 +439,22 @@ export function scan(datagrams: Datagram[]): Scan {
   };
 }
 
+/** Where the largest gap between consecutive finite times begins (ns; NaN when none). */
+export function maxGapStartNs(ns: number[]): number {
+  let max = -1;
+  let at = NaN;
+  let prev = NaN;
+  for (const x of ns) {
+    if (!Number.isFinite(x)) continue;
+    if (Number.isFinite(prev) && x - prev > max) {
+      max = x - prev;
+      at = prev;
+    }
+    prev = x;
+  }
+  return at;
+}
+
 /** Largest gap between consecutive finite times, in ms (from the first to the last). */
 export function maxGapMs(ns: number[]): number {
   let max = 0;
@@ -425,6 +465,29 @@ export function maxGapMs(ns: number[]): number {
     prev = x;
   }
   return max / 1e6;
+}
+
+/**
+ * ms from tNs until video is flowing again: the first arrival A ≥ tNs from which arrivals come
+ * at most maxGapMs apart for holdMs (or until untilNs, the next failure, if sooner). Frames
+ * still queued from before tNs do not count unless the flow really continues. Infinity: never.
+ */
+export function pictureAfterMs(
+  ns: number[],
+  tNs: number,
+  untilNs = Infinity,
+  maxGapMs = 200,
+  holdMs = 1000,
+): number {
+  const start = ns.findIndex((v) => v >= tNs);
+  if (start < 0) return Infinity;
+  let a = start;
+  for (let i = start + 1; i < ns.length; i++) {
+    const held = ns[i - 1] - ns[a];
+    if (held >= holdMs * 1e6 || ns[i - 1] >= untilNs) return (ns[a] - tNs) / 1e6;
+    if (ns[i] - ns[i - 1] > maxGapMs * 1e6) a = i;
+  }
+  return Infinity;
 }
 
 /** ms from tNs to the first time in `ns` after it (Infinity when none). */
@@ -568,8 +631,7 @@ export class TsSender {
         const afc = (b[q + 3] >> 4) & 3;
         if (afc & 2 && b[q + 4] > 0 && b[q + 5] & 0x10 && (pcrPid < 0 || pid === pcrPid)) {
           pcrPid = pid;
-          const base =
-            b[q + 6] * 2 ** 25 + b[q + 7] * 2 ** 17 + b[q + 8] * 2 ** 9 + b[q + 9] * 2;
+          const base = b[q + 6] * 2 ** 25 + b[q + 7] * 2 ** 17 + b[q + 8] * 2 ** 9 + b[q + 9] * 2;
           const v = (base + (b[q + 10] >> 7)) * 300;
           if (first < 0) first = v;
           last = v - first;
@@ -606,7 +668,8 @@ export class TsSender {
       }
       const c = this.chunks[this.k++];
       if (this.mode === 'ts') this.sock.send(c, this.port, this.group);
-      else if (this.mode === 'garbage') this.sock.send(randomBytes(c.length), this.port, this.group);
+      else if (this.mode === 'garbage')
+        this.sock.send(randomBytes(c.length), this.port, this.group);
       this.sent++;
     }
   }

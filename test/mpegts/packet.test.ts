@@ -22,6 +22,7 @@ import {
   ptsDelta,
   writePcrOnlyPacket,
   writeNullPacket,
+  stripPcr,
   PCR_MODULUS,
   PTS_MODULUS,
   NULL_PID,
@@ -113,4 +114,24 @@ t.test('writers: PCR-only and null packets', async (t) => {
   writeNullPacket(b, 0);
   t.equal(getPid(b, 0), NULL_PID);
   t.ok(b.subarray(4, 188).every((x) => x === 0xff));
+});
+
+t.test('stripPcr turns the PCR into stuffing and keeps the fields after it', async (t) => {
+  // AF length 14: flags PCR + splicing_point (0x14), PCR(6), splice_countdown(1), stuffing
+  const b = packet([0x47, 0x01, 0x00, 0x30, 14, 0x14, 1, 2, 3, 4, 0x7f, 5, 0x09]);
+  const payloadBefore = Array.from(b.subarray(19));
+  stripPcr(b, 0);
+  t.notOk(hasPcr(b, 0));
+  t.equal(b[5], 0x04, 'PCR_flag cleared, splicing_point kept');
+  t.equal(b[6], 0x09, 'splice_countdown moved up to where the PCR was');
+  t.same(
+    Array.from(b.subarray(13, 19)),
+    [0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    'stuffing at the end',
+  );
+  t.equal(b[4], 14, 'adaptation field length unchanged');
+  t.same(Array.from(b.subarray(19)), payloadBefore, 'payload untouched');
+  const none = packet([0x47, 0x01, 0x00, 0x10]);
+  stripPcr(none, 0);
+  t.equal(none[3], 0x10, 'no-op without PCR');
 });

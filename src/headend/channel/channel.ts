@@ -63,6 +63,8 @@ export class Channel {
   private rateSinceNs = 0;
   private bitrate = 0;
   private readonly missingServiceMs: number;
+  /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
+  private lastProducedNs = -1;
 
   constructor(
     readonly config: ChannelConfig,
@@ -83,6 +85,8 @@ export class Channel {
         providerName: config.provider,
         psiIntervalMs: config.psiIntervalMs,
         cbrBitrate: config.bitrate,
+        // PCR only at datagram heads: each PCR then leaves exactly when it says.
+        pcrAlign: config.output.packetsPerDatagram,
       },
       (packets) => this.timeline.push(packets),
     );
@@ -149,7 +153,9 @@ export class Channel {
 
   private onData(link: SourceLink, chunk: Uint8Array): void {
     if (link.index !== this.active) return;
+    const before = this.remuxer.stats.packetsOut;
     this.remuxer.push(chunk);
+    if (this.remuxer.stats.packetsOut !== before) this.lastProducedNs = this.nowNs();
     this.drain();
     if (this.state !== (this.active === 0 ? 'running' : 'failover') && this.remuxer.demux.program) {
       this.state = this.active === 0 ? 'running' : 'failover';
@@ -206,10 +212,14 @@ export class Channel {
     if (this.active !== 0 && this.links[0].healthyFor(this.config.returnAfterMs, now)) {
       this.switchTo(0, 'primary healthy again');
     }
+    // Quiet: no bytes, or bytes that give no output (garbage until the hub calls it a failure
+    // after stall_timeout): either way the filler keeps PSI and PCR flowing meanwhile.
     const quiet =
       !link ||
       link.lastDataNs < 0 ||
       now - link.lastDataNs > QUIET_MS * 1e6 ||
+      this.lastProducedNs < 0 ||
+      now - this.lastProducedNs > QUIET_MS * 1e6 ||
       !this.remuxer.demux.program;
     if (quiet) {
       if (link && link.lastDataNs >= 0 && now - link.lastDataNs > this.config.stallMs * 1e6)

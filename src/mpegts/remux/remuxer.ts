@@ -30,6 +30,7 @@ import {
   hasPcr,
   getPcr,
   setPcr,
+  stripPcr,
   payloadUnitStart,
   discontinuityIndicator,
   setDiscontinuity,
@@ -68,6 +69,9 @@ const MAX_PTS_LEAD = 10_000 * MS;
 const MAX_SPLICE_GAP = 3_000 * MS;
 /** Span of recent input over which the packet rate is averaged for estimated segment ends. */
 const RATE_WINDOW = 2_000 * MS;
+/** Least margin of aligned PCR placement: PCR every ≤ 25 ms, so a next segment of sparser slots
+ * still finds a datagram head before the 35 ms interval (and well before 40 ms) runs out. */
+const ALIGN_MARGIN = 10 * MS;
 /** Slot length of VBR filler (no input): 8 packets per 35 ms, about 344 kbit/s of PSI/PCR/nulls. */
 const IDLE_SLOT_TICKS = (35 * MS) / 8;
 
@@ -165,6 +169,10 @@ export class Remuxer implements PacketSink {
   private cbrNext = 0;
 
   private outCount = 0;
+  /** Packets per datagram that PCRs align to (RemuxOptions.pcrAlign). */
+  private readonly pcrAlign: number;
+  /** Output time of the last PCR written, for aligned PCR placement. */
+  private lastPcrOutT = -Infinity;
 
   constructor(
     private readonly opts: RemuxOptions,
@@ -180,6 +188,7 @@ export class Remuxer implements PacketSink {
     this.providerName = opts.providerName ?? 'headend';
     this.psiStep = 0.9 * (opts.psiIntervalMs ?? 100) * MS;
     this.pcrTicks = Math.min(opts.pcrIntervalMs ?? 35, 40) * MS;
+    this.pcrAlign = Math.max(1, Math.min(7, Math.floor(opts.pcrAlign ?? 1)));
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
     this.framer = new Framer(this, STAGE_BYTES, { buf: this.mem, base: 0 });
@@ -548,45 +557,58 @@ export class Remuxer implements PacketSink {
     const d = t1 - t0;
     const cbr = this.slotTicks > 0;
     const bp = this.psiBlockPackets();
-    // The very first packets out are PSI, so a receiver can start at once; after that an
-    // anchor always takes slot 0.
-    const anchorAt0 = hasAnchor && this.stats.packetsOut > 0;
     if (!this.pcrPidFixed) {
       this.pcrPidFixed = true;
       this.updatePmt(this.demux.program, this.currentOutPids);
     }
-    const lead0 = hasAnchor ? 0 : 1;
     if (this.nextPsiDue < t0) this.nextPsiDue = t0;
     const lineSlots = cbr ? Math.round((t1 - this.cbrOrigin) / this.slotTicks) - this.cbrNext : 0;
-    // Slot count m, PCR inserts k and PSI blocks depend on one another; k and blocks only grow,
-    // so this settles in a few rounds.
+    const g0 = this.cbrNext;
+    const base = this.stats.packetsOut;
+    const align = this.pcrAlign;
+    // Slot count m, PCR inserts and PSI blocks depend on one another; the counts only grow, so
+    // this settles in a few rounds. Aligned mode (PCR only at datagram heads) is used when
+    // heads come often enough; otherwise PCR slots are placed freely (below).
+    let aligned = align > 1;
     let k = 0;
     let blocks = 0;
     let m = 0;
     let slot = 0;
-    for (;;) {
+    let lead0 = 0;
+    for (let round = 0; ; round++) {
+      lead0 = aligned ? 0 : hasAnchor ? 0 : 1;
       const mandatory = n + blocks * bp + k + lead0;
-      if (cbr) m = Math.max(mandatory, lineSlots);
+      // At least one slot, so a walk always moves output time forward (fillTo relies on it).
+      if (cbr) m = Math.max(1, mandatory, lineSlots);
       else if (idle) m = Math.max(mandatory, Math.ceil(d / IDLE_SLOT_TICKS));
       else m = Math.max(1, mandatory);
       slot = cbr ? this.slotTicks : d / m;
+      if (aligned && 3 * align * slot > this.pcrTicks) {
+        aligned = false; // datagrams too sparse here to carry every PCR at a head
+        k = 0;
+        continue;
+      }
       const span = m * slot;
       let kk = 0;
-      while (span / (kk + 1) + slot > this.pcrTicks && kk < m) kk++;
+      if (aligned) {
+        kk = this.alignedPcrCount(base, m, t0, g0, slot, cbr);
+      } else {
+        while (span / (kk + 1) + slot > this.pcrTicks && kk < m) kk++;
+      }
       let bb = 0;
       for (let due = this.nextPsiDue; due < t0 + span + (bp + 1) * slot; due += this.psiStep) bb++;
-      if (kk <= k && bb <= blocks) break;
+      if ((kk <= k && bb <= blocks) || round > 16) break;
       k = Math.max(k, kk);
       blocks = Math.max(blocks, bb);
     }
+    const anchorAt0 = !aligned && hasAnchor && this.stats.packetsOut > 0;
     if (cbr && lineSlots < m) {
       // More to send than the mux rate allows here: the line runs late and catches up later.
       const lagMs = ((m - lineSlots) * this.slotTicks + (this.outEnd - t0)) / MS;
       if (lagMs > this.cbrMaxLagMs) this.cbrMaxLagMs = lagMs;
       if (n > 0) this.cbrOverflows++;
     }
-    const g0 = this.cbrNext;
-    // PCR-only i (1..k) goes to slot ⌊i·m/(k+1)⌋; i = 0 (no anchor) to slot 0.
+    // Unaligned: PCR-only i (1..k) goes to slot ⌊i·m/(k+1)⌋; i = 0 (no anchor) to slot 0.
     let pcrLeft = k + lead0;
     let pcrI = hasAnchor ? 1 : 0;
     let nextPcrSlot = pcrI <= k ? Math.floor((pcrI * m) / (k + 1)) : m;
@@ -603,8 +625,15 @@ export class Remuxer implements PacketSink {
       this.outCount++;
       if (anchorAt0 && j === 0) {
         this.copyContent(at, ci++);
-        if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
-      } else if (pcrLeft > 0 && (j >= nextPcrSlot || left <= pcrLeft)) {
+        if (hasPcr(mem, at)) {
+          setPcr(mem, at, Math.round(t));
+          this.lastPcrOutT = t;
+        }
+      } else if (
+        aligned &&
+        this.alignedPcrDue(base + j, t, slot, this.lastPcrOutT) &&
+        left > n - ci + psiLeft
+      ) {
         writePcrOnlyPacket(
           mem,
           at,
@@ -613,6 +642,19 @@ export class Remuxer implements PacketSink {
           Math.round(t),
           false,
         );
+        this.lastPcrOutT = t;
+        if (pcrLeft > 0) pcrLeft--;
+        this.stats.pcrPacketsInserted++;
+      } else if (!aligned && pcrLeft > 0 && (j >= nextPcrSlot || left <= pcrLeft)) {
+        writePcrOnlyPacket(
+          mem,
+          at,
+          this.outPcrPid,
+          this.ccOut[this.outPcrPid],
+          Math.round(t),
+          false,
+        );
+        this.lastPcrOutT = t;
         pcrLeft--;
         pcrI++;
         nextPcrSlot = pcrI <= k ? Math.floor((pcrI * m) / (k + 1)) : m;
@@ -628,7 +670,10 @@ export class Remuxer implements PacketSink {
         this.stats.psiPacketsOut++;
       } else if (ci < n && (!cbr || left <= owed || t0 + (ci * d) / n <= t + slot / 2)) {
         this.copyContent(at, ci++);
-        if (hasPcr(mem, at)) setPcr(mem, at, Math.round(t));
+        if (hasPcr(mem, at)) {
+          if (aligned) stripPcr(mem, at);
+          else setPcr(mem, at, Math.round(t));
+        }
       } else {
         mem.copyWithin(at, this.nullAt, this.nullAt + TS_PACKET_SIZE);
         this.stats.nullPacketsOut++;
@@ -648,6 +693,44 @@ export class Remuxer implements PacketSink {
    * Takes only small integers: a fractional or > 2^31 number passed to a call that is not
    * inlined is boxed, and this runs for every packet (the PCR is written by the caller).
    */
+  /**
+   * PCR-only packets the aligned walk will place (the same rule, alignedPcrDue, replayed over the
+   * segment's slot times). The margin at heads (two datagrams, at least ALIGN_MARGIN) covers the
+   * next segment's slots being longer.
+   */
+  private alignedPcrCount(
+    base: number,
+    m: number,
+    t0: number,
+    g0: number,
+    slot: number,
+    cbr: boolean,
+  ): number {
+    let last = this.lastPcrOutT;
+    let count = 0;
+    for (let j = 0; j < m; j++) {
+      const t = cbr ? this.cbrOrigin + (g0 + j) * slot : t0 + j * slot;
+      if (this.alignedPcrDue(base + j, t, slot, last)) {
+        count++;
+        last = t;
+      }
+    }
+    return count;
+  }
+
+  /**
+   * Whether output packet `index` (leaving at t) takes a PCR-only packet in aligned mode: at a
+   * datagram head when waiting for the next head could let the gap since `last` exceed
+   * pcrTicks; anywhere when even the next head would be too late (after a stretch placed
+   * without alignment, whose last PCR counted on this segment's slot 0).
+   */
+  private alignedPcrDue(index: number, t: number, slot: number, last: number): boolean {
+    const align = this.pcrAlign;
+    const toHead = (align - (index % align)) % align;
+    if (toHead === 0) return t - last + Math.max(2 * align * slot, ALIGN_MARGIN) > this.pcrTicks;
+    return t + toHead * slot - last > this.pcrTicks;
+  }
+
   private copyContent(at: number, ci: number): void {
     const src = this.segBase + ci * TS_PACKET_SIZE;
     this.mem.copyWithin(at, src, src + TS_PACKET_SIZE);

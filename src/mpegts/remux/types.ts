@@ -26,6 +26,14 @@ export interface RemuxOptions {
   basePid?: number;
   /** PMT PID of the output program. Default 0x1000. */
   pmtPid?: number;
+  /**
+   * Packets per output datagram (1..7). Above 1, PCR is carried only by PCR-only packets that
+   * open a datagram (output packet index ≡ 0 mod pcrAlign), so every PCR leaves at the time it
+   * names; content PCR fields become stuffing. Within a datagram the packets all arrive at
+   * once, so a PCR in packet k would arrive k packet-times early (1.1 ms at 4 Mbit/s for k = 3).
+   * Falls back to unaligned PCR where datagrams are too sparse to keep pcrIntervalMs. Default 1.
+   */
+  pcrAlign?: number;
 }
 
 /** Receives whole 188-byte output packets. The view is only valid during the call: copy to keep. */

@@ -112,7 +112,8 @@ t.test('random inputs → remux → analyzer finds no priority-1/2 error', async
     }
     const c = collector();
     const cbrRate = cbr ? Math.ceil(maxRate * 1.6 + 300_000) : undefined;
-    const r = new Remuxer({ program: pick, cbrBitrate: cbrRate }, c.sink);
+    const align = [1, 7, 7, 3][Math.floor(rnd() * 4)];
+    const r = new Remuxer({ program: pick, cbrBitrate: cbrRate, pcrAlign: align }, c.sink);
     sources.forEach((ts, i) => {
       if (i > 0 && explicit) r.splice();
       let o = 0;
@@ -128,7 +129,7 @@ t.test('random inputs → remux → analyzer finds no priority-1/2 error', async
     a.push(out);
     a.end();
     const rep = a.report();
-    const label = `#${iter} programs=${programCount} pick=${pick} sources=${nSources} ${cbr ? `CBR ${cbrRate}` : 'VBR'} ${explicit ? 'splice()' : 'implicit'}`;
+    const label = `#${iter} programs=${programCount} pick=${pick} sources=${nSources} ${cbr ? `CBR ${cbrRate}` : 'VBR'} ${explicit ? 'splice()' : 'implicit'} align=${align}`;
     const failing = [...rep.tr101290.priority1, ...rep.tr101290.priority2]
       .filter((x) => x.errors > 0)
       .map((x) => `${x.id} ${x.name} ${x.errors} ${x.detail ?? ''}`);
@@ -142,6 +143,16 @@ t.test('random inputs → remux → analyzer finds no priority-1/2 error', async
       chk.maxPatGapMs <= 100 && chk.maxPmtGapMs <= 100,
       `${label}: PAT ${chk.maxPatGapMs.toFixed(1)} PMT ${chk.maxPmtGapMs.toFixed(1)} ms`,
     );
+    if (align > 1 && cbrRate !== undefined && cbrRate >= 1.2e6) {
+      // Dense enough for every PCR to open a datagram (below ~0.9 Mbit/s a 7-packet datagram
+      // lasts too long for the 35 ms PCR interval, and placement falls back to free slots).
+      const heads = chk.pcrs.filter(([i]) => i % align === 0).length;
+      t.equal(
+        heads,
+        chk.pcrs.length,
+        `${label}: ${heads} of ${chk.pcrs.length} PCRs open a datagram`,
+      );
+    }
     if (cbr)
       t.ok(
         r.cbrMaxLagMs < 100,

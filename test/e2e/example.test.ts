@@ -8,7 +8,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import {
   REPO,
-  analyze,
+  analyzeRecording,
   failing,
   ffprobeJson,
   openRecorder,
@@ -43,7 +43,7 @@ t.test(`the example channels.yaml: ffprobe and ${SECONDS} s of analysis`, async 
   const probing = Promise.all(CHANNELS.map((c) => ffprobeJson(c.group, c.port, 8)));
   await sleep(SECONDS * 1000);
   const probes = await probing;
-  const recordings = await Promise.all(recorders.map((r) => r.close()));
+  await Promise.all(recorders.map((r) => r.close()));
   const failures = d.events.filter((e) => e.event === 'source-failed');
   t.same(failures, [], 'no source failed meanwhile');
   await stopAndCheck(t, d, []);
@@ -57,7 +57,7 @@ t.test(`the example channels.yaml: ffprobe and ${SECONDS} s of analysis`, async 
       c.name,
       `${c.name}: ffprobe reads the service name`,
     );
-    const r = analyze(recordings[i]);
+    const r = analyzeRecording(recorders[i]);
     t.ok(
       r.totals.durationSec >= SECONDS - 1,
       `${c.name}: ${r.totals.durationSec.toFixed(1)} s analyzed`,

@@ -169,6 +169,23 @@ export function startDaemon(t: Test, config: { text: string } | { file: string }
   return { proc, configFile, events, otherLines, waitFor, exited, stop, childPids };
 }
 
+/** A channel's story for a test comment: `1.23s source-up#0 2.50s source-failed:exit#0 …`. */
+export function story(events: LogEvent[], channel: string, t0Ns: number): string {
+  return events
+    .filter(
+      (e) =>
+        e.channel === channel &&
+        /^(source-up|source-failed|failover|return-to-primary)$/.test(e.event),
+    )
+    .map(
+      (e) =>
+        `${((e.atNs - t0Ns) / 1e9).toFixed(2)}s ${e.event}` +
+        `${e.reason !== undefined ? `:${String(e.reason)}` : ''}` +
+        `${e.index !== undefined ? `#${String(e.index)}` : ''}`,
+    )
+    .join(' ');
+}
+
 /** The source key (as logged) whose test pattern text or url contains `needle`. */
 export function sourceMatches(e: LogEvent, needle: string): boolean {
   return typeof e.source === 'string' && e.source.includes(needle);
@@ -246,11 +263,103 @@ export interface Datagram {
 
 export interface Recorder {
   datagrams: Datagram[];
+  /** Stops receiving; resolves to the datagrams with their user-space arrival times. */
   close(): Promise<Datagram[]>;
+  /**
+   * After close(): the same datagrams with kernel receive times (SO_TIMESTAMPNS, read by a
+   * python3 receiver beside ours), or undefined when python3 is missing. Arrival-time checks
+   * (PCR repetition, PAT/PMT gaps) use these when present: a Node receiver's own event-loop
+   * latency on a loaded 2-core box would otherwise be measured as the sender's (STANDARDS.md,
+   * "Measuring on the wire").
+   */
+  kernel: Datagram[] | undefined;
+}
+
+// SO_TIMESTAMPNS is 35 on Linux (asm-generic/socket.h); Python's socket module lacks the name.
+const KERNEL_RX_PY = `
+import socket, struct, sys
+g, p = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, 35, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind((g, p))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(g) + socket.inet_aton(sys.argv[3]))
+sys.stderr.write('ready\\n')
+sys.stderr.flush()
+out = sys.stdout.buffer
+while True:
+    data, anc, _, _ = s.recvmsg(65536, 64)
+    ts = 0
+    for lvl, typ, d in anc:
+        if lvl == socket.SOL_SOCKET and typ == 35:
+            sec, nsec = struct.unpack('qq', d[:16])
+            ts = sec * 1000000000 + nsec
+    out.write(struct.pack('>QH', ts, len(data)) + data)
+    out.flush()
+`;
+
+let python: string | null | undefined;
+function findPython(): string | null {
+  if (python === undefined) {
+    const r = spawnSync('python3', ['-c', 'import socket'], { stdio: 'ignore' });
+    python = r.status === 0 ? 'python3' : null;
+  }
+  return python;
+}
+
+/** A python3 receiver with kernel timestamps; null when python3 is not there. */
+async function openKernelRecorder(
+  t: Test,
+  group: string,
+  port: number,
+): Promise<{ close(): Promise<Datagram[]> } | null> {
+  const py = findPython();
+  if (py === null) return null;
+  const child = spawn(py, ['-c', KERNEL_RX_PY, group, String(port), IFACE], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL'); // our own child, by its pid
+      await exited;
+    }
+  });
+  const ok = await new Promise<boolean>((resolve) => {
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (err.includes('ready')) resolve(true);
+    });
+    child.on('exit', () => resolve(false));
+  });
+  if (!ok) return null;
+  return {
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      const b = Buffer.concat(chunks);
+      const out: Datagram[] = [];
+      let base: bigint | undefined;
+      for (let o = 0; o + 10 <= b.length;) {
+        const ts = b.readBigUInt64BE(o);
+        const len = b.readUInt16BE(o + 8);
+        if (o + 10 + len > b.length) break;
+        base ??= ts;
+        out.push({ data: b.subarray(o + 10, o + 10 + len), ns: Number(ts - base) });
+        o += 10 + len;
+      }
+      return out;
+    },
+  };
 }
 
 /** Joins group on 127.0.0.1 and records every datagram until close(). */
 export async function openRecorder(t: Test, group: string, port: number): Promise<Recorder> {
+  const kernelRx = await openKernelRecorder(t, group, port);
   const sock = createSocket({ type: 'udp4', reuseAddr: true });
   const datagrams: Datagram[] = [];
   sock.on('message', (data) => datagrams.push({ data, ns: nowNs() }));
@@ -268,15 +377,27 @@ export async function openRecorder(t: Test, group: string, port: number): Promis
       sock.close();
     }
   });
-  return {
+  const rec: Recorder = {
     datagrams,
-    close: () =>
-      new Promise((r) => {
-        if (closed) return r(datagrams);
+    kernel: undefined,
+    close: async () => {
+      if (!closed) {
         closed = true;
-        sock.close(() => r(datagrams));
-      }),
+        await new Promise<void>((r) => sock.close(() => r()));
+        if (kernelRx) rec.kernel = await kernelRx.close();
+      }
+      return datagrams;
+    },
   };
+  return rec;
+}
+
+/**
+ * The recording whose arrival times to judge: the kernel-timestamped one when there is one
+ * (it started before and stopped after ours, so it holds at least as much), else ours.
+ */
+export function timed(rec: Recorder): Datagram[] {
+  return rec.kernel !== undefined && rec.kernel.length > 0 ? rec.kernel : rec.datagrams;
 }
 
 export async function recordGroup(
@@ -481,6 +602,13 @@ export function pictureAfterMs(
 ): number {
   const start = ns.findIndex((v) => v >= tNs);
   if (start < 0) return Infinity;
+  if (process.env.HEADEND_E2E_LOG) {
+    const gaps = ns
+      .slice(start)
+      .map((v, i, a) => (i > 0 ? (v - a[i - 1]) / 1e6 : 0))
+      .filter((g) => g > maxGapMs);
+    process.stderr.write(`[picture] gaps > ${maxGapMs} ms after the event: ${gaps.join(' ')}\n`);
+  }
   let a = start;
   for (let i = start + 1; i < ns.length; i++) {
     const held = ns[i - 1] - ns[a];
@@ -500,15 +628,20 @@ export function firstAfterMs(ns: number[], tNs: number): number {
  * The output promises of a recording with failures in it: zero CC errors (1.4), no PCR step
  * without discontinuity_indicator (2.3b, and the independent scan), PCR repetition ≤ 100 ms
  * (2.3a), PAT/PMT within the PSI interval (independent scan, timed by PCR and by arrival).
+ * Arrival times are the kernel's when the recorder has them (see Recorder.kernel).
  */
 export function assertCleanAcrossFailures(
   t: Test,
-  datagrams: Datagram[],
+  rec: Recorder,
   psiMs: number,
   what: string,
 ): { report: AnalyzerReport; scan: Scan } {
-  const report = analyze(datagrams);
+  const datagrams = rec.datagrams;
+  const kernel = rec.kernel !== undefined && rec.kernel.length > 0;
+  const report = analyze(timed(rec));
+  const user = kernel ? analyze(datagrams) : report;
   const s = scan(datagrams);
+  const k = kernel ? scan(timed(rec)) : s;
   t.ok(datagrams.length > 0, `${what}: datagrams received (${datagrams.length})`);
   t.equal(report.totals.bytesSkipped, 0, `${what}: every byte in 188-byte packets`);
   for (const id of ['1.1', '1.2', '1.3', '1.4', '1.5', '2.1', '2.2', '2.3a', '2.3b']) {
@@ -518,21 +651,37 @@ export function assertCleanAcrossFailures(
   t.same(s.badPcrSteps, [], `${what}: no PCR step outside 0…100 ms (independent scan)`);
   const patPcr = maxGapMs(s.patPcrNs);
   const pmtPcr = maxGapMs(s.pmtPcrNs);
-  t.ok(patPcr > 0 && patPcr <= psiMs + 2, `${what}: PAT gap by PCR ${patPcr.toFixed(1)} ms`);
+  const gapI = s.patPcrNs.findIndex(
+    (x, i) => i > 0 && Math.abs(x - s.patPcrNs[i - 1] - patPcr * 1e6) < 1,
+  );
+  const gapAt = gapI > 0 ? s.patNs[gapI - 1] : NaN;
+  t.ok(
+    patPcr > 0 && patPcr <= psiMs + 2,
+    `${what}: PAT gap by PCR ${patPcr.toFixed(1)} ms (after the PAT that arrived at ` +
+      `${((gapAt - (datagrams[0]?.ns ?? 0)) / 1e6).toFixed(0)} ms)`,
+  );
   t.ok(pmtPcr > 0 && pmtPcr <= psiMs + 2, `${what}: PMT gap by PCR ${pmtPcr.toFixed(1)} ms`);
-  // By arrival the receiver's own latency adds: a generous tolerance, still far below 0.5 s.
-  const patArr = maxGapMs(s.patNs);
-  const pmtArr = maxGapMs(s.pmtNs);
-  t.ok(patArr <= psiMs + 100, `${what}: PAT gap by arrival ${patArr.toFixed(1)} ms`);
-  t.ok(pmtArr <= psiMs + 100, `${what}: PMT gap by arrival ${pmtArr.toFixed(1)} ms`);
+  // By arrival the pacer's timing adds (and the receiver's, without kernel times): a tolerance
+  // of one more PSI interval, still far below TR 101 290's 0.5 s.
+  const patArr = maxGapMs(k.patNs);
+  const pmtArr = maxGapMs(k.pmtNs);
+  const clock = kernel ? 'kernel' : 'user-space';
+  t.ok(patArr <= 2 * psiMs, `${what}: PAT gap by ${clock} arrival ${patArr.toFixed(1)} ms`);
+  t.ok(pmtArr <= 2 * psiMs, `${what}: PMT gap by ${clock} arrival ${pmtArr.toFixed(1)} ms`);
   t.comment(
     `${what}: ${datagrams.length} datagrams, ${report.totals.durationSec.toFixed(1)} s, ` +
-      `P1 ${report.priority1Errors} P2 ${report.priority2Errors} [${failing(report)}], ` +
+      `P1 ${report.priority1Errors} P2 ${report.priority2Errors} [${failing(report)}] by ${clock} ` +
+      `arrival${kernel ? ` (user-space: P1 ${user.priority1Errors} P2 ${user.priority2Errors} [${failing(user)}])` : ''}, ` +
       `PAT/PMT max gap by PCR ${patPcr.toFixed(1)}/${pmtPcr.toFixed(1)} ms, by arrival ` +
       `${patArr.toFixed(1)}/${pmtArr.toFixed(1)} ms, video PES max gap ` +
       `${maxGapMs(s.videoPesNs).toFixed(0)} ms`,
   );
   return { report, scan: s };
+}
+
+/** Analyzer report of a recording, on kernel arrival times when there are some. */
+export function analyzeRecording(rec: Recorder): AnalyzerReport {
+  return analyze(timed(rec));
 }
 
 // ------------------------------------------------------------------ ffprobe / ffmpeg

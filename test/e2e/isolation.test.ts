@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import {
   CLI,
-  analyze,
+  analyzeRecording,
   check,
   failing,
   marker,
@@ -65,7 +65,8 @@ channels:
   await d.waitFor((e) => e.event === 'source-up' && e.channel === '31 Good', 10_000);
   const recs = await Promise.all(chans.map((c) => openRecorder(t, c.group, c.port)));
   await sleep(SECONDS * 1000);
-  const recordings = await Promise.all(recs.map((r) => r.close()));
+  await Promise.all(recs.map((r) => r.close()));
+  const recordings = recs.map((r) => r.datagrams);
   const ofCh = (n: string) => (e: LogEvent) => e.channel === n;
   const dyingFails = d.events.filter(
     (e) => ofCh('33 Dying')(e) && e.event === 'source-failed' && e.reason === 'exit',
@@ -81,7 +82,7 @@ channels:
   );
   await stopAndCheck(t, d, [good, missing]);
 
-  const g = analyze(recordings[0]);
+  const g = analyzeRecording(recs[0]);
   t.equal(g.priority1Errors, 0, `good: zero priority-1 errors ${failing(g)}`);
   t.equal(g.priority2Errors, 0, `good: zero priority-2 errors ${failing(g)}`);
   t.ok(g.totals.durationSec >= SECONDS - 1, `good: ${g.totals.durationSec.toFixed(1)} s`);
@@ -99,7 +100,7 @@ channels:
 
   for (const i of [1, 2]) {
     const c = chans[i];
-    const r = analyze(recordings[i]);
+    const r = analyzeRecording(recs[i]);
     const s = scan(recordings[i]);
     t.ok(r.totals.durationSec >= SECONDS - 1, `${c.name}: output alive for ${SECONDS} s`);
     t.equal(r.priority1Errors, 0, `${c.name}: zero priority-1 errors ${failing(r)}`);

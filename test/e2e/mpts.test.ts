@@ -7,7 +7,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import {
   TsSender,
-  analyze,
+  analyzeRecording,
   failing,
   ffmpeg,
   ffprobeJson,
@@ -74,7 +74,7 @@ t.test('an MPTS with three programs feeds three channels', async (t) => {
   const probing = Promise.all(PROGRAMS.map((p) => ffprobeJson(p.group, p.port, 8)));
   await sleep(6000);
   const probes = await probing;
-  const recordings = await Promise.all(recs.map((r) => r.close()));
+  await Promise.all(recs.map((r) => r.close()));
   const starts = d.events.filter((e) => e.event === 'source-start');
   t.equal(starts.length, 1, `the MPTS source is opened once (${starts.length} source-start)`);
   t.match(String(starts[0]?.source), IN_GROUP, 'and it is the udp input');
@@ -97,7 +97,7 @@ t.test('an MPTS with three programs feeds three channels', async (t) => {
     );
     const v = streams.find((s) => s.codec_type === 'video');
     t.same([v?.width, v?.height], p.size, `${p.name}: picture ${p.size.join('x')}`);
-    const r = analyze(recordings[i]);
+    const r = analyzeRecording(recs[i]);
     t.equal(r.programs.length, 1, `${p.name}: one program in the PAT`);
     t.equal(r.programs[0]?.programNumber, p.number, `${p.name}: program_number ${p.number}`);
     t.equal(r.priority1Errors, 0, `${p.name}: zero priority-1 errors ${failing(r)}`);

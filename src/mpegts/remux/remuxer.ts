@@ -46,11 +46,8 @@ import { Demuxer, ROLE_PCR_ONLY } from '../demux.js';
 import type { ProgramInfo, ServiceInfo } from '../demux.js';
 import { addTimestampOffset, locatePesTimestamps, readTimestamp, TS_LO } from '../pes.js';
 import { isPesKind } from '../stream-types.js';
-import { serializePat, PAT_PID } from '../psi/pat.js';
-import { serializePmt } from '../psi/pmt.js';
-import { serializeSdt, SDT_PID } from '../psi/sdt.js';
-import { PsiTable } from './psi-table.js';
 import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
+import { OutputPsi } from './output-psi.js';
 import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
 
 const MS = PCR_HZ / 1000;
@@ -102,17 +99,9 @@ export class Remuxer implements PacketSink {
   private readonly framer: Framer;
   readonly demux: Demuxer;
 
-  // Output identity.
-  private readonly tsid: number;
-  private readonly programNumber: number;
-  private readonly pmtPid: number;
+  // Output identity: PIDs by kind (pid-map.ts), PSI/SI (output-psi.ts).
   private readonly basePid: number;
-  private readonly pat: PsiTable;
-  private readonly pmt: PsiTable;
-  private readonly sdt: PsiTable | null;
-  private serviceName: string;
-  private providerName: string;
-  private serviceType = 0x01;
+  private readonly psi: OutputPsi;
 
   // Per elementary stream of the current input program (index = Demuxer role).
   private readonly esOutPid = new Int16Array(MAX_ES).fill(-1);
@@ -175,17 +164,12 @@ export class Remuxer implements PacketSink {
   private lastPcrOutT = -Infinity;
 
   constructor(
-    private readonly opts: RemuxOptions,
+    opts: RemuxOptions,
     private readonly sink: RemuxSink,
   ) {
-    this.tsid = opts.transportStreamId ?? 1;
-    this.programNumber = opts.programNumber ?? 1;
-    this.pmtPid = opts.pmtPid ?? 0x1000;
     this.basePid = opts.basePid ?? 0x100;
     this.pcrOnlyOutPid = this.basePid + PCR_ONLY_OFFSET;
     this.outPcrPid = this.basePid;
-    this.serviceName = opts.serviceName ?? `Service ${this.programNumber}`;
-    this.providerName = opts.providerName ?? 'headend';
     this.psiStep = 0.9 * (opts.psiIntervalMs ?? 100) * MS;
     this.pcrTicks = Math.min(opts.pcrIntervalMs ?? 35, 40) * MS;
     this.pcrAlign = Math.max(1, Math.min(7, Math.floor(opts.pcrAlign ?? 1)));
@@ -197,18 +181,15 @@ export class Remuxer implements PacketSink {
       onProgram: (p) => this.onProgram(p),
       onService: (s) => this.onService(s),
     });
-    this.pat = new PsiTable(PAT_PID);
-    this.pmt = new PsiTable(this.pmtPid);
-    this.sdt = opts.sdt === false ? null : new PsiTable(SDT_PID);
-    this.pat.update((version) =>
-      serializePat({
-        transportStreamId: this.tsid,
-        version,
-        programs: [{ programNumber: this.programNumber, pid: this.pmtPid }],
-      }),
-    );
-    this.updatePmt(null);
-    this.updateSdt();
+    this.psi = new OutputPsi({
+      transportStreamId: opts.transportStreamId ?? 1,
+      programNumber: opts.programNumber ?? 1,
+      pmtPid: opts.pmtPid ?? 0x1000,
+      originalNetworkId: opts.originalNetworkId ?? 0xff01,
+      sdt: opts.sdt !== false,
+      serviceName: opts.serviceName,
+      providerName: opts.providerName,
+    });
   }
 
   /** Feeds input bytes (any alignment, garbage tolerated). */
@@ -444,73 +425,11 @@ export class Remuxer implements PacketSink {
     }
     if (!this.pcrPidFixed) this.outPcrPid = best >= 0 ? pids[best] : this.pcrOnlyOutPid;
     this.currentOutPids = pids;
-    this.updatePmt(p, pids);
-    const video = p.streams.find((s) => s.kind === 'video');
-    this.serviceType = !video ? 0x02 : video.codec === 'hevc' ? 0x1f : 0x01;
-    this.updateSdt();
+    if (this.psi.setProgram(p, pids, this.outPcrPid)) this.nextPsiDue = -Infinity;
   }
 
   private onService(s: ServiceInfo): void {
-    if (this.opts.serviceName === undefined) this.serviceName = s.serviceName || this.serviceName;
-    if (this.opts.providerName === undefined)
-      this.providerName = s.providerName || this.providerName;
-    if (s.serviceType) this.serviceType = s.serviceType;
-    this.updateSdt();
-  }
-
-  private updatePmt(p: ProgramInfo | null, pids: number[] = []): void {
-    const streams = p
-      ? p.streams
-          .map((s, i) => ({ streamType: s.streamType, pid: pids[i], descriptors: s.descriptors }))
-          .filter((s) => s.pid >= 0)
-      : [];
-    const changed = this.pmt.update((version) => [
-      serializePmt({
-        programNumber: this.programNumber,
-        version,
-        pcrPid: this.outPcrPid,
-        programInfo: p ? p.programInfo : [],
-        streams,
-      }),
-    ]);
-    if (changed) this.nextPsiDue = -Infinity;
-  }
-
-  private updateSdt(): void {
-    if (!this.sdt) return;
-    const changed = this.sdt.update((version) =>
-      serializeSdt({
-        transportStreamId: this.tsid,
-        originalNetworkId: this.opts.originalNetworkId ?? 0xff01,
-        version,
-        services: [
-          {
-            serviceId: this.programNumber,
-            eitSchedule: false,
-            eitPresentFollowing: false,
-            runningStatus: 4,
-            freeCaMode: false,
-            serviceType: this.serviceType,
-            providerName: this.providerName,
-            serviceName: this.serviceName,
-            otherDescriptors: [],
-          },
-        ],
-      }),
-    );
-    if (changed) this.nextPsiDue = -Infinity;
-  }
-
-  private psiBlockPackets(): number {
-    return this.pat.packetCount + this.pmt.packetCount + (this.sdt ? this.sdt.packetCount : 0);
-  }
-
-  private writePsiPacket(i: number, at: number): void {
-    const np = this.pat.packetCount;
-    const nm = this.pmt.packetCount;
-    if (i < np) this.pat.writePacket(i, this.mem, at);
-    else if (i < np + nm) this.pmt.writePacket(i - np, this.mem, at);
-    else this.sdt!.writePacket(i - np - nm, this.mem, at);
+    if (this.psi.setInputService(s)) this.nextPsiDue = -Infinity;
   }
 
   // ---------------------------------------------------------------- the walk
@@ -556,10 +475,12 @@ export class Remuxer implements PacketSink {
   private walk(t0: number, t1: number, n: number, hasAnchor: boolean, idle: boolean): void {
     const d = t1 - t0;
     const cbr = this.slotTicks > 0;
-    const bp = this.psiBlockPackets();
+    const bp = this.psi.blockPackets;
     if (!this.pcrPidFixed) {
       this.pcrPidFixed = true;
-      this.updatePmt(this.demux.program, this.currentOutPids);
+      if (this.psi.setProgram(this.demux.program, this.currentOutPids, this.outPcrPid)) {
+        this.nextPsiDue = -Infinity;
+      }
     }
     if (this.nextPsiDue < t0) this.nextPsiDue = t0;
     const lineSlots = cbr ? Math.round((t1 - this.cbrOrigin) / this.slotTicks) - this.cbrNext : 0;
@@ -664,7 +585,7 @@ export class Remuxer implements PacketSink {
         (psiIdx > 0 || t + (bp + 1) * slot > this.nextPsiDue || left <= owed - (n - ci))
       ) {
         if (psiIdx === 0) this.nextPsiDue = t + this.psiStep;
-        this.writePsiPacket(psiIdx, at);
+        this.psi.writePacket(psiIdx, mem, at);
         psiIdx = (psiIdx + 1) % bp;
         psiLeft--;
         this.stats.psiPacketsOut++;

@@ -1,0 +1,118 @@
+// The PSI/SI of a channel's output: PAT (ISO/IEC 13818-1 §2.4.4.3), PMT (§2.4.4.8) and SDT
+// actual (ETSI EN 300 468 §5.2.3), each kept as ready packets (PsiTable) whose version moves only
+// when the content changes. The remuxer sends one block (PAT, PMT, SDT) per repetition.
+
+import type { ProgramInfo, ServiceInfo } from '../demux.js';
+import { serializePat, PAT_PID } from '../psi/pat.js';
+import { serializePmt } from '../psi/pmt.js';
+import { serializeSdt, SDT_PID } from '../psi/sdt.js';
+import { PsiTable } from './psi-table.js';
+
+export interface OutputPsiOptions {
+  transportStreamId: number;
+  programNumber: number;
+  pmtPid: number;
+  originalNetworkId: number;
+  /** Send an SDT at all. */
+  sdt: boolean;
+  /** Configured names win over the input's; absent ones follow the input's SDT. */
+  serviceName?: string;
+  providerName?: string;
+}
+
+export class OutputPsi {
+  private readonly pat = new PsiTable(PAT_PID);
+  private readonly pmt: PsiTable;
+  private readonly sdt: PsiTable | null;
+  private serviceName: string;
+  private providerName: string;
+  private serviceType = 0x01;
+
+  constructor(private readonly o: OutputPsiOptions) {
+    this.pmt = new PsiTable(o.pmtPid);
+    this.sdt = o.sdt ? new PsiTable(SDT_PID) : null;
+    this.serviceName = o.serviceName ?? `Service ${o.programNumber}`;
+    this.providerName = o.providerName ?? 'headend';
+    this.pat.update((version) =>
+      serializePat({
+        transportStreamId: o.transportStreamId,
+        version,
+        programs: [{ programNumber: o.programNumber, pid: o.pmtPid }],
+      }),
+    );
+    this.setProgram(null, [], 0x1fff);
+    this.updateSdt();
+  }
+
+  /** Packets in one repetition (PAT + PMT + SDT). */
+  get blockPackets(): number {
+    return this.pat.packetCount + this.pmt.packetCount + (this.sdt ? this.sdt.packetCount : 0);
+  }
+
+  /** Writes packet i of a repetition at dst[at], with its table's continuity counter. */
+  writePacket(i: number, dst: Uint8Array, at: number): void {
+    const np = this.pat.packetCount;
+    const nm = this.pmt.packetCount;
+    if (i < np) this.pat.writePacket(i, dst, at);
+    else if (i < np + nm) this.pmt.writePacket(i - np, dst, at);
+    else this.sdt!.writePacket(i - np - nm, dst, at);
+  }
+
+  /**
+   * The program as it leaves: input streams with their output PIDs (-1: dropped) and the output
+   * PCR PID. Also derives the SDT service_type from the streams. Returns true on any change.
+   */
+  setProgram(p: ProgramInfo | null, pids: readonly number[], pcrPid: number): boolean {
+    const streams = p
+      ? p.streams
+          .map((s, i) => ({ streamType: s.streamType, pid: pids[i], descriptors: s.descriptors }))
+          .filter((s) => s.pid >= 0)
+      : [];
+    const pmtChanged = this.pmt.update((version) => [
+      serializePmt({
+        programNumber: this.o.programNumber,
+        version,
+        pcrPid,
+        programInfo: p ? p.programInfo : [],
+        streams,
+      }),
+    ]);
+    if (p) {
+      const video = p.streams.find((s) => s.kind === 'video');
+      this.serviceType = !video ? 0x02 : video.codec === 'hevc' ? 0x1f : 0x01;
+    }
+    return this.updateSdt() || pmtChanged;
+  }
+
+  /** The input's SDT entry for the program: names unless configured, and its service_type. */
+  setInputService(s: ServiceInfo): boolean {
+    if (this.o.serviceName === undefined) this.serviceName = s.serviceName || this.serviceName;
+    if (this.o.providerName === undefined) this.providerName = s.providerName || this.providerName;
+    if (s.serviceType) this.serviceType = s.serviceType;
+    return this.updateSdt();
+  }
+
+  private updateSdt(): boolean {
+    if (!this.sdt) return false;
+    return this.sdt.update((version) =>
+      serializeSdt({
+        transportStreamId: this.o.transportStreamId,
+        originalNetworkId: this.o.originalNetworkId,
+        version,
+        services: [
+          {
+            serviceId: this.o.programNumber,
+            eitSchedule: false,
+            eitPresentFollowing: false,
+            runningStatus: 4,
+            freeCaMode: false,
+            serviceType: this.serviceType,
+            providerName: this.providerName,
+            serviceName: this.serviceName,
+            otherDescriptors: [],
+          },
+        ],
+      }),
+    );
+  }
+}

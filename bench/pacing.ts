@@ -16,6 +16,7 @@
 // p99/max, RFC 4445 DF per second (max; nominal rate for CBR), burst ratio (most bytes in any
 // 10 ms ÷ the nominal 10 ms share), loss (CC-gap packets, datagrams missing), clock drift (ppm).
 // Prints a table; writes bench/results/pacing-latest.json.
+import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

@@ -7,6 +7,7 @@
 // Every group is 239.255.x.y on 127.0.0.1 with TTL 1, and the tests run inside the private
 // network namespace (scripts/in-netns.sh). All tap jobs share that namespace: each test file
 // uses its own groups and ports.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import type { Test } from 'tap';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';

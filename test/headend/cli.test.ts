@@ -1,6 +1,7 @@
 // End-to-end tests of the `headend` command line, run as a child process (node dist/src/cli.js).
 // The network cases send multicast on `lo`: npm test runs tap inside the private network
 // namespace (scripts/in-netns.sh), so nothing leaves the machine.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';

@@ -2,6 +2,7 @@
 // scripts/in-netns.sh): Remuxer (CBR 4 Mbit/s) → DatagramTimeline → ClockMap → Pacer worker →
 // UDP/RTP multicast on lo → a receiver in a child process recording process.hrtime arrivals.
 // Timing bounds here are loose correctness checks; precision figures are bench/pacing.ts's job.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,5 +1,6 @@
 // Runs inside the private network namespace (npm test wraps tap in scripts/in-netns.sh):
 // multicast goes over `lo` only.
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { RtpWrapper } from '../../../src/mpegts/rtp.js';

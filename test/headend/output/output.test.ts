@@ -1,4 +1,5 @@
 // Runs inside the private network namespace (npm test wraps tap in scripts/in-netns.sh).
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { createSocket } from 'node:dgram';
 import { Output, isMulticast, resolveInterface } from '../../../src/headend/output/output.js';

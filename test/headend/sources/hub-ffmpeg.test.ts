@@ -1,4 +1,5 @@
 // SourceHub with real ffmpeg children (test patterns, files, a fake binary for garbage).
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t, { type Test } from 'tap';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

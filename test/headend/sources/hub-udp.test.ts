@@ -1,5 +1,6 @@
 // SourceHub with native udp:// and rtp:// inputs (no ffmpeg). Runs inside the private network
 // namespace (npm test wraps tap in scripts/in-netns.sh): multicast goes over `lo` only.
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t, { type Test } from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';

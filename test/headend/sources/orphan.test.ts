@@ -1,5 +1,6 @@
 // The daemon SIGKILLed: its ffmpeg children die with it (setpriv --pdeathsig KILL), both one
 // that writes (a test pattern) and one that waits silently (a TCP listener no one calls).
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -26,6 +26,7 @@ import { Analyzer } from '../src/mpegts/analyzer/index.js';
 import { Remuxer } from '../src/mpegts/remux/remuxer.js';
 import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.js';
 import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pacer.js';
+import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
 import { loopClip, makeClip } from './input.js';
 
@@ -330,7 +331,7 @@ async function main(): Promise<void> {
 
   // Ours.
   const pacerStats: PacerStats[] = [];
-  const pacer = new Pacer({ onStats: (s) => pacerStats.push(s) });
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE, onStats: (s) => pacerStats.push(s) });
   const chans: { handle: ChannelHandle; remux: Remuxer; sink: PacedSink }[] = [];
   for (let i = 0; i < CHANNELS; i++) {
     const [group, port] = ourGroups[i].split(':');

@@ -8,6 +8,7 @@ import { findConfigFile, loadConfigFile, formatConfigError } from './config/inde
 import type { HeadendSpec } from './config/index.js';
 import { SourceHub, resolveFfmpeg } from './sources/index.js';
 import { Pacer } from '../scheduler/pacer.js';
+import { OUTPUT_MODULE } from './output/output.js';
 import { Channel } from './channel/channel.js';
 import type { Logger } from './log.js';
 
@@ -52,7 +53,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       log.log(level, `source-${event}`, rest);
     },
   });
-  const pacer = new Pacer();
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
   const channels: Channel[] = [];
   config.channels.forEach((spec, i) => {
     try {

@@ -14,7 +14,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { Output } from '../headend/output/output.js';
+import type { OutputModule, PacedOutput } from './output-contract.js';
 import {
   CTL_HEAD,
   CTL_READ,
@@ -41,6 +41,8 @@ const port = parentPort;
 if (!port) throw new Error('pacer-worker must run as a worker thread');
 const wake = new Int32Array(workerData.wake as SharedArrayBuffer);
 const statsEvery = (workerData.statsEveryMs as number) * 1e6;
+/** The output implementation (src/headend/output), injected by URL: see output-contract.ts. */
+const outputs = import(workerData.outputModule as string) as Promise<OutputModule>;
 
 /** Monotonic ns in the process.hrtime domain, without a BigInt per read. */
 const originNs = (() => {
@@ -73,7 +75,7 @@ class WorkerChannel implements PacedQueue {
   constructor(
     readonly id: string,
     private readonly v: RingViews,
-    readonly output: Output,
+    readonly output: PacedOutput,
     private readonly staggerIndex: number,
   ) {
     const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
@@ -163,18 +165,20 @@ function post(m: FromWorker): void {
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'add') {
-    const p = Output.open(m.spec).then(
-      (out) => {
-        const ch = new WorkerChannel(m.id, ringViews(m.ring), out, m.staggerIndex);
-        queues.push(ch);
-        post({ type: 'opened', id: m.id, info: out.info });
-        return ch;
-      },
-      (e: Error) => {
-        post({ type: 'open-failed', id: m.id, error: e.message });
-        return null;
-      },
-    );
+    const p = outputs
+      .then((mod) => mod.openOutput(m.spec))
+      .then(
+        (out) => {
+          const ch = new WorkerChannel(m.id, ringViews(m.ring), out, m.staggerIndex);
+          queues.push(ch);
+          post({ type: 'opened', id: m.id, info: out.info });
+          return ch;
+        },
+        (e: Error) => {
+          post({ type: 'open-failed', id: m.id, error: e.message });
+          return null;
+        },
+      );
     opening.set(m.id, p);
   } else if (m.type === 'remove') {
     void remove(m.id).then(() => post({ type: 'removed', id: m.id }));

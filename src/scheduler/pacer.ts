@@ -10,8 +10,7 @@
 // `stats` reads them without messages.
 
 import { Worker } from 'node:worker_threads';
-import type { OutputInfo } from '../headend/output/output.js';
-import type { OutputSpec } from '../headend/output/types.js';
+import type { OutputInfo, OutputSpec } from './output-contract.js';
 import {
   ST_BYTES,
   ST_DROPPED,
@@ -33,11 +32,15 @@ import {
   type ToWorker,
 } from './protocol.js';
 
-export type { OutputSpec } from '../headend/output/types.js';
-export type { OutputInfo } from '../headend/output/output.js';
+export type { OutputSpec, OutputInfo } from './output-contract.js';
 export type { PacerStats } from './protocol.js';
 
 export interface PacerOptions {
+  /**
+   * Module implementing the outputs (OutputModule), loaded into the worker: src/headend/output's
+   * OUTPUT_MODULE. Injected so the scheduler never imports the layer that owns sockets.
+   */
+  outputModule: string | URL;
   /** Called about once a second with the loop's figures. */
   onStats?: (s: PacerStats) => void;
   /** Called when the worker dies (the pacer is unusable afterwards). */
@@ -122,9 +125,13 @@ export class Pacer {
   private dead = false;
   private readonly exited: Promise<void>;
 
-  constructor(private readonly opts: PacerOptions = {}) {
+  constructor(private readonly opts: PacerOptions) {
     this.worker = new Worker(new URL('./pacer-worker.js', import.meta.url), {
-      workerData: { wake: this.wake.buffer, statsEveryMs: opts.onStats ? 1000 : 0 },
+      workerData: {
+        wake: this.wake.buffer,
+        statsEveryMs: opts.onStats ? 1000 : 0,
+        outputModule: String(opts.outputModule),
+      },
       // `node --input-type=module -e` is not valid for a worker file.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
     });

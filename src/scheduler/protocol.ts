@@ -1,8 +1,7 @@
 // Messages between the Pacer (main thread) and its worker (pacer-worker.ts), and the shared wake
 // words. Data never travels in messages: datagrams go through each channel's ring (ring.ts).
 
-import type { OutputInfo } from '../headend/output/output.js';
-import type { OutputSpec } from '../headend/output/types.js';
+import type { OutputInfo, OutputSpec } from './output-contract.js';
 import type { RingLayout } from './ring.js';
 
 /** Int32Array over a SharedArrayBuffer: the worker sleeps on WAKE_DATA. */

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pacer } from '../../src/scheduler/pacer.js';
+import { OUTPUT_MODULE } from '../../src/headend/output/output.js';
 import { ClockMap } from '../../src/scheduler/clock-map.js';
 import { DatagramTimeline } from '../../src/scheduler/timeline.js';
 import { Remuxer } from '../../src/mpegts/remux/remuxer.js';
@@ -145,7 +146,7 @@ t.test('UDP channel at 4 Mbit/s CBR: complete, in order, clean, paced', async (t
   const dgs = cbrDatagrams(3000);
   t.ok(dgs.length > 1000, `${dgs.length} datagrams`);
   const rx = await startReceiver('239.255.7.1', 5701);
-  const pacer = new Pacer();
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
   t.teardown(() => pacer.close());
   const ch = pacer.addChannel({ id: 'a', output: output({}) });
   const info = await ch.ready;
@@ -190,7 +191,7 @@ t.test('UDP channel at 4 Mbit/s CBR: complete, in order, clean, paced', async (t
 t.test('RTP channel: PT 33, sequence +1, timestamps follow the PCR', async (t) => {
   const dgs = cbrDatagrams(1500);
   const rx = await startReceiver('239.255.7.2', 5702);
-  const pacer = new Pacer();
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
   t.teardown(() => pacer.close());
   const ch = pacer.addChannel({
     id: 'r',
@@ -221,7 +222,7 @@ t.test('RTP channel: PT 33, sequence +1, timestamps follow the PCR', async (t) =
 
 t.test('several channels share the loop; removeChannel stops one', async (t) => {
   const dgs = cbrDatagrams(1000);
-  const pacer = new Pacer();
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
   t.teardown(() => pacer.close());
   const chans = [0, 1, 2].map((i) =>
     pacer.addChannel({ id: `c${i}`, output: output({ group: '239.255.7.3', port: 5710 + i }) }),
@@ -241,7 +242,7 @@ t.test('several channels share the loop; removeChannel stops one', async (t) => 
 });
 
 t.test('queue full: enqueue returns false and counts the drop', async (t) => {
-  const pacer = new Pacer({ queueSlots: 4 });
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE, queueSlots: 4 });
   t.teardown(() => pacer.close());
   const ch = pacer.addChannel({ id: 'f', output: output({ port: 5720 }) });
   await ch.ready;
@@ -255,7 +256,7 @@ t.test('queue full: enqueue returns false and counts the drop', async (t) => {
 });
 
 t.test('a bad output fails its ready promise, not the pacer', async (t) => {
-  const pacer = new Pacer();
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
   t.teardown(() => pacer.close());
   const bad = pacer.addChannel({ id: 'bad', output: output({ interface: 'no-such-if0' }) });
   const r = await bad.ready;
@@ -269,7 +270,8 @@ t.test('close leaves no handles: the process exits by itself', async (t) => {
   const pacerUrl = new URL('../../src/scheduler/pacer.js', import.meta.url).href;
   const script = `
     import { Pacer } from ${JSON.stringify(pacerUrl)};
-    const p = new Pacer({ onStats: () => {} });
+    const OUTPUT_MODULE = ${JSON.stringify(OUTPUT_MODULE)};
+    const p = new Pacer({ outputModule: OUTPUT_MODULE, onStats: () => {} });
     const spec = { protocol: 'udp', group: '239.255.7.9', port: 5799, ttl: 1, tos: 0, interface: '127.0.0.1', packetsPerDatagram: 7 };
     const a = p.addChannel({ id: 'a', output: spec });
     const b = p.addChannel({ id: 'b', output: { ...spec, protocol: 'rtp', port: 5798 } });

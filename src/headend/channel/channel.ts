@@ -63,6 +63,8 @@ export class Channel {
   private rateSinceNs = 0;
   private bitrate = 0;
   private readonly missingServiceMs: number;
+  /** Program presence of the source in use, as the remuxer's demuxer sees it. */
+  private readonly remuxProgram = (): boolean => this.remuxer.demux.program !== null;
   /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
   private lastProducedNs = -1;
 
@@ -100,6 +102,7 @@ export class Channel {
     this.links = config.sources.map(
       (s, i) => new SourceLink(i, s, deps.hub, events, config.stallMs, this.nowNs),
     );
+    this.links[0]?.useProgramOf(this.remuxProgram);
   }
 
   start(): void {
@@ -182,6 +185,8 @@ export class Channel {
     if (index === from) return;
     this.active = index;
     const link = this.links[index];
+    this.links[from].useProgramOf(null);
+    link.useProgramOf(this.remuxProgram);
     link.open();
     this.remuxer.splice(link.spec.service ?? null);
     // Backups run only while in use; the primary stays open so its recovery is seen.

@@ -1,6 +1,8 @@
 // One subscription of a channel to one of its sources, with the health the channel decides on:
-// when bytes last came, and whether the wanted program is present (a Framer + Demuxer reading
-// PSI only, so a backup or a recovering primary is judged without being remuxed).
+// when bytes last came, and whether the wanted program is present. A source the channel is not
+// using (a recovering primary) is judged by a Framer + Demuxer of its own reading PSI only; the
+// source in use is judged by the remuxer's demuxer (`useProgramOf`), so its bytes are framed
+// and demuxed once, not twice.
 
 import { Framer } from '../../mpegts/framer.js';
 import { Demuxer } from '../../mpegts/demux.js';
@@ -22,6 +24,8 @@ export class SourceLink implements SourceSubscriber {
   private demux: Demuxer;
   private readonly framer: Framer;
   private unsubscribe: (() => void) | null = null;
+  /** Set while the channel uses this source: where to read program presence instead. */
+  private programOf: (() => boolean) | null = null;
 
   constructor(
     readonly index: number,
@@ -41,7 +45,16 @@ export class SourceLink implements SourceSubscriber {
 
   /** The wanted program is in the source's PAT/PMT. */
   get programPresent(): boolean {
-    return this.demux.program !== null;
+    return this.programOf ? this.programOf() : this.demux.program !== null;
+  }
+
+  /**
+   * In use: read program presence from the channel's remuxer (which sees these bytes anyway).
+   * Not in use (null): watch PSI with this link's own demuxer, from a fresh start.
+   */
+  useProgramOf(programOf: (() => boolean) | null): void {
+    if (!programOf && this.programOf) this.reset();
+    this.programOf = programOf;
   }
 
   get label(): string {
@@ -72,7 +85,7 @@ export class SourceLink implements SourceSubscriber {
     const now = this.nowNs();
     this.lastDataNs = now;
     this.bytes += chunk.length;
-    this.framer.push(chunk);
+    if (!this.programOf) this.framer.push(chunk);
     if (this.programPresent) {
       if (this.healthySinceNs < 0) this.healthySinceNs = now;
       this.awaitingProgramSinceNs = -1;

@@ -1,6 +1,8 @@
 // The narrow interfaces a channel needs of the rest of the daemon (STYLE: each consumer declares
 // what it uses of its parents). The config loader, SourceHub and Pacer satisfy them structurally.
 
+import type { OutputSpec } from '../../scheduler/output-contract.js';
+
 export interface ChannelSourceSpec {
   /** Identity of the opened source: equal keys share one opened source across channels. */
   key: string;
@@ -10,16 +12,8 @@ export interface ChannelSourceSpec {
   test?: unknown;
 }
 
-export interface ChannelOutputSpec {
-  protocol: 'udp' | 'rtp';
-  group: string;
-  port: number;
-  source?: string;
-  ttl: number;
-  tos: number;
-  interface: string;
-  packetsPerDatagram: number;
-}
+/** The channel's output, as the config gives it and the pacer takes it. */
+export type ChannelOutputSpec = OutputSpec;
 
 export interface ChannelConfig {
   number: number;

@@ -45,17 +45,9 @@ export interface TestSourceSpec {
   text: string;
 }
 
-/** Re-encoding of an ffmpeg source; absent = `-c copy`. */
-export interface TranscodeSpec {
-  /** ffmpeg video encoder (libx264, copy, …). */
-  video?: string;
-  /** ffmpeg audio encoder (aac, mp2, copy, …). */
-  audio?: string;
-  videoBitrate?: number;
-  audioBitrate?: number;
-  /** Output picture size 'WIDTHxHEIGHT'. */
-  size?: string;
-}
+/** Re-encoding of an ffmpeg source (absent = `-c copy`): the sources layer's own spec. */
+import type { TranscodeSpec } from '../sources/types.js';
+export type { TranscodeSpec };
 
 /** One input of a channel. Exactly one of `url` and `test` is set. */
 export interface SourceSpec {
@@ -78,22 +70,8 @@ export interface SourceSpec {
   key: string;
 }
 
-export interface OutputSpec {
-  protocol: 'udp' | 'rtp';
-  /** Destination IPv4 address: a multicast group (224.0.0.0/4) or a unicast host. */
-  group: string;
-  port: number;
-  /** Source address announced for source-specific multicast (udp://source@group:port). */
-  source?: string;
-  /** Multicast TTL, 0-255. */
-  ttl: number;
-  /** IP TOS byte (DSCP << 2), 0-255. */
-  tos: number;
-  /** Egress interface: an IPv4 address or an interface name. */
-  interface: string;
-  /** TS packets per datagram, 1-7. */
-  packetsPerDatagram: number;
-}
+export type { OutputSpec } from '../../scheduler/output-contract.js';
+import type { OutputSpec } from '../../scheduler/output-contract.js';
 
 export interface ChannelSpec {
   /** Logical channel number, unique. */

@@ -26,22 +26,11 @@ import {
   rtpTimestampFromPcr,
   writeRtpHeader,
 } from '../../mpegts/rtp.js';
-import type { OutputSpec } from './types.js';
+import type { OutputInfo, OutputModule, OutputSpec, PacedOutput } from './types.js';
 
 export const RTP_HEADER_BYTES = 12;
 /** Socket send buffer asked for: ~0.5 s at 20 Mbit/s, so bursts of sends never block. */
 const SEND_BUFFER_BYTES = 1 << 20;
-
-export interface OutputInfo {
-  /** The IPv4 address multicast leaves from (the interface resolved). */
-  interfaceAddress: string;
-  /** Local address:port the socket is bound to. */
-  local: string;
-  /** False when a non-zero TOS was asked for and could not be set (see file comment). */
-  tosApplied: boolean;
-  /** Send buffer granted by the kernel. */
-  sendBufferBytes: number;
-}
 
 export interface OutputCounters {
   sendErrors: number;
@@ -63,7 +52,7 @@ export function resolveInterface(iface: string): string | null {
   return v4 ? v4.address : null;
 }
 
-export class Output {
+export class Output implements PacedOutput {
   readonly counters: OutputCounters = { sendErrors: 0, lastError: '' };
   /** Where the bytes handed to send() start within a slot: 0 (RTP header included) or 12. */
   readonly slotOffset: number;
@@ -192,3 +181,11 @@ function defaultRandom(): number {
 function ntpLikeTimestamp(ns: number): number {
   return Math.floor((ns / 1e9) * RTP_CLOCK_HZ) % 0x1_0000_0000;
 }
+
+/** This module as the pacer loads it in its worker (PacerOptions.outputModule). */
+export const openOutput: OutputModule['openOutput'] = (spec) => Output.open(spec);
+
+/** URL of this module, for PacerOptions.outputModule. */
+export const OUTPUT_MODULE = import.meta.url;
+
+export type { OutputInfo };

@@ -17,7 +17,7 @@ import { parsePmt, type Pmt } from '../psi/pmt.js';
 import { classifyStream, isPesKind } from '../stream-types.js';
 import { CK, CheckCounters } from './checks.js';
 import { pidName } from './pcr.js';
-import { parseServiceNames, type ServiceName } from './service-names.js';
+import { parseSdt, type SdtService } from '../psi/sdt.js';
 import type { ProgramReport } from './report.js';
 import { caPids, streamReport, tableName } from './psi-names.js';
 
@@ -71,7 +71,7 @@ export class PsiTracker {
   private readonly siDeadline = new Float64Array(5).fill(Infinity);
   private readonly siSeen = new Uint8Array(5);
   private readonly siLast = new Map<number, number>();
-  private readonly services = new Map<number, ServiceName>();
+  private readonly services = new Map<number, SdtService>();
   private emmPids: number[] = [];
   private labels = new Map<number, string>();
   /** PIDs watched by PID_error (1.6): ES PIDs of non-sparse kinds and PCR PIDs. */
@@ -243,7 +243,7 @@ export class PsiTracker {
     } else if (pid === 0x11) {
       if (tid === 0x42) {
         slot = SDT;
-        for (const sv of parseServiceNames(s)) this.services.set(sv.serviceId, sv);
+        for (const sv of parseSdt([s]).services) this.services.set(sv.serviceId, sv);
       } else if (tid !== 0x46 && tid !== 0x4a && tid !== 0x72)
         return this.wrongTable(CK.SDT, pid, tid);
     } else if (pid === 0x12) {
@@ -405,8 +405,8 @@ export class PsiTracker {
       };
       const sv = this.services.get(p.programNumber);
       if (sv) {
-        r.serviceName = sv.name;
-        r.providerName = sv.provider;
+        r.serviceName = sv.serviceName;
+        r.providerName = sv.providerName;
       }
       if (p.pmt) r.streams = p.pmt.streams.map(streamReport);
       return r;

@@ -551,9 +551,9 @@ export class Remuxer implements PacketSink {
           this.lastPcrOutT = t;
         }
       } else if (
-        aligned &&
-        this.alignedPcrDue(base + j, t, slot, this.lastPcrOutT) &&
-        left > n - ci + psiLeft
+        aligned
+          ? this.alignedPcrDue(base + j, t, slot, this.lastPcrOutT) && left > n - ci + psiLeft
+          : pcrLeft > 0 && (j >= nextPcrSlot || left <= pcrLeft)
       ) {
         writePcrOnlyPacket(
           mem,
@@ -565,20 +565,10 @@ export class Remuxer implements PacketSink {
         );
         this.lastPcrOutT = t;
         if (pcrLeft > 0) pcrLeft--;
-        this.stats.pcrPacketsInserted++;
-      } else if (!aligned && pcrLeft > 0 && (j >= nextPcrSlot || left <= pcrLeft)) {
-        writePcrOnlyPacket(
-          mem,
-          at,
-          this.outPcrPid,
-          this.ccOut[this.outPcrPid],
-          Math.round(t),
-          false,
-        );
-        this.lastPcrOutT = t;
-        pcrLeft--;
-        pcrI++;
-        nextPcrSlot = pcrI <= k ? Math.floor((pcrI * m) / (k + 1)) : m;
+        if (!aligned) {
+          pcrI++;
+          nextPcrSlot = pcrI <= k ? Math.floor((pcrI * m) / (k + 1)) : m;
+        }
         this.stats.pcrPacketsInserted++;
       } else if (
         psiLeft > 0 &&

@@ -1,0 +1,50 @@
+// What the pacer needs of a channel's output. The scheduler owns time only; sockets live in
+// src/headend/output, which implements this contract. The Pacer's worker loads that module by
+// URL (PacerOptions.outputModule), so dependencies keep pointing headend → scheduler → mpegts.
+
+export interface OutputSpec {
+  /** 'udp': raw TS datagrams; 'rtp': RTP/AVP PT 33 (RFC 2250). */
+  protocol: 'udp' | 'rtp';
+  /** Destination IPv4 address: a multicast group (224.0.0.0/4) or a unicast host. */
+  group: string;
+  port: number;
+  /** Source-specific multicast (udp://source@group:port): the source address; the socket binds to it. */
+  source?: string;
+  /** Multicast TTL, 0-255 (default 1 in the config). */
+  ttl: number;
+  /** IP TOS byte (DSCP << 2), 0-255. Not settable from Node's dgram: see OutputInfo.tosApplied. */
+  tos: number;
+  /** Egress interface: an IPv4 address (e.g. 127.0.0.1) or an interface name. */
+  interface: string;
+  /** TS packets per datagram, 1-7 (7 × 188 = 1316 bytes). */
+  packetsPerDatagram: number;
+}
+
+export interface OutputInfo {
+  /** The IPv4 address multicast leaves from (the interface resolved). */
+  interfaceAddress: string;
+  /** Local address:port the socket is bound to. */
+  local: string;
+  /** False when a non-zero TOS was asked for and could not be set. */
+  tosApplied: boolean;
+  /** Send buffer granted by the kernel. */
+  sendBufferBytes: number;
+}
+
+/** One opened output, driven from the pacing worker (whose event loop is mostly blocked). */
+export interface PacedOutput {
+  /** Where the bytes handed to send() start within a slot: 0 (headroom used) or 12. */
+  readonly slotOffset: number;
+  /** Sends still queued in the socket: their bytes must stay untouched until this is 0. */
+  readonly queued: number;
+  readonly counters: { sendErrors: number };
+  readonly info: OutputInfo;
+  /** Sends one datagram now; pcr27 is its output time (RTP timestamp), dueNs when it was due. */
+  send(view: Buffer, pcr27: number, dueNs: number): void;
+  close(): Promise<void>;
+}
+
+/** What the module named by PacerOptions.outputModule exports. */
+export interface OutputModule {
+  openOutput(spec: OutputSpec): Promise<PacedOutput>;
+}

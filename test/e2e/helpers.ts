@@ -639,6 +639,13 @@ export function assertCleanAcrossFailures(
 ): { report: AnalyzerReport; scan: Scan } {
   const datagrams = rec.datagrams;
   const kernel = rec.kernel !== undefined && rec.kernel.length > 0;
+  // HEADEND_E2E_DUMP=<dir>: keep the recording as a .ts file for a closer look.
+  const dump = process.env.HEADEND_E2E_DUMP;
+  if (dump)
+    writeFileSync(
+      join(dump, `${what.replace(/\W+/g, '-')}.ts`),
+      Buffer.concat(datagrams.map((d) => d.data)),
+    );
   const report = analyze(timed(rec));
   const user = kernel ? analyze(datagrams) : report;
   const s = scan(datagrams);

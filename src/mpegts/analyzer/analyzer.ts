@@ -345,7 +345,8 @@ export class Analyzer implements FramerSink {
       }
       errors += s.errors;
       if (s.errors > 0 && s.firstErrNs >= 0 && s.firstErrNs < first) first = s.firstErrNs;
-      notes.push(`${pidName(s.pid)} max ${Math.round(s.maxAbsNs)} ns`);
+      const steps = s.steps > 0 ? ` (${s.steps} at rate steps)` : '';
+      notes.push(`${pidName(s.pid)} max ${Math.round(s.maxAbsNs)} ns${steps}`);
     }
     const o: Partial<Check> = { errors };
     o.firstAtSec = first < Infinity ? first / 1e9 : undefined;

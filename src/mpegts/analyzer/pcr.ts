@@ -20,7 +20,10 @@
 //       -muxrate write PCRs from DTS, so bytes and PCRs are not proportional and deviations of
 //       milliseconds are normal. A PID where more than 20 % of the assessed PCRs (at least 10)
 //       are off by more than 25 µs — far beyond any CBR muxer's rounding — is reported as VBR
-//       and not counted against 2.4; the detail says so.
+//       and not counted against 2.4; the detail says so. A PCR off the 8-point line but within
+//       125 ns of the line of the K PCRs on one side of it, themselves on one line within
+//       125 ns, marks a change of rate (a muxer whose rate is constant between PCRs, as ours in
+//       VBR): a rate step, not an error; steps count towards VBR like gross deviations.
 
 import { pcrDelta } from '../packet.js';
 import { CK, CheckCounters } from './checks.js';
@@ -36,6 +39,10 @@ const W = 2 * K + 1;
 const GROSS_NS = 25_000;
 const VBR_MIN_SAMPLES = 10;
 const VBR_FRACTION = 0.2;
+/** How closely a PCR and the K on one side of it must share a line to be a rate step. */
+const STEP_FIT_NS = PCR_ACCURACY_NS / 4;
+/** Marks a pending evaluation that a rate step explains (not a deviation). */
+const STEP = Number.POSITIVE_INFINITY;
 /**
  * Evaluations held back before they count: a lost packet is only noticed at the next packet
  * of its PID, and PCRs fitted across the loss must not count as inaccurate (see lost()).
@@ -59,6 +66,8 @@ class PcrWindow {
   samples = 0;
   errors = 0;
   gross = 0;
+  /** Evaluations explained by a change of rate (see onSide). */
+  steps = 0;
   maxAbsNs = 0;
   firstErrNs = -1;
 
@@ -101,11 +110,51 @@ class PcrWindow {
     }
     if (sxx === 0) return;
     const expected = my - (sxy / sxx) * mx; // fitted line at dx = 0, relative to yc
+    let dev = -expected * NS_PER_TICK;
+    // A rate step, not an error: the PCR is off the 8-point line but lies on the constant-rate
+    // line of the K PCRs on one side of it, which lie on one line themselves (a VBR muxer's
+    // piecewise-constant rate). Both within STEP_FIT_NS: jitter hardly ever looks like that.
+    if (Math.abs(dev) > PCR_ACCURACY_NS && (this.onSide(c, -1) || this.onSide(c, 1))) dev = STEP;
     if (this.pN === PENDING) this.commitOldest();
-    this.pDev[this.pN] = -expected * NS_PER_TICK;
+    this.pDev[this.pN] = dev;
     this.pNs[this.pN] = this.t[c];
     this.pX[this.pN] = pos;
     this.pN++;
+  }
+
+  /**
+   * Whether the K PCRs on one side of entry c (dir −1 before, +1 after) fit one line within
+   * STEP_FIT_NS and that line meets entry c within it too.
+   */
+  private onSide(c: number, dir: number): boolean {
+    const xc = this.x[c];
+    const yc = this.y[c];
+    let sx = 0;
+    let sy = 0;
+    for (let i = 1; i <= K; i++) {
+      const j = (c + dir * i + W) % W;
+      sx += this.x[j] - xc;
+      sy += this.y[j] - yc;
+    }
+    const mx = sx / K;
+    const my = sy / K;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 1; i <= K; i++) {
+      const j = (c + dir * i + W) % W;
+      const dx = this.x[j] - xc - mx;
+      sxx += dx * dx;
+      sxy += dx * (this.y[j] - yc - my);
+    }
+    if (sxx === 0) return false;
+    const slope = sxy / sxx;
+    const tol = STEP_FIT_NS / NS_PER_TICK;
+    for (let i = 1; i <= K; i++) {
+      const j = (c + dir * i + W) % W;
+      const fit = my + slope * (this.x[j] - xc - mx);
+      if (Math.abs(this.y[j] - yc - fit) > tol) return false;
+    }
+    return Math.abs(my - slope * mx) <= tol;
   }
 
   /** Bytes were lost or added after byte position lossPos: forget what used later bytes. */
@@ -119,12 +168,21 @@ class PcrWindow {
   private commitOldest(): void {
     const a = Math.abs(this.pDev[0]);
     this.samples++;
+    if (this.pDev[0] === STEP) {
+      this.steps++;
+      this.shiftPending();
+      return;
+    }
     if (a > this.maxAbsNs) this.maxAbsNs = a;
     if (a > GROSS_NS) this.gross++;
     if (a > PCR_ACCURACY_NS) {
       this.errors++;
       if (this.firstErrNs < 0) this.firstErrNs = this.pNs[0];
     }
+    this.shiftPending();
+  }
+
+  private shiftPending(): void {
     this.pDev.copyWithin(0, 1, this.pN);
     this.pNs.copyWithin(0, 1, this.pN);
     this.pX.copyWithin(0, 1, this.pN);
@@ -143,6 +201,8 @@ export interface PcrPidStats {
   samples: number;
   errors: number;
   maxAbsNs: number;
+  /** PCRs at a change of rate, not counted as deviations. */
+  steps: number;
   vbr: boolean;
   firstErrNs: number;
 }
@@ -216,13 +276,14 @@ export class PcrChecker {
     for (const pid of [...this.pcrPids].sort((a, b) => a - b)) {
       const w = this.windows[pid];
       if (!w) continue;
-      const vbr = w.samples >= VBR_MIN_SAMPLES && w.gross > VBR_FRACTION * w.samples;
+      const vbr = w.samples >= VBR_MIN_SAMPLES && w.gross + w.steps > VBR_FRACTION * w.samples;
       out.push({
         pid,
         count: this.count[pid],
         samples: w.samples,
         errors: w.errors,
         maxAbsNs: w.maxAbsNs,
+        steps: w.steps,
         vbr,
         firstErrNs: w.firstErrNs,
       });

@@ -516,8 +516,7 @@ export class Remuxer implements PacketSink {
       } else {
         while (span / (kk + 1) + slot > this.pcrTicks && kk < m) kk++;
       }
-      let bb = 0;
-      for (let due = this.nextPsiDue; due < t0 + span + (bp + 1) * slot; due += this.psiStep) bb++;
+      const bb = this.psiBlockCount(cbr ? this.cbrOrigin + g0 * slot : t0, m, slot, bp);
       if ((kk <= k && bb <= blocks) || round > 16) break;
       k = Math.max(k, kk);
       blocks = Math.max(blocks, bb);
@@ -597,6 +596,24 @@ export class Remuxer implements PacketSink {
       this.outEnd = t1;
     }
     this.stats.packetsOut += m;
+  }
+
+  /**
+   * PSI blocks the walk will start in m slots from tFirst: the placement rule below (a block
+   * starts at the first slot from which it, plus one PCR that may cut in, ends after its due
+   * time; the next is due psiStep after it starts) replayed without PCR cut-ins. Cut-ins only
+   * delay a start, so this never counts too few; an extra block goes out at the walk's end.
+   */
+  private psiBlockCount(tFirst: number, m: number, slot: number, bp: number): number {
+    let count = 0;
+    let free = 0; // first slot after the previous block
+    for (let due = this.nextPsiDue; ;) {
+      const j = Math.max(free, Math.floor((due - tFirst) / slot) - bp);
+      if (j >= m) return count;
+      count++;
+      free = j + bp;
+      due = tFirst + j * slot + this.psiStep;
+    }
   }
 
   /**

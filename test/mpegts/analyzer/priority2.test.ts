@@ -1,6 +1,15 @@
 import t from 'tap';
 import { TS_PACKET_SIZE } from '../../../src/mpegts/packet.js';
-import { analyze, buildMux, check, failing, indexesOf, packetAt, VIDEO_PID } from './helpers.js';
+import {
+  analyze,
+  buildMux,
+  check,
+  failing,
+  indexesOf,
+  packetAt,
+  prng,
+  VIDEO_PID,
+} from './helpers.js';
 
 const clean = buildMux();
 
@@ -63,6 +72,35 @@ t.test('2.4 PCR accuracy: 1000 ns off is an error, 100 ns is not', async (t) => 
 t.test('2.4 a PCR clock 30 ppm off is still on a constant-rate line', async (t) => {
   const drift = buildMux({ pcrAdjust: (n) => Math.round(n * 30 * 0.81) }); // 30 ppm of 30 ms
   t.same(failing(analyze(drift.bytes)), {});
+});
+
+t.test('2.4 a piecewise-constant rate (a VBR muxer) has rate steps, not errors', async (t) => {
+  // PCR i gets the value of a clock whose rate against bytes changes every 7 PCRs by ±0.01 %
+  // to ±0.1 % (3–30 µs over 30 ms): each PCR is exact for the rate of its stretch.
+  const rnd = prng(5);
+  const adj: number[] = [0];
+  let slope = 0;
+  for (let n = 1; n < 400; n++) {
+    if (n % 7 === 0) slope = Math.round((rnd() < 0.5 ? -1 : 1) * (80 + rnd() * 720));
+    adj.push(adj[n - 1] + slope);
+  }
+  const m = buildMux({ pcrAdjust: (n) => adj[n] ?? 0 });
+  const r = analyze(m.bytes);
+  t.equal(check(r, '2.4').errors, 0, check(r, '2.4').detail ?? '');
+  t.match(
+    check(r, '2.4').detail,
+    /PID 0x0100 (VBR, not assessed|max \d+ ns \(\d+ at rate steps\))/,
+  );
+});
+
+t.test('2.4 single PCRs off by 0.6–3 µs are each an error, not taken for rate steps', async (t) => {
+  const rnd = prng(9);
+  const off = new Map<number, number>();
+  for (let n = 20; n < 300; n += 10)
+    off.set(n, Math.round((rnd() < 0.5 ? -1 : 1) * (17 + rnd() * 64)));
+  const r = analyze(buildMux({ pcrAdjust: (n) => off.get(n) ?? 0 }).bytes);
+  t.equal(check(r, '2.4').errors, off.size, check(r, '2.4').detail ?? '');
+  t.notMatch(check(r, '2.4').detail, /rate steps|VBR/);
 });
 
 t.test('2.5 PTS gap of 800 ms', async (t) => {

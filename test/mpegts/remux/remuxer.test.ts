@@ -251,3 +251,37 @@ t.test(
     t.equal(r.demux.program?.programNumber, 9);
   },
 );
+
+t.test('sparse input PCR (up to 900 ms) at a low rate: PAT/PMT still every interval', async (t) => {
+  // A receiver's feed may carry PCR far less often than every 40 ms; the output's PCR-only
+  // packets and PSI blocks fill such a long segment. Found in the garbage e2e test: a 580 ms
+  // segment ran out of PSI blocks 30 ms early (blocks placed ahead of their due time moved the
+  // later ones earlier, so the walk had counted one too few).
+  for (const pcrIntervalMs of [150, 330, 580, 900]) {
+    for (const cbr of [false, true]) {
+      const prog = simpleProgram(1, 0x100, 0x1000);
+      prog.streams = [
+        { pid: 0x100, streamType: 0x1b, fps: 25, frameBytes: 100 },
+        { pid: 0x101, streamType: 0x0f, fps: 43, frameBytes: 40 },
+      ];
+      const { ts } = synthesize({
+        programs: [prog],
+        durationMs: 6000,
+        muxRate: 250e3,
+        pcrIntervalMs,
+      });
+      for (const pcrAlign of [1, 7]) {
+        const opts: RemuxOptions = { pcrAlign, ...(cbr ? { cbrBitrate: 300e3 } : {}) };
+        const { out } = remux([ts], opts);
+        const c = checkStream(out, 0x100, 0x1000);
+        const what = `PCR every ${pcrIntervalMs} ms, ${cbr ? 'CBR' : 'VBR'}, pcrAlign ${pcrAlign}`;
+        t.equal(c.ccErrors, 0, `${what}: CC`);
+        t.ok(c.maxPcrGapMs <= 40, `${what}: PCR gap ${c.maxPcrGapMs.toFixed(1)} ms`);
+        t.ok(
+          c.maxPatGapMs <= 100 && c.maxPmtGapMs <= 100,
+          `${what}: PAT ${c.maxPatGapMs.toFixed(1)} / PMT ${c.maxPmtGapMs.toFixed(1)} ms`,
+        );
+      }
+    }
+  }
+});

@@ -27,6 +27,21 @@ export const DEFAULTS = {
   testBitrate: 1_500_000,
   /** loop, for file sources. */
   fileLoop: true,
+  /** headend.http.listen: status, playlist, API and metrics (loopback only by default). */
+  httpListen: { host: '127.0.0.1', port: 8080 },
+  /** headend.rtsp.listen */
+  rtspListen: { host: '0.0.0.0', port: 8554 },
+  /** headend.rtsp.rtp_port: the server's RTP port for unicast UDP (RTCP on the next one). */
+  rtspRtpPort: 6970,
+  /** headend.rtsp.companion_offset: added to a raw-UDP channel's group for its RTP twin. */
+  rtspCompanionOffset: 0x8000, // 0.0.128.0
+  /** headend.rtsp.session_timeout (RFC 2326 12.37 default 60 s). */
+  rtspSessionTimeoutMs: 60_000,
+  rtspMaxSessions: 1000,
+  rtspMaxSessionsPerClient: 64,
+  /** headend.sap.address: the administratively scoped SAP group (RFC 2974 3). */
+  sapAddress: '239.255.255.255',
+  sapPort: 9875,
 } as const;
 
 /** Where `headend run` and `headend validate` look when no -c FILE is given, in order. */

@@ -29,6 +29,7 @@ import {
   type RawHeadend,
 } from './schema.js';
 import { ErrorSink } from './sink.js';
+import { services } from './services.js';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
 import { describe } from './values.js';
 
@@ -137,12 +138,19 @@ export function loadConfigText(text: string, file: string): ConfigResult {
     checkAcrossChannels(channels, sink);
   }
 
+  const svc = services(
+    headendData,
+    base.ttl,
+    channels.map((c) => c.spec),
+    sink,
+  );
   if (sink.errors.length > 0) return { errors: sink.sorted() };
   const config: HeadendSpec = {
     name: base.name,
     interface: base.interface,
     ttl: base.ttl,
     tos: base.tos,
+    ...svc,
     channels: channels.map((c) => c.spec),
     file,
   };

@@ -18,6 +18,28 @@
 //   dscp: 34                      instead of tos: DSCP 0-63 (tos = dscp << 2)
 //   ffmpeg: /usr/bin/ffmpeg       ffmpeg binary (default: FFMPEG_PATH, then ffmpeg on PATH,
 //                                 then the ffmpeg-static package)
+//   http:                         HTTP surface: /playlist.m3u, /api/channels, /healthz,
+//                                 /metrics; `http: false` turns it off
+//     listen: 127.0.0.1:8080      host:port, or a port (default 127.0.0.1:8080; port 0 = any)
+//   rtsp:                         RTSP server (rtsp://host:port/<slug or number>);
+//                                 `rtsp: false` turns it off
+//     listen: 0.0.0.0:8554        host:port, or a port (default 0.0.0.0:8554; 554 needs
+//                                 CAP_NET_BIND_SERVICE)
+//     rtp_port: 6970              the server's even RTP port for unicast UDP sessions; RTCP
+//                                 on the next (default 6970)
+//     companion_offset: 0.0.128.0 a raw-UDP channel answers RTSP multicast on an RTP group
+//                                 this much above its own, same port, sent only while such a
+//                                 session is alive (default 0.0.128.0: 239.255.1.1 → .129.1)
+//     session_timeout: 60s        a session with no request for this long ends (default 60s)
+//     max_sessions: 1000          sessions in all (default 1000)
+//     max_sessions_per_client: 64 sessions per client address (default 64)
+//   sap:                          SAP/SDP announcements (RFC 2974) of every channel; off
+//                                 unless given (`sap: true` or a mapping)
+//     address: 239.255.255.255    239.255.255.255 (administratively scoped, the default) or
+//                                 224.2.127.254 (global scope); port 9875
+//     ttl: 1                      TTL of the announcements (default headend.ttl)
+//   watch: false                  reload when channels.yaml changes on disk (default false;
+//                                 SIGHUP and `headend reload` always reload)
 //   defaults: { … }               any per-channel key except number, name, slug and output:
 //                                 the value for every channel that does not set it
 // channels:                       the list of channels, at least one
@@ -79,12 +101,14 @@
 import { z } from 'zod';
 import { PATTERN_ALIASES, TEST_PATTERNS, type TestPattern } from './types.js';
 import {
+  addressOffset,
   bitrate,
   boolean,
   codec,
   duration,
   integer,
   interfaceName,
+  listenAddress,
   nonEmpty,
   number,
   outputUrl,
@@ -94,7 +118,7 @@ import {
   sourceUrl,
   text,
 } from './values.js';
-import { LIMITS } from './defaults.js';
+import { DEFAULTS, LIMITS } from './defaults.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
 const TestSchema = z.preprocess(
@@ -164,8 +188,48 @@ export const HeadendSchema = z.strictObject({
   tos: integer(0, 255).optional(),
   dscp: integer(0, 63).optional(),
   ffmpeg: nonEmpty('a path').optional(),
+  http: offOr(
+    z.strictObject({
+      listen: listenAddress(DEFAULTS.httpListen.host).optional(),
+    }),
+  ).optional(),
+  rtsp: offOr(
+    z.strictObject({
+      listen: listenAddress(DEFAULTS.rtspListen.host).optional(),
+      rtp_port: integer(1024, 65534).optional(),
+      companion_offset: addressOffset().optional(),
+      session_timeout: duration(5_000, 3_600_000).optional(),
+      max_sessions: integer(1, 100_000).optional(),
+      max_sessions_per_client: integer(1, 100_000).optional(),
+    }),
+  ).optional(),
+  sap: offOr(
+    z.strictObject({
+      address: sapAddress().optional(),
+      ttl: integer(0, 255).optional(),
+    }),
+  ).optional(),
+  watch: boolean().optional(),
   defaults: ChannelSchema.optional(),
 });
+
+/** `false` turns a service off, `true` takes its defaults, a mapping sets them. */
+function offOr<T extends z.ZodType>(shape: T) {
+  return z.unknown().transform((v, ctx): z.output<T> | false => {
+    if (v === false) return false;
+    const r = shape.safeParse(v === true || v === null ? {} : v, { reportInput: true });
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
+    return z.NEVER;
+  });
+}
+
+/** RFC 2974 §3: the two SAP groups announcements go to. */
+function sapAddress() {
+  return z.enum(['239.255.255.255', '224.2.127.254'], {
+    error: 'expected 239.255.255.255 (administratively scoped) or 224.2.127.254 (global)',
+  });
+}
 
 /** The document: `channels` is checked element by element with ChannelSchema. */
 export const RootSchema = z.strictObject({
@@ -190,9 +254,20 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'source' || last === 'backup') return SOURCE_KEYS;
   if (last === 'test') return TEST_KEYS;
   if (last === 'transcode') return Object.keys(TranscodeSchema.shape);
+  if (last === 'http') return ['listen'];
+  if (last === 'rtsp') return RTSP_KEYS;
+  if (last === 'sap') return ['address', 'ttl'];
   return [];
 }
 
+const RTSP_KEYS = [
+  'listen',
+  'rtp_port',
+  'companion_offset',
+  'session_timeout',
+  'max_sessions',
+  'max_sessions_per_client',
+];
 const SOURCE_KEYS = ['url', 'test', 'service', 'loop', 'transcode'];
 const TEST_KEYS = ['pattern', 'resolution', 'rate', 'bitrate', 'tone', 'text'];
 

@@ -97,6 +97,29 @@ export interface ChannelSpec {
   line: number;
 }
 
+export interface ListenSpec {
+  host: string;
+  /** 0: any free port. */
+  port: number;
+}
+
+export interface RtspSpec {
+  listen: ListenSpec;
+  /** Even; RTCP on rtpPort + 1. */
+  rtpPort: number;
+  /** Added (as a 32-bit number) to a raw-UDP channel's group for its RTP companion group. */
+  companionOffset: number;
+  sessionTimeoutMs: number;
+  maxSessions: number;
+  maxSessionsPerClient: number;
+}
+
+export interface SapSpec {
+  address: '239.255.255.255' | '224.2.127.254';
+  port: number;
+  ttl: number;
+}
+
 export interface HeadendSpec {
   name: string;
   /** Default egress interface of every output. */
@@ -105,6 +128,12 @@ export interface HeadendSpec {
   tos: number;
   /** ffmpeg binary from the config; undefined = FFMPEG_PATH, PATH, ffmpeg-static. */
   ffmpeg?: string;
+  /** null: off. */
+  http: ListenSpec | null;
+  rtsp: RtspSpec | null;
+  sap: SapSpec | null;
+  /** Reload when the file changes. */
+  watch: boolean;
   channels: ChannelSpec[];
   /** The file the config was read from, as given. */
   file: string;

@@ -285,3 +285,41 @@ export function sourceUrl() {
     return url;
   });
 }
+
+export interface ListenAddress {
+  host: string;
+  /** 0: any free port (the daemon logs the one it got). */
+  port: number;
+}
+
+/** `host:port`, or a port alone (on `defaultHost`); the host is an IPv4 address. */
+export function listenAddress(defaultHost: string) {
+  return leaf((v): ListenAddress | Invalid => {
+    if (typeof v === 'number') v = String(v);
+    if (typeof v !== 'string') return invalid(`expected host:port or a port, got ${describe(v)}`);
+    const m = /^(?:([^:]+):)?(\d+)$/.exec(v.trim());
+    if (m === null) return invalid(`bad address '${v}': expected host:port, e.g. 0.0.0.0:8554`);
+    const host = m[1] ?? defaultHost;
+    if (!isIPv4(host)) return invalid(`bad address '${v}': '${host}' is not an IPv4 address`);
+    const port = Number(m[2]);
+    if (port > 65535) return invalid(`bad address '${v}': port ${port} is outside 0-65535`);
+    return { host, port };
+  });
+}
+
+/**
+ * A dotted offset added to an IPv4 address (`0.0.128.0`): returned as the 32-bit number to
+ * add. Used for the RTP companion group of raw-UDP channels.
+ */
+export function addressOffset() {
+  return leaf((v): number | Invalid => {
+    if (typeof v !== 'string' || !isIPv4(v.trim())) {
+      return invalid(`expected a dotted offset such as 0.0.128.0, got ${describe(v)}`);
+    }
+    const n = v
+      .trim()
+      .split('.')
+      .reduce((a, x) => a * 256 + Number(x), 0);
+    return n === 0 ? invalid('an offset of 0.0.0.0 would reuse the channel group') : n;
+  });
+}

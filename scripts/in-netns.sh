@@ -9,7 +9,15 @@ if [[ "${HEADEND_IN_NETNS:-}" == "1" ]] && [[ "$(ip -o link show | grep -vc ': l
   exec "$@"
 fi
 export HEADEND_IN_NETNS=1
-exec unshare -rn bash -c '
+# As real root: a network namespace only (unshare -n), so that tests can still run a client as
+# an unprivileged user (VLC refuses root: `runuser -u nobody -- cvlc …`). As an ordinary user:
+# a user namespace too (unshare -rn), where such a test has no other user to become.
+if [[ "$(id -u)" == "0" ]] && unshare -n true 2>/dev/null; then
+  NS_FLAGS=-n
+else
+  NS_FLAGS=-rn
+fi
+exec unshare "$NS_FLAGS" bash -c '
   set -e
   ip link set lo up
   ip link set lo multicast on

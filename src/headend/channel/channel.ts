@@ -15,6 +15,7 @@ import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink } from './source-link.js';
 import type {
+  DatagramListener,
   ChannelConfig,
   ChannelState,
   ChannelStatus,
@@ -67,6 +68,10 @@ export class Channel {
   private readonly remuxProgram = (): boolean => this.remuxer.demux.program !== null;
   /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
   private lastProducedNs = -1;
+  /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
+  private readonly taps = new Set<DatagramListener>();
+  /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
+  private lastPcr27 = NaN;
 
   constructor(
     readonly config: ChannelConfig,
@@ -252,8 +257,30 @@ export class Channel {
       const due = this.clock.dueNs(pcr27, now);
       this.lastDueNs = due;
       this.bytesOut += bytes.length;
+      this.lastPcr27 = pcr27;
       q.enqueue(bytes, due, pcr27);
+      // Listeners get a view that is valid only during the call (copy to keep it).
+      for (const l of this.taps) l(bytes, pcr27, due);
     });
+  }
+
+  /**
+   * Calls `listener` with every datagram the channel queues (TS bytes, output time, due time);
+   * the bytes are valid only during the call. Returns the unsubscribe function.
+   */
+  tap(listener: DatagramListener): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
+  /**
+   * The output clock: [output time (27 MHz, unwrapped), monotonic ns] of the last datagram
+   * queued, or undefined before the first.
+   */
+  outputClock(): { pcr27: number; dueNs: number } | undefined {
+    return Number.isFinite(this.lastPcr27)
+      ? { pcr27: this.lastPcr27, dueNs: this.lastDueNs }
+      : undefined;
   }
 
   private updateRate(now: number): void {

@@ -59,6 +59,9 @@ export interface OutputScheduler {
   removeChannel(id: string): Promise<void>;
 }
 
+/** One datagram of a channel's output as queued for pacing: TS bytes (valid during the call). */
+export type DatagramListener = (ts: Uint8Array, pcr27: number, dueNs: number) => void;
+
 export type ChannelState = 'starting' | 'running' | 'failover' | 'down' | 'stopped';
 
 export interface ChannelStatus {
@@ -77,4 +80,6 @@ export interface ChannelStatus {
   datagramsSent: number;
   datagramsDropped: number;
   remux: Record<string, number>;
+  /** TR 101 290 counters of the channel's own output (an analyzer on its datagrams), when on. */
+  analyzer?: Record<string, number>;
 }

@@ -38,8 +38,8 @@ export interface RtpDestination {
   ttl: number;
 }
 
-/** One RTP datagram of a channel as it is queued for pacing (TS bytes, no RTP header). */
-export type DatagramListener = (ts: Uint8Array, pcr27: number, dueNs: number) => void;
+import type { DatagramListener } from '../channel/types.js';
+export type { DatagramListener };
 
 export interface RtspChannelSource {
   /** Current channels (hot reload may change the list between calls). */

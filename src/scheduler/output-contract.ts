@@ -18,6 +18,30 @@ export interface OutputSpec {
   interface: string;
   /** TS packets per datagram, 1-7 (7 × 188 = 1316 bytes). */
   packetsPerDatagram: number;
+  /**
+   * The channel's RTP stream (the output's own when protocol is 'rtp', else the one its extra
+   * destinations get): SSRC and first sequence number, chosen by the Pacer so the main thread
+   * knows them (RTSP RTP-Info, RTCP). Absent: the output picks random ones.
+   */
+  rtp?: { ssrc: number; seq: number };
+}
+
+/**
+ * An extra receiver of a channel's paced RTP datagrams (RTSP unicast sessions, a raw-UDP
+ * channel's RTP companion group): the same packets as the channel's RTP stream, sent right
+ * after the channel's own datagram.
+ */
+export interface DestinationSpec {
+  /** Unique within the channel. */
+  id: string;
+  address: string;
+  port: number;
+  /** Multicast TTL (unicast: ignored). */
+  ttl: number;
+  /** Multicast egress interface (an IPv4 address or a name). */
+  interface: string;
+  /** Unicast: the local port to send from (the RTSP server's RTP port); 0 = any. */
+  sourcePort: number;
 }
 
 export interface OutputInfo {
@@ -33,14 +57,20 @@ export interface OutputInfo {
 
 /** One opened output, driven from the pacing worker (whose event loop is mostly blocked). */
 export interface PacedOutput {
-  /** Where the bytes handed to send() start within a slot: 0 (headroom used) or 12. */
-  readonly slotOffset: number;
   /** Sends still queued in the socket: their bytes must stay untouched until this is 0. */
   readonly queued: number;
   readonly counters: { sendErrors: number };
   readonly info: OutputInfo;
-  /** Sends one datagram now; pcr27 is its output time (RTP timestamp), dueNs when it was due. */
-  send(view: Buffer, pcr27: number, dueNs: number): void;
+  /**
+   * Sends one datagram now. `slot` holds RTP_HEADROOM (12) bytes for an RTP header, then the
+   * TS bytes (its length is exactly 12 + the datagram's TS bytes); the output writes the RTP
+   * header there and sends what its protocol needs, then the RTP packet to every destination.
+   * pcr27 is the datagram's output time (RTP timestamp), dueNs when it was due.
+   */
+  send(slot: Buffer, ts: Buffer, pcr27: number, dueNs: number): void;
+  /** Adds an extra RTP receiver; rejects with a readable Error when its socket cannot open. */
+  addDestination(d: DestinationSpec): Promise<void>;
+  removeDestination(id: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -22,9 +22,11 @@ import {
   RTP_HEADROOM,
   ST_BYTES,
   ST_LATE_MAX,
+  ST_LATE_HIST,
   ST_LATE_SUM,
   ST_SEND_ERRORS,
   ST_SENT,
+  latenessBucket,
   ringViews,
   type RingViews,
 } from './ring.js';
@@ -65,6 +67,8 @@ const clock = (): number => performance.now() * 1e6 + originNs;
 const DEFAULT_INTERVAL_NS = 1e6;
 
 class WorkerChannel implements PacedQueue {
+  /** Per slot: the whole slot (RTP header room + TS) and its TS part, for full datagrams. */
+  private readonly slots: Buffer[];
   private readonly views: Buffer[];
   private readonly fullLen: number;
   private offsetNs = 0;
@@ -79,11 +83,12 @@ class WorkerChannel implements PacedQueue {
     private readonly staggerIndex: number,
   ) {
     const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-    const off = output.slotOffset;
+    this.slots = [];
     this.views = [];
     for (let s = 0; s < v.capacity; s++) {
-      const at = s * v.slotBytes + off;
-      this.views.push(buf.subarray(at, (s + 1) * v.slotBytes));
+      const at = s * v.slotBytes;
+      this.slots.push(buf.subarray(at, at + v.slotBytes));
+      this.views.push(buf.subarray(at + RTP_HEADROOM, at + v.slotBytes));
     }
     this.fullLen = v.slotBytes - RTP_HEADROOM;
   }
@@ -111,19 +116,18 @@ class WorkerChannel implements PacedQueue {
     const read = v.ctl[CTL_READ];
     const slot = read & v.mask;
     const len = v.len[slot];
-    const full = this.views[slot];
-    const view =
-      len === this.fullLen
-        ? full
-        : full.subarray(0, this.output.slotOffset === 0 ? RTP_HEADROOM + len : len);
+    const full = len === this.fullLen;
+    const whole = full ? this.slots[slot] : this.slots[slot].subarray(0, RTP_HEADROOM + len);
+    const ts = full ? this.views[slot] : this.views[slot].subarray(0, len);
     this.staggered = true;
-    this.output.send(view, v.meta[slot * 2 + 1], v.meta[slot * 2]);
+    this.output.send(whole, ts, v.meta[slot * 2 + 1], v.meta[slot * 2]);
     Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
     const st = v.stats;
     st[ST_SENT]++;
     st[ST_BYTES] += len;
     if (lateNs > st[ST_LATE_MAX]) st[ST_LATE_MAX] = lateNs;
     if (lateNs > 0) st[ST_LATE_SUM] += lateNs;
+    st[ST_LATE_HIST + latenessBucket(lateNs)]++;
     if (lateNs > loopStats.lateMaxNs) loopStats.lateMaxNs = lateNs;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
     else this.unreleased = true;
@@ -180,6 +184,16 @@ port.on('message', (m: ToWorker) => {
         },
       );
     opening.set(m.id, p);
+  } else if (m.type === 'dest-add' || m.type === 'dest-remove') {
+    void (async () => {
+      const ch = await opening.get(m.id);
+      if (!ch) throw new Error(`channel ${m.id} has no open output`);
+      if (m.type === 'dest-add') await ch.output.addDestination(m.dest);
+      else await ch.output.removeDestination(m.destId);
+    })().then(
+      () => post({ type: 'dest-done', req: m.req }),
+      (e: Error) => post({ type: 'dest-done', req: m.req, error: e.message }),
+    );
   } else if (m.type === 'remove') {
     void remove(m.id).then(() => post({ type: 'removed', id: m.id }));
   } else if (m.type === 'close') {

@@ -10,7 +10,7 @@
 // `stats` reads them without messages.
 
 import { Worker } from 'node:worker_threads';
-import type { OutputInfo, OutputSpec } from './output-contract.js';
+import type { DestinationSpec, OutputInfo, OutputSpec } from './output-contract.js';
 import {
   ST_BYTES,
   ST_DROPPED,
@@ -18,6 +18,7 @@ import {
   ST_SEND_ERRORS,
   ST_SENT,
   createRing,
+  latenessHistogram,
   ringPush,
   ringQueued,
   ringViews,
@@ -32,7 +33,7 @@ import {
   type ToWorker,
 } from './protocol.js';
 
-export type { OutputSpec, OutputInfo } from './output-contract.js';
+export type { OutputSpec, OutputInfo, DestinationSpec } from './output-contract.js';
 export type { PacerStats } from './protocol.js';
 
 export interface PacerOptions {
@@ -58,6 +59,8 @@ export interface ChannelStats {
   bytes: number;
   /** Datagrams waiting in the queue. */
   queued: number;
+  /** How late each datagram left (cumulative counts per upper bound in s, then +Inf). */
+  lateness: ReturnType<typeof latenessHistogram>;
 }
 
 export interface ChannelHandle {
@@ -71,6 +74,14 @@ export interface ChannelHandle {
   readonly stats: ChannelStats;
   /** Settles when the output socket is open (its info) or failed to open (an Error). Never rejects. */
   readonly ready: Promise<OutputInfo | Error>;
+  /**
+   * The channel's RTP stream: SSRC, and the sequence number of datagram k (k = 0 the first
+   * sent) is (seq + k) & 0xffff — so the next one is (seq + stats.sent) & 0xffff.
+   */
+  readonly rtp: { ssrc: number; seq: number };
+  /** Sends the channel's RTP packets to one more receiver too (RTSP); rejects when it cannot. */
+  addDestination(d: DestinationSpec): Promise<void>;
+  removeDestination(id: string): Promise<void>;
 }
 
 class PacerChannel implements ChannelHandle {
@@ -83,6 +94,8 @@ class PacerChannel implements ChannelHandle {
     readonly id: string,
     private readonly v: RingViews,
     private readonly wake: Int32Array,
+    readonly rtp: { ssrc: number; seq: number },
+    private readonly request: (m: DestRequest) => Promise<void>,
   ) {
     this.maxBytes = v.slotBytes - 12;
     this.ready = new Promise((resolve) => (this.settle = resolve));
@@ -102,6 +115,16 @@ class PacerChannel implements ChannelHandle {
     return true;
   }
 
+  addDestination(dest: DestinationSpec): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('channel removed'));
+    return this.request({ type: 'dest-add', id: this.id, dest });
+  }
+
+  removeDestination(destId: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.request({ type: 'dest-remove', id: this.id, destId });
+  }
+
   get stats(): ChannelStats {
     const s = this.v.stats;
     return {
@@ -111,11 +134,18 @@ class PacerChannel implements ChannelHandle {
       sendErrors: s[ST_SEND_ERRORS],
       bytes: s[ST_BYTES],
       queued: ringQueued(this.v),
+      lateness: latenessHistogram(s),
     };
   }
 }
 
+type DestRequest =
+  | { type: 'dest-add'; id: string; dest: DestinationSpec }
+  | { type: 'dest-remove'; id: string; destId: string };
+
 export class Pacer {
+  private reqNext = 1;
+  private readonly pending = new Map<number, (error?: string) => void>();
   private readonly worker: Worker;
   private readonly wake = new Int32Array(new SharedArrayBuffer(WAKE_WORDS * 4));
   private readonly channels = new Map<string, PacerChannel>();
@@ -151,11 +181,12 @@ export class Pacer {
     const ppd = Math.floor(ch.output.packetsPerDatagram);
     if (!(ppd >= 1 && ppd <= 7)) throw new RangeError(`packetsPerDatagram must be 1..7`);
     const ring = createRing(this.opts.queueSlots ?? 2048, ppd * 188);
-    const handle = new PacerChannel(ch.id, ringViews(ring), this.wake);
+    const rtp = ch.output.rtp ?? { ssrc: randomU32(), seq: randomU32() & 0xffff };
+    const handle = new PacerChannel(ch.id, ringViews(ring), this.wake, rtp, (m) => this.request(m));
     this.channels.set(ch.id, handle);
     const staggerIndex = ch.staggerIndex ?? this.staggerNext;
     this.staggerNext = Math.max(this.staggerNext, staggerIndex) + 1;
-    this.post({ type: 'add', id: ch.id, spec: { ...ch.output }, ring, staggerIndex });
+    this.post({ type: 'add', id: ch.id, spec: { ...ch.output, rtp }, ring, staggerIndex });
     return handle;
   }
 
@@ -177,6 +208,8 @@ export class Pacer {
   /** Closes every output and ends the worker. */
   close(): Promise<void> {
     if (this.closed) return this.closed;
+    for (const done of this.pending.values()) done('pacer closed');
+    this.pending.clear();
     for (const ch of this.channels.values()) {
       ch.closed = true;
       ch.settle(new Error('pacer closed'));
@@ -192,6 +225,15 @@ export class Pacer {
       });
     }
     return this.closed;
+  }
+
+  private request(m: DestRequest): Promise<void> {
+    if (this.closed || this.dead) return Promise.reject(new Error('pacer is closed'));
+    const req = this.reqNext++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(req, (error) => (error ? reject(new Error(error)) : resolve()));
+      this.post({ ...m, req });
+    });
   }
 
   private post(m: ToWorker): void {
@@ -216,6 +258,12 @@ export class Pacer {
         r?.();
         break;
       }
+      case 'dest-done': {
+        const done = this.pending.get(m.req);
+        this.pending.delete(m.req);
+        done?.(m.error);
+        break;
+      }
       case 'stats':
         this.opts.onStats?.(m.stats);
         break;
@@ -223,4 +271,8 @@ export class Pacer {
         break;
     }
   }
+}
+
+function randomU32(): number {
+  return Math.floor(Math.random() * 0x1_0000_0000);
 }

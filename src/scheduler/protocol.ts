@@ -1,7 +1,7 @@
 // Messages between the Pacer (main thread) and its worker (pacer-worker.ts), and the shared wake
 // words. Data never travels in messages: datagrams go through each channel's ring (ring.ts).
 
-import type { OutputInfo, OutputSpec } from './output-contract.js';
+import type { DestinationSpec, OutputInfo, OutputSpec } from './output-contract.js';
 import type { RingLayout } from './ring.js';
 
 /** Int32Array over a SharedArrayBuffer: the worker sleeps on WAKE_DATA. */
@@ -13,12 +13,16 @@ export const WAKE_WORDS = 2;
 export type ToWorker =
   | { type: 'add'; id: string; spec: OutputSpec; ring: RingLayout; staggerIndex: number }
   | { type: 'remove'; id: string }
+  | { type: 'dest-add'; id: string; dest: DestinationSpec; req: number }
+  | { type: 'dest-remove'; id: string; destId: string; req: number }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'opened'; id: string; info: OutputInfo }
   | { type: 'open-failed'; id: string; error: string }
   | { type: 'removed'; id: string }
+  /** Answer to dest-add / dest-remove: error set when it failed. */
+  | { type: 'dest-done'; req: number; error?: string }
   | { type: 'stats'; stats: PacerStats }
   | { type: 'closed' };
 

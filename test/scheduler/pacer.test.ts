@@ -5,6 +5,7 @@
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { createSocket as createUdpSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,4 +295,66 @@ t.test('close leaves no handles: the process exits by itself', async (t) => {
   t.equal(code, 0, 'exited on its own');
   t.match(out, /^closed \d+/);
   t.ok(Number(out.split(' ')[1]) >= 100, 'both channels sent');
+});
+
+t.test('a UDP channel also feeds RTP destinations (RTSP) with the paced stream', async (t) => {
+  const dgs = cbrDatagrams(1000);
+  const group = await startReceiver('239.255.7.5', 5705);
+  // The unicast receiver (an RTSP client's RTP port) joins no group: an in-process socket.
+  const uniSock = createUdpSocket('udp4');
+  const uniGot: Arrival[] = [];
+  uniSock.on('message', (m: Buffer) => uniGot.push({ ns: now(), data: m }));
+  await new Promise<void>((r) => uniSock.bind(5706, '127.0.0.1', r));
+  const uni = { stop: async () => (uniSock.close(), uniGot) };
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({ id: 'f', output: output({ group: '239.255.7.5', port: 5705 }) });
+  t.notOk((await ch.ready) instanceof Error);
+  await ch.addDestination({
+    id: 's1',
+    address: '127.0.0.1',
+    port: 5706,
+    ttl: 1,
+    interface: '127.0.0.1',
+    sourcePort: 0,
+  });
+  await t.rejects(
+    pacer
+      .addChannel({ id: 'x', output: output({ group: '239.255.7.6', port: 5707 }) })
+      .addDestination({
+        id: 'bad',
+        address: 'not-an-ip',
+        port: 1,
+        ttl: 1,
+        interface: '127.0.0.1',
+        sourcePort: 0,
+      }),
+    /not an IPv4 address/,
+    'a destination that cannot open is an error, not a crash',
+  );
+  const firstSeq = (ch.rtp.seq + ch.stats.sent) & 0xffff;
+  await feedLive((d, due) => ch.enqueue(d.bytes, due, d.pcr27), dgs);
+  for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
+  await sleep(100);
+  const onGroup = await group.stop();
+  const onUni = await uni.stop();
+  t.equal(onGroup.length, dgs.length, 'the group gets every datagram');
+  t.equal(onUni.length, dgs.length, 'so does the destination');
+  const h = onUni.map((g) => parseRtpHeader(g.data, 0, g.data.length)!);
+  t.equal(h[0].sequence, firstSeq, 'first sequence number as the main thread predicts it');
+  t.ok(
+    h.every((x) => x.ssrc === ch.rtp.ssrc),
+    'the SSRC the main thread knows',
+  );
+  t.ok(
+    onUni.every((g, i) => Buffer.compare(g.data.subarray(12), Buffer.from(dgs[i].bytes)) === 0),
+    'RTP payload = the TS on the group',
+  );
+  const late = ch.stats.lateness;
+  t.equal(late.count, dgs.length, 'every send in the lateness histogram');
+  t.equal(late.counts.length, late.buckets.length + 1);
+  t.ok(
+    late.counts.every((c, i) => i === 0 || c >= late.counts[i - 1]),
+    'cumulative',
+  );
 });

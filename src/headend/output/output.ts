@@ -13,6 +13,12 @@
 // into the 12 bytes of headroom before the TS bytes (RtpWrapper's single shared buffer would be
 // overwritten by the next datagram while a queued send still points at it).
 //
+// Extra destinations (RTSP unicast sessions, a raw-UDP channel's RTP companion group): the RTP
+// header is written for every datagram, whatever the output's protocol, so that each destination
+// gets the same RTP packet right after the channel's own send (destination.ts). The sequence
+// number therefore advances once per datagram from spec.rtp.seq: the main thread can tell the
+// next one from the count of datagrams sent (RTSP RTP-Info).
+//
 // TOS/DSCP: Node's dgram has no IP_TOS option (Node 20), so a non-zero `tos` is not applied;
 // `tosApplied` reports it. Marking can be done outside the process (an nftables/iptables mangle
 // rule setting DSCP for the group) until an addon or Node provides setsockopt.
@@ -26,7 +32,14 @@ import {
   rtpTimestampFromPcr,
   writeRtpHeader,
 } from '../../mpegts/rtp.js';
-import type { OutputInfo, OutputModule, OutputSpec, PacedOutput } from './types.js';
+import { openDestination, type Destination } from './destination.js';
+import type {
+  DestinationSpec,
+  OutputInfo,
+  OutputModule,
+  OutputSpec,
+  PacedOutput,
+} from './types.js';
 
 export const RTP_HEADER_BYTES = 12;
 /** Socket send buffer asked for: ~0.5 s at 20 Mbit/s, so bursts of sends never block. */
@@ -54,8 +67,8 @@ export function resolveInterface(iface: string): string | null {
 
 export class Output implements PacedOutput {
   readonly counters: OutputCounters = { sendErrors: 0, lastError: '' };
-  /** Where the bytes handed to send() start within a slot: 0 (RTP header included) or 12. */
-  readonly slotOffset: number;
+  private readonly rtp: boolean;
+  private readonly destinations: Destination[] = [];
   private seq: number;
   private readonly ssrc: number;
   private lastTs = -1;
@@ -67,9 +80,9 @@ export class Output implements PacedOutput {
     readonly info: OutputInfo,
     random: () => number,
   ) {
-    this.slotOffset = spec.protocol === 'rtp' ? 0 : RTP_HEADER_BYTES;
-    this.seq = random() & 0xffff;
-    this.ssrc = random() >>> 0;
+    this.rtp = spec.protocol === 'rtp';
+    this.seq = spec.rtp ? spec.rtp.seq & 0xffff : random() & 0xffff;
+    this.ssrc = spec.rtp ? spec.rtp.ssrc >>> 0 : random() >>> 0;
     this.onSent = (err) => {
       if (err) {
         this.counters.sendErrors++;
@@ -131,38 +144,53 @@ export class Output implements PacedOutput {
   }
 
   /**
-   * Sends one datagram. `view` starts at the slot's byte `slotOffset`: for RTP the 12-byte
-   * header is written into its first bytes, followed by the TS; for UDP it is the TS itself.
-   * `pcr27` gives the RTP timestamp (NaN: none known, the due time's is used instead).
+   * Sends one datagram: writes the RTP header into the slot's first 12 bytes, sends the slot
+   * (RTP) or the TS bytes (UDP), then the RTP packet to every destination. `pcr27` gives the RTP
+   * timestamp (NaN: none known, the due time's is used instead).
    */
-  send(view: Buffer, pcr27: number, dueNs: number): void {
-    if (this.slotOffset === 0) {
-      const ts = Number.isFinite(pcr27) ? rtpTimestampFromPcr(pcr27) : ntpLikeTimestamp(dueNs);
-      let marker = false;
-      if (this.lastTs >= 0) {
-        const d = (ts - this.lastTs) >>> 0;
-        // Signed 32-bit step: backwards or more than 1 s ahead is a discontinuity.
-        marker = d > RTP_CLOCK_HZ && d < 0x8000_0000 ? true : d >= 0x8000_0000;
-      }
-      this.lastTs = ts;
-      writeRtpHeader(view, 0, {
-        payloadType: RTP_PT_MP2T,
-        marker,
-        sequence: this.seq,
-        timestamp: ts,
-        ssrc: this.ssrc,
-      });
-      this.seq = (this.seq + 1) & 0xffff;
+  send(slot: Buffer, ts: Buffer, pcr27: number, dueNs: number): void {
+    const stamp = Number.isFinite(pcr27) ? rtpTimestampFromPcr(pcr27) : ntpLikeTimestamp(dueNs);
+    let marker = false;
+    if (this.lastTs >= 0) {
+      const d = (stamp - this.lastTs) >>> 0;
+      // Signed 32-bit step: backwards or more than 1 s ahead is a discontinuity.
+      marker = d > RTP_CLOCK_HZ && d < 0x8000_0000 ? true : d >= 0x8000_0000;
     }
-    this.socket.send(view, this.onSent);
+    this.lastTs = stamp;
+    writeRtpHeader(slot, 0, {
+      payloadType: RTP_PT_MP2T,
+      marker,
+      sequence: this.seq,
+      timestamp: stamp,
+      ssrc: this.ssrc,
+    });
+    this.seq = (this.seq + 1) & 0xffff;
+    this.socket.send(this.rtp ? slot : ts, this.onSent);
+    const dests = this.destinations;
+    for (let i = 0; i < dests.length; i++) dests[i].send(slot);
   }
 
-  /** Sends still held by libuv (socket buffer was full): their bytes must stay untouched. */
+  async addDestination(d: DestinationSpec): Promise<void> {
+    await this.removeDestination(d.id);
+    this.destinations.push(await openDestination(d, this.counters));
+  }
+
+  async removeDestination(id: string): Promise<void> {
+    const i = this.destinations.findIndex((x) => x.id === id);
+    if (i < 0) return;
+    const [gone] = this.destinations.splice(i, 1);
+    await gone.close();
+  }
+
+  /** Sends still held by libuv (a socket buffer was full): their bytes must stay untouched. */
   get queued(): number {
-    return this.socket.getSendQueueCount();
+    let n = this.socket.getSendQueueCount();
+    for (const d of this.destinations) n += d.queued;
+    return n;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await Promise.all(this.destinations.splice(0).map((d) => d.close()));
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

@@ -6,4 +6,5 @@ export type {
   OutputInfo,
   OutputModule,
   PacedOutput,
+  DestinationSpec,
 } from '../../scheduler/output-contract.js';

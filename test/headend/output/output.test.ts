@@ -41,17 +41,24 @@ t.test('helpers', async (t) => {
   t.equal(resolveInterface('no-such-if0'), null);
 });
 
-t.test('UDP: the slot view is sent as is, from the interface address', async (t) => {
+/** A slot as the pacing worker hands it over: 12 bytes of RTP header room, then the TS. */
+function slotOf(ts: Buffer): { slot: Buffer; ts: Buffer } {
+  const slot = Buffer.alloc(12 + ts.length);
+  ts.copy(slot, 12);
+  return { slot, ts: slot.subarray(12) };
+}
+
+t.test('UDP: the TS bytes are sent as they are, from the interface address', async (t) => {
   const rx = await receiver();
   t.teardown(rx.close);
   const out = await Output.open(spec({ port: rx.port }));
   t.teardown(() => out.close());
-  t.equal(out.slotOffset, 12);
   t.equal(out.info.tosApplied, true, 'TOS 0 needs nothing');
   t.match(out.info.local, /^127\.0\.0\.1:\d+$/);
   const view = Buffer.alloc(1316, 0x47);
   view[1] = 9;
-  out.send(view, 27e6, 0);
+  const d = slotOf(view);
+  out.send(d.slot, d.ts, 27e6, 0);
   t.equal(out.queued, 0, 'sent synchronously');
   await until(() => rx.got.length === 1);
   t.equal(rx.got[0].length, 1316);
@@ -69,12 +76,11 @@ t.test(
       () => [65535, 0xcafe][r++],
     );
     t.teardown(() => out.close());
-    t.equal(out.slotOffset, 0);
     t.equal(out.info.tosApplied, false, 'TOS cannot be set from Node: reported');
     const pcrs = [300 * 1000, 300 * 4000, 300 * 1e6, 300 * 2000];
     for (const pcr of pcrs) {
-      const slot = Buffer.alloc(12 + 1316, 0x47);
-      out.send(slot, pcr, 0);
+      const d = slotOf(Buffer.alloc(1316, 0x47));
+      out.send(d.slot, d.ts, pcr, 0);
     }
     await until(() => rx.got.length === 4);
     const h = rx.got.map((b) => parseRtpHeader(b, 0, b.length)!);
@@ -105,9 +111,99 @@ t.test('multicast output on loopback', async (t) => {
   t.teardown(() => s.close());
   const out = await Output.open(spec({ group: '239.255.7.90', port: 5790, interface: 'lo' }));
   t.teardown(() => out.close());
-  out.send(Buffer.alloc(188, 0x47), NaN, 0);
+  const d = slotOf(Buffer.alloc(188, 0x47));
+  out.send(d.slot, d.ts, NaN, 0);
   await until(() => got.length === 1);
   t.equal(got.length, 1);
+});
+
+t.test(
+  'destinations get the RTP packets of a UDP channel, from the given source port',
+  async (t) => {
+    const a = await receiver();
+    const b = await receiver();
+    t.teardown(a.close);
+    t.teardown(b.close);
+    const main = await receiver();
+    t.teardown(main.close);
+    const out = await Output.open(spec({ port: main.port, rtp: { ssrc: 0x1234, seq: 100 } }));
+    t.teardown(() => out.close());
+    const free = createSocket('udp4');
+    await new Promise<void>((r) => free.bind(0, '127.0.0.1', r));
+    const sourcePort = free.address().port;
+    free.close();
+    const dest = (id: string, port: number) => ({
+      id,
+      address: '127.0.0.1',
+      port,
+      ttl: 1,
+      interface: '127.0.0.1',
+      sourcePort,
+    });
+    await out.addDestination(dest('a', a.port));
+    await out.addDestination(dest('b', b.port));
+    for (let i = 0; i < 3; i++) {
+      const d = slotOf(Buffer.alloc(1316, 0x47));
+      out.send(d.slot, d.ts, 300 * 9000 * (i + 1), 0);
+    }
+    await out.removeDestination('b');
+    const d = slotOf(Buffer.alloc(1316, 0x47));
+    out.send(d.slot, d.ts, 300 * 9000 * 4, 0);
+    await until(() => main.got.length === 4 && a.got.length === 4 && b.got.length === 3);
+    t.ok(
+      main.got.every((m) => m.length === 1316 && m[0] === 0x47),
+      'the group gets raw TS',
+    );
+    const ha = a.got.map((m) => parseRtpHeader(m, 0, m.length)!);
+    t.same(
+      ha.map((h) => h.sequence),
+      [100, 101, 102, 103],
+      'sequence from spec.rtp.seq, one per datagram',
+    );
+    t.ok(ha.every((h) => h.ssrc === 0x1234 && h.payloadType === 33 && h.payloadLength === 1316));
+    t.same(
+      ha.map((h) => h.timestamp),
+      [9000, 18000, 27000, 36000],
+    );
+    t.equal(b.got.length, 3, 'a removed destination gets nothing more');
+    // Both destinations were sent to from the one shared socket on sourcePort.
+    const rxFrom = createSocket('udp4');
+    const seen: number[] = [];
+    rxFrom.on('message', (_m, r) => seen.push(r.port));
+    await new Promise<void>((r) => rxFrom.bind(0, '127.0.0.1', r));
+    t.teardown(() => rxFrom.close());
+    await out.addDestination(dest('c', rxFrom.address().port));
+    const e = slotOf(Buffer.alloc(188, 0x47));
+    out.send(e.slot, e.ts, NaN, 0);
+    await until(() => seen.length === 1);
+    t.same(seen, [sourcePort], 'sent from the RTSP server port');
+  },
+);
+
+t.test('a multicast destination (RTP companion group)', async (t) => {
+  const s = createSocket({ type: 'udp4', reuseAddr: true });
+  const got: Buffer[] = [];
+  s.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => s.bind(5792, '239.255.135.90', r));
+  s.addMembership('239.255.135.90', '127.0.0.1');
+  t.teardown(() => s.close());
+  const main = await receiver();
+  t.teardown(main.close);
+  const out = await Output.open(spec({ port: main.port }));
+  t.teardown(() => out.close());
+  await out.addDestination({
+    id: 'companion',
+    address: '239.255.135.90',
+    port: 5792,
+    ttl: 1,
+    interface: 'lo',
+    sourcePort: 0,
+  });
+  const d = slotOf(Buffer.alloc(376, 0x47));
+  out.send(d.slot, d.ts, 300 * 90000, 0);
+  await until(() => got.length === 1);
+  t.equal(got[0].length, 12 + 376, 'RTP header + TS');
+  t.equal(parseRtpHeader(got[0], 0, got[0].length)?.timestamp, 90000);
 });
 
 t.test('open fails clearly', async (t) => {

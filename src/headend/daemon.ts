@@ -127,7 +127,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   let stopping: Promise<void> | null = null;
   let watcher: { close(): void } | null = null;
 
-  const apply = async (next: HeadendSpec, text: string): Promise<ReloadResult> => {
+  const apply = async (next: HeadendSpec, text: string, trigger: string): Promise<ReloadResult> => {
     const d = diffChannels(config.channels, next.channels);
     const result: ReloadResult = {
       ok: true,
@@ -183,7 +183,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       log.log('warn', 'restart-required', {
         message: `changed settings take effect after a restart: ${result.restartRequired!.join(', ')}`,
       });
-    log.log('info', 'reload', { ...result });
+    log.log('info', 'reload', { trigger, ...result });
     return result;
   };
 
@@ -207,7 +207,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     if ('errors' in loaded) return rejected(loaded.errors.map(formatConfigError));
     log.log('info', 'reload-start', { trigger, config: file });
     try {
-      return await apply(loaded.config, text ?? '');
+      return await apply(loaded.config, text ?? '', trigger);
     } catch (err) {
       log.log('error', 'reload-failed', { trigger, message: message(err) });
       return { ...rejected([`reload failed: ${message(err)}`]) };

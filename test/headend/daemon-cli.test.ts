@@ -153,7 +153,11 @@ t.test('headend status: one aligned line per channel', async (t) => {
   const lines = r.stdout.trimEnd().split('\n');
   t.equal(lines.length, 4, 'header, column titles, two channels');
   t.match(lines[0], /^Test Headend \(headend 0\.1\.0\), up 1h2m, 2 channel\(s\)$/);
-  const cols = (l: string): string[] => l.trim().split(/\s{2,}/).map((c) => c.trim());
+  const cols = (l: string): string[] =>
+    l
+      .trim()
+      .split(/\s{2,}/)
+      .map((c) => c.trim());
   t.same(cols(lines[1]), [
     '#',
     'NAME',

@@ -294,12 +294,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
 
 /** `headend run`: runs until SIGTERM/SIGINT (SIGHUP reloads); resolves to the exit status. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const d = await startDaemon(opts);
-  if (!d) return 1;
+  // SIGHUP's default action ends the process: take it before starting, and reload once the
+  // daemon is up if it came during the start.
+  let d: RunningDaemon | null = null;
+  let hupDuringStart = false;
   const onHup = (): void => {
-    void d.reload('SIGHUP');
+    if (d) void d.reload('SIGHUP');
+    else hupDuringStart = true;
   };
   if (opts.reloadOnSighup !== false) process.on('SIGHUP', onHup);
+  d = await startDaemon(opts);
+  if (!d) {
+    process.off('SIGHUP', onHup);
+    return 1;
+  }
+  if (hupDuringStart) void d.reload('SIGHUP');
   let onSignal: (() => void) | null = null;
   const signal =
     opts.stopSignal ??
@@ -311,7 +320,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await signal;
   process.off('SIGHUP', onHup);
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
-  const result = await Promise.race([d.stop().then(() => 'ok' as const), timeout]);
+  const running = d;
+  const result = await Promise.race([running.stop().then(() => 'ok' as const), timeout]);
   if (result === 'timeout')
     opts.log.log('warn', 'stop-timeout', { message: 'stopped after 5 s with work left' });
   if (onSignal) {

@@ -10,6 +10,10 @@ import { analyzeCommand } from './headend/commands/analyze.js';
 import { EXIT_USAGE, processIo } from './headend/commands/io.js';
 import { remuxCommand } from './headend/commands/remux.js';
 import { runCommand, type RunCliOptions } from './headend/commands/run.js';
+import { DEFAULT_DAEMON_URL } from './headend/commands/daemon-api.js';
+import { probeCommand } from './headend/commands/probe.js';
+import { reloadCommand } from './headend/commands/reload.js';
+import { statusCommand } from './headend/commands/status.js';
 import { validateCommand } from './headend/commands/validate.js';
 import { HeadendError, isHeadendError } from './headend/errors.js';
 import { parseBitrate, parseDuration, parseInteger } from './headend/units.js';
@@ -23,6 +27,14 @@ function arg<T>(parse: (text: string) => T | HeadendError): (text: string) => T 
     return v;
   };
 }
+/** One of a fixed set of words. */
+const choice =
+  (allowed: string[]) =>
+  (text: string): string => {
+    if (!allowed.includes(text))
+      throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`);
+    return text;
+  };
 const int = (name: string, min: number, max: number) => arg((t) => parseInteger(t, name, min, max));
 const seconds = arg((t) => {
   // A plain number here means seconds (it is --seconds); units are accepted too: 500ms, 2m.
@@ -145,11 +157,56 @@ export function buildProgram(): Command {
       '-c, --config <file>',
       'config file (default ./channels.yaml, then /etc/headend/channels.yaml)',
     )
-    .option('--log-format <format>', 'json (default) or logfmt')
-    .option('--log-level <level>', 'debug, info (default), warn or error')
+    .option('--log-format <format>', 'json (default) or logfmt', choice(['json', 'logfmt']))
+    .option(
+      '--log-level <level>',
+      'debug, info (default), warn or error',
+      choice(['debug', 'info', 'warn', 'error']),
+    )
     .exitOverride()
     .action(async (o: RunCliOptions) => {
       process.exitCode = await runCommand(o);
+    });
+
+  program
+    .command('reload')
+    .description('make the running daemon re-read channels.yaml (only changed channels restart)')
+    .option('--url <url>', `the daemon's HTTP surface (default ${DEFAULT_DAEMON_URL})`)
+    .option('--json', 'print the result as JSON', false)
+    .exitOverride()
+    .action(async (o: { url?: string; json: boolean }) => {
+      process.exitCode = await reloadCommand(
+        { url: o.url ?? DEFAULT_DAEMON_URL, json: o.json },
+        processIo,
+      );
+    });
+
+  program
+    .command('status')
+    .description("the running daemon's channels: state, bitrate, source, errors")
+    .option('--url <url>', `the daemon's HTTP surface (default ${DEFAULT_DAEMON_URL})`)
+    .option('--json', 'print GET /api/channels as JSON', false)
+    .exitOverride()
+    .action(async (o: { url?: string; json: boolean }) => {
+      process.exitCode = await statusCommand(
+        { url: o.url ?? DEFAULT_DAEMON_URL, json: o.json },
+        processIo,
+      );
+    });
+
+  program
+    .command('probe')
+    .description('list the programs, services and streams of a feed (to write channels.yaml)')
+    .argument('<url>', 'udp://[src@]group:port, rtp://…, http(s)://, srt://, a file, …')
+    .option('--seconds <n>', 'how long to read at most: 2, 500ms (default 5)', seconds)
+    .option('--json', 'print the result as JSON', false)
+    .exitOverride()
+    .action(async (url: string, o: { seconds?: number; json: boolean }) => {
+      process.exitCode = await probeCommand(
+        url,
+        { maxMs: o.seconds ?? 5000, json: o.json },
+        processIo,
+      );
     });
 
   return program;

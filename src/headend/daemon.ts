@@ -1,15 +1,32 @@
 // The daemon: `headend run`. Loads channels.yaml (every error at file:line:column, and it does
 // not start on an invalid file), opens one SourceHub (sources shared by key) and one Pacer (one
-// pacing loop on a worker thread for all outputs), builds a Channel per entry, and runs until
-// SIGTERM/SIGINT, then stops every channel, source and ffmpeg child and exits 0. A channel that
-// cannot be built or whose sources never work is logged and never disturbs the others.
+// pacing loop on a worker thread for all outputs), builds a Channel per entry, starts the
+// services (HTTP, RTSP, SAP, …: DaemonOptions.startServices), and runs until SIGTERM/SIGINT.
+//
+// Hot reload (SIGHUP, reload() from POST /api/reload, or the file watch when `watch: true`):
+// the new file is validated first; if invalid, each error is logged (`config-error`,
+// file:line:column) and `reload-rejected`, and the running configuration is untouched. If
+// valid, only what changed is touched (reload/config-diff.ts): unchanged channels keep
+// streaming, identity-only changes rewrite the channel's SI in place (`channel-updated`),
+// other changes stop the old channel and start a new one (`channel-restarted`). Headend
+// settings the services read at start (http, rtsp, sap, name, ffmpeg) are reported in
+// ReloadResult.restartRequired rather than applied.
+//
+// Stop (SIGTERM/SIGINT): services first, RTSP → SAP → HTTP → any others (newest first), so no
+// client is accepted while channels go away and SAP sends its deletions; then channels,
+// sources (ffmpeg children: killed, and started with a parent-death signal so they die with a
+// SIGKILLed daemon too), the pacer. runDaemon gives this 5 s and exits 0.
 
+import { readFile } from 'node:fs/promises';
 import { findConfigFile, loadConfigFile, formatConfigError } from './config/index.js';
-import type { HeadendSpec } from './config/index.js';
+import type { ChannelSpec, HeadendSpec } from './config/index.js';
 import { SourceHub, resolveFfmpeg } from './sources/index.js';
 import { Pacer } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
 import { Channel } from './channel/channel.js';
+import { diffChannels, restartRequired } from './reload/config-diff.js';
+import { watchConfigFile } from './reload/watch.js';
+import type { DaemonService, ReloadResult } from './services.js';
 import type { Logger } from './log.js';
 
 export interface DaemonOptions {
@@ -17,13 +34,35 @@ export interface DaemonOptions {
   log: Logger;
   /** Resolves when the daemon should stop (default: SIGTERM or SIGINT). */
   stopSignal?: Promise<void>;
+  /**
+   * Starts the daemon's services once the channels run (HTTP surface, RTSP, SAP, metrics).
+   * They are stopped before the channels, RTSP → SAP → HTTP → others in reverse start order.
+   */
+  startServices?: (d: RunningDaemon) => Promise<DaemonService[]> | DaemonService[];
+  /** Reload on SIGHUP (runDaemon only; default true). */
+  reloadOnSighup?: boolean;
 }
 
 export interface RunningDaemon {
-  config: HeadendSpec;
-  channels: Channel[];
+  /** The configuration now running (replaced by each accepted reload). */
+  readonly config: HeadendSpec;
+  /** The running channels, in the order of the current file. */
+  readonly channels: readonly Channel[];
+  /** The started services (stopped first on shutdown). */
+  readonly services: readonly DaemonService[];
+  /**
+   * Re-reads the config file and applies what changed; never throws. Reloads run one at a
+   * time. `trigger` names the caller in the log ('api' by default, 'SIGHUP', 'watch').
+   */
+  reload(trigger?: string): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
+
+/** Services that must stop first, in this order; the rest stop newest first. */
+const STOP_FIRST = ['rtsp', 'sap', 'http'];
+
+const channelLabel = (s: { number: number; name: string }): string => `${s.number} ${s.name}`;
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Loads the configuration and starts every channel; returns null (errors logged) on a bad file. */
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | null> {
@@ -39,7 +78,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       log.log('error', 'config-error', { message: formatConfigError(e) });
     return null;
   }
-  const config = loaded.config;
+  let config = loaded.config;
+  let configText = await readFile(file, 'utf8').catch(() => '');
   const ffmpeg = resolveFfmpeg(config.ffmpeg);
   if ('error' in ffmpeg) {
     log.log('warn', 'ffmpeg-missing', { message: ffmpeg.error });
@@ -54,48 +94,239 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     },
   });
   const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
-  const channels: Channel[] = [];
-  config.channels.forEach((spec, i) => {
+  /** Running channels by slug of the current config. */
+  let channels = new Map<string, Channel>();
+  const services: DaemonService[] = [];
+
+  const build = (spec: ChannelSpec, index: number): Channel | null => {
     try {
-      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: i });
+      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: index });
       ch.start();
-      channels.push(ch);
+      return ch;
+    } catch (err) {
+      log.log('error', 'channel-error', { channel: channelLabel(spec), message: message(err) });
+      return null;
+    }
+  };
+  const stopChannel = async (ch: Channel): Promise<void> => {
+    try {
+      await ch.stop();
     } catch (err) {
       log.log('error', 'channel-error', {
-        channel: `${spec.number} ${spec.name}`,
-        message: err instanceof Error ? err.message : String(err),
+        channel: channelLabel(ch.config),
+        message: `stop: ${message(err)}`,
       });
     }
+  };
+
+  config.channels.forEach((spec, i) => {
+    const ch = build(spec, i);
+    if (ch) channels.set(spec.slug, ch);
   });
-  log.log('info', 'ready', { config: file, channels: channels.length, name: config.name });
+
   let stopping: Promise<void> | null = null;
+  let watcher: { close(): void } | null = null;
+
+  const apply = async (next: HeadendSpec, text: string, trigger: string): Promise<ReloadResult> => {
+    const d = diffChannels(config.channels, next.channels);
+    const result: ReloadResult = {
+      ok: true,
+      errors: [],
+      added: d.added.map((c) => c.slug),
+      removed: d.removed.map((c) => c.slug),
+      restarted: d.restarted.map(([, n]) => n.slug),
+      updated: d.updated.map(([, n]) => n.slug),
+      unchanged: d.unchanged.map(([, n]) => n.slug),
+      restartRequired: restartRequired(config, next),
+    };
+    // Stop what goes away first: a restarted channel may reuse its output group and port.
+    const going = [...d.removed, ...d.restarted.map(([o]) => o)];
+    await Promise.all(
+      going.map(async (o) => {
+        const ch = channels.get(o.slug);
+        if (!ch) return;
+        await stopChannel(ch);
+        if (d.removed.includes(o)) log.log('info', 'channel-removed', { channel: channelLabel(o) });
+      }),
+    );
+    const index = new Map(next.channels.map((c, i) => [c.slug, i]));
+    const nextChannels = new Map<string, Channel>();
+    for (const [o, n] of [...d.unchanged, ...d.updated]) {
+      const ch = channels.get(o.slug);
+      if (!ch) continue; // it failed to build before; it is in neither list
+      if (d.updated.some(([u]) => u === o)) ch.updateIdentity(n);
+      nextChannels.set(n.slug, ch);
+    }
+    for (const [o, n] of d.restarted) {
+      const ch = build(n, index.get(n.slug) ?? 0);
+      if (ch) nextChannels.set(n.slug, ch);
+      log.log('info', 'channel-restarted', {
+        channel: channelLabel(n),
+        ...(o.slug !== n.slug ? { from: channelLabel(o) } : {}),
+      });
+    }
+    for (const n of d.added) {
+      const ch = build(n, index.get(n.slug) ?? 0);
+      if (ch) nextChannels.set(n.slug, ch);
+      log.log('info', 'channel-added', { channel: channelLabel(n) });
+    }
+    // Keep the file's order.
+    channels = new Map(
+      next.channels
+        .filter((c) => nextChannels.has(c.slug))
+        .map((c) => [c.slug, nextChannels.get(c.slug)!]),
+    );
+    if (next.watch !== config.watch) setWatch(next.watch);
+    config = next;
+    configText = text;
+    if (result.restartRequired!.length > 0)
+      log.log('warn', 'restart-required', {
+        message: `changed settings take effect after a restart: ${result.restartRequired!.join(', ')}`,
+      });
+    log.log('info', 'reload', { trigger, ...result });
+    return result;
+  };
+
+  const reloadOnce = async (trigger: string): Promise<ReloadResult> => {
+    const rejected = (errors: string[]): ReloadResult => {
+      for (const message of errors) log.log('error', 'config-error', { message });
+      log.log('error', 'reload-rejected', { trigger, errors: errors.length, config: file });
+      return {
+        ok: false,
+        errors,
+        added: [],
+        removed: [],
+        restarted: [],
+        updated: [],
+        unchanged: [],
+      };
+    };
+    if (stopping) return rejected(['the daemon is stopping']);
+    const text = await readFile(file, 'utf8').catch(() => null);
+    const loaded = await loadConfigFile(file);
+    if ('errors' in loaded) return rejected(loaded.errors.map(formatConfigError));
+    log.log('info', 'reload-start', { trigger, config: file });
+    try {
+      return await apply(loaded.config, text ?? '', trigger);
+    } catch (err) {
+      log.log('error', 'reload-failed', { trigger, message: message(err) });
+      return { ...rejected([`reload failed: ${message(err)}`]) };
+    }
+  };
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const reload = (trigger = 'api'): Promise<ReloadResult> => {
+    const p = queue.then(() => reloadOnce(trigger));
+    queue = p.catch(() => undefined);
+    return p;
+  };
+
+  function setWatch(on: boolean): void {
+    watcher?.close();
+    watcher = null;
+    if (!on) return;
+    watcher = watchConfigFile(file as string, {
+      log,
+      onChange: async () => {
+        // Editors touch files without changing them: reload only on new content.
+        const text = await readFile(file as string, 'utf8').catch(() => null);
+        if (text === null || text === configText) return;
+        await reload('watch');
+      },
+    });
+  }
+  setWatch(config.watch);
+
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.log('info', 'stopping');
-      await Promise.allSettled(channels.map((c) => c.stop()));
+      watcher?.close();
+      watcher = null;
+      await queue;
+      const rank = (s: DaemonService): number => {
+        const i = STOP_FIRST.indexOf(s.name);
+        return i < 0 ? STOP_FIRST.length : i;
+      };
+      const order = services
+        .map((s, i) => ({ s, i }))
+        .sort((a, b) => rank(a.s) - rank(b.s) || b.i - a.i)
+        .map(({ s }) => s);
+      for (const s of order) {
+        try {
+          await s.stop();
+          log.log('info', 'service-stopped', { service: s.name });
+        } catch (err) {
+          log.log('error', 'service-error', { service: s.name, message: `stop: ${message(err)}` });
+        }
+      }
+      await Promise.allSettled([...channels.values()].map((c) => stopChannel(c)));
       await hub.close();
       await pacer.close();
       log.log('info', 'stopped');
     })();
     return stopping;
   };
-  return { config, channels, stop };
+
+  const daemon: RunningDaemon = {
+    get config() {
+      return config;
+    },
+    get channels() {
+      return [...channels.values()];
+    },
+    services,
+    reload: (trigger) => reload(trigger),
+    stop,
+  };
+
+  if (opts.startServices) {
+    try {
+      services.push(...(await opts.startServices(daemon)));
+    } catch (err) {
+      log.log('error', 'service-error', { message: `start: ${message(err)}` });
+      await stop();
+      return null;
+    }
+  }
+  log.log('info', 'ready', { config: file, channels: channels.size, name: config.name });
+  return daemon;
 }
 
-/** `headend run`: runs until SIGTERM/SIGINT; resolves to the exit status. */
+/** `headend run`: runs until SIGTERM/SIGINT (SIGHUP reloads); resolves to the exit status. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const d = await startDaemon(opts);
-  if (!d) return 1;
+  // SIGHUP's default action ends the process: take it before starting, and reload once the
+  // daemon is up if it came during the start.
+  let d: RunningDaemon | null = null;
+  let hupDuringStart = false;
+  const onHup = (): void => {
+    if (d) void d.reload('SIGHUP');
+    else hupDuringStart = true;
+  };
+  if (opts.reloadOnSighup !== false) process.on('SIGHUP', onHup);
+  d = await startDaemon(opts);
+  if (!d) {
+    process.off('SIGHUP', onHup);
+    return 1;
+  }
+  if (hupDuringStart) void d.reload('SIGHUP');
+  let onSignal: (() => void) | null = null;
   const signal =
     opts.stopSignal ??
     new Promise<void>((resolve) => {
-      process.once('SIGTERM', () => resolve());
-      process.once('SIGINT', () => resolve());
+      onSignal = () => resolve();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
     });
   await signal;
+  process.off('SIGHUP', onHup);
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
-  const result = await Promise.race([d.stop().then(() => 'ok' as const), timeout]);
+  const running = d;
+  const result = await Promise.race([running.stop().then(() => 'ok' as const), timeout]);
   if (result === 'timeout')
     opts.log.log('warn', 'stop-timeout', { message: 'stopped after 5 s with work left' });
+  if (onSignal) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
   return 0;
 }

@@ -2,6 +2,11 @@
 // event name and fields (the channel on every channel line). Repeats of the same line (same
 // event, message and fields) within 10 s are folded into one line that says how many were
 // suppressed; state changes without a message are never folded.
+//
+// Under systemd (JOURNAL_STREAM set: stderr goes to the journal) every line starts with the
+// syslog priority, `<3>` error · `<4>` warn · `<6>` info · `<7>` debug, which journald takes as
+// the entry's priority and strips (SyslogLevelPrefix=), and the `ts` field is left out: the
+// journal stamps each entry itself. Elsewhere lines are plain JSON / logfmt with `ts`.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'logfmt';
@@ -20,7 +25,11 @@ export interface LoggerOptions {
   /** Repeat window in ms (default 10 000); 0 disables folding. */
   repeatWindowMs?: number;
   now?: () => number;
+  /** journald mode (priority prefix, no ts); default: JOURNAL_STREAM is set. */
+  journald?: boolean;
 }
+
+const SYSLOG_PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -36,6 +45,7 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
   const window = opts.repeatWindowMs ?? 10_000;
   const now = opts.now ?? Date.now;
   const repeats = new Map<string, Repeat>();
+  const journald = opts.journald ?? Boolean(process.env.JOURNAL_STREAM);
 
   const emit = (level: LogLevel, event: string, fields: LogFields): void => {
     if (ORDER[level] < min) return;
@@ -54,8 +64,11 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
       repeats.set(key, { until: t + window, suppressed: 0 });
       if (repeats.size > 10_000) repeats.clear();
     }
-    const record: LogFields = { ts: new Date(t).toISOString(), level, event, ...fields };
-    write(format === 'json' ? JSON.stringify(record) : logfmt(record));
+    const record: LogFields = journald
+      ? { level, event, ...fields }
+      : { ts: new Date(t).toISOString(), level, event, ...fields };
+    const line = format === 'json' ? JSON.stringify(record) : logfmt(record);
+    write(journald ? `<${SYSLOG_PRIORITY[level]}>${line}` : line);
   };
 
   const make = (b: LogFields): Logger => ({

@@ -20,4 +20,9 @@ export interface ReloadResult {
   /** Only name/number/provider changed: SI updated in place, source untouched. */
   updated: string[];
   unchanged: string[];
+  /**
+   * Headend settings that changed but take effect only after a daemon restart (http, rtsp,
+   * sap, name, ffmpeg): the running services keep their old settings.
+   */
+  restartRequired?: string[];
 }

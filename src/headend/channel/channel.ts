@@ -42,13 +42,20 @@ const QUIET_MS = 250;
 
 const monotonicNs = (): number => Number(process.hrtime.bigint());
 
+/** Makes every channel's pacer key unique, also when a number moves to another channel on reload. */
+let pacerSeq = 0;
+
 export class Channel {
   readonly id: string;
+  /** The key of this channel's queue in the pacer (unique for the daemon's lifetime). */
+  private readonly pacerId: string;
+  /** The channel's settings; identity fields change in place on reload (updateIdentity). */
+  config: ChannelConfig;
   private readonly remuxer: Remuxer;
   private readonly timeline: DatagramTimeline;
   private readonly clock: ClockMap;
   private readonly links: SourceLink[];
-  private readonly log: Logger;
+  private log: Logger;
   private readonly nowNs: () => number;
   private readonly latencyMs: number;
   private queue: OutputQueue | null = null;
@@ -74,10 +81,12 @@ export class Channel {
   private lastPcr27 = NaN;
 
   constructor(
-    readonly config: ChannelConfig,
+    config: ChannelConfig,
     private readonly deps: ChannelDeps,
   ) {
+    this.config = config;
     this.id = `${config.number}`;
+    this.pacerId = `${config.number}#${++pacerSeq}`;
     this.log = deps.log.child({ channel: `${config.number} ${config.name}` });
     this.nowNs = deps.nowNs ?? monotonicNs;
     this.latencyMs = deps.latencyMs ?? 400;
@@ -112,7 +121,7 @@ export class Channel {
 
   start(): void {
     this.queue = this.deps.pacer.addChannel({
-      id: this.id,
+      id: this.pacerId,
       output: this.config.output,
       staggerIndex: this.deps.staggerIndex,
     });
@@ -129,10 +138,42 @@ export class Channel {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const l of this.links) l.close();
-    if (this.queue) await this.deps.pacer.removeChannel(this.id);
+    if (this.queue) await this.deps.pacer.removeChannel(this.pacerId);
     this.queue = null;
     this.state = 'stopped';
     this.log.log('info', 'channel-stop');
+  }
+
+  /**
+   * Hot reload of an identity-only change (name, number, provider, program_number,
+   * transport_stream_id): the output's PAT/PMT/SDT are rewritten with new versions, and the
+   * sources, PIDs, continuity counters and timeline carry on. Other fields of `next` are
+   * ignored (the caller decides that only identity changed).
+   */
+  updateIdentity(next: ChannelConfig): void {
+    const prev = this.config;
+    this.config = {
+      ...prev,
+      number: next.number,
+      name: next.name,
+      provider: next.provider,
+      slug: next.slug,
+      programNumber: next.programNumber,
+      transportStreamId: next.transportStreamId,
+    };
+    this.log = this.deps.log.child({ channel: `${next.number} ${next.name}` });
+    this.remuxer.setIdentity({
+      serviceName: next.name,
+      providerName: next.provider,
+      programNumber: next.programNumber,
+      transportStreamId: next.transportStreamId,
+    });
+    this.log.log('info', 'channel-updated', {
+      from: `${prev.number} ${prev.name}`,
+      provider: next.provider,
+      programNumber: next.programNumber,
+      transportStreamId: next.transportStreamId,
+    });
   }
 
   status(): ChannelStatus {

@@ -20,6 +20,14 @@ export interface OutputPsiOptions {
   providerName?: string;
 }
 
+/** The parts of the output identity that can change while running (RemuxOptions names). */
+export interface OutputIdentity {
+  serviceName?: string;
+  providerName?: string;
+  programNumber?: number;
+  transportStreamId?: number;
+}
+
 export class OutputPsi {
   private readonly pat = new PsiTable(PAT_PID);
   private readonly pmt: PsiTable;
@@ -27,21 +35,52 @@ export class OutputPsi {
   private serviceName: string;
   private providerName: string;
   private serviceType = 0x01;
+  /** The program as last set, so an identity change can rebuild the PMT around it. */
+  private program: ProgramInfo | null = null;
+  private pids: readonly number[] = [];
+  private pcrPid = 0x1fff;
+  /** The input's SDT entry last seen, for names that stop being configured. */
+  private inputService: ServiceInfo | null = null;
+  private readonly o: OutputPsiOptions;
 
-  constructor(private readonly o: OutputPsiOptions) {
+  constructor(o: OutputPsiOptions) {
+    this.o = { ...o };
     this.pmt = new PsiTable(o.pmtPid);
     this.sdt = o.sdt ? new PsiTable(SDT_PID) : null;
     this.serviceName = o.serviceName ?? `Service ${o.programNumber}`;
     this.providerName = o.providerName ?? 'headend';
-    this.pat.update((version) =>
-      serializePat({
-        transportStreamId: o.transportStreamId,
-        version,
-        programs: [{ programNumber: o.programNumber, pid: o.pmtPid }],
-      }),
-    );
+    this.updatePat();
     this.setProgram(null, [], 0x1fff);
     this.updateSdt();
+  }
+
+  /**
+   * Changes the output identity in place (hot reload of a name/number-only change): PAT, PMT
+   * and SDT are rebuilt around the same PIDs, and each table whose content changes gets the
+   * next version_number (ISO/IEC 13818-1 §2.4.4.5, EN 300 468 §5.2.3); continuity counters
+   * carry on. A name set to undefined follows the input's SDT again. Returns true on a change.
+   */
+  setIdentity(id: OutputIdentity): boolean {
+    if (id.transportStreamId !== undefined) this.o.transportStreamId = id.transportStreamId;
+    if (id.programNumber !== undefined) this.o.programNumber = id.programNumber;
+    if ('serviceName' in id) this.o.serviceName = id.serviceName;
+    if ('providerName' in id) this.o.providerName = id.providerName;
+    this.serviceName =
+      this.o.serviceName ?? (this.inputService?.serviceName || `Service ${this.o.programNumber}`);
+    this.providerName = this.o.providerName ?? (this.inputService?.providerName || 'headend');
+    const pat = this.updatePat();
+    const rest = this.setProgram(this.program, this.pids, this.pcrPid);
+    return pat || rest;
+  }
+
+  private updatePat(): boolean {
+    return this.pat.update((version) =>
+      serializePat({
+        transportStreamId: this.o.transportStreamId,
+        version,
+        programs: [{ programNumber: this.o.programNumber, pid: this.o.pmtPid }],
+      }),
+    );
   }
 
   /** Packets in one repetition (PAT + PMT + SDT). */
@@ -63,6 +102,9 @@ export class OutputPsi {
    * PCR PID. Also derives the SDT service_type from the streams. Returns true on any change.
    */
   setProgram(p: ProgramInfo | null, pids: readonly number[], pcrPid: number): boolean {
+    this.program = p;
+    this.pids = pids;
+    this.pcrPid = pcrPid;
     const streams = p
       ? p.streams
           .map((s, i) => ({ streamType: s.streamType, pid: pids[i], descriptors: s.descriptors }))
@@ -86,6 +128,7 @@ export class OutputPsi {
 
   /** The input's SDT entry for the program: names unless configured, and its service_type. */
   setInputService(s: ServiceInfo): boolean {
+    this.inputService = s;
     if (this.o.serviceName === undefined) this.serviceName = s.serviceName || this.serviceName;
     if (this.o.providerName === undefined) this.providerName = s.providerName || this.providerName;
     if (s.serviceType) this.serviceType = s.serviceType;

@@ -48,6 +48,7 @@ import { addTimestampOffset, locatePesTimestamps, readTimestamp, TS_LO } from '.
 import { isPesKind } from '../stream-types.js';
 import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
 import { OutputPsi } from './output-psi.js';
+import type { OutputIdentity } from './output-psi.js';
 import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
 
 const MS = PCR_HZ / 1000;
@@ -232,6 +233,18 @@ export class Remuxer implements PacketSink {
     this.fillTo(this.outEnd + ms * MS);
     this.splicePending = true;
     this.flushOut();
+  }
+
+  /**
+   * Changes the output's service name, provider, program_number or transport_stream_id while
+   * running: PAT/PMT/SDT are rewritten with their version_number bumped (ISO/IEC 13818-1
+   * §2.4.4.5, EN 300 468 §5.2.3) and sent at the next slot; PIDs, continuity counters and the
+   * timeline are untouched. Returns true when any table changed.
+   */
+  setIdentity(id: OutputIdentity): boolean {
+    const changed = this.psi.setIdentity(id);
+    if (changed) this.nextPsiDue = -Infinity;
+    return changed;
   }
 
   /** Output time reached so far (27 MHz, unwrapped). */

@@ -1,0 +1,109 @@
+// `headend status [--url URL] [--json]`: the running daemon's channels (GET /api/channels),
+// one aligned line per channel: number, name, state, output bitrate, source in use (index and
+// URL), restarts/failovers, input CC errors seen by the remuxer, last error.
+// Exit 0, or 1 when the daemon cannot be reached.
+
+import { HeadendError, isHeadendError } from '../errors.js';
+import { callDaemon } from './daemon-api.js';
+import type { CommandIo } from './io.js';
+
+export interface StatusCliOptions {
+  url: string;
+  json?: boolean;
+}
+
+/** GET /api/channels as the HTTP surface serves it. */
+export interface ChannelsDocument {
+  headend: { name: string; version: string; uptimeSec: number };
+  channels: {
+    number: number;
+    name: string;
+    slug: string;
+    provider?: string;
+    output: string;
+    state: string;
+    sourceIndex: number;
+    source: string;
+    bitrate: number;
+    restarts: number;
+    failovers: number;
+    lastError?: string;
+    datagramsSent?: number;
+    datagramsDropped?: number;
+    remux?: Record<string, number>;
+    analyzer?: Record<string, number>;
+  }[];
+}
+
+export async function statusCommand(o: StatusCliOptions, io: CommandIo): Promise<number> {
+  const r = await callDaemon(o.url, 'GET', 'api/channels', 10_000);
+  if (isHeadendError(r)) {
+    io.error(r);
+    return 1;
+  }
+  const doc = r.body as ChannelsDocument;
+  if (r.status !== 200 || !doc || !Array.isArray(doc.channels)) {
+    io.error(
+      new HeadendError(
+        'E_NET',
+        `unexpected answer to GET /api/channels (HTTP ${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`,
+      ),
+    );
+    return 1;
+  }
+  io.out(o.json ? JSON.stringify(doc) + '\n' : formatStatus(doc));
+  return 0;
+}
+
+const mbps = (bps: number): string => (bps / 1e6).toFixed(2);
+
+function uptime(sec: number): string {
+  const s = Math.floor(sec);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d > 0 ? `${d}d${h}h${m}m` : h > 0 ? `${h}h${m}m` : `${m}m${s % 60}s`;
+}
+
+/** A header line and one aligned line per channel. */
+export function formatStatus(doc: ChannelsDocument): string {
+  const h = doc.headend;
+  const head = h
+    ? `${h.name} (headend ${h.version}), up ${uptime(h.uptimeSec)}, ${doc.channels.length} channel(s)\n`
+    : '';
+  const rows: string[][] = [
+    ['#', 'NAME', 'STATE', 'MBIT/S', 'SOURCE', 'RESTARTS/FAILOVERS', 'CC', 'LAST ERROR'],
+  ];
+  for (const c of doc.channels) {
+    rows.push([
+      String(c.number),
+      c.name,
+      c.state,
+      mbps(c.bitrate ?? 0),
+      `#${c.sourceIndex} ${c.source}`,
+      `${c.restarts}/${c.failovers}`,
+      String(c.remux?.inputCcErrors ?? 0),
+      c.lastError ?? '-',
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const numeric = new Set([0, 3, 6]);
+  return (
+    head +
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) =>
+            i === r.length - 1
+              ? cell
+              : numeric.has(i)
+                ? cell.padStart(widths[i])
+                : cell.padEnd(widths[i]),
+          )
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') +
+    '\n'
+  );
+}

@@ -1,0 +1,88 @@
+// What a hot reload has to do: the old and the new channels.yaml compared channel by channel.
+//
+// Matching: a new channel is the same channel as an old one with the same slug; the channels
+// left over on both sides are then matched by number (a renamed channel gets a new slug from its
+// name, so a rename is found by its number). Of a matched pair:
+//   - equal in every setting (the file line aside)                  → unchanged (untouched);
+//   - differing only in identity: name, slug, number, provider, program_number,
+//     transport_stream_id                                           → updated (SI rewritten in place);
+//   - anything else (sources, output and with it the headend interface/ttl/tos, bitrate,
+//     psi_interval, timeouts)                                       → restarted.
+// A test source whose burned-in text defaults to the channel name changes with the name, so
+// such a rename restarts the channel; give the source `text:` to keep it running.
+// Headend-level settings that the running daemon cannot take over (http, rtsp, sap, name,
+// ffmpeg) are reported in `restartRequired`; `watch` is applied by the daemon directly.
+
+import type { ChannelSpec, HeadendSpec } from '../config/index.js';
+
+export interface ChannelDiff {
+  unchanged: [ChannelSpec, ChannelSpec][];
+  updated: [ChannelSpec, ChannelSpec][];
+  restarted: [ChannelSpec, ChannelSpec][];
+  added: ChannelSpec[];
+  removed: ChannelSpec[];
+}
+
+const IDENTITY = ['name', 'slug', 'number', 'provider', 'programNumber', 'transportStreamId'];
+
+/** Settings that need a daemon restart when they change (the services read them at start). */
+const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap'] as const;
+
+/** Stable JSON (sorted keys) of a value, without the keys in `omit` at the top level. */
+function canon(v: unknown, omit: readonly string[] = []): string {
+  const walk = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .filter((k) => o[k] !== undefined)
+          .map((k) => [k, walk(o[k])]),
+      );
+    }
+    return x;
+  };
+  const top = { ...(v as Record<string, unknown>) };
+  for (const k of omit) delete top[k];
+  return JSON.stringify(walk(top));
+}
+
+export function diffChannels(
+  before: readonly ChannelSpec[],
+  after: readonly ChannelSpec[],
+): ChannelDiff {
+  const d: ChannelDiff = { unchanged: [], updated: [], restarted: [], added: [], removed: [] };
+  const pairs: [ChannelSpec, ChannelSpec][] = [];
+  const oldLeft = new Map(before.map((c) => [c.slug, c]));
+  const newLeft: ChannelSpec[] = [];
+  for (const c of after) {
+    const o = oldLeft.get(c.slug);
+    if (o) {
+      pairs.push([o, c]);
+      oldLeft.delete(c.slug);
+    } else newLeft.push(c);
+  }
+  const byNumber = new Map([...oldLeft.values()].map((c) => [c.number, c]));
+  for (const c of newLeft) {
+    const o = byNumber.get(c.number);
+    if (o) {
+      pairs.push([o, c]);
+      byNumber.delete(c.number);
+      oldLeft.delete(o.slug);
+    } else d.added.push(c);
+  }
+  d.removed.push(...oldLeft.values());
+  for (const [o, n] of pairs) {
+    if (canon(o, ['line']) === canon(n, ['line'])) d.unchanged.push([o, n]);
+    else if (canon(o, ['line', ...IDENTITY]) === canon(n, ['line', ...IDENTITY]))
+      d.updated.push([o, n]);
+    else d.restarted.push([o, n]);
+  }
+  return d;
+}
+
+/** Headend settings that changed and take effect only when the daemon is restarted. */
+export function restartRequired(before: HeadendSpec, after: HeadendSpec): string[] {
+  return RESTART_KEYS.filter((k) => canon({ v: before[k] }) !== canon({ v: after[k] }));
+}

@@ -11,12 +11,15 @@ import { Pacer } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
 import { Channel } from './channel/channel.js';
 import type { Logger } from './log.js';
+import { createNotifier, type Notifier } from './notify.js';
 
 export interface DaemonOptions {
   configFile?: string;
   log: Logger;
   /** Resolves when the daemon should stop (default: SIGTERM or SIGINT). */
   stopSignal?: Promise<void>;
+  /** systemd notifications (default: from NOTIFY_SOCKET; a no-op without it). */
+  notify?: Notifier;
 }
 
 export interface RunningDaemon {
@@ -84,8 +87,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
 
 /** `headend run`: runs until SIGTERM/SIGINT; resolves to the exit status. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const notify = opts.notify ?? createNotifier({ log: opts.log });
   const d = await startDaemon(opts);
-  if (!d) return 1;
+  if (!d) {
+    notify.status('configuration error: not started');
+    await notify.flush();
+    return 1;
+  }
+  notify.ready(`${d.channels.length} channels`);
   const signal =
     opts.stopSignal ??
     new Promise<void>((resolve) => {
@@ -93,9 +102,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       process.once('SIGINT', () => resolve());
     });
   await signal;
+  notify.stopping('stopping');
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
   const result = await Promise.race([d.stop().then(() => 'ok' as const), timeout]);
   if (result === 'timeout')
     opts.log.log('warn', 'stop-timeout', { message: 'stopped after 5 s with work left' });
+  await notify.flush();
+  notify.close();
   return 0;
 }

@@ -59,6 +59,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
           scrape = null;
         }
       });
+      // The caller gets the failure through `run`; the queue only needs to know it settled.
       queue = run.catch(() => undefined);
       return run;
     },

@@ -28,6 +28,7 @@ import { diffChannels, restartRequired } from './reload/config-diff.js';
 import { watchConfigFile } from './reload/watch.js';
 import type { DaemonService, ReloadResult } from './services.js';
 import type { Logger } from './log.js';
+import { createNotifier, type Notifier } from './notify.js';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -41,6 +42,8 @@ export interface DaemonOptions {
   startServices?: (d: RunningDaemon) => Promise<DaemonService[]> | DaemonService[];
   /** Reload on SIGHUP (runDaemon only; default true). */
   reloadOnSighup?: boolean;
+  /** systemd notifications (runDaemon; default: from NOTIFY_SOCKET, a no-op without it). */
+  notify?: Notifier;
 }
 
 export interface RunningDaemon {
@@ -296,19 +299,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // SIGHUP's default action ends the process: take it before starting, and reload once the
   // daemon is up if it came during the start.
+  const notify = opts.notify ?? createNotifier({ log: opts.log });
   let d: RunningDaemon | null = null;
   let hupDuringStart = false;
+  const reload = (running: RunningDaemon): void => {
+    notify.reloading('reloading');
+    void running.reload('SIGHUP').then((r) => notify.ready(r.ok ? 'reloaded' : 'reload rejected'));
+  };
   const onHup = (): void => {
-    if (d) void d.reload('SIGHUP');
+    if (d) reload(d);
     else hupDuringStart = true;
   };
   if (opts.reloadOnSighup !== false) process.on('SIGHUP', onHup);
   d = await startDaemon(opts);
   if (!d) {
     process.off('SIGHUP', onHup);
+    notify.status('configuration error: not started');
+    await notify.flush();
+    notify.close();
     return 1;
   }
-  if (hupDuringStart) void d.reload('SIGHUP');
+  notify.ready(`${d.channels.length} channels`);
+  if (hupDuringStart) reload(d);
   let onSignal: (() => void) | null = null;
   const signal =
     opts.stopSignal ??
@@ -319,6 +331,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     });
   await signal;
   process.off('SIGHUP', onHup);
+  notify.stopping('stopping');
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
   const running = d;
   const result = await Promise.race([running.stop().then(() => 'ok' as const), timeout]);
@@ -328,5 +341,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+  await notify.flush();
+  notify.close();
   return 0;
 }

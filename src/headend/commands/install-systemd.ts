@@ -1,0 +1,118 @@
+// `headend install-systemd [--root DIR] [--bin PATH] [--rtsp-port N]`: puts the systemd unit at
+// <root>/etc/systemd/system/headend.service (always rewritten) and the example channels.yaml at
+// <root>/etc/headend/channels.yaml (only when absent), then prints the next steps. The unit gets
+// CAP_NET_BIND_SERVICE only when RTSP listens below port 1024 in that config (or --rtsp-port).
+
+import { access, copyFile, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfigText } from '../config/load.js';
+import { HeadendError, fromSystemError } from '../errors.js';
+import { CONFIG_FILE, UNIT_NAME, renderUnit } from '../systemd-unit.js';
+import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.js';
+
+/** The example configuration shipped with the package (package.json "files"). */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../../channels.yaml', import.meta.url));
+/** This command line's entry point (dist/src/cli.js). */
+const CLI_JS = fileURLToPath(new URL('../../cli.js', import.meta.url));
+
+export interface InstallSystemdOptions {
+  /** Root of the target file system ('/' for this machine). */
+  root: string;
+  /** The headend binary for ExecStart; default: node and the real path of this cli.js. */
+  bin?: string;
+  /** RTSP port to plan capabilities for; default: from the installed (or example) config. */
+  rtspPort?: number;
+  /** The config copied when absent (EXAMPLE_CONFIG). */
+  exampleConfig?: string;
+}
+
+export interface InstallSystemdResult {
+  /** Files written, as paths under root. */
+  written: string[];
+  /** Files left as they were (an existing channels.yaml). */
+  kept: string[];
+  /** The ExecStart command (program and leading arguments). */
+  command: string[];
+  bindLowPorts: boolean;
+  /** The config does not load, so its RTSP port is unknown (no capability granted). */
+  configProblem?: string;
+  /** What to run next, one command a line. */
+  nextSteps: string[];
+}
+
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/** The RTSP port of a config text (null: RTSP off), or why the text does not load. */
+function rtspPortOf(text: string, file: string): number | null | { problem: string } {
+  const r = loadConfigText(text, file);
+  if ('errors' in r)
+    return { problem: `${r.errors.length} error(s); check it with headend validate -c ${file}` };
+  return r.config.rtsp ? r.config.rtsp.listen.port : null;
+}
+
+export async function installSystemd(
+  o: InstallSystemdOptions,
+): Promise<InstallSystemdResult | HeadendError> {
+  const root = resolve(o.root);
+  const unitPath = join(root, 'etc/systemd/system', UNIT_NAME);
+  const configPath = join(root, CONFIG_FILE);
+  const example = o.exampleConfig ?? EXAMPLE_CONFIG;
+  const written: string[] = [];
+  const kept: string[] = [];
+  try {
+    await mkdir(dirname(configPath), { recursive: true });
+    if (await exists(configPath)) {
+      kept.push(configPath);
+    } else {
+      await copyFile(example, configPath);
+      written.push(configPath);
+    }
+    const found = o.rtspPort ?? rtspPortOf(await readFile(configPath, 'utf8'), configPath);
+    const configProblem = typeof found === 'object' && found !== null ? found.problem : undefined;
+    const bindLowPorts = typeof found === 'number' && found > 0 && found < 1024;
+    const command = o.bin ? [o.bin] : [process.execPath, await realpath(CLI_JS)];
+    await mkdir(dirname(unitPath), { recursive: true });
+    await writeFile(unitPath, renderUnit({ command, bindLowPorts }), { mode: 0o644 });
+    written.push(unitPath);
+    const nextSteps = [
+      `headend validate -c ${CONFIG_FILE}   # edit ${CONFIG_FILE} first: outputs, sources`,
+      'systemctl daemon-reload',
+      'systemctl enable --now headend',
+      'systemctl status headend   # "Active: active (running)" and the STATUS line',
+      'journalctl -u headend -f',
+    ];
+    return { written, kept, command, bindLowPorts, configProblem, nextSteps };
+  } catch (err) {
+    return fromSystemError('E_IO', `cannot install the systemd unit under '${root}'`, err);
+  }
+}
+
+/** The command: prints what was written and the next steps; exit 0, or 2 when it failed. */
+export async function installSystemdCommand(
+  o: InstallSystemdOptions,
+  io: CommandIo,
+): Promise<number> {
+  const r = await installSystemd(o);
+  if (r instanceof HeadendError) {
+    io.error(r);
+    return EXIT_USAGE;
+  }
+  const lines = [...r.written.map((f) => `wrote ${f}`), ...r.kept.map((f) => `kept ${f}`)];
+  lines.push(`ExecStart: ${r.command.join(' ')}`);
+  if (r.bindLowPorts)
+    lines.push('RTSP listens below port 1024: the unit grants CAP_NET_BIND_SERVICE');
+  if (r.configProblem) lines.push(`warning: the config does not load (${r.configProblem})`);
+  if (/^\/(root|home)\//.test(r.command[r.command.length - 1] ?? ''))
+    lines.push(
+      'warning: the binary is under /root or /home, which the unit hides (ProtectHome=yes); ' +
+        'install headend globally or pass --bin',
+    );
+  lines.push('', 'Next:', ...r.nextSteps.map((s) => `  ${s}`), '');
+  io.out(lines.join('\n'));
+  return EXIT_OK;
+}

@@ -1,0 +1,76 @@
+// Per-headend metrics beyond prom-client's defaults (process CPU/memory, event-loop lag):
+// the pacing thread and the ffmpeg children.
+
+import type { Metric } from 'prom-client';
+import type { PacerStats } from '../../scheduler/protocol.js';
+import type { ChildCpu } from './proc-cpu.js';
+import { scrapeMetric } from './scrape-metric.js';
+
+export interface HeadendMetricsContext {
+  pacer: () => PacerStats | undefined;
+  ffmpegChildren: () => readonly number[];
+  cpu: ChildCpu;
+}
+
+function pacerGauge(
+  ctx: HeadendMetricsContext,
+  name: string,
+  help: string,
+  value: (s: PacerStats) => number,
+): Metric {
+  return scrapeMetric({
+    name,
+    help,
+    type: 'gauge',
+    collect: () => {
+      const s = ctx.pacer();
+      return s && s.periodNs > 0 ? [{ labels: {}, value: value(s) }] : [];
+    },
+  });
+}
+
+export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
+  return [
+    // Utilization = spinNs / periodNs over the last report (~1 s): the fraction of the pacing
+    // thread's time spent busy-waiting for due times, the CPU it burns beyond the sends
+    // themselves. The worker measures no other busy time (sends are cheap next to the spin;
+    // Atomics.wait sleeps and event-loop yields are idle), so this is a lower bound of the
+    // thread's CPU share; near 1 the thread no longer sleeps at all.
+    pacerGauge(
+      ctx,
+      'headend_pacer_utilization_ratio',
+      'Fraction of the pacing thread time spent busy-waiting for due times over the last period (0-1).',
+      (s) => Math.min(1, s.spinNs / s.periodNs),
+    ),
+    pacerGauge(
+      ctx,
+      'headend_pacer_late_max_seconds',
+      'Worst lateness of a datagram send over the last pacing period, seconds.',
+      (s) => Math.max(0, s.lateMaxNs) / 1e9,
+    ),
+    pacerGauge(
+      ctx,
+      'headend_pacer_oversleep_max_seconds',
+      'Worst oversleep of a timed wait of the pacing thread over the last period, seconds.',
+      (s) => Math.max(0, s.oversleepMaxNs) / 1e9,
+    ),
+    pacerGauge(
+      ctx,
+      'headend_pacer_channels',
+      'Outputs the pacing thread serves.',
+      (s) => s.channels,
+    ),
+    scrapeMetric({
+      name: 'headend_ffmpeg_children',
+      help: 'Running ffmpeg child processes.',
+      type: 'gauge',
+      collect: () => [{ labels: {}, value: ctx.ffmpegChildren().length }],
+    }),
+    scrapeMetric({
+      name: 'headend_ffmpeg_cpu_seconds_total',
+      help: 'User and system CPU time of every ffmpeg child, running or exited, seconds.',
+      type: 'counter',
+      collect: () => [{ labels: {}, value: ctx.cpu.seconds(ctx.ffmpegChildren()) }],
+    }),
+  ];
+}

@@ -1,0 +1,66 @@
+// What the metrics module reads at scrape time (Prometheus text exposition format 0.0.4). The
+// daemon injects readers returning these shapes; nothing is pushed from the hot path: a scrape
+// asks the readers for the current figures and renders them.
+
+import type { ChannelStatus } from '../channel/types.js';
+import type { PacerStats } from '../../scheduler/protocol.js';
+import type { Logger } from '../log.js';
+
+/**
+ * A histogram accumulated elsewhere (the pacing worker, an output monitor), as Prometheus keeps
+ * one: `buckets` are the upper bounds in seconds, ascending, without +Inf; `counts[i]` is the
+ * cumulative number of observations ≤ buckets[i] (non-decreasing, ≤ count); `count` is every
+ * observation (the +Inf bucket) and `sum` their total in seconds. All of it only ever grows.
+ */
+export interface HistogramSnapshot {
+  buckets: readonly number[];
+  counts: readonly number[];
+  sum: number;
+  count: number;
+}
+
+/** RTSP sessions of a channel, by how the client receives it. */
+export interface RtspSessionCounts {
+  udp: number;
+  tcp: number;
+  multicast: number;
+}
+
+/** One channel as a scrape sees it. */
+export interface ChannelMetricsInput {
+  /** Channel.status(): state, sourceIndex, bitrate, restarts, failovers, datagramsSent and the
+   * remuxer's stats (packetsOut, inputCcErrors, bytesSkipped, splices). */
+  status: ChannelStatus;
+  /** Date.now() when the source in use last came up; undefined while no source is up. */
+  sourceUpSinceMs?: number;
+  /** How late each datagram left versus its due time (seconds). */
+  pacingLateness?: HistogramSnapshot;
+  /** Output PSI repetition intervals by table name ('pat', 'pmt', 'sdt'), seconds. */
+  psiIntervals?: Readonly<Record<string, HistogramSnapshot>>;
+  /** Output PCR intervals, seconds. */
+  pcrInterval?: HistogramSnapshot;
+  /** RTSP sessions of this channel by transport (undefined when RTSP is off). */
+  rtspSessions?: RtspSessionCounts;
+}
+
+export interface MetricsOptions {
+  channels: () => readonly ChannelMetricsInput[];
+  /** The pacing loop's latest report (Pacer's onStats), undefined before the first. */
+  pacer: () => PacerStats | undefined;
+  /** Pids of the running ffmpeg children. */
+  ffmpegChildren: () => readonly number[];
+  log?: Logger;
+  /** Wall clock in ms (Date.now). */
+  now?: () => number;
+  /** /proc (tests point it elsewhere). */
+  procRoot?: string;
+  /** Skip prom-client's process/Node.js default metrics (tests that count series). */
+  defaultMetrics?: boolean;
+}
+
+export interface Metrics {
+  /** The Content-Type of render()'s text. */
+  readonly contentType: string;
+  /** The exposition text of every metric, read from the injected readers now. */
+  render(): Promise<string>;
+}

@@ -1,0 +1,84 @@
+// The systemd service unit of the headend (systemd.service(5), systemd.exec(5)), written by
+// `headend install-systemd`; systemd/headend.service in the repository is this text for the
+// default binary path (a test keeps the two equal). Type=notify with a watchdog (notify.ts sends
+// READY=1, WATCHDOG=1, STOPPING=1 through systemd-notify, hence NotifyAccess=all), SIGHUP for a
+// reload, a dynamic user and a sandbox that leaves only what a headend needs: IP sockets,
+// AF_UNIX (sd_notify), AF_NETLINK (interface names), and CAP_NET_BIND_SERVICE only when RTSP
+// listens on a port below 1024.
+
+export const UNIT_NAME = 'headend.service';
+export const CONFIG_DIR = '/etc/headend';
+export const CONFIG_FILE = `${CONFIG_DIR}/channels.yaml`;
+/** Where `npm install -g headend` puts the binary on most systems. */
+export const DEFAULT_BIN = '/usr/local/bin/headend';
+
+export interface UnitOptions {
+  /** ExecStart's program and leading arguments, e.g. ['/usr/bin/node', '/opt/headend/dist/src/cli.js']. */
+  command: readonly string[];
+  /** Grant CAP_NET_BIND_SERVICE (RTSP on a port below 1024, such as 554). */
+  bindLowPorts: boolean;
+  /** Watchdog timeout in seconds (30). */
+  watchdogSec?: number;
+}
+
+/** Quotes one ExecStart word when it needs it (systemd.service(5), "Command lines"). */
+function word(w: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w)) return w;
+  return `"${w.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '$$$$').replace(/%/g, '%%')}"`;
+}
+
+export function renderUnit(o: UnitOptions): string {
+  const exec = [...o.command, 'run', '-c', CONFIG_FILE].map(word).join(' ');
+  const caps = o.bindLowPorts
+    ? [
+        '# RTSP listens below port 1024: the one capability that needs.',
+        'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',
+        'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+      ]
+    : ['# No capabilities (RTSP, if on, listens on a port ≥ 1024).', 'CapabilityBoundingSet='];
+  return [
+    '# headend: multicast IPTV headend. Installed by `headend install-systemd`.',
+    `# Configuration: ${CONFIG_FILE} (check it with \`headend validate -c ${CONFIG_FILE}\`).`,
+    '# Reload it without a restart: systemctl reload headend',
+    '[Unit]',
+    'Description=headend multicast IPTV headend',
+    'After=network-online.target',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'Type=notify',
+    '# READY/WATCHDOG/STOPPING come from the systemd-notify helper the daemon runs.',
+    'NotifyAccess=all',
+    `ExecStart=${exec}`,
+    'ExecReload=/bin/kill -HUP $MAINPID',
+    'Restart=always',
+    'RestartSec=2s',
+    `WatchdogSec=${o.watchdogSec ?? 30}s`,
+    'TimeoutStopSec=15s',
+    'Environment=NODE_ENV=production',
+    '',
+    '# A user made for the service at each start; no write access anywhere but its own tmp.',
+    'DynamicUser=yes',
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectControlGroups=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK',
+    ...caps,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,167 @@
+// `headend install-systemd`: the unit and the example config land under a temporary root, the
+// config is never overwritten, CAP_NET_BIND_SERVICE appears only for RTSP below port 1024, and
+// systemd-analyze verify accepts the written unit (exit 0 and not one warning). No sockets.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  EXAMPLE_CONFIG,
+  installSystemd,
+  installSystemdCommand,
+  type InstallSystemdResult,
+} from '../../src/headend/commands/install-systemd.js';
+import { DEFAULT_BIN, renderUnit } from '../../src/headend/systemd-unit.js';
+import { HeadendError } from '../../src/headend/errors.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = realpathSync(fileURLToPath(new URL('../../src/cli.js', import.meta.url)));
+const HAVE_ANALYZE = spawnSync('systemd-analyze', ['--version']).status === 0;
+
+function root(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'headend-install-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function ok(r: InstallSystemdResult | HeadendError): InstallSystemdResult {
+  if (r instanceof HeadendError) throw r;
+  return r;
+}
+
+/** systemd-analyze verify on a unit file: [exit status, everything it printed]. */
+function verify(unitFile: string): [number | null, string] {
+  const r = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });
+  return [r.status, (r.stdout + r.stderr).trim()];
+}
+
+/** `Key=value` lines of a unit (comments and sections left out). */
+function keys(unit: string): string[] {
+  return unit.split('\n').filter((l) => /^[A-Za-z]+=/.test(l));
+}
+
+t.test('installs the unit and the example config; ExecStart is node and this cli', async (t) => {
+  const dir = root();
+  const r = ok(await installSystemd({ root: dir }));
+  const unitFile = join(dir, 'etc/systemd/system/headend.service');
+  const configFile = join(dir, 'etc/headend/channels.yaml');
+  t.same(r.written.sort(), [configFile, unitFile].sort());
+  t.same(r.kept, []);
+  t.equal(readFileSync(configFile, 'utf8'), readFileSync(EXAMPLE_CONFIG, 'utf8'));
+  t.equal(EXAMPLE_CONFIG, join(REPO, 'channels.yaml'));
+  const unit = readFileSync(unitFile, 'utf8');
+  const k = keys(unit);
+  t.ok(k.includes(`ExecStart=${process.execPath} ${CLI} run -c /etc/headend/channels.yaml`));
+  for (const line of [
+    'Type=notify',
+    'NotifyAccess=all',
+    'Restart=always',
+    'ExecReload=/bin/kill -HUP $MAINPID',
+    'DynamicUser=yes',
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK',
+    'CapabilityBoundingSet=',
+  ])
+    t.ok(k.includes(line), line);
+  t.ok(
+    k.some((l) => /^WatchdogSec=\d+s$/.test(l)),
+    'a watchdog',
+  );
+  t.notOk(
+    unit.includes('CAP_NET_BIND_SERVICE'),
+    'the example RTSP port (8554) needs no capability',
+  );
+  t.equal(r.bindLowPorts, false);
+
+  if (!HAVE_ANALYZE) {
+    t.comment('SKIP verify: systemd-analyze is not installed');
+    return;
+  }
+  const [status, out] = verify(unitFile);
+  t.equal(status, 0, 'systemd-analyze verify exits 0');
+  t.equal(out, '', 'and prints no warning');
+});
+
+t.test('an existing config is kept; its RTSP port 554 grants CAP_NET_BIND_SERVICE', async (t) => {
+  const dir = root();
+  ok(await installSystemd({ root: dir }));
+  const configFile = join(dir, 'etc/headend/channels.yaml');
+  const mine = `headend:
+  rtsp:
+    listen: 0.0.0.0:554
+channels:
+  - number: 1
+    name: Mine
+    output: udp://239.255.1.1:5000
+    source: { test: { pattern: smpte } }
+`;
+  writeFileSync(configFile, mine);
+  const r = ok(await installSystemd({ root: dir, bin: process.execPath }));
+  t.same(r.kept, [configFile]);
+  t.equal(readFileSync(configFile, 'utf8'), mine, 'not overwritten');
+  t.equal(r.bindLowPorts, true);
+  const unitFile = join(dir, 'etc/systemd/system/headend.service');
+  const k = keys(readFileSync(unitFile, 'utf8'));
+  t.ok(k.includes('CapabilityBoundingSet=CAP_NET_BIND_SERVICE'));
+  t.ok(k.includes('AmbientCapabilities=CAP_NET_BIND_SERVICE'));
+  t.ok(k.includes(`ExecStart=${process.execPath} run -c /etc/headend/channels.yaml`), '--bin');
+  if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
+
+  const high = ok(await installSystemd({ root: dir, rtspPort: 8554 }));
+  t.equal(high.bindLowPorts, false, '--rtsp-port overrides the config');
+  t.notOk(readFileSync(unitFile, 'utf8').includes('CAP_NET_BIND_SERVICE'));
+});
+
+const NO_ANALYZE = HAVE_ANALYZE ? false : 'systemd-analyze is not installed';
+t.test(
+  'the verify check is strict: a bad value or a missing binary fails it',
+  { skip: NO_ANALYZE },
+  async (t) => {
+    const dir = root();
+    const bad = join(dir, 'headend.service');
+    const good = renderUnit({ command: [process.execPath], bindLowPorts: false });
+    writeFileSync(bad, good.replace('Restart=always', 'Restart=sometimes'));
+    t.not(verify(bad)[1], '', 'an invalid value is reported');
+    writeFileSync(
+      bad,
+      renderUnit({ command: [join(dir, 'no-such-headend')], bindLowPorts: false }),
+    );
+    const [status, out] = verify(bad);
+    t.not(status, 0);
+    t.match(out, /no-such-headend/);
+  },
+);
+
+t.test('the repository unit is the rendered default', async (t) => {
+  t.equal(
+    readFileSync(join(REPO, 'systemd/headend.service'), 'utf8'),
+    renderUnit({ command: [DEFAULT_BIN], bindLowPorts: false }),
+  );
+});
+
+t.test('the command prints what it wrote and the next steps; errors are values', async (t) => {
+  const dir = root();
+  const out: string[] = [];
+  const errors: HeadendError[] = [];
+  const io = {
+    out: (s: string) => out.push(s),
+    log: () => {},
+    error: (e: HeadendError) => errors.push(e),
+  };
+  t.equal(await installSystemdCommand({ root: dir }, io), 0);
+  const text = out.join('');
+  t.match(text, `wrote ${join(dir, 'etc/systemd/system/headend.service')}`);
+  t.match(text, 'systemctl daemon-reload');
+  t.match(text, 'systemctl enable --now headend');
+
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  t.equal(await installSystemdCommand({ root: file }, io), 2, 'a root that is a file');
+  t.equal(errors.length, 1);
+  t.equal(errors[0]!.code, 'E_IO');
+});

@@ -201,6 +201,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       'x-content-type-options': 'nosniff',
       ...r.headers,
     });
+    log.log('debug', 'http-request', { method: req.method, path: req.url, status: r.status });
     // HEAD: same headers, no body (node:http drops it too; say so explicitly).
     res.end(req.method === 'HEAD' ? undefined : body);
   };

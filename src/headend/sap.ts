@@ -9,7 +9,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import type { ChannelSpec, SapSpec } from './config/types.js';
-import { fromSystemError } from './errors.js';
+import { fromSystemError, headendError } from './errors.js';
 import type { Logger } from './log.js';
 import { resolveInterface } from './output/output.js';
 import type { DaemonService } from './services.js';
@@ -55,9 +55,7 @@ export async function startSapAnnouncer(o: SapAnnouncerOptions): Promise<SapAnno
   const random = o.random ?? Math.random;
   const egress = resolveInterface(o.interface);
   if (egress === null) {
-    throw fromSystemError('E_NET', `SAP: no IPv4 address on interface "${o.interface}"`, {
-      code: 'ENODEV',
-    });
+    throw headendError('E_NET', `SAP: no IPv4 address on interface "${o.interface}"`);
   }
   const origin = originAddress(egress);
   const dest = `${o.spec.address}:${o.spec.port}`;

@@ -75,16 +75,25 @@ function vlc(
 ): { child: ChildProcess; out: () => string; err: () => string; done: Promise<void> } {
   const child = spawn('runuser', ['-u', 'nobody', '--', 'cvlc', ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: killing runuser alone would leave VLC running.
+    detached: true,
   });
+  const killGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: already gone
+    }
+  };
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
   const done = new Promise<void>((r) => child.on('close', () => r()));
-  const guard = setTimeout(() => child.kill('SIGKILL'), 28_000);
+  const guard = setTimeout(() => killGroup('SIGKILL'), 28_000);
   t.teardown(async () => {
     clearTimeout(guard);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) killGroup('SIGTERM');
     await done;
   });
   return { child, out: () => out, err: () => err, done };
@@ -132,7 +141,8 @@ t.test('VLC plays the first entry of /playlist.m3u', async (t) => {
   const v = vlc(t, ['-I', 'rc', '--vout', 'dummy', '--aout', 'dummy', '-vv', url]);
   const played = (): boolean =>
     /using video decoder module/.test(v.err()) && /using audio decoder module/.test(v.err());
-  await until('VLC decoding the stream', played, 20_000).catch(() => {});
+  // On a timeout the assertions below say which marker is missing.
+  await until('VLC decoding the stream', played, 20_000).catch((e: Error) => t.comment(e.message));
   v.child.stdin!.write('quit\n');
   await v.done;
   const e = v.err();
@@ -172,9 +182,29 @@ t.test('VLC SAP discovery lists the channels by name', async (t) => {
     v.child.stdin!.write('playlist\n');
     await sleep(1000);
   }
+  // Opening a discovered item shows the URL VLC made of our SDP (c= group, m= port/transport).
+  const opened = async (name: string, url: string): Promise<void> => {
+    const id = new RegExp(`(\\d+) - ${name}\\r?\\n`).exec(v.out())?.[1];
+    if (id === undefined) return;
+    v.child.stdin!.write(`goto ${id}\n`);
+    await until(url, () => v.err().includes(`\`${url}' gives access`), 10_000).catch((e: Error) =>
+      t.comment(e.message),
+    );
+  };
+  await opened('Alpha News', 'udp://@239.255.50.1:5000');
+  await opened('Beta Sport', 'rtp://@239.255.50.2:5002');
   v.child.stdin!.write('quit\n');
   await v.done;
   const out = v.out();
+  const err = v.err();
+  t.ok(
+    err.includes("`udp://@239.255.50.1:5000' gives access `udp'"),
+    'Alpha News → its udp:// group',
+  );
+  t.ok(
+    err.includes("`rtp://@239.255.50.2:5002' gives access `rtp'"),
+    'Beta Sport → its rtp:// group',
+  );
   t.match(out, /Network streams \(SAP\)/, 'the SAP node');
   t.match(out, /\d+ - Acme\r?\n/, 'the category (a=cat) folder');
   t.match(out, /\d+ - Alpha News\r?\n/, 'channel 101 by name');

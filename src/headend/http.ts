@@ -1,0 +1,314 @@
+// The headend's read-only HTTP surface (RFC 9110 semantics over node:http, no framework):
+//
+//   GET  /playlist.m3u            extended M3U, multicast URLs (?rtsp=1: RTSP URLs)  http/m3u.ts
+//   GET  /api/channels            headend + every channel's state as JSON      http/channel-json.ts
+//   GET  /api/channels/<slug|n>   one channel (404 JSON when unknown)
+//   GET  /healthz                 200 "ok", or 503 naming the channels that are down
+//   GET  /metrics                 the injected metrics (Prometheus text), else a placeholder
+//   POST /api/reload              the injected reload → ReloadResult (200 ok, 422 invalid)
+//
+// HEAD is answered for every GET (RFC 9110 §9.3.2: same headers, no body); a known path with
+// another method gets 405 with Allow (§15.5.6); an unknown path 404 JSON. Hardening: header
+// size and header/request timeouts are bounded (node:http options), request bodies are
+// discarded up to BODY_LIMIT (413 beyond), malformed requests get 400/431 from clientError,
+// and a handler that throws answers 500 and is logged, never crashing the daemon.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ChannelStatus } from './channel/types.js';
+import type { ChannelSpec, ListenSpec } from './config/types.js';
+import { fromSystemError } from './errors.js';
+import { channelJson, channelsJson, findChannel, type HeadendInfo } from './http/channel-json.js';
+import { playlistM3u } from './http/m3u.js';
+import type { Logger } from './log.js';
+import type { DaemonService, ReloadResult } from './services.js';
+
+/** Largest request head accepted (request line + headers), bytes: beyond it, 431. */
+export const MAX_HEADER_BYTES = 8 * 1024;
+/** Largest request body read (and discarded), bytes: beyond it, 413. */
+export const BODY_LIMIT = 64 * 1024;
+/** A client must send its whole head within this, and the whole request within REQUEST_TIMEOUT_MS. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface HttpServerOptions {
+  listen: ListenSpec;
+  log: Logger;
+  headend: () => HeadendInfo;
+  channels: () => readonly { spec: ChannelSpec; status: ChannelStatus }[];
+  /** Where RTSP URLs point (host 0.0.0.0/::: the host the client asked for); null: RTSP off. */
+  rtsp: () => { host: string; port: number } | null;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  reload?: () => Promise<ReloadResult>;
+  /** Clock for uptime (tests). */
+  now?: () => number;
+}
+
+export interface HttpServer extends DaemonService {
+  readonly name: 'http';
+  readonly address: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  type: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+type Route = (req: IncomingMessage, url: URL) => Promise<Reply> | Reply;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+function json(status: number, value: unknown): Reply {
+  return { status, type: JSON_TYPE, body: JSON.stringify(value, null, 2) + '\n' };
+}
+
+function text(status: number, body: string): Reply {
+  return { status, type: TEXT_TYPE, body };
+}
+
+function jsonError(status: number, error: string, message: string): Reply {
+  return json(status, { error, message });
+}
+
+/** Unspecified listen addresses mean "whatever the client reached us at". */
+function isWildcard(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** The host part of a Host header (RFC 9110 §7.2), when it is a plain name or address literal. */
+export function hostOfHeader(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.exec(header.trim());
+  if (!m) return undefined;
+  const host = m[1]!;
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
+  const now = o.now ?? Date.now;
+  const log = o.log;
+
+  const routes = new Map<string, Partial<Record<string, Route>>>();
+  routes.set('/playlist.m3u', {
+    GET: (req, url) => {
+      const wantRtsp = ['1', 'true', 'yes'].includes(url.searchParams.get('rtsp') ?? '');
+      let base: { host: string; port: number } | null = null;
+      if (wantRtsp) {
+        const r = o.rtsp();
+        if (r === null) {
+          return text(
+            404,
+            'RTSP is off in this headend (headend.rtsp: false), so there are no RTSP URLs; ' +
+              '/playlist.m3u lists the multicast URLs\n',
+          );
+        }
+        const host = isWildcard(r.host)
+          ? (hostOfHeader(req.headers.host) ?? req.socket.localAddress ?? '127.0.0.1')
+          : r.host;
+        base = { host: host.replace(/^::ffff:/, ''), port: r.port };
+      }
+      const channels = o.channels().map((c) => c.spec);
+      return {
+        status: 200,
+        type: 'audio/x-mpegurl; charset=utf-8',
+        body: playlistM3u(channels, base),
+      };
+    },
+  });
+  routes.set('/api/channels', {
+    GET: () => json(200, channelsJson(o.headend(), o.channels(), now())),
+  });
+  routes.set('/healthz', {
+    GET: () => {
+      const down = [...o.channels()]
+        .filter((c) => c.status.state === 'down')
+        .sort((a, b) => a.spec.number - b.spec.number);
+      if (down.length === 0) return text(200, 'ok\n');
+      const list = down.map((c) => `${c.spec.number} ${c.spec.name} (${c.spec.slug})`);
+      return text(503, `down: ${list.join(', ')}\n`);
+    },
+  });
+  routes.set('/metrics', {
+    GET: async () => {
+      if (!o.metrics) return text(200, '# headend: metrics are not available in this build yet\n');
+      const m = await o.metrics();
+      return { status: 200, type: m.contentType, body: m.body };
+    },
+  });
+  routes.set('/api/reload', {
+    POST: async () => {
+      if (!o.reload) {
+        return jsonError(501, 'not-implemented', 'reload is not available in this daemon');
+      }
+      const result = await o.reload();
+      log.log('info', 'http-reload', { ok: result.ok, errors: result.errors.length });
+      return json(result.ok ? 200 : 422, result);
+    },
+  });
+
+  const lookup = (path: string): Partial<Record<string, Route>> | undefined => {
+    const exact = routes.get(path);
+    if (exact) return exact;
+    const m = /^\/api\/channels\/([^/]+)$/.exec(path);
+    if (!m) return undefined;
+    let key: string;
+    try {
+      key = decodeURIComponent(m[1]!);
+    } catch {
+      return { GET: () => jsonError(400, 'bad-request', 'the channel in the path is not valid') };
+    }
+    return {
+      GET: () => {
+        const ch = findChannel(o.channels(), key);
+        if (!ch) return jsonError(404, 'not-found', `no channel with slug or number "${key}"`);
+        return json(200, channelJson(ch));
+      },
+    };
+  };
+
+  const answer = async (req: IncomingMessage): Promise<Reply> => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://headend.invalid');
+    } catch {
+      return jsonError(400, 'bad-request', 'the request target is not a valid path');
+    }
+    const entry = lookup(url.pathname);
+    if (!entry) return jsonError(404, 'not-found', `no such resource: ${url.pathname}`);
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+    const route = entry[method];
+    if (!route) {
+      const allow = Object.keys(entry).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+      return {
+        ...jsonError(405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`),
+        headers: { allow: allow.join(', ') },
+      };
+    }
+    return route(req, url);
+  };
+
+  const send = (req: IncomingMessage, res: ServerResponse, r: Reply): void => {
+    if (res.headersSent || res.destroyed) return;
+    const body = Buffer.from(r.body, 'utf8');
+    res.writeHead(r.status, {
+      'content-type': r.type,
+      'content-length': String(body.length),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...r.headers,
+    });
+    log.log('debug', 'http-request', { method: req.method, path: req.url, status: r.status });
+    // HEAD: same headers, no body (node:http drops it too; say so explicitly).
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Bodies are not used by any route: read and discard them, bounded.
+    let bodyBytes = 0;
+    let tooLarge = Number(req.headers['content-length'] ?? 0) > BODY_LIMIT;
+    const finish = (): void => {
+      if (tooLarge) {
+        res.setHeader('connection', 'close');
+        send(
+          req,
+          res,
+          jsonError(413, 'too-large', `request bodies are limited to ${BODY_LIMIT} bytes`),
+        );
+        return;
+      }
+      answer(req).then(
+        (r) => send(req, res, r),
+        (err: unknown) => {
+          log.log('error', 'http-error', {
+            method: req.method,
+            path: req.url,
+            message: err instanceof Error ? err.message : String(err),
+          });
+          send(req, res, jsonError(500, 'internal', 'the request failed inside the headend'));
+        },
+      );
+    };
+    if (tooLarge) {
+      finish();
+      req.resume();
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes > BODY_LIMIT && !tooLarge) {
+        tooLarge = true;
+        req.pause();
+        finish();
+      }
+    });
+    req.on('end', () => {
+      if (!tooLarge) finish();
+    });
+    req.on('error', (err) => {
+      log.log('debug', 'http-request-error', { message: err.message });
+    });
+  };
+
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+    },
+    handle,
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    log.log('debug', 'http-client-error', { code: err.code, message: err.message });
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\n` +
+        `content-length: ${reason.length + 1}\r\n\r\n${reason}\n`,
+    );
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: unknown): void => {
+      reject(
+        fromSystemError('E_NET', `HTTP: cannot listen on ${o.listen.host}:${o.listen.port}`, err),
+      );
+    };
+    server.once('error', onError);
+    server.listen(o.listen.port, o.listen.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => {
+    log.log('error', 'http-error', { message: err.message });
+  });
+  const a = server.address() as AddressInfo;
+  const address = { host: a.address, port: a.port };
+  log.log('info', 'http-listening', {
+    host: address.host,
+    port: address.port,
+    url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/`,
+  });
+
+  return {
+    name: 'http',
+    address,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -2,7 +2,7 @@
 // rtsp://host:port/<channel-slug> or /<channel-number>, media control URL .../track1.
 //
 //   OPTIONS                      Public methods (§10.1)
-//   DESCRIBE                     SDP (RFC 4566, MP2T over RTP, RFC 2250), c= group/TTL if multicast
+//   DESCRIBE                     SDP (RFC 4566, MP2T over RTP, RFC 2250); with ?multicast, c= group/TTL
 //   SETUP                        Transport: RTP/AVP;multicast | RTP/AVP;unicast;client_port |
 //                                RTP/AVP/TCP;interleaved (§12.39); Session: id;timeout=s (§12.37)
 //   PLAY / PAUSE / TEARDOWN      §10.5 / §10.6 / §10.7, RTP-Info url;seq;rtptime (§12.33)
@@ -306,8 +306,8 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
   }
 
   /** The channel and whether the URL names its media (track1) or the aggregate. */
-  function resolve(uri: string): { channel: RtspChannel; base: string } | undefined {
-    const m = /^rtsps?:\/\/([^/?#]+)(\/[^?#]*)?/i.exec(uri);
+  function resolve(uri: string): { channel: RtspChannel; base: string; query: string } | undefined {
+    const m = /^rtsps?:\/\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?/i.exec(uri);
     if (m === null) return undefined;
     const segs = (m[2] ?? '').split('/').filter((x) => x !== '');
     if (segs.length === 0 || segs.length > 2) return undefined;
@@ -322,7 +322,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
       .channels()
       .find((ch) => ch.slug === key || (/^\d+$/.test(key) && ch.number === Number(key)));
     if (channel === undefined) return undefined;
-    return { channel, base: `rtsp://${m[1]}/${segs[0]}` };
+    return { channel, base: `rtsp://${m[1]}/${segs[0]}`, query: m[3] ?? '' };
   }
 
   function multicastOf(
@@ -361,7 +361,9 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
         const r = resolve(req.uri);
         if (r === undefined) return { status: 404 };
         const ch = r.channel;
-        const mc = multicastOf(ch);
+        // The c= line names the multicast group only when asked (?multicast): GStreamer's
+        // rtspsrc, given a multicast c=, refuses every unicast transport.
+        const mc = /(^|&)multicast(=|&|$)/.test(r.query) ? multicastOf(ch) : undefined;
         const origin = o.publicHost ?? (c.socket.localAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
         const body = channelSdp({
           sessionId: ch.number,

@@ -1,0 +1,402 @@
+// The RTSP server's protocol over a raw TCP socket (hand-written requests as in RFC 2326 §14):
+// CSeq echo, 404 / 454 / 455 / 459 / 461 / 405 / 501, Session with timeout, 400 with the
+// connection surviving, 414 closing it, session limits (503), session expiry, and abuse:
+// thousands of random and truncated requests, oversize headers, many idle connections.
+// The channel source is a stub (no media): the real-client test covers the streams.
+import '../../helpers/private-network.js';
+import t, { type Test } from 'tap';
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../../../src/headend/log.js';
+import { startRtspServer, type RtspServer } from '../../../src/headend/rtsp/server.js';
+import type {
+  RtpDestination,
+  RtspChannel,
+  RtspChannelSource,
+} from '../../../src/headend/rtsp/types.js';
+import { sleep } from '../../e2e/helpers.js';
+
+const CHANNELS: RtspChannel[] = [
+  {
+    number: 7,
+    name: 'Seven',
+    provider: 'P',
+    slug: 'seven',
+    output: { protocol: 'udp', group: '239.255.50.7', port: 5000, ttl: 2 },
+    companionGroup: '239.255.178.7',
+  },
+  {
+    number: 8,
+    name: 'Eight',
+    provider: 'P',
+    slug: 'eight',
+    output: { protocol: 'udp', group: '127.0.0.1', port: 5002, ttl: 1 },
+  },
+];
+
+class StubSource implements RtspChannelSource {
+  dest = new Map<string, RtpDestination>();
+  channels = () => CHANNELS;
+  addDestination = async (slug: string, d: RtpDestination) =>
+    void this.dest.set(`${slug}/${d.id}`, d);
+  removeDestination = (slug: string, id: string) => void this.dest.delete(`${slug}/${id}`);
+  rtpState = () => ({
+    ssrc: 0xcafe,
+    nextSeq: 1234,
+    rtpTime: 5000,
+    atNs: Number(process.hrtime.bigint()),
+    packets: 0,
+    octets: 0,
+  });
+  tap = () => () => undefined;
+}
+
+async function start(
+  t: Test,
+  spec: Partial<{
+    sessionTimeoutMs: number;
+    maxSessions: number;
+    maxSessionsPerClient: number;
+  }> = {},
+  rtpPort = 18000,
+) {
+  const source = new StubSource();
+  const server = await startRtspServer({
+    spec: {
+      listen: { host: '127.0.0.1', port: 0 },
+      rtpPort,
+      companionOffset: 0,
+      sessionTimeoutMs: 30_000,
+      maxSessions: 50,
+      maxSessionsPerClient: 10,
+      ...spec,
+    },
+    source,
+    log: createLogger({ write: () => undefined }),
+    limits: { maxHeaderBytes: 4096 },
+  });
+  t.teardown(() => server.stop());
+  return { server, source };
+}
+
+/** A client that reads responses one by one. */
+class Client {
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  closed = false;
+  constructor(readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+  static open(server: RtspServer): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const s = connect(server.address.port, '127.0.0.1', () => resolve(new Client(s)));
+      s.once('error', reject);
+    });
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  send(text: string): void {
+    this.socket.write(text);
+  }
+  async response(): Promise<{ status: number; headers: Map<string, string>; body: string }> {
+    for (;;) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        const lines = this.buf.slice(0, end).split('\r\n');
+        const headers = new Map(
+          lines
+            .slice(1)
+            .map(
+              (l) =>
+                [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()] as [
+                  string,
+                  string,
+                ],
+            ),
+        );
+        const len = Number(headers.get('content-length') ?? 0);
+        if (this.buf.length >= end + 4 + len) {
+          const body = this.buf.slice(end + 4, end + 4 + len);
+          this.buf = this.buf.slice(end + 4 + len);
+          return { status: Number(lines[0].split(' ')[1]), headers, body };
+        }
+      }
+      if (this.closed) throw new Error('connection closed');
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+  async request(method: string, uri: string, cseq: number, extra: string[] = []) {
+    this.send([`${method} ${uri} RTSP/1.0`, `CSeq: ${cseq}`, ...extra, '', ''].join('\r\n'));
+    return this.response();
+  }
+}
+
+t.test('methods, status codes and CSeq echo', async (t) => {
+  const { server, source } = await start(t);
+  const c = await Client.open(server);
+  t.teardown(() => c.socket.destroy());
+  const base = `rtsp://127.0.0.1:${server.address.port}`;
+  const o = await c.request('OPTIONS', '*', 1);
+  t.same([o.status, o.headers.get('cseq')], [200, '1']);
+  t.match(
+    o.headers.get('public'),
+    /DESCRIBE.*SETUP.*PLAY.*PAUSE.*TEARDOWN.*GET_PARAMETER.*SET_PARAMETER/,
+  );
+  t.equal((await c.request('DESCRIBE', `${base}/nope`, 2)).status, 404, 'unknown path');
+  t.equal((await c.request('DESCRIBE', `${base}/seven/track9`, 3)).status, 404, 'unknown track');
+  const d = await c.request('DESCRIBE', `${base}/7`, 4, ['Accept: application/sdp']);
+  t.same(
+    [d.status, d.headers.get('content-type'), d.headers.get('cseq')],
+    [200, 'application/sdp', '4'],
+  );
+  t.match(d.body, /a=rtpmap:33 MP2T\/90000\r\n/);
+  t.match(d.body, /m=video 0 RTP\/AVP 33\r\n/);
+  t.match(d.body, new RegExp(`a=control:${base}/7/track1\\r\\n`));
+  const dm = await c.request('DESCRIBE', `${base}/seven?multicast`, 5);
+  t.match(
+    dm.body,
+    /c=IN IP4 239\.255\.178\.7\/2\r\n/,
+    'multicast SDP names the companion group and TTL',
+  );
+  t.match(dm.body, /m=video 5000 RTP\/AVP 33/);
+
+  t.equal(
+    (await c.request('SETUP', `${base}/seven/track1`, 6, ['Transport: RAW/RAW/UDP;unicast']))
+      .status,
+    461,
+  );
+  t.equal(
+    (await c.request('SETUP', `${base}/eight/track1`, 7, ['Transport: RTP/AVP;multicast'])).status,
+    461,
+    'no multicast for a unicast-output channel',
+  );
+  t.equal((await c.request('SETUP', `${base}/seven/track1`, 8, [])).status, 400, 'no Transport');
+  t.equal(
+    (
+      await c.request('SETUP', `${base}/seven/track1`, 9, [
+        'Session: FFFF',
+        'Transport: RTP/AVP/TCP;interleaved=0-1',
+      ])
+    ).status,
+    454,
+  );
+  const s = await c.request('SETUP', `${base}/seven/track1`, 10, [
+    'Transport: RTP/AVP;unicast;client_port=40000-40001',
+  ]);
+  t.equal(s.status, 200);
+  t.match(s.headers.get('session'), /^[0-9A-F]{16};timeout=30$/, 'Session with timeout');
+  t.equal(
+    s.headers.get('transport'),
+    'RTP/AVP;unicast;client_port=40000-40001;server_port=18000-18001;ssrc=0000CAFE',
+  );
+  const sid = s.headers.get('session')!.split(';')[0];
+  t.equal(
+    (
+      await c.request('SETUP', `${base}/eight/track1`, 11, [
+        `Session: ${sid}`,
+        'Transport: RTP/AVP/TCP',
+      ])
+    ).status,
+    459,
+    'another channel into the session',
+  );
+  t.equal((await c.request('PLAY', `${base}/seven`, 12)).status, 454, 'PLAY without Session');
+  t.equal(
+    (await c.request('PLAY', `${base}/eight`, 13, [`Session: ${sid}`])).status,
+    459,
+    'PLAY of another channel',
+  );
+  const p = await c.request('PLAY', `${base}/seven`, 14, [`Session: ${sid}`]);
+  t.equal(p.status, 200);
+  t.match(
+    p.headers.get('rtp-info'),
+    new RegExp(`^url=${base}/seven/track1;seq=1234;rtptime=\\d+$`),
+  );
+  t.same(
+    [...source.dest.values()],
+    [{ id: sid, address: '127.0.0.1', port: 40000, ttl: 64 }],
+    'unicast destination added',
+  );
+  t.equal(
+    (
+      await c.request('SETUP', `${base}/seven/track1`, 15, [
+        `Session: ${sid}`,
+        'Transport: RTP/AVP/TCP',
+      ])
+    ).status,
+    455,
+    'SETUP while playing',
+  );
+  t.equal(
+    (await c.request('GET_PARAMETER', `${base}/seven`, 16, [`Session: ${sid}`])).status,
+    200,
+    'keep-alive',
+  );
+  t.equal((await c.request('SET_PARAMETER', `${base}/seven`, 17, [`Session: ${sid}`])).status, 200);
+  c.send(
+    `SET_PARAMETER ${base}/seven RTSP/1.0\r\nCSeq: 170\r\nSession: ${sid}\r\nContent-Length: 6\r\n\r\nx: 1\r\n`,
+  );
+  const sp = await c.response();
+  t.same([sp.status, sp.headers.get('cseq')], [451, '170'], 'unknown parameter');
+  t.equal((await c.request('PAUSE', `${base}/seven`, 18, [`Session: ${sid}`])).status, 200);
+  t.equal(source.dest.size, 0, 'PAUSE stops sending');
+  t.same(server.sessions(), { udp: 1, tcp: 0, multicast: 0 });
+  t.equal((await c.request('TEARDOWN', `${base}/seven`, 19, [`Session: ${sid}`])).status, 200);
+  t.equal(
+    (await c.request('TEARDOWN', `${base}/seven`, 20, [`Session: ${sid}`])).status,
+    454,
+    'gone',
+  );
+  t.same(server.sessions(), { udp: 0, tcp: 0, multicast: 0 });
+  t.equal((await c.request('RECORD', `${base}/seven`, 21)).status, 405);
+  t.equal((await c.request('FROB', `${base}/seven`, 22)).status, 501);
+
+  // Multicast: the companion group is fed from the first PLAY to the last session's end.
+  const m1 = await c.request('SETUP', `${base}/seven/track1`, 23, ['Transport: RTP/AVP;multicast']);
+  t.equal(
+    m1.headers.get('transport'),
+    'RTP/AVP;multicast;destination=239.255.178.7;port=5000-5001;ttl=2;ssrc=0000CAFE',
+  );
+  const c2 = await Client.open(server);
+  t.teardown(() => c2.socket.destroy());
+  const m2 = await c2.request('SETUP', `${base}/seven/track1`, 1, ['Transport: RTP/AVP;multicast']);
+  const [id1, id2] = [m1, m2].map((r) => r.headers.get('session')!.split(';')[0]);
+  await c.request('PLAY', `${base}/seven`, 24, [`Session: ${id1}`]);
+  await c2.request('PLAY', `${base}/seven`, 2, [`Session: ${id2}`]);
+  t.same(
+    [...source.dest.values()],
+    [{ id: 'rtsp-multicast', address: '239.255.178.7', port: 5000, ttl: 2 }],
+  );
+  await c.request('TEARDOWN', `${base}/seven`, 25, [`Session: ${id1}`]);
+  t.equal(source.dest.size, 1, 'still fed for the second session');
+  await c2.request('TEARDOWN', `${base}/seven`, 3, [`Session: ${id2}`]);
+  t.equal(source.dest.size, 0, 'companion stops with the last session');
+});
+
+t.test(
+  'bad input: 400 and the connection survives; 414 closes; pipelining keeps order',
+  async (t) => {
+    const { server } = await start(t, {}, 18010);
+    const c = await Client.open(server);
+    t.teardown(() => c.socket.destroy());
+    c.send(
+      'HELLO\r\nCSeq: 5\r\n\r\nOPTIONS * RTSP/1.0\r\nCSeq: 6\r\n\r\nOPTIONS * RTSP/1.0\r\n\r\nOPTIONS * RTSP/1.0\r\nCSeq: 8\r\n\r\n',
+    );
+    const r = [await c.response(), await c.response(), await c.response(), await c.response()];
+    t.same(
+      r.map((x) => [x.status, x.headers.get('cseq')]),
+      [
+        [400, '5'],
+        [200, '6'],
+        [400, undefined],
+        [200, '8'],
+      ],
+    );
+    const long = await Client.open(server);
+    long.send('OPTIONS rtsp://x/' + 'a'.repeat(5000));
+    t.equal((await long.response()).status, 414);
+    await new Promise((res) => (long.closed ? res(null) : long.socket.once('close', res)));
+    t.ok(long.closed, 'closed after an unbounded request line');
+    t.equal((await c.request('OPTIONS', '*', 9)).status, 200, 'the other connection still served');
+  },
+);
+
+t.test('session limits and expiry', async (t) => {
+  const { server, source } = await start(
+    t,
+    { sessionTimeoutMs: 400, maxSessions: 3, maxSessionsPerClient: 2 },
+    18020,
+  );
+  const c = await Client.open(server);
+  t.teardown(() => c.socket.destroy());
+  const base = `rtsp://127.0.0.1:${server.address.port}/seven/track1`;
+  const tr = (n: number) => [
+    `Transport: RTP/AVP;unicast;client_port=${41000 + 2 * n}-${41001 + 2 * n}`,
+  ];
+  t.equal((await c.request('SETUP', base, 1, tr(0))).status, 200);
+  const s2 = await c.request('SETUP', base, 2, tr(1));
+  t.equal((await c.request('SETUP', base, 3, tr(2))).status, 503, 'over the per-client limit');
+  t.equal(
+    (
+      await c.request('PLAY', base.replace('/track1', ''), 4, [
+        `Session: ${s2.headers.get('session')!.split(';')[0]}`,
+      ])
+    ).status,
+    200,
+  );
+  t.equal(source.dest.size, 1);
+  // No keep-alive: both sessions expire and the destination goes.
+  for (let i = 0; i < 100 && server.sessions().udp > 0; i++) await sleep(50);
+  t.same(server.sessions(), { udp: 0, tcp: 0, multicast: 0 }, 'sessions expired');
+  t.equal(source.dest.size, 0, 'destination removed on expiry');
+  t.equal(server.stats().sessionsTimedOut, 2);
+});
+
+t.test(
+  'abuse: random and truncated requests, oversize headers, 1000 idle connections',
+  async (t) => {
+    const { server } = await start(t, {}, 18030);
+    const valid =
+      'SETUP rtsp://127.0.0.1/seven/track1 RTSP/1.0\r\nCSeq: 3\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n';
+    const conns: Socket[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const s = connect(server.address.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      const kind = i % 4;
+      if (kind === 0) s.end(randomBytes(1 + (i % 3000)));
+      else if (kind === 1) s.end(valid.slice(0, i % valid.length));
+      else if (kind === 2) s.end('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n' + 'X-A: b\r\n'.repeat(2000));
+      else
+        s.end(valid.replace('CSeq: 3', `CSeq: ${i}\r\nSession: ${randomBytes(8).toString('hex')}`));
+      conns.push(s);
+      if (i % 200 === 199) await sleep(20);
+    }
+    await Promise.all(
+      conns.map((s) => new Promise((r) => (s.destroyed ? r(null) : s.once('close', r)))),
+    );
+    const idle: Socket[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const s = connect(server.address.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      idle.push(s);
+    }
+    t.teardown(() => idle.forEach((s) => s.destroy()));
+    await Promise.all(
+      idle.map(
+        (s) =>
+          new Promise((r) => {
+            s.once('connect', r);
+            s.once('close', r);
+          }),
+      ),
+    );
+    const c = await Client.open(server);
+    t.teardown(() => c.socket.destroy());
+    t.equal(
+      (await c.request('OPTIONS', '*', 1)).status,
+      200,
+      'still serving with 1000 idle connections open',
+    );
+    const st = server.stats();
+    t.equal(st.responses[500] ?? 0, 0, 'no internal errors');
+    t.same(
+      server.sessions(),
+      { udp: 0, tcp: 0, multicast: 0 },
+      'no session survived a half-sent connection... or was made by garbage',
+    );
+    t.ok(
+      process.memoryUsage().heapUsed < 300 * 1024 * 1024,
+      `heap ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`,
+    );
+  },
+);

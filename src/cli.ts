@@ -12,6 +12,7 @@ import { remuxCommand } from './headend/commands/remux.js';
 import { runCommand, type RunCliOptions } from './headend/commands/run.js';
 import { DEFAULT_DAEMON_URL } from './headend/commands/daemon-api.js';
 import { probeCommand } from './headend/commands/probe.js';
+import { installSystemdCommand } from './headend/commands/install-systemd.js';
 import { reloadCommand } from './headend/commands/reload.js';
 import { statusCommand } from './headend/commands/status.js';
 import { validateCommand } from './headend/commands/validate.js';
@@ -205,6 +206,24 @@ export function buildProgram(): Command {
       process.exitCode = await probeCommand(
         url,
         { maxMs: o.seconds ?? 5000, json: o.json },
+        processIo,
+      );
+    });
+
+  program
+    .command('install-systemd')
+    .description('install the systemd unit and an example /etc/headend/channels.yaml')
+    .option('--root <dir>', 'root of the target file system', '/')
+    .option('--bin <path>', 'headend binary for ExecStart (default: this node and cli.js)')
+    .option(
+      '--rtsp-port <n>',
+      'plan capabilities for this RTSP port (default: from the config)',
+      (v: string) => parseInteger(v, 'RTSP port', 1, 65535),
+    )
+    .exitOverride()
+    .action(async (o: { root: string; bin?: string; rtspPort?: number }) => {
+      process.exitCode = await installSystemdCommand(
+        { root: o.root, bin: o.bin, rtspPort: o.rtspPort },
         processIo,
       );
     });

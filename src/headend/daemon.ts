@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { findConfigFile, loadConfigFile, formatConfigError } from './config/index.js';
 import type { ChannelSpec, HeadendSpec } from './config/index.js';
 import { SourceHub, resolveFfmpeg } from './sources/index.js';
-import { Pacer } from '../scheduler/pacer.js';
+import { Pacer, type PacerStats } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
 import { Channel } from './channel/channel.js';
 import { diffChannels, restartRequired } from './reload/config-diff.js';
@@ -59,6 +59,10 @@ export interface RunningDaemon {
    */
   reload(trigger?: string): Promise<ReloadResult>;
   stop(): Promise<void>;
+  /** The pacing loop's latest report (about once a second). */
+  pacerStats(): PacerStats | undefined;
+  /** Process ids of the running ffmpeg children. */
+  ffmpegPids(): number[];
 }
 
 /** Services that must stop first, in this order; the rest stop newest first. */
@@ -96,7 +100,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       log.log(level, `source-${event}`, rest);
     },
   });
-  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
+  let pacerStats: PacerStats | undefined;
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE, onStats: (st) => (pacerStats = st) });
   /** Running channels by slug of the current config. */
   let channels = new Map<string, Channel>();
   const services: DaemonService[] = [];
@@ -187,6 +192,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         message: `changed settings take effect after a restart: ${result.restartRequired!.join(', ')}`,
       });
     log.log('info', 'reload', { trigger, ...result });
+    for (const s of services) s.reloaded?.();
     return result;
   };
 
@@ -278,6 +284,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       return [...channels.values()];
     },
     services,
+    pacerStats: () => pacerStats,
+    ffmpegPids: () =>
+      hub.keys().flatMap((k) => {
+        const pid = hub.pidOf(k);
+        return pid === undefined ? [] : [pid];
+      }),
     reload: (trigger) => reload(trigger),
     stop,
   };

@@ -5,6 +5,8 @@
 export interface DaemonService {
   readonly name: string;
   stop(): Promise<void>;
+  /** Called after each accepted reload (the channel list may have changed). */
+  reloaded?(): void;
 }
 
 /** What a reload did (SIGHUP, `headend reload`, POST /api/reload, file watch). */

@@ -14,6 +14,9 @@ import { DatagramTimeline } from '../../scheduler/timeline.js';
 import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink } from './source-link.js';
+import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
+import type { DestinationSpec } from '../../scheduler/output-contract.js';
+import type { RtpStreamState } from '../rtsp/types.js';
 import type {
   DatagramListener,
   ChannelConfig,
@@ -75,6 +78,8 @@ export class Channel {
   private readonly remuxProgram = (): boolean => this.remuxer.demux.program !== null;
   /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
   private lastProducedNs = -1;
+  /** Date.now() when the source in use last came up (undefined while none is up). */
+  sourceUpSinceMs: number | undefined;
   /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
   private readonly taps = new Set<DatagramListener>();
   /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
@@ -208,6 +213,7 @@ export class Channel {
     this.drain();
     if (this.state !== (this.active === 0 ? 'running' : 'failover') && this.remuxer.demux.program) {
       this.state = this.active === 0 ? 'running' : 'failover';
+      this.sourceUpSinceMs = Date.now();
       this.log.log('info', 'source-up', { source: link.label, index: link.index });
     }
   }
@@ -223,6 +229,7 @@ export class Channel {
     this.log.log('warn', 'source-failed', { source: link.label, index: link.index, reason });
     if (link.index !== this.active) return;
     this.state = 'down';
+    this.sourceUpSinceMs = undefined;
     if (this.links.length > 1) this.switchTo((this.active + 1) % this.links.length, reason);
   }
 
@@ -235,6 +242,7 @@ export class Channel {
     link.useProgramOf(this.remuxProgram);
     link.open();
     this.remuxer.splice(link.spec.service ?? null);
+    this.sourceUpSinceMs = undefined;
     // Backups run only while in use; the primary stays open so its recovery is seen.
     if (from !== 0) this.links[from].close();
     if (index !== 0) this.failovers++;
@@ -322,6 +330,51 @@ export class Channel {
     return Number.isFinite(this.lastPcr27)
       ? { pcr27: this.lastPcr27, dueNs: this.lastDueNs }
       : undefined;
+  }
+
+  /**
+   * Sends the channel's paced RTP stream to one more receiver (RTSP), from the pacing worker.
+   * Rejects when the channel is stopped or the destination cannot be opened.
+   */
+  addRtpDestination(d: DestinationSpec): Promise<void> {
+    return this.queue ? this.queue.addDestination(d) : Promise.reject(new Error('channel stopped'));
+  }
+
+  removeRtpDestination(id: string): Promise<void> {
+    return this.queue ? this.queue.removeDestination(id) : Promise.resolve();
+  }
+
+  /**
+   * The paced RTP stream as RTSP needs it (RTP-Info, RTCP SR): SSRC, the next sequence number,
+   * an RTP time with the monotonic time it belongs to, and the packets/octets sent.
+   */
+  rtpState(): RtpStreamState | undefined {
+    const q = this.queue;
+    if (!q) return undefined;
+    const st = q.stats;
+    const clock = this.outputClock();
+    return {
+      ssrc: q.rtp.ssrc,
+      nextSeq: (q.rtp.seq + st.sent) & 0xffff,
+      rtpTime: clock ? rtpTimestampFromPcr(clock.pcr27) : 0,
+      atNs: clock ? clock.dueNs : this.nowNs(),
+      packets: st.sent,
+      octets: st.bytes,
+    };
+  }
+
+  /** How late the pacing worker sent each datagram (cumulative counts, seconds). */
+  pacingLateness():
+    { buckets: number[]; counts: number[]; sum: number; count: number } | undefined {
+    const l = this.queue?.stats.lateness;
+    if (!l) return undefined;
+    // Prometheus form without the +Inf bucket (its count is `count`).
+    return {
+      buckets: [...l.buckets],
+      counts: l.counts.slice(0, l.buckets.length),
+      sum: l.sumSeconds,
+      count: l.count,
+    };
   }
 
   private updateRate(now: number): void {

@@ -1,7 +1,7 @@
 // The narrow interfaces a channel needs of the rest of the daemon (STYLE: each consumer declares
 // what it uses of its parents). The config loader, SourceHub and Pacer satisfy them structurally.
 
-import type { OutputSpec } from '../../scheduler/output-contract.js';
+import type { DestinationSpec, OutputSpec } from '../../scheduler/output-contract.js';
 
 export interface ChannelSourceSpec {
   /** Identity of the opened source: equal keys share one opened source across channels. */
@@ -51,7 +51,17 @@ export interface SourceProvider {
 export interface OutputQueue {
   /** Queues one datagram to leave at dueNs; pcr27 (its output time) becomes the RTP timestamp. */
   enqueue(bytes: Uint8Array, dueNs: number, pcr27?: number): boolean;
-  readonly stats: { sent: number; dropped: number; lateNs: number };
+  readonly stats: {
+    sent: number;
+    dropped: number;
+    lateNs: number;
+    bytes: number;
+    lateness: { buckets: readonly number[]; counts: number[]; sumSeconds: number; count: number };
+  };
+  /** The channel's RTP stream: SSRC, and datagram k carries sequence (seq + k) & 0xffff. */
+  readonly rtp: { ssrc: number; seq: number };
+  addDestination(d: DestinationSpec): Promise<void>;
+  removeDestination(id: string): Promise<void>;
 }
 
 export interface OutputScheduler {

@@ -3,6 +3,7 @@
 // invalid (every error is logged with file:line:column first).
 
 import { runDaemon } from '../daemon.js';
+import { startServices } from '../wiring.js';
 import { createLogger } from '../log.js';
 import type { LogFormat, LogLevel } from '../log.js';
 
@@ -17,5 +18,5 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   const levels: LogLevel[] = ['debug', 'info', 'warn', 'error'];
   const level = levels.includes(o.logLevel as LogLevel) ? (o.logLevel as LogLevel) : 'info';
   const log = createLogger({ format, level });
-  return runDaemon({ configFile: o.config, log });
+  return runDaemon({ configFile: o.config, log, startServices: (d) => startServices(d, log) });
 }

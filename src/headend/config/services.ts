@@ -55,7 +55,10 @@ export function services(
 }
 
 /** The RTP companion group of a raw-UDP multicast channel (undefined for RTP or unicast outputs). */
-export function companionGroup(ch: ChannelSpec, offset: number): string | undefined {
+export function companionGroup(
+  ch: Pick<ChannelSpec, 'output'>,
+  offset: number,
+): string | undefined {
   if (ch.output.protocol !== 'udp' || !isMulticastV4(ch.output.group)) return undefined;
   return addToAddress(ch.output.group, offset);
 }

@@ -80,8 +80,8 @@ export interface RtspStats {
 export interface RtspServer extends DaemonService {
   readonly name: 'rtsp';
   readonly address: { host: string; port: number };
-  /** Live sessions by transport (for metrics). */
-  sessions(): { udp: number; tcp: number; multicast: number };
+  /** Live sessions by transport (for metrics), of one channel or all. */
+  sessions(slug?: string): { udp: number; tcp: number; multicast: number };
   stats(): RtspStats;
   stop(): Promise<void>;
 }
@@ -663,9 +663,9 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
   return {
     name: 'rtsp',
     address,
-    sessions() {
+    sessions(slug?: string) {
       const n = { udp: 0, tcp: 0, multicast: 0 };
-      for (const s of sessions.values()) n[s.kind]++;
+      for (const s of sessions.values()) if (slug === undefined || s.slug === slug) n[s.kind]++;
       return n;
     },
     stats() {

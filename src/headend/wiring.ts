@@ -1,0 +1,95 @@
+// The services `headend run` starts once the channels run (DaemonOptions.startServices): the
+// RTSP server, the SAP announcer, Prometheus metrics and the HTTP surface that serves them,
+// wired to the running daemon. Each starts on its own: one that cannot (a port in use, an
+// unknown interface) is logged as `service-error` and the channels keep streaming without it.
+
+import { createMetrics } from './metrics/index.js';
+import { startHttpServer } from './http.js';
+import { startSapAnnouncer } from './sap.js';
+import { startRtspServer, type RtspServer } from './rtsp/server.js';
+import { rtspChannelSource } from './rtsp/channel-source.js';
+import type { RunningDaemon } from './daemon.js';
+import type { DaemonService } from './services.js';
+import type { ChannelSpec } from './config/types.js';
+import type { Logger } from './log.js';
+
+export const VERSION = '0.1.0';
+
+export async function startServices(d: RunningDaemon, log: Logger): Promise<DaemonService[]> {
+  const config = d.config;
+  const started: DaemonService[] = [];
+  const attempt = async <T extends DaemonService>(
+    name: string,
+    start: () => Promise<T>,
+  ): Promise<T | undefined> => {
+    try {
+      const s = await start();
+      started.push(s);
+      return s;
+    } catch (err) {
+      log.log('error', 'service-error', {
+        service: name,
+        message: `${name} not started: ${err instanceof Error ? err.message : String(err)}`,
+      });
+      return undefined;
+    }
+  };
+
+  let rtsp: RtspServer | undefined;
+  const rtspSpec = config.rtsp;
+  if (rtspSpec) {
+    rtsp = await attempt('rtsp', () =>
+      startRtspServer({ spec: rtspSpec, source: rtspChannelSource(d, rtspSpec), log }),
+    );
+  }
+
+  const sapSpec = config.sap;
+  if (sapSpec) {
+    await attempt('sap', async () => {
+      const sap = await startSapAnnouncer({
+        spec: sapSpec,
+        interface: config.interface,
+        log,
+        channels: () => d.config.channels,
+      });
+      // Announce the new line-up after a reload (deletions for what changed or went away).
+      return { name: sap.name, stop: () => sap.stop(), reloaded: () => sap.update() };
+    });
+  }
+
+  const metrics = createMetrics({
+    log,
+    channels: () =>
+      d.channels.map((ch) => ({
+        status: ch.status(),
+        sourceUpSinceMs: ch.sourceUpSinceMs,
+        pacingLateness: ch.pacingLateness(),
+        rtspSessions: rtsp?.sessions(ch.config.slug),
+      })),
+    pacer: () => d.pacerStats(),
+    ffmpegChildren: () => d.ffmpegPids(),
+  });
+
+  const httpSpec = config.http;
+  if (httpSpec) {
+    const startedAtMs = Date.now();
+    await attempt('http', () =>
+      startHttpServer({
+        listen: httpSpec,
+        log,
+        headend: () => ({ name: d.config.name, startedAtMs, version: VERSION }),
+        channels: () => {
+          const specs = new Map(d.config.channels.map((c) => [c.slug, c]));
+          return d.channels.flatMap((ch) => {
+            const spec: ChannelSpec | undefined = specs.get(ch.config.slug);
+            return spec ? [{ spec, status: ch.status() }] : [];
+          });
+        },
+        rtsp: () => (rtsp ? { host: rtsp.address.host, port: rtsp.address.port } : null),
+        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+        reload: () => d.reload('api'),
+      }),
+    );
+  }
+  return started;
+}

@@ -1,7 +1,8 @@
 // Bench inputs: one realistic clip (ffmpeg H.264 + AAC, ~10 s at ~4 Mbit/s; the bundled
 // samples/sample.ts when ffmpeg is missing), looped in memory into one long stream whose clock
 // and continuity counters run on across the joins, so that the remuxer and the analyzer see a
-// steady stream (no splice every loop) just as they would from a live feed.
+// steady stream (no splice every loop) just as they would from a live feed; chunkTimes gives
+// the time a live source would send each datagram-sized chunk of it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import {
   getPcr,
   getPid,
   hasPayload,
+  pcrDelta,
   payloadUnitStart,
   setCc,
   setPcr,
@@ -141,4 +143,39 @@ export function loopClip(clip: Clip, minPackets: number): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * Input time (s from the stream's start) of each `chunkBytes` chunk, from the input's PCRs: when
+ * a live source would send it.
+ */
+export function chunkTimes(ts: Uint8Array, chunkBytes = 7 * TS_PACKET_SIZE): Float64Array {
+  const chunks = Math.floor(ts.length / chunkBytes);
+  const times = new Float64Array(chunks);
+  let pcrPid = -1;
+  let first = -1;
+  let lastRaw = -1;
+  let un = 0;
+  const pos: number[] = [];
+  const val: number[] = [];
+  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) {
+    const pcr = getPcr(ts, o);
+    if (pcr < 0) continue;
+    const pid = getPid(ts, o);
+    if (pcrPid < 0) pcrPid = pid;
+    if (pid !== pcrPid) continue;
+    un = lastRaw < 0 ? pcr : un + pcrDelta(pcr, lastRaw);
+    lastRaw = pcr;
+    if (first < 0) first = un;
+    pos.push(o);
+    val.push((un - first) / 27e6);
+  }
+  let k = 0;
+  for (let c = 0; c < chunks; c++) {
+    const o = c * chunkBytes;
+    while (k + 1 < pos.length - 1 && pos[k + 1] <= o) k++;
+    const t = val[k] + ((o - pos[k]) * (val[k + 1] - val[k])) / (pos[k + 1] - pos[k]);
+    times[c] = Math.max(0, t);
+  }
+  return times;
 }

@@ -17,8 +17,8 @@
 // 10 ms ÷ the nominal 10 ms share), loss (CC-gap packets, datagrams missing), clock drift (ppm).
 // Prints a table; writes bench/results/pacing-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,8 @@ import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.j
 import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pacer.js';
 import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
-import { loopClip, makeClip } from './input.js';
+import { chunkTimes, loopClip, makeClip } from './input.js';
+import { startReceiver, type Packet } from './receiver.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RATE = 4e6;
@@ -43,117 +44,6 @@ const SECONDS = arg('seconds', 20);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): number => Number(process.hrtime.bigint());
-
-// ------------------------------------------------------------------ capture
-
-interface Packet {
-  ns: number;
-  data: Uint8Array;
-}
-type Flows = Map<string, Packet[]>;
-
-// tcpdump cannot run inside scripts/in-netns.sh: it drops privileges with initgroups(), which a
-// user namespace (setgroups=deny) refuses. Kernel timestamps come instead from SO_TIMESTAMPNS on
-// the receiving sockets (the time the packet entered the stack), read by a small python3 helper.
-const PY_RECEIVER = `
-import socket, struct, sys, selectors
-SO_TIMESTAMPNS = 35
-out, groups = sys.argv[1], sys.argv[2:]
-sel = selectors.DefaultSelector()
-for g in groups:
-    grp, port = g.split(':')
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    s.bind((grp, int(port)))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(grp) + socket.inet_aton('127.0.0.1'))
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, g.ljust(24).encode())
-sel.register(sys.stdin, selectors.EVENT_READ, None)
-f = open(out, 'wb')
-sec0 = None
-print('ready', flush=True)
-while True:
-    for key, _ in sel.select():
-        if key.data is None:
-            f.close(); sys.exit(0)
-        while True:
-            try:
-                data, anc, _, _ = key.fileobj.recvmsg(2048, 64)
-            except BlockingIOError:
-                break
-            ns = 0.0
-            for lvl, typ, d in anc:
-                if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
-                    sec, nsec = struct.unpack('qq', d[:16])
-                    if sec0 is None: sec0 = sec
-                    ns = (sec - sec0) * 1e9 + nsec
-            f.write(struct.pack('<dI', ns, len(data)) + key.data + data)
-`;
-
-function have(cmd: string, args: string[]): boolean {
-  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-}
-
-const RECEIVER = `
-import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
-const [file, ...groups] = process.argv.slice(1);
-const recs = [];
-for (const g of groups) {
-  const [group, port] = g.split(':');
-  const s = createSocket({ type: 'udp4', reuseAddr: true });
-  s.on('message', (m) => recs.push([Number(process.hrtime.bigint()), g, m]));
-  s.bind(Number(port), group, () => { s.addMembership(group, '127.0.0.1'); try { s.setRecvBufferSize(8 << 20); } catch {} });
-}
-process.stdout.write('ready\\n');
-process.stdin.on('data', () => {
-  const parts = [];
-  for (const [ns, g, b] of recs) {
-    const k = Buffer.from(g.padEnd(24));
-    const h = Buffer.alloc(12);
-    h.writeDoubleLE(ns, 0);
-    h.writeUInt32LE(b.length, 8);
-    parts.push(h, k, b);
-  }
-  writeFileSync(file, Buffer.concat(parts));
-  process.exit(0);
-});
-`;
-
-/** A receiver process joined to every group: python3 with kernel timestamps, else node. */
-async function startReceiver(
-  file: string,
-  groups: string[],
-  kernel: boolean,
-): Promise<ChildProcess> {
-  const p = kernel
-    ? spawn('python3', ['-c', PY_RECEIVER, file, ...groups], { stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn(process.execPath, ['--input-type=module', '-e', RECEIVER, file, ...groups], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
-  await new Promise<void>((resolve, reject) => {
-    p.stdout!.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`receiver exited ${c}`)));
-  });
-  return p;
-}
-
-function readReceiver(file: string): Flows {
-  const b = readFileSync(file);
-  const flows: Flows = new Map();
-  for (let at = 0; at < b.length;) {
-    const ns = b.readDoubleLE(at);
-    const len = b.readUInt32LE(at + 8);
-    const key = b.toString('latin1', at + 12, at + 36).trim();
-    let list = flows.get(key);
-    if (!list) flows.set(key, (list = []));
-    list.push({ ns, data: b.subarray(at + 36, at + 36 + len) });
-    at += 36 + len;
-  }
-  return flows;
-}
 
 // ------------------------------------------------------------------ figures
 
@@ -267,38 +157,6 @@ function figures(name: string, pkts: Packet[], nominalBps: number, expected?: nu
 
 // ------------------------------------------------------------------ sources
 
-/** Input time (s from the stream's start) of each 1316-byte chunk, from the input's PCRs. */
-function chunkTimes(ts: Uint8Array): Float64Array {
-  const chunks = Math.floor(ts.length / DG);
-  const times = new Float64Array(chunks);
-  let pcrPid = -1;
-  let first = -1;
-  let lastRaw = -1;
-  let un = 0;
-  const pos: number[] = [];
-  const val: number[] = [];
-  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) {
-    const pcr = getPcr(ts, o);
-    if (pcr < 0) continue;
-    const pid = getPid(ts, o);
-    if (pcrPid < 0) pcrPid = pid;
-    if (pid !== pcrPid) continue;
-    un = lastRaw < 0 ? pcr : un + pcrDelta(pcr, lastRaw);
-    lastRaw = pcr;
-    if (first < 0) first = un;
-    pos.push(o);
-    val.push((un - first) / 27e6);
-  }
-  let k = 0;
-  for (let c = 0; c < chunks; c++) {
-    const o = c * DG;
-    while (k + 1 < pos.length - 1 && pos[k + 1] <= o) k++;
-    const t = val[k] + ((o - pos[k]) * (val[k + 1] - val[k])) / (pos[k + 1] - pos[k]);
-    times[c] = Math.max(0, t);
-  }
-  return times;
-}
-
 function startFfmpeg(file: string, url: string, extra: string[]): ChildProcess {
   return spawn(
     'ffmpeg',
@@ -322,11 +180,11 @@ async function main(): Promise<void> {
   const input = loopClip(clip, Math.ceil(((SECONDS + 3) * clip.bitrate) / 8 / TS_PACKET_SIZE));
   const times = chunkTimes(input);
 
-  const kernel = have('python3', ['-c', 'import socket, selectors']);
   const capFile = join(dir, 'rx.bin');
   const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
   const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
-  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups], kernel);
+  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups]);
+  const kernel = capture.kernel;
   await sleep(300);
 
   // Ours.
@@ -396,10 +254,7 @@ async function main(): Promise<void> {
   }
   await sleep(200);
 
-  const exited = new Promise((r) => capture.once('exit', r));
-  capture.stdin!.write('stop\n');
-  await exited;
-  const flows = readReceiver(capFile);
+  const flows = await capture.stop();
 
   const rows: FlowFigures[] = [];
   chans.forEach((c, i) => {

@@ -112,19 +112,23 @@ function havePython(): boolean {
 
 /**
  * Starts a receiver process on every address (`ip:port`) writing to `file`; resolves once its
- * sockets are bound. `keep`: bytes of each datagram to record (-1: all).
+ * sockets are bound. `keep`: bytes of each datagram to record (-1: all); `nice`: run it at
+ * that niceness (python3 only).
  */
-export async function startReceiver(file: string, addrs: string[], keep = -1): Promise<Receiver> {
+export async function startReceiver(
+  file: string,
+  addrs: string[],
+  keep = -1,
+  opts: { nice?: number } = {},
+): Promise<Receiver> {
   const kernel = havePython();
-  const p: ChildProcess = kernel
-    ? spawn('python3', ['-c', PY_RECEIVER, file, String(keep), ...addrs], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      })
-    : spawn(
-        process.execPath,
-        ['--input-type=module', '-e', NODE_RECEIVER, file, String(keep), ...addrs],
-        { stdio: ['pipe', 'pipe', 'inherit'] },
-      );
+  const cmd = kernel
+    ? ['python3', '-c', PY_RECEIVER, file, String(keep), ...addrs]
+    : [process.execPath, '--input-type=module', '-e', NODE_RECEIVER, file, String(keep), ...addrs];
+  // nice: with kernel timestamps the receiver's own scheduling does not move its figures, while
+  // at full priority each wake-up can preempt the sender it is measuring (2 shared cores).
+  if (opts.nice !== undefined && kernel) cmd.unshift('nice', '-n', String(opts.nice));
+  const p: ChildProcess = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   // The first line, `ready <epochSec>`, once every socket is bound (it may come in pieces).
   const epochSec = await new Promise<number>((resolve, reject) => {
     let line = '';

@@ -10,8 +10,9 @@
 // `RTP/AVP;unicast;client_port=N-N+1` (its own even port per session), PLAY, GET_PARAMETER
 // keep-alives, TEARDOWN at the end. The daemon's pacing worker sends every RTP datagram
 // (RFC 2250, 7 TS packets) to every session; ONE receiver process (bench/receiver.ts: python3,
-// SO_TIMESTAMPNS kernel timestamps) holds all the RTP ports (and the RTCP ones, so sender
-// reports land somewhere) and records each datagram's RTP header, length and arrival.
+// SO_TIMESTAMPNS kernel timestamps, niced so that it does not preempt the daemon it measures)
+// holds all the RTP ports (and the RTCP ones, so sender reports land somewhere) and records each
+// datagram's RTP header, length and arrival.
 //
 // Phases in one run, one daemon: idle (no session: CPU only), 1 session (the baseline), then N
 // sessions. Each measures a window of --seconds, starting 1.5 s after the last PLAY.
@@ -545,6 +546,7 @@ async function run(t: Test, dir: string): Promise<void> {
     join(dir, 'rx.bin'),
     [OUTPUT, ...clientPorts.flatMap((p) => [`${HOST}:${p}`, `${HOST}:${p + 1}`])],
     RTP_HEADER,
+    { nice: 10 },
   );
   const rxNs = (): number => (Date.now() - rx.epochSec * 1000) * 1e6;
   const feeder = new Feeder(input, srcPort);

@@ -1,7 +1,8 @@
 // Bench inputs: one realistic clip (ffmpeg H.264 + AAC, ~10 s at ~4 Mbit/s; the bundled
 // samples/sample.ts when ffmpeg is missing), looped in memory into one long stream whose clock
 // and continuity counters run on across the joins, so that the remuxer and the analyzer see a
-// steady stream (no splice every loop) just as they would from a live feed.
+// steady stream (no splice every loop) just as they would from a live feed; chunkTimes gives
+// the time a live source would send each datagram-sized chunk of it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,11 +146,11 @@ export function loopClip(clip: Clip, minPackets: number): Uint8Array {
 }
 
 /**
- * Input time (s from the stream's start) of each `chunk`-byte piece (a datagram's worth, 7×188 by
- * default), from the input's PCRs: when a live source would have delivered it.
+ * Input time (s from the stream's start) of each `chunkBytes` chunk, from the input's PCRs: when
+ * a live source would send it.
  */
-export function chunkTimes(ts: Uint8Array, chunk = 7 * TS_PACKET_SIZE): Float64Array {
-  const chunks = Math.floor(ts.length / chunk);
+export function chunkTimes(ts: Uint8Array, chunkBytes = 7 * TS_PACKET_SIZE): Float64Array {
+  const chunks = Math.floor(ts.length / chunkBytes);
   const times = new Float64Array(chunks);
   let pcrPid = -1;
   let first = -1;
@@ -171,7 +172,7 @@ export function chunkTimes(ts: Uint8Array, chunk = 7 * TS_PACKET_SIZE): Float64A
   }
   let k = 0;
   for (let c = 0; c < chunks; c++) {
-    const o = c * chunk;
+    const o = c * chunkBytes;
     while (k + 1 < pos.length - 1 && pos[k + 1] <= o) k++;
     const t = val[k] + ((o - pos[k]) * (val[k + 1] - val[k])) / (pos[k + 1] - pos[k]);
     times[c] = Math.max(0, t);

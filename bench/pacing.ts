@@ -17,8 +17,8 @@
 // 10 ms ÷ the nominal 10 ms share), loss (CC-gap packets, datagrams missing), clock drift (ppm).
 // Prints a table; writes bench/results/pacing-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pac
 import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
+import { startReceiver, type Packet } from './receiver.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RATE = 4e6;
@@ -43,117 +44,6 @@ const SECONDS = arg('seconds', 20);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): number => Number(process.hrtime.bigint());
-
-// ------------------------------------------------------------------ capture
-
-interface Packet {
-  ns: number;
-  data: Uint8Array;
-}
-type Flows = Map<string, Packet[]>;
-
-// tcpdump cannot run inside scripts/in-netns.sh: it drops privileges with initgroups(), which a
-// user namespace (setgroups=deny) refuses. Kernel timestamps come instead from SO_TIMESTAMPNS on
-// the receiving sockets (the time the packet entered the stack), read by a small python3 helper.
-const PY_RECEIVER = `
-import socket, struct, sys, selectors
-SO_TIMESTAMPNS = 35
-out, groups = sys.argv[1], sys.argv[2:]
-sel = selectors.DefaultSelector()
-for g in groups:
-    grp, port = g.split(':')
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    s.bind((grp, int(port)))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(grp) + socket.inet_aton('127.0.0.1'))
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, g.ljust(24).encode())
-sel.register(sys.stdin, selectors.EVENT_READ, None)
-f = open(out, 'wb')
-sec0 = None
-print('ready', flush=True)
-while True:
-    for key, _ in sel.select():
-        if key.data is None:
-            f.close(); sys.exit(0)
-        while True:
-            try:
-                data, anc, _, _ = key.fileobj.recvmsg(2048, 64)
-            except BlockingIOError:
-                break
-            ns = 0.0
-            for lvl, typ, d in anc:
-                if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
-                    sec, nsec = struct.unpack('qq', d[:16])
-                    if sec0 is None: sec0 = sec
-                    ns = (sec - sec0) * 1e9 + nsec
-            f.write(struct.pack('<dI', ns, len(data)) + key.data + data)
-`;
-
-function have(cmd: string, args: string[]): boolean {
-  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-}
-
-const RECEIVER = `
-import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
-const [file, ...groups] = process.argv.slice(1);
-const recs = [];
-for (const g of groups) {
-  const [group, port] = g.split(':');
-  const s = createSocket({ type: 'udp4', reuseAddr: true });
-  s.on('message', (m) => recs.push([Number(process.hrtime.bigint()), g, m]));
-  s.bind(Number(port), group, () => { s.addMembership(group, '127.0.0.1'); try { s.setRecvBufferSize(8 << 20); } catch {} });
-}
-process.stdout.write('ready\\n');
-process.stdin.on('data', () => {
-  const parts = [];
-  for (const [ns, g, b] of recs) {
-    const k = Buffer.from(g.padEnd(24));
-    const h = Buffer.alloc(12);
-    h.writeDoubleLE(ns, 0);
-    h.writeUInt32LE(b.length, 8);
-    parts.push(h, k, b);
-  }
-  writeFileSync(file, Buffer.concat(parts));
-  process.exit(0);
-});
-`;
-
-/** A receiver process joined to every group: python3 with kernel timestamps, else node. */
-async function startReceiver(
-  file: string,
-  groups: string[],
-  kernel: boolean,
-): Promise<ChildProcess> {
-  const p = kernel
-    ? spawn('python3', ['-c', PY_RECEIVER, file, ...groups], { stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn(process.execPath, ['--input-type=module', '-e', RECEIVER, file, ...groups], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
-  await new Promise<void>((resolve, reject) => {
-    p.stdout!.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`receiver exited ${c}`)));
-  });
-  return p;
-}
-
-function readReceiver(file: string): Flows {
-  const b = readFileSync(file);
-  const flows: Flows = new Map();
-  for (let at = 0; at < b.length;) {
-    const ns = b.readDoubleLE(at);
-    const len = b.readUInt32LE(at + 8);
-    const key = b.toString('latin1', at + 12, at + 36).trim();
-    let list = flows.get(key);
-    if (!list) flows.set(key, (list = []));
-    list.push({ ns, data: b.subarray(at + 36, at + 36 + len) });
-    at += 36 + len;
-  }
-  return flows;
-}
 
 // ------------------------------------------------------------------ figures
 
@@ -290,11 +180,11 @@ async function main(): Promise<void> {
   const input = loopClip(clip, Math.ceil(((SECONDS + 3) * clip.bitrate) / 8 / TS_PACKET_SIZE));
   const times = chunkTimes(input);
 
-  const kernel = have('python3', ['-c', 'import socket, selectors']);
   const capFile = join(dir, 'rx.bin');
   const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
   const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
-  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups], kernel);
+  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups]);
+  const kernel = capture.kernel;
   await sleep(300);
 
   // Ours.
@@ -364,10 +254,7 @@ async function main(): Promise<void> {
   }
   await sleep(200);
 
-  const exited = new Promise((r) => capture.once('exit', r));
-  capture.stdin!.write('stop\n');
-  await exited;
-  const flows = readReceiver(capFile);
+  const flows = await capture.stop();
 
   const rows: FlowFigures[] = [];
   chans.forEach((c, i) => {

@@ -64,7 +64,10 @@ export interface RtspServerOptions {
 }
 
 export interface RtspStats {
+  /** Connections accepted so far. */
   connections: number;
+  /** Connections open now. */
+  connectionsOpen: number;
   connectionsRejected: number;
   requests: number;
   /** Responses by status code. */
@@ -116,6 +119,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
   const conns = new Set<Conn>();
   const stats: RtspStats = {
     connections: 0,
+    connectionsOpen: 0,
     connectionsRejected: 0,
     requests: 0,
     responses: {},
@@ -178,6 +182,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
     rtcpPort: spec.rtpPort + 1,
   });
 
+  let stopping: Promise<void> | undefined;
   let lastSr = 0;
   const sweepMs = Math.min(1000, Math.max(50, Math.floor(spec.sessionTimeoutMs / 4)));
   const sweep = setInterval(() => {
@@ -253,6 +258,13 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
     c.busy = true;
     try {
       while (c.buf.length > 0 && !c.socket.destroyed) {
+        // A client that pipelines requests without reading the answers: stop reading until it
+        // does, so its responses never pile up here. (A connection carrying RTP is bounded by
+        // the slow-client drop and disconnect instead: its buffer may never drain empty.)
+        if (c.socket.writableNeedDrain && !hasTcpSession(c.socket)) {
+          await drained(c.socket);
+          continue;
+        }
         const r = parseMessage(c.buf, limits);
         if (r.kind === 'need-more') break;
         if (r.consumed >= 0) c.buf = c.buf.subarray(r.consumed);
@@ -295,6 +307,20 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
     } finally {
       c.busy = false;
     }
+  }
+
+  function drained(socket: Socket): Promise<void> {
+    socket.pause();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        if (!socket.destroyed) socket.resume();
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   function write(c: Conn, cseq: string | undefined, r: Reply): void {
@@ -672,16 +698,24 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
       let dropped = stats.tcpDropped;
       for (const s of sessions.values())
         if (s.state === 'playing' && s.tcp?.sender) dropped += s.tcp.sender.dropped;
-      return { ...stats, responses: { ...stats.responses }, tcpDropped: dropped };
+      return {
+        ...stats,
+        connectionsOpen: conns.size,
+        responses: { ...stats.responses },
+        tcpDropped: dropped,
+      };
     },
-    async stop() {
-      clearInterval(sweep);
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      for (const s of [...sessions.values()]) endSession(s, 'shutdown');
-      for (const c of conns) c.socket.destroy();
-      await closed;
-      await new Promise<void>((r) => rtcp.close(() => r()));
-      log.log('info', 'rtsp-stopped', {});
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(sweep);
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        for (const s of [...sessions.values()]) endSession(s, 'shutdown');
+        for (const c of conns) c.socket.destroy();
+        await closed;
+        await new Promise<void>((r) => rtcp.close(() => r()));
+        log.log('info', 'rtsp-stopped', {});
+      })();
+      return stopping;
     },
   };
 }

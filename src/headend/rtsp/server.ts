@@ -97,6 +97,8 @@ interface Conn {
   remote: string;
   buf: Buffer;
   busy: boolean;
+  /** Answered with a close (the input cannot be resynchronised): the rest is ignored. */
+  closing: boolean;
   lastActivity: number;
 }
 
@@ -227,21 +229,24 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
 
   function accept(socket: Socket): void {
     const remote = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
-    const c: Conn = { socket, remote, buf: Buffer.alloc(0), busy: false, lastActivity: Date.now() };
+    const c: Conn = {
+      socket,
+      remote,
+      buf: Buffer.alloc(0),
+      busy: false,
+      closing: false,
+      lastActivity: Date.now(),
+    };
     conns.add(c);
     stats.connections++;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      if (c.closing) return;
       c.lastActivity = Date.now();
-      if (c.buf.length + chunk.length > maxBuffer) {
-        log.log('warn', 'rtsp-bad-request', {
-          client: remote,
-          message: 'unparsed input over limit',
-        });
-        socket.destroy();
-        return;
-      }
       c.buf = c.buf.length === 0 ? chunk : Buffer.concat([c.buf, chunk]);
+      // Input arriving while a request is being handled: stop reading past the limit; the
+      // pump parses the backlog down and reads on (see its end).
+      if (c.buf.length > maxBuffer) socket.pause();
       if (!c.busy) void pump(c);
     });
     socket.on('error', (err) =>
@@ -257,7 +262,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
   async function pump(c: Conn): Promise<void> {
     c.busy = true;
     try {
-      while (c.buf.length > 0 && !c.socket.destroyed) {
+      while (c.buf.length > 0 && !c.socket.destroyed && !c.closing) {
         // A client that pipelines requests without reading the answers: stop reading until it
         // does, so its responses never pile up here. (A connection carrying RTP is bounded by
         // the slow-client drop and disconnect instead: its buffer may never drain empty.)
@@ -307,6 +312,15 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
     } finally {
       c.busy = false;
     }
+    if (c.socket.destroyed || c.closing) return;
+    // The parser wants more only below its limits, so this is a safety net.
+    if (c.buf.length > maxBuffer) {
+      log.log('warn', 'rtsp-bad-request', {
+        client: c.remote,
+        message: 'unparsed input over limit',
+      });
+      c.socket.destroy();
+    } else if (c.socket.isPaused()) c.socket.resume();
   }
 
   function drained(socket: Socket): Promise<void> {
@@ -327,8 +341,11 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
     stats.responses[r.status] = (stats.responses[r.status] ?? 0) + 1;
     if (c.socket.destroyed) return;
     const text = formatResponse(r.status, cseq, r.headers, r.body);
-    if (r.close) c.socket.end(text);
-    else c.socket.write(text);
+    if (r.close) {
+      c.closing = true;
+      c.buf = Buffer.alloc(0);
+      c.socket.end(text);
+    } else c.socket.write(text);
   }
 
   /** The channel and whether the URL names its media (track1) or the aggregate. */

@@ -12,6 +12,7 @@ import {
   getPcr,
   getPid,
   hasPayload,
+  pcrDelta,
   payloadUnitStart,
   setCc,
   setPcr,
@@ -141,4 +142,39 @@ export function loopClip(clip: Clip, minPackets: number): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * Input time (s from the stream's start) of each `chunk`-byte piece (a datagram's worth, 7×188 by
+ * default), from the input's PCRs: when a live source would have delivered it.
+ */
+export function chunkTimes(ts: Uint8Array, chunk = 7 * TS_PACKET_SIZE): Float64Array {
+  const chunks = Math.floor(ts.length / chunk);
+  const times = new Float64Array(chunks);
+  let pcrPid = -1;
+  let first = -1;
+  let lastRaw = -1;
+  let un = 0;
+  const pos: number[] = [];
+  const val: number[] = [];
+  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) {
+    const pcr = getPcr(ts, o);
+    if (pcr < 0) continue;
+    const pid = getPid(ts, o);
+    if (pcrPid < 0) pcrPid = pid;
+    if (pid !== pcrPid) continue;
+    un = lastRaw < 0 ? pcr : un + pcrDelta(pcr, lastRaw);
+    lastRaw = pcr;
+    if (first < 0) first = un;
+    pos.push(o);
+    val.push((un - first) / 27e6);
+  }
+  let k = 0;
+  for (let c = 0; c < chunks; c++) {
+    const o = c * chunk;
+    while (k + 1 < pos.length - 1 && pos[k + 1] <= o) k++;
+    const t = val[k] + ((o - pos[k]) * (val[k + 1] - val[k])) / (pos[k + 1] - pos[k]);
+    times[c] = Math.max(0, t);
+  }
+  return times;
 }

@@ -28,7 +28,7 @@ import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.j
 import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pacer.js';
 import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
-import { loopClip, makeClip } from './input.js';
+import { chunkTimes, loopClip, makeClip } from './input.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RATE = 4e6;
@@ -266,38 +266,6 @@ function figures(name: string, pkts: Packet[], nominalBps: number, expected?: nu
 }
 
 // ------------------------------------------------------------------ sources
-
-/** Input time (s from the stream's start) of each 1316-byte chunk, from the input's PCRs. */
-function chunkTimes(ts: Uint8Array): Float64Array {
-  const chunks = Math.floor(ts.length / DG);
-  const times = new Float64Array(chunks);
-  let pcrPid = -1;
-  let first = -1;
-  let lastRaw = -1;
-  let un = 0;
-  const pos: number[] = [];
-  const val: number[] = [];
-  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) {
-    const pcr = getPcr(ts, o);
-    if (pcr < 0) continue;
-    const pid = getPid(ts, o);
-    if (pcrPid < 0) pcrPid = pid;
-    if (pid !== pcrPid) continue;
-    un = lastRaw < 0 ? pcr : un + pcrDelta(pcr, lastRaw);
-    lastRaw = pcr;
-    if (first < 0) first = un;
-    pos.push(o);
-    val.push((un - first) / 27e6);
-  }
-  let k = 0;
-  for (let c = 0; c < chunks; c++) {
-    const o = c * DG;
-    while (k + 1 < pos.length - 1 && pos[k + 1] <= o) k++;
-    const t = val[k] + ((o - pos[k]) * (val[k + 1] - val[k])) / (pos[k + 1] - pos[k]);
-    times[c] = Math.max(0, t);
-  }
-  return times;
-}
 
 function startFfmpeg(file: string, url: string, extra: string[]): ChildProcess {
   return spawn(

@@ -323,16 +323,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     else hupDuringStart = true;
   };
   if (opts.reloadOnSighup !== false) process.on('SIGHUP', onHup);
-  d = await startDaemon(opts);
-  if (!d) {
-    process.off('SIGHUP', onHup);
-    notify.status('configuration error: not started');
-    await notify.flush();
-    notify.close();
-    return 1;
-  }
-  notify.ready(`${d.channels.length} channels`);
-  if (hupDuringStart) reload(d);
+  // SIGTERM/SIGINT during the start must not kill the process with ffmpeg children half
+  // started: take them now; the stop runs once the start is over.
   let onSignal: (() => void) | null = null;
   const signal =
     opts.stopSignal ??
@@ -341,6 +333,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
     });
+  d = await startDaemon(opts);
+  const dropSignals = (): void => {
+    if (onSignal) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+  };
+  if (!d) {
+    process.off('SIGHUP', onHup);
+    dropSignals();
+    notify.status('configuration error: not started');
+    await notify.flush();
+    notify.close();
+    return 1;
+  }
+  notify.ready(`${d.channels.length} channels`);
+  if (hupDuringStart) reload(d);
   await signal;
   process.off('SIGHUP', onHup);
   notify.stopping('stopping');
@@ -349,10 +358,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const result = await Promise.race([running.stop().then(() => 'ok' as const), timeout]);
   if (result === 'timeout')
     opts.log.log('warn', 'stop-timeout', { message: 'stopped after 5 s with work left' });
-  if (onSignal) {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  }
+  dropSignals();
   await notify.flush();
   notify.close();
   return 0;

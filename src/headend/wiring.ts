@@ -64,6 +64,8 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         status: ch.status(),
         sourceUpSinceMs: ch.sourceUpSinceMs,
         pacingLateness: ch.pacingLateness(),
+        psiIntervals: ch.monitor.psiIntervals(),
+        pcrInterval: ch.monitor.pcrInterval(),
         rtspSessions: rtsp?.sessions(ch.config.slug),
       })),
     pacer: () => d.pacerStats(),

@@ -67,10 +67,9 @@ t.test('RTSP: ffmpeg (udp, tcp, udp_multicast), GStreamer and VLC play the examp
   const config = join(dir, 'channels.yaml');
   writeFileSync(
     config,
-    example.replace(
-      /^headend:\n/m,
-      `headend:\n  http: { listen: 127.0.0.1:${HTTP} }\n  rtsp: { listen: 127.0.0.1:${RTSP}, rtp_port: 18970 }\n`,
-    ),
+    example
+      .replace(/^  rtsp: .*$/m, `  rtsp: { listen: 127.0.0.1:${RTSP}, rtp_port: 18970 }`)
+      .replace(/^  http: .*$/m, `  http: { listen: 127.0.0.1:${HTTP} }`),
   );
   const d = startDaemon(t, { file: config });
   await d.waitFor((e) => e.event === 'ready', 15_000);

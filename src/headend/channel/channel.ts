@@ -14,6 +14,7 @@ import { DatagramTimeline } from '../../scheduler/timeline.js';
 import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink } from './source-link.js';
+import { OutputMonitor } from './output-monitor.js';
 import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
@@ -82,6 +83,8 @@ export class Channel {
   sourceUpSinceMs: number | undefined;
   /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
   private readonly taps = new Set<DatagramListener>();
+  /** The channel's own output, checked as it is queued: PSI/PCR intervals, TR 101 290. */
+  readonly monitor = new OutputMonitor();
   /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
   private lastPcr27 = NaN;
 
@@ -200,6 +203,7 @@ export class Channel {
       datagramsSent: q?.sent ?? 0,
       datagramsDropped: q?.dropped ?? 0,
       remux: { ...s, cbrOverflows: this.remuxer.cbrOverflows },
+      analyzer: this.monitor.analyzerCounters(),
     };
   }
 
@@ -308,6 +312,7 @@ export class Channel {
       this.bytesOut += bytes.length;
       this.lastPcr27 = pcr27;
       q.enqueue(bytes, due, pcr27);
+      this.monitor.datagram(bytes, pcr27, due);
       // Listeners get a view that is valid only during the call (copy to keep it).
       for (const l of this.taps) l(bytes, pcr27, due);
     });

@@ -23,6 +23,8 @@ import { InterleavedSender } from './interleaved.js';
 import { rtpTimeAt } from './rtcp.js';
 
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
+/** SAT>IP's stream control path segment (`stream=N`). */
+const SATIP_STREAM = /^stream=\d+$/;
 
 export interface MethodContext {
   spec: RtspSpec;
@@ -48,13 +50,24 @@ export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => 
   const { maxBufferedBytes, publicHost, startSession, stopSession, endSession } = x;
   const timeoutS = Math.max(1, Math.round(spec.sessionTimeoutMs / 1000));
 
-  /** The channel and whether the URL names its media (track1) or the aggregate. */
-  function resolve(uri: string): { channel: RtspChannel; base: string; query: string } | undefined {
+  /**
+   * The channel a URL names: /<slug or number>, its media /<…>/track1, or SAT>IP's control
+   * form /<…>/stream=N. `session`: a bare /stream=N (SAT>IP clients such as VLC's, which build
+   * their PLAY/TEARDOWN/OPTIONS URL from the server root, SAT>IP 1.2 §3.5) names the session's
+   * channel.
+   */
+  function resolve(
+    uri: string,
+    session?: Session,
+  ): { channel: RtspChannel; base: string; query: string } | undefined {
     const m = /^rtsps?:\/\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?/i.exec(uri);
     if (m === null) return undefined;
     const segs = (m[2] ?? '').split('/').filter((x) => x !== '');
+    if (segs.length === 1 && session !== undefined && SATIP_STREAM.test(segs[0])) {
+      segs[0] = session.slug;
+    }
     if (segs.length === 0 || segs.length > 2) return undefined;
-    if (segs.length === 2 && segs[1] !== 'track1') return undefined;
+    if (segs.length === 2 && segs[1] !== 'track1' && !SATIP_STREAM.test(segs[1])) return undefined;
     let key: string;
     try {
       key = decodeURIComponent(segs[0]);
@@ -132,7 +145,7 @@ export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => 
         return setup(c, req, sid, session);
       case 'PLAY': {
         if (session === undefined) return { status: 454 };
-        const r = resolve(req.uri);
+        const r = resolve(req.uri, session);
         if (r === undefined) return { status: 404 };
         if (r.channel.slug !== session.slug) return { status: 459 };
         if (session.state === 'ready') {

@@ -155,6 +155,22 @@ t.test('methods, status codes and CSeq echo', async (t) => {
     'gone',
   );
   t.same(server.sessions(), { udp: 0, tcp: 0, multicast: 0 });
+  // SAT>IP control URLs (VLC without live555): .../stream=N, and a bare /stream=N by session.
+  const sat = await c.request('SETUP', `${base}/seven/stream=1`, 200, [
+    'Transport: RTP/AVP;unicast;client_port=40010-40011',
+  ]);
+  const satId = sat.headers.get('session')!.split(';')[0];
+  t.equal(sat.status, 200, 'SETUP .../stream=1');
+  t.equal(
+    (await c.request('PLAY', `${base}/stream=1`, 201, [`Session: ${satId}`])).status,
+    200,
+    "PLAY /stream=1 names the session's channel",
+  );
+  t.equal((await c.request('PLAY', `${base}/stream=1`, 202)).status, 454, 'not without a session');
+  t.equal(
+    (await c.request('TEARDOWN', `${base}/stream=1`, 203, [`Session: ${satId}`])).status,
+    200,
+  );
   t.equal((await c.request('RECORD', `${base}/seven`, 21)).status, 405);
   t.equal((await c.request('FROB', `${base}/seven`, 22)).status, 501);
 

@@ -31,6 +31,9 @@ interface ErrorCounters {
 const literalLookup = (address: string, _family: unknown, cb: (...a: unknown[]) => void): void =>
   cb(null, address, 4);
 
+/** Send buffer of the shared unicast socket (asked for; the kernel caps it at wmem_max). */
+const UNICAST_SEND_BUFFER_BYTES = 4 << 20;
+
 interface SharedSocket {
   socket: Socket;
   users: number;
@@ -58,6 +61,13 @@ function unicastSocket(port: number): Promise<SharedSocket> {
     socket.on('error', () => undefined);
     try {
       await bindSocket(socket, port, '0.0.0.0');
+      // One datagram to every session leaves at once: 200 sessions × 1328 bytes ≈ 266 KB, more
+      // than the default send buffer; beyond it libuv would queue and hold the ring's slots.
+      try {
+        socket.setSendBufferSize(UNICAST_SEND_BUFFER_BYTES);
+      } catch {
+        // Capped by net.core.wmem_max: a smaller buffer still works, sends queue sooner.
+      }
     } catch (e) {
       socket.close();
       if (port > 0) shared.delete(port);

@@ -15,6 +15,9 @@
 // Figures per flow: PCR overall jitter (PCR vs arrival of its datagram, linear trend removed)
 // p99/max, RFC 4445 DF per second (max; nominal rate for CBR), burst ratio (most bytes in any
 // 10 ms ÷ the nominal 10 ms share), loss (CC-gap packets, datagrams missing), clock drift (ppm).
+// Then a load ramp (--ramp-step 20 --ramp-max 200 --ramp-seconds 10; --ramp-step 0 skips it):
+// more channels per step until a datagram is lost, a send is > 5 ms late or the process needs
+// > 1.8 cores; the highest step that held is reported with its figures.
 // Prints a table; writes bench/results/pacing-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +44,10 @@ function arg(name: string, def: number): number {
 }
 const CHANNELS = arg('channels', 20);
 const SECONDS = arg('seconds', 20);
+/** Load ramp after the main run: +RAMP_STEP channels per step up to RAMP_MAX (0: no ramp). */
+const RAMP_STEP = arg('ramp-step', 20);
+const RAMP_MAX = arg('ramp-max', 200);
+const RAMP_SECONDS = arg('ramp-seconds', 10);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): number => Number(process.hrtime.bigint());
@@ -170,28 +177,18 @@ function startFfmpeg(file: string, url: string, extra: string[]): ChildProcess {
 
 // ------------------------------------------------------------------ run
 
-async function main(): Promise<void> {
-  // Video at 70 % of the mux rate: with audio, PSI and PCR the clip fits a 4 Mbit/s CBR channel
-  // (a clip above the rate makes the CBR line run late: that measures overload, not pacing).
-  const clip = makeClip(ROOT, Math.round((RATE * 0.7) / 1000));
-  const dir = mkdtempSync(join(tmpdir(), 'headend-pacing-'));
-  const clipFile = join(dir, 'clip.ts');
-  writeFileSync(clipFile, clip.bytes);
-  const input = loopClip(clip, Math.ceil(((SECONDS + 3) * clip.bitrate) / 8 / TS_PACKET_SIZE));
-  const times = chunkTimes(input);
-
-  const capFile = join(dir, 'rx.bin');
-  const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
-  const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
-  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups]);
-  const kernel = capture.kernel;
-  await sleep(300);
-
-  // Ours.
+/** Our N channels for `seconds`: remux → pace → send; the figures come from the capture. */
+async function runOurs(
+  n: number,
+  seconds: number,
+  input: Uint8Array,
+  times: Float64Array,
+  ourGroups: string[],
+) {
   const pacerStats: PacerStats[] = [];
   const pacer = new Pacer({ outputModule: OUTPUT_MODULE, onStats: (s) => pacerStats.push(s) });
   const chans: { handle: ChannelHandle; remux: Remuxer; sink: PacedSink }[] = [];
-  for (let i = 0; i < CHANNELS; i++) {
+  for (let i = 0; i < n; i++) {
     const [group, port] = ourGroups[i].split(':');
     const handle = pacer.addChannel({
       id: `ch${i}`,
@@ -227,7 +224,7 @@ async function main(): Promise<void> {
   let maxRss = 0;
   while (next < totalChunks) {
     const el = (nowNs() - start) / 1e9;
-    if (el > SECONDS) break;
+    if (el > seconds) break;
     while (next < totalChunks && times[next] <= el) {
       const chunk = input.subarray(next * DG, next * DG + DG);
       for (const c of chans) c.remux.push(chunk);
@@ -241,6 +238,58 @@ async function main(): Promise<void> {
   for (let i = 0; i < 100 && chans.some((c) => c.handle.stats.queued > 0); i++) await sleep(20);
   const cpu = process.cpuUsage(cpu0);
   await pacer.close();
+  return { chans, pacerStats, cpu, runSec, maxRss };
+}
+
+/** Worst figures over our flows, the headend's CPU and the pacing loop's own figures. */
+function summarize(ours: FlowFigures[], pacerStats: PacerStats[], cpu: NodeJS.CpuUsage) {
+  const worst = {
+    pcrJitterP99Us: Math.max(...ours.map((r) => r.pcrJitterP99Us)),
+    pcrJitterMaxUs: Math.max(...ours.map((r) => r.pcrJitterMaxUs)),
+    dfMaxMs: Math.max(...ours.map((r) => r.dfMaxMs)),
+    burstRatio: Math.max(...ours.map((r) => r.burstRatio)),
+    lostPackets: ours.reduce((s, r) => s + r.lostPackets, 0),
+    missingDatagrams: ours.reduce((s, r) => s + r.missingDatagrams, 0),
+  };
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const steady = pacerStats.slice(1);
+  const loop = {
+    spinFraction:
+      steady.reduce((s, p) => s + p.spinNs, 0) /
+      Math.max(
+        1,
+        steady.reduce((s, p) => s + p.periodNs, 0),
+      ),
+    lateMaxUs: Math.max(0, ...steady.map((p) => p.lateMaxNs)) / 1e3,
+    oversleepMaxUs: Math.max(0, ...steady.map((p) => p.oversleepMaxNs)) / 1e3,
+    marginUs: steady.length ? steady[steady.length - 1].marginNs / 1e3 : NaN,
+    sleepsPerSec:
+      steady.reduce((s, p) => s + p.sleeps, 0) /
+      Math.max(1e-9, steady.reduce((s, p) => s + p.periodNs, 0) / 1e9),
+  };
+  return { worst, loop, cpuSec };
+}
+
+async function main(): Promise<void> {
+  // Video at 70 % of the mux rate: with audio, PSI and PCR the clip fits a 4 Mbit/s CBR channel
+  // (a clip above the rate makes the CBR line run late: that measures overload, not pacing).
+  const clip = makeClip(ROOT, Math.round((RATE * 0.7) / 1000));
+  const dir = mkdtempSync(join(tmpdir(), 'headend-pacing-'));
+  const clipFile = join(dir, 'clip.ts');
+  writeFileSync(clipFile, clip.bytes);
+  const input = loopClip(clip, Math.ceil(((SECONDS + 3) * clip.bitrate) / 8 / TS_PACKET_SIZE));
+  const times = chunkTimes(input);
+
+  const capFile = join(dir, 'rx.bin');
+  const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
+  const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
+  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups]);
+  const kernel = capture.kernel;
+  await sleep(300);
+
+  // Ours.
+  const run = await runOurs(CHANNELS, SECONDS, input, times, ourGroups);
+  const { chans, pacerStats, cpu, runSec, maxRss } = run;
   const baselines: [string, string[]][] = [
     [`udp://239.255.9.9:5000?pkt_size=1316&localaddr=127.0.0.1`, []],
     [
@@ -265,32 +314,8 @@ async function main(): Promise<void> {
   rows.push(figures('ffmpeg muxrate+pacer', flows.get(baseGroups[1]) ?? [], RATE));
   rmSync(dir, { recursive: true, force: true });
 
-  const ours = rows.slice(0, CHANNELS);
-  const worst = {
-    pcrJitterP99Us: Math.max(...ours.map((r) => r.pcrJitterP99Us)),
-    pcrJitterMaxUs: Math.max(...ours.map((r) => r.pcrJitterMaxUs)),
-    dfMaxMs: Math.max(...ours.map((r) => r.dfMaxMs)),
-    burstRatio: Math.max(...ours.map((r) => r.burstRatio)),
-    lostPackets: ours.reduce((s, r) => s + r.lostPackets, 0),
-    missingDatagrams: ours.reduce((s, r) => s + r.missingDatagrams, 0),
-  };
+  const { worst, loop, cpuSec } = summarize(rows.slice(0, CHANNELS), pacerStats, cpu);
   const outMbps = (CHANNELS * RATE) / 1e6;
-  const cpuSec = (cpu.user + cpu.system) / 1e6;
-  const steady = pacerStats.slice(1);
-  const loop = {
-    spinFraction:
-      steady.reduce((s, p) => s + p.spinNs, 0) /
-      Math.max(
-        1,
-        steady.reduce((s, p) => s + p.periodNs, 0),
-      ),
-    lateMaxUs: Math.max(0, ...steady.map((p) => p.lateMaxNs)) / 1e3,
-    oversleepMaxUs: Math.max(0, ...steady.map((p) => p.oversleepMaxNs)) / 1e3,
-    marginUs: steady.length ? steady[steady.length - 1].marginNs / 1e3 : NaN,
-    sleepsPerSec:
-      steady.reduce((s, p) => s + p.sleeps, 0) /
-      Math.max(1e-9, steady.reduce((s, p) => s + p.periodNs, 0) / 1e9),
-  };
   const result = {
     date: new Date().toISOString(),
     host: {
@@ -337,6 +362,59 @@ async function main(): Promise<void> {
     `headend process CPU ${f(result.cpu.cpuPercent)} % (${f(result.cpu.cpuPercentPer100Mbps)} % per 100 Mbit/s), RSS ${f(result.cpu.maxRssMB)} MB; loop: spin ${f(loop.spinFraction * 100)} % of the worker, ${f(loop.sleepsPerSec, 0)} sleeps/s, margin ${f(loop.marginUs)} µs, worst send lateness ${f(loop.lateMaxUs)} µs, worst oversleep ${f(loop.oversleepMaxUs)} µs`,
   );
   console.log('wrote bench/results/pacing-latest.json');
+
+  // The highest load the box holds: more channels, RAMP_SECONDS each with their own capture,
+  // until a datagram is lost or missing, the pacer sends one more than 5 ms late, or the
+  // process needs more than 1.8 cores. The last step that held is reported with its figures.
+  if (RAMP_STEP <= 0) return;
+  const ramp: Record<string, unknown>[] = [];
+  let held: Record<string, unknown> | undefined;
+  for (let n = CHANNELS + RAMP_STEP; n <= RAMP_MAX; n += RAMP_STEP) {
+    const groups = Array.from(
+      { length: n },
+      (_, i) => `239.255.${11 + (i >> 8)}.${(i & 255) + 1}:5000`,
+    );
+    const rampDir = mkdtempSync(join(tmpdir(), 'headend-ramp-'));
+    const cap = await startReceiver(join(rampDir, 'rx.bin'), groups);
+    await sleep(300);
+    const r = await runOurs(n, RAMP_SECONDS, input, times, groups);
+    await sleep(200);
+    const got = await cap.stop();
+    rmSync(rampDir, { recursive: true, force: true });
+    const stepRows = r.chans.map((c, i) =>
+      figures(`ours ch${i + 1}`, got.get(groups[i]) ?? [], RATE, c.handle.stats.sent),
+    );
+    const sum = summarize(stepRows, r.pacerStats, r.cpu);
+    const cpuPercent = (sum.cpuSec / r.runSec) * 100;
+    const ok =
+      sum.worst.lostPackets === 0 &&
+      sum.worst.missingDatagrams === 0 &&
+      sum.loop.lateMaxUs < 5000 &&
+      cpuPercent < 180;
+    const step = {
+      channels: n,
+      mbps: (n * RATE) / 1e6,
+      ok,
+      cpuPercent,
+      ...sum.worst,
+      lateMaxUs: sum.loop.lateMaxUs,
+    };
+    ramp.push(step);
+    console.log(
+      `ramp ${n} × 4 Mbit/s (${(n * RATE) / 1e6} Mbit/s): ${ok ? 'holds' : 'does not hold'}: lost ${sum.worst.lostPackets}, missing ${sum.worst.missingDatagrams}, PCR-OJ p99 ${f(sum.worst.pcrJitterP99Us)} µs, DF ${f(sum.worst.dfMaxMs, 2)} ms, burst ${f(sum.worst.burstRatio, 2)}, worst lateness ${f(sum.loop.lateMaxUs)} µs, CPU ${f(cpuPercent)} %`,
+    );
+    if (!ok) break;
+    held = step;
+  }
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'pacing-latest.json'),
+    JSON.stringify({ ...result, ramp, highestHeld: held ?? null }, null, 2) + '\n',
+  );
+  console.log(
+    held
+      ? `highest load held: ${String(held.channels)} channels, ${String(held.mbps)} Mbit/s`
+      : `no step above ${CHANNELS} channels held`,
+  );
 }
 
 main().catch((e) => {

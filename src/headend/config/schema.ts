@@ -87,7 +87,9 @@
 //     tone: 1000                  sine tone in Hz (default: a silent audio track)
 //     text: News 24               text burned into the picture (default: the channel name)
 //   service: 1001                 program_number to take from an MPTS (default: the first)
-//   loop: true                    start again at the end (default true for files)
+//   loop: true                    start again at the end (default true for files; true on a URL
+//                                 marks a recording, e.g. a finished HLS playlist: read at its
+//                                 own pace and restarted at its end)
 //   transcode:                    re-encode instead of -c copy (default: copy)
 //     video: libx264              ffmpeg video encoder
 //     audio: aac                  ffmpeg audio encoder

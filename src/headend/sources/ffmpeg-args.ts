@@ -5,9 +5,13 @@
 //                  -re -f lavfi -i sine=frequency=1000:sample_rate=48000   (or anullsrc)
 //                  [-vf drawtext(name), drawtext(clock)]  libx264 veryfast/zerolatency, GOP 1 s
 //   file           -stream_loop -1 -re -i path -c copy         (loop: false drops -stream_loop)
-//   rtsp(s)        -rtsp_transport tcp -i url -c copy
+//   rtsp(s)        -analyzeduration 1000000 -rtsp_transport tcp -i url -c copy
 //   http(s)/HLS,
-//   srt, others    -i url -c copy
+//   srt, others    -analyzeduration 1000000 [-re] -i url -c copy
+//                  (network inputs: 1 s of probing, not ffmpeg's 5 s, so a restarted or
+//                  failed-over source gives picture again within ~1.5 s; `loop: true` on a
+//                  URL means a recording, e.g. a finished HLS playlist: read it at its own
+//                  pace (-re), and the source restarts it at its end)
 //   device         -f v4l2 -i /dev/video0 (v4l2:, alsa:, pulse:, x11grab:, …) transcoded by default
 //   service N      -map 0:p:N -mpegts_service_id N   (otherwise -map 0:v? -map 0:a?)
 
@@ -34,6 +38,8 @@ export type SourceKind = 'native' | 'test' | 'file' | 'device' | 'rtsp' | 'http'
 
 export const TEST_AUDIO_BITRATE = 96_000;
 const MUX = ['-f', 'mpegts', '-mpegts_flags', '+resend_headers', '-muxdelay', '0.1'];
+/** Network inputs: probe 1 s of stream (ffmpeg's default is 5 s of waiting on a live feed). */
+const NETWORK_PROBE = ['-analyzeduration', '1000000'];
 const HEAD = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+warning'];
 
 /** What reads the spec: the native UDP/RTP receiver, or ffmpeg with this kind of input. */
@@ -74,13 +80,14 @@ export function ffmpegArgs(spec: SourceSpec, caps: FfmpegCaps = { drawtext: fals
       break;
     }
     case 'rtsp':
-      args.push('-rtsp_transport', 'tcp', '-i', url);
+      args.push(...NETWORK_PROBE, '-rtsp_transport', 'tcp', '-i', url);
       break;
     case 'http':
+      args.push(...NETWORK_PROBE, ...(spec.loop === true ? ['-re'] : []));
       args.push('-i', url.replace(/^hls:\/\//i, 'http://'));
       break;
     default:
-      args.push('-i', url);
+      args.push(...NETWORK_PROBE, ...(spec.loop === true ? ['-re'] : []), '-i', url);
   }
   if (spec.service !== undefined) {
     args.push('-map', `0:p:${spec.service}`);

@@ -283,7 +283,9 @@ async function main(): Promise<void> {
   const capFile = join(dir, 'rx.bin');
   const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
   const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
-  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups]);
+  // Niced: its kernel timestamps do not depend on when it runs, and it must not take the CPU
+  // from the senders it measures (ours or a baseline alike).
+  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups], -1, { nice: 10 });
   const kernel = capture.kernel;
   await sleep(300);
 
@@ -375,7 +377,7 @@ async function main(): Promise<void> {
       (_, i) => `239.255.${11 + (i >> 8)}.${(i & 255) + 1}:5000`,
     );
     const rampDir = mkdtempSync(join(tmpdir(), 'headend-ramp-'));
-    const cap = await startReceiver(join(rampDir, 'rx.bin'), groups);
+    const cap = await startReceiver(join(rampDir, 'rx.bin'), groups, -1, { nice: 10 });
     await sleep(300);
     const r = await runOurs(n, RAMP_SECONDS, input, times, groups);
     await sleep(200);

@@ -363,6 +363,21 @@ async function main(): Promise<void> {
   console.log(
     `headend process CPU ${f(result.cpu.cpuPercent)} % (${f(result.cpu.cpuPercentPer100Mbps)} % per 100 Mbit/s), RSS ${f(result.cpu.maxRssMB)} MB; loop: spin ${f(loop.spinFraction * 100)} % of the worker, ${f(loop.sleepsPerSec, 0)} sleeps/s, margin ${f(loop.marginUs)} µs, worst send lateness ${f(loop.lateMaxUs)} µs, worst oversleep ${f(loop.oversleepMaxUs)} µs`,
   );
+  // How late the worker sent, all channels together (the ring's lateness buckets).
+  const late = chans.map((c) => c.handle.stats.lateness);
+  const bounds = late[0]?.buckets ?? [];
+  const cum = bounds.map((_, i) => late.reduce((s, l) => s + l.counts[i], 0));
+  const total = late.reduce((s, l) => s + l.count, 0);
+  console.log(
+    'send lateness (all channels): ' +
+      bounds
+        .map(
+          (b, i) =>
+            `≤${b * 1e6 >= 1000 ? `${b * 1e3} ms` : `${b * 1e6} µs`} ${f((cum[i] / total) * 100, 3)} %`,
+        )
+        .join(', ') +
+      ` of ${total}`,
+  );
   console.log('wrote bench/results/pacing-latest.json');
 
   // The highest load the box holds: more channels, RAMP_SECONDS each with their own capture,

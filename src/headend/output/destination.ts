@@ -107,7 +107,7 @@ export async function openDestination(
     }
     return {
       id: d.id,
-      send: (rtp) => socket.send(rtp, onSent),
+      send: (rtp) => socket.send(rtp),
       get queued() {
         return socket.getSendQueueCount();
       },

@@ -31,6 +31,7 @@ import {
   RTP_PT_MP2T,
   rtpTimestampFromPcr,
   writeRtpHeader,
+  type RtpHeaderFields,
 } from '../../mpegts/rtp.js';
 import { openDestination, type Destination } from './destination.js';
 import type {
@@ -72,6 +73,7 @@ export class Output implements PacedOutput {
   private seq: number;
   private readonly ssrc: number;
   private lastTs = -1;
+  private readonly header: RtpHeaderFields;
   private readonly onSent: (err: Error | null) => void;
 
   private constructor(
@@ -83,6 +85,13 @@ export class Output implements PacedOutput {
     this.rtp = spec.protocol === 'rtp';
     this.seq = spec.rtp ? spec.rtp.seq & 0xffff : random() & 0xffff;
     this.ssrc = spec.rtp ? spec.rtp.ssrc >>> 0 : random() >>> 0;
+    this.header = {
+      payloadType: RTP_PT_MP2T,
+      marker: false,
+      sequence: 0,
+      timestamp: 0,
+      ssrc: this.ssrc,
+    };
     this.onSent = (err) => {
       if (err) {
         this.counters.sendErrors++;
@@ -157,15 +166,16 @@ export class Output implements PacedOutput {
       marker = d > RTP_CLOCK_HZ && d < 0x8000_0000 ? true : d >= 0x8000_0000;
     }
     this.lastTs = stamp;
-    writeRtpHeader(slot, 0, {
-      payloadType: RTP_PT_MP2T,
-      marker,
-      sequence: this.seq,
-      timestamp: stamp,
-      ssrc: this.ssrc,
-    });
+    const h = this.header; // one object, rewritten: nothing allocated per datagram here
+    h.marker = marker;
+    h.sequence = this.seq;
+    h.timestamp = stamp;
+    writeRtpHeader(slot, 0, h);
     this.seq = (this.seq + 1) & 0xffff;
-    this.socket.send(this.rtp ? slot : ts, this.onSent);
+    // No callback: a send completed at once would queue one (a tick and its arguments) for
+    // every datagram, and that garbage makes the worker's GC pauses. Errors still arrive, as
+    // the socket's 'error' events (counted by onSent).
+    this.socket.send(this.rtp ? slot : ts);
     const dests = this.destinations;
     for (let i = 0; i < dests.length; i++) dests[i].send(slot);
   }

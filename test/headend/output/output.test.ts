@@ -211,3 +211,21 @@ t.test('open fails clearly', async (t) => {
   await t.rejects(Output.open(spec({ group: 'example.invalid', port: 5000 })), /not IPv4/);
   await t.rejects(Output.open(spec({ interface: '192.0.2.1', port: 5000 })), /output udp/);
 });
+
+t.test(
+  'send errors are counted (sends take no callback: they come as socket errors)',
+  async (t) => {
+    // Port 9 on loopback has no listener: the kernel answers ICMP port unreachable, which the
+    // connected socket reports as ECONNREFUSED.
+    const out = await Output.open(spec({ port: 9 }));
+    t.teardown(() => out.close());
+    for (let i = 0; i < 5; i++) {
+      const d = slotOf(Buffer.alloc(188, 0x47));
+      out.send(d.slot, d.ts, NaN, 0);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await until(() => out.counters.sendErrors > 0);
+    t.ok(out.counters.sendErrors > 0, `counted: ${out.counters.sendErrors}`);
+    t.match(out.counters.lastError, /ECONNREFUSED/);
+  },
+);

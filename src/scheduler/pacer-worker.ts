@@ -63,6 +63,11 @@ const originNs = (() => {
 })();
 const clock = (): number => performance.now() * 1e6 + originNs;
 
+/** Iterations of the pause loop between two clock reads in a spin (~0.3 µs on this class of CPU). */
+const SPIN_PAUSE = 200;
+/** Written by the pause loop so that it is not optimized away. */
+let spinSink = 0;
+
 /** Default datagram interval for the stagger when a channel's own is not known yet. */
 const DEFAULT_INTERVAL_NS = 1e6;
 
@@ -261,7 +266,10 @@ async function run(): Promise<void> {
         const until = plan.untilNs;
         const t0 = now;
         while ((now = clock()) < until) {
-          // Busy-wait: a sleep this short would wake too late.
+          // Busy-wait: a sleep this short would wake too late. Each clock read allocates (Node's
+          // performance.now), and that garbage became GC pauses of up to several ms in this
+          // thread: a short pause loop between reads cuts the reads ~7× for ~0.3 µs precision.
+          for (let j = 0; j < SPIN_PAUSE; j++) spinSink = (spinSink + j) | 0;
         }
         loopStats.spinNs += now - t0;
         break;

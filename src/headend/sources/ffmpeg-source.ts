@@ -3,6 +3,7 @@
 // `setpriv --pdeathsig KILL` where available, so it dies with the daemon even on SIGKILL.
 
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { accessSync, constants } from 'node:fs';
 import { LineSplitter, parseStderrLine, RateLimiter } from './stderr-log.js';
 import type { RunContext, SourceRun } from './run.js';
@@ -30,6 +31,7 @@ export function startFfmpeg(opts: FfmpegRunOptions, ctx: RunContext): SourceRun 
   const [cmd, ...pre] = opts.wrapper.length > 0 ? opts.wrapper : [opts.ffmpegPath];
   const argv = opts.wrapper.length > 0 ? [...pre, opts.ffmpegPath, ...opts.args] : opts.args;
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  lowerPriority(child.pid, ctx);
   let exited = false;
   let stopping = false;
   let lastError = '';
@@ -90,4 +92,20 @@ export function startFfmpeg(opts: FfmpegRunOptions, ctx: RunContext): SourceRun 
       });
     },
   };
+}
+
+/**
+ * ffmpeg children run at nice FFMPEG_NICE: on a small box their encoding must not take the CPU
+ * from the pacing thread, whose sends are due within microseconds, while a source has the
+ * output's latency (400 ms) to spare. Lowering a child's own priority needs no privilege.
+ */
+export const FFMPEG_NICE = 10;
+
+function lowerPriority(pid: number | undefined, ctx: RunContext): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, FFMPEG_NICE);
+  } catch (err) {
+    ctx.event('warn', 'nice-failed', `could not lower ffmpeg's priority: ${String(err)}`);
+  }
 }

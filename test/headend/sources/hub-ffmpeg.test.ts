@@ -4,7 +4,10 @@ import t, { type Test } from 'tap';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { getPriority } from 'node:os';
 import { SourceHub } from '../../../src/headend/sources/hub.js';
+import { FFMPEG_NICE, startFfmpeg } from '../../../src/headend/sources/ffmpeg-source.js';
+import { RateLimiter } from '../../../src/headend/sources/stderr-log.js';
 import type { SourceSpec } from '../../../src/headend/sources/types.js';
 import { alive, EventLog, FFMPEG, marker, processesWith, Recorder, waitFor } from './helpers.js';
 
@@ -189,4 +192,20 @@ t.test('close() leaves no child behind', async (t) => {
   await h.close();
   t.same(processesWith(name), [], 'none after close()');
   t.throws(() => h.subscribe(pattern('c3', name), r), /closed/);
+});
+
+t.test('ffmpeg children run at nice FFMPEG_NICE, below the daemon and its pacing', async (t) => {
+  const run = startFfmpeg(
+    {
+      ffmpegPath: FFMPEG,
+      wrapper: [],
+      limiter: new RateLimiter(),
+      args: ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=rate=5'],
+    },
+    { data: () => undefined, ended: () => undefined, event: () => undefined },
+  );
+  t.teardown(() => run.stop());
+  t.ok(run.pid !== undefined, 'started');
+  t.equal(getPriority(run.pid!), FFMPEG_NICE, `nice ${FFMPEG_NICE}`);
+  t.equal(getPriority(), 0, 'the daemon itself unchanged');
 });

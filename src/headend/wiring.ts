@@ -38,9 +38,12 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
   let rtsp: RtspServer | undefined;
   const rtspSpec = config.rtsp;
   if (rtspSpec) {
-    rtsp = await attempt('rtsp', () =>
-      startRtspServer({ spec: rtspSpec, source: rtspChannelSource(d, rtspSpec), log }),
-    );
+    const source = rtspChannelSource(d, rtspSpec, log);
+    rtsp = await attempt('rtsp', async () => {
+      const server = await startRtspServer({ spec: rtspSpec, source, log });
+      // Sessions of a channel that a reload rebuilt move to the new channel.
+      return Object.assign(server, { reloaded: () => source.reattach() });
+    });
   }
 
   const sapSpec = config.sap;

@@ -21,10 +21,9 @@
 // Prints a table; writes bench/results/pacing-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Analyzer } from '../src/mpegts/analyzer/index.js';
 import { Remuxer } from '../src/mpegts/remux/remuxer.js';
 import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.js';
@@ -32,16 +31,12 @@ import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pac
 import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
+import { ROOT, arg, fmt, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RATE = 4e6;
 const DG = 1316;
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 const CHANNELS = arg('channels', 20);
 const SECONDS = arg('seconds', 20);
 /** Load ramp after the main run: +RAMP_STEP channels per step up to RAMP_MAX (0: no ramp). */
@@ -343,13 +338,9 @@ async function main(): Promise<void> {
     remux: { cbrOverflows: chans.reduce((s, c) => s + c.remux.cbrOverflows, 0) },
     rows,
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(
-    join(ROOT, 'bench', 'results', 'pacing-latest.json'),
-    JSON.stringify(result, null, 2) + '\n',
-  );
+  writeResult('pacing', result);
 
-  const f = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  const f = (v: number, d = 1): string => fmt(v, d);
   console.log(`pacing: ${CHANNELS} × 4 Mbit/s CBR, ${f(runSec)} s, capture: ${result.capture}`);
   console.log(
     'flow                    dgrams  Mbit/s  PCR-OJ p99 µs  max µs  DF max ms (floor)  burst  lost pk  missing  drift ppm  P1  P2',
@@ -423,10 +414,7 @@ async function main(): Promise<void> {
     if (!ok) break;
     held = step;
   }
-  writeFileSync(
-    join(ROOT, 'bench', 'results', 'pacing-latest.json'),
-    JSON.stringify({ ...result, ramp, highestHeld: held ?? null }, null, 2) + '\n',
-  );
+  writeResult('pacing', { ...result, ramp, highestHeld: held ?? null });
   console.log(
     held
       ? `highest load held: ${String(held.channels)} channels, ${String(held.mbps)} Mbit/s`

@@ -28,18 +28,17 @@
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import type { Test } from 'tap';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MdiMeter } from '../src/mpegts/analyzer/mdi.js';
 import { TS_PACKET_SIZE } from '../src/mpegts/packet.js';
 import { startDaemon, type Daemon } from '../test/e2e/helpers.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
+import { ROOT, arg, fmt, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RATE = 4e6;
 const TS_BYTES = 7 * TS_PACKET_SIZE;
 const RTP_HEADER = 12;
@@ -54,10 +53,6 @@ const SETTLE_MS = 1500;
 /** Sessions opened at once while setting up. */
 const SETUP_CONCURRENCY = 16;
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 const SESSIONS = arg('sessions', 200);
 const SECONDS = arg('seconds', 20);
 const IDLE_SECONDS = Math.min(5, SECONDS);
@@ -707,13 +702,9 @@ function report(
       .slice(0, 20),
     phases: results,
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(
-    join(ROOT, 'bench', 'results', 'rtsp-sessions-latest.json'),
-    JSON.stringify(result, null, 2) + '\n',
-  );
+  writeResult('rtsp-sessions', result);
 
-  const f = (v: number, dd = 2): string => (Number.isFinite(v) ? v.toFixed(dd) : '-');
+  const f = (v: number, d = 2): string => fmt(v, d);
   const s3 = (x: { p50: number; p99: number; max: number }, dd = 2): string =>
     `${f(x.p50, dd)}/${f(x.p99, dd)}/${f(x.max, dd)}`;
   console.log(

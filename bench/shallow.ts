@@ -22,23 +22,19 @@
 // Prints a table; writes bench/results/shallow-latest.json.
 import '../test/helpers/private-network.js'; // first: only inside the private network namespace
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeClip } from './input.js';
+import { ROOT, arg, fmt, writeResult } from './cli.js';
 import { RCV_ADDR, SND_ADDR, SwitchPort, type ShaperOptions } from './netns.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SENDER = fileURLToPath(new URL('./shallow-sender.js', import.meta.url));
 const RATE = 4e6;
 const PORT = 5000;
 const SHAPER: ShaperOptions = { rateBps: 1.1 * RATE, burstBytes: 32 * 1024, limitBytes: 32 * 1024 };
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 const SECONDS = arg('shallow-seconds', 60);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -262,13 +258,9 @@ async function main(): Promise<void> {
     },
     rows,
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(
-    join(ROOT, 'bench', 'results', 'shallow-latest.json'),
-    JSON.stringify(result, null, 2) + '\n',
-  );
+  writeResult('shallow', result);
 
-  const f = (v: number, d = 2): string => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  const f = (v: number, d = 2): string => fmt(v, d);
   console.log(
     `shallow port: tbf rate ${f(SHAPER.rateBps / 1e6, 1)} Mbit/s burst ${SHAPER.burstBytes} B limit ${SHAPER.limitBytes} B on the bridge port, ${SECONDS} s per flow`,
   );

@@ -106,9 +106,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   let channels = new Map<string, Channel>();
   const services: DaemonService[] = [];
 
-  const build = (spec: ChannelSpec, index: number): Channel | null => {
+  const build = (
+    spec: ChannelSpec,
+    index: number,
+    rtp?: { ssrc: number; seq: number },
+  ): Channel | null => {
     try {
-      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: index });
+      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: index, rtp });
       ch.start();
       return ch;
     } catch (err) {
@@ -147,6 +151,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       unchanged: d.unchanged.map(([, n]) => n.slug),
       restartRequired: restartRequired(config, next),
     };
+    // A rebuilt channel continues its RTP stream (SSRC, sequence) where the old one stops.
+    const rtpCarry = new Map<string, { ssrc: number; seq: number }>();
     // Stop what goes away first: a restarted channel may reuse its output group and port.
     const going = [...d.removed, ...d.restarted.map(([o]) => o)];
     await Promise.all(
@@ -154,6 +160,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         const ch = channels.get(o.slug);
         if (!ch) return;
         await stopChannel(ch);
+        const rtp = ch.rtpState();
+        const next = d.restarted.find(([old]) => old === o)?.[1];
+        if (rtp && next) rtpCarry.set(next.slug, { ssrc: rtp.ssrc, seq: rtp.nextSeq });
         if (d.removed.includes(o)) log.log('info', 'channel-removed', { channel: channelLabel(o) });
       }),
     );
@@ -166,7 +175,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       nextChannels.set(n.slug, ch);
     }
     for (const [o, n] of d.restarted) {
-      const ch = build(n, index.get(n.slug) ?? 0);
+      const ch = build(n, index.get(n.slug) ?? 0, rtpCarry.get(n.slug));
       if (ch) nextChannels.set(n.slug, ch);
       log.log('info', 'channel-restarted', {
         channel: channelLabel(n),

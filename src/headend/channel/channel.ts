@@ -39,6 +39,12 @@ export interface ChannelDeps {
   latencyMs?: number;
   /** Housekeeping period (default 40 ms). */
   tickMs?: number;
+  /**
+   * The RTP stream to continue (SSRC and next sequence number) when this channel replaces one
+   * that a reload rebuilt: receivers (RTSP sessions, RTP multicast) see one stream go on, not
+   * a new SSRC whose sequence may look older than the last packet they had.
+   */
+  rtp?: { ssrc: number; seq: number };
 }
 
 /** Bytes must have stopped this long before the idle filler takes over (a live source is bursty). */
@@ -79,6 +85,8 @@ export class Channel {
   private readonly remuxProgram = (): boolean => this.remuxer.demux.program !== null;
   /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
   private lastProducedNs = -1;
+  /** rtpState() as the channel stopped. */
+  private stoppedRtp: RtpStreamState | undefined;
   /** Date.now() when the source in use last came up (undefined while none is up). */
   sourceUpSinceMs: number | undefined;
   /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
@@ -130,7 +138,7 @@ export class Channel {
   start(): void {
     this.queue = this.deps.pacer.addChannel({
       id: this.pacerId,
-      output: this.config.output,
+      output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
       staggerIndex: this.deps.staggerIndex,
     });
     this.rateSinceNs = this.nowNs();
@@ -147,6 +155,8 @@ export class Channel {
     this.timer = null;
     for (const l of this.links) l.close();
     if (this.queue) await this.deps.pacer.removeChannel(this.pacerId);
+    // Its final RTP state (the sent count is final now), for a channel that continues it.
+    this.stoppedRtp = this.rtpState();
     this.queue = null;
     this.state = 'stopped';
     this.log.log('info', 'channel-stop');
@@ -355,7 +365,7 @@ export class Channel {
    */
   rtpState(): RtpStreamState | undefined {
     const q = this.queue;
-    if (!q) return undefined;
+    if (!q) return this.stoppedRtp;
     const st = q.stats;
     const clock = this.outputClock();
     return {

@@ -1,0 +1,28 @@
+// What every benchmark script shares: `--name value` arguments, the results file
+// (bench/results/<name>-latest.json, one JSON object) and the number format of its table.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository (bench scripts run from dist/bench). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `--name 12` on the command line, else `def`. */
+export function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+/** Writes bench/results/<name>-latest.json; returns its path relative to the repository. */
+export function writeResult(name: string, result: unknown): string {
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}-latest.json`), JSON.stringify(result, null, 2) + '\n');
+  return `bench/results/${name}-latest.json`;
+}
+
+/** A table number with `d` decimals, '-' when not finite. */
+export function fmt(v: number, d = 1): string {
+  return Number.isFinite(v) ? v.toFixed(d) : '-';
+}

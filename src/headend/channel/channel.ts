@@ -141,6 +141,23 @@ export class Channel {
       output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
       staggerIndex: this.deps.staggerIndex,
     });
+    const queue = this.queue;
+    const o = this.config.output;
+    void queue.ready.then((r) => {
+      if (r instanceof Error) {
+        this.lastError = r.message;
+        this.log.log('error', 'output-failed', { message: r.message });
+      } else {
+        this.log.log('info', 'output-open', { local: r.local, interface: r.interfaceAddress });
+        if (!r.tosApplied) {
+          this.log.log('warn', 'tos-not-applied', {
+            message:
+              `TOS ${o.tos} cannot be set from Node's sockets: mark ${o.group}:${o.port} on the ` +
+              'box instead (an nftables mangle rule, see the README)',
+          });
+        }
+      }
+    });
     this.rateSinceNs = this.nowNs();
     this.links[0]?.open();
     this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 40);

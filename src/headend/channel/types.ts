@@ -1,7 +1,7 @@
 // The narrow interfaces a channel needs of the rest of the daemon (STYLE: each consumer declares
 // what it uses of its parents). The config loader, SourceHub and Pacer satisfy them structurally.
 
-import type { DestinationSpec, OutputSpec } from '../../scheduler/output-contract.js';
+import type { DestinationSpec, OutputInfo, OutputSpec } from '../../scheduler/output-contract.js';
 
 export interface ChannelSourceSpec {
   /** Identity of the opened source: equal keys share one opened source across channels. */
@@ -58,6 +58,8 @@ export interface OutputQueue {
     bytes: number;
     lateness: { buckets: readonly number[]; counts: number[]; sumSeconds: number; count: number };
   };
+  /** Settles when the output socket is open (its info) or could not open (an Error). */
+  readonly ready: Promise<OutputInfo | Error>;
   /** The channel's RTP stream: SSRC, and datagram k carries sequence (seq + k) & 0xffff. */
   readonly rtp: { ssrc: number; seq: number };
   addDestination(d: DestinationSpec): Promise<void>;

@@ -11,19 +11,12 @@ import { parsePat, PAT_PID, PAT_TABLE_ID } from './psi/pat.js';
 import type { Pat } from './psi/pat.js';
 import { parsePmt, PMT_TABLE_ID } from './psi/pmt.js';
 import type { Pmt } from './psi/pmt.js';
-import { languagesOf } from './psi/descriptors.js';
 import type { Descriptor } from './psi/descriptors.js';
-import { classifyStream } from './stream-types.js';
-import type { StreamKind } from './stream-types.js';
+import { describeStream, type StreamDescription } from './stream-types.js';
 import { parseSdt, SDT_PID } from './psi/sdt.js';
 import type { Sdt } from './psi/sdt.js';
 
-export interface ElementaryStream {
-  pid: number;
-  streamType: number;
-  kind: StreamKind;
-  codec: string;
-  languages: string[];
+export interface ElementaryStream extends StreamDescription {
   descriptors: Descriptor[];
 }
 
@@ -193,17 +186,10 @@ export class Demuxer {
 
   private onPmt(pmt: Pmt): void {
     this.clearProgramRoles();
-    const streams: ElementaryStream[] = pmt.streams.map((s) => {
-      const c = classifyStream(s.streamType, s.descriptors);
-      return {
-        pid: s.pid,
-        streamType: s.streamType,
-        kind: c.kind,
-        codec: c.codec,
-        languages: languagesOf(s.descriptors),
-        descriptors: s.descriptors,
-      };
-    });
+    const streams: ElementaryStream[] = pmt.streams.map((s) => ({
+      ...describeStream(s),
+      descriptors: s.descriptors,
+    }));
     streams.forEach((s, i) => {
       if (this.role[s.pid] !== ROLE_PSI) this.role[s.pid] = i;
     });

@@ -12,16 +12,9 @@ import { TableCollector } from './psi/table-collector.js';
 import { parsePat, PAT_PID, PAT_TABLE_ID } from './psi/pat.js';
 import { parsePmt, PMT_TABLE_ID } from './psi/pmt.js';
 import { parseSdt, SDT_ACTUAL_TABLE_ID, SDT_PID } from './psi/sdt.js';
-import { languagesOf } from './psi/descriptors.js';
-import { classifyStream } from './stream-types.js';
-import type { StreamKind } from './stream-types.js';
+import { describeStream, type StreamDescription } from './stream-types.js';
 
-export interface ScannedStream {
-  pid: number;
-  streamType: number;
-  kind: StreamKind;
-  codec: string;
-  languages: string[];
+export interface ScannedStream extends StreamDescription {
   /** bit/s over the scan. */
   bitrate: number;
 }
@@ -48,7 +41,7 @@ export interface ScanResult {
 
 interface PmtEntry {
   pcrPid: number;
-  streams: { pid: number; streamType: number; descriptors: Parameters<typeof classifyStream>[1] }[];
+  streams: Parameters<typeof describeStream>[0][];
 }
 
 export class ProgramScanner implements PacketSink {
@@ -134,17 +127,10 @@ export class ProgramScanner implements PacketSink {
           pmtPid: p.pid,
           ...(pmt ? { pcrPid: pmt.pcrPid } : {}),
           ...(s ? s : {}),
-          streams: (pmt?.streams ?? []).map((st) => {
-            const c = classifyStream(st.streamType, st.descriptors);
-            return {
-              pid: st.pid,
-              streamType: st.streamType,
-              kind: c.kind,
-              codec: c.codec,
-              languages: languagesOf(st.descriptors),
-              bitrate: rate(this.bytes[st.pid]),
-            };
-          }),
+          streams: (pmt?.streams ?? []).map((st) => ({
+            ...describeStream(st),
+            bitrate: rate(this.bytes[st.pid]),
+          })),
         };
       });
     return {

@@ -3,7 +3,7 @@
 // stream_type 0x06), ATSC A/52 (0x81 AC-3, 0x87 E-AC-3), SCTE 35 (0x86 with "CUEI").
 
 import type { Descriptor } from './psi/descriptors.js';
-import { registrationOf } from './psi/descriptors.js';
+import { languagesOf, registrationOf } from './psi/descriptors.js';
 
 export type StreamKind = 'video' | 'audio' | 'subtitle' | 'teletext' | 'scte35' | 'data';
 
@@ -70,4 +70,30 @@ export function classifyStream(
 /** True for stream kinds carried in PES packets with PTS (everything but SCTE-35 sections). */
 export function isPesKind(kind: StreamKind): boolean {
   return kind !== 'scte35';
+}
+
+/** What a PMT entry (§2.4.4.8) carries, by stream_type and descriptors. */
+export interface StreamDescription {
+  pid: number;
+  streamType: number;
+  kind: StreamKind;
+  codec: string;
+  /** ISO 639 language codes (descriptor 0x0A). */
+  languages: string[];
+}
+
+/** A PMT entry described: its kind, codec and languages. */
+export function describeStream(s: {
+  pid: number;
+  streamType: number;
+  descriptors: Descriptor[];
+}): StreamDescription {
+  const c = classifyStream(s.streamType, s.descriptors);
+  return {
+    pid: s.pid,
+    streamType: s.streamType,
+    kind: c.kind,
+    codec: c.codec,
+    languages: languagesOf(s.descriptors),
+  };
 }

@@ -4,6 +4,7 @@
 //
 // The issue asks for a 30-second run; to keep the suite short the analysis lasts
 // HEADEND_E2E_SECONDS (default 8): `HEADEND_E2E_SECONDS=30 npm test` for the full run.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { join } from 'node:path';
 import {

@@ -5,6 +5,7 @@
 // stall) → detected, the stopped child is killed and restarted. Over the whole recording: zero
 // CC errors, no PCR jump without discontinuity_indicator, PCR every ≤ 100 ms, PAT/PMT never
 // absent longer than psi_interval, and video PES again within 3 s of each source's return.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import {
   assertCleanAcrossFailures,

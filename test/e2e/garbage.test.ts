@@ -2,6 +2,7 @@
 // the channel's input group, then random bytes for a few seconds, then the clip again. The
 // channel reports source-failed garbage, fails over to its test-pattern backup, returns to the
 // primary once it is healthy again, and the output stays clean throughout.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { join } from 'node:path';
 import {

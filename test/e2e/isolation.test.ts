@@ -4,6 +4,7 @@
 // normal rate, and the dead channels still carry PAT/PMT/SDT and PCR. And a configuration file
 // with one broken channel entry: `headend run` refuses to start (exit 1) and names
 // FILE:LINE:COLUMN — the product's decision is to start nothing from an invalid file.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

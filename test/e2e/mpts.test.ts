@@ -3,6 +3,7 @@
 // and three channels take services 1, 2 and 3 of that one source. Each output carries only its
 // own program's streams (ffprobe: one program, the right size) under the configured name, is
 // clean (Analyzer), and the source is opened once.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { join } from 'node:path';
 import {

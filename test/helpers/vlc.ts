@@ -2,6 +2,7 @@
 // nobody through runuser: that needs real root in a plain network namespace, which
 // scripts/in-netns.sh gives when started as root (as CI does). As an ordinary user the
 // namespace is a user namespace with no other user to become: VLC tests are skipped, saying so.
+import './private-network.js'; // before any socket: only inside the private network namespace
 import type { Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 

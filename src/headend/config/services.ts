@@ -6,14 +6,13 @@ import { DEFAULTS } from './defaults.js';
 import type { RawHeadend } from './schema.js';
 import type { ErrorSink } from './sink.js';
 import type { ChannelSpec, HeadendSpec } from './types.js';
-import { isMulticastV4 } from '../inputs/url.js';
+import { ipv4ToNumber, isMulticastV4 } from '../inputs/url.js';
 
 type Services = Pick<HeadendSpec, 'http' | 'rtsp' | 'sap' | 'watch'>;
 
 /** IPv4 dotted quad + a 32-bit offset (wraps within 2^32). */
 export function addToAddress(address: string, offset: number): string {
-  const n = address.split('.').reduce((a, x) => a * 256 + Number(x), 0);
-  const m = (n + offset) % 2 ** 32;
+  const m = (ipv4ToNumber(address) + offset) % 2 ** 32;
   return [24, 16, 8, 0].map((s) => Math.floor(m / 2 ** s) % 256).join('.');
 }
 

@@ -5,7 +5,7 @@ import { isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isHeadendError } from '../errors.js';
-import { isMulticastV4, parseInputAddress } from '../inputs/url.js';
+import { ipv4ToNumber, isMulticastV4, parseInputAddress } from '../inputs/url.js';
 import { parseBitrate, parseDuration } from '../units.js';
 import { didYouMean } from './suggest.js';
 
@@ -316,10 +316,7 @@ export function addressOffset() {
     if (typeof v !== 'string' || !isIPv4(v.trim())) {
       return invalid(`expected a dotted offset such as 0.0.128.0, got ${describe(v)}`);
     }
-    const n = v
-      .trim()
-      .split('.')
-      .reduce((a, x) => a * 256 + Number(x), 0);
+    const n = ipv4ToNumber(v.trim());
     return n === 0 ? invalid('an offset of 0.0.0.0 would reuse the channel group') : n;
   });
 }

@@ -102,6 +102,11 @@ export function parseInputAddress(text: string): InputAddress | HeadendError {
   return input;
 }
 
+/** A dotted-quad IPv4 address as its 32-bit number. */
+export function ipv4ToNumber(address: string): number {
+  return address.split('.').reduce((a, x) => a * 256 + Number(x), 0);
+}
+
 /** 224.0.0.0/4. */
 export function isMulticastV4(address: string): boolean {
   const first = Number(address.split('.')[0]);

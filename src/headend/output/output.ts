@@ -34,6 +34,7 @@ import {
   type RtpHeaderFields,
 } from '../../mpegts/rtp.js';
 import { openDestination, type Destination } from './destination.js';
+import { isMulticastV4 } from '../inputs/url.js';
 import type {
   DestinationSpec,
   OutputInfo,
@@ -53,8 +54,7 @@ export interface OutputCounters {
 
 /** True for 224.0.0.0/4. */
 export function isMulticast(addr: string): boolean {
-  const first = Number(addr.split('.')[0]);
-  return isIPv4(addr) && first >= 224 && first <= 239;
+  return isIPv4(addr) && isMulticastV4(addr);
 }
 
 /** An interface name or IPv4 address → its IPv4 address (null when unknown). */

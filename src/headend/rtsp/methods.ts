@@ -12,6 +12,7 @@
 //   ANNOUNCE, RECORD, REDIRECT   405; anything else 501
 
 import type { Logger } from '../log.js';
+import { isMulticast } from '../output/output.js';
 import type { RtspSpec } from '../config/types.js';
 import type { RtspChannel, RtspChannelSource } from './types.js';
 import type { RtspRequest } from './message.js';
@@ -289,9 +290,4 @@ export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => 
   }
 
   return handle;
-}
-
-function isMulticast(addr: string): boolean {
-  const first = Number(addr.split('.')[0]);
-  return first >= 224 && first <= 239;
 }

@@ -5,6 +5,7 @@
 // group) get RFC 2250 RTP (PT 33) from a UDP socket bound to rtpPort, one SSRC and sequence per
 // channel, exactly as the daemon's pacing worker will send them.
 
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { RtpWrapper, rtpTimestampFromPcr } from '../../../src/mpegts/rtp.js';

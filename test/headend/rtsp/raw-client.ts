@@ -1,6 +1,7 @@
 // Test helpers for the RTSP server over raw TCP: a stub channel source (no media) with two
 // channels, and a client that writes hand-made requests (RFC 2326 §6) and reads responses
 // (§7) one by one. Used by server.test.ts and abuse.test.ts.
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { connect, type Socket } from 'node:net';
 import type { RtspServer } from '../../../src/headend/rtsp/server.js';
 import type {

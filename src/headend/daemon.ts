@@ -29,6 +29,7 @@ import { watchConfigFile } from './reload/watch.js';
 import type { DaemonService, ReloadResult } from './services.js';
 import type { Logger } from './log.js';
 import { createNotifier, type Notifier } from './notify.js';
+import { CPU_DMA_LATENCY, holdCpuLatency, type CpuLatencyHold } from './cpu-latency.js';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -101,7 +102,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     },
   });
   let pacerStats: PacerStats | undefined;
-  const pacer = new Pacer({ outputModule: OUTPUT_MODULE, onStats: (st) => (pacerStats = st) });
+  const pacer = new Pacer({
+    outputModule: OUTPUT_MODULE,
+    onStats: (st) => (pacerStats = st),
+    realtimePriority: config.pacing.realtimePriority,
+  });
+  void pacer.realtime.then((r) => {
+    if (r === null) return;
+    if (r.ok) log.log('info', 'pacer-realtime', { priority: r.priority, tid: r.tid });
+    else {
+      log.log('warn', 'pacer-realtime-failed', {
+        priority: r.priority,
+        message: r.error,
+        hint: 'run as root, or with CAP_SYS_NICE, or LimitRTPRIO= in the unit (headend install-systemd sets it)',
+      });
+    }
+  });
+  const cpuLatency = holdPacingLatency(config.pacing.cpuDmaLatencyUs, log);
   /** Running channels by slug of the current config. */
   let channels = new Map<string, Channel>();
   const services: DaemonService[] = [];
@@ -280,6 +297,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       await Promise.allSettled([...channels.values()].map((c) => stopChannel(c)));
       await hub.close();
       await pacer.close();
+      cpuLatency?.release();
       log.log('info', 'stopped');
     })();
     return stopping;
@@ -371,4 +389,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await notify.flush();
   notify.close();
   return 0;
+}
+
+/** headend.pacing.cpu_dma_latency: holds the request while the daemon runs (null: not asked). */
+function holdPacingLatency(us: number | null, log: Logger): CpuLatencyHold | null {
+  if (us === null) return null;
+  const r = holdCpuLatency(us);
+  if (r.ok) {
+    log.log('info', 'cpu-latency', { us, file: CPU_DMA_LATENCY });
+    return r.hold;
+  }
+  log.log('warn', 'cpu-latency-failed', {
+    us,
+    code: r.code,
+    message: r.message,
+    hint: 'needs root (the file is root-only); under systemd, tuned-adm profile latency-performance holds it for the whole machine',
+  });
+  return null;
 }

@@ -4,7 +4,8 @@
 // READY=1, WATCHDOG=1, STOPPING=1 through systemd-notify, hence NotifyAccess=all), SIGHUP for a
 // reload, a dynamic user and a sandbox that leaves only what a headend needs: IP sockets,
 // AF_UNIX (sd_notify), AF_NETLINK (interface names), and CAP_NET_BIND_SERVICE only when RTSP
-// listens on a port below 1024.
+// listens on a port below 1024; real-time scheduling (LimitRTPRIO) only when the config asks
+// for a real-time pacing thread.
 
 export const UNIT_NAME = 'headend.service';
 export const CONFIG_DIR = '/etc/headend';
@@ -17,6 +18,11 @@ export interface UnitOptions {
   command: readonly string[];
   /** Grant CAP_NET_BIND_SERVICE (RTSP on a port below 1024, such as 554). */
   bindLowPorts: boolean;
+  /**
+   * headend.pacing.realtime_priority of the config (0: none): the unit then allows real-time
+   * scheduling (RestrictRealtime=no) up to that priority (LimitRTPRIO=), without a capability.
+   */
+  realtimePriority?: number;
   /** Watchdog timeout in seconds (30). */
   watchdogSec?: number;
 }
@@ -36,6 +42,15 @@ export function renderUnit(o: UnitOptions): string {
         'AmbientCapabilities=CAP_NET_BIND_SERVICE',
       ]
     : ['# No capabilities (RTSP, if on, listens on a port ≥ 1024).', 'CapabilityBoundingSet='];
+  const rt = o.realtimePriority ?? 0;
+  const realtime =
+    rt > 0
+      ? [
+          `# headend.pacing.realtime_priority: ${rt}: the pacing thread may run SCHED_FIFO up to it.`,
+          'RestrictRealtime=no',
+          `LimitRTPRIO=${rt}`,
+        ]
+      : ['RestrictRealtime=yes'];
   return [
     '# headend: multicast IPTV headend. Installed by `headend install-systemd`.',
     `# Configuration: ${CONFIG_FILE} (check it with \`headend validate -c ${CONFIG_FILE}\`).`,
@@ -71,7 +86,7 @@ export function renderUnit(o: UnitOptions): string {
     'ProtectClock=yes',
     'ProtectHostname=yes',
     'RestrictNamespaces=yes',
-    'RestrictRealtime=yes',
+    ...realtime,
     'RestrictSUIDSGID=yes',
     'LockPersonality=yes',
     'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK',

@@ -9,6 +9,10 @@
 // whenever a control message was posted, so that send callbacks (error counting), queued sends
 // (socket buffer full) and add/remove/close messages are processed.
 //
+// With a real-time priority (PacerOptions.realtimePriority) the thread first puts itself under
+// SCHED_FIFO (realtime.ts); its spin margin is then capped at SpinMargin.REALTIME_MAX_NS, so it
+// sleeps through most of each gap instead of spinning.
+//
 // A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
 // queued send still points into the slot.
 
@@ -30,6 +34,7 @@ import {
   ringViews,
   type RingViews,
 } from './ring.js';
+import { makeThreadRealtime } from './realtime.js';
 import { SpinMargin, planWait, sendDue, staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
 import {
   WAKE_CTRL,
@@ -152,6 +157,9 @@ const queues: WorkerChannel[] = [];
 const opening = new Map<string, Promise<WorkerChannel | null>>();
 let closing = false;
 const margin = new SpinMargin();
+const realtimePriority = (workerData.realtimePriority as number) ?? 0;
+/** The loop runs SCHED_FIFO (set once at start). */
+let realtime = false;
 const loopStats: PacerStats = freshStats();
 
 function freshStats(): PacerStats {
@@ -165,6 +173,7 @@ function freshStats(): PacerStats {
     oversleepMaxNs: 0,
     marginNs: 0,
     periodNs: 0,
+    realtime,
   };
 }
 
@@ -219,6 +228,13 @@ async function remove(id: string): Promise<void> {
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function run(): Promise<void> {
+  if (realtimePriority > 0) {
+    const result = makeThreadRealtime(realtimePriority);
+    realtime = result.ok;
+    loopStats.realtime = realtime;
+    if (realtime) margin.setMax(SpinMargin.REALTIME_MAX_NS);
+    post({ type: 'realtime', result });
+  }
   const out = { sent: 0 };
   let ctrlSeen = Atomics.load(wake, WAKE_CTRL);
   let lastYield = clock();

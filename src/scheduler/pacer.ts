@@ -5,6 +5,9 @@
 //     copies into the channel's shared ring,         due time − margin, spins to it, sends
 //     wakes the worker when the ring was empty       everything due on connected UDP sockets
 //
+// With realtimePriority the worker puts its own thread under SCHED_FIFO first (realtime.ts) and
+// then sleeps more and spins less (SpinMargin.REALTIME_MAX_NS).
+//
 // addChannel() allocates the ring and asks the worker to open the output; datagrams enqueued
 // before the socket is open wait in the ring. Counters live in the ring's shared memory, so
 // `stats` reads them without messages.
@@ -30,11 +33,12 @@ import {
   WAKE_WORDS,
   type FromWorker,
   type PacerStats,
+  type RealtimeResult,
   type ToWorker,
 } from './protocol.js';
 
 export type { OutputSpec, OutputInfo, DestinationSpec } from './output-contract.js';
-export type { PacerStats } from './protocol.js';
+export type { PacerStats, RealtimeResult } from './protocol.js';
 
 export interface PacerOptions {
   /**
@@ -48,6 +52,11 @@ export interface PacerOptions {
   onError?: (e: Error) => void;
   /** Slots per channel queue (rounded up to a power of two). Default 2048 (~5 s at 4 Mbit/s). */
   queueSlots?: number;
+  /**
+   * Run the pacing thread SCHED_FIFO at this priority (1-99; 0 or absent: normal scheduling).
+   * Needs root, CAP_SYS_NICE or RLIMIT_RTPRIO; `realtime` tells whether it took effect.
+   */
+  realtimePriority?: number;
 }
 
 export interface ChannelStats {
@@ -154,13 +163,28 @@ export class Pacer {
   private closed: Promise<void> | null = null;
   private dead = false;
   private readonly exited: Promise<void>;
+  /**
+   * Whether the pacing thread became real-time: settles once the worker tried
+   * (opts.realtimePriority > 0), or at once with null when it was not asked for.
+   */
+  readonly realtime: Promise<RealtimeResult | null>;
+  private settleRealtime: (r: RealtimeResult | null) => void = () => {};
 
   constructor(private readonly opts: PacerOptions) {
+    const priority = opts.realtimePriority ?? 0;
+    if (!(Number.isInteger(priority) && priority >= 0 && priority <= 99)) {
+      throw new RangeError(`realtimePriority must be 0..99, got ${priority}`);
+    }
+    this.realtime =
+      priority > 0
+        ? new Promise((resolve) => (this.settleRealtime = resolve))
+        : Promise.resolve(null);
     this.worker = new Worker(new URL('./pacer-worker.js', import.meta.url), {
       workerData: {
         wake: this.wake.buffer,
         statsEveryMs: opts.onStats ? 1000 : 0,
         outputModule: String(opts.outputModule),
+        realtimePriority: priority,
       },
       // `node --input-type=module -e` is not valid for a worker file.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
@@ -168,10 +192,16 @@ export class Pacer {
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (e) => {
       this.dead = true;
+      this.settleRealtime(null);
       if (this.opts.onError) this.opts.onError(e);
       else console.error('pacer worker failed:', e);
     });
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', () => {
+        this.settleRealtime(null);
+        resolve();
+      }),
+    );
   }
 
   /** Adds a channel and opens its output socket in the worker. Ids must be unique. */
@@ -266,6 +296,9 @@ export class Pacer {
       }
       case 'stats':
         this.opts.onStats?.(m.stats);
+        break;
+      case 'realtime':
+        this.settleRealtime(m.result);
         break;
       case 'closed':
         break;

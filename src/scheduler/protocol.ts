@@ -24,6 +24,8 @@ export type FromWorker =
   /** Answer to dest-add / dest-remove: error set when it failed. */
   | { type: 'dest-done'; req: number; error?: string }
   | { type: 'stats'; stats: PacerStats }
+  /** Sent once at start when a real-time priority was asked for. */
+  | { type: 'realtime'; result: RealtimeResult }
   | { type: 'closed' };
 
 /** Figures of the pacing loop over the last reporting period (about 1 s). */
@@ -44,4 +46,16 @@ export interface PacerStats {
   marginNs: number;
   /** Length of the period, ns. */
   periodNs: number;
+  /** The loop runs SCHED_FIFO (PacerOptions.realtimePriority took effect). */
+  realtime: boolean;
+}
+
+/** Whether the pacing thread runs SCHED_FIFO (PacerOptions.realtimePriority). */
+export interface RealtimeResult {
+  ok: boolean;
+  priority: number;
+  /** The pacing thread's id (a TID: ps -L, chrt -p). */
+  tid: number;
+  /** Why it could not (ok false). */
+  error?: string;
 }

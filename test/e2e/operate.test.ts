@@ -2,12 +2,13 @@
 // the Prometheus text format and its counters move as the streams flow; /api/channels,
 // /healthz and /playlist.m3u answer from the live channels; `headend status` and
 // `headend reload` talk to it over HTTP; SAP announces every channel and sends deletions when
-// the daemon stops.
+// the daemon stops. It runs with a real-time pacing thread (headend.pacing) where this process
+// may, and checks that the daemon says whether it got one.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { CLI, sleep, startDaemon, stopAndCheck, type LogEvent } from './helpers.js';
 import { parsePromText, sampleOf } from '../helpers/prom-text.js';
 import { decodeSap, type SapMessage } from '../../src/headend/sap/packet.js';
@@ -22,6 +23,7 @@ headend:
   http: { listen: 127.0.0.1:${HTTP} }
   rtsp: false
   sap: { address: 239.255.255.255, ttl: 1 }
+  pacing: { realtime_priority: 10, cpu_dma_latency: 0 }
 channels:
   - number: 31
     name: Ops One
@@ -86,6 +88,21 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
     'every output PCR interval ≤ 40 ms',
   );
   t.ok(sampleOf(m2, 'headend_ffmpeg_children', {}) >= 2, 'ffmpeg children counted');
+
+  // headend.pacing: the daemon tells whether its pacing thread became real-time, and whether
+  // it holds the CPU latency request; both depend on what this process is allowed.
+  const mayRealtime = spawnSync('chrt', ['-f', '1', 'true']).status === 0;
+  const rt = await d.waitFor((e) => e.event.startsWith('pacer-realtime'), 5000);
+  t.equal(rt.event, mayRealtime ? 'pacer-realtime' : 'pacer-realtime-failed', rt.event);
+  t.equal(sampleOf(m2, 'headend_pacer_realtime', {}), mayRealtime ? 1 : 0, 'realtime gauge');
+  let mayHoldLatency = true;
+  try {
+    accessSync('/dev/cpu_dma_latency', constants.W_OK);
+  } catch {
+    mayHoldLatency = false;
+  }
+  const lat = await d.waitFor((e) => e.event.startsWith('cpu-latency'), 5000);
+  t.equal(lat.event, mayHoldLatency ? 'cpu-latency' : 'cpu-latency-failed', lat.event);
   t.ok(m2.has('headend_process_cpu_seconds_total'), 'prom-client defaults, prefixed');
 
   // JSON API and health.

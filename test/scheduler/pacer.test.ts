@@ -9,7 +9,8 @@ import { createSocket as createUdpSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pacer } from '../../src/scheduler/pacer.js';
+import { Pacer, type PacerStats } from '../../src/scheduler/pacer.js';
+import { SpinMargin } from '../../src/scheduler/pacing-loop.js';
 import { OUTPUT_MODULE } from '../../src/headend/output/output.js';
 import { ClockMap } from '../../src/scheduler/clock-map.js';
 import { DatagramTimeline } from '../../src/scheduler/timeline.js';
@@ -358,3 +359,53 @@ t.test('a UDP channel also feeds RTP destinations (RTSP) with the paced stream',
     'cumulative',
   );
 });
+
+t.test(
+  'realtimePriority: the pacing thread runs SCHED_FIFO and still sends everything',
+  async (t) => {
+    t.throws(() => new Pacer({ outputModule: OUTPUT_MODULE, realtimePriority: 100 }), RangeError);
+    const none = new Pacer({ outputModule: OUTPUT_MODULE });
+    t.equal(await none.realtime, null, 'not asked: null');
+    await none.close();
+
+    const stats: PacerStats[] = [];
+    const pacer = new Pacer({
+      outputModule: OUTPUT_MODULE,
+      realtimePriority: 9,
+      onStats: (s) => stats.push(s),
+    });
+    t.teardown(() => pacer.close());
+    const rt = await pacer.realtime;
+    if (!rt) throw new Error('no realtime result');
+    t.ok(rt.tid > 0 && rt.tid !== process.pid, `the worker's own thread (${rt.tid})`);
+    // proc(5) stat: field 41 policy (1 = SCHED_FIFO), field 40 rt_priority.
+    const stat = readFileSync(`/proc/${process.pid}/task/${rt.tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const policy = [Number(f[41 - 3]), Number(f[40 - 3])];
+    if (rt.ok) t.same(policy, [1, 9], 'SCHED_FIFO at 9, as the kernel sees it');
+    else {
+      t.match(rt.error, /chrt: /, `not permitted here: ${rt.error}`);
+      t.same(policy, [0, 0], 'and the thread stays normal');
+    }
+
+    const dgs = cbrDatagrams(1500);
+    const rx = await startReceiver('239.255.7.9', 5709);
+    const ch = pacer.addChannel({ id: 'rt', output: output({ group: '239.255.7.9', port: 5709 }) });
+    t.notOk((await ch.ready) instanceof Error, 'output opened');
+    await feedLive((d, due) => void ch.enqueue(d.bytes, due, d.pcr27), dgs);
+    for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
+    await sleep(100);
+    const got = await rx.stop();
+    t.equal(got.length, dgs.length, 'all received');
+    t.ok(
+      got.every((g, i) => Buffer.compare(g.data, Buffer.from(dgs[i].bytes)) === 0),
+      'in order, bytes intact',
+    );
+    t.ok(stats.length > 0, 'stats reported');
+    t.equal(stats[stats.length - 1].realtime, rt.ok, 'stats say whether the loop is real-time');
+    t.ok(
+      stats.every((s) => s.marginNs <= (rt.ok ? SpinMargin.REALTIME_MAX_NS : SpinMargin.MAX_NS)),
+      'a real-time loop keeps its spin margin under the real-time cap',
+    );
+  },
+);

@@ -98,6 +98,20 @@ t.test('SpinMargin follows the worst recent oversleep', async (t) => {
   t.equal(s.ns, SpinMargin.MAX_NS, 'capped');
 });
 
+t.test('SpinMargin of a real-time thread: capped lower, at once', async (t) => {
+  const s = new SpinMargin();
+  s.record(800_000);
+  t.equal(s.ns, 800_000 + SpinMargin.GUARD_NS);
+  s.setMax(SpinMargin.REALTIME_MAX_NS);
+  t.equal(s.ns, SpinMargin.REALTIME_MAX_NS, 'the margin drops to the new cap');
+  s.record(5e6);
+  t.equal(s.ns, SpinMargin.REALTIME_MAX_NS, 'a slow wake-up no longer makes it spin longer');
+  for (let i = 0; i < 2 * SpinMargin.WINDOW; i++) s.record(20_000);
+  t.equal(s.ns, SpinMargin.MIN_NS, 'fast wake-ups bring it down as before');
+  const r = new SpinMargin(100_000);
+  t.equal(r.ns, 100_000, 'a cap below the starting margin applies from the start');
+});
+
 t.test('stagger spreads channels over a datagram interval', async (t) => {
   const offs = Array.from({ length: 20 }, (_, k) => staggerOffsetNs(k, 2_632_000));
   t.equal(offs[0], 0);

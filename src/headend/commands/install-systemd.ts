@@ -1,7 +1,8 @@
 // `headend install-systemd [--root DIR] [--bin PATH] [--rtsp-port N]`: puts the systemd unit at
 // <root>/etc/systemd/system/headend.service (always rewritten) and the example channels.yaml at
 // <root>/etc/headend/channels.yaml (only when absent), then prints the next steps. The unit gets
-// CAP_NET_BIND_SERVICE only when RTSP listens below port 1024 in that config (or --rtsp-port).
+// CAP_NET_BIND_SERVICE only when RTSP listens below port 1024 in that config (or --rtsp-port),
+// and real-time scheduling up to headend.pacing.realtime_priority when the config sets it.
 
 import { access, copyFile, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -35,6 +36,8 @@ export interface InstallSystemdResult {
   /** The ExecStart command (program and leading arguments). */
   command: string[];
   bindLowPorts: boolean;
+  /** LimitRTPRIO of the unit (0: real-time scheduling stays forbidden). */
+  realtimePriority: number;
   /** The config does not load, so its RTSP port is unknown (no capability granted). */
   configProblem?: string;
   /** What to run next, one command a line. */
@@ -47,12 +50,18 @@ const exists = (p: string): Promise<boolean> =>
     () => false,
   );
 
-/** The RTSP port of a config text (null: RTSP off), or why the text does not load. */
-function rtspPortOf(text: string, file: string): number | null | { problem: string } {
+/** What the unit depends on in a config text (RTSP port, null: off), or why it does not load. */
+function planOf(
+  text: string,
+  file: string,
+): { rtspPort: number | null; realtimePriority: number } | { problem: string } {
   const r = loadConfigText(text, file);
   if ('errors' in r)
     return { problem: `${r.errors.length} error(s); check it with headend validate -c ${file}` };
-  return r.config.rtsp ? r.config.rtsp.listen.port : null;
+  return {
+    rtspPort: r.config.rtsp ? r.config.rtsp.listen.port : null,
+    realtimePriority: r.config.pacing.realtimePriority,
+  };
 }
 
 export async function installSystemd(
@@ -72,12 +81,15 @@ export async function installSystemd(
       await copyFile(example, configPath);
       written.push(configPath);
     }
-    const found = o.rtspPort ?? rtspPortOf(await readFile(configPath, 'utf8'), configPath);
-    const configProblem = typeof found === 'object' && found !== null ? found.problem : undefined;
-    const bindLowPorts = typeof found === 'number' && found > 0 && found < 1024;
+    const plan = planOf(await readFile(configPath, 'utf8'), configPath);
+    const configProblem = 'problem' in plan ? plan.problem : undefined;
+    const port = o.rtspPort ?? ('problem' in plan ? null : plan.rtspPort);
+    const bindLowPorts = port !== null && port > 0 && port < 1024;
+    const realtimePriority = 'problem' in plan ? 0 : plan.realtimePriority;
     const command = o.bin ? [o.bin] : [process.execPath, await realpath(CLI_JS)];
     await mkdir(dirname(unitPath), { recursive: true });
-    await writeFile(unitPath, renderUnit({ command, bindLowPorts }), { mode: 0o644 });
+    const unit = renderUnit({ command, bindLowPorts, realtimePriority });
+    await writeFile(unitPath, unit, { mode: 0o644 });
     written.push(unitPath);
     const nextSteps = [
       `headend validate -c ${CONFIG_FILE}   # edit ${CONFIG_FILE} first: outputs, sources`,
@@ -86,7 +98,7 @@ export async function installSystemd(
       'systemctl status headend   # "Active: active (running)" and the STATUS line',
       'journalctl -u headend -f',
     ];
-    return { written, kept, command, bindLowPorts, configProblem, nextSteps };
+    return { written, kept, command, bindLowPorts, realtimePriority, configProblem, nextSteps };
   } catch (err) {
     return fromSystemError('E_IO', `cannot install the systemd unit under '${root}'`, err);
   }
@@ -106,6 +118,10 @@ export async function installSystemdCommand(
   lines.push(`ExecStart: ${r.command.join(' ')}`);
   if (r.bindLowPorts)
     lines.push('RTSP listens below port 1024: the unit grants CAP_NET_BIND_SERVICE');
+  if (r.realtimePriority > 0)
+    lines.push(
+      `real-time pacing: the unit allows SCHED_FIFO up to priority ${r.realtimePriority} (LimitRTPRIO)`,
+    );
   if (r.configProblem) lines.push(`warning: the config does not load (${r.configProblem})`);
   if (/^\/(root|home)\//.test(r.command[r.command.length - 1] ?? ''))
     lines.push(

@@ -38,6 +38,14 @@
 //     address: 239.255.255.255    239.255.255.255 (administratively scoped, the default) or
 //                                 224.2.127.254 (global scope); port 9875
 //     ttl: 1                      TTL of the announcements (default headend.ttl)
+//   pacing:                       the pacing thread (all off by default; restart to change)
+//     realtime_priority: 20       run it SCHED_FIFO at this priority, 1-99 (0: normal
+//                                 scheduling, the default). Needs root, CAP_SYS_NICE or
+//                                 LimitRTPRIO in the unit; a warning says when it did not apply
+//     cpu_dma_latency: 0          hold the kernel's PM QoS CPU latency request
+//                                 (/dev/cpu_dma_latency, µs) while running, so that idle CPUs
+//                                 wake in time for the next send (needs root). On VMs the
+//                                 difference between ~5 ms and ~50 µs late wake-ups
 //   watch: false                  reload when channels.yaml changes on disk (default false;
 //                                 SIGHUP and `headend reload` always reload)
 //   defaults: { … }               any per-channel key except number, name, slug and output:
@@ -211,6 +219,12 @@ export const HeadendSchema = z.strictObject({
       ttl: integer(0, 255).optional(),
     }),
   ).optional(),
+  pacing: z
+    .strictObject({
+      realtime_priority: integer(0, 99).optional(),
+      cpu_dma_latency: integer(0, 2_000_000).optional(),
+    })
+    .optional(),
   watch: boolean().optional(),
   defaults: ChannelSchema.optional(),
 });
@@ -259,6 +273,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'http') return ['listen'];
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
+  if (last === 'pacing') return ['realtime_priority', 'cpu_dma_latency'];
   return [];
 }
 

@@ -1,5 +1,5 @@
 // The headend's own services in channels.yaml (headend.http, headend.rtsp, headend.sap,
-// headend.watch): defaults applied and the rules that involve the channels checked (an RTSP
+// headend.pacing, headend.watch): defaults applied and the rules that involve the channels checked (an RTSP
 // companion RTP group must be multicast and must not land on another channel's output).
 
 import { DEFAULTS } from './defaults.js';
@@ -8,7 +8,7 @@ import type { ErrorSink } from './sink.js';
 import type { ChannelSpec, HeadendSpec } from './types.js';
 import { ipv4ToNumber, isMulticastV4 } from '../inputs/url.js';
 
-type Services = Pick<HeadendSpec, 'http' | 'rtsp' | 'sap' | 'watch'>;
+type Services = Pick<HeadendSpec, 'http' | 'rtsp' | 'sap' | 'pacing' | 'watch'>;
 
 /** IPv4 dotted quad + a 32-bit offset (wraps within 2^32). */
 export function addToAddress(address: string, offset: number): string {
@@ -50,7 +50,11 @@ export function services(
           port: DEFAULTS.sapPort,
           ttl: raw.sap.ttl ?? ttl,
         };
-  return { http, rtsp, sap, watch: raw?.watch ?? false };
+  const pacing = {
+    realtimePriority: raw?.pacing?.realtime_priority ?? 0,
+    cpuDmaLatencyUs: raw?.pacing?.cpu_dma_latency ?? null,
+  };
+  return { http, rtsp, sap, pacing, watch: raw?.watch ?? false };
 }
 
 /** The RTP companion group of a raw-UDP multicast channel (undefined for RTP or unicast outputs). */

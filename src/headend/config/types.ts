@@ -120,6 +120,14 @@ export interface SapSpec {
   ttl: number;
 }
 
+/** headend.pacing: how the pacing thread is scheduled. */
+export interface PacingSpec {
+  /** SCHED_FIFO priority of the pacing thread, 1-99; 0 = normal scheduling. */
+  realtimePriority: number;
+  /** PM QoS CPU latency (µs) held while running; null = leave the kernel's choice. */
+  cpuDmaLatencyUs: number | null;
+}
+
 export interface HeadendSpec {
   name: string;
   /** Default egress interface of every output. */
@@ -132,6 +140,7 @@ export interface HeadendSpec {
   http: ListenSpec | null;
   rtsp: RtspSpec | null;
   sap: SapSpec | null;
+  pacing: PacingSpec;
   /** Reload when the file changes. */
   watch: boolean;
   channels: ChannelSpec[];

@@ -56,6 +56,12 @@ export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
     ),
     pacerGauge(
       ctx,
+      'headend_pacer_realtime',
+      'Whether the pacing thread runs SCHED_FIFO (headend.pacing.realtime_priority took effect): 1 or 0.',
+      (s) => (s.realtime ? 1 : 0),
+    ),
+    pacerGauge(
+      ctx,
       'headend_pacer_channels',
       'Outputs the pacing thread serves.',
       (s) => s.channels,

@@ -10,8 +10,8 @@
 //     psi_interval, timeouts)                                       → restarted.
 // A test source whose burned-in text defaults to the channel name changes with the name, so
 // such a rename restarts the channel; give the source `text:` to keep it running.
-// Headend-level settings that the running daemon cannot take over (http, rtsp, sap, name,
-// ffmpeg) are reported in `restartRequired`; `watch` is applied by the daemon directly.
+// Headend-level settings that the running daemon cannot take over (http, rtsp, sap, pacing,
+// name, ffmpeg) are reported in `restartRequired`; `watch` is applied by the daemon directly.
 
 import type { ChannelSpec, HeadendSpec } from '../config/index.js';
 
@@ -26,7 +26,7 @@ export interface ChannelDiff {
 const IDENTITY = ['name', 'slug', 'number', 'provider', 'programNumber', 'transportStreamId'];
 
 /** Settings that need a daemon restart when they change (the services read them at start). */
-const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap'] as const;
+const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap', 'pacing'] as const;
 
 /** Stable JSON (sorted keys) of a value, without the keys in `omit` at the top level. */
 function canon(v: unknown, omit: readonly string[] = []): string {

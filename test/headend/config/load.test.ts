@@ -209,6 +209,21 @@ channels:
   });
 });
 
+t.test('headend.pacing: off by default; priority and CPU latency checked', async (t) => {
+  t.same(ok(`channels:\n${channel(1)}`).pacing, { realtimePriority: 0, cpuDmaLatencyUs: null });
+  const on = ok(
+    `headend:\n  pacing:\n    realtime_priority: 20\n    cpu_dma_latency: 0\nchannels:\n${channel(1)}`,
+  );
+  t.same(on.pacing, { realtimePriority: 20, cpuDmaLatencyUs: 0 });
+  const text = `headend:\n  pacing:\n    realtime_priority: 100\n    cpu_dma_latncy: 0\nchannels:\n${channel(1)}`;
+  const e = errors(text);
+  t.equal(e.length, 2, e.map(formatConfigError).join('\n'));
+  t.equal(e[0].path, 'headend.pacing.realtime_priority');
+  t.equal(where(e[0]), val(text, 'realtime_priority: 100'));
+  t.match(e[1].message, /cpu_dma_latency/, 'a typo gets a suggestion');
+  t.equal(where(e[1]), at(text, 'cpu_dma_latncy'));
+});
+
 t.test('test patterns are lavfi names; smpte and smptehd are short for the bars', async (t) => {
   const pat = (p: string): string | undefined =>
     ok(

@@ -61,6 +61,7 @@ export const pacerStats: PacerStats = {
   oversleepMaxNs: 80_000,
   marginNs: 100_000,
   periodNs: 1_000_000_000,
+  realtime: false,
 };
 
 /** A fake /proc with /proc/<pid>/stat for each pid: utime, stime in ticks. */

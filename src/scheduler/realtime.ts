@@ -1,0 +1,40 @@
+// Real-time scheduling of the calling thread (sched(7): SCHED_FIFO), for the pacing worker.
+//
+// Node has no API for a thread's scheduling policy, so the thread finds its own TID
+// (/proc/thread-self → "<pid>/task/<tid>") and runs util-linux `chrt -f -p PRIO TID` on it,
+// which changes that one thread only (a policy is per thread on Linux). It is allowed to root,
+// to a process with CAP_SYS_NICE, or up to the process's RLIMIT_RTPRIO (systemd LimitRTPRIO=).
+//
+// Why: a normally scheduled thread waits behind other runnable threads for its turn (EEVDF
+// slices of ~1-3 ms) and so sends late; a SCHED_FIFO thread preempts them as soon as its timer
+// fires. It must then sleep, not spin (see SpinMargin.REALTIME_MAX_NS).
+
+import { spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import type { RealtimeResult } from './protocol.js';
+
+/** The calling thread's kernel id, or 0 when /proc is not there. */
+export function threadId(): number {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : 0;
+  } catch {
+    return 0; // no /proc (not Linux): the caller reports it as the reason
+  }
+}
+
+/** Puts the calling thread under SCHED_FIFO at `priority` (1-99). Never throws. */
+export function makeThreadRealtime(priority: number, chrt = 'chrt'): RealtimeResult {
+  const tid = threadId();
+  if (tid === 0) return { ok: false, priority, tid, error: 'no /proc/thread-self (not Linux?)' };
+  const r = spawnSync(chrt, ['-f', '-p', String(priority), String(tid)], {
+    encoding: 'utf8',
+    timeout: 5000,
+  });
+  if (r.error) return { ok: false, priority, tid, error: `${chrt}: ${r.error.message}` };
+  if (r.status !== 0) {
+    const why = (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').pop();
+    return { ok: false, priority, tid, error: `${chrt}: ${why}` };
+  }
+  return { ok: true, priority, tid };
+}

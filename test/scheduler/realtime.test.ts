@@ -1,0 +1,77 @@
+// makeThreadRealtime: a worker thread puts itself under SCHED_FIFO with util-linux chrt, and
+// only itself (the policy is per thread). Checked from the kernel's side: /proc/<pid>/task/<tid>/
+// stat field 41 (policy: 0 SCHED_OTHER, 1 SCHED_FIFO) and field 40 (rt_priority), proc(5).
+// Where this process may not use real-time scheduling (no root, CAP_SYS_NICE or RLIMIT_RTPRIO),
+// the result must say so with chrt's reason, and the thread stays as it was.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { makeThreadRealtime, threadId } from '../../src/scheduler/realtime.js';
+import type { RealtimeResult } from '../../src/scheduler/protocol.js';
+
+/** [policy, rt_priority] of one thread of this process. */
+function policyOf(tid: number): [number, number] {
+  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // field 3 onwards
+  return [Number(fields[41 - 3]), Number(fields[40 - 3])];
+}
+
+const permitted = spawnSync('chrt', ['-f', '1', 'true']).status === 0;
+
+/** Runs makeThreadRealtime(priority, chrt) in a fresh worker; its result once it stays alive. */
+function inWorker(
+  priority: number,
+  chrt = 'chrt',
+): Promise<{ result: RealtimeResult; worker: Worker }> {
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.mod).then((m) => {
+      parentPort.postMessage(m.makeThreadRealtime(workerData.priority, workerData.chrt));
+      setInterval(() => {}, 1000); // stays alive until terminated
+    });`;
+  const mod = new URL('../../src/scheduler/realtime.js', import.meta.url).href;
+  const worker = new Worker(src, { eval: true, workerData: { mod, priority, chrt } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (result: RealtimeResult) => resolve({ result, worker }));
+    worker.once('error', reject);
+  });
+}
+
+t.test('threadId is this thread, not the process', async (t) => {
+  const tid = threadId();
+  t.equal(tid, process.pid, 'the main thread of a process has its pid as tid');
+  const { result, worker } = await inWorker(0, '/nonexistent/chrt');
+  t.teardown(() => worker.terminate());
+  t.not(result.tid, process.pid, 'a worker has a tid of its own');
+  t.ok(result.tid > 0);
+});
+
+t.test('a worker becomes SCHED_FIFO, the rest of the process does not', async (t) => {
+  const { result, worker } = await inWorker(7);
+  t.teardown(() => worker.terminate());
+  if (!permitted) {
+    t.equal(result.ok, false, 'not permitted here: refused');
+    t.match(result.error, /chrt: .+/, `with chrt's reason: ${result.error}`);
+    t.same(policyOf(result.tid), [0, 0], 'the thread stays SCHED_OTHER');
+    return;
+  }
+  t.same(result, { ok: true, priority: 7, tid: result.tid });
+  t.same(policyOf(result.tid), [1, 7], 'the worker: SCHED_FIFO, priority 7');
+  t.same(policyOf(process.pid), [0, 0], 'the main thread: unchanged');
+});
+
+t.test('no chrt: a clear error, never a throw', async (t) => {
+  const { result, worker } = await inWorker(5, '/nonexistent/chrt');
+  t.teardown(() => worker.terminate());
+  t.equal(result.ok, false);
+  t.match(result.error, /\/nonexistent\/chrt: .*ENOENT/);
+  t.same(policyOf(result.tid), [0, 0]);
+});
+
+t.test('an invalid priority is refused by chrt, the thread unchanged', async (t) => {
+  const r = makeThreadRealtime(1000);
+  t.equal(r.ok, false);
+  t.match(r.error, /chrt: /);
+  t.same(policyOf(process.pid), [0, 0]);
+});

@@ -20,8 +20,7 @@ export interface CpuLatencyHold {
 }
 
 export type CpuLatencyResult =
-  | { ok: true; hold: CpuLatencyHold }
-  | { ok: false; code: string; message: string };
+  { ok: true; hold: CpuLatencyHold } | { ok: false; code: string; message: string };
 
 /** Asks for at most `us` µs of CPU wake-up latency until release(). Never throws. */
 export function holdCpuLatency(us: number, path = CPU_DMA_LATENCY): CpuLatencyResult {

@@ -117,15 +117,20 @@ channels:
   t.notOk(readFileSync(unitFile, 'utf8').includes('CAP_NET_BIND_SERVICE'));
 });
 
-t.test('a config with a real-time pacing thread: the unit allows SCHED_FIFO up to it', async (t) => {
-  const dir = root();
-  ok(await installSystemd({ root: dir }));
-  const unitFile = join(dir, 'etc/systemd/system/headend.service');
-  t.ok(keys(readFileSync(unitFile, 'utf8')).includes('RestrictRealtime=yes'), 'example: forbidden');
-  t.notOk(readFileSync(unitFile, 'utf8').includes('LimitRTPRIO'));
-  writeFileSync(
-    join(dir, 'etc/headend/channels.yaml'),
-    `headend:
+t.test(
+  'a config with a real-time pacing thread: the unit allows SCHED_FIFO up to it',
+  async (t) => {
+    const dir = root();
+    ok(await installSystemd({ root: dir }));
+    const unitFile = join(dir, 'etc/systemd/system/headend.service');
+    t.ok(
+      keys(readFileSync(unitFile, 'utf8')).includes('RestrictRealtime=yes'),
+      'example: forbidden',
+    );
+    t.notOk(readFileSync(unitFile, 'utf8').includes('LimitRTPRIO'));
+    writeFileSync(
+      join(dir, 'etc/headend/channels.yaml'),
+      `headend:
   pacing:
     realtime_priority: 30
 channels:
@@ -134,15 +139,16 @@ channels:
     output: udp://239.255.1.1:5000
     source: { test: { pattern: smpte } }
 `,
-  );
-  const r = ok(await installSystemd({ root: dir, bin: process.execPath }));
-  t.equal(r.realtimePriority, 30);
-  const k = keys(readFileSync(unitFile, 'utf8'));
-  t.ok(k.includes('RestrictRealtime=no'));
-  t.ok(k.includes('LimitRTPRIO=30'));
-  t.notOk(k.includes('RestrictRealtime=yes'));
-  if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
-});
+    );
+    const r = ok(await installSystemd({ root: dir, bin: process.execPath }));
+    t.equal(r.realtimePriority, 30);
+    const k = keys(readFileSync(unitFile, 'utf8'));
+    t.ok(k.includes('RestrictRealtime=no'));
+    t.ok(k.includes('LimitRTPRIO=30'));
+    t.notOk(k.includes('RestrictRealtime=yes'));
+    if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
+  },
+);
 
 const NO_ANALYZE = HAVE_ANALYZE ? false : 'systemd-analyze is not installed';
 t.test(

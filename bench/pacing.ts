@@ -3,9 +3,14 @@
 //
 //   bash scripts/in-netns.sh node dist/bench/pacing.js [--channels 20] [--seconds 20]
 //
-//   (phases run one after another: ours, then each baseline alone)
+//   (phases run one after another: the machine floor, ours, ours real-time, each baseline alone)
+//   floor      bench/floor.ts: how punctually a thread that only waits runs on this machine,
+//              normally scheduled and spinning / SCHED_FIFO and sleeping (--floor-seconds 10)
 //   ours       N channels × 4 Mbit/s CBR: ffmpeg-made clip (looped in memory, fed at its own
 //              PCR pace like a live source) → Remuxer → DatagramTimeline → ClockMap → Pacer
+//   ours rt    the same with headend.pacing's real-time settings: the pacing thread SCHED_FIFO
+//              (priority 20) and the CPU latency request at 0 µs (needs root; skipped, and
+//              said so, where they cannot apply)
 //   ffmpeg -re `ffmpeg -re -i f.ts -c copy -f mpegts udp://239.255.9.9:5000?pkt_size=1316`
 //   ffmpeg pacer  the same with -muxrate 4M and udp bitrate=4000000&burst_bits=10528
 //
@@ -15,7 +20,8 @@
 // Figures per flow: PCR overall jitter (PCR vs arrival of its datagram, linear trend removed)
 // p99/max, RFC 4445 DF per second (max; nominal rate for CBR), burst ratio (most bytes in any
 // 10 ms ÷ the nominal 10 ms share), loss (CC-gap packets, datagrams missing), clock drift (ppm).
-// Then a load ramp (--ramp-step 20 --ramp-max 200 --ramp-seconds 10; --ramp-step 0 skips it):
+// Then a load ramp (--ramp-step 20 --ramp-max 200 --ramp-seconds 10; --ramp-step 0 skips it),
+// in real-time mode where it applies:
 // more channels per step until a datagram is lost, a send is > 5 ms late or the process needs
 // > 1.8 cores; the highest step that held is reported with its figures.
 // Prints a table; writes bench/results/pacing-latest.json.
@@ -33,6 +39,9 @@ import { PacedSink } from '../src/scheduler/paced-sink.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
 import { ROOT, arg, fmt, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
+import { describeFloor, measureFloor, type Floor } from './floor.js';
+import { holdCpuLatency } from '../src/headend/cpu-latency.js';
+import type { RealtimeResult } from '../src/scheduler/pacer.js';
 
 const RATE = 4e6;
 const DG = 1316;
@@ -43,6 +52,9 @@ const SECONDS = arg('seconds', 20);
 const RAMP_STEP = arg('ramp-step', 20);
 const RAMP_MAX = arg('ramp-max', 200);
 const RAMP_SECONDS = arg('ramp-seconds', 10);
+const FLOOR_SECONDS = arg('floor-seconds', 10);
+/** headend.pacing's real-time settings, as the real-time runs use them. */
+const RT_PRIORITY = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowNs = (): number => Number(process.hrtime.bigint());
@@ -179,9 +191,16 @@ async function runOurs(
   input: Uint8Array,
   times: Float64Array,
   ourGroups: string[],
+  realtime = false,
 ) {
   const pacerStats: PacerStats[] = [];
-  const pacer = new Pacer({ outputModule: OUTPUT_MODULE, onStats: (s) => pacerStats.push(s) });
+  const latency = realtime ? holdCpuLatency(0) : null;
+  const pacer = new Pacer({
+    outputModule: OUTPUT_MODULE,
+    onStats: (s) => pacerStats.push(s),
+    realtimePriority: realtime ? RT_PRIORITY : 0,
+  });
+  const rt = await pacer.realtime;
   const chans: { handle: ChannelHandle; remux: Remuxer; sink: PacedSink }[] = [];
   for (let i = 0; i < n; i++) {
     const [group, port] = ourGroups[i].split(':');
@@ -233,7 +252,24 @@ async function runOurs(
   for (let i = 0; i < 100 && chans.some((c) => c.handle.stats.queued > 0); i++) await sleep(20);
   const cpu = process.cpuUsage(cpu0);
   await pacer.close();
-  return { chans, pacerStats, cpu, runSec, maxRss };
+  if (latency?.ok) latency.hold.release();
+  const realtimeNote = !realtime
+    ? undefined
+    : [
+        rt && !rt.ok && `not real-time: ${rt.error}`,
+        latency && !latency.ok && `no CPU latency request: ${latency.message}`,
+      ]
+        .filter(Boolean)
+        .join('; ') || undefined;
+  return { chans, pacerStats, cpu, runSec, maxRss, rt, realtimeNote };
+}
+
+/** Whether real-time pacing can apply here at all (a throwaway pacer asks). */
+async function realtimePermitted(): Promise<RealtimeResult | null> {
+  const p = new Pacer({ outputModule: OUTPUT_MODULE, realtimePriority: RT_PRIORITY });
+  const r = await p.realtime;
+  await p.close();
+  return r;
 }
 
 /** Worst figures over our flows, the headend's CPU and the pacing loop's own figures. */
@@ -265,6 +301,49 @@ function summarize(ours: FlowFigures[], pacerStats: PacerStats[], cpu: NodeJS.Cp
   return { worst, loop, cpuSec };
 }
 
+/** Shares of sends at most each lateness bound late, all channels together (ring buckets). */
+function latenessShares(chans: { handle: ChannelHandle }[]) {
+  const late = chans.map((c) => c.handle.stats.lateness);
+  const bounds = late[0]?.buckets ?? [];
+  const total = late.reduce((s, l) => s + l.count, 0);
+  const shares = bounds.map(
+    (b, i) => [b, late.reduce((s, l) => s + l.counts[i], 0) / Math.max(1, total)] as const,
+  );
+  return { total, shares };
+}
+
+/**
+ * The issue's targets for one mode of ours: PCR-OJ p99 ≤ 100 µs and max ≤ 1 ms, DF ≤ one
+ * datagram + 1 ms, burst ≤ 1.2, no loss; and better than the best baseline on every figure.
+ */
+function judge(
+  label: string,
+  w: ReturnType<typeof summarize>['worst'],
+  floor: Floor,
+  baselines: FlowFigures[],
+) {
+  const dfFloorMs = ((DG * 8) / RATE) * 1e3;
+  const checks = [
+    { what: 'PCR-OJ p99 ≤ 100 µs:', value: w.pcrJitterP99Us, ok: w.pcrJitterP99Us <= 100 },
+    { what: 'PCR-OJ max ≤ 1000 µs:', value: w.pcrJitterMaxUs, ok: w.pcrJitterMaxUs <= 1000 },
+    {
+      what: `DF ≤ ${(dfFloorMs + 1).toFixed(2)} ms:`,
+      value: w.dfMaxMs,
+      ok: w.dfMaxMs <= dfFloorMs + 1,
+    },
+    { what: 'burst ≤ 1.2:', value: w.burstRatio, ok: w.burstRatio <= 1.2 },
+    { what: 'lost', value: w.lostPackets + w.missingDatagrams, ok: w.lostPackets === 0 },
+  ];
+  const best = (k: 'pcrJitterP99Us' | 'pcrJitterMaxUs' | 'dfMaxMs' | 'burstRatio'): number =>
+    Math.min(...baselines.map((b) => b[k]).filter(Number.isFinite));
+  const beatsBaselines =
+    w.pcrJitterP99Us < best('pcrJitterP99Us') &&
+    w.pcrJitterMaxUs < best('pcrJitterMaxUs') &&
+    w.dfMaxMs < best('dfMaxMs') &&
+    w.burstRatio < best('burstRatio');
+  return { label, checks, beatsBaselines, floorMaxMs: floor.maxUs / 1000 };
+}
+
 async function main(): Promise<void> {
   // Video at 70 % of the mux rate: with audio, PSI and PCR the clip fits a 4 Mbit/s CBR channel
   // (a clip above the rate makes the CBR line run late: that measures overload, not pacing).
@@ -275,18 +354,30 @@ async function main(): Promise<void> {
   const input = loopClip(clip, Math.ceil(((SECONDS + 3) * clip.bitrate) / 8 / TS_PACKET_SIZE));
   const times = chunkTimes(input);
 
+  // The floor first, on a quiet machine (each probe alone).
+  const floor = {
+    spin: await measureFloor('spin', FLOOR_SECONDS),
+    rtSleep: await measureFloor('rt-sleep', FLOOR_SECONDS),
+  };
+  const rtCheck = await realtimePermitted();
+  const rtOk = rtCheck?.ok === true;
+
   const capFile = join(dir, 'rx.bin');
   const ourGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.10.${i + 1}:5000`);
+  const rtGroups = Array.from({ length: CHANNELS }, (_, i) => `239.255.20.${i + 1}:5000`);
   const baseGroups = ['239.255.9.9:5000', '239.255.9.10:5000'];
   // Niced: its kernel timestamps do not depend on when it runs, and it must not take the CPU
   // from the senders it measures (ours or a baseline alike).
-  const capture = await startReceiver(capFile, [...ourGroups, ...baseGroups], -1, { nice: 10 });
+  const capture = await startReceiver(capFile, [...ourGroups, ...rtGroups, ...baseGroups], -1, {
+    nice: 10,
+  });
   const kernel = capture.kernel;
   await sleep(300);
 
-  // Ours.
+  // Ours, normally scheduled, then real-time.
   const run = await runOurs(CHANNELS, SECONDS, input, times, ourGroups);
   const { chans, pacerStats, cpu, runSec, maxRss } = run;
+  const rtRun = rtOk ? await runOurs(CHANNELS, SECONDS, input, times, rtGroups, true) : null;
   const baselines: [string, string[]][] = [
     [`udp://239.255.9.9:5000?pkt_size=1316&localaddr=127.0.0.1`, []],
     [
@@ -307,12 +398,41 @@ async function main(): Promise<void> {
     const f = figures(`ours ch${i + 1}`, flows.get(ourGroups[i]) ?? [], RATE, c.handle.stats.sent);
     rows.push(f);
   });
-  rows.push(figures('ffmpeg -re', flows.get(baseGroups[0]) ?? [], 0));
-  rows.push(figures('ffmpeg muxrate+pacer', flows.get(baseGroups[1]) ?? [], RATE));
+  const rtRows: FlowFigures[] = (rtRun?.chans ?? []).map((c, i) =>
+    figures(`ours rt ch${i + 1}`, flows.get(rtGroups[i]) ?? [], RATE, c.handle.stats.sent),
+  );
+  rows.push(...rtRows);
+  const baseRows = [
+    figures('ffmpeg -re', flows.get(baseGroups[0]) ?? [], 0),
+    figures('ffmpeg muxrate+pacer', flows.get(baseGroups[1]) ?? [], RATE),
+  ];
+  rows.push(...baseRows);
   rmSync(dir, { recursive: true, force: true });
 
   const { worst, loop, cpuSec } = summarize(rows.slice(0, CHANNELS), pacerStats, cpu);
   const outMbps = (CHANNELS * RATE) / 1e6;
+  const cpuFig = (sec: number, runS: number, rss: number) => ({
+    headendCpuSec: sec,
+    cpuPercent: (sec / runS) * 100,
+    cpuPercentPer100Mbps: ((sec / runS) * 100 * 100) / outMbps,
+    maxRssMB: rss / 2 ** 20,
+  });
+  const rtSum = rtRun ? summarize(rtRows, rtRun.pacerStats, rtRun.cpu) : null;
+  const realtime = rtRun
+    ? {
+        priority: RT_PRIORITY,
+        cpuDmaLatencyUs: 0,
+        note: rtRun.realtimeNote ?? null,
+        worstOfOurs: rtSum!.worst,
+        cpu: cpuFig(rtSum!.cpuSec, rtRun.runSec, rtRun.maxRss),
+        loop: rtSum!.loop,
+        sendLateness: latenessShares(rtRun.chans),
+      }
+    : { skipped: rtCheck?.error ?? 'not asked' };
+  const targets = [
+    judge('ours', worst, floor.spin, baseRows),
+    ...(rtSum ? [judge('ours rt', rtSum.worst, floor.rtSleep, baseRows)] : []),
+  ];
   const result = {
     date: new Date().toISOString(),
     host: {
@@ -327,14 +447,13 @@ async function main(): Promise<void> {
     clip: clip.source,
     channels: CHANNELS,
     seconds: runSec,
+    floor,
     worstOfOurs: worst,
-    cpu: {
-      headendCpuSec: cpuSec,
-      cpuPercent: (cpuSec / runSec) * 100,
-      cpuPercentPer100Mbps: ((cpuSec / runSec) * 100 * 100) / outMbps,
-      maxRssMB: maxRss / 2 ** 20,
-    },
+    cpu: cpuFig(cpuSec, runSec, maxRss),
     loop,
+    sendLateness: latenessShares(chans),
+    realtime,
+    targets,
     remux: { cbrOverflows: chans.reduce((s, c) => s + c.remux.cbrOverflows, 0) },
     rows,
   };
@@ -342,33 +461,52 @@ async function main(): Promise<void> {
 
   const f = (v: number, d = 1): string => fmt(v, d);
   console.log(`pacing: ${CHANNELS} × 4 Mbit/s CBR, ${f(runSec)} s, capture: ${result.capture}`);
+  console.log(`machine floor, ${FLOOR_SECONDS} s each, nothing else running:`);
+  console.log(`  ${describeFloor(floor.spin)}`);
+  console.log(`  ${describeFloor(floor.rtSleep)}`);
   console.log(
     'flow                    dgrams  Mbit/s  PCR-OJ p99 µs  max µs  DF max ms (floor)  burst  lost pk  missing  drift ppm  P1  P2',
   );
   const line = (r: FlowFigures): string =>
     `${r.name.padEnd(22)} ${String(r.datagrams).padStart(7)}  ${f(r.bitrate / 1e6, 3).padStart(6)}  ${f(r.pcrJitterP99Us).padStart(13)}  ${f(r.pcrJitterMaxUs).padStart(6)}  ${f(r.dfMaxMs, 2).padStart(9)} (${f(r.dfFloorMs, 2)})  ${f(r.burstRatio, 2).padStart(5)}  ${String(r.lostPackets).padStart(7)}  ${String(r.missingDatagrams).padStart(7)}  ${f(r.driftPpm).padStart(9)}  ${String(r.priority1).padStart(2)}  ${String(r.priority2).padStart(2)}`;
   for (const r of rows) console.log(line(r));
-  console.log(
-    `ours worst: PCR-OJ p99 ${f(worst.pcrJitterP99Us)} µs, max ${f(worst.pcrJitterMaxUs)} µs, DF ${f(worst.dfMaxMs, 2)} ms, burst ${f(worst.burstRatio, 2)}, lost ${worst.lostPackets}, missing ${worst.missingDatagrams}`,
-  );
-  console.log(
-    `headend process CPU ${f(result.cpu.cpuPercent)} % (${f(result.cpu.cpuPercentPer100Mbps)} % per 100 Mbit/s), RSS ${f(result.cpu.maxRssMB)} MB; loop: spin ${f(loop.spinFraction * 100)} % of the worker, ${f(loop.sleepsPerSec, 0)} sleeps/s, margin ${f(loop.marginUs)} µs, worst send lateness ${f(loop.lateMaxUs)} µs, worst oversleep ${f(loop.oversleepMaxUs)} µs`,
-  );
-  // How late the worker sent, all channels together (the ring's lateness buckets).
-  const late = chans.map((c) => c.handle.stats.lateness);
-  const bounds = late[0]?.buckets ?? [];
-  const cum = bounds.map((_, i) => late.reduce((s, l) => s + l.counts[i], 0));
-  const total = late.reduce((s, l) => s + l.count, 0);
-  console.log(
-    'send lateness (all channels): ' +
-      bounds
-        .map(
-          (b, i) =>
-            `≤${b * 1e6 >= 1000 ? `${b * 1e3} ms` : `${b * 1e6} µs`} ${f((cum[i] / total) * 100, 3)} %`,
-        )
-        .join(', ') +
-      ` of ${total}`,
-  );
+  const modeLines = (
+    label: string,
+    w: typeof worst,
+    c: ReturnType<typeof cpuFig>,
+    l: typeof loop,
+    late: ReturnType<typeof latenessShares>,
+  ): void => {
+    console.log(
+      `${label} worst: PCR-OJ p99 ${f(w.pcrJitterP99Us)} µs, max ${f(w.pcrJitterMaxUs)} µs, DF ${f(w.dfMaxMs, 2)} ms, burst ${f(w.burstRatio, 2)}, lost ${w.lostPackets}, missing ${w.missingDatagrams}`,
+    );
+    console.log(
+      `  headend process CPU ${f(c.cpuPercent)} % (${f(c.cpuPercentPer100Mbps)} % per 100 Mbit/s), RSS ${f(c.maxRssMB)} MB; loop: spin ${f(l.spinFraction * 100)} % of the worker, ${f(l.sleepsPerSec, 0)} sleeps/s, margin ${f(l.marginUs)} µs, worst send lateness ${f(l.lateMaxUs)} µs, worst oversleep ${f(l.oversleepMaxUs)} µs`,
+    );
+    console.log(
+      '  send lateness (all channels): ' +
+        late.shares
+          .map(
+            ([b, share]) =>
+              `≤${b * 1e6 >= 1000 ? `${b * 1e3} ms` : `${b * 1e6} µs`} ${f(share * 100, 3)} %`,
+          )
+          .join(', ') +
+        ` of ${late.total}`,
+    );
+  };
+  modeLines('ours', worst, result.cpu, loop, result.sendLateness);
+  if (rtRun && rtSum) {
+    const c = cpuFig(rtSum.cpuSec, rtRun.runSec, rtRun.maxRss);
+    modeLines('ours rt', rtSum.worst, c, rtSum.loop, latenessShares(rtRun.chans));
+    if (rtRun.realtimeNote) console.log(`  note: ${rtRun.realtimeNote}`);
+  } else console.log(`ours rt: skipped (${rtCheck?.error ?? 'not asked'})`);
+  for (const tg of targets) {
+    console.log(
+      `targets, ${tg.label}: ` +
+        tg.checks.map((c) => `${c.what} ${f(c.value, 2)} ${c.ok ? 'met' : 'NOT met'}`).join('; ') +
+        `; beats the best baseline on every figure: ${tg.beatsBaselines ? 'yes' : 'NO'}; machine floor max ${f(tg.floorMaxMs, 2)} ms`,
+    );
+  }
   console.log('wrote bench/results/pacing-latest.json');
 
   // The highest load the box holds: more channels, RAMP_SECONDS each with their own capture,
@@ -385,7 +523,7 @@ async function main(): Promise<void> {
     const rampDir = mkdtempSync(join(tmpdir(), 'headend-ramp-'));
     const cap = await startReceiver(join(rampDir, 'rx.bin'), groups, -1, { nice: 10 });
     await sleep(300);
-    const r = await runOurs(n, RAMP_SECONDS, input, times, groups);
+    const r = await runOurs(n, RAMP_SECONDS, input, times, groups, rtOk);
     await sleep(200);
     const got = await cap.stop();
     rmSync(rampDir, { recursive: true, force: true });
@@ -414,10 +552,10 @@ async function main(): Promise<void> {
     if (!ok) break;
     held = step;
   }
-  writeResult('pacing', { ...result, ramp, highestHeld: held ?? null });
+  writeResult('pacing', { ...result, ramp, rampRealtime: rtOk, highestHeld: held ?? null });
   console.log(
     held
-      ? `highest load held: ${String(held.channels)} channels, ${String(held.mbps)} Mbit/s`
+      ? `highest load held (${rtOk ? 'real-time' : 'normal'} pacing): ${String(held.channels)} channels, ${String(held.mbps)} Mbit/s`
       : `no step above ${CHANNELS} channels held`,
   );
 }

@@ -2,7 +2,12 @@
 // real daemon. Run inside the private namespace (it sends on lo):
 //
 //   bash scripts/in-netns.sh node dist/bench/rtsp-sessions.js [--sessions 200] [--seconds 20]
+//       [--realtime 1]
 //
+// --realtime 1 runs the daemon with headend.pacing's real-time settings (realtime_priority 20,
+// cpu_dma_latency 0; they need root) and writes rtsp-sessions-realtime-latest.json. Both
+// print the machine floor first (bench/floor.ts: how punctually a thread that only waits runs
+// here), which bounds what any pacer can reach on this machine.
 // Setup: `headend run -c <temp channels.yaml>` with one 4 Mbit/s CBR channel (http off, RTSP on
 // a free port), whose source is udp://127.0.0.1 fed by this process with an ffmpeg-made clip
 // (looped seamlessly in memory, sent at its own PCR pace), so no encoder competes for the CPU.
@@ -38,6 +43,7 @@ import { startDaemon, type Daemon } from '../test/e2e/helpers.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
 import { ROOT, arg, fmt, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
+import { describeFloor, measureFloor, type Floor } from './floor.js';
 
 const RATE = 4e6;
 const TS_BYTES = 7 * TS_PACKET_SIZE;
@@ -56,6 +62,9 @@ const SETUP_CONCURRENCY = 16;
 const SESSIONS = arg('sessions', 200);
 const SECONDS = arg('seconds', 20);
 const IDLE_SECONDS = Math.min(5, SECONDS);
+const REALTIME = arg('realtime', 0) > 0;
+const RESULT_NAME = REALTIME ? 'rtsp-sessions-realtime' : 'rtsp-sessions';
+const FLOOR_SECONDS = arg('floor-seconds', 5);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -520,6 +529,7 @@ async function run(t: Test, dir: string): Promise<void> {
   const expectSec = IDLE_SECONDS + 2 * (SECONDS + 10) + SESSIONS / 10 + 30;
   const input = loopClip(clip, Math.ceil((expectSec * clip.bitrate) / 8 / TS_PACKET_SIZE));
 
+  const floor = await measureFloor(REALTIME ? 'rt-sleep' : 'spin', FLOOR_SECONDS);
   const rtspPort = await freeTcpPort();
   const [rtpPort, srcPort, ...clientPorts] = await freeEvenPorts(SESSIONS + 2, 20000);
   const config = [
@@ -527,6 +537,7 @@ async function run(t: Test, dir: string): Promise<void> {
     '  name: RTSP bench',
     '  http: false',
     `  rtsp: { listen: ${HOST}:${rtspPort}, rtp_port: ${rtpPort}, max_sessions: ${SESSIONS + 10}, max_sessions_per_client: ${SESSIONS + 10} }`,
+    ...(REALTIME ? ['  pacing: { realtime_priority: 20, cpu_dma_latency: 0 }'] : []),
     'channels:',
     '  - number: 1',
     '    name: Bench',
@@ -595,7 +606,8 @@ async function run(t: Test, dir: string): Promise<void> {
   } finally {
     feeder.stop();
     const flows = await rx.stop();
-    if (phases.length === 2) report(phases, idle!, pid, flows, rx.kernel, clip.source, feeder, d);
+    if (phases.length === 2)
+      report(phases, idle!, pid, flows, rx.kernel, clip.source, feeder, d, floor);
   }
 }
 
@@ -608,6 +620,7 @@ function report(
   clipSource: string,
   feeder: Feeder,
   d: Daemon | undefined,
+  floor: Floor,
 ): void {
   const idleCpu = cpuFigures(idle, pid);
   const results = phases.map((ph) => {
@@ -688,6 +701,18 @@ function report(
     channel: { bitrateBps: RATE, packetsPerDatagram: 7, dfFloorMs: round(DF_FLOOR_MS) },
     sessions: SESSIONS,
     seconds: SECONDS,
+    pacing: REALTIME
+      ? {
+          realtimePriority: 20,
+          cpuDmaLatencyUs: 0,
+          daemonSaid: (d?.events ?? [])
+            .filter(
+              (e) => e.event.startsWith('pacer-realtime') || e.event.startsWith('cpu-latency'),
+            )
+            .map((e) => e.event),
+        }
+      : 'normal',
+    floor,
     targetExcessDfP99Ms: TARGET_EXCESS_MS,
     idle: {
       seconds: IDLE_SECONDS,
@@ -702,14 +727,15 @@ function report(
       .slice(0, 20),
     phases: results,
   };
-  writeResult('rtsp-sessions', result);
+  writeResult(RESULT_NAME, result);
 
   const f = (v: number, d = 2): string => fmt(v, d);
   const s3 = (x: { p50: number; p99: number; max: number }, dd = 2): string =>
     `${f(x.p50, dd)}/${f(x.p99, dd)}/${f(x.max, dd)}`;
   console.log(
-    `rtsp-sessions: 1 channel 4 Mbit/s CBR, RTP/AVP unicast UDP, ${SECONDS} s windows, capture: ${result.capture}`,
+    `rtsp-sessions: 1 channel 4 Mbit/s CBR, RTP/AVP unicast UDP, ${SECONDS} s windows, ${REALTIME ? 'real-time pacing (priority 20, cpu_dma_latency 0)' : 'normal pacing'}, capture: ${result.capture}`,
   );
+  console.log(`machine floor (${FLOOR_SECONDS} s, before the daemon): ${describeFloor(floor)}`);
   console.log(
     `excess DF = DF − ${f(DF_FLOOR_MS, 3)} ms (one datagram) per 1-s interval; p50/p99/max over sessions of each one's max and p99 (target ≤ ${TARGET_EXCESS_MS} ms at p99; >1ms: sessions over it); output max: the channel's own multicast output, same pacer (reference); added vs output: a session's worst DF minus the output's in the same interval`,
   );
@@ -732,7 +758,7 @@ function report(
     );
   if (result.daemonWarnings.length)
     console.log(`daemon warnings: ${result.daemonWarnings.join('; ')}`);
-  console.log('wrote bench/results/rtsp-sessions-latest.json');
+  console.log(`wrote bench/results/${RESULT_NAME}-latest.json`);
 }
 
 main().catch((e) => {

@@ -2,8 +2,8 @@
 // carries a video and an audio stream and the configured service name (ffprobe), and our
 // Analyzer reads zero priority-1 and priority-2 errors on every output.
 //
-// The issue asks for a 30-second run; to keep the suite short the analysis lasts
-// HEADEND_E2E_SECONDS (default 8): `HEADEND_E2E_SECONDS=30 npm test` for the full run.
+// The analysis lasts 30 s, as the acceptance asks (HEADEND_E2E_SECONDS changes it: 8 for a
+// quick local run).
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import {
   type LogEvent,
 } from './helpers.js';
 
-const SECONDS = Number(process.env.HEADEND_E2E_SECONDS ?? 8) || 8;
+const SECONDS = Number(process.env.HEADEND_E2E_SECONDS ?? 30) || 30;
 
 const CHANNELS = [
   { number: 101, name: 'Test Card', group: '239.255.10.1', port: 5001 },

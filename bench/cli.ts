@@ -1,7 +1,9 @@
 // What every benchmark script shares: `--name value` arguments, the results file
-// (bench/results/<name>-latest.json, one JSON object) and the number format of its table.
+// (bench/results/<name>-latest.json, one JSON object), the machine it ran on, and the number
+// format of its table.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +27,14 @@ export function writeResult(name: string, result: unknown): string {
 /** A table number with `d` decimals, '-' when not finite. */
 export function fmt(v: number, d = 1): string {
   return Number.isFinite(v) ? v.toFixed(d) : '-';
+}
+
+/** The machine a result was measured on (goes into every results file). */
+export function hostInfo() {
+  return {
+    cpus: cpus().length,
+    model: cpus()[0]?.model,
+    loadavg: loadavg(),
+    node: process.version,
+  };
 }

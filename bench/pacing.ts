@@ -28,7 +28,7 @@
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analyzer } from '../src/mpegts/analyzer/index.js';
 import { Remuxer } from '../src/mpegts/remux/remuxer.js';
@@ -37,7 +37,7 @@ import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pac
 import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
-import { ROOT, arg, fmt, writeResult } from './cli.js';
+import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { holdCpuLatency } from '../src/headend/cpu-latency.js';
@@ -435,12 +435,7 @@ async function main(): Promise<void> {
   ];
   const result = {
     date: new Date().toISOString(),
-    host: {
-      cpus: cpus().length,
-      model: cpus()[0]?.model,
-      loadavg: loadavg(),
-      node: process.version,
-    },
+    host: hostInfo(),
     capture: kernel
       ? 'receiver process, SO_TIMESTAMPNS kernel timestamps (python3)'
       : 'receiver process, process.hrtime (user space: pessimistic)',

@@ -35,13 +35,13 @@ import type { Test } from 'tap';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MdiMeter } from '../src/mpegts/analyzer/mdi.js';
 import { TS_PACKET_SIZE } from '../src/mpegts/packet.js';
 import { startDaemon, type Daemon } from '../test/e2e/helpers.js';
 import { chunkTimes, loopClip, makeClip } from './input.js';
-import { ROOT, arg, fmt, writeResult } from './cli.js';
+import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 
@@ -688,12 +688,7 @@ function report(
   const [one, many] = results;
   const result = {
     date: new Date().toISOString(),
-    host: {
-      cpus: cpus().length,
-      model: cpus()[0]?.model,
-      loadavg: loadavg(),
-      node: process.version,
-    },
+    host: hostInfo(),
     capture: kernel
       ? 'one receiver process, SO_TIMESTAMPNS kernel timestamps (python3)'
       : 'one receiver process, process.hrtime (user space: pessimistic)',

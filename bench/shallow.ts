@@ -23,11 +23,11 @@
 import '../test/helpers/private-network.js'; // first: only inside the private network namespace
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeClip } from './input.js';
-import { ROOT, arg, fmt, writeResult } from './cli.js';
+import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
 import { RCV_ADDR, SND_ADDR, SwitchPort, type ShaperOptions } from './netns.js';
 
 const SENDER = fileURLToPath(new URL('./shallow-sender.js', import.meta.url));
@@ -242,12 +242,7 @@ async function main(): Promise<void> {
 
   const result = {
     date: new Date().toISOString(),
-    host: {
-      cpus: cpus().length,
-      model: cpus()[0]?.model,
-      loadavg: loadavg(),
-      node: process.version,
-    },
+    host: hostInfo(),
     clip: clip.source,
     secondsPerFlow: SECONDS,
     shaper: {

@@ -8,32 +8,11 @@ import { startHttpServer, type HttpServer } from '../../src/headend/http.js';
 import { createLogger } from '../../src/headend/log.js';
 import type { ChannelStatus } from '../../src/headend/channel/types.js';
 import type { ChannelSpec } from '../../src/headend/config/types.js';
+import { channelSpec } from '../helpers/channel-spec.js';
 import type { ReloadResult } from '../../src/headend/services.js';
 
-function spec(number: number, name: string, slug: string, group: string): ChannelSpec {
-  return {
-    number,
-    name,
-    provider: 'Acme "TV"',
-    slug,
-    output: {
-      protocol: 'udp',
-      group,
-      port: 5000,
-      ttl: 1,
-      tos: 0,
-      interface: '127.0.0.1',
-      packetsPerDatagram: 7,
-    },
-    sources: [],
-    psiIntervalMs: 100,
-    stallMs: 3000,
-    returnAfterMs: 10000,
-    programNumber: 1,
-    transportStreamId: 1,
-    line: 1,
-  };
-}
+const spec = (number: number, name: string, slug: string, group: string): ChannelSpec =>
+  channelSpec(number, name, slug, group, { provider: 'Acme "TV"' });
 
 function status(s: ChannelSpec, state: ChannelStatus['state']): ChannelStatus {
   return {

@@ -7,40 +7,18 @@ import { startSapAnnouncer } from '../../src/headend/sap.js';
 import { createLogger } from '../../src/headend/log.js';
 import { decodeSap, type SapMessage } from '../../src/headend/sap/packet.js';
 import type { ChannelSpec } from '../../src/headend/config/types.js';
+import { channelSpec } from '../helpers/channel-spec.js';
 
 const GROUP = '239.255.255.255';
 const PORT = 9875;
 
-function spec(
+const spec = (
   number: number,
   name: string,
   slug: string,
   group: string,
   protocol: 'udp' | 'rtp',
-): ChannelSpec {
-  return {
-    number,
-    name,
-    provider: 'Acme',
-    slug,
-    output: {
-      protocol,
-      group,
-      port: 5000,
-      ttl: 3,
-      tos: 0,
-      interface: '127.0.0.1',
-      packetsPerDatagram: 7,
-    },
-    sources: [],
-    psiIntervalMs: 100,
-    stallMs: 3000,
-    returnAfterMs: 10000,
-    programNumber: 1,
-    transportStreamId: 1,
-    line: 1,
-  };
-}
+): ChannelSpec => channelSpec(number, name, slug, group, { protocol, ttl: 3 });
 
 class Receiver {
   readonly messages: SapMessage[] = [];

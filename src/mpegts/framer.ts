@@ -1,6 +1,9 @@
 // Cuts a byte stream into 188-byte transport packets: ISO/IEC 13818-1 §2.4.3.1 (sync_byte) with
-// the sync acquisition rule of ETSI TR 101 290 §5.2.1 (check 1.1): a position is trusted once the
-// next packet boundary also holds 0x47. Garbage between packets is skipped and counted.
+// the sync acquisition rule of ETSI TR 101 290 §5.2.1 (check 1.1): sync is acquired on five
+// consecutive sync bytes 188 bytes apart, and lost at the first boundary without one. Garbage
+// between packets is skipped and counted. (Two sync bytes 188 apart are not enough evidence:
+// random bytes hold such a pair every 64 KiB, several times a second at broadcast rates, and a
+// framer that locked on them handed garbage on as packets and hid a dead feed.)
 //
 // Chunks need not be aligned: a packet split across chunks is carried in the framer's own
 // buffer. Bytes are staged in one preallocated buffer and packets are handed out as (buf, off)
@@ -12,6 +15,10 @@ export interface PacketSink {
   /** One whole packet at buf[off .. off+188). The bytes may be edited in place. */
   packet(buf: Uint8Array, off: number): void;
 }
+
+/** Consecutive sync bytes, one packet apart, that acquire sync (TR 101 290 §5.2.1). */
+export const SYNC_ACQUIRE = 5;
+const SPAN = (SYNC_ACQUIRE - 1) * TS_PACKET_SIZE;
 
 export class Framer {
   /** Backing store; the staging area is buf[base, base+capacity). */
@@ -35,7 +42,7 @@ export class Framer {
     capacity = 1316 * 64,
     store?: { buf: Uint8Array; base: number },
   ) {
-    this.cap = Math.max(capacity, TS_PACKET_SIZE * 4);
+    this.cap = Math.max(capacity, TS_PACKET_SIZE * (SYNC_ACQUIRE + 3));
     this.buf = store ? store.buf : new Uint8Array(this.cap);
     this.base = store ? store.base : 0;
   }
@@ -65,6 +72,19 @@ export class Framer {
     this.locked = false;
   }
 
+  /**
+   * Whether the 0x47 at p starts SYNC_ACQUIRE sync bytes one packet apart: 1 yes, -1 no, 0 not
+   * yet known (the staged bytes end first; at the end of input, what is there decides).
+   */
+  private confirm(p: number, len: number, final: boolean): number {
+    const b = this.buf;
+    for (let k = p + TS_PACKET_SIZE; k <= p + SPAN; k += TS_PACKET_SIZE) {
+      if (k >= len) return final ? 1 : 0;
+      if (b[k] !== SYNC_BYTE) return -1;
+    }
+    return 1;
+  }
+
   /** Scans staged bytes [base, base+len). */
   private scan(stagedLen: number, final: boolean): void {
     const b = this.buf;
@@ -72,25 +92,26 @@ export class Framer {
     let p = this.base;
     while (p + TS_PACKET_SIZE <= len) {
       if (b[p] === SYNC_BYTE) {
-        const next = p + TS_PACKET_SIZE;
-        if (this.locked || (next < len ? b[next] === SYNC_BYTE : final)) {
-          this.locked = true;
+        if (this.locked) {
           this.sink.packet(b, p);
-          p = next;
+          p += TS_PACKET_SIZE;
           continue;
         }
-        if (next >= len) break; // cannot confirm yet: keep as carry
+        const v = this.confirm(p, len, final);
+        if (v > 0) {
+          this.locked = true;
+          this.sink.packet(b, p);
+          p += TS_PACKET_SIZE;
+          continue;
+        }
+        if (v === 0) break; // cannot confirm yet: keep as carry
       } else if (this.locked) {
         this.locked = false;
         this.syncLosses++;
       }
-      // Search for a 0x47 confirmed by another one packet later.
+      // Search for a 0x47 that the next ones confirm (or that the staged bytes cannot refute).
       let q = p + 1;
-      while (
-        q < len &&
-        !(b[q] === SYNC_BYTE && (q + TS_PACKET_SIZE >= len || b[q + TS_PACKET_SIZE] === SYNC_BYTE))
-      )
-        q++;
+      while (q < len && !(b[q] === SYNC_BYTE && this.confirm(q, len, final) >= 0)) q++;
       this.bytesSkipped += q - p;
       p = q;
     }

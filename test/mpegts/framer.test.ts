@@ -70,3 +70,30 @@ t.test('random bytes never throw', async (t) => {
   const junk = Uint8Array.from({ length: 100_000 }, () => Math.floor(rnd() * 256));
   t.doesNotThrow(() => run([junk.subarray(0, 33333), junk.subarray(33333)]));
 });
+
+t.test('random bytes give no packets: sync needs five sync bytes in a row', async (t) => {
+  // Two 0x47 bytes 188 apart occur every 64 KiB of random bytes; with the old two-byte rule
+  // 8 MiB of them gave over a hundred false packets (a dead feed that looked alive).
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const garbage = new Uint8Array(8 << 20);
+  for (let i = 0; i < garbage.length; i++) garbage[i] = rnd();
+  const chunks: Uint8Array[] = [];
+  for (let p = 0; p < garbage.length; p += 1316) chunks.push(garbage.subarray(p, p + 1316));
+  const r = run(chunks);
+  t.equal(r.ids.length, 0, 'no packet out of 8 MiB of random bytes');
+  t.equal(r.skipped, garbage.length, 'every byte skipped');
+});
+
+t.test('four sync bytes in a row are not enough; five are', async (t) => {
+  const four = stream(4);
+  const junk = new Uint8Array(100).fill(0x11);
+  const good = stream(10);
+  const r = run([junk, four, junk, good]);
+  t.same(
+    r.ids,
+    Array.from({ length: 10 }, (_, i) => i),
+    'only the five-in-a-row stream',
+  );
+  t.equal(r.skipped, 100 + 4 * 188 + 100);
+});

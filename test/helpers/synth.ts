@@ -26,6 +26,16 @@ export interface SynthStream {
   fps: number;
   /** Bytes of ES payload per frame. */
   frameBytes: number;
+  /**
+   * Video: every gop-th frame (from frame 0) is a random access point; the payload of each
+   * frame opens with the codec's start code (H.264 IDR 0x65 or slice 0x41, HEVC IDR 0x26 or
+   * TRAIL_R 0x02, MPEG-2 sequence header 0xB3 or picture 0x00). Default 12.
+   */
+  gop?: number;
+  /** Added to this stream's PTS (ms): a stream muxed closer to (or further from) its deadline. */
+  ptsOffsetMs?: number;
+  /** The stream's first frame comes this long after the start (ms). Default 0. */
+  startMs?: number;
   descriptors?: Descriptor[];
 }
 
@@ -131,7 +141,7 @@ export function synthesize(o: SynthOptions): { ts: Uint8Array; endPcr: number } 
   const es: EsState[] = [];
   for (const p of o.programs)
     for (const s of p.streams)
-      es.push({ s, queue: [], cc: o.ccStart ?? 0, nextFrame: 0, frame: 0 });
+      es.push({ s, queue: [], cc: o.ccStart ?? 0, nextFrame: (s.startMs ?? 0) * 27e3, frame: 0 });
   const pcrPids = new Set(o.programs.map((p) => p.pcrPid));
   const nextPcr = new Map<number, number>();
   for (const pid of pcrPids) nextPcr.set(pid, 0);
@@ -150,7 +160,8 @@ export function synthesize(o: SynthOptions): { ts: Uint8Array; endPcr: number } 
     }
     for (const e of es) {
       while (t >= e.nextFrame) {
-        const pts = Math.round((start + e.nextFrame) / 300) + delay;
+        const pts =
+          Math.round((start + e.nextFrame) / 300) + delay + Math.round((e.s.ptsOffsetMs ?? 0) * 90);
         e.queue.push(...pesPackets(e.s, pts, e.frame++));
         e.nextFrame += 27e6 / e.s.fps;
       }
@@ -209,6 +220,22 @@ function pesPackets(s: SynthStream, pts: number, frame: number): Uint8Array[] {
   if (!video || len < 65536) {
     hdr[4] = (len >> 8) & 0xff;
     hdr[5] = len & 0xff;
+  }
+  if (video && body.length >= 6) {
+    const key = frame % (s.gop ?? 12) === 0;
+    const code =
+      s.streamType === 0x1b
+        ? key
+          ? 0x65
+          : 0x41
+        : s.streamType === 0x24
+          ? key
+            ? 0x26
+            : 0x02
+          : key
+            ? 0xb3
+            : 0x00;
+    body.set([0, 0, 0, 1, code, 0x80]);
   }
   const pes = new Uint8Array(hdr.length + body.length);
   pes.set(hdr);

@@ -10,6 +10,7 @@ import {
   payloadUnitStart,
   discontinuityIndicator,
   pcrDiff,
+  ptsDelta,
 } from '../../src/mpegts/packet.js';
 import { locatePesTimestamps, readTimestamp } from '../../src/mpegts/pes.js';
 import { concatBytes } from '../../src/mpegts/psi/section.js';
@@ -104,6 +105,36 @@ export function checkStream(ts: Uint8Array, pcrPid: number, pmtPid: number): Str
     maxPmtGapMs: maxGap(pmtAt),
     pts,
   };
+}
+
+/**
+ * Decode margin of every PES: DTS (else PTS) − the PCR at the PES's first packet (interpolated
+ * by packet index between the PCRs around it), in ms, per PID in order of appearance.
+ */
+export function decodeMargins(ts: Uint8Array, pcrPid: number): Map<number, number[]> {
+  const n = Math.floor(ts.length / 188);
+  const pcrs: [number, number][] = [];
+  for (let i = 0; i < n; i++) {
+    const pcr = getPid(ts, i * 188) === pcrPid ? getPcr(ts, i * 188) : -1;
+    if (pcr >= 0) pcrs.push([i, pcr]);
+  }
+  const out = new Map<number, number[]>();
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * 188;
+    while (k + 1 < pcrs.length && pcrs[k + 1][0] <= i) k++;
+    if (k + 1 >= pcrs.length || pcrs[k][0] > i || !payloadUnitStart(ts, o)) continue;
+    const loc = locatePesTimestamps(ts, o);
+    if (loc === 0) continue;
+    const [i0, p0] = pcrs[k];
+    const [i1, p1] = pcrs[k + 1];
+    const pcr = p0 + ((i - i0) * pcrDiff(p1, p0)) / (i1 - i0);
+    const dts = readTimestamp(ts, o + (loc >> 8 || loc & 0xff));
+    const pid = getPid(ts, o);
+    if (!out.has(pid)) out.set(pid, []);
+    out.get(pid)!.push((ptsDelta(dts, Math.floor(pcr / 300) % 2 ** 33) * 300) / 27000);
+  }
+  return out;
 }
 
 /** Concatenates what a Remuxer sink receives. */

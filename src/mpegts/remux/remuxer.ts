@@ -48,6 +48,7 @@ import { addTimestampOffset, locatePesTimestamps, readTimestamp, TS_LO } from '.
 import { isPesKind } from '../stream-types.js';
 import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
 import { OutputPsi } from './output-psi.js';
+import { StartGate } from './start-gate.js';
 import type { OutputIdentity } from './output-psi.js';
 import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
 
@@ -72,6 +73,16 @@ const RATE_WINDOW = 2_000 * MS;
 const ALIGN_MARGIN = 10 * MS;
 /** Slot length of VBR filler (no input): 8 packets per 35 ms, about 344 kbit/s of PSI/PCR/nulls. */
 const IDLE_SLOT_TICKS = (35 * MS) / 8;
+/**
+ * Longest time a PES may wait in the decoder's buffer: DTS − arrival ≤ 1 s (ISO/IEC 13818-1
+ * §2.4.2.6, T-STD; still pictures excepted). The decode delay is never raised past it.
+ */
+const T_STD_MAX = 1000 * MS;
+/**
+ * The decode delay aims this far above the least margin, so that the ups and downs of one
+ * input's margins (where its PES fall between PCRs) do not ask for a raise at every new low.
+ */
+const MARGIN_HEADROOM = 30 * MS;
 
 export class Remuxer implements PacketSink {
   readonly stats: RemuxStats = {
@@ -84,6 +95,8 @@ export class Remuxer implements PacketSink {
     splices: 0,
     bytesSkipped: 0,
     inputCcErrors: 0,
+    rapStarts: 0,
+    nonRapStarts: 0,
   };
   /** CBR segments that held more than the mux rate allows (output fell behind the input clock). */
   cbrOverflows = 0;
@@ -107,7 +120,8 @@ export class Remuxer implements PacketSink {
   // Per elementary stream of the current input program (index = Demuxer role).
   private readonly esOutPid = new Int16Array(MAX_ES).fill(-1);
   private readonly esIsPes = new Uint8Array(MAX_ES);
-  private readonly esWaitPusi = new Uint8Array(MAX_ES).fill(1);
+  /** Where each stream of a new input may start (video at an access point): start-gate.ts. */
+  private readonly gate: StartGate;
   private readonly esInPid = new Int16Array(MAX_ES).fill(-1);
   private currentOutPids: number[] = [];
   private pcrInPid = -1;
@@ -119,6 +133,8 @@ export class Remuxer implements PacketSink {
   private readonly inLastCc = new Int8Array(8192).fill(-1);
   private readonly ccOut = new Uint8Array(8192).fill(15);
   private readonly lastPtsOut = new Float64Array(8192).fill(NaN);
+  /** 1 until the PID's first PES on the current input timeline (its PTS must not go back). */
+  private readonly firstPes = new Uint8Array(8192);
 
   // Open segment.
   private readonly segFlags = new Uint8Array(SEG_CAP);
@@ -133,9 +149,24 @@ export class Remuxer implements PacketSink {
   // Timeline (27 MHz ticks, unwrapped doubles).
   private haveTimeline = false;
   private offset = 0;
-  /** offset/300 modulo 2^33 as hi·2^30 + lo, for allocation-free PTS/DTS rewriting. */
-  private offHi = 0;
-  private offLo = 0;
+  /**
+   * Decode delay: added to PTS/DTS on top of the offset (27 MHz, a multiple of 300) so that
+   * every PES keeps DTS − PCR ≥ minMargin at its arrival (checkMargin); (offset + delay)/300
+   * modulo 2^33 as hi·2^30 + lo, for allocation-free PTS/DTS rewriting.
+   */
+  private delay = 0;
+  private tsOffHi = 0;
+  private tsOffLo = 0;
+  private readonly minMargin: number;
+  /** Largest DTS − PCR (without the delay) seen on this input timeline: caps the delay. */
+  private maxRawMargin = -Infinity;
+  /** Output time of the slot being filled with content (the PCR a decoder sees it arrive at). */
+  private slotT = 0;
+  /** Lowest and highest DTS − PCR of any output PES so far, 27 MHz (decode margin). */
+  marginMin = Infinity;
+  marginMax = -Infinity;
+  /** Times the decode delay was raised while running (each one a step of PTS on every PID). */
+  delayRaises = 0;
   private offsetPending = false;
   private splicePending = false;
   private lastAnchorRaw = 0;
@@ -176,6 +207,8 @@ export class Remuxer implements PacketSink {
     this.pcrAlign = Math.max(1, Math.min(7, Math.floor(opts.pcrAlign ?? 1)));
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
+    this.minMargin = Math.max(0, Math.min(900, opts.minDecodeMarginMs ?? 100)) * MS;
+    this.gate = new StartGate(MAX_ES, Math.max(0, opts.rapWaitMs ?? 3000) * MS);
     this.framer = new Framer(this, STAGE_BYTES, { buf: this.mem, base: 0 });
     writeNullPacket(this.mem, this.nullAt);
     this.demux = new Demuxer(opts.program === undefined ? {} : { program: opts.program }, {
@@ -197,7 +230,14 @@ export class Remuxer implements PacketSink {
   push(chunk: Uint8Array): void {
     this.framer.push(chunk);
     this.stats.bytesSkipped = this.framer.bytesSkipped;
+    this.stats.rapStarts = this.gate.rapStarts;
+    this.stats.nonRapStarts = this.gate.nonRapStarts;
     this.flushOut();
+  }
+
+  /** True while a stream of the input in use waits for its start (video: an access point). */
+  get starting(): boolean {
+    return this.gate.waiting;
   }
 
   /** End of input: closes the open segment on an estimated time and flushes everything. */
@@ -218,7 +258,7 @@ export class Remuxer implements PacketSink {
     this.splicePending = true;
     this.demux.reset(program);
     this.inLastCc.fill(-1);
-    this.esWaitPusi.fill(1);
+    this.gate.armAll();
     this.flushOut();
   }
 
@@ -232,6 +272,8 @@ export class Remuxer implements PacketSink {
     if (!this.haveTimeline) this.startTimeline(0);
     this.fillTo(this.outEnd + ms * MS);
     this.splicePending = true;
+    // What comes after a pause continues without the pictures it refers to: start it afresh.
+    this.gate.armAll();
     this.flushOut();
   }
 
@@ -290,12 +332,9 @@ export class Remuxer implements PacketSink {
       this.stats.packetsDropped++;
       return;
     }
-    if (r >= 0 && this.esWaitPusi[r] === 1) {
-      if (!payloadUnitStart(b, o)) {
-        this.stats.packetsDropped++;
-        return;
-      }
-      this.esWaitPusi[r] = 0;
+    if (r >= 0 && this.gate.wait[r] !== 0 && !this.gate.admit(r, b, o)) {
+      this.stats.packetsDropped++;
+      return;
     }
     if (this.segCount === SEG_CAP) {
       this.closeSegmentEstimated();
@@ -318,7 +357,7 @@ export class Remuxer implements PacketSink {
       this.startTimeline(raw);
       this.lastAnchorRaw = raw;
       this.lastAnchorIn = raw;
-      this.openSegment(raw, false);
+      this.openSegment(raw, true); // the offset is 0; decideOffset picks the decode delay
       return;
     }
     const d = pcrDelta(raw, this.lastAnchorRaw);
@@ -326,6 +365,7 @@ export class Remuxer implements PacketSink {
     if (!jump) {
       if (d === 0) return; // a repeated PCR value adds no time: treat as content
       const inNow = this.lastAnchorIn + d;
+      this.gate.anchor(inNow);
       if (this.segOpen) {
         if (this.offsetPending) this.decideOffset();
         this.finalize(this.segT0 + (inNow - this.segAnchorIn));
@@ -337,6 +377,7 @@ export class Remuxer implements PacketSink {
     }
     this.stats.splices++;
     this.splicePending = false;
+    this.gate.restartClock();
     this.closeSegmentEstimated();
     this.lastAnchorRaw = raw;
     this.lastAnchorIn = raw;
@@ -345,10 +386,16 @@ export class Remuxer implements PacketSink {
 
   private setOffset(offset: number): void {
     this.offset = offset;
-    let o90 = (offset / 300) % PTS_MODULUS;
+    this.setDelay(this.delay);
+  }
+
+  /** Sets the decode delay (27 MHz, a multiple of 300) and the PTS/DTS offset it gives. */
+  private setDelay(delay: number): void {
+    this.delay = delay;
+    let o90 = ((this.offset + delay) / 300) % PTS_MODULUS;
     if (o90 < 0) o90 += PTS_MODULUS;
-    this.offHi = Math.floor(o90 / TS_LO);
-    this.offLo = o90 - this.offHi * TS_LO;
+    this.tsOffHi = Math.floor(o90 / TS_LO);
+    this.tsOffLo = o90 - this.tsOffHi * TS_LO;
   }
 
   private startTimeline(raw: number): void {
@@ -376,6 +423,28 @@ export class Remuxer implements PacketSink {
   private decideOffset(): void {
     let a = this.outEnd;
     const anchor90 = this.segAnchor90;
+    // The decode delay of the new input: the old one where it serves, raised so that this
+    // segment's PES keep minMargin, lowered so that none waits longer than the T-STD allows.
+    let minRaw = Infinity;
+    let maxRaw = -Infinity;
+    for (let i = 0; i < this.segCount; i++) {
+      if (this.segFlags[i] === 0) continue;
+      const at = this.segBase + i * TS_PACKET_SIZE;
+      const loc = locatePesTimestamps(this.mem, at);
+      if (loc === 0) continue;
+      const tsAt = at + (loc >> 8 || loc & 0xff);
+      const dLead = ptsDelta(readTimestamp(this.mem, tsAt), anchor90) * 300;
+      if (dLead <= -MAX_PTS_LEAD || dLead >= MAX_PTS_LEAD) continue;
+      const raw = dLead - i * this.ticksPerPacket;
+      minRaw = Math.min(minRaw, raw);
+      maxRaw = Math.max(maxRaw, raw);
+    }
+    let delay = this.delay;
+    if (minRaw !== Infinity) delay = Math.max(delay, this.minMargin + MARGIN_HEADROOM - minRaw);
+    if (maxRaw !== -Infinity) delay = Math.min(delay, T_STD_MAX - maxRaw);
+    this.delay = Math.max(0, Math.ceil(delay / 300) * 300);
+    this.maxRawMargin = maxRaw;
+    this.firstPes.fill(1);
     for (let i = 0; i < this.segCount; i++) {
       if (this.segFlags[i] === 0) continue;
       const at = this.segBase + i * TS_PACKET_SIZE;
@@ -385,7 +454,7 @@ export class Remuxer implements PacketSink {
       if (Number.isNaN(last)) continue;
       const lead = ptsDelta(readTimestamp(this.mem, at + (loc & 0xff)), anchor90) * 300;
       if (lead <= -MAX_PTS_LEAD || lead >= MAX_PTS_LEAD) continue;
-      a = Math.max(a, last + MIN_PTS_STEP - lead);
+      a = Math.max(a, last + MIN_PTS_STEP - lead - this.delay);
     }
     a = Math.min(a, this.outEnd + MAX_SPLICE_GAP);
     this.setOffset(Math.ceil((a - this.segAnchorIn) / 300) * 300);
@@ -416,10 +485,12 @@ export class Remuxer implements PacketSink {
     }
     const kinds = p.streams.map((s) => s.kind);
     const pids = assignOutputPids(kinds, this.basePid);
+    const changed = (i: number): boolean =>
+      this.esInPid[i] !== p.streams[i].pid || this.esOutPid[i] !== pids[i];
+    this.gate.setStreams(p.streams, this.haveTimeline && moved ? () => true : changed);
     for (let i = 0; i < MAX_ES; i++) {
       const inPid = i < p.streams.length ? p.streams[i].pid : -1;
       const outPid = i < p.streams.length ? pids[i] : -1;
-      if (this.esInPid[i] !== inPid || this.esOutPid[i] !== outPid) this.esWaitPusi[i] = 1;
       this.esInPid[i] = inPid;
       this.esOutPid[i] = outPid;
       this.esIsPes[i] = i < p.streams.length && isPesKind(p.streams[i].kind) ? 1 : 0;
@@ -557,6 +628,7 @@ export class Remuxer implements PacketSink {
       const at = this.outBase + this.outCount * TS_PACKET_SIZE;
       this.outCount++;
       if (anchorAt0 && j === 0) {
+        this.slotT = t;
         this.copyContent(at, ci++);
         if (hasPcr(mem, at)) {
           setPcr(mem, at, Math.round(t));
@@ -592,6 +664,7 @@ export class Remuxer implements PacketSink {
         psiLeft--;
         this.stats.psiPacketsOut++;
       } else if (ci < n && (!cbr || left <= owed || t0 + (ci * d) / n <= t + slot / 2)) {
+        this.slotT = t;
         this.copyContent(at, ci++);
         if (hasPcr(mem, at)) {
           if (aligned) stripPcr(mem, at);
@@ -705,19 +778,68 @@ export class Remuxer implements PacketSink {
         if (lead < 0) lead += PTS_MODULUS;
         if (lead > PTS_MODULUS / 2) lead -= PTS_MODULUS;
         lead *= 300;
-        addTimestampOffset(mem, ptsAt, this.offHi, this.offLo);
         const dtsRel = loc >> 8;
-        if (dtsRel !== 0) addTimestampOffset(mem, at + dtsRel, this.offHi, this.offLo);
         // A PTS more than MAX_PTS_LEAD from its own PCR is not this clock's (a stray packet of
         // another source): it is forwarded, but never steers the splice arithmetic.
         if (lead > -MAX_PTS_LEAD && lead < MAX_PTS_LEAD) {
-          const ptsOut = this.segT0 + lead;
+          let dLead = lead;
+          if (dtsRel !== 0) {
+            const d = at + dtsRel;
+            const dts =
+              ((mem[d] >> 1) & 0x07) * TS_LO +
+              ((mem[d + 1] << 22) |
+                ((mem[d + 2] >> 1) << 15) |
+                (mem[d + 3] << 7) |
+                (mem[d + 4] >> 1));
+            dLead = (dts - this.segAnchor90) % PTS_MODULUS;
+            if (dLead < 0) dLead += PTS_MODULUS;
+            if (dLead > PTS_MODULUS / 2) dLead -= PTS_MODULUS;
+            dLead *= 300;
+          }
+          this.checkMargin(pid, this.segT0 + dLead - this.slotT, this.segT0 + lead);
+          const ptsOut = this.segT0 + lead + this.delay;
           if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
         } else {
           this.implausiblePts++;
         }
+        addTimestampOffset(mem, ptsAt, this.tsOffHi, this.tsOffLo);
+        if (dtsRel !== 0) addTimestampOffset(mem, at + dtsRel, this.tsOffHi, this.tsOffLo);
       }
     }
+  }
+
+  /**
+   * Keeps a PES's decode margin (DTS − PCR at its arrival, `raw` without the delay) at least
+   * minMargin, and the first PES of a PID on a new input timeline presenting after the last one
+   * sent (`ptsNoDelay` its PTS without the delay): raises the delay where either needs it, as
+   * far as the T-STD's 1 s allows. A raise moves the PTS/DTS of every stream by the same step,
+   * so sound and picture stay together; it happens at the first PES that needs it, on an input
+   * whose margins the start of its first segment did not show.
+   */
+  private checkMargin(pid: number, raw: number, ptsNoDelay: number): void {
+    if (raw > this.maxRawMargin) this.maxRawMargin = raw;
+    let need = raw + this.delay < this.minMargin ? this.minMargin + MARGIN_HEADROOM - raw : 0;
+    if (this.firstPes[pid] === 1) {
+      this.firstPes[pid] = 0;
+      const last = this.lastPtsOut[pid];
+      if (last === last) need = Math.max(need, last + MIN_PTS_STEP - ptsNoDelay);
+    }
+    need -= this.delay;
+    if (need > 0) {
+      const step = Math.min(need, T_STD_MAX - this.maxRawMargin - this.delay);
+      if (step > 0) {
+        this.setDelay(this.delay + Math.ceil(step / 300) * 300);
+        this.delayRaises++;
+      }
+    }
+    const margin = raw + this.delay;
+    if (margin < this.marginMin) this.marginMin = margin;
+    if (margin > this.marginMax) this.marginMax = margin;
+  }
+
+  /** The decode margin (DTS − PCR at arrival) of the output's PES so far, in ms. */
+  get decodeMarginMs(): { min: number; max: number; delay: number } {
+    return { min: this.marginMin / MS, max: this.marginMax / MS, delay: this.delay / MS };
   }
 
   private flushOut(): void {

@@ -34,6 +34,18 @@ export interface RemuxOptions {
    * Falls back to unaligned PCR where datagrams are too sparse to keep pcrIntervalMs. Default 1.
    */
   pcrAlign?: number;
+  /**
+   * Least time, in ms, between a PES's arrival (the PCR of its first packet) and its decoding
+   * (DTS, else PTS): the output keeps every stream at least this far ahead of the decoder by a
+   * common decode delay added to PTS/DTS, never past the T-STD's 1 s (ISO/IEC 13818-1
+   * §2.4.2.6). Default 100.
+   */
+  minDecodeMarginMs?: number;
+  /**
+   * How long (ms of input time) a new input's video may wait for a random access point before
+   * it starts at the next PES anyway (a non-RAP start). Default 3000.
+   */
+  rapWaitMs?: number;
 }
 
 /** Receives whole 188-byte output packets. The view is only valid during the call: copy to keep. */
@@ -54,4 +66,8 @@ export interface RemuxStats {
   bytesSkipped: number;
   /** Input CC errors seen on the selected program's PIDs. */
   inputCcErrors: number;
+  /** Video starts (first output, each splice) at a random access point (start-gate.ts). */
+  rapStarts: number;
+  /** Video starts elsewhere: no access point within rapWaitMs, or none readable. */
+  nonRapStarts: number;
 }

@@ -1,0 +1,83 @@
+// The output keeps every PES ahead of its decoder (issue 9, item 2): DTS (else PTS) − PCR at
+// the PES's arrival ≥ minDecodeMarginMs and ≤ the T-STD's 1 s (ISO/IEC 13818-1 §2.4.2.6), by
+// a decode delay common to all streams (sound and picture keep their relation).
+import t from 'tap';
+import { Remuxer } from '../../../src/mpegts/remux/remuxer.js';
+import type { RemuxOptions } from '../../../src/mpegts/remux/types.js';
+import { synthesize, simpleProgram } from '../../helpers/synth.js';
+import { checkStream, collector, decodeMargins } from '../../helpers/ts-check.js';
+
+function remux(inputs: Uint8Array[], opts: RemuxOptions = {}) {
+  const c = collector();
+  const r = new Remuxer(opts, c.sink);
+  inputs.forEach((ts, i) => {
+    if (i > 0) r.splice();
+    for (let o = 0; o < ts.length; o += 1316) r.push(ts.subarray(o, o + 1316));
+  });
+  r.end();
+  return { r, out: c.bytes() };
+}
+
+function input(ptsDelayMs: number, audioOffsetMs = 0, startPcr = 0, audioStartMs = 0): Uint8Array {
+  const p = simpleProgram(1);
+  p.streams[1].ptsOffsetMs = audioOffsetMs;
+  p.streams[1].startMs = audioStartMs;
+  return synthesize({ programs: [p], durationMs: 3000, muxRate: 3e6, ptsDelayMs, startPcr }).ts;
+}
+
+function range(m: Map<number, number[]>, pid: number): [number, number] {
+  const l = m.get(pid) ?? [];
+  return [Math.min(...l), Math.max(...l)];
+}
+
+t.test('an input muxed too late gets its margin back', async (t) => {
+  const ts = input(5); // PTS only 5 ms after the PCR: a decoder would decode it on arrival
+  const inM = decodeMargins(ts, 0x100);
+  t.ok(range(inM, 0x101)[0] < 10, `input audio margin from ${range(inM, 0x101)[0].toFixed(1)} ms`);
+  const { r, out } = remux([ts]);
+  const m = decodeMargins(out, 0x100);
+  for (const pid of [0x100, 0x110]) {
+    const [lo, hi] = range(m, pid);
+    t.ok(lo >= 99.9, `PID ${pid.toString(16)}: min ${lo.toFixed(1)} ms ≥ 100`);
+    t.ok(hi <= 1000, `PID ${pid.toString(16)}: max ${hi.toFixed(1)} ms ≤ 1000`);
+  }
+  t.equal(r.delayRaises, 0, 'decided at the start, never raised while running');
+  const c = checkStream(out, 0x100, 0x1000);
+  t.equal(c.ccErrors, 0);
+  t.ok(r.decodeMarginMs.min >= 99.9, `the remuxer's own figure: ${r.decodeMarginMs.min} ms`);
+});
+
+t.test('a stream later found short of margin raises the delay once, for all', async (t) => {
+  // Audio 150 ms closer to its deadline than the video, and only from 1 s on.
+  const { r, out } = remux([input(200, -150, 0, 1000)], { minDecodeMarginMs: 120 });
+  const m = decodeMargins(out, 0x100);
+  const [alo] = range(m, 0x110);
+  const [vlo] = range(m, 0x100);
+  t.ok(alo >= 119.9, `audio min ${alo.toFixed(1)} ms`);
+  t.ok(vlo >= 119.9, `video min ${vlo.toFixed(1)} ms`);
+  const c = checkStream(out, 0x100, 0x1000);
+  for (const [pid, list] of c.pts) {
+    let back = 0;
+    for (let i = 1; i < list.length; i++) if (list[i] <= list[i - 1]) back++;
+    t.equal(back, 0, `PID ${pid.toString(16)}: PTS never go back`);
+  }
+  t.equal(r.delayRaises, 1, 'one raise when the audio arrives');
+});
+
+t.test('an input already near the T-STD limit is not delayed past 1 s', async (t) => {
+  const { out } = remux([input(950)]);
+  const m = decodeMargins(out, 0x100);
+  t.ok(range(m, 0x100)[1] <= 1000, `video max ${range(m, 0x100)[1].toFixed(1)} ms`);
+  t.ok(range(m, 0x110)[1] <= 1000, `audio max ${range(m, 0x110)[1].toFixed(1)} ms`);
+});
+
+t.test('after a splice to a source with other margins, both rules hold', async (t) => {
+  const { out } = remux([input(600), input(0, 0, 7e9)]);
+  const m = decodeMargins(out, 0x100);
+  for (const pid of [0x100, 0x110]) {
+    const [lo, hi] = range(m, pid);
+    t.ok(lo >= 99.9 && hi <= 1000, `PID ${pid.toString(16)}: ${lo.toFixed(1)}…${hi.toFixed(1)} ms`);
+  }
+  const c = checkStream(out, 0x100, 0x1000);
+  t.equal(c.ccErrors, 0);
+});

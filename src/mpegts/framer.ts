@@ -72,6 +72,11 @@ export class Framer {
     this.locked = false;
   }
 
+  /** The staged bytes not yet judged (a partial packet, or ones awaiting sync confirmation). */
+  pending(): Uint8Array {
+    return this.buf.subarray(this.base, this.base + this.carry);
+  }
+
   /**
    * Whether the 0x47 at p starts SYNC_ACQUIRE sync bytes one packet apart: 1 yes, -1 no, 0 not
    * yet known (the staged bytes end first; at the end of input, what is there decides).

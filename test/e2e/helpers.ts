@@ -736,17 +736,23 @@ export function ffmpeg(args: string[]): void {
   if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
 }
 
-/** A small H.264/AAC test clip in MPEG-TS: `seconds` of `pattern` at `size`, 25 fps, ~300k. */
+/** A small H.264/AAC test clip in MPEG-TS: `seconds` of `pattern` at `size`, `rate` fps (25), ~300k. */
 export function renderClip(
   file: string,
   seconds: number,
-  opts: { pattern?: string; size?: string } = {},
+  opts: { pattern?: string; size?: string; rate?: number } = {},
 ): void {
+  const rate = opts.rate ?? 25;
   ffmpeg([
-    ...['-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc'}=size=${opts.size ?? '320x180'}:rate=25`],
+    ...[
+      '-f',
+      'lavfi',
+      '-i',
+      `${opts.pattern ?? 'testsrc'}=size=${opts.size ?? '320x180'}:rate=${rate}`,
+    ],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
     ...['-t', String(seconds), '-map', '0:v', '-map', '1:a'],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(rate), '-pix_fmt', 'yuv420p'],
     ...['-b:v', '300k', '-maxrate', '300k', '-bufsize', '300k'],
     ...['-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', file],
   ]);

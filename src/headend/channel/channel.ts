@@ -3,13 +3,17 @@
 // monotonic due time) → the Pacer's queue for its multicast output.
 //
 // Failover: when the source in use fails (exit, stall, garbage: reported by the SourceHub) or
-// delivers bytes without the wanted program for `missingServiceMs`, the channel moves to the
-// next source and splices it in; it returns to the primary once the primary (kept open and
-// watched meanwhile) has been healthy for `returnAfterMs`. While no source delivers, the
-// remuxer's idle output (PAT/PMT/SDT and PCR, nulls in CBR) keeps the output alive, generated
-// just ahead of the pacer so the queue never runs dry: tuned boxes stay tuned.
+// delivers bytes without the wanted program, or without video/audio payload, for
+// `missingServiceMs`, the channel moves to the next source and splices it in (the remuxer
+// starts its video at an access point and keeps PSI/PCR flowing until then). It returns to the
+// primary once the primary (kept open and watched meanwhile) has been healthy for
+// `returnAfterMs`: a planned switch, so the backup keeps playing until the primary reaches an
+// access point (SpliceProbe), and the viewer sees no broken picture at all. While no source
+// delivers, the remuxer's idle output (PAT/PMT/SDT and PCR, nulls in CBR) keeps the output
+// alive, generated just ahead of the pacer so the queue never runs dry: tuned boxes stay tuned.
 
 import { Remuxer } from '../../mpegts/remux/remuxer.js';
+import { SpliceProbe } from '../../mpegts/splice-probe.js';
 import { DatagramTimeline } from '../../scheduler/timeline.js';
 import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
@@ -49,6 +53,19 @@ export interface ChannelDeps {
 
 /** Bytes must have stopped this long before the idle filler takes over (a live source is bursty). */
 const QUIET_MS = 250;
+/**
+ * A planned switch waits this long at most for the new source's access point while the old
+ * one plays on; then it switches anyway (the remuxer still starts the video at one).
+ */
+const PLANNED_WAIT_MS = 5000;
+
+/** A planned switch in wait: the source to switch to, watched for an access point. */
+interface PendingSwitch {
+  index: number;
+  why: string;
+  probe: SpliceProbe;
+  sinceNs: number;
+}
 
 const monotonicNs = (): number => Number(process.hrtime.bigint());
 
@@ -95,6 +112,7 @@ export class Channel {
   readonly monitor = new OutputMonitor();
   /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
   private lastPcr27 = NaN;
+  private pending: PendingSwitch | null = null;
 
   constructor(
     config: ChannelConfig,
@@ -237,16 +255,30 @@ export class Channel {
   // ------------------------------------------------------------------ sources
 
   private onData(link: SourceLink, chunk: Uint8Array): void {
+    const p = this.pending;
+    if (p && link.index === p.index) {
+      if (p.probe.push(chunk)) this.switchTo(p.index, p.why, p.probe.handover());
+      return;
+    }
     if (link.index !== this.active) return;
-    const before = this.remuxer.stats.packetsOut;
-    this.remuxer.push(chunk);
-    if (this.remuxer.stats.packetsOut !== before) this.lastProducedNs = this.nowNs();
-    this.drain();
+    this.feed(link, chunk);
     if (this.state !== (this.active === 0 ? 'running' : 'failover') && this.remuxer.demux.program) {
       this.state = this.active === 0 ? 'running' : 'failover';
       this.sourceUpSinceMs = Date.now();
       this.log.log('info', 'source-up', { source: link.label, index: link.index });
     }
+  }
+
+  /** Source bytes into the remuxer, and the packets that come out of it to the pacer. */
+  private feed(link: SourceLink, chunk: Uint8Array): void {
+    const s = this.remuxer.stats;
+    const before = s.packetsOut;
+    const content = s.contentPacketsIn;
+    this.remuxer.push(chunk);
+    const now = this.nowNs();
+    if (s.packetsOut !== before) this.lastProducedNs = now;
+    if (s.contentPacketsIn !== content) link.lastPayloadNs = now;
+    this.drain();
   }
 
   private onRestarted(link: SourceLink): void {
@@ -258,15 +290,44 @@ export class Channel {
   private onFailed(link: SourceLink, reason: string): void {
     this.lastError = `${link.label}: ${reason}`;
     this.log.log('warn', 'source-failed', { source: link.label, index: link.index, reason });
+    if (this.pending && link.index === this.pending.index) {
+      this.log.log('info', 'switch-cancelled', { to: link.label, reason });
+      this.pending = null;
+      return;
+    }
     if (link.index !== this.active) return;
     this.state = 'down';
     this.sourceUpSinceMs = undefined;
-    if (this.links.length > 1) this.switchTo((this.active + 1) % this.links.length, reason);
+    // The old source is gone: a switch that waited for the new one's access point goes now.
+    const next = this.pending ? this.pending.index : (this.active + 1) % this.links.length;
+    if (this.links.length > 1) this.switchTo(next, reason);
   }
 
-  private switchTo(index: number, why: string): void {
+  /**
+   * Switches to source `index` while the one in use plays on: the switch happens when the new
+   * source reaches a random access point (or after PLANNED_WAIT_MS).
+   */
+  private planSwitch(index: number, why: string): void {
+    const link = this.links[index];
+    link.open();
+    this.pending = {
+      index,
+      why,
+      probe: new SpliceProbe(link.spec.service),
+      sinceNs: this.nowNs(),
+    };
+    this.log.log('info', 'switch-planned', { to: link.label, reason: why });
+  }
+
+  /**
+   * Moves to source `index` now. `handover` (a planned switch): the new source's bytes from
+   * its access point on (SpliceProbe), fed at once after the splice.
+   */
+  private switchTo(index: number, why: string, handover?: Uint8Array): void {
     const from = this.active;
     if (index === from) return;
+    const waitedMs = this.pending ? (this.nowNs() - this.pending.sinceNs) / 1e6 : undefined;
+    this.pending = null;
     this.active = index;
     const link = this.links[index];
     this.links[from].useProgramOf(null);
@@ -282,7 +343,11 @@ export class Channel {
       from: this.links[from].label,
       to: link.label,
       reason: why,
+      ...(waitedMs === undefined
+        ? {}
+        : { waitedMs: Math.round(waitedMs), atAccessPoint: !!handover }),
     });
+    if (handover) this.onData(link, handover);
   }
 
   // ------------------------------------------------------------------ housekeeping
@@ -299,8 +364,27 @@ export class Channel {
       const want = link.spec.service === undefined ? 'a program' : `service ${link.spec.service}`;
       link.failed(`missing service: the source carries no ${want}`);
     }
-    if (this.active !== 0 && this.links[0].healthyFor(this.config.returnAfterMs, now)) {
-      this.switchTo(0, 'primary healthy again');
+    if (
+      link &&
+      link.lastDataNs >= 0 &&
+      now - link.lastDataNs <= this.config.stallMs * 1e6 &&
+      link.payloadWatchNs >= 0 &&
+      now - Math.max(link.lastPayloadNs, link.payloadWatchNs) > this.missingServiceMs * 1e6
+    ) {
+      // Bytes, even PSI, but no picture or sound: as good as a stall (an encoder whose input
+      // died often sends just that).
+      link.payloadWatchNs = now;
+      link.failed(`no payload: no video or audio packets for ${this.missingServiceMs} ms`);
+    }
+    const p = this.pending;
+    if (p && now - p.sinceNs > PLANNED_WAIT_MS * 1e6) {
+      this.switchTo(p.index, `${p.why}; no access point within ${PLANNED_WAIT_MS} ms`);
+    } else if (
+      !p &&
+      this.active !== 0 &&
+      this.links[0].healthyFor(this.config.returnAfterMs, now)
+    ) {
+      this.planSwitch(0, 'primary healthy again');
     }
     // Quiet: no bytes, or bytes that give no output (garbage until the hub calls it a failure
     // after stall_timeout): either way the filler keeps PSI and PCR flowing meanwhile.

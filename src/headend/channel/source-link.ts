@@ -6,6 +6,7 @@
 
 import { Framer } from '../../mpegts/framer.js';
 import { Demuxer } from '../../mpegts/demux.js';
+import { hasPayload } from '../../mpegts/packet.js';
 import type { ChannelSourceSpec, SourceProvider, SourceSubscriber } from './types.js';
 
 export interface LinkEvents {
@@ -16,6 +17,12 @@ export interface LinkEvents {
 
 export class SourceLink implements SourceSubscriber {
   lastDataNs = -1;
+  /** When the program's video/audio last carried payload (PSI and nulls alone do not count). */
+  lastPayloadNs = -1;
+  /** Since when the payload is watched (opened, restarted, or last reported missing). */
+  payloadWatchNs = -1;
+  /** This link's own demuxer saw payload in the chunk being read. */
+  private sawPayload = false;
   /** Since when the source has delivered the program without a failure; -1 when not healthy. */
   healthySinceNs = -1;
   /** When bytes started to come without the program showing up; -1 when n/a. */
@@ -36,7 +43,11 @@ export class SourceLink implements SourceSubscriber {
     private readonly nowNs: () => number,
   ) {
     this.demux = this.newDemux();
-    this.framer = new Framer({ packet: (b, o) => this.demux.process(b, o) });
+    this.framer = new Framer({
+      packet: (b, o) => {
+        if (this.demux.process(b, o) >= 0 && hasPayload(b, o)) this.sawPayload = true;
+      },
+    });
   }
 
   get subscribed(): boolean {
@@ -63,6 +74,7 @@ export class SourceLink implements SourceSubscriber {
 
   open(): void {
     if (this.unsubscribe) return;
+    this.payloadWatchNs = this.nowNs();
     this.unsubscribe = this.hub.subscribe(this.spec, this, { stallMs: this.stallMs });
   }
 
@@ -74,7 +86,10 @@ export class SourceLink implements SourceSubscriber {
     this.reset();
   }
 
-  /** Healthy: bytes within the stall time and the program present, for at least `forMs`. */
+  /**
+   * Healthy: bytes within the stall time, the program present and its video/audio carrying
+   * payload, for at least `forMs`.
+   */
   healthyFor(forMs: number, now: number): boolean {
     if (this.healthySinceNs < 0 || this.lastDataNs < 0) return false;
     if (now - this.lastDataNs > this.stallMs * 1e6) return false;
@@ -85,9 +100,15 @@ export class SourceLink implements SourceSubscriber {
     const now = this.nowNs();
     this.lastDataNs = now;
     this.bytes += chunk.length;
-    if (!this.programOf) this.framer.push(chunk);
+    if (!this.programOf) {
+      this.sawPayload = false;
+      this.framer.push(chunk);
+      if (this.sawPayload) this.lastPayloadNs = now;
+    }
     if (this.programPresent) {
-      if (this.healthySinceNs < 0) this.healthySinceNs = now;
+      const payload = this.lastPayloadNs >= 0 && now - this.lastPayloadNs <= this.stallMs * 1e6;
+      if (!payload) this.healthySinceNs = -1;
+      else if (this.healthySinceNs < 0) this.healthySinceNs = now;
       this.awaitingProgramSinceNs = -1;
     } else if (this.awaitingProgramSinceNs < 0) {
       this.awaitingProgramSinceNs = now;
@@ -96,6 +117,7 @@ export class SourceLink implements SourceSubscriber {
   }
 
   restarted(): void {
+    this.payloadWatchNs = this.nowNs();
     this.reset();
     this.events.restarted(this);
   }

@@ -97,6 +97,7 @@ export class Remuxer implements PacketSink {
     inputCcErrors: 0,
     rapStarts: 0,
     nonRapStarts: 0,
+    contentPacketsIn: 0,
   };
   /** CBR segments that held more than the mux rate allows (output fell behind the input clock). */
   cbrOverflows = 0;
@@ -256,6 +257,7 @@ export class Remuxer implements PacketSink {
   splice(program?: number | null): void {
     this.closeSegmentEstimated();
     this.splicePending = true;
+    this.framer.reset(); // a partial packet of the old source must not join the new one's bytes
     this.demux.reset(program);
     this.inLastCc.fill(-1);
     this.gate.armAll();
@@ -316,6 +318,7 @@ export class Remuxer implements PacketSink {
     }
     const pid = getPid(b, o);
     if (hasPayload(b, o)) {
+      this.stats.contentPacketsIn++;
       const cc = getCc(b, o);
       const last = this.inLastCc[pid];
       if (last >= 0 && !discontinuityIndicator(b, o)) {

@@ -70,4 +70,6 @@ export interface RemuxStats {
   rapStarts: number;
   /** Video starts elsewhere: no access point within rapWaitMs, or none readable. */
   nonRapStarts: number;
+  /** Input packets with payload on the selected program's elementary streams (before any wait). */
+  contentPacketsIn: number;
 }

@@ -73,7 +73,6 @@ export class Channel {
   private active = 0;
   private state: ChannelState = 'starting';
   private lastDueNs = -1;
-  private restarts = 0;
   private failovers = 0;
   private lastError: string | undefined;
   private bytesOut = 0;
@@ -224,7 +223,7 @@ export class Channel {
       source: this.links[this.active]?.label ?? '',
       output: `${o.protocol}://${o.source ? o.source + '@' : ''}${o.group}:${o.port}`,
       bitrate: Math.round(this.bitrate),
-      restarts: this.restarts,
+      restarts: this.links.reduce((n, l) => n + l.restarts, 0),
       failovers: this.failovers,
       lastError: this.lastError,
       datagramsSent: q?.sent ?? 0,
@@ -251,7 +250,6 @@ export class Channel {
 
   private onRestarted(link: SourceLink): void {
     if (link.index !== this.active) return;
-    this.restarts++;
     this.remuxer.splice(link.spec.service ?? null);
   }
 

@@ -3,6 +3,10 @@
 // using (a recovering primary) is judged by a Framer + Demuxer of its own reading PSI only; the
 // source in use is judged by the remuxer's demuxer (`useProgramOf`), so its bytes are framed
 // and demuxed once, not twice.
+//
+// Restarts are the hub's own count of the source's runs (SourceProvider.state(key).restarts),
+// taken over the time this link was subscribed: every run the supervisor started again counts,
+// also one that died before its first byte, and also while the channel used another source.
 
 import { Framer } from '../../mpegts/framer.js';
 import { Demuxer } from '../../mpegts/demux.js';
@@ -24,6 +28,10 @@ export class SourceLink implements SourceSubscriber {
   private demux: Demuxer;
   private readonly framer: Framer;
   private unsubscribe: (() => void) | null = null;
+  /** Restarts counted over earlier subscriptions (closed since). */
+  private restartsBefore = 0;
+  /** The hub's restart count of the source when this subscription began. */
+  private restartsAtOpen = 0;
   /** Set while the channel uses this source: where to read program presence instead. */
   private programOf: (() => boolean) | null = null;
 
@@ -64,14 +72,30 @@ export class SourceLink implements SourceSubscriber {
   open(): void {
     if (this.unsubscribe) return;
     this.unsubscribe = this.hub.subscribe(this.spec, this, { stallMs: this.stallMs });
+    this.restartsAtOpen = this.hubRestarts();
   }
 
   close(): void {
+    this.restartsBefore = this.restarts;
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.healthySinceNs = -1;
     this.awaitingProgramSinceNs = -1;
     this.reset();
+  }
+
+  /**
+   * How many times the source's runs (ffmpeg processes, or a socket's feed after a stall) were
+   * started again while this link was subscribed (restarts of a shared source before it
+   * subscribed are not its own).
+   */
+  get restarts(): number {
+    if (!this.unsubscribe) return this.restartsBefore;
+    return this.restartsBefore + Math.max(0, this.hubRestarts() - this.restartsAtOpen);
+  }
+
+  private hubRestarts(): number {
+    return this.hub.state(this.spec.key)?.restarts ?? 0;
   }
 
   /** Healthy: bytes within the stall time and the program present, for at least `forMs`. */

@@ -86,6 +86,7 @@ export interface ChannelStatus {
   source: string;
   output: string;
   bitrate: number;
+  /** Runs of the channel's sources started again (the hub's count), over all its sources. */
   restarts: number;
   failovers: number;
   lastError?: string;

@@ -126,7 +126,7 @@ export class Channel {
     const events = {
       data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
       restarted: (l: SourceLink) => this.onRestarted(l),
-      failed: (l: SourceLink, r: string) => this.onFailed(l, r),
+      failed: (l: SourceLink, r: string, m?: string) => this.onFailed(l, r, m),
     };
     this.links = config.sources.map(
       (s, i) => new SourceLink(i, s, deps.hub, events, config.stallMs, this.nowNs),
@@ -253,8 +253,8 @@ export class Channel {
     this.remuxer.splice(link.spec.service ?? null);
   }
 
-  private onFailed(link: SourceLink, reason: string): void {
-    this.lastError = `${link.label}: ${reason}`;
+  private onFailed(link: SourceLink, reason: string, message?: string): void {
+    this.lastError = `${link.label}: ${reason}${message ? `: ${message}` : ''}`;
     this.log.log('warn', 'source-failed', { source: link.label, index: link.index, reason });
     if (link.index !== this.active) return;
     this.state = 'down';

@@ -15,7 +15,8 @@ import type { ChannelSourceSpec, SourceProvider, SourceSubscriber } from './type
 export interface LinkEvents {
   data(link: SourceLink, chunk: Uint8Array): void;
   restarted(link: SourceLink): void;
-  failed(link: SourceLink, reason: string): void;
+  /** `message`: why, when the hub says (ffmpeg's exit status and last error line). */
+  failed(link: SourceLink, reason: string, message?: string): void;
 }
 
 export class SourceLink implements SourceSubscriber {
@@ -124,10 +125,10 @@ export class SourceLink implements SourceSubscriber {
     this.events.restarted(this);
   }
 
-  failed(reason: string): void {
+  failed(reason: string, message?: string): void {
     this.healthySinceNs = -1;
     this.awaitingProgramSinceNs = -1;
-    this.events.failed(this, reason);
+    this.events.failed(this, reason, message);
   }
 
   private reset(): void {

@@ -34,7 +34,8 @@ export interface ChannelConfig {
 export interface SourceSubscriber {
   data(chunk: Uint8Array): void;
   restarted(): void;
-  failed(reason: string): void;
+  /** `message`: why, when the hub knows (ffmpeg's exit status and last error line). */
+  failed(reason: string, message?: string): void;
 }
 
 export interface SourceProvider {

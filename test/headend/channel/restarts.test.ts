@@ -6,14 +6,12 @@
 import t, { type Test } from 'tap';
 import { Channel } from '../../../src/headend/channel/channel.js';
 import type {
-  ChannelConfig,
   ChannelSourceSpec,
-  OutputQueue,
-  OutputScheduler,
   SourceProvider,
   SourceSubscriber,
 } from '../../../src/headend/channel/types.js';
 import { createLogger } from '../../../src/headend/log.js';
+import { channelConfig, nullPacer } from './fakes.js';
 
 class FakeHub implements SourceProvider {
   readonly sources = new Map<
@@ -67,54 +65,10 @@ class FakeHub implements SourceProvider {
   }
 }
 
-const pacer: OutputScheduler = {
-  addChannel(): OutputQueue {
-    return {
-      enqueue: () => true,
-      stats: {
-        sent: 0,
-        dropped: 0,
-        lateNs: 0,
-        bytes: 0,
-        lateness: { buckets: [], counts: [], sumSeconds: 0, count: 0 },
-      },
-      ready: new Promise(() => undefined),
-      rtp: { ssrc: 1, seq: 0 },
-      addDestination: () => Promise.resolve(),
-      removeDestination: () => Promise.resolve(),
-    };
-  },
-  removeChannel: () => Promise.resolve(),
-};
-
-function config(sources: string[]): ChannelConfig {
-  return {
-    number: 101,
-    name: 'Test',
-    provider: 'P',
-    slug: 'test',
-    output: {
-      protocol: 'udp',
-      group: '239.255.0.1',
-      port: 5000,
-      ttl: 1,
-      tos: 0,
-      interface: '127.0.0.1',
-      packetsPerDatagram: 7,
-    },
-    sources: sources.map((key) => ({ key, url: `file:/${key}.ts` })),
-    psiIntervalMs: 100,
-    stallMs: 2000,
-    returnAfterMs: 60_000,
-    programNumber: 1,
-    transportStreamId: 1,
-  };
-}
-
 function channel(t: Test, hub: FakeHub, sources: string[]): Channel {
-  const ch = new Channel(config(sources), {
+  const ch = new Channel(channelConfig(sources.map((key) => ({ key, url: `file:/${key}.ts` }))), {
     hub,
-    pacer,
+    pacer: nullPacer,
     log: createLogger({ write: () => undefined }),
     staggerIndex: 0,
     tickMs: 1000,

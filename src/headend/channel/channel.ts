@@ -90,7 +90,6 @@ export class Channel {
   private active = 0;
   private state: ChannelState = 'starting';
   private lastDueNs = -1;
-  private restarts = 0;
   private failovers = 0;
   private lastError: string | undefined;
   private bytesOut = 0;
@@ -145,7 +144,7 @@ export class Channel {
     const events = {
       data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
       restarted: (l: SourceLink) => this.onRestarted(l),
-      failed: (l: SourceLink, r: string) => this.onFailed(l, r),
+      failed: (l: SourceLink, r: string, m?: string) => this.onFailed(l, r, m),
     };
     this.links = config.sources.map(
       (s, i) => new SourceLink(i, s, deps.hub, events, config.stallMs, this.nowNs),
@@ -242,7 +241,7 @@ export class Channel {
       source: this.links[this.active]?.label ?? '',
       output: `${o.protocol}://${o.source ? o.source + '@' : ''}${o.group}:${o.port}`,
       bitrate: Math.round(this.bitrate),
-      restarts: this.restarts,
+      restarts: this.links.reduce((n, l) => n + l.restarts, 0),
       failovers: this.failovers,
       lastError: this.lastError,
       datagramsSent: q?.sent ?? 0,
@@ -283,13 +282,17 @@ export class Channel {
 
   private onRestarted(link: SourceLink): void {
     if (link.index !== this.active) return;
-    this.restarts++;
     this.remuxer.splice(link.spec.service ?? null);
   }
 
-  private onFailed(link: SourceLink, reason: string): void {
-    this.lastError = `${link.label}: ${reason}`;
-    this.log.log('warn', 'source-failed', { source: link.label, index: link.index, reason });
+  private onFailed(link: SourceLink, reason: string, message?: string): void {
+    this.lastError = `${link.label}: ${reason}${message ? `: ${message}` : ''}`;
+    this.log.log('warn', 'source-failed', {
+      source: link.label,
+      index: link.index,
+      reason,
+      message,
+    });
     if (this.pending && link.index === this.pending.index) {
       this.log.log('info', 'switch-cancelled', { to: link.label, reason });
       this.pending = null;

@@ -3,6 +3,10 @@
 // using (a recovering primary) is judged by a Framer + Demuxer of its own reading PSI only; the
 // source in use is judged by the remuxer's demuxer (`useProgramOf`), so its bytes are framed
 // and demuxed once, not twice.
+//
+// Restarts are the hub's own count of the source's runs (SourceProvider.state(key).restarts),
+// taken over the time this link was subscribed: every run the supervisor started again counts,
+// also one that died before its first byte, and also while the channel used another source.
 
 import { Framer } from '../../mpegts/framer.js';
 import { Demuxer } from '../../mpegts/demux.js';
@@ -12,7 +16,8 @@ import type { ChannelSourceSpec, SourceProvider, SourceSubscriber } from './type
 export interface LinkEvents {
   data(link: SourceLink, chunk: Uint8Array): void;
   restarted(link: SourceLink): void;
-  failed(link: SourceLink, reason: string): void;
+  /** `message`: why, when the hub says (ffmpeg's exit status and last error line). */
+  failed(link: SourceLink, reason: string, message?: string): void;
 }
 
 export class SourceLink implements SourceSubscriber {
@@ -31,6 +36,10 @@ export class SourceLink implements SourceSubscriber {
   private demux: Demuxer;
   private readonly framer: Framer;
   private unsubscribe: (() => void) | null = null;
+  /** Restarts counted over earlier subscriptions (closed since). */
+  private restartsBefore = 0;
+  /** The hub's restart count of the source when this subscription began. */
+  private restartsAtOpen = 0;
   /** Set while the channel uses this source: where to read program presence instead. */
   private programOf: (() => boolean) | null = null;
 
@@ -76,14 +85,30 @@ export class SourceLink implements SourceSubscriber {
     if (this.unsubscribe) return;
     this.payloadWatchNs = this.nowNs();
     this.unsubscribe = this.hub.subscribe(this.spec, this, { stallMs: this.stallMs });
+    this.restartsAtOpen = this.hubRestarts();
   }
 
   close(): void {
+    this.restartsBefore = this.restarts;
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.healthySinceNs = -1;
     this.awaitingProgramSinceNs = -1;
     this.reset();
+  }
+
+  /**
+   * How many times the source's runs (ffmpeg processes, or a socket's feed after a stall) were
+   * started again while this link was subscribed (restarts of a shared source before it
+   * subscribed are not its own).
+   */
+  get restarts(): number {
+    if (!this.unsubscribe) return this.restartsBefore;
+    return this.restartsBefore + Math.max(0, this.hubRestarts() - this.restartsAtOpen);
+  }
+
+  private hubRestarts(): number {
+    return this.hub.state(this.spec.key)?.restarts ?? 0;
   }
 
   /**
@@ -122,10 +147,10 @@ export class SourceLink implements SourceSubscriber {
     this.events.restarted(this);
   }
 
-  failed(reason: string): void {
+  failed(reason: string, message?: string): void {
     this.healthySinceNs = -1;
     this.awaitingProgramSinceNs = -1;
-    this.events.failed(this, reason);
+    this.events.failed(this, reason, message);
   }
 
   private reset(): void {

@@ -34,7 +34,8 @@ export interface ChannelConfig {
 export interface SourceSubscriber {
   data(chunk: Uint8Array): void;
   restarted(): void;
-  failed(reason: string): void;
+  /** `message`: why, when the hub knows (ffmpeg's exit status and last error line). */
+  failed(reason: string, message?: string): void;
 }
 
 export interface SourceProvider {
@@ -86,6 +87,7 @@ export interface ChannelStatus {
   source: string;
   output: string;
   bitrate: number;
+  /** Runs of the channel's sources started again (the hub's count), over all its sources. */
   restarts: number;
   failovers: number;
   lastError?: string;

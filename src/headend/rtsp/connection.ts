@@ -10,11 +10,21 @@
 //   - responses: a client that pipelines requests without reading the answers is not read
 //     until it does (not applied to a connection carrying RTP: see pump);
 //   - after an answer that closes (the input cannot be resynchronised), the rest is ignored
-//     and the connection ends once the client closes its side (or it goes idle).
+//     and the connection ends once the client closes its side (or it goes idle);
+//   - time: a message must complete once begun (slowloris: bytes dripped slowly are activity,
+//     so the idle timeout alone never fires). Its head within `headMs` of its first byte, then
+//     its body (or an interleaved frame) within `bodyMs`; else 408 and close (closeStalled).
+//     Complete messages, however far apart, never trip this (the idle timeout judges those).
 
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import { formatResponse, parseMessage, type RtspLimits, type RtspRequest } from './message.js';
+import {
+  formatResponse,
+  parseMessage,
+  type PendingPart,
+  type RtspLimits,
+  type RtspRequest,
+} from './message.js';
 
 export interface Conn {
   socket: Socket;
@@ -24,6 +34,12 @@ export interface Conn {
   /** Answered with a close (the input cannot be resynchronised): the rest is ignored. */
   closing: boolean;
   lastActivity: number;
+  /**
+   * Date.now() when the incomplete message at the head of `buf` began (its part; blank lines
+   * before a head count as its start), or -1 when there is none.
+   */
+  pendingSince: number;
+  pending: PendingPart;
 }
 
 export interface Reply {
@@ -40,6 +56,8 @@ export interface ConnectionStats {
   requests: number;
   /** Responses by status code. */
   responses: Record<number, number>;
+  /** Connections closed because a message did not complete in time (slowloris). */
+  requestTimeouts: number;
 }
 
 /** What the server does with a connection's messages. */
@@ -76,6 +94,8 @@ export class Connections {
       busy: false,
       closing: false,
       lastActivity: Date.now(),
+      pendingSince: -1,
+      pending: 'head',
     };
     this.open.add(c);
     this.stats.connections++;
@@ -83,6 +103,7 @@ export class Connections {
     socket.on('data', (chunk: Buffer) => {
       if (c.closing) return;
       c.lastActivity = Date.now();
+      if (c.pendingSince < 0) startPending(c, 'head', c.lastActivity);
       c.buf = c.buf.length === 0 ? chunk : Buffer.concat([c.buf, chunk]);
       // Input arriving while a request is being handled: stop reading past the limit; the
       // pump parses the backlog down and reads on (see its end).
@@ -108,6 +129,35 @@ export class Connections {
     }
   }
 
+  /**
+   * Closes connections whose incomplete message has taken too long: its head over `headMs`
+   * since its first byte, its body or an interleaved frame over `bodyMs` since the head (or
+   * the frame's first byte). Answered 408 (RFC 2326 §11.3.6) and closed. A connection busy
+   * with a request (the server's time, not the client's) is not judged.
+   */
+  closeStalled(now: number, headMs: number, bodyMs: number): void {
+    for (const c of this.open) {
+      if (c.busy || c.closing || c.pendingSince < 0 || c.socket.destroyed) continue;
+      const limit = c.pending === 'head' ? headMs : bodyMs;
+      const ms = now - c.pendingSince;
+      if (ms <= limit) continue;
+      this.stats.requestTimeouts++;
+      this.log.log('warn', 'rtsp-request-timeout', {
+        client: c.remote,
+        part: c.pending,
+        ms,
+        limitMs: limit,
+        bytes: c.buf.length,
+      });
+      this.write(c, undefined, { status: 408, close: true });
+      // The answer goes out, then the socket closes, whether or not the client reads or
+      // closes its side.
+      const socket = c.socket;
+      socket.once('finish', () => socket.destroy());
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }
+  }
+
   destroyAll(): void {
     for (const c of this.open) c.socket.destroy();
   }
@@ -125,9 +175,17 @@ export class Connections {
           continue;
         }
         const r = parseMessage(c.buf, this.limits);
-        if (r.kind === 'need-more') break;
+        if (r.kind === 'need-more') {
+          // The head is done and the body is due, or the first look at a frame: its clock.
+          if (r.part !== c.pending) startPending(c, r.part, Date.now());
+          break;
+        }
         if (r.consumed >= 0) c.buf = c.buf.subarray(r.consumed);
+        // Blank lines belong to the next message's head: its clock runs on (a client that
+        // drips only CRLFs is stalling too).
         if (r.kind === 'skip') continue;
+        // What follows is the next message, begun by now.
+        if (r.consumed >= 0) startPending(c, 'head', c.buf.length > 0 ? Date.now() : -1);
         if (r.kind === 'interleaved') {
           this.handler.interleaved(c.socket, r.channel);
           continue;
@@ -180,6 +238,11 @@ export class Connections {
       c.socket.end(text);
     } else c.socket.write(text);
   }
+}
+
+function startPending(c: Conn, part: PendingPart, since: number): void {
+  c.pending = part;
+  c.pendingSince = since;
 }
 
 /** Stops reading until the socket's pending output has been sent (or it closed). */

@@ -11,7 +11,8 @@
 //   '$' (0x24) | channel (1 byte) | length (2 bytes, big endian) | <length bytes>
 //
 // The parser works on the connection's accumulated bytes and never throws: it returns one
-// request, one interleaved frame, "need more bytes", or an error with the status to answer and
+// request, one interleaved frame, "need more bytes" (and of which part: the connection bounds
+// how long each may take), or an error with the status to answer and
 // whether the connection can continue (the message boundary is known) or must close.
 
 export interface RtspLimits {
@@ -43,7 +44,7 @@ export interface RtspRequest {
 }
 
 export type ParseResult =
-  | { kind: 'need-more' }
+  | { kind: 'need-more'; part: PendingPart }
   /** Blank lines between messages, to drop. */
   | { kind: 'skip'; consumed: number }
   | { kind: 'request'; request: RtspRequest; consumed: number }
@@ -58,16 +59,21 @@ export type ParseResult =
       consumed: number;
     };
 
-const NEED_MORE: ParseResult = { kind: 'need-more' };
+/** What an incomplete message still lacks: its head, its body, or an interleaved frame's bytes. */
+export type PendingPart = 'head' | 'body' | 'frame';
+
+const NEED_HEAD: ParseResult = { kind: 'need-more', part: 'head' };
+const NEED_BODY: ParseResult = { kind: 'need-more', part: 'body' };
+const NEED_FRAME: ParseResult = { kind: 'need-more', part: 'frame' };
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Parses the first message in buf[0..]. */
 export function parseMessage(buf: Buffer, limits: RtspLimits = DEFAULT_LIMITS): ParseResult {
-  if (buf.length === 0) return NEED_MORE;
+  if (buf.length === 0) return NEED_HEAD;
   if (buf[0] === 0x24) {
-    if (buf.length < 4) return NEED_MORE;
+    if (buf.length < 4) return NEED_FRAME;
     const len = buf.readUInt16BE(2);
-    if (buf.length < 4 + len) return NEED_MORE;
+    if (buf.length < 4 + len) return NEED_FRAME;
     return {
       kind: 'interleaved',
       channel: buf[1],
@@ -89,7 +95,7 @@ export function parseMessage(buf: Buffer, limits: RtspLimits = DEFAULT_LIMITS): 
     if (buf.length > limits.maxHeaderBytes) {
       return fatal(400, `request header over ${limits.maxHeaderBytes} bytes`);
     }
-    return NEED_MORE;
+    return NEED_HEAD;
   }
   const head = buf.toString('latin1', 0, headEnd.end);
   const afterHead = headEnd.after;
@@ -143,7 +149,7 @@ export function parseMessage(buf: Buffer, limits: RtspLimits = DEFAULT_LIMITS): 
       };
     }
   }
-  if (buf.length < afterHead + bodyLen) return NEED_MORE;
+  if (buf.length < afterHead + bodyLen) return NEED_BODY;
   const consumed = afterHead + bodyLen;
   const bad = (status: number, message: string): ParseResult => ({
     kind: 'error',
@@ -206,6 +212,7 @@ export const REASONS: Readonly<Record<number, string>> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   413: 'Request Entity Too Large',
   414: 'Request-URI Too Long',
   451: 'Parameter Not Understood',

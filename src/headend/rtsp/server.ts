@@ -25,6 +25,13 @@ export interface RtspServerLimits extends RtspLimits {
   maxConnections: number;
   /** A connection without a playing TCP session closes after this long without a request. */
   idleConnectionMs: number;
+  /**
+   * A request's head (request line and headers) must complete within this long of its first
+   * byte, else 408 and close: bytes dripped slowly (slowloris) are activity to the idle timeout.
+   */
+  requestHeadTimeoutMs: number;
+  /** A request's body, or an interleaved frame from the client, must complete within this long. */
+  requestBodyTimeoutMs: number;
   /** Unsent bytes a TCP session may hold before its packets are dropped. */
   maxBufferedBytes: number;
   /** A TCP session dropping continuously for this long is disconnected. */
@@ -37,6 +44,8 @@ export const DEFAULT_SERVER_LIMITS: RtspServerLimits = {
   ...DEFAULT_LIMITS,
   maxConnections: 2048,
   idleConnectionMs: 60_000,
+  requestHeadTimeoutMs: 10_000,
+  requestBodyTimeoutMs: 10_000,
   maxBufferedBytes: 2 * 1024 * 1024,
   dropDisconnectMs: 5_000,
   srIntervalMs: 2_000,
@@ -60,6 +69,8 @@ export interface RtspStats {
   requests: number;
   /** Responses by status code. */
   responses: Record<number, number>;
+  /** Connections closed because a request (or frame) did not complete in time (408). */
+  requestTimeouts: number;
   sessionsStarted: number;
   sessionsTimedOut: number;
   rtcpSent: number;
@@ -92,6 +103,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
     connectionsRejected: 0,
     requests: 0,
     responses: {},
+    requestTimeouts: 0,
     sessionsStarted: 0,
     sessionsTimedOut: 0,
     rtcpSent: 0,
@@ -184,7 +196,12 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
 
   let stopping: Promise<void> | undefined;
   let lastSr = 0;
-  const sweepMs = Math.min(1000, Math.max(50, Math.floor(spec.sessionTimeoutMs / 4)));
+  const shortest = Math.min(
+    spec.sessionTimeoutMs,
+    limits.requestHeadTimeoutMs,
+    limits.requestBodyTimeoutMs,
+  );
+  const sweepMs = Math.min(1000, Math.max(50, Math.floor(shortest / 4)));
   const sweep = setInterval(() => {
     const now = Date.now();
     const nowNs = Number(process.hrtime.bigint());
@@ -208,6 +225,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
       }
     }
     conns.closeIdle(now, limits.idleConnectionMs);
+    conns.closeStalled(now, limits.requestHeadTimeoutMs, limits.requestBodyTimeoutMs);
     if (now - lastSr >= limits.srIntervalMs) {
       lastSr = now;
       sendReports(nowNs);

@@ -7,7 +7,8 @@
 //                       └── backoff ◄─┘             (a stalled socket waits in 'starting')
 //   any ──close()──► stopped
 //
-// A failure is told to every subscriber (failed(reason)) and logged; the next bytes of a new
+// A failure is told to every subscriber (failed(reason, message): the message says why, e.g.
+// ffmpeg's last error line) and logged; the next bytes of a new
 // stream instance are preceded by restarted() for each subscriber that had seen bytes before.
 
 import { performance } from 'node:perf_hooks';
@@ -230,7 +231,7 @@ export class SupervisedSource {
     this.failures++;
     this.lastError = `${reason}: ${message}`;
     this.emit('error', reason, message, { pid: endedPid ?? this.run?.pid, reason });
-    for (const r of this.subs) this.call(() => r.sub.failed(reason));
+    for (const r of this.subs) this.call(() => r.sub.failed(reason, message));
     if (this.stateNow === 'stopped') return; // a subscriber let go of us meanwhile
     const run = endedToken === undefined ? this.run : undefined;
     if (run !== undefined && run.persistent && reason === 'stall') {

@@ -64,8 +64,11 @@ export interface SourceSubscriber {
   data(chunk: Uint8Array): void;
   /** The source (re)started: the next bytes are a new stream instance (the channel calls remuxer.splice()). */
   restarted(): void;
-  /** The source failed (exit, stall, garbage, spawn, open); it will retry by itself with backoff. */
-  failed(reason: string): void;
+  /**
+   * The source failed (exit, stall, garbage, spawn, open); it will retry by itself with backoff.
+   * `message` says why, e.g. 'ffmpeg exited with code 1: <ffmpeg's last error line>'.
+   */
+  failed(reason: string, message?: string): void;
 }
 
 export interface SourceStatus {

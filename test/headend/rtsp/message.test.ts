@@ -27,10 +27,10 @@ t.test('parses the RFC 2326 §10.2 DESCRIBE example', (t) => {
 
 t.test('bodies, partial input, LF-only lines, interleaved frames', (t) => {
   const text = 'SET_PARAMETER rtsp://h/x RTSP/1.0\r\nCSeq: 9\r\nContent-Length: 5\r\n\r\nab';
-  t.equal(parseMessage(b(text)).kind, 'need-more', 'waits for the whole body');
+  t.same(parseMessage(b(text)), { kind: 'need-more', part: 'body' }, 'waits for the whole body');
   const r = parseMessage(b(text + 'cde'));
   t.equal(r.kind === 'request' && r.request.body.toString(), 'abcde');
-  t.equal(parseMessage(b('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n')).kind, 'need-more');
+  t.same(parseMessage(b('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n')), { kind: 'need-more', part: 'head' });
   const lf = parseMessage(b('OPTIONS * RTSP/1.0\nCSeq: 2\n\n'));
   t.equal(lf.kind === 'request' && lf.request.cseq, '2', 'bare LF line ends');
   const frame = parseMessage(Buffer.from([0x24, 1, 0, 3, 7, 8, 9, 0x4f]));
@@ -39,7 +39,7 @@ t.test('bodies, partial input, LF-only lines, interleaved frames', (t) => {
     [7, 8, 9],
     7,
   ]);
-  t.equal(parseMessage(Buffer.from([0x24, 1, 0, 3, 7])).kind, 'need-more');
+  t.same(parseMessage(Buffer.from([0x24, 1, 0, 3, 7])), { kind: 'need-more', part: 'frame' });
   t.same(parseMessage(b('\r\n\r\nOPTIONS')), { kind: 'skip', consumed: 4 }, 'blank lines skipped');
   t.end();
 });

@@ -11,6 +11,8 @@ export interface Mark {
   what: 'data' | 'restarted' | 'failed';
   at: number;
   reason?: string;
+  /** failed(): why, as the hub says it. */
+  message?: string;
 }
 
 /** A subscriber that records what it is told (first data of each instance, not every chunk). */
@@ -51,8 +53,8 @@ export class Recorder implements SourceSubscriber {
     this.program = null;
   }
 
-  failed(reason: string): void {
-    this.marks.push({ what: 'failed', at: performance.now(), reason });
+  failed(reason: string, message?: string): void {
+    this.marks.push({ what: 'failed', at: performance.now(), reason, message });
     this.fresh = true;
   }
 

@@ -1,7 +1,8 @@
 // SourceHub with real ffmpeg children (test patterns, files, a fake binary for garbage).
 import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t, { type Test } from 'tap';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getPriority } from 'node:os';
@@ -155,6 +156,24 @@ t.test('a source that keeps failing is retried with exponential backoff', async 
   const ff = log.of('ffmpeg');
   t.equal(ff.length, 1, 'the same stderr line once per 10 s, across runs');
   t.match(ff[0], { level: 'error', ffmpegLevel: 'error', message: /No such file or directory/ });
+});
+
+t.test("a file ffmpeg cannot read: failed(exit) says ffmpeg's error", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headend-garbage-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'garbage.ts');
+  writeFileSync(file, 'this is not a media file\n'.repeat(400));
+  const { h } = hub(t);
+  const r = new Recorder();
+  h.subscribe({ key: 'garbage-file', url: file }, r);
+  t.ok(await waitFor(() => r.find('failed') !== undefined, 5000), 'failed');
+  const f = r.find('failed');
+  t.equal(f?.reason, 'exit');
+  t.match(
+    f?.message,
+    /^ffmpeg exited with code 1: .*Invalid data found when processing input$/,
+    "the subscriber is told why: the exit code and ffmpeg's last error line",
+  );
 });
 
 t.test('bytes that are not TS: failed(garbage), the child killed', async (t) => {

@@ -7,7 +7,8 @@
 // the new file is validated first; if invalid, each error is logged (`config-error`,
 // file:line:column) and `reload-rejected`, and the running configuration is untouched. If
 // valid, only what changed is touched (reload/config-diff.ts): unchanged channels keep
-// streaming, identity-only changes rewrite the channel's SI in place (`channel-updated`),
+// streaming, identity and mux changes (bitrate, psi_interval, packets_per_datagram) are applied
+// in place (`channel-updated`: new SI, the next slots at the new rate, no break in the stream),
 // other changes stop the old channel and start a new one (`channel-restarted`). Headend
 // settings the services read at start (http, rtsp, sap, name, ffmpeg) are reported in
 // ReloadResult.restartRequired rather than applied.
@@ -24,7 +25,7 @@ import { SourceHub, resolveFfmpeg } from './sources/index.js';
 import { Pacer, type PacerStats } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
 import { Channel } from './channel/channel.js';
-import { diffChannels, restartRequired } from './reload/config-diff.js';
+import { diffChannels, restartRequired, updateKinds } from './reload/config-diff.js';
 import { watchConfigFile } from './reload/watch.js';
 import type { DaemonService, ReloadResult } from './services.js';
 import type { Logger } from './log.js';
@@ -188,7 +189,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     for (const [o, n] of [...d.unchanged, ...d.updated]) {
       const ch = channels.get(o.slug);
       if (!ch) continue; // it failed to build before; it is in neither list
-      if (d.updated.some(([u]) => u === o)) ch.updateIdentity(n);
+      if (d.updated.some(([u]) => u === o)) {
+        const kinds = updateKinds(o, n);
+        if (kinds.identity) ch.updateIdentity(n);
+        if (kinds.mux) ch.updateMux(n);
+      }
       nextChannels.set(n.slug, ch);
     }
     for (const [o, n] of d.restarted) {

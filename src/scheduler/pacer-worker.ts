@@ -77,10 +77,14 @@ let spinSink = 0;
 const DEFAULT_INTERVAL_NS = 1e6;
 
 class WorkerChannel implements PacedQueue {
-  /** Per slot: the whole slot (RTP header room + TS) and its TS part, for full datagrams. */
+  /**
+   * Per slot: the slot (RTP header room + TS) and its TS part, as long as the last datagram sent
+   * from it; made again only when a datagram's size differs (the channel changed its packets per
+   * datagram), so a send allocates nothing.
+   */
   private readonly slots: Buffer[];
   private readonly views: Buffer[];
-  private readonly fullLen: number;
+  private readonly buf: Buffer;
   private offsetNs = 0;
   private staggered = false;
   /** Sends since the last TAIL release that libuv may still hold. */
@@ -91,16 +95,17 @@ class WorkerChannel implements PacedQueue {
     private readonly v: RingViews,
     readonly output: PacedOutput,
     private readonly staggerIndex: number,
+    tsBytes: number,
   ) {
     const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    this.buf = buf;
     this.slots = [];
     this.views = [];
     for (let s = 0; s < v.capacity; s++) {
       const at = s * v.slotBytes;
-      this.slots.push(buf.subarray(at, at + v.slotBytes));
-      this.views.push(buf.subarray(at + RTP_HEADROOM, at + v.slotBytes));
+      this.slots.push(buf.subarray(at, at + RTP_HEADROOM + tsBytes));
+      this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + tsBytes));
     }
-    this.fullLen = v.slotBytes - RTP_HEADROOM;
   }
 
   headDue(): number {
@@ -126,11 +131,13 @@ class WorkerChannel implements PacedQueue {
     const read = v.ctl[CTL_READ];
     const slot = read & v.mask;
     const len = v.len[slot];
-    const full = len === this.fullLen;
-    const whole = full ? this.slots[slot] : this.slots[slot].subarray(0, RTP_HEADROOM + len);
-    const ts = full ? this.views[slot] : this.views[slot].subarray(0, len);
+    if (this.views[slot].length !== len) {
+      const at = slot * v.slotBytes;
+      this.slots[slot] = this.buf.subarray(at, at + RTP_HEADROOM + len);
+      this.views[slot] = this.buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + len);
+    }
     this.staggered = true;
-    this.output.send(whole, ts, v.meta[slot * 2 + 1], v.meta[slot * 2]);
+    this.output.send(this.slots[slot], this.views[slot], v.meta[slot * 2 + 1], v.meta[slot * 2]);
     Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
     const st = v.stats;
     st[ST_SENT]++;
@@ -187,7 +194,13 @@ port.on('message', (m: ToWorker) => {
       .then((mod) => mod.openOutput(m.spec))
       .then(
         (out) => {
-          const ch = new WorkerChannel(m.id, ringViews(m.ring), out, m.staggerIndex);
+          const ch = new WorkerChannel(
+            m.id,
+            ringViews(m.ring),
+            out,
+            m.staggerIndex,
+            m.spec.packetsPerDatagram * 188,
+          );
           queues.push(ch);
           post({ type: 'opened', id: m.id, info: out.info });
           return ch;

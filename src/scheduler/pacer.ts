@@ -40,6 +40,9 @@ import {
 export type { OutputSpec, OutputInfo, DestinationSpec } from './output-contract.js';
 export type { PacerStats, RealtimeResult } from './protocol.js';
 
+/** Most TS packets in one datagram (7 × 188 = 1316 bytes fill a 1500-byte MTU). */
+const MAX_PACKETS_PER_DATAGRAM = 7;
+
 export interface PacerOptions {
   /**
    * Module implementing the outputs (OutputModule), loaded into the worker: src/headend/output's
@@ -74,7 +77,7 @@ export interface ChannelStats {
 
 export interface ChannelHandle {
   /**
-   * Queues one datagram (whole TS packets, at most packetsPerDatagram; copied) due at `dueNs`
+   * Queues one datagram (whole TS packets, at most 7; copied) due at `dueNs`
    * (monotonic ns, Number(process.hrtime.bigint()) domain). `pcr27` (the datagram's output time
    * from DatagramTimeline) gives the RTP timestamp; without it RTP derives one from dueNs.
    * Returns false when the queue is full (the datagram is dropped and counted) or closed.
@@ -209,8 +212,11 @@ export class Pacer {
     if (this.closed || this.dead) throw new Error('pacer is closed');
     if (this.channels.has(ch.id)) throw new Error(`channel ${ch.id} already added`);
     const ppd = Math.floor(ch.output.packetsPerDatagram);
-    if (!(ppd >= 1 && ppd <= 7)) throw new RangeError(`packetsPerDatagram must be 1..7`);
-    const ring = createRing(this.opts.queueSlots ?? 2048, ppd * 188);
+    if (!(ppd >= 1 && ppd <= MAX_PACKETS_PER_DATAGRAM))
+      throw new RangeError(`packetsPerDatagram must be 1..7`);
+    // Slots hold the largest datagram (7 packets), so that the channel can change its packets
+    // per datagram in place (a reload): the queue takes any size from then on.
+    const ring = createRing(this.opts.queueSlots ?? 2048, MAX_PACKETS_PER_DATAGRAM * 188);
     const rtp = ch.output.rtp ?? { ssrc: randomU32(), seq: randomU32() & 0xffff };
     const handle = new PacerChannel(ch.id, ringViews(ring), this.wake, rtp, (m) => this.request(m));
     this.channels.set(ch.id, handle);

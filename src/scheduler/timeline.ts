@@ -14,8 +14,12 @@
 // known rate from the previous PCR, and the unwrapped value carries the jump (ClockMap
 // re-anchors on it).
 //
-// Pure: no Node imports. Bytes are copied once, into blocks of BLOCK_DATAGRAMS datagrams that
-// are never reused, so the views handed to drain() may be kept by the caller.
+// The datagram size can change while running (setPacketsPerDatagram, a hot reload): the new size
+// applies from the next datagram boundary of the old one, so no datagram is cut short, and the
+// remuxer's PCR alignment (Remuxer.setMux pcrAlign) switches at the same packet.
+//
+// Pure: no Node imports. Bytes are copied once, into blocks of up to BLOCK_DATAGRAMS datagrams
+// of one size that are never reused, so the views handed to drain() may be kept by the caller.
 
 import {
   PCR_HZ,
@@ -43,6 +47,13 @@ interface Block {
   bytes: Uint8Array;
   /** Time of each datagram's first packet (27 MHz, unwrapped), NaN until known. */
   times: Float64Array;
+  /** Index of its first datagram, and of that datagram's first packet. */
+  dg0: number;
+  pkt0: number;
+  /** Packets per datagram in this block. */
+  n: number;
+  /** Datagrams it holds: BLOCK_DATAGRAMS, fewer when the size changed after them. */
+  cap: number;
 }
 
 export interface DatagramTimelineStats {
@@ -61,12 +72,16 @@ export class DatagramTimeline {
     discontinuities: 0,
     droppedPackets: 0,
   };
-  private readonly n: number;
-  private readonly dgBytes: number;
-  private readonly blockBytes: number;
-  /** Blocks holding datagrams from index `firstDg` on; blocks[0] starts at baseDg. */
+  /** Packets per datagram of the blocks to come. */
+  private n: number;
+  /** Blocks holding the datagrams not yet handed out, in order. */
   private readonly blocks: Block[] = [];
-  private baseDg = 0;
+  /** Where the next block starts: datagram index and packet index. */
+  private tailDg = 0;
+  private tailPkt = 0;
+  /** A size change waiting for its packet index (-1: none). */
+  private switchAt = -1;
+  private switchN = 0;
   /** Packets received so far (absolute packet index of the next packet). */
   private packets = 0;
   /** Next datagram to hand out, and first datagram whose time is not yet known. */
@@ -83,12 +98,23 @@ export class DatagramTimeline {
   private rate = 0;
 
   constructor(opts: DatagramTimelineOptions) {
-    const n = Math.floor(opts.packetsPerDatagram);
-    if (!(n >= 1 && n <= 7))
-      throw new RangeError(`packetsPerDatagram must be 1..7, got ${opts.packetsPerDatagram}`);
-    this.n = n;
-    this.dgBytes = n * TS_PACKET_SIZE;
-    this.blockBytes = this.dgBytes * BLOCK_DATAGRAMS;
+    this.n = checkSize(opts.packetsPerDatagram);
+  }
+
+  /**
+   * Changes the packets per datagram from the next datagram boundary of the current size (the
+   * first packet index ≥ packets received on its grid), which it returns. Called again before
+   * that packet, the latest size wins at the same boundary.
+   */
+  setPacketsPerDatagram(packetsPerDatagram: number): number {
+    const n = checkSize(packetsPerDatagram);
+    if (this.switchAt < 0) {
+      const last = this.blocks[this.blocks.length - 1];
+      const [pkt0, cur] = last ? [last.pkt0, last.n] : [this.tailPkt, this.n];
+      this.switchAt = pkt0 + Math.ceil((this.packets - pkt0) / cur) * cur;
+    }
+    this.switchN = n;
+    return this.switchAt;
   }
 
   /** Feeds whole 188-byte packets; the view is read during the call only. */
@@ -110,38 +136,67 @@ export class DatagramTimeline {
 
   /** Hands out, in order, every complete datagram whose time is known. */
   drain(out: (bytes: Uint8Array, pcr27: number) => void): void {
-    const completeDgs = Math.floor(this.packets / this.n);
-    const last = Math.min(this.nextTimed, completeDgs);
-    while (this.nextOut < last) {
-      const d = this.nextOut++;
-      const block = this.blocks[Math.floor((d - this.baseDg) / BLOCK_DATAGRAMS)];
-      const k = (d - this.baseDg) % BLOCK_DATAGRAMS;
-      const at = k * this.dgBytes;
-      const time = block.times[k];
-      if (k === BLOCK_DATAGRAMS - 1) {
+    while (this.nextOut < this.nextTimed) {
+      const block = this.blocks[0];
+      if (!block) return;
+      const k = this.nextOut - block.dg0;
+      if (k >= block.cap) {
+        // Cut short by a size change after its last datagram had been handed out.
         this.blocks.shift();
-        this.baseDg += BLOCK_DATAGRAMS;
+        continue;
       }
+      const dgBytes = block.n * TS_PACKET_SIZE;
+      // Complete: its last packet has arrived.
+      if (block.pkt0 + (k + 1) * block.n > this.packets) return;
+      this.nextOut++;
+      if (k === block.cap - 1) this.blocks.shift();
       this.stats.datagrams++;
-      out(block.bytes.subarray(at, at + this.dgBytes), time);
+      out(block.bytes.subarray(k * dgBytes, (k + 1) * dgBytes), block.times[k]);
     }
   }
 
   /** Packets received but not yet handed out in a datagram. */
   get pendingPackets(): number {
-    return this.packets - this.nextOut * this.n;
+    const b = this.blocks[0];
+    return this.packets - (b ? b.pkt0 + (this.nextOut - b.dg0) * b.n : this.tailPkt);
   }
 
   private store(src: Uint8Array, o: number): void {
-    const pos = this.packets * TS_PACKET_SIZE - this.baseDg * this.dgBytes;
-    const bi = Math.floor(pos / this.blockBytes);
-    if (bi === this.blocks.length) {
-      this.blocks.push({
-        bytes: new Uint8Array(this.blockBytes),
-        times: new Float64Array(BLOCK_DATAGRAMS).fill(NaN),
-      });
+    const p = this.packets;
+    let last = this.blocks[this.blocks.length - 1];
+    if (p === this.switchAt) {
+      // The new size starts here: the block in use ends with the datagram before.
+      if (last && p < last.pkt0 + last.cap * last.n) {
+        last.cap = (p - last.pkt0) / last.n;
+        this.tailDg = last.dg0 + last.cap;
+        this.tailPkt = p;
+      }
+      this.n = this.switchN;
+      this.switchAt = -1;
     }
-    this.blocks[bi].bytes.set(src.subarray(o, o + TS_PACKET_SIZE), pos - bi * this.blockBytes);
+    if (!last || p >= last.pkt0 + last.cap * last.n) {
+      last = {
+        bytes: new Uint8Array(BLOCK_DATAGRAMS * this.n * TS_PACKET_SIZE),
+        times: new Float64Array(BLOCK_DATAGRAMS).fill(NaN),
+        dg0: this.tailDg,
+        pkt0: this.tailPkt,
+        n: this.n,
+        cap: BLOCK_DATAGRAMS,
+      };
+      this.blocks.push(last);
+      this.tailDg += BLOCK_DATAGRAMS;
+      this.tailPkt += BLOCK_DATAGRAMS * this.n;
+    }
+    last.bytes.set(src.subarray(o, o + TS_PACKET_SIZE), (p - last.pkt0) * TS_PACKET_SIZE);
+  }
+
+  /** The block holding datagram d (undefined: dropped, or not started yet). */
+  private blockOf(d: number): Block | undefined {
+    for (const b of this.blocks) {
+      if (d < b.dg0) return undefined;
+      if (d < b.dg0 + b.cap) return b;
+    }
+    return undefined;
   }
 
   /** A PCR `raw` on the packet with absolute index `idx`. */
@@ -179,32 +234,37 @@ export class DatagramTimeline {
    * (exactOnly: only a datagram starting exactly on the last PCR's packet).
    */
   private timeUpTo(idx: number, exactOnly: boolean): void {
-    while (this.nextTimed * this.n <= idx) {
+    for (;;) {
       const d = this.nextTimed;
-      const start = d * this.n;
+      const block = this.blockOf(d);
+      // Not started yet (its first packet is still to come): nothing more to time.
+      if (!block) return;
+      const start = block.pkt0 + (d - block.dg0) * block.n;
+      if (start > idx) return;
       let t: number;
       if (start === this.lastIdx) t = this.lastPcr;
       else if (exactOnly) return;
       else t = this.lastPcr + (start - this.lastIdx) * this.rate;
-      if (d < this.baseDg) {
-        // Dropped while waiting for a PCR.
-        this.nextTimed++;
-        continue;
-      }
-      const block = this.blocks[Math.floor((d - this.baseDg) / BLOCK_DATAGRAMS)];
-      if (block) block.times[(d - this.baseDg) % BLOCK_DATAGRAMS] = t;
+      block.times[d - block.dg0] = t;
       this.nextTimed++;
     }
   }
 
   /** Without PCR nothing can be timed: drops whole blocks beyond the limit. */
   private limitPending(): void {
-    while (this.packets - this.nextOut * this.n > MAX_PENDING_PACKETS && this.blocks.length > 1) {
-      this.blocks.shift();
-      this.baseDg += BLOCK_DATAGRAMS;
-      this.stats.droppedPackets += BLOCK_DATAGRAMS * this.n;
-      if (this.nextOut < this.baseDg) this.nextOut = this.baseDg;
-      if (this.nextTimed < this.baseDg) this.nextTimed = this.baseDg;
+    while (this.pendingPackets > MAX_PENDING_PACKETS && this.blocks.length > 1) {
+      const gone = this.blocks.shift()!;
+      this.stats.droppedPackets += gone.cap * gone.n;
+      const next = this.blocks[0].dg0;
+      if (this.nextOut < next) this.nextOut = next;
+      if (this.nextTimed < next) this.nextTimed = next;
     }
   }
+}
+
+function checkSize(packetsPerDatagram: number): number {
+  const n = Math.floor(packetsPerDatagram);
+  if (!(n >= 1 && n <= 7))
+    throw new RangeError(`packetsPerDatagram must be 1..7, got ${packetsPerDatagram}`);
+  return n;
 }

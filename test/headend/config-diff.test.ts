@@ -3,7 +3,11 @@
 import t from 'tap';
 import { loadConfigText } from '../../src/headend/config/index.js';
 import type { HeadendSpec } from '../../src/headend/config/index.js';
-import { diffChannels, restartRequired } from '../../src/headend/reload/config-diff.js';
+import {
+  diffChannels,
+  restartRequired,
+  updateKinds,
+} from '../../src/headend/reload/config-diff.js';
 
 function load(text: string): HeadendSpec {
   const r = loadConfigText(text, '/tmp/channels.yaml');
@@ -19,7 +23,7 @@ t.test('channels are unchanged, updated, restarted, added, removed', async (t) =
   const a = load(`channels:\n${ch(1, 'One')}${ch(2, 'Two')}${ch(3, 'Three')}${ch(4, 'Four')}`);
   const b = load(
     `# a comment moves every line\nchannels:\n${ch(1, 'One')}${ch(2, 'Deux')}` +
-      `${ch(3, 'Three', '    bitrate: 2M\n')}${ch(5, 'Five')}`,
+      `${ch(3, 'Three', '    stall_timeout: 9s\n')}${ch(5, 'Five')}`,
   );
   const d = diffChannels(a.channels, b.channels);
   t.same(
@@ -86,3 +90,59 @@ t.test('headend services that need a restart are reported', async (t) => {
   const b = load(`headend:\n  name: Other\n  watch: true\nchannels:\n${ch(1, 'One')}`);
   t.same(restartRequired(a, b), ['name'], 'name needs a restart, watch does not');
 });
+
+t.test(
+  'mux changes (bitrate, CBR↔VBR, psi_interval, packets per datagram) update in place',
+  async (t) => {
+    const a = load(
+      `channels:\n${ch(1, 'One', '    bitrate: 4M\n')}${ch(2, 'Two')}${ch(3, 'Three')}` +
+        `${ch(4, 'Four')}${ch(5, 'Five', '    bitrate: 3M\n')}${ch(6, 'Six', '    bitrate: 3M\n')}`,
+    );
+    const b = load(
+      `channels:\n${ch(1, 'One', '    bitrate: 6M\n')}${ch(2, 'Two', '    bitrate: 2M\n')}` +
+        `${ch(3, 'Three', '    psi_interval: 40ms\n')}` +
+        `${ch(4, 'Four', '    packets_per_datagram: 4\n')}${ch(5, 'Cinq', '    bitrate: 5M\n')}` +
+        `${ch(6, 'Six', '    bitrate: 5M\n', 66)}`,
+    );
+    const d = diffChannels(a.channels, b.channels);
+    t.same(
+      d.updated.map(([, n]) => n.slug),
+      ['one', 'two', 'three', 'four', 'cinq'],
+      'rate, VBR→CBR, PSI interval, datagram size, rename + rate: in place',
+    );
+    t.same(
+      d.updated.map(([o, n]) => updateKinds(o, n)),
+      [
+        { identity: false, mux: true },
+        { identity: false, mux: true },
+        { identity: false, mux: true },
+        { identity: false, mux: true },
+        { identity: true, mux: true },
+      ],
+    );
+    t.same(
+      d.restarted.map(([, n]) => n.slug),
+      ['six'],
+      'a new output group (and a new rate) still restarts',
+    );
+    const back = diffChannels(b.channels, a.channels);
+    t.same(
+      back.updated.find(([, n]) => n.slug === 'two')?.[1].bitrate,
+      undefined,
+      'CBR→VBR: updated too',
+    );
+    t.ok(
+      back.updated.some(([, n]) => n.slug === 'two'),
+      'CBR→VBR is an update',
+    );
+    const rename = diffChannels(
+      a.channels,
+      load(`channels:\n${ch(1, 'Uno', '    bitrate: 4M\n')}`).channels,
+    );
+    t.same(
+      rename.updated.map(([o, n]) => updateKinds(o, n)),
+      [{ identity: true, mux: false }],
+      'a rename alone changes no mux',
+    );
+  },
+);

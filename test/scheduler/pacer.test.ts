@@ -409,3 +409,47 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a channel changes its datagram size in place (a reload of packets per datagram)',
+  async (t) => {
+    const rx = await startReceiver('239.255.7.8', 5730);
+    const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
+    t.teardown(() => pacer.close());
+    const ch = pacer.addChannel({
+      id: 'p',
+      output: output({ protocol: 'rtp', group: '239.255.7.8', port: 5730, packetsPerDatagram: 2 }),
+    });
+    t.notOk((await ch.ready) instanceof Error);
+    // 2 packets per datagram, then 7 (more than the channel was added with), then 3.
+    const sizes = [...Array(300).fill(2), ...Array(300).fill(7), ...Array(300).fill(3)] as number[];
+    const sent: Uint8Array[] = sizes.map((n, i) => {
+      const b = new Uint8Array(n * 188);
+      for (let k = 0; k < n; k++) {
+        b[k * 188] = 0x47;
+        b[k * 188 + 1] = 0x1f;
+        b[k * 188 + 2] = 0xff;
+        b[k * 188 + 4] = i & 0xff;
+        b[k * 188 + 5] = k;
+      }
+      return b;
+    });
+    const t0 = now() + 50e6;
+    let refused = 0;
+    sent.forEach((b, i) => void (ch.enqueue(b, t0 + i * 1e6, i * 27_000) || refused++));
+    t.equal(refused, 0, 'the queue takes every size');
+    for (let i = 0; i < 100 && ch.stats.sent < sent.length; i++) await sleep(20);
+    await sleep(100);
+    const got = await rx.stop();
+    t.equal(got.length, sent.length, 'all received');
+    t.ok(
+      got.every((g, i) => Buffer.compare(g.data.subarray(12), Buffer.from(sent[i])) === 0),
+      'each with its own size and bytes, in order',
+    );
+    const seqs = got.map((g) => parseRtpHeader(g.data, 0, g.data.length)!.sequence);
+    t.ok(
+      seqs.every((s, i) => i === 0 || sequenceDiff(s, seqs[i - 1]) === 1),
+      'one RTP stream throughout',
+    );
+  },
+);

@@ -7,7 +7,10 @@ import {
   TS_PACKET_SIZE,
   writeHeader,
   writePcrAt,
+  hasPcr,
 } from '../../src/mpegts/packet.js';
+import { Remuxer } from '../../src/mpegts/remux/remuxer.js';
+import { synthesize, simpleProgram } from '../helpers/synth.js';
 
 const PCR_PID = 0x100;
 
@@ -198,4 +201,118 @@ t.test('bytes handed out may be kept', async (t) => {
 t.test('rejects a bad packetsPerDatagram', async (t) => {
   t.throws(() => new DatagramTimeline({ packetsPerDatagram: 0 }));
   t.throws(() => new DatagramTimeline({ packetsPerDatagram: 8 }));
+});
+
+t.test('packets per datagram change in place at the next datagram boundary', async (t) => {
+  // 1000 ticks per packet, a PCR every 5 packets: every datagram's time is first·1000.
+  const pcrs = new Map<number, number>();
+  for (let i = 0; i < 3000; i += 5) pcrs.set(i, i * 1000);
+  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+  const got: Got[] = [];
+  const kept: Uint8Array[] = [];
+  const take = (): void =>
+    tl.drain((bytes, pcr27) => {
+      kept.push(bytes);
+      got.push({ first: indexOf(bytes, 0), len: bytes.length, pcr: pcr27 });
+    });
+  let at = 0;
+  const push = (n: number): void => {
+    for (let k = 0; k < n; k += 13) {
+      const c = Math.min(13, n - k);
+      tl.push(packets(at, c, pcrs));
+      at += c;
+      take();
+    }
+  };
+  push(100);
+  t.equal(tl.setPacketsPerDatagram(4), 105, 'mid-datagram: from the next 7-packet boundary');
+  push(501); // 601 = 105 + 124·4
+  t.equal(tl.setPacketsPerDatagram(3), 601, 'on a boundary: from here');
+  t.equal(tl.setPacketsPerDatagram(2), 601, 'changed again before it: same boundary, last size');
+  push(700); // 1301
+  t.equal(tl.setPacketsPerDatagram(7), 1301);
+  push(1099); // 2400 (several whole blocks of 7)
+  take();
+  const sizeAt = (first: number): number =>
+    first < 105 ? 7 : first < 601 ? 4 : first < 1301 ? 2 : 7;
+  let next = 0;
+  let bad = 0;
+  for (const g of got) {
+    if (g.first !== next || g.len !== sizeAt(g.first) * 188 || g.pcr !== g.first * 1000) bad++;
+    next = g.first + g.len / 188;
+  }
+  t.equal(bad, 0, 'in order, no packet lost or repeated, sized by the change, timed exactly');
+  t.ok(next > 2380, `handed out up to packet ${next}`);
+  t.ok(
+    kept.every((b) => {
+      const first = indexOf(b, 0);
+      for (let k = 0; k < b.length / 188; k++) if (indexOf(b, k) !== first + k) return false;
+      return true;
+    }),
+    'no view was overwritten',
+  );
+  t.equal(tl.pendingPackets, 2400 - next);
+});
+
+t.test('a size change after the whole block was handed out', async (t) => {
+  const pcrs = new Map<number, number>();
+  for (let i = 0; i < 200; i++) pcrs.set(i, i * 1000);
+  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+  tl.push(packets(0, 70, pcrs));
+  t.equal(drain(tl).length, 10);
+  t.equal(tl.pendingPackets, 0);
+  t.equal(tl.setPacketsPerDatagram(5), 70);
+  tl.push(packets(70, 30, pcrs));
+  const got = drain(tl);
+  t.same(
+    got.map((g) => [g.first, g.len / 188, g.pcr]),
+    [
+      [70, 5, 70_000],
+      [75, 5, 75_000],
+      [80, 5, 80_000],
+      [85, 5, 85_000],
+      [90, 5, 90_000],
+      [95, 5, 95_000],
+    ],
+  );
+  t.throws(() => tl.setPacketsPerDatagram(8));
+});
+
+t.test('with the remuxer: every PCR still opens a datagram across a size change', async (t) => {
+  const { ts } = synthesize({
+    programs: [simpleProgram()],
+    durationMs: 3000,
+    muxRate: 3e6,
+    withSdt: true,
+  });
+  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+  const r = new Remuxer({ cbrBitrate: 4e6, pcrAlign: 7 }, (p) => tl.push(p));
+  const sizes = new Map<number, number>();
+  let pcrs = 0;
+  let atHead = 0;
+  const take = (): void =>
+    tl.drain((b) => {
+      sizes.set(b.length / 188, (sizes.get(b.length / 188) ?? 0) + 1);
+      for (let o = 0; o < b.length; o += 188)
+        if (hasPcr(b, o)) {
+          pcrs++;
+          if (o === 0) atHead++;
+        }
+    });
+  const step = 1316 * 3;
+  for (let o = 0; o < ts.length; o += step) {
+    if (o === step * 100) {
+      r.setMux({ pcrAlign: 4 });
+      tl.setPacketsPerDatagram(4);
+    }
+    if (o === step * 200) {
+      r.setMux({ pcrAlign: 3 });
+      tl.setPacketsPerDatagram(3);
+    }
+    r.push(ts.subarray(o, o + step));
+    take();
+  }
+  t.same([...sizes.keys()].sort(), [3, 4, 7], 'datagrams of 7, then 4, then 3 packets');
+  t.ok(pcrs > 50);
+  t.equal(atHead, pcrs, `${atHead} of ${pcrs} PCRs open a datagram`);
 });

@@ -228,6 +228,43 @@ export class Channel {
     });
   }
 
+  /**
+   * Hot reload of a mux change (bitrate: the CBR rate, or CBR↔VBR; psi_interval; packets per
+   * datagram): the remuxer's next slots and the timeline's next datagram (both from the same
+   * packet) follow the new settings, while sources, continuity counters and the timeline carry
+   * on. Other fields of `next` are ignored (the caller decides what changed).
+   */
+  updateMux(next: ChannelConfig): void {
+    const prev = this.config;
+    const ppd = next.output.packetsPerDatagram;
+    this.config = {
+      ...prev,
+      bitrate: next.bitrate,
+      psiIntervalMs: next.psiIntervalMs,
+      output: { ...prev.output, packetsPerDatagram: ppd },
+    };
+    this.remuxer.setMux({
+      cbrBitrate: next.bitrate ?? null,
+      psiIntervalMs: next.psiIntervalMs,
+      pcrAlign: ppd,
+    });
+    if (ppd !== prev.output.packetsPerDatagram) this.timeline.setPacketsPerDatagram(ppd);
+    const changed: Record<string, unknown> = {};
+    if (prev.bitrate !== next.bitrate) {
+      changed.bitrate = next.bitrate ?? 'vbr';
+      changed.previousBitrate = prev.bitrate ?? 'vbr';
+    }
+    if (prev.psiIntervalMs !== next.psiIntervalMs) {
+      changed.psiIntervalMs = next.psiIntervalMs;
+      changed.previousPsiIntervalMs = prev.psiIntervalMs;
+    }
+    if (prev.output.packetsPerDatagram !== ppd) {
+      changed.packetsPerDatagram = ppd;
+      changed.previousPacketsPerDatagram = prev.output.packetsPerDatagram;
+    }
+    this.log.log('info', 'channel-updated', changed);
+  }
+
   status(): ChannelStatus {
     const o = this.config.output;
     const q = this.queue?.stats;

@@ -4,10 +4,13 @@
 // left over on both sides are then matched by number (a renamed channel gets a new slug from its
 // name, so a rename is found by its number). Of a matched pair:
 //   - equal in every setting (the file line aside)                  → unchanged (untouched);
-//   - differing only in identity: name, slug, number, provider, program_number,
-//     transport_stream_id                                           → updated (SI rewritten in place);
-//   - anything else (sources, output and with it the headend interface/ttl/tos, bitrate,
-//     psi_interval, timeouts)                                       → restarted.
+//   - differing only in identity (name, slug, number, provider, program_number,
+//     transport_stream_id) and/or mux (bitrate, i.e. the CBR rate or CBR↔VBR, psi_interval,
+//     packets_per_datagram)                                         → updated in place: SI
+//                                                                     rewritten, mux settings
+//                                                                     from the next slots on;
+//   - anything else (sources, output group/port and with it the headend interface/ttl/tos,
+//     timeouts)                                                     → restarted.
 // A test source whose burned-in text defaults to the channel name changes with the name, so
 // such a rename restarts the channel; give the source `text:` to keep it running.
 // Headend-level settings that the running daemon cannot take over (http, rtsp, sap, pacing,
@@ -24,6 +27,31 @@ export interface ChannelDiff {
 }
 
 const IDENTITY = ['name', 'slug', 'number', 'provider', 'programNumber', 'transportStreamId'];
+/** Mux settings at the top of a channel (packets per datagram is in its output: see muxOf). */
+const MUX = ['bitrate', 'psiIntervalMs'];
+
+/** The channel's mux settings: what Channel.updateMux applies in place. */
+const muxOf = (c: ChannelSpec): string =>
+  canon({
+    bitrate: c.bitrate ?? 'vbr',
+    psiIntervalMs: c.psiIntervalMs,
+    packetsPerDatagram: c.output.packetsPerDatagram,
+  });
+
+/** The channel without what an in-place update can change. */
+const fixedOf = (c: ChannelSpec): string =>
+  canon({ ...c, output: { ...c.output, packetsPerDatagram: undefined } }, [
+    'line',
+    ...IDENTITY,
+    ...MUX,
+  ]);
+
+/** What an updated pair changes: its identity (SI), its mux, or both. */
+export function updateKinds(o: ChannelSpec, n: ChannelSpec): { identity: boolean; mux: boolean } {
+  const identityOf = (c: ChannelSpec): string =>
+    canon(Object.fromEntries(IDENTITY.map((k) => [k, c[k as keyof ChannelSpec]])));
+  return { identity: identityOf(o) !== identityOf(n), mux: muxOf(o) !== muxOf(n) };
+}
 
 /** Settings that need a daemon restart when they change (the services read them at start). */
 const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap', 'pacing'] as const;
@@ -75,8 +103,7 @@ export function diffChannels(
   d.removed.push(...oldLeft.values());
   for (const [o, n] of pairs) {
     if (canon(o, ['line']) === canon(n, ['line'])) d.unchanged.push([o, n]);
-    else if (canon(o, ['line', ...IDENTITY]) === canon(n, ['line', ...IDENTITY]))
-      d.updated.push([o, n]);
+    else if (fixedOf(o) === fixedOf(n)) d.updated.push([o, n]);
     else d.restarted.push([o, n]);
   }
   return d;

@@ -182,17 +182,19 @@ export class Remuxer implements PacketSink {
    * 10 % early, so that landing a few slots late (a block due just after a dense segment
    * ends up in sparser slots) still keeps every gap within psiIntervalMs.
    */
-  private readonly psiStep: number;
+  private psiStep: number;
   private readonly pcrTicks: number;
 
   // CBR line.
-  private readonly slotTicks: number;
+  private slotTicks: number;
   private cbrOrigin = 0;
   private cbrNext = 0;
 
   private outCount = 0;
   /** Packets per datagram that PCRs align to (RemuxOptions.pcrAlign). */
-  private readonly pcrAlign: number;
+  private pcrAlign: number;
+  /** Output packet index from which datagrams of pcrAlign packets are counted (setMux). */
+  private alignAt = 0;
   /** Output time of the last PCR written, for aligned PCR placement. */
   private lastPcrOutT = -Infinity;
 
@@ -288,6 +290,55 @@ export class Remuxer implements PacketSink {
   setIdentity(id: OutputIdentity): boolean {
     const changed = this.psi.setIdentity(id);
     if (changed) this.nextPsiDue = -Infinity;
+    return changed;
+  }
+
+  /**
+   * Changes the mux while running (hot reload): the CBR rate (null or 0: VBR), the PSI
+   * repetition interval, the PCR alignment. What was sent stands; PIDs, continuity counters and
+   * the timeline carry on, and the next slots follow the new settings:
+   * - a new rate re-anchors the constant-rate line where the output stands (outEnd), so slots go
+   *   on without gap or overlap (CBR↔VBR alike); from CBR to VBR, an open segment that the line
+   *   left behind (a CBR line running late) moves forward to outEnd, its PTS with it;
+   * - the next PSI block is due the new interval (less 10 %) after the last one started;
+   * - a new pcrAlign counts datagrams from the old one's next head (the first output packet
+   *   index ≥ packets out on its grid), which is where DatagramTimeline.setPacketsPerDatagram
+   *   switches too. Returns true when anything changed.
+   */
+  setMux(opts: { cbrBitrate?: number | null; psiIntervalMs?: number; pcrAlign?: number }): boolean {
+    let changed = false;
+    if (opts.cbrBitrate !== undefined) {
+      const slot = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
+      if (slot !== this.slotTicks) {
+        changed = true;
+        const lag = Math.ceil((this.outEnd - this.segT0) / 300) * 300;
+        if (slot === 0 && this.segOpen && !this.offsetPending && lag > 0) {
+          this.setOffset(this.offset + lag);
+          this.segT0 += lag;
+        }
+        this.slotTicks = slot;
+        this.cbrOrigin = this.outEnd;
+        this.cbrNext = 0;
+      }
+    }
+    if (opts.psiIntervalMs !== undefined) {
+      const step = 0.9 * opts.psiIntervalMs * MS;
+      if (step !== this.psiStep) {
+        changed = true;
+        this.nextPsiDue += step - this.psiStep;
+        this.psiStep = step;
+      }
+    }
+    if (opts.pcrAlign !== undefined) {
+      const align = Math.max(1, Math.min(7, Math.floor(opts.pcrAlign)));
+      if (align !== this.pcrAlign) {
+        changed = true;
+        const old = this.pcrAlign;
+        const from = this.stats.packetsOut - this.alignAt;
+        this.alignAt += Math.max(0, Math.ceil(from / old)) * old;
+        this.pcrAlign = align;
+      }
+    }
     return changed;
   }
 
@@ -743,7 +794,10 @@ export class Remuxer implements PacketSink {
    */
   private alignedPcrDue(index: number, t: number, slot: number, last: number): boolean {
     const align = this.pcrAlign;
-    const toHead = (align - (index % align)) % align;
+    const toHead =
+      index < this.alignAt
+        ? this.alignAt - index
+        : (align - ((index - this.alignAt) % align)) % align;
     if (toHead === 0) return t - last + Math.max(2 * align * slot, ALIGN_MARGIN) > this.pcrTicks;
     return t + toHead * slot - last > this.pcrTicks;
   }

@@ -62,6 +62,8 @@ export interface SpliceFacts {
   /** Audio and video DTS − PCR at arrival over the recording, ms. */
   audioMarginMs: { min: number; max: number };
   videoMarginMs: { min: number; max: number };
+  /** Each splice: ms into the recording, DTS step into it and after it (90 kHz), keyframe. */
+  detail: string[];
 }
 
 const BASE_PORT = 6900;
@@ -271,10 +273,16 @@ export function spliceFacts(c: FaultChannel, dir: string): SpliceFacts {
   for (const a of arr) if (!byTs.has(a.ts)) byTs.set(a.ts, a.ns);
   const step = (i: number): number => pkts[i].dts - pkts[i - 1].dts;
   const splices: { ns: number; key: boolean }[] = [];
+  const detail: string[] = [];
+  const t0 = c.rec.datagrams[0]?.ns ?? 0;
   for (let i = 1; i + 2 < pkts.length; i++) {
     const regular = Math.abs(step(i + 1) - step(i + 2)) <= 90;
     if (!regular || Math.abs(step(i) - step(i + 1)) <= 90) continue;
-    splices.push({ ns: byTs.get(pkts[i].dts % 2 ** 33) ?? NaN, key: pkts[i].key });
+    const ns = byTs.get(pkts[i].dts % 2 ** 33) ?? NaN;
+    splices.push({ ns, key: pkts[i].key });
+    detail.push(
+      `${((ns - t0) / 1e6).toFixed(0)}ms ${step(i)}→${step(i + 1)}${pkts[i].key ? ' K' : ''}`,
+    );
   }
   const after = (t: number): number => {
     const s = splices.find((x) => x.ns >= t && x.ns - t < 10e9);
@@ -292,5 +300,6 @@ export function spliceFacts(c: FaultChannel, dir: string): SpliceFacts {
     returnToKeyMs: c.returns.map(after),
     audioMarginMs: range(0x110),
     videoMarginMs: range(0x100),
+    detail,
   };
 }

@@ -19,6 +19,8 @@ import { validateCommand } from './headend/commands/validate.js';
 import { HeadendError, isHeadendError } from './headend/errors.js';
 import { parseBitrate, parseDuration, parseInteger } from './headend/units.js';
 import type { RemuxOptions } from './mpegts/remux/types.js';
+import { LIMITS } from './headend/config/defaults.js';
+import { formatBitrate } from './headend/config/values.js';
 
 /** Adapts a units.ts parser to commander, which reports a thrown InvalidArgumentError. */
 function arg<T>(parse: (text: string) => T | HeadendError): (text: string) => T {
@@ -37,6 +39,15 @@ const choice =
     return text;
   };
 const int = (name: string, min: number, max: number) => arg((t) => parseInteger(t, name, min, max));
+/** A CBR mux rate within the range channels.yaml allows (a huge one would never finish). */
+const cbrRate = arg((t) => {
+  const r = parseBitrate(t);
+  if (isHeadendError(r) || (r >= LIMITS.cbrMin && r <= LIMITS.cbrMax)) return r;
+  return new HeadendError(
+    'E_BAD_BITRATE',
+    `bad bitrate '${t}': a CBR mux rate is ${formatBitrate(LIMITS.cbrMin)} to ${formatBitrate(LIMITS.cbrMax)}`,
+  );
+});
 const seconds = arg((t) => {
   // A plain number here means seconds (it is --seconds); units are accepted too: 500ms, 2m.
   const ms = parseDuration(/^\s*[\d.]+\s*$/.test(t) ? `${t}s` : t);
@@ -114,8 +125,8 @@ export function buildProgram(): Command {
     )
     .option(
       '--cbr <rate>',
-      'constant mux rate, padded with null packets (6M, 800k)',
-      arg(parseBitrate),
+      'constant mux rate, padded with null packets (6M, 800k; 250k to 100M)',
+      cbrRate,
     )
     .option('--service-name <s>', 'service name in the SDT')
     .option('--provider <s>', 'provider name in the SDT')

@@ -16,7 +16,11 @@
 // Stop (SIGTERM/SIGINT): services first, RTSP → SAP → HTTP → any others (newest first), so no
 // client is accepted while channels go away and SAP sends its deletions; then channels,
 // sources (ffmpeg children: killed, and started with a parent-death signal so they die with a
-// SIGKILLed daemon too), the pacer. runDaemon gives this 5 s and exits 0.
+// SIGKILLed daemon too), the pacer. runDaemon gives this STOP_DEADLINE_MS (5 s) from the
+// signal and returns 0; a signal that comes again meanwhile is logged (`stop-signal-again`)
+// and the clean stop goes on. Past the deadline it logs `stop-timeout` with what had not
+// stopped, kills the ffmpeg children left and returns EXIT_STOP_TIMEOUT: `headend run` then
+// exits at once, whatever is still pending.
 
 import { readFile } from 'node:fs/promises';
 import { findConfigFile, loadConfigFile, formatConfigError } from './config/index.js';
@@ -46,6 +50,8 @@ export interface DaemonOptions {
   reloadOnSighup?: boolean;
   /** systemd notifications (runDaemon; default: from NOTIFY_SOCKET, a no-op without it). */
   notify?: Notifier;
+  /** runDaemon: how long the stop may take from the signal (default STOP_DEADLINE_MS). */
+  stopDeadlineMs?: number;
 }
 
 export interface RunningDaemon {
@@ -61,11 +67,18 @@ export interface RunningDaemon {
    */
   reload(trigger?: string): Promise<ReloadResult>;
   stop(): Promise<void>;
+  /** What a stop under way has not finished yet (services, channels, sources, pacer). */
+  stopPending(): string[];
   /** The pacing loop's latest report (about once a second). */
   pacerStats(): PacerStats | undefined;
   /** Process ids of the running ffmpeg children. */
   ffmpegPids(): number[];
 }
+
+/** How long a stop may take from the signal before `headend run` gives up on it. */
+export const STOP_DEADLINE_MS = 5000;
+/** Exit status of a stop that did not finish within STOP_DEADLINE_MS. */
+export const EXIT_STOP_TIMEOUT = 1;
 
 /** Services that must stop first, in this order; the rest stop newest first. */
 const STOP_FIRST = ['rtsp', 'sap', 'http'];
@@ -277,12 +290,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   }
   setWatch(config.watch);
 
+  /** What the stop under way has not finished, in the order it stops them. */
+  const stopPending = new Set<string>();
+  const step = async (what: string, work: () => Promise<unknown>): Promise<void> => {
+    try {
+      await work();
+    } finally {
+      stopPending.delete(what);
+    }
+  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.log('info', 'stopping');
       watcher?.close();
       watcher = null;
-      await queue;
       const rank = (s: DaemonService): number => {
         const i = STOP_FIRST.indexOf(s.name);
         return i < 0 ? STOP_FIRST.length : i;
@@ -291,17 +312,32 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         .map((s, i) => ({ s, i }))
         .sort((a, b) => rank(a.s) - rank(b.s) || b.i - a.i)
         .map(({ s }) => s);
+      const pids = daemon.ffmpegPids();
+      const sources = `sources${pids.length > 0 ? ` (ffmpeg pid ${pids.join(', ')})` : ''}`;
+      for (const what of [
+        'a reload under way',
+        ...order.map((s) => `service ${s.name}`),
+        ...[...channels.values()].map((c) => `channel ${channelLabel(c.config)}`),
+        sources,
+        'pacer',
+      ])
+        stopPending.add(what);
+      await step('a reload under way', () => queue);
       for (const s of order) {
         try {
-          await s.stop();
+          await step(`service ${s.name}`, () => s.stop());
           log.log('info', 'service-stopped', { service: s.name });
         } catch (err) {
           log.log('error', 'service-error', { service: s.name, message: `stop: ${message(err)}` });
         }
       }
-      await Promise.allSettled([...channels.values()].map((c) => stopChannel(c)));
-      await hub.close();
-      await pacer.close();
+      await Promise.allSettled(
+        [...channels.values()].map((c) =>
+          step(`channel ${channelLabel(c.config)}`, () => stopChannel(c)),
+        ),
+      );
+      await step(sources, () => hub.close());
+      await step('pacer', () => pacer.close());
       cpuLatency?.release();
       log.log('info', 'stopped');
     })();
@@ -324,6 +360,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       }),
     reload: (trigger) => reload(trigger),
     stop,
+    stopPending: () => [...stopPending],
   };
 
   if (opts.startServices) {
@@ -356,23 +393,43 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
   if (opts.reloadOnSighup !== false) process.on('SIGHUP', onHup);
   // SIGTERM/SIGINT during the start must not kill the process with ffmpeg children half
-  // started: take them now; the stop runs once the start is over.
-  let onSignal: (() => void) | null = null;
+  // started: take them now; the stop runs once the start is over. They stay taken until the
+  // end: a second signal during the stop (systemd's, an impatient Ctrl-C) must not end the
+  // process by its default action halfway through the clean stop.
+  const { log } = opts;
+  let signals = 0;
+  let onSignal: ((sig: NodeJS.Signals) => void) | null = null;
   const signal =
     opts.stopSignal ??
     new Promise<void>((resolve) => {
-      onSignal = () => resolve();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      onSignal = (sig) => {
+        if (++signals === 1) return resolve();
+        log.log('warn', 'stop-signal-again', {
+          signal: sig,
+          message: `already stopping: the clean stop goes on (at most ${STOP_DEADLINE_MS / 1000} s)`,
+        });
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
     });
-  d = await startDaemon(opts);
   const dropSignals = (): void => {
     if (onSignal) {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
   };
+  // The deadline runs from the signal, also when it comes during the start.
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    void signal.then(() => {
+      deadlineTimer = setTimeout(() => resolve('timeout'), opts.stopDeadlineMs ?? STOP_DEADLINE_MS);
+    });
+  });
+  const started = await Promise.race([startDaemon(opts), deadline]);
+  if (started === 'timeout') return stopTimedOut(opts, notify, ['the start'], [], dropSignals);
+  d = started;
   if (!d) {
+    clearTimeout(deadlineTimer);
     process.off('SIGHUP', onHup);
     dropSignals();
     notify.status('configuration error: not started');
@@ -385,15 +442,46 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await signal;
   process.off('SIGHUP', onHup);
   notify.stopping('stopping');
-  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
   const running = d;
-  const result = await Promise.race([running.stop().then(() => 'ok' as const), timeout]);
-  if (result === 'timeout')
-    opts.log.log('warn', 'stop-timeout', { message: 'stopped after 5 s with work left' });
+  const result = await Promise.race([running.stop().then(() => 'ok' as const), deadline]);
+  if (result === 'timeout') {
+    return stopTimedOut(opts, notify, running.stopPending(), running.ffmpegPids(), dropSignals);
+  }
+  clearTimeout(deadlineTimer);
   dropSignals();
   await notify.flush();
   notify.close();
   return 0;
+}
+
+/**
+ * The stop missed its deadline: says what had not stopped, kills the ffmpeg children left (by
+ * pid; they would die with the process anyway, by their parent-death signal) and returns
+ * EXIT_STOP_TIMEOUT, on which the caller exits at once.
+ */
+function stopTimedOut(
+  opts: DaemonOptions,
+  notify: Notifier,
+  pending: string[],
+  ffmpegPids: number[],
+  dropSignals: () => void,
+): number {
+  const seconds = (opts.stopDeadlineMs ?? STOP_DEADLINE_MS) / 1000;
+  opts.log.log('error', 'stop-timeout', {
+    message: `not stopped after ${seconds} s: ${pending.join(', ') || 'nothing left?'}; exiting`,
+    pending,
+    killed: ffmpegPids,
+  });
+  for (const pid of ffmpegPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  dropSignals();
+  notify.close();
+  return EXIT_STOP_TIMEOUT;
 }
 
 /** headend.pacing.cpu_dma_latency: holds the request while the daemon runs (null: not asked). */

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   E_BAD_URL: 'an input URL or path is not understood',
   E_IO: 'a file could not be read or written',
   E_NET: 'a socket could not be opened, bound or joined to its group',
+  E_NO_INTERFACE:
+    "an interface name or address is not this machine's (no such interface, down, or no IPv4 address)",
   E_NO_PROGRAM: 'the input does not carry the program asked for (or no PAT/PMT at all)',
 } as const;
 

@@ -1,6 +1,7 @@
 // Shutdown and logs of the daemon (issue 5): SIGKILL of the daemon leaves no ffmpeg child
 // (they run under a parent-death signal); SIGINT and SIGTERM stop it cleanly with exit 0 within
-// 5 s and no child left; `--log-format logfmt` puts the channel on every channel line and
+// 5 s and no child left, also when the signal comes twice (the second one does not cut the
+// clean stop short); `--log-format logfmt` puts the channel on every channel line and
 // `--log-level warn` drops info lines.
 import '../helpers/private-network.js';
 import t from 'tap';
@@ -63,6 +64,41 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     t.same(await gone(texts[0], 1000), [], 'no ffmpeg left');
   });
 }
+
+t.test('SIGTERM twice: the clean stop goes on, exit 0 within 5 s, no child left', async (t) => {
+  const texts = [marker('twice1'), marker('twice2')];
+  const d = startDaemon(t, { text: config(texts, 8) });
+  for (const n of [8, 9])
+    await d.waitFor((e) => e.event === 'source-up' && e.channel === `${n} Stop ${n}`, 20_000);
+  const pids = d.childPids();
+  t.equal(pids.length, 2, 'two ffmpeg children');
+  const t0 = Date.now();
+  d.proc.kill('SIGTERM');
+  await d.waitFor((e) => e.event === 'stopping', 5000);
+  d.proc.kill('SIGTERM'); // as systemd or an impatient operator would, during the stop
+  const r = await d.exited;
+  const ms = Date.now() - t0;
+  t.same(r, { code: 0, signal: null }, 'exit 0, not killed by the second signal');
+  t.ok(ms < 5000, `within 5 s (${ms} ms)`);
+  t.ok(
+    d.events.some((e) => e.event === 'stop-signal-again' && e.signal === 'SIGTERM'),
+    'the second signal is logged',
+  );
+  const order = ['stopping', 'channel-stop', 'stopped'].map((ev) =>
+    d.events.findIndex((e) => e.event === ev),
+  );
+  t.ok(
+    order.every((i) => i >= 0) && order[0] < order[1] && order[1] < order[2],
+    `the clean stop's lines in order (${order.join(', ')})`,
+  );
+  t.equal(d.events.filter((e) => e.event === 'channel-stop').length, 2, 'both channels stopped');
+  t.notOk(
+    d.events.some((e) => e.event === 'stop-timeout'),
+    'no timeout',
+  );
+  for (const m of texts) t.same(await gone(m, 1000), [], `no ffmpeg left with ${m}`);
+  t.same(livePids(pids), [], 'no ffmpeg child of the daemon left');
+});
 
 function runRaw(t: Test, file: string, args: string[]) {
   const proc = spawn(process.execPath, [CLI, 'run', '-c', file, ...args], {

@@ -161,6 +161,11 @@ t.test('bad arguments and unusable inputs: exit 2 with a clear message', async (
     [['analyze', '--bogus', source], /unknown option '--bogus'/],
     [['analyze', '--seconds', 'soon', 'udp://@239.255.0.1:5000'], /bad duration 'soon/],
     [['remux', '--cbr', 'fast', source, join(dir, 'o.ts')], /bad bitrate 'fast'/],
+    // A rate this high laid out billions of null slots per PCR interval: it never finished.
+    [
+      ['remux', '--cbr', '99999G', source, join(dir, 'o.ts')],
+      /bad bitrate '99999G': a CBR mux rate is 250k to 100M/,
+    ],
     [['remux', '--program-number', '0', source, join(dir, 'o.ts')], /1 to 65535/],
     [['analyze', join(dir, 'missing.ts')], /cannot open '.*missing\.ts': no such file/],
     [['analyze', 'udp://@999.0.0.1:5000'], /'999\.0\.0\.1' is not an IPv4 address/],

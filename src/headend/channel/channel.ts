@@ -19,6 +19,8 @@ import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink } from './source-link.js';
 import { OutputMonitor } from './output-monitor.js';
+import { OutputHealth } from './output-health.js';
+import { CbrWatch } from './cbr-watch.js';
 import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
@@ -112,6 +114,10 @@ export class Channel {
   /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
   private lastPcr27 = NaN;
   private pending: PendingSwitch | null = null;
+  /** Whether the output can send (socket open, sends going out): `down` when not. */
+  private readonly outputHealth = new OutputHealth();
+  /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
+  private readonly cbrWatch: CbrWatch | null;
 
   constructor(
     config: ChannelConfig,
@@ -124,6 +130,7 @@ export class Channel {
     this.nowNs = deps.nowNs ?? monotonicNs;
     this.latencyMs = deps.latencyMs ?? 400;
     this.missingServiceMs = Math.max(3000, config.stallMs);
+    this.cbrWatch = config.bitrate ? new CbrWatch(config.bitrate) : null;
     const primary = config.sources[0];
     this.remuxer = new Remuxer(
       {
@@ -161,6 +168,7 @@ export class Channel {
     const queue = this.queue;
     const o = this.config.output;
     void queue.ready.then((r) => {
+      this.outputHealth.opened(r);
       if (r instanceof Error) {
         this.lastError = r.message;
         this.log.log('error', 'output-failed', { message: r.message });
@@ -269,21 +277,26 @@ export class Channel {
     const o = this.config.output;
     const q = this.queue?.stats;
     const s = this.remuxer.stats;
+    const outputDown = this.state !== 'stopped' ? this.outputHealth.problem : undefined;
     return {
       number: this.config.number,
       name: this.config.name,
       slug: this.config.slug,
-      state: this.state,
+      state: outputDown !== undefined ? 'down' : this.state,
       sourceIndex: this.active,
       source: this.links[this.active]?.label ?? '',
       output: `${o.protocol}://${o.source ? o.source + '@' : ''}${o.group}:${o.port}`,
-      bitrate: Math.round(this.bitrate),
+      bitrate: outputDown !== undefined ? 0 : Math.round(this.bitrate),
       restarts: this.links.reduce((n, l) => n + l.restarts, 0),
       failovers: this.failovers,
-      lastError: this.lastError,
+      lastError: outputDown ?? this.lastError,
       datagramsSent: q?.sent ?? 0,
       datagramsDropped: q?.dropped ?? 0,
-      remux: { ...s, cbrOverflows: this.remuxer.cbrOverflows },
+      remux: {
+        ...s,
+        cbrOverflows: this.remuxer.cbrOverflows,
+        cbrMaxLagMs: this.remuxer.cbrMaxLagMs,
+      },
       analyzer: this.monitor.analyzerCounters(),
     };
   }
@@ -539,5 +552,23 @@ export class Channel {
     this.bitrate = ((this.bytesOut - this.rateBytes) * 8 * 1e9) / dt;
     this.rateBytes = this.bytesOut;
     this.rateSinceNs = now;
+    this.watchOutput(now);
+  }
+
+  /** Once a second: output send failures (the channel is down) and a CBR rate below the content's. */
+  private watchOutput(now: number): void {
+    const q = this.queue?.stats;
+    const change = q ? this.outputHealth.sample(q.sent, q.sendErrors ?? 0) : undefined;
+    if (change) this.log.log(change.level, change.event, { message: change.message });
+    const low = this.cbrWatch?.sample(now, {
+      ...this.remuxer.stats,
+      cbrOverflows: this.remuxer.cbrOverflows,
+      cbrMaxLagMs: this.remuxer.cbrMaxLagMs,
+    });
+    if (low) {
+      this.lastError = low.message;
+      const { message, ...fields } = low;
+      this.log.log('warn', 'cbr-rate-too-low', { ...fields, message });
+    }
   }
 }

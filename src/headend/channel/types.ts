@@ -57,6 +57,8 @@ export interface OutputQueue {
     dropped: number;
     lateNs: number;
     bytes: number;
+    /** Sends that failed (the pacer's count; absent from queues that do not count them). */
+    sendErrors?: number;
     lateness: { buckets: readonly number[]; counts: number[]; sumSeconds: number; count: number };
   };
   /** Settles when the output socket is open (its info) or could not open (an Error). */

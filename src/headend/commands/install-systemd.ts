@@ -55,7 +55,9 @@ function planOf(
   text: string,
   file: string,
 ): { rtspPort: number | null; realtimePriority: number } | { problem: string } {
-  const r = loadConfigText(text, file);
+  // The unit depends on the RTSP port and pacing only; the interfaces are the target machine's
+  // (--root may be an image being built), checked there by validate and run.
+  const r = loadConfigText(text, file, { interfaces: null });
   if ('errors' in r)
     return { problem: `${r.errors.length} error(s); check it with headend validate -c ${file}` };
   return {

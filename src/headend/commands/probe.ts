@@ -34,6 +34,7 @@ export async function probeCommand(url: string, o: ProbeOptions, io: CommandIo):
       `    source: ${JSON.stringify(url)}\n`,
     // Relative file paths resolve against the directory of the "file": the working directory.
     join(process.cwd(), 'probe'),
+    { interfaces: null }, // nothing is sent: the made-up output's interface does not matter
   );
   if ('errors' in loaded) {
     const msgs = loaded.errors

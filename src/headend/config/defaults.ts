@@ -60,4 +60,19 @@ export const LIMITS = {
   returnAfterMaxMs: 86_400_000,
   testRateMax: 120,
   sizeMax: 7680,
+  /**
+   * bitrate: the CBR mux rate of one program. Below 250 kbit/s the PSI and PCR alone (~95 kbit/s
+   * at the default psi_interval) leave too little for even a radio service; above 100 Mbit/s is
+   * no single program (UHD HEVC is 25-50 Mbit/s) and would flood the network (and the pacer).
+   */
+  cbrMin: 250_000,
+  cbrMax: 100_000_000,
+  /** test.bitrate: the video encoder's rate of a test pattern. */
+  testBitrateMin: 50_000,
+  testBitrateMax: 50_000_000,
+  /** transcode.video_bitrate / audio_bitrate. */
+  videoBitrateMin: 50_000,
+  videoBitrateMax: 100_000_000,
+  audioBitrateMin: 8_000,
+  audioBitrateMax: 2_000_000,
 } as const;

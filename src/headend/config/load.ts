@@ -6,7 +6,8 @@
 // keys are not fatal); then the shape of every section, each channel on its own so that a
 // broken channel hides nothing in the others; then defaults, required keys and the rules
 // across channels (unique numbers, slugs, outputs), from every key whose value is valid (a
-// key with a bad value is reported once, never also as "missing").
+// key with a bad value is reported once, never also as "missing"); last, the egress interfaces
+// against the machine's (interfaces.ts): an output that cannot open must not pass.
 
 import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -28,6 +29,7 @@ import {
   type RawChannel,
   type RawHeadend,
 } from './schema.js';
+import { checkInterfaces, machineInterfaces, type InterfaceLookup } from './interfaces.js';
 import { ErrorSink } from './sink.js';
 import { services } from './services.js';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
@@ -38,8 +40,16 @@ const HeadendFieldsSchema = HeadendSchema.omit({ defaults: true });
 /** YAML problems that leave the document trustworthy enough to validate further. */
 const NON_FATAL_YAML = new Set(['DUPLICATE_KEY']);
 
+export interface LoadOptions {
+  /**
+   * The machine's interfaces, that every egress interface and sender address must be on
+   * (default os.networkInterfaces()); null: not checked (a config written for another machine).
+   */
+  interfaces?: InterfaceLookup | null;
+}
+
 /** Parses and validates the text of a config file; `file` names it in errors. */
-export function loadConfigText(text: string, file: string): ConfigResult {
+export function loadConfigText(text: string, file: string, opts: LoadOptions = {}): ConfigResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -137,6 +147,10 @@ export function loadConfigText(text: string, file: string): ConfigResult {
     });
     checkAcrossChannels(channels, sink);
   }
+  const interfaces = opts.interfaces === undefined ? machineInterfaces : opts.interfaces;
+  if (interfaces !== null) {
+    checkInterfaces({ headend: headendData, defaults, channels }, interfaces, sink);
+  }
 
   const svc = services(
     headendData,
@@ -159,14 +173,14 @@ export function loadConfigText(text: string, file: string): ConfigResult {
 }
 
 /** Reads and validates a config file. An unreadable file is one error at line 0. */
-export async function loadConfigFile(file: string): Promise<ConfigResult> {
+export async function loadConfigFile(file: string, opts: LoadOptions = {}): Promise<ConfigResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     return { errors: [ioError(file, err)] };
   }
-  return loadConfigText(text, file);
+  return loadConfigText(text, file, opts);
 }
 
 /** "file:line:col: message" (just "file: message" for errors about the file as a whole). */

@@ -12,7 +12,9 @@
 //   name: Example Hotel           headend name; the provider of channels that set none
 //                                 (default "headend")
 //   interface: 127.0.0.1          egress of every output: an IPv4 address of this machine or
-//                                 an interface name (eth0) (default 127.0.0.1)
+//                                 an interface name (eth0) (default 127.0.0.1). Checked
+//                                 against the machine's interfaces (up, with an IPv4 address)
+//                                 by validate, run and every reload
 //   ttl: 1                        multicast TTL, 0-255 (default 1: this subnet only)
 //   tos: 0                        IP TOS byte, 0-255 (default 0)
 //   dscp: 34                      instead of tos: DSCP 0-63 (tos = dscp << 2)
@@ -59,7 +61,8 @@
 //     output: udp://239.255.1.1:5000
 //                                 where the channel is sent (required): udp://group:port,
 //                                 rtp://group:port (RTP/RFC 2250, RTCP on port+1), or with a
-//                                 source-specific sender udp://10.0.0.5@232.1.1.1:5000. The
+//                                 source-specific sender udp://10.0.0.5@232.1.1.1:5000 (the
+//                                 sender is this machine: one of its addresses). The
 //                                 group may be a unicast IPv4 address too. (group, port) is
 //                                 unique across channels.
 //     interface: eth1             egress for this channel (default: headend.interface)
@@ -69,7 +72,12 @@
 //                                 (default none; a single source needs no list)
 //     service: 1001               program_number to take from an MPTS primary source
 //                                 (shorthand for source.service; default: the first program)
-//     bitrate: 6M                 CBR: pad with null packets to this mux rate (default: VBR)
+//     bitrate: 6M                 CBR: pad with null packets to this mux rate, 250k-100M
+//                                 (default: VBR). It must exceed the content's own rate plus
+//                                 PSI and PCR (~95k at psi_interval 100ms); when it does not,
+//                                 the output runs late behind the input (the remuxer counts
+//                                 cbrOverflows and cbrMaxLagMs) and the daemon warns
+//                                 cbr-rate-too-low with the measured rate (also lastError)
 //     packets_per_datagram: 7     TS packets per UDP/RTP datagram, 1-7 (default 7)
 //     psi_interval: 100ms         PAT/PMT/SDT repetition, 10ms-500ms (default 100ms)
 //     stall_timeout: 2s           no bytes from the input for this long = failure (default 2s)
@@ -91,7 +99,7 @@
 //                                 life, color (default testsrc2)
 //     resolution: 640x360         WIDTHxHEIGHT, even numbers (default 640x360)
 //     rate: 25                    frames per second (default 25)
-//     bitrate: 1.5M               video bitrate (default 1.5M)
+//     bitrate: 1.5M               video bitrate, 50k-50M (default 1.5M)
 //     tone: 1000                  sine tone in Hz (default: a silent audio track)
 //     text: News 24               text burned into the picture (default: the channel name)
 //   service: 1001                 program_number to take from an MPTS (default: the first)
@@ -101,8 +109,8 @@
 //   transcode:                    re-encode instead of -c copy (default: copy)
 //     video: libx264              ffmpeg video encoder
 //     audio: aac                  ffmpeg audio encoder
-//     video_bitrate: 3M
-//     audio_bitrate: 128k
+//     video_bitrate: 3M           50k-100M
+//     audio_bitrate: 128k         8k-2M
 //     size: 1280x720              output picture size
 // Channels whose sources have the same url (or test), loop and transcode share one opened
 // source, whatever service each of them takes from it.
@@ -137,7 +145,11 @@ const TestSchema = z.preprocess(
     pattern: pattern<TestPattern>(TEST_PATTERNS, PATTERN_ALIASES).optional(),
     resolution: size().optional(),
     rate: number(0, LIMITS.testRateMax, 'frames per second').optional(),
-    bitrate: bitrate().optional(),
+    bitrate: bitrate(
+      LIMITS.testBitrateMin,
+      LIMITS.testBitrateMax,
+      "a test pattern's video bitrate",
+    ).optional(),
     tone: number(0, 24_000, 'Hz').optional(),
     text: text().optional(),
   }),
@@ -146,8 +158,16 @@ const TestSchema = z.preprocess(
 const TranscodeSchema = z.strictObject({
   video: codec().optional(),
   audio: codec().optional(),
-  video_bitrate: bitrate().optional(),
-  audio_bitrate: bitrate().optional(),
+  video_bitrate: bitrate(
+    LIMITS.videoBitrateMin,
+    LIMITS.videoBitrateMax,
+    'a video encoder bitrate',
+  ).optional(),
+  audio_bitrate: bitrate(
+    LIMITS.audioBitrateMin,
+    LIMITS.audioBitrateMax,
+    'an audio encoder bitrate',
+  ).optional(),
   size: size().optional(),
 });
 
@@ -178,7 +198,7 @@ const channelShape = {
   /** A single source needs no list. */
   backup: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(SourceSchema)).optional(),
   service: integer(1, 65535).optional(),
-  bitrate: bitrate().optional(),
+  bitrate: bitrate(LIMITS.cbrMin, LIMITS.cbrMax, 'the CBR mux rate of one program').optional(),
   packets_per_datagram: integer(1, 7).optional(),
   psi_interval: duration(LIMITS.psiIntervalMinMs, LIMITS.psiIntervalMaxMs).optional(),
   stall_timeout: duration(LIMITS.stallMinMs, LIMITS.stallMaxMs).optional(),

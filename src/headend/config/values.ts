@@ -77,18 +77,41 @@ export function nonEmpty(what: string) {
   );
 }
 
-/** bit/s from 6M, 800k, 1.5M or a positive integer. */
-export function bitrate() {
+/**
+ * bit/s from 6M, 800k, 1.5M or a positive integer, within [min, max] (`what` names the rate in
+ * the message: "CBR mux rate").
+ */
+export function bitrate(min: number, max: number, what: string) {
   return leaf((v) => {
+    let bps: number;
     if (typeof v === 'number') {
-      return Number.isSafeInteger(v) && v > 0
-        ? v
-        : invalid(`bad bitrate ${v}: expected a whole number of bit/s above 0, or 6M, 800k`);
+      if (!Number.isSafeInteger(v) || v <= 0) {
+        return invalid(`bad bitrate ${v}: expected a whole number of bit/s above 0, or 6M, 800k`);
+      }
+      bps = v;
+    } else if (typeof v === 'string') {
+      const r = parseBitrate(v);
+      if (isHeadendError(r)) return invalid(r.message);
+      bps = r;
+    } else {
+      return invalid(`expected a bitrate (6M, 800k), got ${describe(v)}`);
     }
-    if (typeof v !== 'string') return invalid(`expected a bitrate (6M, 800k), got ${describe(v)}`);
-    const r = parseBitrate(v);
-    return isHeadendError(r) ? invalid(r.message) : r;
+    if (bps < min || bps > max) {
+      return invalid(
+        `bitrate ${describe(v)} is outside ${formatBitrate(min)} to ${formatBitrate(max)} ` +
+          `(${what})`,
+      );
+    }
+    return bps;
   });
+}
+
+/** 250000 → 250k, 100000000 → 100M, 1500000 → 1.5M. */
+export function formatBitrate(bps: number): string {
+  if (bps >= 1e9) return `${+(bps / 1e9).toFixed(3)}G`;
+  if (bps >= 1e6) return `${+(bps / 1e6).toFixed(3)}M`;
+  if (bps >= 1e3) return `${+(bps / 1e3).toFixed(3)}k`;
+  return String(bps);
 }
 
 /** Milliseconds from 100ms, 2s, 1m or a number of ms, within [minMs, maxMs]. */

@@ -67,7 +67,13 @@ export function resolveInterface(iface: string): string | null {
 }
 
 export class Output implements PacedOutput {
+  /**
+   * Errors of the channel's own socket (the pacer reports them as the channel's sendErrors: a
+   * channel whose sends all fail is down).
+   */
   readonly counters: OutputCounters = { sendErrors: 0, lastError: '' };
+  /** Errors of the extra destinations (an RTSP client gone away must not take the channel down). */
+  readonly destinationCounters: OutputCounters = { sendErrors: 0, lastError: '' };
   private readonly rtp: boolean;
   private readonly destinations: Destination[] = [];
   private seq: number;
@@ -182,7 +188,7 @@ export class Output implements PacedOutput {
 
   async addDestination(d: DestinationSpec): Promise<void> {
     await this.removeDestination(d.id);
-    this.destinations.push(await openDestination(d, this.counters));
+    this.destinations.push(await openDestination(d, this.destinationCounters));
   }
 
   async removeDestination(id: string): Promise<void> {

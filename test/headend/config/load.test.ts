@@ -11,19 +11,25 @@ import {
   TEST_PATTERNS,
   type ConfigError,
   type HeadendSpec,
+  type InterfaceTable,
+  type LoadOptions,
 } from '../../../src/headend/config/index.js';
 
 const FFMPEG = '/usr/bin/ffmpeg';
 const EXAMPLE = fileURLToPath(new URL('../../../../channels.yaml', import.meta.url));
 
-function ok(text: string, file = '/etc/headend/channels.yaml'): HeadendSpec {
-  const r = loadConfigText(text, file);
+function ok(
+  text: string,
+  file = '/etc/headend/channels.yaml',
+  opts: LoadOptions = { interfaces: () => MACHINE },
+): HeadendSpec {
+  const r = loadConfigText(text, file, opts);
   if ('errors' in r) throw new Error(r.errors.map(formatConfigError).join('\n'));
   return r.config;
 }
 
-function errors(text: string): ConfigError[] {
-  const r = loadConfigText(text, 'channels.yaml');
+function errors(text: string, opts: LoadOptions = { interfaces: () => MACHINE }): ConfigError[] {
+  const r = loadConfigText(text, 'channels.yaml', opts);
   if (!('errors' in r)) throw new Error('expected errors, the file was valid');
   return r.errors;
 }
@@ -46,6 +52,20 @@ function val(text: string, keyValue: string, nth = 0): string {
 }
 
 const where = (e: ConfigError): string => `${e.line}:${e.column}`;
+
+/** The machine the config tests check interfaces against (os.networkInterfaces() shape). */
+const MACHINE: InterfaceTable = {
+  lo: [
+    { address: '127.0.0.1', family: 'IPv4' },
+    { address: '::1', family: 'IPv6' },
+  ],
+  eth0: [
+    { address: '192.168.1.10', family: 'IPv4' },
+    { address: 'fe80::1', family: 'IPv6' },
+  ],
+  eth1: [{ address: '10.0.0.5', family: 'IPv4' }],
+  v6only: [{ address: 'fe80::2', family: 'IPv6' }],
+};
 
 /** A minimal valid channel, to build files from. */
 const channel = (n: number, extra = ''): string =>
@@ -433,7 +453,7 @@ t.test('outputs: form, multicast or unicast, SSM, aliasing groups', async (t) =>
     'udp://192.168.1.20:1234',
     'udp://127.0.0.1:65535',
   ]) {
-    t.ok('config' in loadConfigText(out(good), 'c.yaml'), good);
+    t.ok('config' in loadConfigText(out(good), 'c.yaml', { interfaces: () => MACHINE }), good);
   }
   const bad: [string, RegExp][] = [
     ['239.255.1.1:5000', /expected udp:\/\/group:port/],
@@ -745,4 +765,145 @@ t.test('formatConfigError', async (t) => {
   t.match(r, {
     errors: [{ file: '/nonexistent/channels.yaml', line: 0, message: /no such file or directory/ }],
   });
+});
+
+t.test('bitrates have a sane range, reported at the value', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    // 99999G made the daemon spin forever filling one PCR interval; 1G and 6G flooded loopback.
+    [
+      '    bitrate: 99999G\n',
+      '99999G',
+      /channels\[0\]\.bitrate: bitrate '99999G' is outside 250k to 100M \(the CBR mux rate of one program\)/,
+    ],
+    ['    bitrate: 6G\n', '6G', /bitrate '6G' is outside 250k to 100M/],
+    ['    bitrate: 1G\n', '1G', /bitrate '1G' is outside 250k to 100M/],
+    ['    bitrate: 100000001\n', '100000001', /bitrate 100000001 is outside 250k to 100M/],
+    ['    bitrate: 100k\n', '100k', /bitrate '100k' is outside 250k to 100M/],
+    [
+      '    backup: { test: { bitrate: 99999G } }\n',
+      '99999G',
+      /backup\[0\]\.test\.bitrate: bitrate '99999G' is outside 50k to 50M \(a test pattern's video bitrate\)/,
+    ],
+    ['    backup: { test: { bitrate: 10k } }\n', '10k', /outside 50k to 50M/],
+    [
+      '    backup: { url: a.ts, transcode: { video_bitrate: 1G } }\n',
+      '1G',
+      /video_bitrate: bitrate '1G' is outside 50k to 100M/,
+    ],
+    [
+      '    backup: { url: a.ts, transcode: { audio_bitrate: 5M } }\n',
+      '5M',
+      /audio_bitrate: bitrate '5M' is outside 8k to 2M/,
+    ],
+  ];
+  for (const [extra, needle, message] of cases) {
+    const text = `channels:\n${channel(1, extra)}`;
+    const e = errors(text);
+    t.equal(e.length, 1, extra.trim());
+    const line = at(text, extra.trim()).split(':').map(Number);
+    t.equal(where(e[0]), `${line[0]}:${line[1] + extra.trim().indexOf(needle)}`, extra.trim());
+    t.match(e[0].message, message, extra.trim());
+  }
+  const d = errors(`headend:\n  defaults:\n    bitrate: 99999G\nchannels:\n${channel(1)}`);
+  t.same(
+    d.map((x) => [where(x), x.message]),
+    [
+      [
+        '3:14',
+        "headend.defaults.bitrate: bitrate '99999G' is outside 250k to 100M (the CBR mux rate of one program)",
+      ],
+    ],
+    'in headend.defaults too, reported once',
+  );
+  for (const [line, want] of [
+    ['bitrate: 250k', 250_000],
+    ['bitrate: 100M', 100_000_000],
+    ['bitrate: 38M', 38_000_000],
+  ] as const) {
+    t.equal(ok(`channels:\n${channel(1, `    ${line}\n`)}`).channels[0].bitrate, want, line);
+  }
+  const tp = ok(`channels:\n${channel(1, '    backup: { test: { bitrate: 50k } }\n')}`);
+  t.equal(tp.channels[0].sources[1].test?.bitrate, 50_000, 'test bitrate 50k is the least');
+});
+
+t.test('interfaces are checked against the machine, where they are written', async (t) => {
+  const cases: [string, string, string, RegExp][] = [
+    [
+      'a name that does not exist',
+      'headend:\n  interface: eth9\n',
+      'eth9',
+      /^headend\.interface: no interface 'eth9' on this machine \(or it is down\) \(did you mean 'eth0'\?\) \(interfaces with an IPv4 address: lo 127\.0\.0\.1, eth0 192\.168\.1\.10, eth1 10\.0\.0\.5\)$/,
+    ],
+    [
+      'an address that is not ours',
+      'headend:\n  interface: 192.0.2.1\n',
+      '192.0.2.1',
+      /^headend\.interface: 192\.0\.2\.1 is not an address of this machine \(interfaces with/,
+    ],
+    [
+      'a name without IPv4',
+      'headend:\n  interface: v6only\n',
+      'v6only',
+      /interface 'v6only' has no IPv4 address/,
+    ],
+    [
+      'in headend.defaults',
+      'headend:\n  defaults:\n    interface: wlan7\n',
+      'wlan7',
+      /^headend\.defaults\.interface: no interface 'wlan7'/,
+    ],
+  ];
+  for (const [name, head, needle, message] of cases) {
+    const text = `${head}channels:\n${channel(1)}${channel(2)}`;
+    const e = errors(text);
+    t.equal(e.length, 1, `${name}: reported once, not per channel`);
+    t.equal(where(e[0]), at(text, needle), name);
+    t.match(e[0].message, message, name);
+  }
+  const perChannel = `channels:\n${channel(1, '    interface: eth9\n')}${channel(2, '    interface: 10.9.9.9\n')}`;
+  t.same(
+    errors(perChannel).map((x) => [where(x), x.message.split(' (')[0]]),
+    [
+      [at(perChannel, 'eth9'), "channels[0].interface: no interface 'eth9' on this machine"],
+      [
+        at(perChannel, '10.9.9.9'),
+        'channels[1].interface: 10.9.9.9 is not an address of this machine',
+      ],
+    ],
+    'per channel, at each value',
+  );
+  const ssm = `channels:\n${channel(1).replace('udp://239.255.1.1:5000', 'udp://10.9.9.9@232.1.1.1:5000')}`;
+  t.match(errors(ssm), [
+    {
+      line: Number(at(ssm, 'udp://10.9.9.9').split(':')[0]),
+      message:
+        /^channels\[0\]\.output: the sender address 10\.9\.9\.9 \(source@group\): 10\.9\.9\.9 is not an address of this machine/,
+    },
+  ]);
+  t.equal(ok(ssm.replace('10.9.9.9', '10.0.0.5')).channels[0].output.source, '10.0.0.5');
+
+  // Good: the loopback by name and by address, another interface, 0.0.0.0 (the kernel's choice).
+  for (const iface of ['lo', '127.0.0.1', 'eth0', '192.168.1.10', '0.0.0.0']) {
+    const c = ok(`headend:\n  interface: ${iface}\nchannels:\n${channel(1)}`);
+    t.equal(c.channels[0].output.interface, iface, `${iface} is accepted`);
+  }
+  const none = errors(`channels:\n${channel(1)}`, { interfaces: () => ({}) });
+  t.match(none, [
+    {
+      message:
+        /^channels\[0\]: the default interface 127\.0\.0\.1: 127\.0\.0\.1 is not an address of this machine \(this machine has no interface/,
+    },
+  ]);
+  t.ok(
+    'config' in
+      loadConfigText(`headend:\n  interface: eth9\nchannels:\n${channel(1)}`, 'c.yaml', {
+        interfaces: null,
+      }),
+    'interfaces: null skips the check (install-systemd, probe)',
+  );
+  // With the real machine (the tests' private namespace has lo only; a host has lo too).
+  t.ok('config' in loadConfigText(`headend:\n  interface: lo\nchannels:\n${channel(1)}`, 'c.yaml'));
+  t.ok(
+    'errors' in loadConfigText(`headend:\n  interface: eth9x\nchannels:\n${channel(1)}`, 'c.yaml'),
+  );
 });

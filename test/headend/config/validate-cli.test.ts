@@ -88,3 +88,24 @@ t.test('no file: exit 2 with a message on stderr', async (t) => {
   t.equal(dirAsFile.code, 2, 'a directory');
   t.match(dirAsFile.stderr, /is a directory/);
 });
+
+t.test('validate checks interfaces on this machine and bitrate ranges (exit 1)', async (t) => {
+  const dir = t.testdir({
+    'silent.yaml':
+      'headend:\n  interface: eth9\nchannels:\n' +
+      '  - { number: 1, name: A, output: udp://239.255.1.1:5000, source: a.ts, bitrate: 99999G }\n',
+    'lo.yaml':
+      'headend:\n  interface: lo\nchannels:\n' +
+      '  - { number: 1, name: A, output: udp://239.255.1.1:5000, source: a.ts, interface: 127.0.0.1 }\n',
+  });
+  const bad = validate(['-c', join(dir, 'silent.yaml')]);
+  t.equal(bad.code, 1);
+  const lines = bad.stdout.split('\n');
+  t.match(lines[0], /silent\.yaml:2:14: headend\.interface: no interface 'eth9' on this machine/);
+  t.match(
+    lines[1],
+    /silent\.yaml:4:82: channels\[0\]\.bitrate: bitrate '99999G' is outside 250k to 100M/,
+  );
+  const good = validate(['-c', join(dir, 'lo.yaml')]);
+  t.equal(good.code, 0, good.stdout);
+});

@@ -1,0 +1,233 @@
+// A Channel driven with a fake source hub and a fake pacer: a channel whose output cannot send
+// (its socket did not open, or every send fails) is `down`, with the reason as its lastError and
+// no bitrate, whatever its source does; a CBR rate below the content's is warned about.
+import t from 'tap';
+import type { Test } from 'tap';
+import { Channel } from '../../../src/headend/channel/channel.js';
+import type {
+  ChannelConfig,
+  OutputQueue,
+  OutputScheduler,
+  SourceProvider,
+  SourceSubscriber,
+} from '../../../src/headend/channel/types.js';
+import type { OutputInfo } from '../../../src/scheduler/output-contract.js';
+import type { Logger, LogFields, LogLevel } from '../../../src/headend/log.js';
+import { simpleProgram, synthesize } from '../../helpers/synth.js';
+
+interface Line {
+  level: LogLevel;
+  event: string;
+  fields: LogFields;
+}
+
+function logger(lines: Line[]): Logger {
+  const l: Logger = {
+    log: (level, event, fields = {}) => void lines.push({ level, event, fields }),
+    child: () => l,
+  };
+  return l;
+}
+
+const CONFIG: ChannelConfig = {
+  number: 7,
+  name: 'Seven',
+  provider: 'p',
+  slug: 'seven',
+  output: {
+    protocol: 'udp',
+    group: '239.255.7.7',
+    port: 5007,
+    ttl: 1,
+    tos: 0,
+    interface: 'eth9',
+    packetsPerDatagram: 7,
+  },
+  sources: [{ key: 'src' }],
+  psiIntervalMs: 100,
+  stallMs: 2000,
+  returnAfterMs: 30_000,
+  programNumber: 7,
+  transportStreamId: 7,
+};
+
+const INFO: OutputInfo = {
+  interfaceAddress: '127.0.0.1',
+  local: '127.0.0.1:40000',
+  tosApplied: true,
+  sendBufferBytes: 1 << 20,
+};
+
+/** A fake pacer queue: counts what is queued as sent, `errors` as its send errors. */
+function fakeQueue(ready: OutputInfo | Error): OutputQueue & { errors: number; failAll: boolean } {
+  const stats = {
+    sent: 0,
+    dropped: 0,
+    lateNs: 0,
+    bytes: 0,
+    sendErrors: 0,
+    lateness: { buckets: [], counts: [], sumSeconds: 0, count: 0 },
+  };
+  const q = {
+    errors: 0,
+    failAll: false,
+    enqueue(bytes: Uint8Array) {
+      stats.sent++;
+      stats.bytes += bytes.length;
+      if (q.failAll) stats.sendErrors++;
+      return true;
+    },
+    stats,
+    ready: Promise.resolve(ready),
+    rtp: { ssrc: 1, seq: 0 },
+    addDestination: () => Promise.resolve(),
+    removeDestination: () => Promise.resolve(),
+  };
+  return q;
+}
+
+interface Rig {
+  channel: Channel;
+  queue: ReturnType<typeof fakeQueue>;
+  lines: Line[];
+  /** Feeds `ms` of a synthetic program (at muxRate) to the channel's source. */
+  feed(ms: number, muxRate?: number): void;
+  advance(ms: number): void;
+}
+
+function rig(t: Test, ready: OutputInfo | Error, config: ChannelConfig = CONFIG): Rig {
+  const lines: Line[] = [];
+  const queue = fakeQueue(ready);
+  let sub: SourceSubscriber | undefined;
+  const hub: SourceProvider = {
+    subscribe: (_spec, s) => {
+      sub = s;
+      return () => (sub = undefined);
+    },
+    state: () => undefined,
+  };
+  const pacer: OutputScheduler = {
+    addChannel: () => queue,
+    removeChannel: () => Promise.resolve(),
+  };
+  let now = 1e12;
+  let pcr = 0;
+  const channel = new Channel(config, {
+    hub,
+    pacer,
+    log: logger(lines),
+    staggerIndex: 0,
+    nowNs: () => now,
+    tickMs: 1,
+  });
+  t.teardown(() => channel.stop());
+  return {
+    channel,
+    queue,
+    lines,
+    feed(ms, muxRate = 2e6) {
+      const { ts, endPcr } = synthesize({
+        programs: [simpleProgram(1, 0x100)],
+        durationMs: ms,
+        muxRate,
+        startPcr: pcr,
+      });
+      pcr = endPcr;
+      for (let at = 0; at < ts.length; at += 1316) sub?.data(ts.subarray(at, at + 1316));
+    },
+    advance(ms) {
+      now += ms * 1e6;
+    },
+  };
+}
+
+const settle = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Feeds and advances the clock a second at a time, letting the channel's tick run between. */
+async function run(r: Rig, seconds: number, muxRate?: number): Promise<void> {
+  for (let i = 0; i < seconds * 4; i++) {
+    r.feed(250, muxRate);
+    r.advance(250);
+    await settle();
+  }
+}
+
+t.test('an output that did not open: down, its error as lastError, no bitrate', async (t) => {
+  const r = rig(t, new Error('output interface eth9: no IPv4 address'));
+  r.channel.start();
+  await run(r, 2);
+  const s = r.channel.status();
+  t.equal(s.state, 'down', 'down although its source delivers (it was running)');
+  t.match(s.lastError, /^output not open: output interface eth9: no IPv4 address$/);
+  t.equal(s.bitrate, 0, 'nothing is sent');
+  t.ok(r.lines.some((l) => l.event === 'output-failed'));
+});
+
+t.test('the same channel with an open output is running', async (t) => {
+  const r = rig(t, INFO);
+  r.channel.start();
+  await run(r, 2);
+  const s = r.channel.status();
+  t.equal(s.state, 'running');
+  t.equal(s.lastError, undefined);
+  t.ok(s.bitrate > 0, `bitrate ${s.bitrate}`);
+});
+
+t.test(
+  'every send failing: down (output-send-failed), running again when sends go out',
+  async (t) => {
+    const r = rig(t, INFO);
+    r.channel.start();
+    await run(r, 2);
+    t.equal(r.channel.status().state, 'running');
+    r.queue.failAll = true;
+    await run(r, 2);
+    const s = r.channel.status();
+    t.equal(s.state, 'down');
+    t.match(s.lastError, /^output sends fail \(\d+ send errors for \d+ datagrams in a second\)$/);
+    t.equal(s.bitrate, 0);
+    t.equal(r.lines.filter((l) => l.event === 'output-send-failed').length, 1, 'logged once');
+    r.queue.failAll = false;
+    await run(r, 2);
+    t.equal(r.channel.status().state, 'running', 'recovers');
+    t.ok(r.lines.some((l) => l.event === 'output-send-ok'));
+  },
+);
+
+t.test('a stopped channel is stopped, not down', async (t) => {
+  const r = rig(t, new Error('no such interface'));
+  r.channel.start();
+  await settle();
+  await r.channel.stop();
+  t.equal(r.channel.status().state, 'stopped');
+});
+
+t.test(
+  'CBR rate below the content: cbr-rate-too-low with the measured rate, once a minute',
+  async (t) => {
+    const r = rig(t, INFO, { ...CONFIG, bitrate: 1_000_000 });
+    r.channel.start();
+    await run(r, 8, 2e6);
+    const warn = r.lines.filter((l) => l.event === 'cbr-rate-too-low');
+    t.equal(warn.length, 1, 'warned once (rate-limited)');
+    t.equal(warn[0]?.level, 'warn');
+    const f = warn[0]?.fields ?? {};
+    t.equal(f.rate, 1_000_000);
+    t.ok(
+      typeof f.contentRate === 'number' && f.contentRate > 1_050_000 && f.contentRate < 1_500_000,
+      `measured ${String(f.contentRate)}`,
+    );
+    t.ok(typeof f.overflows === 'number' && f.overflows > 0);
+    const s = r.channel.status();
+    t.match(s.lastError, /^CBR rate 1M is below the content's \d/);
+    t.ok(s.remux.cbrOverflows > 0 && s.remux.cbrMaxLagMs > 0, 'remux counters in the status');
+
+    const fits = rig(t, INFO, { ...CONFIG, bitrate: 4_000_000 });
+    fits.channel.start();
+    await run(fits, 8, 2e6);
+    t.notOk(
+      fits.lines.some((l) => l.event === 'cbr-rate-too-low'),
+      'no warning when the rate suffices',
+    );
+  },
+);

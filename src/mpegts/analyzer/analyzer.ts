@@ -11,18 +11,14 @@
 // Without, it is the PCR of the first PCR-carrying PID interpolated by byte position (clock.ts);
 // before that first PCR time is unknown and no interval check runs.
 //
-// Continuity (1.4, ISO/IEC 13818-1 §2.4.3.3): per PID except null packets. Payload packets
-// must carry last+1; adaptation-only packets repeat last. The same CC again on a payload
-// packet is a duplicate: the first duplicate is allowed, each further copy is an error.
-// Duplicates are not analyzed further (their PCR would look inaccurate). A packet with
-// discontinuity_indicator may carry any CC. One error per gap, however many packets are
-// missing; the missing count ((cc - expected) mod 16) feeds the MDI MLR. Duplicates are
-// recognized by CC alone (contents are not compared), like ffmpeg and TSDuck.
+// Continuity (1.4) and duplicate packets (ISO/IEC 13818-1 §2.4.3.3): continuity.ts. Copies
+// of a packet are not analyzed further (their PCR would look inaccurate).
 
 import { TS_PACKET_SIZE, readPcrAt } from '../packet.js';
 import { CK, CheckCounters, buildChecks } from './checks.js';
 import type { Check } from './report.js';
 import { PcrClock } from './clock.js';
+import { CC_DUP, CC_GAP, CC_OK, Continuity } from './continuity.js';
 import { Framer, type FramerSink } from './framing.js';
 import { MdiMeter } from './mdi.js';
 import { PcrChecker, pidName } from './pcr.js';
@@ -53,13 +49,7 @@ export class Analyzer implements FramerSink {
   private readonly mdi: MdiMeter;
 
   private readonly packets = new Float64Array(NPID);
-  private readonly lastCc = new Int8Array(NPID).fill(-1);
-  private readonly dupCount = new Uint8Array(NPID);
-  /** 1 when the PID's last packet carried payload (only then can a packet duplicate it). */
-  private readonly lastPayload = new Uint8Array(NPID);
-  /** Byte position of the PID's last packet (where a continuity gap began). */
-  private readonly lastPos = new Float64Array(NPID);
-  private readonly ccErrors = new Float64Array(NPID);
+  private readonly cc = new Continuity();
   private readonly teiPackets = new Float64Array(NPID);
   private readonly scrambledPackets = new Float64Array(NPID);
   private readonly catReported = new Uint8Array(NPID);
@@ -152,31 +142,14 @@ export class Analyzer implements FramerSink {
     }
     const tei = (b1 & 0x80) !== 0;
 
-    if (pid !== NULL_PID) {
-      const cc = b3 & 0x0f;
-      const last = this.lastCc[pid];
-      const payload = (b3 & 0x10) !== 0;
-      if (last >= 0 && (afFlags & 0x80) === 0) {
-        if (payload) {
-          const expected = (last + 1) & 0x0f;
-          if (cc !== expected) {
-            if (cc === last && this.lastPayload[pid] === 1) {
-              const d = this.dupCount[pid];
-              if (d < 255) this.dupCount[pid] = d + 1;
-              if (d >= 1) this.ccError(pid, 0);
-              this.pcr.lost(pos);
-              return;
-            }
-            this.ccError(pid, (cc - expected) & 0x0f);
-          }
-        } else if (cc !== last) {
-          this.ccError(pid, (cc - last) & 0x0f);
-        }
+    const cont = this.cc.packet(b, o, pid, pos, afFlags, afLen);
+    if (cont !== CC_OK) {
+      if (cont !== CC_DUP) this.ccError(pid, this.cc.lost);
+      if (cont !== CC_GAP) {
+        // A copy: not analyzed further (its PCR would look inaccurate); it added bytes.
+        this.pcr.lost(pos);
+        return;
       }
-      this.dupCount[pid] = 0;
-      this.lastCc[pid] = cc;
-      this.lastPos[pid] = pos;
-      this.lastPayload[pid] = payload ? 1 : 0;
     }
 
     const hasPcr = (afFlags & 0x10) !== 0 && afLen >= 7 && !tei;
@@ -238,8 +211,7 @@ export class Analyzer implements FramerSink {
 
   private ccError(pid: number, lost: number): void {
     // Loss happened after this PID's previous packet.
-    this.pcr.lost(this.lastPos[pid]);
-    this.ccErrors[pid]++;
+    this.pcr.lost(this.cc.lastPos[pid]);
     this.counters.error(CK.CC, this.nowNs);
     this.lostInChunk += lost;
   }
@@ -292,17 +264,22 @@ export class Analyzer implements FramerSink {
     const ccPids: string[] = [];
     const teiPids: string[] = [];
     const pids: PidReport[] = [];
+    let duplicates = 0;
     for (let pid = 0; pid < NPID; pid++) {
       const n = this.packets[pid];
       if (n === 0) continue;
-      if (this.ccErrors[pid] > 0) ccPids.push(`${pidName(pid)} ×${this.ccErrors[pid]}`);
+      const ccErrors = this.cc.errors[pid];
+      const dups = this.cc.duplicates[pid];
+      duplicates += dups;
+      if (ccErrors > 0) ccPids.push(`${pidName(pid)} ×${ccErrors}`);
       if (this.teiPackets[pid] > 0) teiPids.push(`${pidName(pid)} ×${this.teiPackets[pid]}`);
       pids.push({
         pid,
         label: this.psi.label(pid),
         packets: n,
         bitrate: sec > 0 ? (n * TS_PACKET_SIZE * 8) / sec : 0,
-        ccErrors: this.ccErrors[pid],
+        ccErrors,
+        duplicates: dups,
         pcrCount: this.pcr.count[pid],
         scrambled: this.scrambledPackets[pid] > 0,
       });
@@ -316,6 +293,7 @@ export class Analyzer implements FramerSink {
         packets: packetsTotal,
         bytes: this.bytesIn,
         bytesSkipped: this.framer.bytesSkipped,
+        duplicatePackets: duplicates,
         durationSec: sec,
         bitrate: sec > 0 ? (this.bytesIn * 8) / sec : 0,
         timeBase,

@@ -42,6 +42,11 @@ export interface PidReport {
   packets: number;
   bitrate: number;
   ccErrors: number;
+  /**
+   * Duplicate packets (ISO/IEC 13818-1 §2.4.3.3: same CC, same bytes, sent twice): allowed
+   * once, so informational, not a 1.4 error. A third copy is counted in ccErrors instead.
+   */
+  duplicates: number;
   pcrCount: number;
   scrambled: boolean;
 }
@@ -70,6 +75,8 @@ export interface AnalyzerReport {
     bytes: number;
     /** Bytes outside any 188-byte packet: garbage, lost sync, truncated packets. */
     bytesSkipped: number;
+    /** Allowed duplicate packets, all PIDs (see PidReport.duplicates). */
+    duplicatePackets: number;
     durationSec: number;
     /** Bits per second over durationSec, 0 when no duration is known. */
     bitrate: number;
@@ -137,6 +144,7 @@ export function formatReport(r: AnalyzerReport): string {
       lpad('packets', 10) +
       lpad('bitrate', 14) +
       lpad('CC err', 8) +
+      lpad('dup', 6) +
       lpad('PCRs', 8) +
       '  scrambled',
   );
@@ -147,6 +155,7 @@ export function formatReport(r: AnalyzerReport): string {
         lpad(String(p.packets), 10) +
         lpad(formatBitrate(p.bitrate), 14) +
         lpad(String(p.ccErrors), 8) +
+        lpad(String(p.duplicates), 6) +
         lpad(String(p.pcrCount), 8) +
         (p.scrambled ? '  yes' : ''),
     );
@@ -167,6 +176,12 @@ export function formatReport(r: AnalyzerReport): string {
         (c.detail ?? '');
       out.push(line.trimEnd());
     }
+  }
+  if (t.duplicatePackets > 0) {
+    out.push(
+      `Duplicate packets ${t.duplicatePackets} (sent twice with the same CC: allowed by ` +
+        `ISO/IEC 13818-1 §2.4.3.3, not continuity errors)`,
+    );
   }
   out.push(
     `Priority 1 errors ${r.priority1Errors}  priority 2 errors ${r.priority2Errors}  ` +

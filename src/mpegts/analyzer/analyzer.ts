@@ -197,7 +197,7 @@ export class Analyzer implements FramerSink {
         this.counters.note(CK.CAT, pidName(pid) + ' scrambled, no CAT');
       }
     }
-    if (hasPcr) this.pcr.onPcr(pid, pcr, pos, now, (afFlags & 0x80) !== 0);
+    if (hasPcr) this.pcr.onPcr(pid, pcr, pos, now, (afFlags & 0x80) !== 0, this.arrivalMode);
     const role = this.psi.role[pid];
     if (role === ROLE_PSI) {
       if (scrambled) this.psi.scrambled(pid, now);

@@ -9,7 +9,7 @@ export interface Check {
   /** Indicator name as the TR spells it, e.g. 'Continuity_count_error'. */
   name: string;
   errors: number;
-  /** Checks with a softer limit (PCR > 40 ms, SI sections < 25 ms apart) count warnings. */
+  /** Checks with a softer limit (SI sections < 25 ms apart) count warnings. */
   warnings?: number;
   /** Analyzer time of the first error (see AnalyzerReport.timeBase); absent when unknown. */
   firstAtSec?: number;

@@ -99,8 +99,11 @@ t.test('a file made by ffmpeg', { skip: !have && 'no ffmpeg' }, async (t) => {
         kind: s.codec_type,
       })),
     );
-    // ffmpeg without -muxrate is VBR and writes a PCR every 80 ms: warnings, not errors.
-    t.equal(r.priority2Errors, 0);
+    // ffmpeg without -muxrate is VBR and writes a PCR every 80 ms (its default pcr_period
+    // here): over TR 101 290's 40 ms, so 2.3a errors and no other priority-2 error.
+    const rep = r.tr101290.priority2.find((c) => c.id === '2.3a');
+    t.ok((rep?.errors ?? 0) > 0, '2.3a: PCR every 80 ms');
+    t.equal(r.priority2Errors, rep?.errors);
     const acc = r.tr101290.priority2.find((c) => c.id === '2.4');
     t.match(acc?.detail, /VBR, not assessed/);
   });
@@ -150,3 +153,59 @@ t.test('a file made by ffmpeg', { skip: !have && 'no ffmpeg' }, async (t) => {
     t.ok(Math.abs(rc.totals.bitrate - 1.5e6) < 1e4, 'bitrate ' + rc.totals.bitrate);
   });
 });
+
+/** Largest PCR step per PID (ms), read straight from the packets (aligned file, no faults). */
+function maxPcrGapMs(b: Uint8Array): Map<number, number> {
+  const last = new Map<number, number>();
+  const max = new Map<number, number>();
+  for (let o = 0; o + 188 <= b.length; o += 188) {
+    const pid = ((b[o + 1] & 0x1f) << 8) | b[o + 2];
+    if ((b[o + 3] & 0x20) === 0 || b[o + 4] < 7 || (b[o + 5] & 0x10) === 0) continue;
+    const base = b[o + 6] * 2 ** 25 + b[o + 7] * 2 ** 17 + b[o + 8] * 2 ** 9 + b[o + 9] * 2;
+    const pcr = (base + (b[o + 10] >> 7)) * 300 + (((b[o + 10] & 1) << 8) | b[o + 11]);
+    const prev = last.get(pid);
+    if (prev !== undefined) max.set(pid, Math.max(max.get(pid) ?? 0, (pcr - prev) / 27_000));
+    last.set(pid, pcr);
+  }
+  return max;
+}
+
+/** An 8-program MPTS of `seconds`, one video and one audio stream per program. */
+export function makeMpts(file: string, seconds: number, extra: string[] = []): number | null {
+  const args: string[] = ['-hide_banner', '-v', 'error', '-y'];
+  const maps: string[] = [];
+  const progs: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    args.push('-f', 'lavfi', '-i', `testsrc=size=160x120:rate=25:duration=${seconds}`);
+    args.push('-f', 'lavfi', '-i', `sine=frequency=${400 + 100 * i}:duration=${seconds}`);
+    maps.push('-map', `${2 * i}:v`, '-map', `${2 * i + 1}:a`);
+    progs.push('-program', `program_num=${i + 1}:title=P${i}:st=${2 * i}:st=${2 * i + 1}`);
+  }
+  const codecs = ['-c:v', 'mpeg2video', '-b:v', '300k', '-c:a', 'mp2', '-b:a', '64k'];
+  return spawnSync(FFMPEG, [...args, ...maps, ...codecs, ...progs, ...extra, '-f', 'mpegts', file])
+    .status;
+}
+
+t.test(
+  'an 8-program MPTS by ffmpeg, PCRs ≤ 40.0 ms apart',
+  { skip: !have && 'no ffmpeg' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'analyzer-mpts-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'mpts.ts');
+    t.equal(makeMpts(file, 10, ['-pcr_period', '40']), 0, 'ffmpeg ran');
+    const bytes = new Uint8Array(readFileSync(file));
+    const gaps = maxPcrGapMs(bytes);
+    t.equal(gaps.size, 8, 'eight PCR PIDs');
+    t.ok(
+      [...gaps.values()].every((g) => g <= 40),
+      'no PCR step over 40.0 ms: ' + [...gaps.values()],
+    );
+    const r = run(bytes);
+    t.equal(r.programs.length, 8);
+    const rep = r.tr101290.priority2.find((c) => c.id === '2.3a');
+    t.equal(rep?.errors, 0, rep?.detail ?? '');
+    t.equal(rep?.warnings ?? 0, 0, 'no warnings either');
+    t.equal(r.priority1Errors, 0);
+  },
+);

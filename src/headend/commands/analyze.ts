@@ -2,7 +2,8 @@
 // Inputs are analysed concurrently (network inputs for `seconds`, files to their end), then
 // one report per input is printed in the order given.
 // Exit: 2 when an input is unusable (bad URL, unreadable file, bind/join failure),
-// else 1 when any input has priority-1 errors or carried no TS packets at all, else 0.
+// else 1 when any input has priority-1 errors or is not a transport stream at all (nothing
+// received, sync never acquired, or almost no byte in sync: report.noTransportStream), else 0.
 
 import { Analyzer } from '../../mpegts/analyzer/analyzer.js';
 import { formatReport, type AnalyzerReport } from '../../mpegts/analyzer/report.js';
@@ -75,7 +76,9 @@ export async function analyzeCommand(
     // Silence is not a clean stream: with no packets there is nothing to flag, so say it here.
     const empty = report.totals.packets === 0;
     if (empty) io.log('warn', 'no-data', { input: o.input, message: 'no TS packets received' });
-    if (status === EXIT_OK && (report.priority1Errors > 0 || empty)) {
+    if (!empty && report.noTransportStream)
+      io.log('warn', 'no-transport-stream', { input: o.input, message: report.verdict });
+    if (status === EXIT_OK && (report.priority1Errors > 0 || report.noTransportStream)) {
       status = EXIT_STREAM_ERRORS;
     }
   }

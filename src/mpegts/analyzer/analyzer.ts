@@ -38,6 +38,12 @@ const NPID = 8192;
 const NULL_PID = 0x1fff;
 const PTS_LIMIT_NS = 700e6;
 const TICK_NS = 10e6;
+/**
+ * Below this share of the input in 188-byte packets there is no transport stream: sync never
+ * held for more than a few packets (TR 101 290 1.1), e.g. five 0x47 by chance in random bytes.
+ */
+const NO_TS_SHARE = 0.05;
+export const NO_TS_VERDICT = 'no MPEG transport stream found';
 
 export class Analyzer implements FramerSink {
   private readonly counters = new CheckCounters();
@@ -286,7 +292,13 @@ export class Analyzer implements FramerSink {
     }
     if (ccPids.length) override.set(CK.CC, { detail: shortList(ccPids) });
     if (teiPids.length) override.set(CK.TRANSPORT, { detail: shortList(teiPids) });
-    const tr101290 = buildChecks(this.counters, override);
+    // No transport stream: what was framed (if anything) is noise, so no program, PID or
+    // check is reported as if it meant something.
+    const noTs =
+      !this.framer.acquired || packetsTotal * TS_PACKET_SIZE < NO_TS_SHARE * this.bytesIn;
+    const tr101290 = noTs
+      ? buildChecks(new CheckCounters(), new Map())
+      : buildChecks(this.counters, override);
     const sum = (cs: Check[]): number => cs.reduce((a, c) => a + c.errors, 0);
     const r: AnalyzerReport = {
       totals: {
@@ -298,13 +310,15 @@ export class Analyzer implements FramerSink {
         bitrate: sec > 0 ? (this.bytesIn * 8) / sec : 0,
         timeBase,
       },
-      programs: this.psi.programReports(),
-      pids,
+      noTransportStream: noTs,
+      programs: noTs ? [] : this.psi.programReports(),
+      pids: noTs ? [] : pids,
       tr101290,
       priority1Errors: sum(tr101290.priority1),
       priority2Errors: sum(tr101290.priority2),
       priority3Errors: sum(tr101290.priority3),
     };
+    if (noTs) r.verdict = NO_TS_VERDICT;
     if (this.faults > 0) r.totals.analyzerFaults = this.faults;
     if (this.arrivalMode) r.mdi = this.mdi.report();
     return r;

@@ -89,6 +89,14 @@ export interface AnalyzerReport {
     /** Internal analyzer exceptions caught by push()/end(); present only when non-zero. */
     analyzerFaults?: number;
   };
+  /**
+   * True when the input is not a transport stream: sync (TR 101 290 1.1, five sync bytes 188
+   * bytes apart) was never acquired, or less than 5 % of the bytes were in sync. Then
+   * programs and pids are empty, every check is 0, and `verdict` says so.
+   */
+  noTransportStream: boolean;
+  /** 'no MPEG transport stream found' when noTransportStream. */
+  verdict?: string;
   programs: ProgramReport[];
   pids: PidReport[];
   tr101290: { priority1: Check[]; priority2: Check[]; priority3: Check[] };
@@ -122,6 +130,15 @@ export function formatReport(r: AnalyzerReport): string {
       `duration ${t.durationSec.toFixed(3)} s  bitrate ${formatBitrate(t.bitrate)}  ` +
       `time base ${t.timeBase}`,
   );
+  if (r.noTransportStream) {
+    const why =
+      t.packets === 0
+        ? 'sync never acquired (TR 101 290 1.1: five sync bytes 0x47, 188 bytes apart)'
+        : `only ${((100 * t.packets * 188) / Math.max(1, t.bytes)).toFixed(2)} % of the bytes ` +
+          `in sync (TR 101 290 1.1)`;
+    out.push(`No MPEG transport stream found: ${t.bytes === 0 ? 'no data' : why}`);
+    return out.join('\n') + '\n';
+  }
   for (const p of r.programs) {
     const name = p.serviceName !== undefined ? ` "${p.serviceName}"` : '';
     const prov = p.providerName !== undefined ? ` (${p.providerName})` : '';

@@ -153,6 +153,22 @@ t.test('analyze a corrupted file: exit 1', async (t) => {
   t.equal(reports(both.stdout).length, 2);
 });
 
+t.test(
+  'analyze shows DTS − PCR per stream; --min-dts-margin sets the warning threshold',
+  async (t) => {
+    const r = await run(['analyze', source]);
+    t.equal(r.code, 0, 'exit 0', output(r));
+    t.match(r.stdout, /PID 0x0100 video h264: DTS−PCR min -?\d+\.\d ms max \d+\.\d ms \(\d+ PES\)/);
+    t.match(r.stdout, /PID 0x0101 audio aac: DTS−PCR min/);
+    const j = await run(['analyze', '--json', '--min-dts-margin', '20ms', source]);
+    t.equal(j.code, 0, 'exit 0', output(j));
+    const d = reports(j.stdout)[0].report.decodeMargin;
+    t.equal(d?.minMarginMs, 20);
+    t.equal(d?.maxMarginMs, 1000);
+    t.equal(d?.streams.length, 2);
+  },
+);
+
 t.test('analyze random bytes with a planted PAT: no transport stream, exit 1', async (t) => {
   const src = readFileSync(source);
   const noise = join(dir, 'noise.bin');

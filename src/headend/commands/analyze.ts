@@ -22,6 +22,8 @@ export interface AnalyzeOptions {
   json: boolean;
   /** How long a PID named in a PMT may be absent before PID_error (TR 101 290 1.6). */
   pidTimeoutMs?: number;
+  /** Decode margin (DTS − PCR) below this many ms is a warning (default 100). */
+  minDtsMarginMs?: number;
   /** Stops network inputs early (Ctrl-C); their reports are still printed. */
   signal?: AbortSignal;
 }
@@ -92,6 +94,7 @@ async function analyzeOne(
 ): Promise<AnalyzerReport> {
   const analyzerOpts: AnalyzerOptions = {};
   if (opts.pidTimeoutMs !== undefined) analyzerOpts.pidTimeoutMs = opts.pidTimeoutMs;
+  if (opts.minDtsMarginMs !== undefined) analyzerOpts.minDtsMarginMs = opts.minDtsMarginMs;
   const analyzer = new Analyzer(analyzerOpts);
   if (input.kind === 'file') {
     for await (const chunk of readFileChunks(input.path)) analyzer.push(chunk);

@@ -15,10 +15,12 @@
 // of a packet are not analyzed further (their PCR would look inaccurate).
 
 import { TS_PACKET_SIZE, readPcrAt } from '../packet.js';
+import { locatePesTimestamps, readTimestamp } from '../pes.js';
 import { CK, CheckCounters, buildChecks } from './checks.js';
 import type { Check } from './report.js';
 import { PcrClock } from './clock.js';
 import { CC_DUP, CC_GAP, CC_OK, Continuity } from './continuity.js';
+import { DEFAULT_MIN_DTS_MARGIN_MS, DecodeMargin } from './decode-margin.js';
 import { Framer, type FramerSink } from './framing.js';
 import { MdiMeter } from './mdi.js';
 import { PcrChecker, pidName } from './pcr.js';
@@ -32,6 +34,8 @@ export interface AnalyzerOptions {
   mdiRateBps?: number;
   /** SI tables timed from the start even if never seen (default: none; see psi-tracker.ts). */
   requiredSi?: SiTable[];
+  /** Decode margin (DTS − PCR) below this many ms is a warning (default 100; decode-margin.ts). */
+  minDtsMarginMs?: number;
 }
 
 const NPID = 8192;
@@ -53,6 +57,7 @@ export class Analyzer implements FramerSink {
   private readonly lastSeenNs = new Float64Array(NPID).fill(-1);
   private readonly psi: PsiTracker;
   private readonly mdi: MdiMeter;
+  private readonly margin: DecodeMargin;
 
   private readonly packets = new Float64Array(NPID);
   private readonly cc = new Continuity();
@@ -79,6 +84,8 @@ export class Analyzer implements FramerSink {
       pidTimeoutNs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 5000) * 1e6,
       requiredSi: opts.requiredSi ?? [],
     });
+    const warn = opts.minDtsMarginMs ?? DEFAULT_MIN_DTS_MARGIN_MS;
+    this.margin = new DecodeMargin(Number.isFinite(warn) ? warn : DEFAULT_MIN_DTS_MARGIN_MS);
     const rate = opts.mdiRateBps ?? 0;
     this.mdi = new MdiMeter(Number.isFinite(rate) && rate > 0 ? rate : 0);
   }
@@ -112,6 +119,7 @@ export class Analyzer implements FramerSink {
     try {
       this.framer.end();
       this.pcr.flush();
+      this.margin.end();
       if (this.timeKnown) this.psi.tick(this.nowNs);
       if (this.arrivalMode) this.mdi.end();
     } catch {
@@ -203,13 +211,17 @@ export class Analyzer implements FramerSink {
         this.counters.note(CK.CAT, pidName(pid) + ' scrambled, no CAT');
       }
     }
-    if (hasPcr) this.pcr.onPcr(pid, pcr, pos, now, (afFlags & 0x80) !== 0, this.arrivalMode);
+    if (hasPcr) {
+      const di = (afFlags & 0x80) !== 0;
+      this.pcr.onPcr(pid, pcr, pos, now, di, this.arrivalMode);
+      this.margin.onPcr(pid, pcr, pos, di);
+    }
     const role = this.psi.role[pid];
     if (role === ROLE_PSI) {
       if (scrambled) this.psi.scrambled(pid, now);
       else this.psi.packet(b, o, pid, now);
     } else if (role === ROLE_PES_TIMED) {
-      if ((b1 & 0x40) !== 0 && !scrambled && now >= 0) this.pes(b, o, pid);
+      if ((b1 & 0x40) !== 0 && !scrambled) this.pes(b, o, pid, pos);
     }
     if (pid >= 0x20 && pid !== NULL_PID && this.psi.referenced[pid] === 0)
       this.psi.unreferenced(pid, now);
@@ -229,10 +241,17 @@ export class Analyzer implements FramerSink {
    *   PTS_DTS_flags(2) ... | PES_header_data_length(8) | PTS (5 bytes, marker bits set):
    *   pppp PTS[32..30] 1 | PTS[29..22] | PTS[21..15] 1 | PTS[14..7] | PTS[6..0] 1
    * PTS_error (2.5) is the time between PES headers carrying a PTS on the analyzer clock.
+   * DTS (else PTS) − PCR goes to the decode margin (decode-margin.ts).
    */
-  /** A PES start on a timed PID, at time this.nowNs (a field: a number argument would be boxed). */
-  private pes(b: Uint8Array, o: number, pid: number): void {
+  /** A PES start on a timed PID at byte position pos, at time this.nowNs. */
+  private pes(b: Uint8Array, o: number, pid: number, pos: number): void {
+    const at = locatePesTimestamps(b, o);
+    if (at !== 0) {
+      const dtsAt = at >> 8;
+      this.margin.onPes(pid, this.psi.pcrPidOf[pid], readTimestamp(b, o + (dtsAt || at)), pos);
+    }
     const now = this.nowNs;
+    if (now < 0) return;
     const b3 = b[o + 3];
     if ((b3 & 0x10) === 0) return;
     const p = (b3 & 0x20) !== 0 ? o + 5 + b[o + 4] : o + 4;
@@ -319,6 +338,7 @@ export class Analyzer implements FramerSink {
       priority3Errors: sum(tr101290.priority3),
     };
     if (noTs) r.verdict = NO_TS_VERDICT;
+    else r.decodeMargin = this.margin.report((pid) => this.psi.label(pid));
     if (this.faults > 0) r.totals.analyzerFaults = this.faults;
     if (this.arrivalMode) r.mdi = this.mdi.report();
     return r;

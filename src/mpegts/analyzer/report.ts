@@ -2,6 +2,8 @@
 // Check ids and names follow ETSI TR 101 290 §5.2 (priority 1, 2 and 3 tables);
 // the MDI figures follow RFC 4445 §3.
 
+import type { DecodeMarginReport } from './decode-margin.js';
+
 /** One TR 101 290 check. */
 export interface Check {
   /** Clause of TR 101 290 §5.2, e.g. '1.4' or '2.3a'. */
@@ -104,6 +106,8 @@ export interface AnalyzerReport {
   priority2Errors: number;
   priority3Errors: number;
   mdi?: MdiReport;
+  /** DTS − PCR per video/audio stream (decode-margin.ts); absent when noTransportStream. */
+  decodeMargin?: DecodeMarginReport;
 }
 
 function pad(s: string, n: number): string {
@@ -204,6 +208,10 @@ export function formatReport(r: AnalyzerReport): string {
     `Priority 1 errors ${r.priority1Errors}  priority 2 errors ${r.priority2Errors}  ` +
       `priority 3 errors ${r.priority3Errors}`,
   );
+  if (r.decodeMargin && r.decodeMargin.streams.length > 0) {
+    out.push('');
+    formatDecodeMargin(r.decodeMargin, out);
+  }
   if (r.mdi) {
     const m = r.mdi;
     out.push('');
@@ -213,4 +221,23 @@ export function formatReport(r: AnalyzerReport): string {
     );
   }
   return out.join('\n') + '\n';
+}
+
+/** The DTS − PCR lines: one heading, one line per stream, with what was out of bounds. */
+function formatDecodeMargin(d: DecodeMarginReport, out: string[]): void {
+  out.push(
+    `Decode margin DTS−PCR (ISO/IEC 13818-1 §2.7.4: 0…${d.maxMarginMs} ms, warning below ` +
+      `${d.minMarginMs} ms): errors ${d.errors}  warnings ${d.warnings}`,
+  );
+  for (const s of d.streams) {
+    const faults: string[] = [];
+    if (s.late > 0) faults.push(`ERROR ${s.late} late (< 0 ms)`);
+    if (s.overLimit > 0) faults.push(`ERROR ${s.overLimit} over ${d.maxMarginMs} ms (T-STD)`);
+    if (s.low > 0) faults.push(`warning ${s.low} low decode margin (< ${d.minMarginMs} ms)`);
+    out.push(
+      `  PID ${hex(s.pid)} ${s.label}: DTS−PCR min ${s.minMs.toFixed(1)} ms ` +
+        `max ${s.maxMs.toFixed(1)} ms (${s.count} PES)` +
+        (faults.length ? '  ' + faults.join(', ') : ''),
+    );
+  }
 }

@@ -207,5 +207,45 @@ t.test(
     t.equal(rep?.errors, 0, rep?.detail ?? '');
     t.equal(rep?.warnings ?? 0, 0, 'no warnings either');
     t.equal(r.priority1Errors, 0);
+    // Decode margin: ffmpeg (VBR) writes PCR = DTS − muxdelay (0.7 s) on video.
+    const d = r.decodeMargin;
+    t.equal(d?.streams.length, 16, 'every video and audio stream measured');
+    t.equal(d?.errors, 0);
+    for (const s of d?.streams ?? []) {
+      t.ok(s.count > 0 && s.minMs >= 0 && s.maxMs <= 1000, `${s.label} ${s.minMs}…${s.maxMs} ms`);
+      if (s.label.startsWith('video')) t.ok(Math.abs(s.maxMs - 700) < 5, 'video at muxdelay');
+    }
+  },
+);
+
+t.test(
+  'ffmpeg -muxdelay 1.5 / 0.05: DTS − PCR over 1 s, late and low',
+  { skip: !have && 'no ffmpeg' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'analyzer-md-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const make = (delay: string): AnalyzerReport => {
+      const file = join(dir, `md${delay}.ts`);
+      const g = spawnSync(FFMPEG, [
+        ...['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25'],
+        ...['-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:v', 'mpeg2video', '-c:a', 'mp2'],
+        ...['-muxdelay', delay, '-f', 'mpegts', file],
+      ]);
+      t.equal(g.status, 0, 'ffmpeg ran');
+      return run(new Uint8Array(readFileSync(file)));
+    };
+    const high = make('1.5').decodeMargin;
+    const video = high?.streams.find((s) => s.label.startsWith('video'));
+    t.ok(
+      video && video.minMs > 1000 && video.overLimit === video.count,
+      'every video PES over 1 s',
+    );
+    t.ok((high?.errors ?? 0) > 0);
+    const low = make('0.05').decodeMargin;
+    t.ok((low?.warnings ?? 0) > 0, 'low decode margin warnings');
+    t.ok(
+      low?.streams.every((s) => s.minMs < 100),
+      'every stream under 100 ms at its lowest',
+    );
   },
 );

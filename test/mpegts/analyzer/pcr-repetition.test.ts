@@ -10,6 +10,7 @@ import {
   writeNullPacket,
   writePcrAt,
 } from '../../../src/mpegts/packet.js';
+import { Analyzer } from '../../../src/mpegts/analyzer/analyzer.js';
 import { analyze, check, failing, prng } from './helpers.js';
 
 interface Pcr {
@@ -95,3 +96,33 @@ t.test('2.3a in a VBR MPTS each PID is judged on its own PCR values', async (t) 
   t.equal(check(r2, '2.3a').errors, 1);
   t.equal(check(r2, '2.3a').detail, 'PID 0x0200');
 });
+
+t.test(
+  '2.3a with arrival times: PCR values judge the interval, a stall > 100 ms too',
+  async (t) => {
+    // One PCR packet per datagram, PCRs 40.0 ms apart; arrivals jittered by up to ±15 ms.
+    const rnd = prng(11);
+    const deliver = (gaps: number[], arrival: (k: number) => number) => {
+      const b = cbr(gaps);
+      const a = new Analyzer();
+      let k = 0;
+      for (let o = 0, first = true; o < b.length; o += TS_PACKET_SIZE) {
+        const isPcr = b[o + 2] === 0x00 && (b[o + 1] & 0x1f) === 0x01;
+        if (isPcr && !first) k++;
+        first = false;
+        a.push(b.subarray(o, o + TS_PACKET_SIZE), arrival(k));
+      }
+      a.end();
+      return a.report();
+    };
+    const steady = Array<number>(200).fill(40 * MS);
+    const jitter = steady.map(() => (rnd() - 0.5) * 30e6);
+    const r = deliver(steady, (k) => 1e9 + k * 40e6 + (jitter[k] ?? 0));
+    t.same(pcrFailing(r), {}, 'jittered arrivals of PCRs 40.0 ms apart');
+    const gaps = steady.slice();
+    gaps[100] = 50 * MS;
+    t.same(pcrFailing(deliver(gaps, (k) => 1e9 + k * 40e6)), { '2.3a': 1 }, 'a 50 ms PCR step');
+    const stall = deliver(steady, (k) => 1e9 + k * 40e6 + (k >= 100 ? 150e6 : 0));
+    t.same(pcrFailing(stall), { '2.3a': 1 }, 'a 190 ms stall in delivery');
+  },
+);

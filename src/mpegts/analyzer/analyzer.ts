@@ -12,7 +12,10 @@
 // before that first PCR time is unknown and no interval check runs.
 //
 // Continuity (1.4) and duplicate packets (ISO/IEC 13818-1 §2.4.3.3): continuity.ts. Copies
-// of a packet are not analyzed further (their PCR would look inaccurate).
+// of a packet are not analyzed further (their PCR would look inaccurate). PCR checks: pcr.ts
+// (2.3a is judged on each PID's own PCR values, not on this clock). Decode margin DTS − PCR
+// per stream: decode-margin.ts. An input where sync (1.1) never held for more than a trace
+// of the bytes is reported as no transport stream at all (report()).
 
 import { TS_PACKET_SIZE, readPcrAt } from '../packet.js';
 import { locatePesTimestamps, readTimestamp } from '../pes.js';

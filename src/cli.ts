@@ -90,9 +90,17 @@ export function buildProgram(): Command {
       'PID_error after this long without a PMT-listed PID',
       arg(parseDuration),
     )
+    .option(
+      '--min-dts-margin <ms>',
+      'warn when a PES arrives less than this before its DTS (DTS − PCR; default 100ms)',
+      arg(parseDuration),
+    )
     .exitOverride()
     .action(
-      async (inputs: string[], o: { seconds?: number; json: boolean; pidTimeout?: number }) => {
+      async (
+        inputs: string[],
+        o: { seconds?: number; json: boolean; pidTimeout?: number; minDtsMargin?: number },
+      ) => {
         const ac = new AbortController();
         const onSigint = (): void => ac.abort();
         process.once('SIGINT', onSigint);
@@ -103,6 +111,7 @@ export function buildProgram(): Command {
               durationMs: o.seconds ?? 10_000,
               json: o.json,
               ...(o.pidTimeout !== undefined ? { pidTimeoutMs: o.pidTimeout } : {}),
+              ...(o.minDtsMargin !== undefined ? { minDtsMarginMs: o.minDtsMargin } : {}),
               signal: ac.signal,
             },
             processIo,

@@ -153,6 +153,45 @@ t.test('analyze a corrupted file: exit 1', async (t) => {
   t.equal(reports(both.stdout).length, 2);
 });
 
+t.test(
+  'analyze shows DTS − PCR per stream; --min-dts-margin sets the warning threshold',
+  async (t) => {
+    const r = await run(['analyze', source]);
+    t.equal(r.code, 0, 'exit 0', output(r));
+    t.match(r.stdout, /PID 0x0100 video h264: DTS−PCR min -?\d+\.\d ms max \d+\.\d ms \(\d+ PES\)/);
+    t.match(r.stdout, /PID 0x0101 audio aac: DTS−PCR min/);
+    const j = await run(['analyze', '--json', '--min-dts-margin', '20ms', source]);
+    t.equal(j.code, 0, 'exit 0', output(j));
+    const d = reports(j.stdout)[0].report.decodeMargin;
+    t.equal(d?.minMarginMs, 20);
+    t.equal(d?.maxMarginMs, 1000);
+    t.equal(d?.streams.length, 2);
+  },
+);
+
+t.test('analyze random bytes with a planted PAT: no transport stream, exit 1', async (t) => {
+  const src = readFileSync(source);
+  const noise = join(dir, 'noise.bin');
+  const b = Buffer.alloc(1_000_000);
+  let x = 12345;
+  for (let i = 0; i < b.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  src.copy(b, 500_000, 0, 188); // ffmpeg writes its SDT, PAT, PMT first: take the first packet
+  writeFileSync(noise, b);
+  const r = await run(['analyze', noise]);
+  t.equal(r.code, 1, 'exit 1, as for priority-1 errors', output(r));
+  t.match(r.stdout, /No MPEG transport stream found/);
+  t.notMatch(r.stdout, /Program \d/);
+  const j = await run(['analyze', '--json', noise]);
+  t.equal(j.code, 1);
+  const rep = reports(j.stdout)[0].report;
+  t.equal(rep.noTransportStream, true);
+  t.equal(rep.verdict, 'no MPEG transport stream found');
+  t.same(rep.programs, []);
+});
+
 t.test('bad arguments and unusable inputs: exit 2 with a clear message', async (t) => {
   const cases: [string[], RegExp][] = [
     [['analyze'], /missing required argument 'input'/],

@@ -2,7 +2,8 @@
 // Inputs are analysed concurrently (network inputs for `seconds`, files to their end), then
 // one report per input is printed in the order given.
 // Exit: 2 when an input is unusable (bad URL, unreadable file, bind/join failure),
-// else 1 when any input has priority-1 errors or carried no TS packets at all, else 0.
+// else 1 when any input has priority-1 errors or is not a transport stream at all (nothing
+// received, sync never acquired, or almost no byte in sync: report.noTransportStream), else 0.
 
 import { Analyzer } from '../../mpegts/analyzer/analyzer.js';
 import { formatReport, type AnalyzerReport } from '../../mpegts/analyzer/report.js';
@@ -21,6 +22,8 @@ export interface AnalyzeOptions {
   json: boolean;
   /** How long a PID named in a PMT may be absent before PID_error (TR 101 290 1.6). */
   pidTimeoutMs?: number;
+  /** Decode margin (DTS − PCR) below this many ms is a warning (default 100). */
+  minDtsMarginMs?: number;
   /** Stops network inputs early (Ctrl-C); their reports are still printed. */
   signal?: AbortSignal;
 }
@@ -75,7 +78,9 @@ export async function analyzeCommand(
     // Silence is not a clean stream: with no packets there is nothing to flag, so say it here.
     const empty = report.totals.packets === 0;
     if (empty) io.log('warn', 'no-data', { input: o.input, message: 'no TS packets received' });
-    if (status === EXIT_OK && (report.priority1Errors > 0 || empty)) {
+    if (!empty && report.noTransportStream)
+      io.log('warn', 'no-transport-stream', { input: o.input, message: report.verdict });
+    if (status === EXIT_OK && (report.priority1Errors > 0 || report.noTransportStream)) {
       status = EXIT_STREAM_ERRORS;
     }
   }
@@ -89,6 +94,7 @@ async function analyzeOne(
 ): Promise<AnalyzerReport> {
   const analyzerOpts: AnalyzerOptions = {};
   if (opts.pidTimeoutMs !== undefined) analyzerOpts.pidTimeoutMs = opts.pidTimeoutMs;
+  if (opts.minDtsMarginMs !== undefined) analyzerOpts.minDtsMarginMs = opts.minDtsMarginMs;
   const analyzer = new Analyzer(analyzerOpts);
   if (input.kind === 'file') {
     for await (const chunk of readFileChunks(input.path)) analyzer.push(chunk);

@@ -11,18 +11,19 @@
 // Without, it is the PCR of the first PCR-carrying PID interpolated by byte position (clock.ts);
 // before that first PCR time is unknown and no interval check runs.
 //
-// Continuity (1.4, ISO/IEC 13818-1 §2.4.3.3): per PID except null packets. Payload packets
-// must carry last+1; adaptation-only packets repeat last. The same CC again on a payload
-// packet is a duplicate: the first duplicate is allowed, each further copy is an error.
-// Duplicates are not analyzed further (their PCR would look inaccurate). A packet with
-// discontinuity_indicator may carry any CC. One error per gap, however many packets are
-// missing; the missing count ((cc - expected) mod 16) feeds the MDI MLR. Duplicates are
-// recognized by CC alone (contents are not compared), like ffmpeg and TSDuck.
+// Continuity (1.4) and duplicate packets (ISO/IEC 13818-1 §2.4.3.3): continuity.ts. Copies
+// of a packet are not analyzed further (their PCR would look inaccurate). PCR checks: pcr.ts
+// (2.3a is judged on each PID's own PCR values, not on this clock). Decode margin DTS − PCR
+// per stream: decode-margin.ts. An input where sync (1.1) never held for more than a trace
+// of the bytes is reported as no transport stream at all (report()).
 
 import { TS_PACKET_SIZE, readPcrAt } from '../packet.js';
+import { locatePesTimestamps, readTimestamp } from '../pes.js';
 import { CK, CheckCounters, buildChecks } from './checks.js';
 import type { Check } from './report.js';
 import { PcrClock } from './clock.js';
+import { CC_DUP, CC_GAP, CC_OK, Continuity } from './continuity.js';
+import { DEFAULT_MIN_DTS_MARGIN_MS, DecodeMargin } from './decode-margin.js';
 import { Framer, type FramerSink } from './framing.js';
 import { MdiMeter } from './mdi.js';
 import { PcrChecker, pidName } from './pcr.js';
@@ -36,12 +37,20 @@ export interface AnalyzerOptions {
   mdiRateBps?: number;
   /** SI tables timed from the start even if never seen (default: none; see psi-tracker.ts). */
   requiredSi?: SiTable[];
+  /** Decode margin (DTS − PCR) below this many ms is a warning (default 100; decode-margin.ts). */
+  minDtsMarginMs?: number;
 }
 
 const NPID = 8192;
 const NULL_PID = 0x1fff;
 const PTS_LIMIT_NS = 700e6;
 const TICK_NS = 10e6;
+/**
+ * Below this share of the input in 188-byte packets there is no transport stream: sync never
+ * held for more than a few packets (TR 101 290 1.1), e.g. five 0x47 by chance in random bytes.
+ */
+const NO_TS_SHARE = 0.05;
+export const NO_TS_VERDICT = 'no MPEG transport stream found';
 
 export class Analyzer implements FramerSink {
   private readonly counters = new CheckCounters();
@@ -51,15 +60,10 @@ export class Analyzer implements FramerSink {
   private readonly lastSeenNs = new Float64Array(NPID).fill(-1);
   private readonly psi: PsiTracker;
   private readonly mdi: MdiMeter;
+  private readonly margin: DecodeMargin;
 
   private readonly packets = new Float64Array(NPID);
-  private readonly lastCc = new Int8Array(NPID).fill(-1);
-  private readonly dupCount = new Uint8Array(NPID);
-  /** 1 when the PID's last packet carried payload (only then can a packet duplicate it). */
-  private readonly lastPayload = new Uint8Array(NPID);
-  /** Byte position of the PID's last packet (where a continuity gap began). */
-  private readonly lastPos = new Float64Array(NPID);
-  private readonly ccErrors = new Float64Array(NPID);
+  private readonly cc = new Continuity();
   private readonly teiPackets = new Float64Array(NPID);
   private readonly scrambledPackets = new Float64Array(NPID);
   private readonly catReported = new Uint8Array(NPID);
@@ -83,6 +87,8 @@ export class Analyzer implements FramerSink {
       pidTimeoutNs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 5000) * 1e6,
       requiredSi: opts.requiredSi ?? [],
     });
+    const warn = opts.minDtsMarginMs ?? DEFAULT_MIN_DTS_MARGIN_MS;
+    this.margin = new DecodeMargin(Number.isFinite(warn) ? warn : DEFAULT_MIN_DTS_MARGIN_MS);
     const rate = opts.mdiRateBps ?? 0;
     this.mdi = new MdiMeter(Number.isFinite(rate) && rate > 0 ? rate : 0);
   }
@@ -116,6 +122,7 @@ export class Analyzer implements FramerSink {
     try {
       this.framer.end();
       this.pcr.flush();
+      this.margin.end();
       if (this.timeKnown) this.psi.tick(this.nowNs);
       if (this.arrivalMode) this.mdi.end();
     } catch {
@@ -152,31 +159,14 @@ export class Analyzer implements FramerSink {
     }
     const tei = (b1 & 0x80) !== 0;
 
-    if (pid !== NULL_PID) {
-      const cc = b3 & 0x0f;
-      const last = this.lastCc[pid];
-      const payload = (b3 & 0x10) !== 0;
-      if (last >= 0 && (afFlags & 0x80) === 0) {
-        if (payload) {
-          const expected = (last + 1) & 0x0f;
-          if (cc !== expected) {
-            if (cc === last && this.lastPayload[pid] === 1) {
-              const d = this.dupCount[pid];
-              if (d < 255) this.dupCount[pid] = d + 1;
-              if (d >= 1) this.ccError(pid, 0);
-              this.pcr.lost(pos);
-              return;
-            }
-            this.ccError(pid, (cc - expected) & 0x0f);
-          }
-        } else if (cc !== last) {
-          this.ccError(pid, (cc - last) & 0x0f);
-        }
+    const cont = this.cc.packet(b, o, pid, pos, afFlags, afLen);
+    if (cont !== CC_OK) {
+      if (cont !== CC_DUP) this.ccError(pid, this.cc.lost);
+      if (cont !== CC_GAP) {
+        // A copy: not analyzed further (its PCR would look inaccurate); it added bytes.
+        this.pcr.lost(pos);
+        return;
       }
-      this.dupCount[pid] = 0;
-      this.lastCc[pid] = cc;
-      this.lastPos[pid] = pos;
-      this.lastPayload[pid] = payload ? 1 : 0;
     }
 
     const hasPcr = (afFlags & 0x10) !== 0 && afLen >= 7 && !tei;
@@ -224,13 +214,17 @@ export class Analyzer implements FramerSink {
         this.counters.note(CK.CAT, pidName(pid) + ' scrambled, no CAT');
       }
     }
-    if (hasPcr) this.pcr.onPcr(pid, pcr, pos, now, (afFlags & 0x80) !== 0);
+    if (hasPcr) {
+      const di = (afFlags & 0x80) !== 0;
+      this.pcr.onPcr(pid, pcr, pos, now, di, this.arrivalMode);
+      this.margin.onPcr(pid, pcr, pos, di);
+    }
     const role = this.psi.role[pid];
     if (role === ROLE_PSI) {
       if (scrambled) this.psi.scrambled(pid, now);
       else this.psi.packet(b, o, pid, now);
     } else if (role === ROLE_PES_TIMED) {
-      if ((b1 & 0x40) !== 0 && !scrambled && now >= 0) this.pes(b, o, pid);
+      if ((b1 & 0x40) !== 0 && !scrambled) this.pes(b, o, pid, pos);
     }
     if (pid >= 0x20 && pid !== NULL_PID && this.psi.referenced[pid] === 0)
       this.psi.unreferenced(pid, now);
@@ -238,8 +232,7 @@ export class Analyzer implements FramerSink {
 
   private ccError(pid: number, lost: number): void {
     // Loss happened after this PID's previous packet.
-    this.pcr.lost(this.lastPos[pid]);
-    this.ccErrors[pid]++;
+    this.pcr.lost(this.cc.lastPos[pid]);
     this.counters.error(CK.CC, this.nowNs);
     this.lostInChunk += lost;
   }
@@ -251,10 +244,17 @@ export class Analyzer implements FramerSink {
    *   PTS_DTS_flags(2) ... | PES_header_data_length(8) | PTS (5 bytes, marker bits set):
    *   pppp PTS[32..30] 1 | PTS[29..22] | PTS[21..15] 1 | PTS[14..7] | PTS[6..0] 1
    * PTS_error (2.5) is the time between PES headers carrying a PTS on the analyzer clock.
+   * DTS (else PTS) − PCR goes to the decode margin (decode-margin.ts).
    */
-  /** A PES start on a timed PID, at time this.nowNs (a field: a number argument would be boxed). */
-  private pes(b: Uint8Array, o: number, pid: number): void {
+  /** A PES start on a timed PID at byte position pos, at time this.nowNs. */
+  private pes(b: Uint8Array, o: number, pid: number, pos: number): void {
+    const at = locatePesTimestamps(b, o);
+    if (at !== 0) {
+      const dtsAt = at >> 8;
+      this.margin.onPes(pid, this.psi.pcrPidOf[pid], readTimestamp(b, o + (dtsAt || at)), pos);
+    }
     const now = this.nowNs;
+    if (now < 0) return;
     const b3 = b[o + 3];
     if ((b3 & 0x10) === 0) return;
     const p = (b3 & 0x20) !== 0 ? o + 5 + b[o + 4] : o + 4;
@@ -292,41 +292,56 @@ export class Analyzer implements FramerSink {
     const ccPids: string[] = [];
     const teiPids: string[] = [];
     const pids: PidReport[] = [];
+    let duplicates = 0;
     for (let pid = 0; pid < NPID; pid++) {
       const n = this.packets[pid];
       if (n === 0) continue;
-      if (this.ccErrors[pid] > 0) ccPids.push(`${pidName(pid)} ×${this.ccErrors[pid]}`);
+      const ccErrors = this.cc.errors[pid];
+      const dups = this.cc.duplicates[pid];
+      duplicates += dups;
+      if (ccErrors > 0) ccPids.push(`${pidName(pid)} ×${ccErrors}`);
       if (this.teiPackets[pid] > 0) teiPids.push(`${pidName(pid)} ×${this.teiPackets[pid]}`);
       pids.push({
         pid,
         label: this.psi.label(pid),
         packets: n,
         bitrate: sec > 0 ? (n * TS_PACKET_SIZE * 8) / sec : 0,
-        ccErrors: this.ccErrors[pid],
+        ccErrors,
+        duplicates: dups,
         pcrCount: this.pcr.count[pid],
         scrambled: this.scrambledPackets[pid] > 0,
       });
     }
     if (ccPids.length) override.set(CK.CC, { detail: shortList(ccPids) });
     if (teiPids.length) override.set(CK.TRANSPORT, { detail: shortList(teiPids) });
-    const tr101290 = buildChecks(this.counters, override);
+    // No transport stream: what was framed (if anything) is noise, so no program, PID or
+    // check is reported as if it meant something.
+    const noTs =
+      !this.framer.acquired || packetsTotal * TS_PACKET_SIZE < NO_TS_SHARE * this.bytesIn;
+    const tr101290 = noTs
+      ? buildChecks(new CheckCounters(), new Map())
+      : buildChecks(this.counters, override);
     const sum = (cs: Check[]): number => cs.reduce((a, c) => a + c.errors, 0);
     const r: AnalyzerReport = {
       totals: {
         packets: packetsTotal,
         bytes: this.bytesIn,
         bytesSkipped: this.framer.bytesSkipped,
+        duplicatePackets: duplicates,
         durationSec: sec,
         bitrate: sec > 0 ? (this.bytesIn * 8) / sec : 0,
         timeBase,
       },
-      programs: this.psi.programReports(),
-      pids,
+      noTransportStream: noTs,
+      programs: noTs ? [] : this.psi.programReports(),
+      pids: noTs ? [] : pids,
       tr101290,
       priority1Errors: sum(tr101290.priority1),
       priority2Errors: sum(tr101290.priority2),
       priority3Errors: sum(tr101290.priority3),
     };
+    if (noTs) r.verdict = NO_TS_VERDICT;
+    else r.decodeMargin = this.margin.report((pid) => this.psi.label(pid));
     if (this.faults > 0) r.totals.analyzerFaults = this.faults;
     if (this.arrivalMode) r.mdi = this.mdi.report();
     return r;

@@ -25,7 +25,7 @@ export const CHECK_DEFS: readonly CheckDef[] = [
   { id: '1.6', name: 'PID_error', priority: 1 },
   { id: '2.1', name: 'Transport_error', priority: 2 },
   { id: '2.2', name: 'CRC_error', priority: 2 },
-  { id: '2.3a', name: 'PCR_repetition_error', priority: 2, warns: true },
+  { id: '2.3a', name: 'PCR_repetition_error', priority: 2 },
   { id: '2.3b', name: 'PCR_discontinuity_indicator_error', priority: 2 },
   { id: '2.4', name: 'PCR_accuracy_error', priority: 2 },
   { id: '2.5', name: 'PTS_error', priority: 2 },

@@ -8,8 +8,10 @@
 //   B are dropped as unreliable (counted as skipped) and framing continues at B+188.
 // - synced, bad bytes at B and B+188: two Sync_byte_errors and one TS_sync_loss; hunting
 //   restarts at B+1, so a packet that follows inserted garbage is not lost.
-// - hunting: bytes are skipped until 0x47 appears at p, p+188, ..., p+752. At end of input
-//   fewer confirmations are accepted (all complete packets left must start with 0x47).
+// - hunting: bytes are skipped until 0x47 appears at p, p+188, ..., p+752 (five sync bytes,
+//   1.1). Fewer are accepted only for an input shorter than five packets that starts with a
+//   packet and is nothing but packets (every complete packet starts with 0x47): a tiny file
+//   of our own. Anywhere else, a 0x47 near the end of garbage is not a stream.
 // A partial packet or missing look-ahead is carried into the next chunk (at most ~1.1 kB).
 
 import { SYNC_BYTE, TS_PACKET_SIZE } from '../packet.js';
@@ -35,6 +37,7 @@ export class Framer {
   private readonly carry = new Uint8Array(4096);
   private carryLen = 0;
   private synced = false;
+  private everSynced = false;
   /** Bytes not part of any delivered packet. */
   bytesSkipped = 0;
 
@@ -42,6 +45,11 @@ export class Framer {
 
   get isSynced(): boolean {
     return this.synced;
+  }
+
+  /** Whether sync was ever acquired (TR 101 290 1.1). */
+  get acquired(): boolean {
+    return this.everSynced;
   }
 
   push(chunk: Uint8Array): void {
@@ -123,12 +131,14 @@ export class Framer {
       }
       if (pos + LOOKAHEAD > len) {
         if (!final) break;
-        if (this.confirmsToEnd(b, pos, len)) {
+        if (!this.everSynced && this.bytesSkipped === 0 && this.confirmsToEnd(b, pos, len)) {
           this.synced = true;
+          this.everSynced = true;
           continue;
         }
       } else if (this.confirms(b, pos)) {
         this.synced = true;
+        this.everSynced = true;
         continue;
       }
       this.bytesSkipped++;

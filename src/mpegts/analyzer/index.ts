@@ -11,4 +11,5 @@ export type {
   StreamReport,
 } from './report.js';
 export { CHECK_DEFS } from './checks.js';
+export type { DecodeMarginReport, DecodeMarginStream } from './decode-margin.js';
 export type { SiTable } from './psi-tracker.js';

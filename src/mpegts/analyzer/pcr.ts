@@ -2,8 +2,17 @@
 // (PCR_discontinuity_indicator_error) and 2.4 (PCR_accuracy_error); ISO/IEC 13818-1 §2.4.2.2
 // (PCR semantics), §2.4.3.5 (discontinuity_indicator).
 //
-// 2.3a  interval between consecutive PCRs of a PID on the analyzer clock (arrival time, or the
-//       byte-interpolated PCR clock for files): > 100 ms is an error, > 40 ms a warning.
+// 2.3a  interval between consecutive PCRs of a PID: > 40 ms is an error (TR 101 290 and
+//       TS 101 154; exactly 40 ms is not). Intervals over ISO/IEC 13818-1's own limit
+//       (§2.7.2, 100 ms) are named apart in the detail. For a file the interval is the PCR
+//       step itself, in whole 27 MHz ticks (> 1,080,000), whenever the step is elapsed time
+//       (forward, no discontinuity: see 2.3b); only across a discontinuity does it fall back to
+//       the analyzer clock. The analyzer clock runs on the first PCR PID's PCRs interpolated
+//       by byte position, which in VBR (ffmpeg without -muxrate) runs up to one PCR interval
+//       off, so the PCRs of the other programs of an MPTS measured on it looked late when
+//       they were not. With arrival times the PCR step is judged the same way, and an arrival
+//       gap over 100 ms (a stall in delivery) is an error too; smaller arrival jitter (a busy
+//       receiver reads user-space times milliseconds late) is what the MDI delay factor shows.
 // 2.3b  PCR step (PCR_i - PCR_i-1, modulo 2^33*300) outside 0..100 ms without
 //       discontinuity_indicator. A step > 100 ms that matches the elapsed time within 50 ms is
 //       a late PCR (2.3a), not a discontinuity, so one long gap is not counted twice.
@@ -29,8 +38,11 @@ import { pcrDelta } from '../packet.js';
 import { CK, CheckCounters } from './checks.js';
 import { NS_PER_TICK } from './clock.js';
 
-export const PCR_REPETITION_ERROR_NS = 100e6;
-export const PCR_REPETITION_WARNING_NS = 40e6;
+/** 2.3a: PCR interval limit, TR 101 290 / TS 101 154 (40 ms), in ns and in 27 MHz ticks. */
+export const PCR_REPETITION_NS = 40e6;
+export const PCR_REPETITION_TICKS = 40 * 27_000;
+/** ISO/IEC 13818-1 §2.7.2: PCRs at most 100 ms apart (named in the 2.3a detail). */
+export const PCR_ISO_LIMIT_NS = 100e6;
 export const PCR_STEP_MAX_NS = 100e6;
 export const PCR_ACCURACY_NS = 500;
 const CONSISTENT_NS = 50e6;
@@ -227,9 +239,9 @@ export class PcrChecker {
 
   /**
    * A PCR on `pid` in the packet at byte position `pos`, at analyzer time nowNs (-1 when
-   * unknown), discontinuity_indicator `di`.
+   * unknown), discontinuity_indicator `di`; `arrival`: nowNs is an arrival time.
    */
-  onPcr(pid: number, pcr: number, pos: number, nowNs: number, di: boolean): void {
+  onPcr(pid: number, pcr: number, pos: number, nowNs: number, di: boolean, arrival: boolean): void {
     let w = this.windows[pid];
     if (!w) {
       this.windows[pid] = w = new PcrWindow();
@@ -239,30 +251,39 @@ export class PcrChecker {
     if (this.count[pid] > 0) {
       const lastNs = this.lastNs[pid];
       const elapsed = nowNs >= 0 && lastNs >= 0 ? nowNs - lastNs : -1;
-      if (elapsed > PCR_REPETITION_ERROR_NS) {
-        c.error(CK.PCR_REP, nowNs);
-        c.note(CK.PCR_REP, pidName(pid));
-      } else if (elapsed > PCR_REPETITION_WARNING_NS) {
-        c.warning(CK.PCR_REP);
-      }
-      if (di) {
-        w.restart();
-      } else {
-        const stepNs = pcrDelta(pcr, this.lastPcr[pid]) * NS_PER_TICK;
-        if (stepNs < 0 || stepNs > PCR_STEP_MAX_NS) {
-          const late = stepNs > 0 && elapsed >= 0 && Math.abs(stepNs - elapsed) <= CONSISTENT_NS;
-          if (!late) {
-            c.error(CK.PCR_DISC, nowNs);
-            c.note(CK.PCR_DISC, pidName(pid));
-            w.restart();
-          }
+      const stepTicks = pcrDelta(pcr, this.lastPcr[pid]);
+      const stepNs = stepTicks * NS_PER_TICK;
+      let continuous = !di;
+      if (!di && (stepNs < 0 || stepNs > PCR_STEP_MAX_NS)) {
+        const late = stepNs > 0 && elapsed >= 0 && Math.abs(stepNs - elapsed) <= CONSISTENT_NS;
+        if (!late) {
+          continuous = false;
+          c.error(CK.PCR_DISC, nowNs);
+          c.note(CK.PCR_DISC, pidName(pid));
         }
+      }
+      if (continuous) {
+        const byValue = stepTicks > PCR_REPETITION_TICKS ? stepNs : 0;
+        const byArrival = arrival && elapsed > PCR_ISO_LIMIT_NS ? elapsed : 0;
+        this.repetition(pid, byValue > byArrival ? byValue : byArrival, nowNs);
+      } else {
+        this.repetition(pid, elapsed, nowNs);
+        w.restart();
       }
     }
     this.count[pid]++;
     this.lastPcr[pid] = pcr;
     this.lastNs[pid] = nowNs;
     w.add(pcr, pos, nowNs);
+  }
+
+  /** 2.3a for an interval of intervalNs (≤ 0: not over the limit, or unknown). */
+  private repetition(pid: number, intervalNs: number, nowNs: number): void {
+    if (intervalNs <= PCR_REPETITION_NS) return;
+    const c = this.counters;
+    c.error(CK.PCR_REP, nowNs);
+    c.note(CK.PCR_REP, pidName(pid));
+    if (intervalNs > PCR_ISO_LIMIT_NS) c.note(CK.PCR_REP, pidName(pid) + ' > 100 ms');
   }
 
   /** Counts held-back evaluations (end of input). */

@@ -58,6 +58,8 @@ export interface PsiTrackerOptions {
 export class PsiTracker {
   readonly role = new Uint8Array(8192);
   readonly referenced = new Uint8Array(8192);
+  /** PCR_PID of the program of each video/audio PID (from its PMT), -1 when none. */
+  readonly pcrPidOf = new Int16Array(8192).fill(-1);
   catSeen = false;
   private readonly assemblers: (SectionAssembler | undefined)[] = new Array(8192);
   private readonly tables = new TableCollector();
@@ -358,6 +360,7 @@ export class PsiTracker {
       labels.set(pid, 'PMT');
     }
     const esRoles = new Map<number, number>();
+    this.pcrPidOf.fill(-1);
     for (const prog of this.programs) {
       const pmt = prog.pmt;
       if (!pmt) continue;
@@ -372,6 +375,7 @@ export class PsiTracker {
         const timed = cls.kind === 'video' || cls.kind === 'audio';
         esRoles.set(s.pid, timed ? ROLE_PES_TIMED : isPesKind(cls.kind) ? ROLE_PES : ROLE_NONE);
         if (timed || cls.kind === 'teletext') watch(s.pid);
+        if (timed && pmt.pcrPid !== 0x1fff) this.pcrPidOf[s.pid] = pmt.pcrPid;
         for (const pid of caPids(s.descriptors)) {
           ref[pid] = 1;
           labels.set(pid, 'ECM');

@@ -2,6 +2,8 @@
 // Check ids and names follow ETSI TR 101 290 §5.2 (priority 1, 2 and 3 tables);
 // the MDI figures follow RFC 4445 §3.
 
+import type { DecodeMarginReport } from './decode-margin.js';
+
 /** One TR 101 290 check. */
 export interface Check {
   /** Clause of TR 101 290 §5.2, e.g. '1.4' or '2.3a'. */
@@ -9,7 +11,7 @@ export interface Check {
   /** Indicator name as the TR spells it, e.g. 'Continuity_count_error'. */
   name: string;
   errors: number;
-  /** Checks with a softer limit (PCR > 40 ms, SI sections < 25 ms apart) count warnings. */
+  /** Checks with a softer limit (SI sections < 25 ms apart) count warnings. */
   warnings?: number;
   /** Analyzer time of the first error (see AnalyzerReport.timeBase); absent when unknown. */
   firstAtSec?: number;
@@ -42,6 +44,11 @@ export interface PidReport {
   packets: number;
   bitrate: number;
   ccErrors: number;
+  /**
+   * Duplicate packets (ISO/IEC 13818-1 §2.4.3.3: same CC, same bytes, sent twice): allowed
+   * once, so informational, not a 1.4 error. A third copy is counted in ccErrors instead.
+   */
+  duplicates: number;
   pcrCount: number;
   scrambled: boolean;
 }
@@ -70,6 +77,8 @@ export interface AnalyzerReport {
     bytes: number;
     /** Bytes outside any 188-byte packet: garbage, lost sync, truncated packets. */
     bytesSkipped: number;
+    /** Allowed duplicate packets, all PIDs (see PidReport.duplicates). */
+    duplicatePackets: number;
     durationSec: number;
     /** Bits per second over durationSec, 0 when no duration is known. */
     bitrate: number;
@@ -82,6 +91,14 @@ export interface AnalyzerReport {
     /** Internal analyzer exceptions caught by push()/end(); present only when non-zero. */
     analyzerFaults?: number;
   };
+  /**
+   * True when the input is not a transport stream: sync (TR 101 290 1.1, five sync bytes 188
+   * bytes apart) was never acquired, or less than 5 % of the bytes were in sync. Then
+   * programs and pids are empty, every check is 0, and `verdict` says so.
+   */
+  noTransportStream: boolean;
+  /** 'no MPEG transport stream found' when noTransportStream. */
+  verdict?: string;
   programs: ProgramReport[];
   pids: PidReport[];
   tr101290: { priority1: Check[]; priority2: Check[]; priority3: Check[] };
@@ -89,6 +106,8 @@ export interface AnalyzerReport {
   priority2Errors: number;
   priority3Errors: number;
   mdi?: MdiReport;
+  /** DTS − PCR per video/audio stream (decode-margin.ts); absent when noTransportStream. */
+  decodeMargin?: DecodeMarginReport;
 }
 
 function pad(s: string, n: number): string {
@@ -115,6 +134,15 @@ export function formatReport(r: AnalyzerReport): string {
       `duration ${t.durationSec.toFixed(3)} s  bitrate ${formatBitrate(t.bitrate)}  ` +
       `time base ${t.timeBase}`,
   );
+  if (r.noTransportStream) {
+    const why =
+      t.packets === 0
+        ? 'sync never acquired (TR 101 290 1.1: five sync bytes 0x47, 188 bytes apart)'
+        : `only ${((100 * t.packets * 188) / Math.max(1, t.bytes)).toFixed(2)} % of the bytes ` +
+          `in sync (TR 101 290 1.1)`;
+    out.push(`No MPEG transport stream found: ${t.bytes === 0 ? 'no data' : why}`);
+    return out.join('\n') + '\n';
+  }
   for (const p of r.programs) {
     const name = p.serviceName !== undefined ? ` "${p.serviceName}"` : '';
     const prov = p.providerName !== undefined ? ` (${p.providerName})` : '';
@@ -137,6 +165,7 @@ export function formatReport(r: AnalyzerReport): string {
       lpad('packets', 10) +
       lpad('bitrate', 14) +
       lpad('CC err', 8) +
+      lpad('dup', 6) +
       lpad('PCRs', 8) +
       '  scrambled',
   );
@@ -147,6 +176,7 @@ export function formatReport(r: AnalyzerReport): string {
         lpad(String(p.packets), 10) +
         lpad(formatBitrate(p.bitrate), 14) +
         lpad(String(p.ccErrors), 8) +
+        lpad(String(p.duplicates), 6) +
         lpad(String(p.pcrCount), 8) +
         (p.scrambled ? '  yes' : ''),
     );
@@ -168,10 +198,20 @@ export function formatReport(r: AnalyzerReport): string {
       out.push(line.trimEnd());
     }
   }
+  if (t.duplicatePackets > 0) {
+    out.push(
+      `Duplicate packets ${t.duplicatePackets} (sent twice with the same CC: allowed by ` +
+        `ISO/IEC 13818-1 §2.4.3.3, not continuity errors)`,
+    );
+  }
   out.push(
     `Priority 1 errors ${r.priority1Errors}  priority 2 errors ${r.priority2Errors}  ` +
       `priority 3 errors ${r.priority3Errors}`,
   );
+  if (r.decodeMargin && r.decodeMargin.streams.length > 0) {
+    out.push('');
+    formatDecodeMargin(r.decodeMargin, out);
+  }
   if (r.mdi) {
     const m = r.mdi;
     out.push('');
@@ -181,4 +221,23 @@ export function formatReport(r: AnalyzerReport): string {
     );
   }
   return out.join('\n') + '\n';
+}
+
+/** The DTS − PCR lines: one heading, one line per stream, with what was out of bounds. */
+function formatDecodeMargin(d: DecodeMarginReport, out: string[]): void {
+  out.push(
+    `Decode margin DTS−PCR (ISO/IEC 13818-1 §2.7.4: 0…${d.maxMarginMs} ms, warning below ` +
+      `${d.minMarginMs} ms): errors ${d.errors}  warnings ${d.warnings}`,
+  );
+  for (const s of d.streams) {
+    const faults: string[] = [];
+    if (s.late > 0) faults.push(`ERROR ${s.late} late (< 0 ms)`);
+    if (s.overLimit > 0) faults.push(`ERROR ${s.overLimit} over ${d.maxMarginMs} ms (T-STD)`);
+    if (s.low > 0) faults.push(`warning ${s.low} low decode margin (< ${d.minMarginMs} ms)`);
+    out.push(
+      `  PID ${hex(s.pid)} ${s.label}: DTS−PCR min ${s.minMs.toFixed(1)} ms ` +
+        `max ${s.maxMs.toFixed(1)} ms (${s.count} PES)` +
+        (faults.length ? '  ' + faults.join(', ') : ''),
+    );
+  }
 }

@@ -99,8 +99,11 @@ t.test('a file made by ffmpeg', { skip: !have && 'no ffmpeg' }, async (t) => {
         kind: s.codec_type,
       })),
     );
-    // ffmpeg without -muxrate is VBR and writes a PCR every 80 ms: warnings, not errors.
-    t.equal(r.priority2Errors, 0);
+    // ffmpeg without -muxrate is VBR and writes a PCR every 80 ms (its default pcr_period
+    // here): over TR 101 290's 40 ms, so 2.3a errors and no other priority-2 error.
+    const rep = r.tr101290.priority2.find((c) => c.id === '2.3a');
+    t.ok((rep?.errors ?? 0) > 0, '2.3a: PCR every 80 ms');
+    t.equal(r.priority2Errors, rep?.errors);
     const acc = r.tr101290.priority2.find((c) => c.id === '2.4');
     t.match(acc?.detail, /VBR, not assessed/);
   });
@@ -150,3 +153,99 @@ t.test('a file made by ffmpeg', { skip: !have && 'no ffmpeg' }, async (t) => {
     t.ok(Math.abs(rc.totals.bitrate - 1.5e6) < 1e4, 'bitrate ' + rc.totals.bitrate);
   });
 });
+
+/** Largest PCR step per PID (ms), read straight from the packets (aligned file, no faults). */
+function maxPcrGapMs(b: Uint8Array): Map<number, number> {
+  const last = new Map<number, number>();
+  const max = new Map<number, number>();
+  for (let o = 0; o + 188 <= b.length; o += 188) {
+    const pid = ((b[o + 1] & 0x1f) << 8) | b[o + 2];
+    if ((b[o + 3] & 0x20) === 0 || b[o + 4] < 7 || (b[o + 5] & 0x10) === 0) continue;
+    const base = b[o + 6] * 2 ** 25 + b[o + 7] * 2 ** 17 + b[o + 8] * 2 ** 9 + b[o + 9] * 2;
+    const pcr = (base + (b[o + 10] >> 7)) * 300 + (((b[o + 10] & 1) << 8) | b[o + 11]);
+    const prev = last.get(pid);
+    if (prev !== undefined) max.set(pid, Math.max(max.get(pid) ?? 0, (pcr - prev) / 27_000));
+    last.set(pid, pcr);
+  }
+  return max;
+}
+
+/** An 8-program MPTS of `seconds`, one video and one audio stream per program. */
+export function makeMpts(file: string, seconds: number, extra: string[] = []): number | null {
+  const args: string[] = ['-hide_banner', '-v', 'error', '-y'];
+  const maps: string[] = [];
+  const progs: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    args.push('-f', 'lavfi', '-i', `testsrc=size=160x120:rate=25:duration=${seconds}`);
+    args.push('-f', 'lavfi', '-i', `sine=frequency=${400 + 100 * i}:duration=${seconds}`);
+    maps.push('-map', `${2 * i}:v`, '-map', `${2 * i + 1}:a`);
+    progs.push('-program', `program_num=${i + 1}:title=P${i}:st=${2 * i}:st=${2 * i + 1}`);
+  }
+  const codecs = ['-c:v', 'mpeg2video', '-b:v', '300k', '-c:a', 'mp2', '-b:a', '64k'];
+  return spawnSync(FFMPEG, [...args, ...maps, ...codecs, ...progs, ...extra, '-f', 'mpegts', file])
+    .status;
+}
+
+t.test(
+  'an 8-program MPTS by ffmpeg, PCRs ≤ 40.0 ms apart',
+  { skip: !have && 'no ffmpeg' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'analyzer-mpts-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'mpts.ts');
+    t.equal(makeMpts(file, 10, ['-pcr_period', '40']), 0, 'ffmpeg ran');
+    const bytes = new Uint8Array(readFileSync(file));
+    const gaps = maxPcrGapMs(bytes);
+    t.equal(gaps.size, 8, 'eight PCR PIDs');
+    t.ok(
+      [...gaps.values()].every((g) => g <= 40),
+      'no PCR step over 40.0 ms: ' + [...gaps.values()],
+    );
+    const r = run(bytes);
+    t.equal(r.programs.length, 8);
+    const rep = r.tr101290.priority2.find((c) => c.id === '2.3a');
+    t.equal(rep?.errors, 0, rep?.detail ?? '');
+    t.equal(rep?.warnings ?? 0, 0, 'no warnings either');
+    t.equal(r.priority1Errors, 0);
+    // Decode margin: ffmpeg (VBR) writes PCR = DTS − muxdelay (0.7 s) on video.
+    const d = r.decodeMargin;
+    t.equal(d?.streams.length, 16, 'every video and audio stream measured');
+    t.equal(d?.errors, 0);
+    for (const s of d?.streams ?? []) {
+      t.ok(s.count > 0 && s.minMs >= 0 && s.maxMs <= 1000, `${s.label} ${s.minMs}…${s.maxMs} ms`);
+      if (s.label.startsWith('video')) t.ok(Math.abs(s.maxMs - 700) < 5, 'video at muxdelay');
+    }
+  },
+);
+
+t.test(
+  'ffmpeg -muxdelay 1.5 / 0.05: DTS − PCR over 1 s, late and low',
+  { skip: !have && 'no ffmpeg' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'analyzer-md-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const make = (delay: string): AnalyzerReport => {
+      const file = join(dir, `md${delay}.ts`);
+      const g = spawnSync(FFMPEG, [
+        ...['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25'],
+        ...['-f', 'lavfi', '-i', 'sine', '-t', '3', '-c:v', 'mpeg2video', '-c:a', 'mp2'],
+        ...['-muxdelay', delay, '-f', 'mpegts', file],
+      ]);
+      t.equal(g.status, 0, 'ffmpeg ran');
+      return run(new Uint8Array(readFileSync(file)));
+    };
+    const high = make('1.5').decodeMargin;
+    const video = high?.streams.find((s) => s.label.startsWith('video'));
+    t.ok(
+      video && video.minMs > 1000 && video.overLimit === video.count,
+      'every video PES over 1 s',
+    );
+    t.ok((high?.errors ?? 0) > 0);
+    const low = make('0.05').decodeMargin;
+    t.ok((low?.warnings ?? 0) > 0, 'low decode margin warnings');
+    t.ok(
+      low?.streams.every((s) => s.minMs < 100),
+      'every stream under 100 ms at its lowest',
+    );
+  },
+);

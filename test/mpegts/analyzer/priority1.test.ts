@@ -15,6 +15,7 @@ import {
   type Mux,
 } from './helpers.js';
 import { TS_PACKET_SIZE } from '../../../src/mpegts/packet.js';
+import { formatReport } from '../../../src/mpegts/analyzer/report.js';
 
 const clean = buildMux();
 
@@ -36,6 +37,60 @@ t.test('1.4 one duplicate is allowed, a third copy is an error', async (t) => {
   t.same(failing(analyze(withRepeats(clean, i, 1))), {}, 'two copies');
   t.same(failing(analyze(withRepeats(clean, i, 2))), { '1.4': 1 }, 'three copies');
   t.same(failing(analyze(withRepeats(clean, i, 3))), { '1.4': 2 }, 'four copies');
+});
+
+t.test('1.4 duplicates are counted apart: one allowed, a third copy is an error', async (t) => {
+  const i = indexesOf(clean, (p) => p.item === 'video')[50];
+  const once = analyze(withRepeats(clean, i, 1));
+  t.same(failing(once), {}, 'one duplicate is not a CC error');
+  t.equal(once.totals.duplicatePackets, 1);
+  t.equal(once.pids.find((p) => p.pid === VIDEO_PID)?.duplicates, 1);
+  t.match(formatReport(once), /Duplicate packets 1 /);
+  const thrice = analyze(withRepeats(clean, i, 2));
+  t.same(failing(thrice), { '1.4': 1 });
+  t.equal(thrice.totals.duplicatePackets, 1, 'the second copy is the error, the first is not');
+  t.notMatch(formatReport(analyze(clean.bytes)), /Duplicate packets/);
+});
+
+t.test('1.4 the previous CC with other bytes is a continuity error, not a duplicate', async (t) => {
+  const i = indexesOf(clean, (p) => p.item === 'video')[50];
+  const b = withRepeats(clean, i, 1);
+  b[(i + 1) * TS_PACKET_SIZE + 100] ^= 0xff; // the copy's payload differs
+  const r = analyze(b);
+  t.same(failing(r), { '1.4': 1 });
+  t.equal(r.totals.duplicatePackets, 0);
+});
+
+t.test('1.4 a duplicate may carry a new PCR value (§2.4.3.3)', async (t) => {
+  const i = indexesOf(
+    clean,
+    (p, k) => p.item === 'pcr' && (packetAt(clean, k)[3] & 0x10) !== 0,
+  )[40];
+  const b = withRepeats(clean, i, 1);
+  b[(i + 1) * TS_PACKET_SIZE + 11] ^= 0x01; // PCR extension, low bit
+  const r = analyze(b);
+  t.same(failing(r), {});
+  t.equal(r.totals.duplicatePackets, 1);
+});
+
+t.test('1.4 20 losses and 5 duplicates: 20 errors, 5 duplicates', async (t) => {
+  const audio = indexesOf(clean, (p) => p.item === 'audio');
+  const video = indexesOf(clean, (p) => p.item === 'video');
+  let m: Mux = { bytes: clean.bytes, meta: clean.meta };
+  // Repeat 5 video packets (from the end, so earlier indexes stay valid), then drop 20 audio.
+  for (const k of [900, 700, 500, 300, 100]) {
+    const bytes = withRepeats(m, video[k], 1);
+    const meta = [...m.meta];
+    meta.splice(video[k] + 1, 0, m.meta[video[k]]);
+    m = { bytes, meta };
+  }
+  const shift = (i: number): number =>
+    i + [100, 300, 500, 700, 900].filter((k) => video[k] < i).length;
+  const drop = Array.from({ length: 20 }, (_, n) => shift(audio[50 + n * 40]));
+  const r = analyze(withoutPackets(m, drop));
+  t.same(failing(r), { '1.4': 20 });
+  t.equal(r.totals.duplicatePackets, 5);
+  t.equal(r.pids.find((p) => p.pid === AUDIO_PID)?.ccErrors, 20);
 });
 
 t.test('1.4 a duplicated PCR packet is not a PCR accuracy error', async (t) => {

@@ -49,6 +49,7 @@ import { isPesKind } from '../stream-types.js';
 import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
 import { OutputPsi } from './output-psi.js';
 import { StartGate } from './start-gate.js';
+import { codecFamily, isRandomAccess } from '../rap.js';
 import type { OutputIdentity } from './output-psi.js';
 import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
 
@@ -83,6 +84,12 @@ const T_STD_MAX = 1000 * MS;
  * input's margins (where its PES fall between PCRs) do not ask for a raise at every new low.
  */
 const MARGIN_HEADROOM = 30 * MS;
+/**
+ * How much closer to its deadline a stream that has no PES in a new input's first segment may
+ * be than the closest one there: audio muxed after the video, several frames to a PES (ffmpeg
+ * gathers up to ~2.9 kB), arrives up to this much later relative to its DTS.
+ */
+const UNSEEN_SPREAD = 200 * MS;
 
 export class Remuxer implements PacketSink {
   readonly stats: RemuxStats = {
@@ -136,6 +143,10 @@ export class Remuxer implements PacketSink {
   private readonly lastPtsOut = new Float64Array(8192).fill(NaN);
   /** 1 until the PID's first PES on the current input timeline (its PTS must not go back). */
   private readonly firstPes = new Uint8Array(8192);
+  /** 1 while the rest of a PES on this PID is being dropped (it would have presented too early). */
+  private readonly dropPes = new Uint8Array(8192);
+  /** Output PIDs that carry video: 1 + their codec family (rap.ts); 0 for other PIDs. */
+  private readonly videoOut = new Uint8Array(8192);
 
   // Open segment.
   private readonly segFlags = new Uint8Array(SEG_CAP);
@@ -156,6 +167,10 @@ export class Remuxer implements PacketSink {
    * modulo 2^33 as hi·2^30 + lo, for allocation-free PTS/DTS rewriting.
    */
   private delay = 0;
+  /** A new input timeline whose decode delay is decided at its first segment with PES. */
+  private delayPending = false;
+  /** A raise of the decode delay that waits for the next video keyframe (0: none). */
+  private raiseTo = 0;
   private tsOffHi = 0;
   private tsOffLo = 0;
   private readonly minMargin: number;
@@ -477,28 +492,8 @@ export class Remuxer implements PacketSink {
   private decideOffset(): void {
     let a = this.outEnd;
     const anchor90 = this.segAnchor90;
-    // The decode delay of the new input: the old one where it serves, raised so that this
-    // segment's PES keep minMargin, lowered so that none waits longer than the T-STD allows.
-    let minRaw = Infinity;
-    let maxRaw = -Infinity;
-    for (let i = 0; i < this.segCount; i++) {
-      if (this.segFlags[i] === 0) continue;
-      const at = this.segBase + i * TS_PACKET_SIZE;
-      const loc = locatePesTimestamps(this.mem, at);
-      if (loc === 0) continue;
-      const tsAt = at + (loc >> 8 || loc & 0xff);
-      const dLead = ptsDelta(readTimestamp(this.mem, tsAt), anchor90) * 300;
-      if (dLead <= -MAX_PTS_LEAD || dLead >= MAX_PTS_LEAD) continue;
-      const raw = dLead - i * this.ticksPerPacket;
-      minRaw = Math.min(minRaw, raw);
-      maxRaw = Math.max(maxRaw, raw);
-    }
-    let delay = this.delay;
-    if (minRaw !== Infinity) delay = Math.max(delay, this.minMargin + MARGIN_HEADROOM - minRaw);
-    if (maxRaw !== -Infinity) delay = Math.min(delay, T_STD_MAX - maxRaw);
-    this.delay = Math.max(0, Math.ceil(delay / 300) * 300);
-    this.maxRawMargin = maxRaw;
     this.firstPes.fill(1);
+    this.delayPending = true;
     for (let i = 0; i < this.segCount; i++) {
       if (this.segFlags[i] === 0) continue;
       const at = this.segBase + i * TS_PACKET_SIZE;
@@ -515,6 +510,47 @@ export class Remuxer implements PacketSink {
     this.segT0 = this.segAnchorIn + this.offset;
     this.offsetPending = false;
     if (this.segT0 > this.outEnd) this.fillTo(this.segT0);
+  }
+
+  /**
+   * The decode delay of a new input, at its first segment with PES in it: the old one where it
+   * serves, raised so that this segment's PES keep minMargin (and the streams that have no PES
+   * here too, taken to be up to UNSEEN_SPREAD closer to their deadline than the closest seen),
+   * lowered so that none waits longer than the T-STD allows. Returns false when the segment
+   * holds no PES yet.
+   */
+  private decideDelay(): boolean {
+    const anchor90 = this.segAnchor90;
+    let minRaw = Infinity;
+    let maxRaw = -Infinity;
+    let seen = 0;
+    for (let i = 0; i < this.segCount; i++) {
+      if (this.segFlags[i] === 0) continue;
+      const at = this.segBase + i * TS_PACKET_SIZE;
+      const loc = locatePesTimestamps(this.mem, at);
+      if (loc === 0) continue;
+      const tsAt = at + (loc >> 8 || loc & 0xff);
+      const dLead = ptsDelta(readTimestamp(this.mem, tsAt), anchor90) * 300;
+      if (dLead <= -MAX_PTS_LEAD || dLead >= MAX_PTS_LEAD) continue;
+      const raw = dLead - i * this.ticksPerPacket;
+      minRaw = Math.min(minRaw, raw);
+      maxRaw = Math.max(maxRaw, raw);
+      const pid = getPid(this.mem, at);
+      for (let e = 0; e < MAX_ES && this.esOutPid[e] >= 0; e++)
+        if (this.esOutPid[e] === pid) seen |= 1 << e;
+    }
+    if (minRaw === Infinity) return false;
+    for (let e = 0; e < MAX_ES && e < 31 && this.esOutPid[e] >= 0; e++) {
+      if (this.esIsPes[e] === 1 && (seen & (1 << e)) === 0) {
+        minRaw -= UNSEEN_SPREAD;
+        break;
+      }
+    }
+    let delay = Math.max(this.delay, this.minMargin + MARGIN_HEADROOM - minRaw);
+    delay = Math.min(delay, T_STD_MAX - maxRaw);
+    this.setDelay(Math.max(0, Math.ceil(delay / 300) * 300));
+    this.maxRawMargin = maxRaw;
+    return true;
   }
 
   /** Closes the open segment with an end time estimated from the recent packet rate. */
@@ -548,6 +584,10 @@ export class Remuxer implements PacketSink {
       this.esInPid[i] = inPid;
       this.esOutPid[i] = outPid;
       this.esIsPes[i] = i < p.streams.length && isPesKind(p.streams[i].kind) ? 1 : 0;
+      if (outPid >= 0) {
+        const s = p.streams[i];
+        this.videoOut[outPid] = s.kind === 'video' ? 1 + codecFamily(s.streamType, s.codec) : 0;
+      }
     }
     this.pcrInPid = p.pcrPid;
     // The output PCR PID is part of the identity: the first video, else audio, else other
@@ -594,6 +634,7 @@ export class Remuxer implements PacketSink {
       this.ticksPerPacket = this.rateTicks / this.ratePackets;
     }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
+    if (this.delayPending && n > 0 && this.decideDelay()) this.delayPending = false;
     this.walk(t0, t1, n, this.segHasAnchor, false);
     this.segCount = 0;
   }
@@ -812,6 +853,16 @@ export class Remuxer implements PacketSink {
   private rewriteContent(at: number, pes: number): void {
     const mem = this.mem;
     const pid = getPid(mem, at);
+    if (pes !== 0 && payloadUnitStart(mem, at)) {
+      this.dropPes[pid] = this.rewritePes(at, pid) || hasPcr(mem, at) ? 0 : 1;
+    }
+    if (this.dropPes[pid] === 1 && !hasPcr(mem, at)) {
+      // Sound (or subtitles) of the new input for a time the old one already covered: the
+      // slot carries a null packet instead, and the PID's CC does not move.
+      mem.copyWithin(at, this.nullAt, this.nullAt + TS_PACKET_SIZE);
+      this.stats.nullPacketsOut++;
+      return;
+    }
     if (hasPayload(mem, at)) {
       const cc = (this.ccOut[pid] + 1) & 0x0f;
       this.ccOut[pid] = cc;
@@ -820,49 +871,64 @@ export class Remuxer implements PacketSink {
       setCc(mem, at, this.ccOut[pid]);
     }
     if (discontinuityIndicator(mem, at)) setDiscontinuity(mem, at, false);
-    if (pes !== 0 && payloadUnitStart(mem, at)) {
-      const loc = locatePesTimestamps(mem, at);
-      if (loc !== 0) {
-        const ptsAt = at + (loc & 0xff);
-        // Input PTS relative to the segment's anchor, in local doubles (no call takes them).
-        const pts =
-          ((mem[ptsAt] >> 1) & 0x07) * TS_LO +
-          ((mem[ptsAt + 1] << 22) |
-            ((mem[ptsAt + 2] >> 1) << 15) |
-            (mem[ptsAt + 3] << 7) |
-            (mem[ptsAt + 4] >> 1));
-        let lead = (pts - this.segAnchor90) % PTS_MODULUS;
-        if (lead < 0) lead += PTS_MODULUS;
-        if (lead > PTS_MODULUS / 2) lead -= PTS_MODULUS;
-        lead *= 300;
-        const dtsRel = loc >> 8;
-        // A PTS more than MAX_PTS_LEAD from its own PCR is not this clock's (a stray packet of
-        // another source): it is forwarded, but never steers the splice arithmetic.
-        if (lead > -MAX_PTS_LEAD && lead < MAX_PTS_LEAD) {
-          let dLead = lead;
-          if (dtsRel !== 0) {
-            const d = at + dtsRel;
-            const dts =
-              ((mem[d] >> 1) & 0x07) * TS_LO +
-              ((mem[d + 1] << 22) |
-                ((mem[d + 2] >> 1) << 15) |
-                (mem[d + 3] << 7) |
-                (mem[d + 4] >> 1));
-            dLead = (dts - this.segAnchor90) % PTS_MODULUS;
-            if (dLead < 0) dLead += PTS_MODULUS;
-            if (dLead > PTS_MODULUS / 2) dLead -= PTS_MODULUS;
-            dLead *= 300;
-          }
-          this.checkMargin(pid, this.segT0 + dLead - this.slotT, this.segT0 + lead);
-          const ptsOut = this.segT0 + lead + this.delay;
-          if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
-        } else {
-          this.implausiblePts++;
+  }
+
+  /**
+   * Rewrites the PTS/DTS of the PES that starts at `at` (PID `pid`). Returns false, leaving it
+   * untouched, for the first PES of a non-video PID on a new input timeline that would present
+   * less than MIN_PTS_STEP after the last one sent: it is dropped, and so are the next ones
+   * until one presents late enough (video keeps the step by a raise of the decode delay).
+   */
+  private rewritePes(at: number, pid: number): boolean {
+    const mem = this.mem;
+    const loc = locatePesTimestamps(mem, at);
+    if (loc !== 0) {
+      const ptsAt = at + (loc & 0xff);
+      // Input PTS relative to the segment's anchor, in local doubles (no call takes them).
+      const pts =
+        ((mem[ptsAt] >> 1) & 0x07) * TS_LO +
+        ((mem[ptsAt + 1] << 22) |
+          ((mem[ptsAt + 2] >> 1) << 15) |
+          (mem[ptsAt + 3] << 7) |
+          (mem[ptsAt + 4] >> 1));
+      let lead = (pts - this.segAnchor90) % PTS_MODULUS;
+      if (lead < 0) lead += PTS_MODULUS;
+      if (lead > PTS_MODULUS / 2) lead -= PTS_MODULUS;
+      lead *= 300;
+      const dtsRel = loc >> 8;
+      // A PTS more than MAX_PTS_LEAD from its own PCR is not this clock's (a stray packet of
+      // another source): it is forwarded, but never steers the splice arithmetic.
+      if (lead > -MAX_PTS_LEAD && lead < MAX_PTS_LEAD) {
+        let dLead = lead;
+        if (dtsRel !== 0) {
+          const d = at + dtsRel;
+          const dts =
+            ((mem[d] >> 1) & 0x07) * TS_LO +
+            ((mem[d + 1] << 22) |
+              ((mem[d + 2] >> 1) << 15) |
+              (mem[d + 3] << 7) |
+              (mem[d + 4] >> 1));
+          dLead = (dts - this.segAnchor90) % PTS_MODULUS;
+          if (dLead < 0) dLead += PTS_MODULUS;
+          if (dLead > PTS_MODULUS / 2) dLead -= PTS_MODULUS;
+          dLead *= 300;
         }
-        addTimestampOffset(mem, ptsAt, this.tsOffHi, this.tsOffLo);
-        if (dtsRel !== 0) addTimestampOffset(mem, at + dtsRel, this.tsOffHi, this.tsOffLo);
+        if (this.firstPes[pid] === 1 && this.videoOut[pid] === 0) {
+          if (this.segT0 + lead + this.delay < this.lastPtsOut[pid] + MIN_PTS_STEP) return false;
+          this.firstPes[pid] = 0;
+        }
+        const v = this.videoOut[pid];
+        const rap = v !== 0 && this.raiseTo > this.delay && isRandomAccess(mem, at, v - 1);
+        this.checkMargin(pid, this.segT0 + dLead - this.slotT, this.segT0 + lead, rap);
+        const ptsOut = this.segT0 + lead + this.delay;
+        if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
+      } else {
+        this.implausiblePts++;
       }
+      addTimestampOffset(mem, ptsAt, this.tsOffHi, this.tsOffLo);
+      if (dtsRel !== 0) addTimestampOffset(mem, at + dtsRel, this.tsOffHi, this.tsOffLo);
     }
+    return true;
   }
 
   /**
@@ -873,22 +939,30 @@ export class Remuxer implements PacketSink {
    * so sound and picture stay together; it happens at the first PES that needs it, on an input
    * whose margins the start of its first segment did not show.
    */
-  private checkMargin(pid: number, raw: number, ptsNoDelay: number): void {
+  private checkMargin(pid: number, raw: number, ptsNoDelay: number, rap: boolean): void {
     if (raw > this.maxRawMargin) this.maxRawMargin = raw;
-    let need = raw + this.delay < this.minMargin ? this.minMargin + MARGIN_HEADROOM - raw : 0;
+    let want = this.delay;
+    if (raw + this.delay < this.minMargin) {
+      // Short of the margin: raised at the next video keyframe, where a step of the timestamps
+      // is the least visible, unless the margin is below half the minimum: then at once.
+      const target = this.minMargin + MARGIN_HEADROOM - raw;
+      if (rap || raw + this.delay < this.minMargin / 2) want = target;
+      else if (target > this.raiseTo) this.raiseTo = target;
+    }
+    if (rap && this.raiseTo > want) want = this.raiseTo;
     if (this.firstPes[pid] === 1) {
       this.firstPes[pid] = 0;
       const last = this.lastPtsOut[pid];
-      if (last === last) need = Math.max(need, last + MIN_PTS_STEP - ptsNoDelay);
+      if (last === last) want = Math.max(want, last + MIN_PTS_STEP - ptsNoDelay);
     }
-    need -= this.delay;
-    if (need > 0) {
-      const step = Math.min(need, T_STD_MAX - this.maxRawMargin - this.delay);
+    if (want > this.delay) {
+      const step = Math.min(want - this.delay, T_STD_MAX - this.maxRawMargin - this.delay);
       if (step > 0) {
         this.setDelay(this.delay + Math.ceil(step / 300) * 300);
         this.delayRaises++;
       }
     }
+    if (this.raiseTo <= this.delay) this.raiseTo = 0;
     const margin = raw + this.delay;
     if (margin < this.marginMin) this.marginMin = margin;
     if (margin > this.marginMax) this.marginMax = margin;

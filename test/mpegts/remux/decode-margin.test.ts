@@ -6,6 +6,9 @@ import { Remuxer } from '../../../src/mpegts/remux/remuxer.js';
 import type { RemuxOptions } from '../../../src/mpegts/remux/types.js';
 import { synthesize, simpleProgram } from '../../helpers/synth.js';
 import { checkStream, collector, decodeMargins } from '../../helpers/ts-check.js';
+import { getPid, payloadUnitStart } from '../../../src/mpegts/packet.js';
+import { locatePesTimestamps, readTimestamp } from '../../../src/mpegts/pes.js';
+import { CODEC_H264, isRandomAccess } from '../../../src/mpegts/rap.js';
 
 function remux(inputs: Uint8Array[], opts: RemuxOptions = {}) {
   const c = collector();
@@ -48,8 +51,9 @@ t.test('an input muxed too late gets its margin back', async (t) => {
 });
 
 t.test('a stream later found short of margin raises the delay once, for all', async (t) => {
-  // Audio 150 ms closer to its deadline than the video, and only from 1 s on.
-  const { r, out } = remux([input(200, -150, 0, 1000)], { minDecodeMarginMs: 120 });
+  // Audio 350 ms closer to its deadline than the video (more than the 200 ms the remuxer allows
+  // for a stream it has not seen yet), and only from 1 s on.
+  const { r, out } = remux([input(200, -350, 0, 1000)], { minDecodeMarginMs: 120 });
   const m = decodeMargins(out, 0x100);
   const [alo] = range(m, 0x110);
   const [vlo] = range(m, 0x100);
@@ -80,4 +84,26 @@ t.test('after a splice to a source with other margins, both rules hold', async (
   }
   const c = checkStream(out, 0x100, 0x1000);
   t.equal(c.ccErrors, 0);
+});
+
+t.test('a raise that is not urgent waits for the next video keyframe', async (t) => {
+  // Audio from 1 s on, 250 ms closer to its deadline than the video: 50 ms more than the
+  // remuxer assumed for the stream it had not seen, short of 100 ms but not nearly late.
+  const { r, out } = remux([input(200, -250, 0, 1000)]);
+  t.equal(r.delayRaises, 1, 'one raise');
+  // The video PES whose PTS step is not one frame (3600) is where the raise landed.
+  let stepAt = -1;
+  let last = -1;
+  for (let o = 0; o + 188 <= out.length; o += 188) {
+    if (getPid(out, o) !== 0x100 || !payloadUnitStart(out, o)) continue;
+    const loc = locatePesTimestamps(out, o);
+    if (loc === 0) continue;
+    const pts = readTimestamp(out, o + (loc & 0xff));
+    if (last >= 0 && pts - last !== 3600) stepAt = o;
+    last = pts;
+  }
+  t.ok(stepAt > 0, 'the video shows the step once');
+  t.ok(isRandomAccess(out, stepAt, CODEC_H264), 'at a keyframe');
+  const [alo] = range(decodeMargins(out, 0x100), 0x110);
+  t.ok(alo >= 50, `audio never below half the minimum meanwhile (min ${alo.toFixed(1)} ms)`);
 });

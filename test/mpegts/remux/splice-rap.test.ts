@@ -85,3 +85,36 @@ t.test('the first output starts at an access point too', async (t) => {
   t.ok(isRandomAccess(out, video[0], CODEC_H264), 'first video PES is a keyframe');
   t.equal(r.stats.nonRapStarts, 0);
 });
+
+t.test(
+  'sound the old source already covered is dropped, not a step for every stream',
+  async (t) => {
+    // a presents 800 ms after its PCR, b only 150 ms: b's first audio, which comes after b's
+    // first PCR interval, would present before a's last one.
+    const pa = simpleProgram(1);
+    const pb = simpleProgram(1);
+    pb.streams[1].startMs = 200;
+    const a = synthesize({ programs: [pa], durationMs: 2000, muxRate: 3e6, ptsDelayMs: 800 }).ts;
+    const b = synthesize({
+      programs: [pb],
+      durationMs: 2000,
+      muxRate: 3e6,
+      ptsDelayMs: 150,
+      startPcr: 4e9,
+    }).ts;
+    const c = collector();
+    const r = new Remuxer({}, c.sink);
+    for (let o = 0; o < a.length; o += 1316) r.push(a.subarray(o, o + 1316));
+    r.splice();
+    for (let o = 0; o < b.length; o += 1316) r.push(b.subarray(o, o + 1316));
+    r.end();
+    const s = checkStream(c.bytes(), 0x100, 0x1000);
+    for (const [pid, list] of s.pts) {
+      let back = 0;
+      for (let i = 1; i < list.length; i++) if (list[i] <= list[i - 1]) back++;
+      t.equal(back, 0, `PID ${pid.toString(16)}: PTS never go back`);
+    }
+    t.equal(r.delayRaises, 0, 'no raise of the decode delay: the video runs on untouched');
+    t.equal(s.ccErrors, 0, 'CC continuous (dropped packets leave the CC alone)');
+  },
+);

@@ -117,7 +117,7 @@ export class Channel {
   /** Whether the output can send (socket open, sends going out): `down` when not. */
   private readonly outputHealth = new OutputHealth();
   /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
-  private readonly cbrWatch: CbrWatch | null;
+  private cbrWatch: CbrWatch | null;
 
   constructor(
     config: ChannelConfig,
@@ -257,6 +257,9 @@ export class Channel {
       pcrAlign: ppd,
     });
     if (ppd !== prev.output.packetsPerDatagram) this.timeline.setPacketsPerDatagram(ppd);
+    // The shortfall watch measures against the rate in force (a stale one would warn wrongly).
+    if (prev.bitrate !== next.bitrate)
+      this.cbrWatch = next.bitrate ? new CbrWatch(next.bitrate) : null;
     const changed: Record<string, unknown> = {};
     if (prev.bitrate !== next.bitrate) {
       changed.bitrate = next.bitrate ?? 'vbr';
@@ -337,12 +340,9 @@ export class Channel {
 
   private onFailed(link: SourceLink, reason: string, message?: string): void {
     this.lastError = `${link.label}: ${reason}${message ? `: ${message}` : ''}`;
-    this.log.log('warn', 'source-failed', {
-      source: link.label,
-      index: link.index,
-      reason,
-      message,
-    });
+    // Why (ffmpeg's message) goes to lastError; the line stays a state change that is never
+    // folded as a repeat (log.ts folds only lines with a message).
+    this.log.log('warn', 'source-failed', { source: link.label, index: link.index, reason });
     if (this.pending && link.index === this.pending.index) {
       this.log.log('info', 'switch-cancelled', { to: link.label, reason });
       this.pending = null;

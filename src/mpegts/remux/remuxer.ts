@@ -49,6 +49,7 @@ import { isPesKind } from '../stream-types.js';
 import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
 import { OutputPsi } from './output-psi.js';
 import { StartGate } from './start-gate.js';
+import { DecodeDelay } from './decode-delay.js';
 import { codecFamily, isRandomAccess } from '../rap.js';
 import type { OutputIdentity } from './output-psi.js';
 import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
@@ -74,22 +75,6 @@ const RATE_WINDOW = 2_000 * MS;
 const ALIGN_MARGIN = 10 * MS;
 /** Slot length of VBR filler (no input): 8 packets per 35 ms, about 344 kbit/s of PSI/PCR/nulls. */
 const IDLE_SLOT_TICKS = (35 * MS) / 8;
-/**
- * Longest time a PES may wait in the decoder's buffer: DTS − arrival ≤ 1 s (ISO/IEC 13818-1
- * §2.4.2.6, T-STD; still pictures excepted). The decode delay is never raised past it.
- */
-const T_STD_MAX = 1000 * MS;
-/**
- * The decode delay aims this far above the least margin, so that the ups and downs of one
- * input's margins (where its PES fall between PCRs) do not ask for a raise at every new low.
- */
-const MARGIN_HEADROOM = 30 * MS;
-/**
- * How much closer to its deadline a stream that has no PES in a new input's first segment may
- * be than the closest one there: audio muxed after the video, several frames to a PES (ffmpeg
- * gathers up to ~2.9 kB), arrives up to this much later relative to its DTS.
- */
-const UNSEEN_SPREAD = 200 * MS;
 
 export class Remuxer implements PacketSink {
   readonly stats: RemuxStats = {
@@ -161,28 +146,13 @@ export class Remuxer implements PacketSink {
   // Timeline (27 MHz ticks, unwrapped doubles).
   private haveTimeline = false;
   private offset = 0;
-  /**
-   * Decode delay: added to PTS/DTS on top of the offset (27 MHz, a multiple of 300) so that
-   * every PES keeps DTS − PCR ≥ minMargin at its arrival (checkMargin); (offset + delay)/300
-   * modulo 2^33 as hi·2^30 + lo, for allocation-free PTS/DTS rewriting.
-   */
-  private delay = 0;
-  /** A new input timeline whose decode delay is decided at its first segment with PES. */
-  private delayPending = false;
-  /** A raise of the decode delay that waits for the next video keyframe (0: none). */
-  private raiseTo = 0;
+  /** Decode delay added to PTS/DTS on top of the offset (decode-delay.ts). */
+  private readonly delay: DecodeDelay;
+  /** (offset + delay)/300 modulo 2^33 as hi·2^30 + lo, for allocation-free PTS/DTS rewriting. */
   private tsOffHi = 0;
   private tsOffLo = 0;
-  private readonly minMargin: number;
-  /** Largest DTS − PCR (without the delay) seen on this input timeline: caps the delay. */
-  private maxRawMargin = -Infinity;
   /** Output time of the slot being filled with content (the PCR a decoder sees it arrive at). */
   private slotT = 0;
-  /** Lowest and highest DTS − PCR of any output PES so far, 27 MHz (decode margin). */
-  marginMin = Infinity;
-  marginMax = -Infinity;
-  /** Times the decode delay was raised while running (each one a step of PTS on every PID). */
-  delayRaises = 0;
   private offsetPending = false;
   private splicePending = false;
   private lastAnchorRaw = 0;
@@ -225,7 +195,7 @@ export class Remuxer implements PacketSink {
     this.pcrAlign = Math.max(1, Math.min(7, Math.floor(opts.pcrAlign ?? 1)));
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
-    this.minMargin = Math.max(0, Math.min(900, opts.minDecodeMarginMs ?? 100)) * MS;
+    this.delay = new DecodeDelay(opts.minDecodeMarginMs ?? 100);
     this.gate = new StartGate(MAX_ES, Math.max(0, opts.rapWaitMs ?? 3000) * MS);
     this.framer = new Framer(this, STAGE_BYTES, { buf: this.mem, base: 0 });
     writeNullPacket(this.mem, this.nullAt);
@@ -455,13 +425,12 @@ export class Remuxer implements PacketSink {
 
   private setOffset(offset: number): void {
     this.offset = offset;
-    this.setDelay(this.delay);
+    this.updateTsOffset();
   }
 
-  /** Sets the decode delay (27 MHz, a multiple of 300) and the PTS/DTS offset it gives. */
-  private setDelay(delay: number): void {
-    this.delay = delay;
-    let o90 = ((this.offset + delay) / 300) % PTS_MODULUS;
+  /** The PTS/DTS offset: the timeline offset plus the decode delay. */
+  private updateTsOffset(): void {
+    let o90 = ((this.offset + this.delay.value) / 300) % PTS_MODULUS;
     if (o90 < 0) o90 += PTS_MODULUS;
     this.tsOffHi = Math.floor(o90 / TS_LO);
     this.tsOffLo = o90 - this.tsOffHi * TS_LO;
@@ -493,7 +462,7 @@ export class Remuxer implements PacketSink {
     let a = this.outEnd;
     const anchor90 = this.segAnchor90;
     this.firstPes.fill(1);
-    this.delayPending = true;
+    this.delay.pending = true;
     for (let i = 0; i < this.segCount; i++) {
       if (this.segFlags[i] === 0) continue;
       const at = this.segBase + i * TS_PACKET_SIZE;
@@ -503,7 +472,7 @@ export class Remuxer implements PacketSink {
       if (Number.isNaN(last)) continue;
       const lead = ptsDelta(readTimestamp(this.mem, at + (loc & 0xff)), anchor90) * 300;
       if (lead <= -MAX_PTS_LEAD || lead >= MAX_PTS_LEAD) continue;
-      a = Math.max(a, last + MIN_PTS_STEP - lead - this.delay);
+      a = Math.max(a, last + MIN_PTS_STEP - lead - this.delay.value);
     }
     a = Math.min(a, this.outEnd + MAX_SPLICE_GAP);
     this.setOffset(Math.ceil((a - this.segAnchorIn) / 300) * 300);
@@ -513,11 +482,8 @@ export class Remuxer implements PacketSink {
   }
 
   /**
-   * The decode delay of a new input, at its first segment with PES in it: the old one where it
-   * serves, raised so that this segment's PES keep minMargin (and the streams that have no PES
-   * here too, taken to be up to UNSEEN_SPREAD closer to their deadline than the closest seen),
-   * lowered so that none waits longer than the T-STD allows. Returns false when the segment
-   * holds no PES yet.
+   * The decode delay of a new input, at its first segment with PES in it (decode-delay.ts).
+   * Returns false when the segment holds no PES yet.
    */
   private decideDelay(): boolean {
     const anchor90 = this.segAnchor90;
@@ -536,20 +502,15 @@ export class Remuxer implements PacketSink {
       minRaw = Math.min(minRaw, raw);
       maxRaw = Math.max(maxRaw, raw);
       const pid = getPid(this.mem, at);
-      for (let e = 0; e < MAX_ES && this.esOutPid[e] >= 0; e++)
+      for (let e = 0; e < 31 && this.esOutPid[e] >= 0; e++)
         if (this.esOutPid[e] === pid) seen |= 1 << e;
     }
     if (minRaw === Infinity) return false;
-    for (let e = 0; e < MAX_ES && e < 31 && this.esOutPid[e] >= 0; e++) {
-      if (this.esIsPes[e] === 1 && (seen & (1 << e)) === 0) {
-        minRaw -= UNSEEN_SPREAD;
-        break;
-      }
-    }
-    let delay = Math.max(this.delay, this.minMargin + MARGIN_HEADROOM - minRaw);
-    delay = Math.min(delay, T_STD_MAX - maxRaw);
-    this.setDelay(Math.max(0, Math.ceil(delay / 300) * 300));
-    this.maxRawMargin = maxRaw;
+    let unseen = false;
+    for (let e = 0; e < 31 && this.esOutPid[e] >= 0; e++)
+      if (this.esIsPes[e] === 1 && (seen & (1 << e)) === 0) unseen = true;
+    this.delay.decide(minRaw, maxRaw, unseen);
+    this.updateTsOffset();
     return true;
   }
 
@@ -634,7 +595,7 @@ export class Remuxer implements PacketSink {
       this.ticksPerPacket = this.rateTicks / this.ratePackets;
     }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
-    if (this.delayPending && n > 0 && this.decideDelay()) this.delayPending = false;
+    if (this.delay.pending && n > 0) this.decideDelay();
     this.walk(t0, t1, n, this.segHasAnchor, false);
     this.segCount = 0;
   }
@@ -914,13 +875,22 @@ export class Remuxer implements PacketSink {
           dLead *= 300;
         }
         if (this.firstPes[pid] === 1 && this.videoOut[pid] === 0) {
-          if (this.segT0 + lead + this.delay < this.lastPtsOut[pid] + MIN_PTS_STEP) return false;
+          if (this.segT0 + lead + this.delay.value < this.lastPtsOut[pid] + MIN_PTS_STEP) {
+            return false;
+          }
           this.firstPes[pid] = 0;
         }
         const v = this.videoOut[pid];
-        const rap = v !== 0 && this.raiseTo > this.delay && isRandomAccess(mem, at, v - 1);
-        this.checkMargin(pid, this.segT0 + dLead - this.slotT, this.segT0 + lead, rap);
-        const ptsOut = this.segT0 + lead + this.delay;
+        const key = v !== 0 && this.delay.awaitsKeyframe && isRandomAccess(mem, at, v - 1);
+        // The first PES of a PID on a new input presents after the PID's last one.
+        let atLeast = 0;
+        if (this.firstPes[pid] === 1) {
+          this.firstPes[pid] = 0;
+          const last = this.lastPtsOut[pid];
+          if (last === last) atLeast = last + MIN_PTS_STEP - (this.segT0 + lead);
+        }
+        if (this.delay.check(this.segT0 + dLead - this.slotT, atLeast, key)) this.updateTsOffset();
+        const ptsOut = this.segT0 + lead + this.delay.value;
         if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
       } else {
         this.implausiblePts++;
@@ -931,46 +901,15 @@ export class Remuxer implements PacketSink {
     return true;
   }
 
-  /**
-   * Keeps a PES's decode margin (DTS − PCR at its arrival, `raw` without the delay) at least
-   * minMargin, and the first PES of a PID on a new input timeline presenting after the last one
-   * sent (`ptsNoDelay` its PTS without the delay): raises the delay where either needs it, as
-   * far as the T-STD's 1 s allows. A raise moves the PTS/DTS of every stream by the same step,
-   * so sound and picture stay together; it happens at the first PES that needs it, on an input
-   * whose margins the start of its first segment did not show.
-   */
-  private checkMargin(pid: number, raw: number, ptsNoDelay: number, rap: boolean): void {
-    if (raw > this.maxRawMargin) this.maxRawMargin = raw;
-    let want = this.delay;
-    if (raw + this.delay < this.minMargin) {
-      // Short of the margin: raised at the next video keyframe, where a step of the timestamps
-      // is the least visible, unless the margin is below half the minimum: then at once.
-      const target = this.minMargin + MARGIN_HEADROOM - raw;
-      if (rap || raw + this.delay < this.minMargin / 2) want = target;
-      else if (target > this.raiseTo) this.raiseTo = target;
-    }
-    if (rap && this.raiseTo > want) want = this.raiseTo;
-    if (this.firstPes[pid] === 1) {
-      this.firstPes[pid] = 0;
-      const last = this.lastPtsOut[pid];
-      if (last === last) want = Math.max(want, last + MIN_PTS_STEP - ptsNoDelay);
-    }
-    if (want > this.delay) {
-      const step = Math.min(want - this.delay, T_STD_MAX - this.maxRawMargin - this.delay);
-      if (step > 0) {
-        this.setDelay(this.delay + Math.ceil(step / 300) * 300);
-        this.delayRaises++;
-      }
-    }
-    if (this.raiseTo <= this.delay) this.raiseTo = 0;
-    const margin = raw + this.delay;
-    if (margin < this.marginMin) this.marginMin = margin;
-    if (margin > this.marginMax) this.marginMax = margin;
-  }
-
   /** The decode margin (DTS − PCR at arrival) of the output's PES so far, in ms. */
   get decodeMarginMs(): { min: number; max: number; delay: number } {
-    return { min: this.marginMin / MS, max: this.marginMax / MS, delay: this.delay / MS };
+    const d = this.delay;
+    return { min: d.min / MS, max: d.max / MS, delay: d.value / MS };
+  }
+
+  /** Times the decode delay was raised while running. */
+  get delayRaises(): number {
+    return this.delay.raises;
   }
 
   private flushOut(): void {

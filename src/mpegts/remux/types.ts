@@ -38,8 +38,8 @@ export interface RemuxOptions {
    * Least time, in ms, between a PES's arrival (the PCR of its first packet) and its decoding
    * (DTS, else PTS): the output keeps every stream at least this far ahead of the decoder by a
    * common decode delay added to PTS/DTS, never past the T-STD's 1 s (ISO/IEC 13818-1
-   * §2.4.2.6). A stream found short of it while running gets the delay raised at the next
-   * video keyframe (at once below half the minimum). Default 100.
+   * §2.4.2.6). The delay aims 60 ms above the minimum; a PES found within 30 ms of it gets
+   * the delay raised at the next video keyframe, one below it at once. Default 100.
    */
   minDecodeMarginMs?: number;
   /**

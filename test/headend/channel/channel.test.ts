@@ -231,3 +231,16 @@ t.test(
     );
   },
 );
+
+t.test('a reload that lowers the CBR rate below the content is warned about', async (t) => {
+  // The watch measured against the rate the channel started with: 4M, so a reload to 1M
+  // (applied in place) went unreported.
+  const r = rig(t, INFO, { ...CONFIG, bitrate: 4_000_000 });
+  r.channel.start();
+  await run(r, 3, 2e6);
+  r.channel.updateMux({ ...CONFIG, bitrate: 1_000_000 });
+  await run(r, 8, 2e6);
+  const warn = r.lines.filter((l) => l.event === 'cbr-rate-too-low');
+  t.equal(warn.length, 1, 'warned against the new rate');
+  t.equal(warn[0]?.fields?.rate, 1_000_000);
+});

@@ -140,6 +140,7 @@ export class Channel {
         serviceName: config.name,
         providerName: config.provider,
         psiIntervalMs: config.psiIntervalMs,
+        minDecodeMarginMs: config.decodeMarginMs,
         cbrBitrate: config.bitrate,
         // PCR only at datagram heads: each PCR then leaves exactly when it says.
         pcrAlign: config.output.packetsPerDatagram,

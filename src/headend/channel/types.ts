@@ -25,6 +25,8 @@ export interface ChannelConfig {
   sources: ChannelSourceSpec[];
   bitrate?: number;
   psiIntervalMs: number;
+  /** Least DTS − PCR of every output PES, ms (the remuxer's default, 100, when absent). */
+  decodeMarginMs?: number;
   stallMs: number;
   returnAfterMs: number;
   programNumber: number;

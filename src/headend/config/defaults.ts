@@ -13,6 +13,8 @@ export const DEFAULTS = {
   packetsPerDatagram: 7,
   /** psi_interval: PAT/PMT/SDT repetition. */
   psiIntervalMs: 100,
+  /** decode_margin: least DTS − PCR of every output PES (remux/decode-delay.ts). */
+  decodeMarginMs: 100,
   /** stall_timeout: a source silent this long has failed. */
   stallMs: 2000,
   /** return_after: a recovered primary must stay healthy this long before switching back. */
@@ -55,6 +57,8 @@ export const LIMITS = {
   /** TR 101 290 1.3: PAT at least every 0.5 s; the remuxer repeats PSI ~10 % early. */
   psiIntervalMaxMs: 500,
   psiIntervalMinMs: 10,
+  /** A margin this close to the T-STD's 1 s leaves no room for the streams' own spread. */
+  decodeMarginMaxMs: 900,
   stallMinMs: 100,
   stallMaxMs: 3_600_000,
   returnAfterMaxMs: 86_400_000,

@@ -80,6 +80,9 @@
 //                                 cbr-rate-too-low with the measured rate (also lastError)
 //     packets_per_datagram: 7     TS packets per UDP/RTP datagram, 1-7 (default 7)
 //     psi_interval: 100ms         PAT/PMT/SDT repetition, 10ms-500ms (default 100ms)
+//     decode_margin: 100ms        least time every PES leaves before its decoding time
+//                                 (DTS − PCR), 0-900ms (default 100ms); the output never holds
+//                                 one more than the T-STD's 1 s
 //     stall_timeout: 2s           no bytes from the input for this long = failure (default 2s)
 //     return_after: 30s           a failed primary that is healthy again for this long gets
 //                                 the channel back (default 30s; 0 = at once)
@@ -201,6 +204,7 @@ const channelShape = {
   bitrate: bitrate(LIMITS.cbrMin, LIMITS.cbrMax, 'the CBR mux rate of one program').optional(),
   packets_per_datagram: integer(1, 7).optional(),
   psi_interval: duration(LIMITS.psiIntervalMinMs, LIMITS.psiIntervalMaxMs).optional(),
+  decode_margin: duration(0, LIMITS.decodeMarginMaxMs).optional(),
   stall_timeout: duration(LIMITS.stallMinMs, LIMITS.stallMaxMs).optional(),
   return_after: duration(0, LIMITS.returnAfterMaxMs).optional(),
   program_number: integer(1, 65535).optional(),

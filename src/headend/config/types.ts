@@ -86,6 +86,8 @@ export interface ChannelSpec {
   /** CBR mux rate in bit/s; undefined = VBR. */
   bitrate?: number;
   psiIntervalMs: number;
+  /** Least DTS − PCR of every output PES, ms (default 100). */
+  decodeMarginMs?: number;
   /** No bytes for this long = the source failed. */
   stallMs: number;
   /** The primary must be healthy this long before the channel switches back to it. */

@@ -7,9 +7,9 @@
 //   file     no fault: a looping file source, for its decode margin
 // The receiver side is independent of the daemon's code: ffprobe lists the recording's video
 // packets with their keyframe flag. Primaries run at 24 fps and backups at 30 (DTS steps 3750
-// and 3000 of 90 kHz, neither equal to the remuxer's least step of 40 ms between sources), so
-// a splice is a video packet that opens a run of regular steps after a step that is not: each
-// must be a keyframe. Time to keyframe = from the fault (or the
+// and 3000 of 90 kHz, exact, neither equal to the remuxer's least step of 40 ms between
+// sources), so a splice is a video packet that opens a run of equal steps (±2) after a step that
+// differs: each must be a keyframe. Time to keyframe = from the fault (or the
 // planned switch) to the arrival of the first video packet after the splice. The audio's
 // decode margin (DTS − PCR at arrival) comes from ts-check.ts.
 // Shared by test/e2e/fault-loops.test.ts (a few rounds) and bench/faults.ts (20 rounds).
@@ -276,8 +276,8 @@ export function spliceFacts(c: FaultChannel, dir: string): SpliceFacts {
   const detail: string[] = [];
   const t0 = c.rec.datagrams[0]?.ns ?? 0;
   for (let i = 1; i + 2 < pkts.length; i++) {
-    const regular = Math.abs(step(i + 1) - step(i + 2)) <= 90;
-    if (!regular || Math.abs(step(i) - step(i + 1)) <= 90) continue;
+    const regular = Math.abs(step(i + 1) - step(i + 2)) <= 2;
+    if (!regular || Math.abs(step(i) - step(i + 1)) <= 2) continue;
     const ns = byTs.get(pkts[i].dts % 2 ** 33) ?? NaN;
     splices.push({ ns, key: pkts[i].key });
     detail.push(

@@ -29,6 +29,11 @@ const HEADROOM = 60 * MS;
 /** A margin less than this above the minimum asks for a raise at the next keyframe. */
 const SOFT = 30 * MS;
 /**
+ * Kept below the T-STD limit when the delay is decided: later PES of the input may wait a
+ * little longer than the first segment's did (the delay is never lowered while running).
+ */
+const CAP_SLACK = 50 * MS;
+/**
  * How much closer to its deadline a stream that has no PES in a new input's first segment may
  * be than the closest one there: audio muxed after the video, several frames to a PES.
  */
@@ -66,7 +71,7 @@ export class DecodeDelay {
   decide(minRaw: number, maxRaw: number, unseen: boolean): void {
     if (unseen) minRaw -= UNSEEN_SPREAD;
     let d = Math.max(this.value, this.minMargin + HEADROOM - minRaw);
-    d = Math.min(d, T_STD_MAX - maxRaw);
+    d = Math.min(d, T_STD_MAX - CAP_SLACK - maxRaw);
     this.value = Math.max(0, Math.ceil(d / 300) * 300);
     this.maxRaw = maxRaw;
     this.raiseTo = 0;

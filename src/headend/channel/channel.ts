@@ -315,8 +315,11 @@ export class Channel {
     }
     if (link.index !== this.active) return;
     this.feed(link, chunk);
-    if (this.state !== (this.active === 0 ? 'running' : 'failover') && this.remuxer.demux.program) {
-      this.state = this.active === 0 ? 'running' : 'failover';
+    // Up: the program is there and carries video/audio (since the last 'no payload' failure).
+    const payload = link.lastPayloadNs >= 0 && link.lastPayloadNs >= link.payloadWatchNs;
+    const up = this.active === 0 ? 'running' : 'failover';
+    if (this.state !== up && this.remuxer.demux.program && payload) {
+      this.state = up;
       this.sourceUpSinceMs = Date.now();
       this.log.log('info', 'source-up', { source: link.label, index: link.index });
     }

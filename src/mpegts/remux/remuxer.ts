@@ -578,7 +578,7 @@ export class Remuxer implements PacketSink {
     while (t - this.outEnd > 1) {
       const t0 = this.outEnd;
       const t1 = Math.min(t, t0 + this.pcrTicks);
-      this.walk(t0, t1, 0, false, true);
+      this.walk(t0, t1, 0, false);
     }
   }
 
@@ -596,13 +596,13 @@ export class Remuxer implements PacketSink {
     }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
     if (this.delay.pending && n > 0) this.decideDelay();
-    this.walk(t0, t1, n, this.segHasAnchor, false);
+    this.walk(t0, t1, n, this.segHasAnchor);
     this.segCount = 0;
   }
 
   /**
    * Lays out the slots of [t0, t1): n content packets from the segment, PSI blocks, PCR-only
-   * packets, and nulls where the rate asks for them (CBR line, or idle filler).
+   * packets, and nulls where the rate asks for them (CBR line, or the VBR floor density).
    *
    * Slot j leaves at t_j: VBR t0 + j·(t1−t0)/m (one constant rate per segment), CBR the global
    * line. Placement rules, which bound every gap by construction:
@@ -612,7 +612,7 @@ export class Remuxer implements PacketSink {
    * - A PSI block starts at the last slot from which it (plus one PCR that may cut in) ends by
    *   its due time; the next one is due psiStep after this one started.
    */
-  private walk(t0: number, t1: number, n: number, hasAnchor: boolean, idle: boolean): void {
+  private walk(t0: number, t1: number, n: number, hasAnchor: boolean): void {
     const d = t1 - t0;
     const cbr = this.slotTicks > 0;
     const bp = this.psi.blockPackets;
@@ -634,15 +634,20 @@ export class Remuxer implements PacketSink {
     let k = 0;
     let blocks = 0;
     let m = 0;
+    let mandatory = 0;
     let slot = 0;
     let lead0 = 0;
     for (let round = 0; ; round++) {
       lead0 = aligned ? 0 : hasAnchor ? 0 : 1;
-      const mandatory = n + blocks * bp + k + lead0;
+      mandatory = n + blocks * bp + k + lead0;
       // At least one slot, so a walk always moves output time forward (fillTo relies on it).
       if (cbr) m = Math.max(1, mandatory, lineSlots);
-      else if (idle) m = Math.max(mandatory, Math.ceil(d / IDLE_SLOT_TICKS));
-      else m = Math.max(1, mandatory);
+      // VBR: at least the filler's density (8 packets per 35 ms), padded with nulls where the
+      // content is sparser (idle, a new input's video waiting for its keyframe, a still
+      // picture's P-frames): 7-packet datagrams, PCR at their heads, must still leave every
+      // ~30 ms, or the PCRs of one datagram arrive together 100 ms and more after the last
+      // (TR 101 290 2.3a on the wire).
+      else m = Math.max(1, mandatory, Math.ceil(d / IDLE_SLOT_TICKS));
       slot = cbr ? this.slotTicks : d / m;
       if (aligned && 3 * align * slot > this.pcrTicks) {
         aligned = false; // datagrams too sparse here to carry every PCR at a head
@@ -719,7 +724,10 @@ export class Remuxer implements PacketSink {
         psiIdx = (psiIdx + 1) % bp;
         psiLeft--;
         this.stats.psiPacketsOut++;
-      } else if (ci < n && (!cbr || left <= owed || t0 + (ci * d) / n <= t + slot / 2)) {
+      } else if (
+        ci < n &&
+        ((!cbr && m <= mandatory) || left <= owed || t0 + (ci * d) / n <= t + slot / 2)
+      ) {
         this.slotT = t;
         this.copyContent(at, ci++);
         if (hasPcr(mem, at)) {

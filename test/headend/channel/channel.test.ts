@@ -13,7 +13,7 @@ import type {
 } from '../../../src/headend/channel/types.js';
 import type { OutputInfo } from '../../../src/scheduler/output-contract.js';
 import type { Logger, LogFields, LogLevel } from '../../../src/headend/log.js';
-import { simpleProgram, synthesize } from '../../helpers/synth.js';
+import { simpleProgram, synthesize, type SynthProgram } from '../../helpers/synth.js';
 
 interface Line {
   level: LogLevel;
@@ -91,7 +91,7 @@ interface Rig {
   queue: ReturnType<typeof fakeQueue>;
   lines: Line[];
   /** Feeds `ms` of a synthetic program (at muxRate) to the channel's source. */
-  feed(ms: number, muxRate?: number): void;
+  feed(ms: number, muxRate?: number, program?: SynthProgram): void;
   advance(ms: number): void;
 }
 
@@ -125,9 +125,9 @@ function rig(t: Test, ready: OutputInfo | Error, config: ChannelConfig = CONFIG)
     channel,
     queue,
     lines,
-    feed(ms, muxRate = 2e6) {
+    feed(ms, muxRate = 2e6, program = simpleProgram(1, 0x100)) {
       const { ts, endPcr } = synthesize({
-        programs: [simpleProgram(1, 0x100)],
+        programs: [program],
         durationMs: ms,
         muxRate,
         startPcr: pcr,
@@ -243,4 +243,25 @@ t.test('a reload that lowers the CBR rate below the content is warned about', as
   const warn = r.lines.filter((l) => l.event === 'cbr-rate-too-low');
   t.equal(warn.length, 1, 'warned against the new rate');
   t.equal(warn[0]?.fields?.rate, 1_000_000);
+});
+
+t.test('bytes with PSI but no video or audio: the source fails (no payload)', async (t) => {
+  // An encoder whose input died often sends PAT, PMT and PCR and nothing else: before, the
+  // channel stayed 'running' on it for good.
+  const r = rig(t, INFO, { ...CONFIG, stallMs: 1000 });
+  r.channel.start();
+  await run(r, 2);
+  t.equal(r.channel.status().state, 'running');
+  const silent = simpleProgram(1, 0x100);
+  for (const s of silent.streams) s.startMs = 1e9; // PSI and PCR-only packets, no PES
+  for (let i = 0; i < 4 * 5; i++) {
+    r.feed(250, 2e6, silent);
+    r.advance(250);
+    await settle();
+  }
+  const failed = r.lines.filter((l) => l.event === 'source-failed');
+  t.equal(failed.length, 1, 'failed once (then watched afresh)');
+  t.match(failed[0]?.fields.reason, /^no payload: no video or audio packets for 3000 ms$/);
+  t.match(r.channel.status().lastError, /no payload/);
+  t.equal(r.channel.status().state, 'down');
 });

@@ -105,14 +105,18 @@ t.test('CBR → VBR and VBR → CBR in place', async (t) => {
     const chk = clean(t, out, 'CBR → VBR');
     const tail = out.subarray((at + SETTLE) * 188);
     t.ok(countNulls(out.subarray(0, at * 188)) > at / 2, 'CBR before: mostly null padding');
-    t.ok(countNulls(tail) < tail.length / 188 / 100, 'no null padding once VBR');
+    // VBR pads only up to its floor density (8 packets per 35 ms, remuxer.ts walk()).
+    t.ok(
+      countNulls(tail) < tail.length / 188 / 10,
+      `next to no null padding once VBR (${((countNulls(tail) * 18800) / tail.length).toFixed(1)} %)`,
+    );
     const after = rateBetween(chk, at + SETTLE, chk.packets);
     t.ok(after < 2e6, `VBR runs at the content's rate: ${after.toFixed(0)} bit/s`);
   }
   {
     const { out, at } = remux({ pcrAlign: 7 }, (r) => r.setMux({ cbrBitrate: 5e6 }));
     const chk = clean(t, out, 'VBR → CBR');
-    t.ok(countNulls(out.subarray(0, at * 188)) < at / 100, 'VBR before: no null padding');
+    t.ok(countNulls(out.subarray(0, at * 188)) < at / 10, 'VBR before: next to no null padding');
     const after = rateBetween(chk, at + SETTLE, chk.packets);
     t.ok(Math.abs(after / 5e6 - 1) < 0.002, `after: ${after.toFixed(0)} bit/s`);
   }

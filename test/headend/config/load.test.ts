@@ -1,6 +1,7 @@
 // channels.yaml: a valid file gives the typed config with every default; every kind of error
 // is reported at the line:column of the key or value it is about, all of them at once.
 import t from 'tap';
+import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -395,6 +396,18 @@ t.test('unknown keys, with a suggestion', async (t) => {
   );
 });
 
+/** Each case (a channel line, the bad value in it, the message): one error at the value. */
+function expectValueErrors(t: Test, cases: [string, string, RegExp][]): void {
+  for (const [extra, needle, message] of cases) {
+    const text = `channels:\n${channel(1, extra)}`;
+    const e = errors(text);
+    t.equal(e.length, 1, extra.trim());
+    const line = at(text, extra.trim()).split(':').map(Number);
+    t.equal(where(e[0]), `${line[0]}:${line[1] + extra.trim().indexOf(needle)}`, extra.trim());
+    t.match(e[0].message, message, extra.trim());
+  }
+}
+
 t.test('bad values: each at the line:column of the value', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['    bitrate: 6X\n', '6X', /channels\[0\]\.bitrate: bad bitrate '6X'/],
@@ -437,14 +450,7 @@ t.test('bad values: each at the line:column of the value', async (t) => {
     ],
     ['    backup: { url: a.ts, loop: yes }\n', 'yes', /loop: expected true or false, got 'yes'/],
   ];
-  for (const [extra, needle, message] of cases) {
-    const text = `channels:\n${channel(1, extra)}`;
-    const e = errors(text);
-    t.equal(e.length, 1, extra.trim());
-    const line = at(text, extra.trim()).split(':').map(Number);
-    t.equal(where(e[0]), `${line[0]}:${line[1] + extra.trim().indexOf(needle)}`, extra.trim());
-    t.match(e[0].message, message, extra.trim());
-  }
+  expectValueErrors(t, cases);
 });
 
 t.test('outputs: form, multicast or unicast, SSM, aliasing groups', async (t) => {
@@ -801,14 +807,7 @@ t.test('bitrates have a sane range, reported at the value', async (t) => {
       /audio_bitrate: bitrate '5M' is outside 8k to 2M/,
     ],
   ];
-  for (const [extra, needle, message] of cases) {
-    const text = `channels:\n${channel(1, extra)}`;
-    const e = errors(text);
-    t.equal(e.length, 1, extra.trim());
-    const line = at(text, extra.trim()).split(':').map(Number);
-    t.equal(where(e[0]), `${line[0]}:${line[1] + extra.trim().indexOf(needle)}`, extra.trim());
-    t.match(e[0].message, message, extra.trim());
-  }
+  expectValueErrors(t, cases);
   const d = errors(`headend:\n  defaults:\n    bitrate: 99999G\nchannels:\n${channel(1)}`);
   t.same(
     d.map((x) => [where(x), x.message]),

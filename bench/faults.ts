@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg, fmt, hostInfo, writeResult } from './cli.js';
+import { describeFloor, measureFloor } from './floor.js';
 import { analyzeRecording, check } from '../test/e2e/helpers.js';
 import { faultRound, spliceFacts, startFaultRig } from '../test/e2e/fault-rounds.js';
 
@@ -29,6 +30,10 @@ function stats(xs: number[]): { median: number; max: number; missing: number } {
 }
 
 async function main(): Promise<void> {
+  // The machine's floor first (bench/floor.ts): the times below are hundreds of ms to seconds,
+  // set by stall_timeout and ffmpeg's start, but they are judged beside it all the same.
+  const floor = await measureFloor('spin', arg('floor-seconds', 5));
+  console.log(`machine floor: ${describeFloor(floor)}`);
   const t0 = Date.now();
   const rig = await startFaultRig(t);
   const faulty = rig.channels.filter((c) => c.kind !== 'file');
@@ -83,7 +88,7 @@ async function main(): Promise<void> {
     );
   }
   for (const f of failures) console.log(`round failed: ${f}`);
-  const path = writeResult('faults', { host: hostInfo(), rounds, rows, failures });
+  const path = writeResult('faults', { host: hostInfo(), floor, rounds, rows, failures });
   console.log(`results: ${path}`);
 }
 

@@ -57,8 +57,8 @@ export class SourceHub {
     if (src === undefined) {
       src = this.create(spec);
       this.sources.set(spec.key, src);
-      this.specs.set(spec.key, JSON.stringify(spec));
-    } else if (this.specs.get(spec.key) !== JSON.stringify(spec)) {
+      this.specs.set(spec.key, identity(spec));
+    } else if (this.specs.get(spec.key) !== identity(spec)) {
       this.opts.log({
         source: spec.key,
         level: 'warn',
@@ -67,7 +67,7 @@ export class SourceHub {
       });
     }
     const s = src;
-    const rec = s.add(sub, opts?.stallMs);
+    const rec = s.add(sub, opts?.stallMs, spec.service);
     if (s.state === 'idle') s.open();
     let done = false;
     return () => {
@@ -168,6 +168,11 @@ function failing(reason: 'open' | 'spawn', message: string): StartRun {
     queueMicrotask(() => ctx.ended(reason, message));
     return { pid: undefined, persistent: false, stop: () => Promise.resolve() };
   };
+}
+
+/** The spec without what differs between subscribers of one opened source (the service). */
+function identity(spec: SourceSpec): string {
+  return JSON.stringify({ ...spec, service: undefined });
 }
 
 function describe(spec: SourceSpec): string {

@@ -2,6 +2,7 @@
 // says once when it ended by itself; stop it on request. The hub supervises runs (health,
 // backoff, subscribers); backends know nothing of that.
 
+import type { TunerStatus } from '../tuners/types.js';
 import type { FailureReason, SourceEvent } from './types.js';
 
 export interface RunContext {
@@ -10,6 +11,15 @@ export interface RunContext {
   /** The run ended by itself (at most once; never after stop()). */
   ended(reason: FailureReason, message: string): void;
   event(level: SourceEvent['level'], event: string, message: string, extra?: object): void;
+  /** Tuner runs: the front end's latest reading (kept as the source's status). */
+  tuner(status: TunerStatus): void;
+  /**
+   * The program_numbers the subscribers take from this source (a subscriber without one takes
+   * the first program: undefined in the set). Tuner runs filter PIDs by it.
+   */
+  services(): ReadonlySet<number | undefined>;
+  /** Calls `f` whenever services() changes (a channel added or removed); returns the off switch. */
+  onServices(f: () => void): () => void;
 }
 
 export interface SourceRun {

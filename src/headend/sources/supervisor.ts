@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backoff } from './backoff.js';
 import { SourceHealth } from './health.js';
+import type { TunerStatus } from '../tuners/types.js';
 import type { RunContext, SourceRun, StartRun } from './run.js';
 import type {
   FailureReason,
@@ -40,6 +41,8 @@ export interface SupervisorOptions {
 
 interface SubRecord {
   sub: SourceSubscriber;
+  /** program_number the subscriber takes (undefined: the first program). */
+  service: number | undefined;
   stallMs: number | undefined;
   /** Has received bytes: a new stream instance must be announced to it. */
   seen: boolean;
@@ -62,6 +65,8 @@ export class SupervisedSource {
   bytes = 0;
   lastError: string | undefined;
   since = Date.now();
+  private tunerStatus: TunerStatus | undefined;
+  private readonly serviceWatchers = new Set<() => void>();
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -85,19 +90,34 @@ export class SupervisedSource {
       since: this.since,
     };
     if (this.lastError !== undefined) s.lastError = this.lastError;
+    if (this.tunerStatus !== undefined) s.tuner = this.tunerStatus;
     return s;
   }
 
-  add(sub: SourceSubscriber, stallMs?: number): SubRecord {
-    const rec: SubRecord = { sub, stallMs, seen: false };
+  add(sub: SourceSubscriber, stallMs?: number, service?: number): SubRecord {
+    const rec: SubRecord = { sub, service, stallMs, seen: false };
+    const before = this.serviceSet();
     this.subs = [...this.subs, rec];
+    this.servicesChanged(before);
     return rec;
   }
 
   /** Returns how many subscribers remain. */
   remove(rec: SubRecord): number {
+    const before = this.serviceSet();
     this.subs = this.subs.filter((r) => r !== rec);
+    if (this.subs.length > 0) this.servicesChanged(before);
     return this.subs.length;
+  }
+
+  private serviceSet(): Set<number | undefined> {
+    return new Set(this.subs.map((r) => r.service));
+  }
+
+  private servicesChanged(before: Set<number | undefined>): void {
+    const now = this.serviceSet();
+    if (now.size === before.size && [...now].every((s) => before.has(s))) return;
+    for (const f of [...this.serviceWatchers]) this.call(f);
   }
 
   open(): void {
@@ -134,6 +154,8 @@ export class SupervisedSource {
     this.runs++;
     if (this.runs > 1) this.restarts++;
     this.waiting = false;
+    this.tunerStatus = undefined;
+    this.serviceWatchers.clear();
     this.health.reset(performance.now());
     this.setState('starting');
     const token = {};
@@ -151,6 +173,17 @@ export class SupervisedSource {
       },
       event: (level, event, message, extra) => {
         if (this.token === token) this.emit(level, event, message, extra);
+      },
+      tuner: (status) => {
+        if (this.token === token) this.tunerStatus = status;
+      },
+      services: () => this.serviceSet(),
+      onServices: (f) => {
+        const g = (): void => {
+          if (this.token === token) f();
+        };
+        this.serviceWatchers.add(g);
+        return () => this.serviceWatchers.delete(g);
       },
     };
     let run: SourceRun;

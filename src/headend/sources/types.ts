@@ -4,6 +4,8 @@
 // SourceSpec is a local copy of the shape the channel config produces; the config layer owns
 // the schema and the lead reconciles the two.
 
+import type { TunerSpec, TunerStatus } from '../tuners/types.js';
+
 export interface TestPatternSpec {
   /** lavfi video source: testsrc2, smptebars, smptehdbars, … (see TEST_PATTERNS). */
   pattern: string;
@@ -33,6 +35,8 @@ export interface TranscodeSpec {
 }
 
 export interface SourceSpec {
+  /** A broadcast tuner (DVB adapter, SAT>IP, HDHomeRun): the whole multiplex it receives. */
+  tuner?: TunerSpec;
   /** udp://, rtp:// (native), or anything ffmpeg reads: http(s), HLS, rtsp, srt, a file, a device. */
   url?: string;
   /** A lavfi test pattern instead of a url. */
@@ -80,7 +84,9 @@ export interface SourceStatus {
   lastError?: string;
   /** Date.now() of the last state change. */
   since: number;
+  /** Tuner sources: the front end's latest reading. */
+  tuner?: TunerStatus;
 }
 
 /** Why a run failed, as passed to SourceSubscriber.failed. */
-export type FailureReason = 'exit' | 'stall' | 'garbage' | 'spawn' | 'open';
+export type FailureReason = 'exit' | 'stall' | 'garbage' | 'spawn' | 'open' | 'tuner';

@@ -221,7 +221,14 @@ t.test('ffmpeg children run at nice FFMPEG_NICE, below the daemon and its pacing
       limiter: new RateLimiter(),
       args: ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=rate=5'],
     },
-    { data: () => undefined, ended: () => undefined, event: () => undefined },
+    {
+      data: () => undefined,
+      ended: () => undefined,
+      event: () => undefined,
+      tuner: () => undefined,
+      services: () => new Set(),
+      onServices: () => () => undefined,
+    },
   );
   t.teardown(() => run.stop());
   t.ok(run.pid !== undefined, 'started');

@@ -31,6 +31,7 @@ import {
 } from './schema.js';
 import { checkInterfaces, machineInterfaces, type InterfaceLookup } from './interfaces.js';
 import { ErrorSink } from './sink.js';
+import { resolveTuners } from './tuners.js';
 import { services } from './services.js';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
 import { describe } from './values.js';
@@ -92,7 +93,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
       return { errors: sink.sorted() };
     }
   }
-  const top = data as { headend?: unknown; channels?: unknown };
+  const top = data as { headend?: unknown; tuners?: unknown; channels?: unknown };
 
   // headend: its own fields and its defaults are parsed apart, so one bad field there does
   // not stop the channels from being checked against the others.
@@ -113,6 +114,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     }
   }
   const base = headendBase(headendData, sink);
+  const tuners = resolveTuners(top.tuners, sink);
 
   let defaults: RawChannel = {};
   let brokenDefaults = new Set<string>();
@@ -142,7 +144,15 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
       if (parsed.broken.has('*')) return;
       const broken = new Set([...parsed.broken, ...brokenDefaults]);
       const line = positions.line(['channels', index]);
-      const spec = resolveChannel(parsed.data, index, { base, defaults, dir, sink, line, broken });
+      const spec = resolveChannel(parsed.data, index, {
+        base,
+        defaults,
+        dir,
+        sink,
+        line,
+        broken,
+        tuners,
+      });
       if (spec !== undefined) channels.push({ spec, index, raw: parsed.data });
     });
     checkAcrossChannels(channels, sink);
@@ -165,6 +175,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     ttl: base.ttl,
     tos: base.tos,
     ...svc,
+    tuners: [...tuners.tuners.values()],
     channels: channels.map((c) => c.spec),
     file,
   };

@@ -10,7 +10,8 @@ import { DEFAULTS } from './defaults.js';
 import type { PathSegment } from './positions.js';
 import { PER_CHANNEL_ONLY, type RawChannel, type RawHeadend, type RawSource } from './schema.js';
 import type { ErrorSink } from './sink.js';
-import type { ChannelSpec, OutputSpec, SourceSpec, TranscodeSpec } from './types.js';
+import { didYouMean } from './suggest.js';
+import type { ChannelSpec, OutputSpec, SourceSpec, TranscodeSpec, TunerSpec } from './types.js';
 
 /** The headend-wide values a channel falls back on. */
 export interface HeadendBase {
@@ -60,6 +61,8 @@ export interface ChannelContext {
   line: number;
   /** Keys given with an invalid value (already reported): not "missing". */
   broken?: ReadonlySet<string>;
+  /** The `tuners:` entries by id, and the ids of broken entries (already reported). */
+  tuners?: { tuners: ReadonlyMap<string, TunerSpec>; broken: ReadonlySet<string> };
 }
 
 /** One channel, or undefined when something required is missing or contradictory. */
@@ -189,17 +192,19 @@ function resolveSource(
   ctx: ChannelContext,
 ): SourceSpec | undefined {
   const { sink } = ctx;
-  if ((raw.url === undefined) === (raw.test === undefined)) {
+  const given = (['url', 'test', 'tuner'] as const).filter((k) => raw[k] !== undefined);
+  if (given.length !== 1) {
     sink.add(
-      raw.url === undefined ? path : [...path, 'test'],
-      raw.url === undefined
-        ? 'a source needs url or test'
-        : 'a source has either url or test, not both',
-      raw.url !== undefined,
+      given.length === 0 ? path : [...path, given[1]],
+      given.length === 0
+        ? 'a source needs url, test or tuner'
+        : `a source has one of url, test and tuner, not ${given.join(' and ')}`,
+      given.length > 1,
     );
     return undefined;
   }
   const spec: SourceSpec = { key: '' };
+  if (raw.tuner !== undefined) return tunerSource(raw, raw.tuner, path, ctx);
   if (raw.transcode !== undefined) spec.transcode = transcodeOf(raw.transcode);
   if (raw.test !== undefined) {
     for (const key of ['service', 'loop', 'transcode'] as const) {
@@ -235,6 +240,31 @@ function resolveSource(
   return spec;
 }
 
+function tunerSource(
+  raw: RawSource,
+  id: string,
+  path: PathSegment[],
+  ctx: ChannelContext,
+): SourceSpec | undefined {
+  for (const key of ['loop', 'transcode'] as const) {
+    if (raw[key] !== undefined) {
+      ctx.sink.add([...path, key], `${key} has no meaning for a tuner source`, true);
+    }
+  }
+  const tuner = ctx.tuners?.tuners.get(id);
+  if (tuner === undefined) {
+    if (ctx.tuners?.broken.has(id)) return undefined;
+    const ids = [...(ctx.tuners?.tuners.keys() ?? []), ...(ctx.tuners?.broken ?? [])];
+    ctx.sink.add(
+      [...path, 'tuner'],
+      `no tuner '${id}' in tuners:${didYouMean(id, ids)}` +
+        (ids.length > 0 ? ` (tuners: ${ids.join(', ')})` : ' (the tuners: list is empty)'),
+    );
+    return undefined;
+  }
+  return { tuner, key: '' };
+}
+
 function transcodeOf(raw: NonNullable<RawSource['transcode']>): TranscodeSpec {
   const t: TranscodeSpec = {};
   if (raw.video !== undefined) t.video = raw.video;
@@ -261,10 +291,13 @@ export function sourceKey(s: Omit<SourceSpec, 'key'>): string {
         : s.url;
   }
   if (s.test !== undefined) parts.test = s.test;
+  if (s.tuner !== undefined) parts.tuner = s.tuner;
   // Native udp/rtp inputs pass every program through, so channels picking different services
   // share one socket. An ffmpeg child extracts the one service it is asked for (ffmpeg merges
   // programs when it remuxes), so there the service is part of the identity.
-  const native = parts.url !== undefined && /^(udp|rtp):\/\//.test(String(parts.url));
+  const native =
+    s.tuner !== undefined ||
+    (parts.url !== undefined && /^(udp|rtp):\/\//.test(String(parts.url)));
   if (!native && s.service !== undefined) parts.service = s.service;
   if (s.loop !== undefined) parts.loop = s.loop;
   if (s.transcode !== undefined) parts.transcode = s.transcode;

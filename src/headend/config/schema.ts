@@ -52,6 +52,8 @@
 //                                 SIGHUP and `headend reload` always reload)
 //   defaults: { … }               any per-channel key except number, name, slug and output:
 //                                 the value for every channel that does not set it
+// tuners: [ … ]                    broadcast inputs (DVB adapters, SAT>IP, HDHomeRun): see
+//                                 config/tuners.ts for their keys
 // channels:                       the list of channels, at least one
 //   - number: 101                 logical channel number, 1-65535, unique (required)
 //     name: News 24               service name in the SDT and playlists (required)
@@ -90,7 +92,9 @@
 //                                 (default: the channel number)
 //     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
 //
-// <source> is a URL string, or a mapping with exactly one of url and test:
+// <source> is a URL string, or a mapping with exactly one of url, test and tuner:
+//   tuner: astra-1                a tuner of the tuners: list (see config/tuners.ts); with
+//                                 service: the program_number to take from its multiplex
 //   url: udp://@239.100.0.1:1234  udp:// or rtp:// (multicast, src@group, unicast; read
 //                                 natively), http(s):// and HLS, rtsp(s)://, srt://, rtmp(s)://,
 //                                 file:///abs/path or a file path (relative to this file)
@@ -140,6 +144,8 @@ import {
   text,
 } from './values.js';
 import { DEFAULTS, LIMITS } from './defaults.js';
+import { TUNER_KEYS } from './tuners.js';
+import { tunerId } from './tuning-values.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
 const TestSchema = z.preprocess(
@@ -180,6 +186,7 @@ export const SourceSchema = z.preprocess(
   z.strictObject({
     url: sourceUrl().optional(),
     test: TestSchema.optional(),
+    tuner: tunerId().optional(),
     service: integer(1, 65535).optional(),
     loop: boolean().optional(),
     transcode: TranscodeSchema.optional(),
@@ -274,6 +281,7 @@ function sapAddress() {
 /** The document: `channels` is checked element by element with ChannelSchema. */
 export const RootSchema = z.strictObject({
   headend: z.unknown().optional(),
+  tuners: z.unknown().optional(),
   channels: z.unknown().optional(),
 });
 
@@ -292,6 +300,9 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'defaults') return Object.keys(channelShape);
   if (last === 'channels' && typeof tail === 'number') return Object.keys(channelShape);
   if (last === 'source' || last === 'backup') return SOURCE_KEYS;
+  if (last === 'tuners' && typeof tail === 'number') return TUNER_KEYS;
+  if (last === 'lnb') return ['low', 'high', 'switch'];
+  if (last === 'unicable') return ['slot', 'frequency'];
   if (last === 'test') return TEST_KEYS;
   if (last === 'transcode') return Object.keys(TranscodeSchema.shape);
   if (last === 'http') return ['listen'];
@@ -309,7 +320,7 @@ const RTSP_KEYS = [
   'max_sessions',
   'max_sessions_per_client',
 ];
-const SOURCE_KEYS = ['url', 'test', 'service', 'loop', 'transcode'];
+const SOURCE_KEYS = ['url', 'test', 'tuner', 'service', 'loop', 'transcode'];
 const TEST_KEYS = ['pattern', 'resolution', 'rate', 'bitrate', 'tone', 'text'];
 
 /** A channel (or the defaults) as parsed, with the keys whose values were invalid. */

@@ -45,12 +45,17 @@ export interface TestSourceSpec {
   text: string;
 }
 
+import type { TunerSpec } from '../tuners/types.js';
+export type { TunerSpec };
+
 /** Re-encoding of an ffmpeg source (absent = `-c copy`): the sources layer's own spec. */
 import type { TranscodeSpec } from '../sources/types.js';
 export type { TranscodeSpec };
 
-/** One input of a channel. Exactly one of `url` and `test` is set. */
+/** One input of a channel. Exactly one of `url`, `test` and `tuner` is set. */
 export interface SourceSpec {
+  /** A tuner of `tuners:` (its whole multiplex; `service` picks the program). */
+  tuner?: TunerSpec;
   /**
    * udp://[src@]group:port, rtp://…, http(s)://, rtsp(s)://, srt://, rtmp(s)://, or a file.
    * Relative file paths are resolved against the directory of channels.yaml, so a file
@@ -145,6 +150,8 @@ export interface HeadendSpec {
   pacing: PacingSpec;
   /** Reload when the file changes. */
   watch: boolean;
+  /** The `tuners:` list, in file order. */
+  tuners: TunerSpec[];
   channels: ChannelSpec[];
   /** The file the config was read from, as given. */
   file: string;

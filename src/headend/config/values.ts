@@ -10,13 +10,13 @@ import { parseBitrate, parseDuration } from '../units.js';
 import { didYouMean } from './suggest.js';
 
 /** A parse failure of a leaf: its message becomes a ConfigError at the value's position. */
-class Invalid {
+export class Invalid {
   constructor(readonly message: string) {}
 }
-const invalid = (message: string): Invalid => new Invalid(message);
+export const invalid = (message: string): Invalid => new Invalid(message);
 
 /** Wraps a parser of one scalar as a zod schema. */
-function leaf<T>(parse: (v: unknown) => T | Invalid) {
+export function leaf<T>(parse: (v: unknown) => T | Invalid) {
   return z.unknown().transform((v, ctx): T => {
     const r = v === null ? invalid('has no value') : parse(v);
     if (r instanceof Invalid) {

@@ -105,6 +105,8 @@ export interface HdhomerunTunerSpec {
   channel: string;
   /** HTTP port of the stream service, default 5004. */
   port: number;
+  /** Where device-id discovery is sent (default the broadcast address). */
+  discover?: string;
 }
 
 export type TunerSpec = DvbTunerSpec | SatipTunerSpec | HdhomerunTunerSpec;

@@ -29,6 +29,7 @@ import type {
   ChannelConfig,
   ChannelState,
   ChannelStatus,
+  ChannelTuner,
   OutputQueue,
   OutputScheduler,
   SourceProvider,
@@ -302,7 +303,14 @@ export class Channel {
         cbrMaxLagMs: this.remuxer.cbrMaxLagMs,
       },
       analyzer: this.monitor.analyzerCounters(),
+      ...this.tunerStatus(),
     };
+  }
+
+  /** The tuner of the source in use, else of the primary (so a lost lock shows on backup). */
+  private tunerStatus(): { tuner?: ChannelTuner } {
+    const tuner = this.links[this.active]?.tuner ?? this.links[0]?.tuner;
+    return tuner !== undefined ? { tuner } : {};
   }
 
   // ------------------------------------------------------------------ sources

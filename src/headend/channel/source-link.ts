@@ -11,7 +11,7 @@
 import { Framer } from '../../mpegts/framer.js';
 import { Demuxer } from '../../mpegts/demux.js';
 import { hasPayload } from '../../mpegts/packet.js';
-import type { ChannelSourceSpec, SourceProvider, SourceSubscriber } from './types.js';
+import type { ChannelSourceSpec, ChannelTuner, SourceProvider, SourceSubscriber } from './types.js';
 
 export interface LinkEvents {
   data(link: SourceLink, chunk: Uint8Array): void;
@@ -78,6 +78,7 @@ export class SourceLink implements SourceSubscriber {
   }
 
   get label(): string {
+    if (this.spec.tuner !== undefined) return `tuner:${this.spec.tuner.id}`;
     return this.spec.url ?? 'test';
   }
 
@@ -105,6 +106,13 @@ export class SourceLink implements SourceSubscriber {
   get restarts(): number {
     if (!this.unsubscribe) return this.restartsBefore;
     return this.restartsBefore + Math.max(0, this.hubRestarts() - this.restartsAtOpen);
+  }
+
+  /** A tuner source: its id and the front end's last reading. */
+  get tuner(): ChannelTuner | undefined {
+    if (this.spec.tuner === undefined) return undefined;
+    const reading = this.hub.state(this.spec.key)?.tuner;
+    return { id: this.spec.tuner.id, ...reading };
   }
 
   private hubRestarts(): number {

@@ -3,6 +3,8 @@
 
 import type { DestinationSpec, OutputInfo, OutputSpec } from '../../scheduler/output-contract.js';
 
+import type { TunerStatus } from '../tuners/types.js';
+
 export interface ChannelSourceSpec {
   /** Identity of the opened source: equal keys share one opened source across channels. */
   key: string;
@@ -10,6 +12,8 @@ export interface ChannelSourceSpec {
   service?: number;
   url?: string;
   test?: unknown;
+  /** A broadcast tuner: its id names it in the channel's status. */
+  tuner?: { id: string };
 }
 
 /** The channel's output, as the config gives it and the pacer takes it. */
@@ -48,7 +52,9 @@ export interface SourceProvider {
   ): () => void;
   state(
     key: string,
-  ): { state: string; restarts: number; bytes: number; lastError?: string } | undefined;
+  ):
+    | { state: string; restarts: number; bytes: number; lastError?: string; tuner?: TunerStatus }
+    | undefined;
 }
 
 export interface OutputQueue {
@@ -100,4 +106,11 @@ export interface ChannelStatus {
   remux: Record<string, number>;
   /** TR 101 290 counters of the channel's own output (an analyzer on its datagrams), when on. */
   analyzer?: Record<string, number>;
+  /** The tuner of the source in use (or of the primary): its id and front-end reading. */
+  tuner?: ChannelTuner;
+}
+
+/** A channel's tuner as reported: the id, and the last reading when there is one. */
+export interface ChannelTuner extends Partial<TunerStatus> {
+  id: string;
 }

@@ -2,6 +2,7 @@
 // (channel → headend.defaults → headend → built-in), required keys and the rules that span
 // several keys or channels checked. Every problem goes to the ErrorSink; nothing throws.
 
+import { createHash } from 'node:crypto';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isHeadendError } from '../errors.js';
@@ -281,6 +282,13 @@ function transcodeOf(raw: NonNullable<RawSource['transcode']>): TranscodeSpec {
  * udp://239.1.1.1:5000 and udp://@239.1.1.1:5000 are the same socket.
  */
 export function sourceKey(s: Omit<SourceSpec, 'key'>): string {
+  if (s.tuner !== undefined) {
+    // Short for the logs; the digest changes with any tuning key, so a reload retunes.
+    const digest = createHash('sha256')
+      .update(JSON.stringify(sortKeys(s.tuner)))
+      .digest('hex');
+    return `tuner:${s.tuner.id}#${digest.slice(0, 8)}`;
+  }
   const parts: Record<string, unknown> = {};
   if (s.url !== undefined) {
     const input = parseInputAddress(s.url);
@@ -291,13 +299,10 @@ export function sourceKey(s: Omit<SourceSpec, 'key'>): string {
         : s.url;
   }
   if (s.test !== undefined) parts.test = s.test;
-  if (s.tuner !== undefined) parts.tuner = s.tuner;
   // Native udp/rtp inputs pass every program through, so channels picking different services
   // share one socket. An ffmpeg child extracts the one service it is asked for (ffmpeg merges
   // programs when it remuxes), so there the service is part of the identity.
-  const native =
-    s.tuner !== undefined ||
-    (parts.url !== undefined && /^(udp|rtp):\/\//.test(String(parts.url)));
+  const native = parts.url !== undefined && /^(udp|rtp):\/\//.test(String(parts.url));
   if (!native && s.service !== undefined) parts.service = s.service;
   if (s.loop !== undefined) parts.loop = s.loop;
   if (s.transcode !== undefined) parts.transcode = s.transcode;

@@ -31,6 +31,8 @@
 //     tune_timeout: 10s           no lock this long after tuning = the tuner failed (1s-2m)
 //     devices: /dev/dvb           DVB: where the adapters are (default /dev/dvb)
 //     zap: dvbv5-zap              DVB: the tuning program (default dvbv5-zap from dvb-tools)
+//     demux: /path/helper         DVB: the PID filter + dvr reader (default the package's
+//                                 scripts/dvb-demux.py); zap and demux name test stand-ins
 //     discover: 192.168.1.255     HDHomeRun: where device-id discovery is sent (default the
 //                                 broadcast address 255.255.255.255)
 // ───────────────────────────────────────────────────────────────────────────────────────────
@@ -45,6 +47,7 @@ import {
   type TunerSpec,
   type TuningSpec,
 } from '../tuners/types.js';
+import { dvbv5Lnb, knownLnbs } from '../tuners/dvb/zap-args.js';
 import { DEFAULTS } from './defaults.js';
 import type { PathSegment } from './positions.js';
 import type { ErrorSink } from './sink.js';
@@ -84,9 +87,7 @@ export const TunerSchema = z.strictObject({
   modulation: oneOf(MODULATIONS, 'modulation').optional(),
   lnb: lnb().optional(),
   diseqc: integer(1, 4).optional(),
-  unicable: z
-    .strictObject({ slot: integer(1, 8), frequency: leaf(parseHz) })
-    .optional(),
+  unicable: z.strictObject({ slot: integer(1, 8), frequency: leaf(parseHz) }).optional(),
   bandwidth: bandwidth().optional(),
   plp: integer(0, 255).optional(),
   src: integer(1, 255).optional(),
@@ -94,6 +95,7 @@ export const TunerSchema = z.strictObject({
   tune_timeout: duration(1000, 120_000).optional(),
   devices: nonEmpty('a directory').optional(),
   zap: nonEmpty('a program').optional(),
+  demux: nonEmpty('a program').optional(),
   discover: nonEmpty('an IPv4 address').optional(),
 });
 export type RawTuner = z.output<typeof TunerSchema>;
@@ -124,6 +126,7 @@ const KEY_RULES: KeyRule[] = [
   ['frontend', (k) => k === 'dvb', 'a local adapter'],
   ['devices', (k) => k === 'dvb', 'a local adapter'],
   ['zap', (k) => k === 'dvb', 'a local adapter'],
+  ['demux', (k) => k === 'dvb', 'a local adapter'],
   ['src', (k) => k === 'satip', 'a SAT>IP server'],
   ['transport', (k) => k === 'satip', 'a SAT>IP server'],
   ['discover', (k) => k === 'hdhomerun', 'an HDHomeRun'],
@@ -131,7 +134,11 @@ const KEY_RULES: KeyRule[] = [
   ['lnb', (k, d) => k === 'dvb' && sat(k, d), 'satellite on a local adapter'],
   ['diseqc', (k, d) => k === 'dvb' && sat(k, d), 'satellite on a local adapter'],
   ['unicable', (k, d) => k === 'dvb' && sat(k, d), 'satellite on a local adapter'],
-  ['symbol_rate', (k, d) => k !== 'hdhomerun' && (sat(k, d) || d === 'dvbc'), 'satellite and cable'],
+  [
+    'symbol_rate',
+    (k, d) => k !== 'hdhomerun' && (sat(k, d) || d === 'dvbc'),
+    'satellite and cable',
+  ],
   ['bandwidth', (k, d) => k !== 'hdhomerun' && (d === 'dvbt' || d === 'dvbt2'), 'terrestrial'],
   ['plp', (k, d) => k !== 'hdhomerun' && (d === 'dvbt2' || d === 'dvbs2'), 'DVB-T2 and DVB-S2'],
   ['modulation', (k) => k !== 'hdhomerun', 'a DVB adapter or SAT>IP'],
@@ -246,7 +253,7 @@ function resolveTuner(
   const tuning = resolveTuning(t, kind, given, at, sink);
   if (tuning === undefined) return undefined;
   if (kind === 'dvb') {
-    return {
+    const spec: TunerSpec = {
       id: t.id,
       kind,
       adapter: t.adapter as number,
@@ -256,6 +263,15 @@ function resolveTuner(
       devices: (t.devices ?? '/dev/dvb').replace(/\/+$/, ''),
       zap: t.zap ?? 'dvbv5-zap',
     };
+    if (t.demux !== undefined) spec.demux = t.demux;
+    if (tuning.lnb !== undefined && dvbv5Lnb(tuning.lnb) === undefined) {
+      sink.add(
+        at('lnb'),
+        `dvbv5-zap has no LNB type with these oscillators; known: ${knownLnbs()}`,
+      );
+      return undefined;
+    }
+    return spec;
   }
   const u = t.url as NonNullable<RawTuner['url']>;
   return {
@@ -281,7 +297,8 @@ function resolveTuning(
     if (!given.has(key)) sink.add(at(), `missing required key '${key}' (${what})`);
     return undefined;
   };
-  if (t.delivery === undefined) return missing('delivery', 'dvbs, dvbs2, dvbt, dvbt2, dvbc or atsc');
+  if (t.delivery === undefined)
+    return missing('delivery', 'dvbs, dvbs2, dvbt, dvbt2, dvbc or atsc');
   if (t.frequency === undefined) return missing('frequency', 'e.g. 11494M');
   const d = t.delivery;
   const f = t.frequency;
@@ -336,7 +353,10 @@ function resolveTuning(
   if (t.plp !== undefined) tuning.plp = t.plp;
   if (t.modulation !== undefined) tuning.modulation = t.modulation;
   if ((d === 'dvbc' || d === 'atsc') && t.modulation === undefined) {
-    return missing('modulation', d === 'atsc' ? '8vsb, or qam64 / qam256 for US cable' : 'e.g. qam256');
+    return missing(
+      'modulation',
+      d === 'atsc' ? '8vsb, or qam64 / qam256 for US cable' : 'e.g. qam256',
+    );
   }
   return tuning;
 }

@@ -99,12 +99,10 @@ const BANDWIDTHS = [1_712_000, 5_000_000, 6_000_000, 7_000_000, 8_000_000, 10_00
 export function bandwidth() {
   return leaf((v) => {
     const hz = parseHz(v);
-    if (typeof hz !== 'number') return invalid(`expected a bandwidth such as 8M, got ${describe(v)}`);
+    if (typeof hz !== 'number')
+      return invalid(`expected a bandwidth such as 8M, got ${describe(v)}`);
     const match = BANDWIDTHS.find((b) => Math.abs(b - hz) <= 12_000);
-    return (
-      match ??
-      invalid(`bandwidth ${describe(v)} is not one of 1.712M, 5M, 6M, 7M, 8M, 10M`)
-    );
+    return match ?? invalid(`bandwidth ${describe(v)} is not one of 1.712M, 5M, 6M, 7M, 8M, 10M`);
   });
 }
 
@@ -133,7 +131,8 @@ export function lnb() {
     const out: Partial<LnbSpec> = {};
     for (const k of ['low', 'high', 'switch'] as const) {
       if (m[k] === undefined) continue;
-      const schema = k === 'switch' ? frequency(10_000_000_000, 13_000_000_000, 'LNB switch') : LNB_LOF;
+      const schema =
+        k === 'switch' ? frequency(10_000_000_000, 13_000_000_000, 'LNB switch') : LNB_LOF;
       const r = schema.safeParse(m[k]);
       if (!r.success) return fail(`${k}: ${r.error.issues[0]?.message ?? 'invalid'}`);
       if (k === 'low') out.lowHz = r.data;
@@ -185,7 +184,9 @@ export function parseNetworkTunerUrl(v: unknown): NetworkTunerUrl | Invalid {
     }
     out.channel = path;
   } else if (path !== '') {
-    return invalid(`bad tuner URL '${v}': satip://server[:port] takes no path (tuning keys go in the entry)`);
+    return invalid(
+      `bad tuner URL '${v}': satip://server[:port] takes no path (tuning keys go in the entry)`,
+    );
   }
   return out;
 }

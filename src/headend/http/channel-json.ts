@@ -4,7 +4,7 @@
 //   { "headend": { "name", "version", "uptimeSec" },
 //     "channels": [ { number, name, slug, provider, output, state, sourceIndex, source, bitrate,
 //                     restarts, failovers, lastError, datagramsSent, datagramsDropped, remux,
-//                     analyzer? } ] }
+//                     analyzer?, tuner? } ] }
 
 import type { ChannelStatus } from '../channel/types.js';
 import type { ChannelSpec } from '../config/types.js';
@@ -40,6 +40,8 @@ export interface ChannelJson {
   datagramsDropped: number;
   remux: Record<string, number>;
   analyzer?: Record<string, number>;
+  /** A tuner source: { id, lock, signal {value, unit}, snr {value, unit}, ber, uncorrected, at }. */
+  tuner?: ChannelStatus['tuner'];
 }
 
 export function channelJson(ch: HttpChannel): ChannelJson {
@@ -62,6 +64,7 @@ export function channelJson(ch: HttpChannel): ChannelJson {
     remux: { ...status.remux },
   };
   if (status.analyzer) out.analyzer = { ...status.analyzer };
+  if (status.tuner) out.tuner = { ...status.tuner };
   return out;
 }
 

@@ -19,6 +19,7 @@ import { RateLimiter } from './stderr-log.js';
 import { SupervisedSource } from './supervisor.js';
 import type { SourceEvent, SourceSpec, SourceStatus, SourceSubscriber } from './types.js';
 import { startUdp } from './udp-source.js';
+import { startDvb } from '../tuners/dvb/run.js';
 
 export interface SourceHubOptions {
   /** ffmpeg binary; default resolveFfmpeg() (FFMPEG_PATH, PATH, ffmpeg-static). */
@@ -132,6 +133,8 @@ export class SourceHub {
   }
 
   private starter(spec: SourceSpec): StartRun {
+    const tuner = spec.tuner;
+    if (tuner?.kind === 'dvb') return (ctx) => startDvb(tuner, ctx, { demux: tuner.demux });
     if (sourceKind(spec) === 'native') {
       const input = parseInputAddress(spec.url ?? '');
       if (isHeadendError(input) || input.kind !== 'network') {
@@ -176,6 +179,7 @@ function identity(spec: SourceSpec): string {
 }
 
 function describe(spec: SourceSpec): string {
+  if (spec.tuner !== undefined) return `tuner ${spec.tuner.id}`;
   if (spec.test !== undefined) return `test:${spec.test.pattern}`;
   return spec.url ?? spec.key;
 }

@@ -41,7 +41,11 @@ export interface LnbSpec {
   switchHz?: number;
 }
 
-export const UNIVERSAL_LNB: LnbSpec = { lowHz: 9_750_000_000, highHz: 10_600_000_000, switchHz: 11_700_000_000 };
+export const UNIVERSAL_LNB: LnbSpec = {
+  lowHz: 9_750_000_000,
+  highHz: 10_600_000_000,
+  switchHz: 11_700_000_000,
+};
 
 /** Tuning of one transponder / multiplex. Which keys apply depends on `delivery`. */
 export interface TuningSpec {
@@ -78,6 +82,8 @@ export interface DvbTunerSpec {
   devices: string;
   /** The tuning program (default dvbv5-zap on PATH). */
   zap: string;
+  /** The demux helper (default the package's scripts/dvb-demux.py); a stand-in in tests. */
+  demux?: string;
 }
 
 /** A SAT>IP 1.2 server (RTSP control, RTP data). */

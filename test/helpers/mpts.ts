@@ -1,0 +1,55 @@
+// A multi-program transport stream made by Debian's ffmpeg, for the broadcast-input tests
+// (a multiplex as a tuner delivers it): each program a small H.264 picture of its own
+// pattern and size plus an AAC tone, its service name in the SDT (ffmpeg's program title),
+// PCR on the video PID.
+
+import { spawnSync } from 'node:child_process';
+
+export interface MptsProgram {
+  /** program_number (service_id). */
+  service: number;
+  /** Service name in the SDT. */
+  name: string;
+  size: [number, number];
+  pattern: string;
+  /** Radio: an audio stream only. */
+  radio?: boolean;
+}
+
+/** Writes the MPTS to `file` (seconds long) with ffmpeg; throws with ffmpeg's words on failure. */
+export function makeMpts(file: string, programs: readonly MptsProgram[], seconds: number): void {
+  const inputs: string[] = [];
+  const maps: string[] = [];
+  const progs: string[] = [];
+  let input = 0;
+  let stream = 0;
+  programs.forEach((p, i) => {
+    const st: number[] = [];
+    if (p.radio !== true) {
+      inputs.push('-f', 'lavfi', '-i', `${p.pattern}=size=${p.size.join('x')}:rate=25`);
+      maps.push('-map', `${input++}:v`);
+      st.push(stream++);
+    }
+    inputs.push('-f', 'lavfi', '-i', `sine=frequency=${330 + 110 * i}:sample_rate=48000`);
+    maps.push('-map', `${input++}:a`);
+    st.push(stream++);
+    progs.push(
+      '-program',
+      `title=${p.name}:program_num=${p.service}:${st.map((s) => `st=${s}`).join(':')}`,
+    );
+  });
+  const r = spawnSync(
+    '/usr/bin/ffmpeg',
+    [
+      ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+      ...inputs,
+      ...['-t', String(seconds), ...maps],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
+      ...['-b:v', '150k', '-maxrate', '150k', '-bufsize', '150k', '-c:a', 'aac', '-b:a', '48k'],
+      ...progs,
+      ...['-f', 'mpegts', file],
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`ffmpeg could not make the MPTS: ${r.stderr}`);
+}

@@ -70,4 +70,10 @@ const SYSTEM_REASONS: Record<string, string> = {
   ENODEV: 'no such network interface',
   ENETUNREACH: 'network unreachable (no route for this group?)',
   EINVAL: 'invalid argument',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
 };

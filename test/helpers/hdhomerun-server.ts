@@ -63,6 +63,8 @@ export class FakeHdhomerun {
   discoveryPort = 0;
   /** Answer every stream request with 503 805 All Tuners In Use. */
   busy = false;
+  /** Streams send nothing (connections stay open): a stalled feed. */
+  paused = false;
   /** Serve /status.json (false: 404, as older firmware). */
   statusJson = true;
   /** Answer discovery requests. */
@@ -224,7 +226,7 @@ export class FakeHdhomerun {
     let pos = 0;
     res.writeHead(200, { 'content-type': 'video/mp2t' });
     const timer = setInterval(() => {
-      if (res.writableNeedDrain) return;
+      if (res.writableNeedDrain || this.paused) return;
       let left = per;
       while (left > 0) {
         const n = Math.min(left, file.length - pos);

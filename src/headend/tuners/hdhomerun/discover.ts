@@ -205,11 +205,15 @@ export async function describeHost(
 ): Promise<DeviceInfo | HeadendError> {
   const baseUrl = `http://${device}`;
   const host = hostOf(baseUrl);
-  if (host === undefined)
+  if (host === undefined) {
     return headendError('E_BAD_URL', `HDHomeRun '${device}': not a host name or address`);
+  }
   const info: DeviceInfo = { host, baseUrl };
   const doc = await getJson(`${baseUrl}/discover.json`, { timeoutMs: 3000, signal });
-  if (isHeadendError(doc)) return doc.code === 'E_NET' ? doc : info;
+  if (isHeadendError(doc)) {
+    if (doc.code !== 'E_NET') return info;
+    return headendError('E_NET', `cannot reach HDHomeRun ${device}: ${doc.message}`);
+  }
   if (doc.found) Object.assign(info, parseDiscoverJson(doc.value));
   return info;
 }

@@ -117,7 +117,7 @@ export function discover(
     };
     sock.bind({ port: 0, address: bc?.local ?? '0.0.0.0' }, () => {
       if (settled) return;
-      if (bc !== undefined) sock.setBroadcast(true);
+      sock.setBroadcast(true); // also for a directed broadcast among the targets
       send();
       timers.push(setTimeout(send, Math.floor(timeoutMs / 3)));
       timers.push(setTimeout(() => finish([...found.values()]), timeoutMs));
@@ -154,11 +154,11 @@ export class DeviceDirectory {
 
   /**
    * Resolves a spec's `device`: an 8-hex-digit id through discovery (cached), a host name or
-   * address (optionally `host:port` for the HTTP API, default port 80) through /discover.json.
+   * address through /discover.json (describeHost).
    */
   async resolve(
     device: string,
-    opts: DiscoverOptions = {},
+    opts: DiscoverOptions & { streamPort?: number } = {},
     signal?: AbortSignal,
   ): Promise<DeviceInfo | HeadendError> {
     if (isDeviceIdText(device)) {
@@ -183,7 +183,7 @@ export class DeviceDirectory {
       this.cache.set(key, { info: found[0], at: this.now() });
       return found[0];
     }
-    return describeHost(device, signal);
+    return describeHost(device, opts.streamPort, signal);
   }
 
   forget(device: string): void {
@@ -195,27 +195,38 @@ export class DeviceDirectory {
 export const defaultDirectory = new DeviceDirectory();
 
 /**
- * A device given by host: /discover.json says its id and lineup URL. A device that answers
- * 404 or something else is still used (older firmware has no discover.json); one that cannot be
- * reached at all is an error (E_NET).
+ * A device given by host: /discover.json says its id and lineup URL. A real device serves its
+ * HTTP API on port 80; stand-ins and HDHomeRun emulators serve it on the stream port, so that
+ * one is asked when port 80 cannot be reached (`host:port` asks that port only). A device that
+ * answers 404 or something else is still used (older firmware has no discover.json); one that
+ * cannot be reached at all is an error (E_NET).
  */
 export async function describeHost(
   device: string,
+  streamPort = 5004,
   signal?: AbortSignal,
 ): Promise<DeviceInfo | HeadendError> {
-  const baseUrl = `http://${device}`;
-  const host = hostOf(baseUrl);
+  const host = hostOf(`http://${device}`);
   if (host === undefined) {
     return headendError('E_BAD_URL', `HDHomeRun '${device}': not a host name or address`);
   }
-  const info: DeviceInfo = { host, baseUrl };
-  const doc = await getJson(`${baseUrl}/discover.json`, { timeoutMs: 3000, signal });
-  if (isHeadendError(doc)) {
-    if (doc.code !== 'E_NET') return info;
-    return headendError('E_NET', `cannot reach HDHomeRun ${device}: ${doc.message}`);
+  const explicit = new URL(`http://${device}`).port !== '';
+  const bases = explicit
+    ? [`http://${device}`]
+    : [...new Set([`http://${device}:80`, `http://${device}:${streamPort}`])];
+  const errors: string[] = [];
+  for (const baseUrl of bases) {
+    const doc = await getJson(`${baseUrl}/discover.json`, { timeoutMs: 3000, signal });
+    if (isHeadendError(doc) && doc.code === 'E_NET') {
+      errors.push(doc.message);
+      if (signal?.aborted === true) break;
+      continue;
+    }
+    const info: DeviceInfo = { host, baseUrl };
+    if (!isHeadendError(doc) && doc.found) Object.assign(info, parseDiscoverJson(doc.value));
+    return info;
   }
-  if (doc.found) Object.assign(info, parseDiscoverJson(doc.value));
-  return info;
+  return headendError('E_NET', `cannot reach HDHomeRun ${device}: ${errors.join('; ')}`);
 }
 
 /** The fields of /discover.json we use: DeviceID, TunerCount, LineupURL. */

@@ -26,7 +26,8 @@ import { firstLine, getJson } from './http.js';
 import { parseStatus, pickTuner, toTunerStatus } from './status.js';
 
 export interface HdhomerunOptions {
-  /** Where discovery asks for a device id (config: interface, unicast targets). */
+  /** Where discovery asks for a device id (interface, unicast targets, port); a tuner's own
+   * `discover:` address replaces the broadcast. */
   discovery?: DiscoverOptions;
   /** The lookup cache; default one shared by every run. */
   directory?: DeviceDirectory;
@@ -34,6 +35,19 @@ export interface HdhomerunOptions {
   statusEveryMs?: number;
   /** Connect to first answer of /auto/v<channel>. Default 5000 ms. */
   answerTimeoutMs?: number;
+}
+
+/**
+ * Where this tuner's discovery goes: the spec's `discover` address (a directed broadcast or a
+ * unicast address) replaces the broadcast; the hub's options give the rest.
+ */
+export function discoveryFor(
+  spec: HdhomerunTunerSpec,
+  opts: HdhomerunOptions,
+): DiscoverOptions & { streamPort: number } {
+  const base = { ...opts.discovery, streamPort: spec.port };
+  if (spec.discover === undefined) return base;
+  return { ...base, broadcast: false, targets: [spec.discover, ...(base.targets ?? [])] };
 }
 
 /** The stream URL of a channel on a device. */
@@ -191,7 +205,7 @@ export function startHdhomerun(
   };
 
   const done = (async () => {
-    const dev = await directory.resolve(spec.device, opts.discovery, ac.signal);
+    const dev = await directory.resolve(spec.device, discoveryFor(spec, opts), ac.signal);
     if (stopping || finished) return;
     if (isHeadendError(dev)) {
       end('open', `tuner ${spec.id}: ${dev.message}`);

@@ -99,6 +99,14 @@ t.test('a device given by host: /discover.json, and unreachable hosts', async (t
     tunerCount: 3,
     lineupUrl: `${d.baseUrl}/lineup.json`,
   });
+  t.match(
+    await describeHost('127.0.0.1', d.port),
+    {
+      baseUrl: `http://127.0.0.1:${d.port}`,
+      id: '1010CAFE',
+    },
+    'nothing on port 80: the stream port serves the API',
+  );
   await d.vanish();
   const refused = await describeHost(`127.0.0.1:${d.port}`);
   t.match(refused, { code: 'E_NET', message: /connection refused|ECONNREFUSED/ });

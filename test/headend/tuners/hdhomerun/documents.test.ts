@@ -1,5 +1,6 @@
 // The HDHomeRun HTTP API's JSON documents: lineup.json, status.json (which tuner is ours and
-// its reading as TunerStatus), discover.json; and how a refusal's body is shortened.
+// its reading as TunerStatus), discover.json; how a refusal's body is shortened; where
+// discovery goes and the stream URL.
 import t from 'tap';
 import { isHeadendError } from '../../../../src/headend/errors.js';
 import { parseLineup } from '../../../../src/headend/tuners/hdhomerun/lineup.js';
@@ -10,6 +11,8 @@ import {
 } from '../../../../src/headend/tuners/hdhomerun/status.js';
 import { parseDiscoverJson } from '../../../../src/headend/tuners/hdhomerun/discover.js';
 import { firstLine } from '../../../../src/headend/tuners/hdhomerun/http.js';
+import { discoveryFor, streamUrl } from '../../../../src/headend/tuners/hdhomerun/run.js';
+import type { HdhomerunTunerSpec } from '../../../../src/headend/tuners/types.js';
 
 t.test('lineup.json: entries with a guide number, HD and DRM flags', async (t) => {
   const doc = JSON.parse(`[
@@ -128,4 +131,46 @@ t.test('firstLine: the text of an error body', async (t) => {
   );
   t.equal(firstLine('\n\nUnknown Channel\nmore'), 'Unknown Channel');
   t.equal(firstLine(''), '');
+});
+
+t.test("discovery options: a tuner's `discover` address replaces the broadcast", async (t) => {
+  const spec: HdhomerunTunerSpec = {
+    id: 'hdhr-a',
+    kind: 'hdhomerun',
+    device: '1010CAFE',
+    channel: '5.1',
+    port: 5004,
+  };
+  const hub = { discovery: { interface: 'eth0', targets: ['10.1.1.1'], timeoutMs: 500 } };
+  t.same(discoveryFor(spec, hub), { ...hub.discovery, streamPort: 5004 });
+  t.same(discoveryFor({ ...spec, discover: '192.168.1.255' }, hub), {
+    interface: 'eth0',
+    targets: ['192.168.1.255', '10.1.1.1'],
+    timeoutMs: 500,
+    streamPort: 5004,
+    broadcast: false,
+  });
+  t.same(discoveryFor({ ...spec, discover: '10.0.0.7', port: 5005 }, {}), {
+    streamPort: 5005,
+    broadcast: false,
+    targets: ['10.0.0.7'],
+  });
+});
+
+t.test('stream URL: host, stream port, /auto/v<channel>', async (t) => {
+  const spec: HdhomerunTunerSpec = {
+    id: 'x',
+    kind: 'hdhomerun',
+    device: 'd',
+    channel: '5.1',
+    port: 5004,
+  };
+  t.equal(
+    streamUrl({ host: '10.0.0.7', baseUrl: 'http://10.0.0.7:80' }, spec),
+    'http://10.0.0.7:5004/auto/v5.1',
+  );
+  t.equal(
+    streamUrl({ host: 'fe80::1', baseUrl: 'http://[fe80::1]:80' }, { ...spec, channel: '705' }),
+    'http://[fe80::1]:5004/auto/v705',
+  );
 });

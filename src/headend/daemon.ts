@@ -25,7 +25,7 @@
 import { readFile } from 'node:fs/promises';
 import { findConfigFile, loadConfigFile, formatConfigError } from './config/index.js';
 import type { ChannelSpec, HeadendSpec } from './config/index.js';
-import { SourceHub, resolveFfmpeg } from './sources/index.js';
+import { SourceHub, deathSignalWrapper, ffmpegCaps, resolveFfmpeg } from './sources/index.js';
 import { sourceKey } from './config/resolve.js';
 import { tunerReports, type TunerReport } from './tuners/report.js';
 import { Pacer, type PacerStats } from '../scheduler/pacer.js';
@@ -111,6 +111,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     log.log('warn', 'ffmpeg-missing', { message: ffmpeg.error });
   } else {
     log.log('info', 'ffmpeg', { path: ffmpeg.path, from: ffmpeg.from });
+    // Both ask a program once (spawnSync) and cache the answer: asked now, before any channel
+    // paces, not at the first test-pattern failover, where the wait (a second on a loaded box)
+    // would stall every channel's output.
+    ffmpegCaps(ffmpeg.path);
+    deathSignalWrapper();
   }
   const hub = new SourceHub({
     ffmpegPath: 'error' in ffmpeg ? undefined : ffmpeg.path,

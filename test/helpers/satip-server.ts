@@ -114,6 +114,11 @@ export class SatipServer {
     return this.requests.filter((r) => r.method === method);
   }
 
+  /** Closes every RTSP connection but keeps the sessions (a server that closes idle links). */
+  dropConnections(): void {
+    for (const c of this.conns) c.destroy();
+  }
+
   /** The server goes down: listener and connections closed, sessions forgotten. */
   async stop(): Promise<void> {
     clearInterval(this.tick);

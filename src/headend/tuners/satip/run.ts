@@ -3,9 +3,9 @@
 // tuning and the PIDs the channels need, PLAY, then
 //
 //   RTP (UDP port pair, or interleaved in the RTSP connection) ─► header stripped ─► ctx.data
-//                                                               └► Framer ─► PidPlan
-//   PidPlan widens (PAT → PMTs → streams) or ctx.services() changes
-//       ─► PLAY stream=S?delpids=…&addpids=… (coalesced, see session.ts)
+//                                                               └► TunerPids (PidPlan)
+//   the plan widens (PAT → PMTs → streams) or ctx.services() changes (coalesced by TunerPids)
+//       ─► PLAY stream=S?delpids=…&addpids=…   (pids=all while a subscriber takes every service)
 //   RTCP APP "SES1" ─► ctx.tuner({ lock, signal %, snr % })
 //
 // The run ends by itself (ctx.ended, once) when:
@@ -20,9 +20,9 @@ import type { Socket } from 'node:dgram';
 import { isHeadendError } from '../../errors.js';
 import type { RunContext, SourceRun } from '../../sources/run.js';
 import type { FailureReason } from '../../sources/types.js';
-import { Framer } from '../../../mpegts/framer.js';
-import { ALL_SERVICES, PidPlan } from '../../../mpegts/pid-plan.js';
+import { ALL_SERVICES } from '../../../mpegts/pid-plan.js';
 import { parseRtpHeader, type RtpHeader } from '../../../mpegts/rtp.js';
+import { TunerPids } from '../pids.js';
 import type { SatipTunerSpec } from '../types.js';
 import { parseInterleaved } from './rtsp-client.js';
 import { parseRtcpStatus, tunerStatus } from './rtcp-status.js';
@@ -31,8 +31,8 @@ import { describeStatus, SatipSession } from './session.js';
 import { describeTuning, setupQuery, type SatipPids } from './url.js';
 
 export interface SatipRunOptions {
-  /** PID changes gathered this long before one PLAY. Default 100 ms. */
-  coalesceMs?: number;
+  /** PID changes gathered this long before one PLAY (TunerPids). Default 100 ms. */
+  settleMs?: number;
   /** TEARDOWN waits at most this long on stop. Default 500 ms. */
   teardownMs?: number;
 }
@@ -51,15 +51,13 @@ class SatipRun implements SourceRun {
   readonly pid = undefined;
   readonly persistent = false;
   private readonly session: SatipSession;
-  private readonly plan: PidPlan;
-  private readonly framer: Framer;
+  private readonly pids: TunerPids;
   private readonly rtpHeader = {} as RtpHeader;
   private ports: RtpPorts | undefined;
   private channels: [number, number] = [0, 1];
   private serverAddress = '';
   private finished = false;
   private closing: Promise<void> | undefined;
-  private offServices: (() => void) | undefined;
   private watch: NodeJS.Timeout | undefined;
   private playAt = 0;
   private rtpSeen = false;
@@ -78,7 +76,6 @@ class SatipRun implements SourceRun {
         host: spec.host,
         port: spec.port,
         interleaved: spec.transport === 'tcp',
-        coalesceMs: opts.coalesceMs,
       },
       {
         lost: (m) => this.end('exit', `session lost: ${m}`),
@@ -90,8 +87,8 @@ class SatipRun implements SourceRun {
         pids: (q) => this.ctx.event('info', 'pids', `tuner ${spec.id}: PLAY ${q}`),
       },
     );
-    this.plan = new PidPlan(ctx.services(), () => this.session.want(this.wantedPids()));
-    this.framer = new Framer(this.plan, 188 * 256);
+    // Changes before the first PLAY is answered wait in the session (sent after it).
+    this.pids = new TunerPids(ctx, () => this.session.want(this.wantedPids()), opts.settleMs);
   }
 
   async start(): Promise<void> {
@@ -140,12 +137,6 @@ class SatipRun implements SourceRun {
     if (play.status !== 200) return this.end('tuner', `PLAY answered ${describeStatus(play)}`);
     this.playAt = performance.now();
     this.unlockedSince = this.playAt;
-    this.offServices = this.ctx.onServices(() => {
-      this.plan.setServices(this.ctx.services());
-      this.session.want(this.wantedPids());
-    });
-    // A change of services between SETUP and now.
-    this.session.want(this.wantedPids());
     const every = Math.max(20, Math.min(250, this.spec.tuneTimeoutMs / 8));
     this.watch = setInterval(() => this.checkLock(), every);
     this.ctx.event(
@@ -164,7 +155,7 @@ class SatipRun implements SourceRun {
 
   /** `pids=all` when a subscriber takes every service (a scan), else the plan's list. */
   private wantedPids(): SatipPids {
-    return this.ctx.services().has(ALL_SERVICES) ? 'all' : this.plan.pids;
+    return this.ctx.services().has(ALL_SERVICES) ? 'all' : this.pids.pids;
   }
 
   private onRtp(b: Uint8Array, off: number, len: number): void {
@@ -177,7 +168,7 @@ class SatipRun implements SourceRun {
       if (this.lock !== false) this.unlockedSince = undefined; // no status yet: data is lock
     }
     this.ctx.data(payload);
-    this.framer.push(payload);
+    this.pids.push(payload);
   }
 
   private onRtcp(b: Uint8Array, off: number, len: number): void {
@@ -230,7 +221,7 @@ class SatipRun implements SourceRun {
   private close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.watch);
-      this.offServices?.();
+      this.pids.close();
       await this.session.teardown(this.opts.teardownMs ?? 500);
       if (this.ports !== undefined) await closeRtpPair(this.ports);
     })();

@@ -9,8 +9,8 @@
 //                      header refreshes it; without one the server drops the stream)
 //   TEARDOWN rtsp://host:port/stream=S              frees the tuner
 //
-// PID changes are coalesced (`coalesceMs`, default 100 ms) so a starting tuner, whose plan
-// widens three times in its first second, sends one PLAY per settled set, never two at once.
+// PID changes (coalesced by the caller: tuners/pids.ts) are sent one PLAY at a time, the
+// latest wanted set after the one in flight, and only once the first PLAY is answered.
 // The session is not the TCP connection (RFC 2326 §3): when the server closes the connection
 // of a UDP stream we connect again and ask OPTIONS with our Session; a 454 or a refused
 // connection means the server forgot us (restarted), and the session is lost.
@@ -58,7 +58,6 @@ export interface SessionOptions {
   port: number;
   /** True when RTP rides the RTSP connection: losing it loses the stream. */
   interleaved: boolean;
-  coalesceMs?: number;
   requestTimeoutMs?: number;
 }
 
@@ -69,9 +68,10 @@ export class SatipSession {
   timeoutS = 60;
   private sent: SatipPids = [];
   private wanted: SatipPids = [];
-  private coalesce: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private busy = false;
+  /** The first PLAY was answered 200: PID changes may go. */
+  private live = false;
   private done = false;
   private reconnecting: Promise<void> | undefined;
 
@@ -134,18 +134,18 @@ export class SatipSession {
   /** The first PLAY (with the tuning query); starts the keep-alive. */
   async play(query: string): Promise<RtspResponse | HeadendError> {
     const r = await this.req('PLAY', `${this.streamUri}?${query}`, this.sessionHeader());
-    if (!isHeadendError(r) && r.status === 200) this.scheduleKeepAlive();
+    if (!isHeadendError(r) && r.status === 200) {
+      this.live = true;
+      this.scheduleKeepAlive();
+      void this.flush();
+    }
     return r;
   }
 
-  /** The PID set the server should pass; sent after `coalesceMs` of quiet. */
+  /** The PID set the server should pass (sent when the PLAY in flight, if any, is answered). */
   want(pids: SatipPids): void {
     this.wanted = pids;
-    if (this.done || this.coalesce !== undefined) return;
-    this.coalesce = setTimeout(() => {
-      this.coalesce = undefined;
-      void this.flush();
-    }, this.o.coalesceMs ?? 100);
+    void this.flush();
   }
 
   /** The PID set last accepted by the server. */
@@ -156,7 +156,6 @@ export class SatipSession {
   /** TEARDOWN (waiting at most `waitMs`), then closes the connection. */
   async teardown(waitMs = 500): Promise<void> {
     this.done = true;
-    clearTimeout(this.coalesce);
     clearTimeout(this.keepAlive);
     const c = this.client;
     if (c !== undefined && c.isOpen && this.sessionId !== undefined) {
@@ -168,7 +167,7 @@ export class SatipSession {
   }
 
   private async flush(): Promise<void> {
-    if (this.done || this.busy) return;
+    if (this.done || this.busy || !this.live) return;
     const target = this.wanted;
     const q = pidChangeQuery(this.sent, target);
     if (q === undefined) return;
@@ -228,7 +227,6 @@ export class SatipSession {
   private lose(message: string): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.coalesce);
     clearTimeout(this.keepAlive);
     this.client?.close();
     this.client = undefined;

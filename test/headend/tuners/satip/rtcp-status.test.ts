@@ -7,7 +7,7 @@ import {
   parseRtcpStatus,
   parseSes1,
   tunerStatus,
-} from '../../../src/headend/tuners/satip/rtcp-status.js';
+} from '../../../../src/headend/tuners/satip/rtcp-status.js';
 
 const SAT = 'ver=1.0;src=1;tuner=1,70,1,15,11914,h,dvbs2,qpsk,off,0.35,27500,910;pids=32,767,770';
 

@@ -5,17 +5,18 @@
 // delpids follow the subscribers; the keep-alive holds a 5 s session for 12 s; a server restart
 // ends the run (and the next run works); 503 / 453 / 404 and no lock end it 'tuner' with the
 // meaning; an unreachable server ends it 'open'; RTP interleaved over TCP; stop() tears down.
-import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
+import '../../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { SourceHub } from '../../../src/headend/sources/hub.js';
-import type { SatipTunerSpec } from '../../../src/headend/tuners/types.js';
-import { getPid, TS_PACKET_SIZE } from '../../../src/mpegts/packet.js';
-import { ALL_SERVICES } from '../../../src/mpegts/pid-plan.js';
-import { FFPROBE, ffmpeg, tempDir } from '../../e2e/helpers.js';
-import { SatipServer } from '../../helpers/satip-server.js';
-import { EventLog, Recorder, sleep, waitFor } from '../sources/helpers.js';
+import { SourceHub } from '../../../../src/headend/sources/hub.js';
+import type { SatipTunerSpec } from '../../../../src/headend/tuners/types.js';
+import { getPid, TS_PACKET_SIZE } from '../../../../src/mpegts/packet.js';
+import { ALL_SERVICES } from '../../../../src/mpegts/pid-plan.js';
+import { FFPROBE, tempDir } from '../../../e2e/helpers.js';
+import { makeMpts } from '../../../helpers/mpts.js';
+import { SatipServer } from '../../../helpers/satip-server.js';
+import { EventLog, Recorder, sleep, waitFor } from '../../sources/helpers.js';
 
 const SI = [0, 1, 16, 17, 18, 20];
 const TUNING = {
@@ -32,27 +33,19 @@ interface Program {
   streams: number[];
 }
 
-/** The MPTS and, from ffprobe (not our code), each program's PMT, PCR and stream PIDs. */
-function makeMpts(t: Test): { file: string; programs: Map<number, Program> } {
+/** The MPTS (test/helpers/mpts.ts) and, from ffprobe (not our code), each program's PIDs. */
+function mpts(t: Test): { file: string; programs: Map<number, Program> } {
   const file = join(tempDir(t), 'mpts.ts');
-  const inputs: string[] = [];
-  const maps: string[] = [];
-  const programs: string[] = [];
-  ['testsrc2', 'smptebars', 'rgbtestsrc'].forEach((pattern, i) => {
-    inputs.push('-f', 'lavfi', '-i', `${pattern}=size=160x90:rate=10`);
-    inputs.push('-f', 'lavfi', '-i', `sine=frequency=${440 + 110 * i}:sample_rate=48000`);
-    maps.push('-map', `${2 * i}:v`, '-map', `${2 * i + 1}:a`);
-    programs.push(
-      '-program',
-      `title=P${101 + i}:program_num=${101 + i}:st=${2 * i}:st=${2 * i + 1}`,
-    );
-  });
-  ffmpeg([
-    ...inputs,
-    ...['-t', '6', ...maps],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p'],
-    ...['-b:v', '60k', '-c:a', 'aac', '-b:a', '32k', ...programs, '-f', 'mpegts', file],
-  ]);
+  makeMpts(
+    file,
+    ['testsrc2', 'smptebars', 'rgbtestsrc'].map((pattern, i) => ({
+      service: 101 + i,
+      name: `P${101 + i}`,
+      size: [160, 90] as [number, number],
+      pattern,
+    })),
+    6,
+  );
   const r = spawnSync(FFPROBE, ['-v', 'error', '-show_programs', '-of', 'json', file], {
     encoding: 'utf8',
   });
@@ -70,7 +63,7 @@ function makeMpts(t: Test): { file: string; programs: Map<number, Program> } {
   return { file, programs: map };
 }
 
-const { file: MPTS, programs: PROGRAMS } = makeMpts(t);
+const { file: MPTS, programs: PROGRAMS } = mpts(t);
 
 /** The PIDs a plan for these services passes: SI, PMTs, PCR and streams, sorted. */
 function planFor(...services: number[]): number[] {
@@ -141,8 +134,8 @@ t.test('the PIDs of the subscribed service are asked for, and only those arrive'
     `then only addpids: ${plays.map((p) => p.uri.replace(/^.*\?/, '')).join(' | ')}`,
   );
   t.ok(plays.length <= 4, `${plays.length} PLAYs (coalesced: PAT, PMT, not one per table)`);
-  t.ok(await waitFor(() => r.bytes > 20_000, 5000), 'bytes arrive');
-  await sleep(300);
+  const streams = PROGRAMS.get(102)!.streams;
+  t.ok(await waitFor(() => streams.every((p) => pidsIn(r).has(p)), 8000, 100), 'its streams');
   const got = pidsIn(r);
   t.ok(
     [...got].every((p) => want.includes(p)),
@@ -181,8 +174,10 @@ t.test('addpids and delpids follow the subscribers', async (t) => {
   );
   t.equal(s.sessionIds.length, 1, 'one session throughout');
   t.equal(s.of('SETUP').length, 1, 'one SETUP');
+  await sleep(100); // datagrams sent before the delpids was applied
   b.kept = [];
-  await sleep(500);
+  const s103 = PROGRAMS.get(103)!.streams;
+  t.ok(await waitFor(() => s103.every((p) => pidsIn(b).has(p)), 8000, 100), "103's streams");
   const got = pidsIn(b);
   t.notOk(
     p102.streams.some((p) => got.has(p)),
@@ -332,7 +327,8 @@ t.test('RTP interleaved in the RTSP connection', async (t) => {
   const { h } = hub(t);
   const r = new Recorder(true);
   h.subscribe({ key: 'satip', tuner: tuner(s.port, { transport: 'tcp' }), service: 103 }, r);
-  t.ok(await waitFor(() => r.bytes > 20_000, 8000), 'bytes arrive');
+  const s103 = PROGRAMS.get(103)!.streams;
+  t.ok(await waitFor(() => s103.every((p) => pidsIn(r).has(p)), 8000, 100), 'its streams');
   t.match(s.of('SETUP')[0].transport, /^RTP\/AVP\/TCP;unicast;interleaved=0-1$/);
   const got = pidsIn(r);
   t.ok(
@@ -381,7 +377,11 @@ t.test('every service (a scan): pids=all', async (t) => {
   const { h } = hub(t);
   const r = new Recorder(true);
   h.subscribe({ key: 'satip', tuner: tuner(s.port), service: ALL_SERVICES }, r);
-  t.ok(await waitFor(() => r.bytes > 30_000, 8000), 'bytes arrive');
+  const every = [...PROGRAMS.values()].flatMap((p) => p.streams);
+  t.ok(
+    await waitFor(() => every.every((pid) => pidsIn(r).has(pid)), 8000, 100),
+    'every stream of every program arrives',
+  );
   t.equal(s.of('SETUP')[0].query.get('pids'), 'all');
   t.equal(s.of('PLAY').length, 1, 'no PID changes while every PID passes');
   const got = pidsIn(r);

@@ -6,8 +6,8 @@ import {
   pidChangeQuery,
   setupQuery,
   tuningQuery,
-} from '../../../src/headend/tuners/satip/url.js';
-import type { TuningSpec } from '../../../src/headend/tuners/types.js';
+} from '../../../../src/headend/tuners/satip/url.js';
+import type { TuningSpec } from '../../../../src/headend/tuners/types.js';
 
 const SI = [0, 1, 16, 17, 18, 20];
 

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   E_NO_INTERFACE:
     "an interface name or address is not this machine's (no such interface, down, or no IPv4 address)",
   E_NO_PROGRAM: 'the input does not carry the program asked for (or no PAT/PMT at all)',
+  E_RTSP: 'an RTSP server refused a request, did not answer in time, or broke the protocol',
   E_TUNER:
     'a tuner device was not found, refused the request (busy, unknown channel) or answered in a way not understood',
 } as const;

@@ -21,6 +21,7 @@ import { SupervisedSource } from './supervisor.js';
 import type { SourceEvent, SourceSpec, SourceStatus, SourceSubscriber } from './types.js';
 import { startUdp } from './udp-source.js';
 import { startDvb } from '../tuners/dvb/run.js';
+import { startSatip } from '../tuners/satip/run.js';
 
 export interface SourceHubOptions {
   /** ffmpeg binary; default resolveFfmpeg() (FFMPEG_PATH, PATH, ffmpeg-static). */
@@ -141,6 +142,7 @@ export class SourceHub {
     if (tuner?.kind === 'hdhomerun') {
       return (ctx) => startHdhomerun(tuner, ctx, this.opts.hdhomerun);
     }
+    if (tuner?.kind === 'satip') return (ctx) => startSatip(tuner, ctx);
     if (sourceKind(spec) === 'native') {
       const input = parseInputAddress(spec.url ?? '');
       if (isHeadendError(input) || input.kind !== 'network') {

@@ -11,7 +11,8 @@
 //
 //   node dist/bench/dvblast-gen.js <file.ts> <group:port>
 //
-// Prints one JSON line at the end: datagrams sent, seconds, and how late the sends were.
+// Prints `ready` once loaded, starts on the first line it reads on stdin, and prints one JSON
+// line at the end: datagrams sent, seconds, and how late the sends were.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   await new Promise<void>((r, j) =>
     sock.connect(Number(port), group, (e?: Error) => (e ? j(e) : r())),
   );
+
+  // Loaded and timed (a 25 s file takes a second or two): say so, start on the first stdin line.
+  process.stdout.write('ready\n');
+  await new Promise((r) => process.stdin.once('data', r));
+  process.stdin.destroy();
 
   const word = new Int32Array(new SharedArrayBuffer(4));
   const lateUs: number[] = [];

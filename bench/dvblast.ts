@@ -24,13 +24,13 @@
 // other); the input is identical, so the figures differ only by the tool.
 // Capture: one tcpdump on lo for the whole run, output groups only, pcap with nanosecond
 // kernel timestamps (bench/pcap.ts; without root, the SO_TIMESTAMPNS receiver), analyzed after.
-// Per output, over the play minus its first WARMUP seconds: PCR overall jitter (PCR vs arrival,
-// linear trend removed; p50, p99, max), RFC 4445 DF max (each second's own rate, for both
-// tools: DVBlast's output is VBR) and in datagrams (DF ÷ one datagram's duration at the
-// output's mean rate; 1.0 is perfect pacing), burst (most bytes in any 10 ms ÷ the mean rate's
-// 10 ms share), datagram sizes, packets lost (CC gaps) and CC errors. Per tool: CPU (user+sys
-// from /proc/<pid>/stat over the same window, % of one core, and per channel = total/8) and
-// peak RSS (VmHWM). Prints a table; writes bench/results/dvblast-latest.json.
+// Per output, over the play minus its first WARMUP and last TAIL seconds: PCR overall jitter
+// (PCR vs arrival, linear trend removed, the line fitted without the 2 % furthest points; p50,
+// p99, max), RFC 4445 DF max (each second's own rate, for both tools: DVBlast's output is VBR)
+// and in datagrams (DF ÷ one datagram's duration at the output's mean rate; 1.0 is perfect
+// pacing), burst (most bytes in any 10 ms ÷ the mean rate's 10 ms share), datagram sizes,
+// packets lost (CC gaps) and CC errors. Per tool: CPU (user+sys from /proc/<pid>/stat over the
+// same window, % of one core, and per channel = total/8) and peak RSS (VmHWM). Prints a table; writes bench/results/dvblast-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -59,6 +59,8 @@ const FLOOR_SECONDS = arg('floor-seconds', 5);
 const KEEP = arg('keep', 0) === 1;
 /** Seconds of each play left out of the figures (tools starting, first keyframes). */
 const WARMUP = 3;
+/** Seconds at the end of each play left out (the tools draining their latency). */
+const TAIL = 1;
 const CBR_RATE = 5.5e6;
 const IN_ADDR = '239.255.40.1:5000';
 const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
@@ -203,60 +205,67 @@ interface PhaseResult {
 /** Starts the tools, plays the input once, and reads each tool's CPU over the window. */
 async function runPhase(phase: string, file: string, start: () => Tool[]): Promise<PhaseResult> {
   const floor = await measureFloor('spin', FLOOR_SECONDS);
-  const tools = start();
-  try {
-    return { ...(await playOnce(phase, file, tools)), floor };
-  } finally {
-    for (const t of tools) if (t.proc.exitCode === null) t.proc.kill('SIGKILL');
-  }
-}
-
-async function playOnce(
-  phase: string,
-  file: string,
-  tools: Tool[],
-): Promise<Omit<PhaseResult, 'floor'>> {
-  await sleep(1500); // sockets joined, headend's channels waiting for their source
-  for (const t of tools) {
-    if (t.proc.exitCode !== null) throw new Error(`${t.name} exited ${t.proc.exitCode} at start`);
-  }
-  const startMs = Date.now();
+  // The generator loads first (it reads and times the whole file), the tools start once it is
+  // ready, and it plays when they have joined: no tool waits for its source long enough to
+  // call it failed.
   const gen = spawn(process.execPath, [GEN, file, IN_ADDR], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
-  gen.stdout!.on('data', (b: Buffer) => (out += String(b)));
+  const ready = new Promise<void>((resolve, reject) => {
+    gen.stdout!.on('data', (b: Buffer) => {
+      out += String(b);
+      if (out.startsWith('ready\n')) resolve();
+    });
+    gen.once('exit', (c) => reject(new Error(`generator exited ${c} before it was ready`)));
+  });
   const genDone = new Promise((r) => gen.once('exit', r));
-  await sleep(WARMUP * 1000);
-  const cpu0 = tools.map((t) => cpuSeconds(t.proc.pid!));
-  const t0 = performance.now();
-  await genDone;
-  const secs = (performance.now() - t0) / 1000;
-  const toMs = Date.now();
-  const cpu1 = tools.map((t) => cpuSeconds(t.proc.pid!));
-  const rss = tools.map((t) => peakRssMB(t.proc.pid!));
-  for (const t of tools) t.proc.kill('SIGTERM');
-  await Promise.all(
-    tools.map((t) => (t.proc.exitCode !== null ? 0 : new Promise((r) => t.proc.once('exit', r)))),
-  );
-  await sleep(100);
-  return {
-    phase,
-    fromMs: startMs + WARMUP * 1000,
-    toMs,
-    generator: JSON.parse(out) as GenResult,
-    tools: tools.map((t, i) => {
-      const pct = ((cpu1[i] - cpu0[i]) / secs) * 100;
-      return {
-        name: t.name,
-        outs: t.outs,
-        cpuPercent: pct,
-        cpuPercentPerChannel: pct / SERVICES,
-        peakRssMB: rss[i],
-        warnings: warnings(t),
-      };
-    }),
-  };
+  await ready;
+  const tools = start();
+  try {
+    await sleep(1500); // sockets joined, headend's channels waiting for their source
+    for (const t of tools) {
+      if (t.proc.exitCode !== null) throw new Error(`${t.name} exited ${t.proc.exitCode} at start`);
+    }
+    const goMs = Date.now();
+    gen.stdin!.end('go\n');
+    await sleep(WARMUP * 1000);
+    const cpu0 = tools.map((t) => cpuSeconds(t.proc.pid!));
+    const t0 = performance.now();
+    await genDone;
+    const secs = (performance.now() - t0) / 1000;
+    const endMs = Date.now();
+    const cpu1 = tools.map((t) => cpuSeconds(t.proc.pid!));
+    const rss = tools.map((t) => peakRssMB(t.proc.pid!));
+    for (const t of tools) t.proc.kill('SIGTERM');
+    await Promise.all(
+      tools.map((t) => (t.proc.exitCode !== null ? 0 : new Promise((r) => t.proc.once('exit', r)))),
+    );
+    await sleep(100);
+    return {
+      phase,
+      floor,
+      fromMs: goMs + WARMUP * 1000,
+      // Each tool's output trails its input by its latency (headend ~0.4 s, DVBlast 0.1 s):
+      // the last second is the tools draining after the input stopped, left out.
+      toMs: endMs - TAIL * 1000,
+      generator: JSON.parse(out.slice('ready\n'.length)) as GenResult,
+      tools: tools.map((t, i) => {
+        const pct = ((cpu1[i] - cpu0[i]) / secs) * 100;
+        return {
+          name: t.name,
+          outs: t.outs,
+          cpuPercent: pct,
+          cpuPercentPerChannel: pct / SERVICES,
+          peakRssMB: rss[i],
+          warnings: warnings(t),
+        };
+      }),
+    };
+  } finally {
+    if (gen.exitCode === null) gen.kill('SIGKILL');
+    for (const t of tools) if (t.proc.exitCode === null) t.proc.kill('SIGKILL');
+  }
 }
 
 /** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
@@ -294,6 +303,8 @@ export interface OutputFigures {
   pcrJitterP99Us: number;
   pcrJitterMaxUs: number;
   dfMaxMs: number;
+  /** The median second's DF (the steady state; the max is often one stall). */
+  dfMedianMs: number;
   /** One datagram's duration at the output's mean rate, ms. */
   datagramMs: number;
   /** dfMaxMs ÷ datagramMs: 1.0 is a perfectly paced stream. */
@@ -353,6 +364,8 @@ function figures(
   const bitrate = seconds > 0 ? (list.reduce((s, p) => s + p.size, 0) * 8) / seconds : 0;
   const datagramMs = bitrate > 0 ? ((DG * 8) / bitrate) * 1e3 : NaN;
   const dfMaxMs = rep.mdi?.dfMaxMs ?? NaN;
+  const dfs = (rep.mdi?.intervals ?? []).filter((v) => v.bitrate > 0).map((v) => v.df_ms);
+  const dfMedianMs = dfs.length ? dfs.sort((x, y) => x - y)[dfs.length >> 1] : NaN;
   const cc = rep.tr101290.priority1.find((c) => c.id === '1.4');
   return {
     phase,
@@ -365,6 +378,7 @@ function figures(
     pcrJitterP99Us: pct(0.99),
     pcrJitterMaxUs: jit.length ? jit[jit.length - 1] : NaN,
     dfMaxMs,
+    dfMedianMs,
     datagramMs,
     dfDatagrams: dfMaxMs / datagramMs,
     burstRatio: bitrate > 0 ? maxBytes / ((bitrate / 8) * 0.01) : NaN,
@@ -375,29 +389,45 @@ function figures(
   };
 }
 
-/** |arrival − (c + m·PCR)| in µs, least squares, sorted: the PCR overall jitter. */
+/**
+ * |arrival − (c + m·PCR)| in µs, sorted: the PCR overall jitter. The line is a least-squares
+ * fit made twice, the second time without the 2 % of points furthest from the first: on a busy
+ * box a few sends held back by 100 ms or more would otherwise tilt the line and show up as
+ * jitter of every other PCR (p50 and p99 then measure one stall). Every point's residual is
+ * kept, so the max still shows the stall. Both tools are measured the same way.
+ */
 function detrendedResiduals(xs: number[], ys: number[]): Float64Array {
   const n = xs.length;
   if (n < 3) return new Float64Array(0);
   const x0 = xs[0];
   const y0 = ys[0];
-  let sx = 0;
-  let sy = 0;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const x = xs[i] - x0;
-    const y = ys[i] - y0;
-    sx += x;
-    sy += y;
-    sxx += x * x;
-    sxy += x * y;
-  }
-  const m = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-  const c = (sy - m * sx) / n;
-  const r = new Float64Array(n);
-  for (let i = 0; i < n; i++) r[i] = Math.abs(ys[i] - y0 - (c + m * (xs[i] - x0))) * 1e6;
-  return r.sort();
+  const fit = (use: (i: number) => boolean): [number, number] => {
+    let k = 0;
+    let sx = 0;
+    let sy = 0;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+      if (!use(i)) continue;
+      const x = xs[i] - x0;
+      const y = ys[i] - y0;
+      k++;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+    }
+    const m = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+    return [m, (sy - m * sx) / k];
+  };
+  const residuals = ([m, c]: [number, number]): Float64Array => {
+    const r = new Float64Array(n);
+    for (let i = 0; i < n; i++) r[i] = Math.abs(ys[i] - y0 - (c + m * (xs[i] - x0))) * 1e6;
+    return r;
+  };
+  const first = residuals(fit(() => true));
+  const cut = Float64Array.from(first).sort()[Math.floor(0.98 * (n - 1))];
+  return residuals(fit((i) => first[i] <= cut)).sort();
 }
 
 type Key = 'pcrJitterP50Us' | 'pcrJitterP99Us' | 'pcrJitterMaxUs' | 'dfDatagrams' | 'burstRatio';
@@ -411,11 +441,12 @@ const PACING: Key[] = [
 
 /** Worst of a tool's outputs in one phase (and its losses summed). */
 function worstOf(rows: OutputFigures[]) {
-  const max = (k: Key | 'dfMaxMs'): number => Math.max(...rows.map((r) => r[k]));
+  const max = (k: Key | 'dfMaxMs' | 'dfMedianMs'): number => Math.max(...rows.map((r) => r[k]));
   return {
     pcrJitterP50Us: max('pcrJitterP50Us'),
     pcrJitterP99Us: max('pcrJitterP99Us'),
     pcrJitterMaxUs: max('pcrJitterMaxUs'),
+    dfMedianMs: max('dfMedianMs'),
     dfMaxMs: max('dfMaxMs'),
     dfDatagrams: max('dfDatagrams'),
     burstRatio: max('burstRatio'),
@@ -542,8 +573,11 @@ async function main(): Promise<void> {
     capture: { how: capture.how, droppedByKernel: cap.dropped },
     input: { ...input, file: input.file.slice(ROOT.length) },
     dvblastVersion: spawnSync('dvblast', ['-V'], { encoding: 'utf8' }).stdout.trim(),
-    secondsPerPhase: SECONDS - WARMUP,
+    secondsPerPhase: SECONDS - WARMUP - TAIL,
+    tailSeconds: TAIL,
     warmupSeconds: WARMUP,
+    captureEpochSec: cap.epochSec,
+    windows: phases.map((p) => ({ phase: p.phase, fromMs: p.fromMs, toMs: p.toMs })),
     floorBeforeEachPhase: Object.fromEntries(phases.map((p) => [p.phase, p.floor])),
     summary,
     comparisons,
@@ -553,12 +587,12 @@ async function main(): Promise<void> {
 
   const f = fmt;
   console.log(
-    `dvblast: ${SERVICES} services of a 40 Mbit/s MPTS; each phase ${SECONDS} s, figures over the last ${SECONDS - WARMUP} s; capture: ${capture.how}${cap.dropped ? `, ${cap.dropped} DROPPED` : ''}`,
+    `dvblast: ${SERVICES} services of a 40 Mbit/s MPTS; each phase ${SECONDS} s, figures over ${SECONDS - WARMUP - TAIL} s (from ${WARMUP} s in); capture: ${capture.how}${cap.dropped ? `, ${cap.dropped} DROPPED` : ''}`,
   );
   console.log(`machine floor, ${FLOOR_SECONDS} s before each phase, nothing of ours running:`);
   for (const ph of phases) console.log(`  ${ph.phase.padEnd(12)} ${describeFloor(ph.floor)}`);
   console.log(
-    'phase        tool         svc  dgrams  Mbit/s  sizes         PCR-OJ p50/p99/max µs   DF ms (dgrams)   burst  lost  CC',
+    'phase        tool         svc  dgrams  Mbit/s  sizes         PCR-OJ p50/p99/max µs   DF med/max ms (max dgrams)  burst  lost  CC',
   );
   for (const r of rows) {
     const sizes = Object.entries(r.sizes)
@@ -566,14 +600,14 @@ async function main(): Promise<void> {
       .map(([s, n]) => (Object.keys(r.sizes).length === 1 ? s : `${s}:${n}`))
       .join(',');
     console.log(
-      `${r.phase.padEnd(12)} ${r.tool.padEnd(12)} ${String(r.service).padStart(3)}  ${String(r.datagrams).padStart(6)}  ${f(r.bitrate / 1e6, 2).padStart(6)}  ${sizes.slice(0, 12).padEnd(12)}  ${`${f(r.pcrJitterP50Us, 0)}/${f(r.pcrJitterP99Us, 0)}/${f(r.pcrJitterMaxUs, 0)}`.padStart(20)}  ${f(r.dfMaxMs, 2).padStart(6)} (${f(r.dfDatagrams, 2).padStart(5)})  ${f(r.burstRatio, 2).padStart(6)}  ${String(r.lostPackets).padStart(4)}  ${String(r.ccErrors).padStart(2)}`,
+      `${r.phase.padEnd(12)} ${r.tool.padEnd(12)} ${String(r.service).padStart(3)}  ${String(r.datagrams).padStart(6)}  ${f(r.bitrate / 1e6, 2).padStart(6)}  ${sizes.slice(0, 12).padEnd(12)}  ${`${f(r.pcrJitterP50Us, 0)}/${f(r.pcrJitterP99Us, 0)}/${f(r.pcrJitterMaxUs, 0)}`.padStart(20)}  ${`${f(r.dfMedianMs, 2)}/${f(r.dfMaxMs, 2)}`.padStart(13)} (${f(r.dfDatagrams, 2).padStart(6)})  ${f(r.burstRatio, 2).padStart(6)}  ${String(r.lostPackets).padStart(4)}  ${String(r.ccErrors).padStart(2)}`,
     );
   }
   console.log('worst output per tool and phase, CPU over the same window:');
   for (const s of summary) {
     const w = s.worst;
     console.log(
-      `  ${s.phase.padEnd(12)} ${s.tool.padEnd(12)} PCR-OJ p50 ${f(w.pcrJitterP50Us, 0)} p99 ${f(w.pcrJitterP99Us, 0)} max ${f(w.pcrJitterMaxUs, 0)} µs, DF ${f(w.dfMaxMs, 2)} ms (${f(w.dfDatagrams, 2)} dgrams), burst ${f(w.burstRatio, 2)}, lost ${w.lostPackets}, CC ${w.ccErrors}; CPU ${f(s.cpuPercent)} % (${f(s.cpuPercentPerChannel, 2)} %/channel), RSS ${f(s.peakRssMB)} MB${s.warnings.length ? `; ${s.warnings.join(', ')}` : ''}`,
+      `  ${s.phase.padEnd(12)} ${s.tool.padEnd(12)} PCR-OJ p50 ${f(w.pcrJitterP50Us, 0)} p99 ${f(w.pcrJitterP99Us, 0)} max ${f(w.pcrJitterMaxUs, 0)} µs, DF median second ${f(w.dfMedianMs, 2)} ms, max ${f(w.dfMaxMs, 2)} ms (${f(w.dfDatagrams, 2)} dgrams), burst ${f(w.burstRatio, 2)}, lost ${w.lostPackets}, CC ${w.ccErrors}; CPU ${f(s.cpuPercent)} % (${f(s.cpuPercentPerChannel, 2)} %/channel), RSS ${f(s.peakRssMB)} MB${s.warnings.length ? `; ${s.warnings.join(', ')}` : ''}`,
     );
   }
   for (const ph of phases) {
@@ -589,7 +623,10 @@ async function main(): Promise<void> {
     console.log(
       `  ${label}: PCR-OJ p50 ${f(c.ratios.pcrJitterP50Us, 2)}, p99 ${f(c.ratios.pcrJitterP99Us, 2)}, max ${f(c.ratios.pcrJitterMaxUs, 2)}, DF ${f(c.ratios.dfDatagrams, 2)}, burst ${f(c.ratios.burstRatio, 2)}; CPU ${f(c.cpuRatio, 2)}×; outputs better on every figure ${c.outputsBetterOnEveryFigure}`,
     );
-    if (c.notBetter.length) console.log(`    not better: ${c.notBetter.join('; ')}`);
+    if (c.notBetter.length) {
+      const more = c.notBetter.length > 8 ? `; … ${c.notBetter.length - 8} more in the JSON` : '';
+      console.log(`    not better: ${c.notBetter.slice(0, 8).join('; ')}${more}`);
+    }
   }
   console.log('wrote bench/results/dvblast-latest.json');
 }

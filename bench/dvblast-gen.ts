@@ -11,7 +11,7 @@
 //
 //   node dist/bench/dvblast-gen.js <file.ts> <group:port>
 //
-// Prints `ready` once loaded, starts on the first line it reads on stdin, and prints one JSON
+// Prints `ready` once loaded, starts on the first line it reads on stdin (or its end), and prints one JSON
 // line at the end: datagrams sent, seconds, and how late the sends were.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { createSocket } from 'node:dgram';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
 
   // Loaded and timed (a 25 s file takes a second or two): say so, start on the first stdin line.
   process.stdout.write('ready\n');
-  await new Promise((r) => process.stdin.once('data', r));
+  await new Promise((r) => process.stdin.once('data', r).once('end', r));
   process.stdin.destroy();
 
   const word = new Int32Array(new SharedArrayBuffer(4));

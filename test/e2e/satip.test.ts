@@ -1,0 +1,157 @@
+// A SAT>IP server feeding two channels (issue 10), on the real daemon. No SAT>IP box exists
+// here, so test/helpers/satip-server.ts stands in for one (RTSP on 127.0.0.1, RTP of an MPTS
+// made by Debian's ffmpeg, honouring pids=/addpids=/delpids= and the session timeout). Checked:
+// the tuning in the SETUP query, one session for both channels whose PID list is exactly what
+// they need, delpids when a reload removes a channel, and a server restart mid-stream failing
+// the channel over to its backup and back with zero CC errors at the receiver.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeMpts } from '../helpers/mpts.js';
+import { SatipServer } from '../helpers/satip-server.js';
+import {
+  analyzeRecording,
+  assertCleanAcrossFailures,
+  failing,
+  ffprobeJson,
+  openRecorder,
+  sleep,
+  startDaemon,
+  stopAndCheck,
+  tempDir,
+  type LogEvent,
+} from './helpers.js';
+
+const PROGRAMS = [
+  { service: 1, name: 'Sat One', size: [320, 180] as [number, number], pattern: 'testsrc' },
+  { service: 2, name: 'Sat Two', size: [256, 144] as [number, number], pattern: 'smptebars' },
+  { service: 3, name: 'Sat Three', size: [192, 108] as [number, number], pattern: 'rgbtestsrc' },
+];
+const CHANNELS = [
+  { number: 81, service: 1, group: '239.255.28.1', port: 6801 },
+  { number: 82, service: 2, group: '239.255.28.2', port: 6802 },
+];
+
+/** PIDs of each program of the file (ffprobe): PMT, PCR and streams. */
+function programPids(file: string): Map<number, number[]> {
+  const r = spawnSync('/usr/bin/ffprobe', ['-v', 'error', '-show_programs', '-of', 'json', file], {
+    encoding: 'utf8',
+  });
+  const j = JSON.parse(r.stdout) as {
+    programs: { program_id: number; pmt_pid: number; pcr_pid: number; streams: { id: string }[] }[];
+  };
+  return new Map(
+    j.programs.map((p) => [
+      p.program_id,
+      [p.pmt_pid, p.pcr_pid, ...p.streams.map((s) => Number.parseInt(s.id, 16))],
+    ]),
+  );
+}
+
+t.test(
+  'a SAT>IP server (stand-in) feeds two channels; reload → delpids; restart → backup → back',
+  async (t) => {
+    const dir = tempDir(t);
+    const mpts = join(dir, 'sat.ts');
+    makeMpts(mpts, PROGRAMS, 40, 1_500_000);
+    const server = await SatipServer.start({ file: mpts, sessionTimeoutS: 10 });
+    t.teardown(() => server.stop());
+    const config = (channels: typeof CHANNELS): string =>
+      `headend:\n  interface: 127.0.0.1\n  ttl: 1\n` +
+      `tuners:\n  - id: sat\n    url: satip://127.0.0.1:${server.port}\n    delivery: dvbs2\n` +
+      `    frequency: 11494M\n    polarization: h\n    symbol_rate: 22000k\n    tune_timeout: 2s\n` +
+      `channels:\n` +
+      channels
+        .map(
+          (c) =>
+            `  - number: ${c.number}\n    name: SAT ${c.number}\n    output: udp://${c.group}:${c.port}\n` +
+            `    source: { tuner: sat, service: ${c.service} }\n` +
+            `    backup: { test: { pattern: testsrc2, resolution: 192x108, rate: 25, bitrate: 100k } }\n` +
+            `    return_after: 1s\n`,
+        )
+        .join('');
+    const d = startDaemon(t, { text: config(CHANNELS) });
+    const isCh = (c: { number: number }) => (e: LogEvent) =>
+      e.channel === `${c.number} SAT ${c.number}`;
+    await d.waitFor((e) => e.event === 'ready', 10_000);
+    for (const c of CHANNELS) {
+      await d.waitFor((e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0, 20_000);
+    }
+
+    const setups = server.of('SETUP');
+    t.equal(setups.length, 1, 'one SETUP: one session for both channels');
+    const q = setups[0]?.query;
+    t.same(
+      ['src', 'freq', 'pol', 'msys', 'sr'].map((k) => q?.get(k)),
+      ['1', '11494', 'h', 'dvbs2', '22000'],
+      `the tuning in the SETUP query (${q?.toString()})`,
+    );
+    const pids = programPids(mpts);
+    const want = (services: number[]): number[] =>
+      [
+        ...new Set([0, 1, 0x10, 0x11, 0x12, 0x14, ...services.flatMap((s) => pids.get(s) ?? [])]),
+      ].sort((a, b) => a - b);
+    const session = (): string => server.sessionIds[0] ?? '';
+    await sleep(500); // the PID plan settles (coalesced over 100 ms)
+    t.same(server.pidsOf(session()), want([1, 2]), 'the session passes SI + services 1 and 2');
+
+    const recs = await Promise.all(CHANNELS.map((c) => openRecorder(t, c.group, c.port)));
+    const probes = await Promise.all(CHANNELS.map((c) => ffprobeJson(c.group, c.port, 8)));
+    CHANNELS.forEach((c, i) => {
+      const p = PROGRAMS.find((x) => x.service === c.service)!;
+      const v = probes[i].streams?.find((s) => s.codec_type === 'video');
+      t.same([v?.width, v?.height], p.size, `${c.number}: service ${c.service}'s picture`);
+      t.equal(probes[i].programs?.[0]?.tags?.service_name, `SAT ${c.number}`, `${c.number}: named`);
+      const r = analyzeRecording(recs[i]);
+      t.equal(r.priority1Errors, 0, `${c.number}: zero priority-1 errors ${failing(r)}`);
+    });
+
+    // The server restarts mid-stream: the session is gone, the tuner fails; backups; back.
+    const restartAt = d.events.length;
+    await server.restart();
+    for (const c of CHANNELS) {
+      await d.waitFor(
+        (e) => isCh(c)(e) && e.event === 'source-up' && e.index === 1,
+        20_000,
+        restartAt,
+      );
+    }
+    for (const c of CHANNELS) {
+      await d.waitFor(
+        (e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0,
+        40_000,
+        restartAt,
+      );
+    }
+    await sleep(1500);
+    await Promise.all(recs.map((r) => r.close()));
+    CHANNELS.forEach((c, i) =>
+      assertCleanAcrossFailures(t, recs[i], 100, `${c.number} across a server restart`),
+    );
+
+    // Reload without channel 81: PLAY with delpids; the session keeps service 2 only.
+    const plays = server.of('PLAY').length;
+    const reloadAt = d.events.length;
+    writeFileSync(d.configFile, config(CHANNELS.slice(1)));
+    d.proc.kill('SIGHUP');
+    await d.waitFor((e) => e.event === 'reload', 15_000, reloadAt);
+    await sleep(1000);
+    const later = server.of('PLAY').slice(plays);
+    t.ok(
+      later.some((r) => r.query.has('delpids')),
+      `a PLAY with delpids (${later.map((r) => r.query.toString()).join(' | ')})`,
+    );
+    t.same(server.pidsOf(session()), want([2]), 'the session passes SI + service 2');
+    t.equal(
+      server.of('SETUP').length,
+      2,
+      'no new session for the reload (one more only for the restart)',
+    );
+
+    await stopAndCheck(t, d, []);
+    await sleep(300);
+    t.ok(server.of('TEARDOWN').length >= 1, 'TEARDOWN when the daemon stops');
+  },
+);

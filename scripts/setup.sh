@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# First-time setup on a fresh Debian/Ubuntu machine: installs ffmpeg, checks Node ≥ 20,
+# First-time setup on a fresh Debian/Ubuntu machine: installs ffmpeg (and dvb-tools and
+# python3 for DVB adapters), checks Node ≥ 20,
 # installs the npm dependencies and builds. Safe to run again.
 # Debian 12 and Ubuntu 24.04 ship Node 18, which is too old: this script then says how to get
 # Node 20 or newer and stops (exit 1) rather than installing a Node for you.
@@ -8,14 +9,20 @@ cd "$(dirname "$0")/.."
 
 need_sudo() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-# ffmpeg for sources; the DejaVu font for the names burned into test patterns.
-if ! command -v ffmpeg >/dev/null 2>&1 || [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+# ffmpeg for sources; the DejaVu font for the names burned into test patterns; dvb-tools
+# (dvbv5-zap) and python3 (scripts/dvb-demux.py) for local DVB adapters.
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+command -v dvbv5-zap >/dev/null 2>&1 || missing+=(dvb-tools)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [[ ${#missing[@]} -gt 0 ]]; then
   if command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing ffmpeg and fonts-dejavu-core (apt-get)"
+    echo "setup: installing ${missing[*]} (apt-get)"
     need_sudo apt-get update
-    need_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y ffmpeg fonts-dejavu-core
+    need_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
   else
-    echo "setup: ffmpeg is missing and this is not a Debian/Ubuntu system; install ffmpeg and run again" >&2
+    echo "setup: ${missing[*]} missing and this is not a Debian/Ubuntu system; install them and run again" >&2
     exit 1
   fi
 fi

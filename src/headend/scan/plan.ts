@@ -2,7 +2,7 @@
 // or for hdhomerun://host with no channel, one multiplex per channel of the device's lineup
 // (copy-protected channels left out: the device will not stream them).
 
-import { findConfigFile } from '../config/load.js';
+import { findConfigFile, formatConfigError } from '../config/load.js';
 import { HeadendError, isHeadendError } from '../errors.js';
 import { fetchLineup, type Lineup } from './lineup.js';
 import {
@@ -29,7 +29,7 @@ export interface Plan extends ScanPlan {
 export function configFor(explicit: string | undefined): string | undefined | HeadendError {
   const found = findConfigFile(explicit);
   if (typeof found === 'string') return found;
-  return explicit !== undefined ? new HeadendError('E_IO', found.message) : undefined;
+  return explicit !== undefined ? new HeadendError('E_IO', formatConfigError(found)) : undefined;
 }
 
 export async function planScan(target: string, o: PlanOptions): Promise<Plan | HeadendError> {

@@ -220,7 +220,7 @@ export function resolveTarget(
       );
     }
     const prefix = `satip-${url.host}`;
-    return plan(tps, (keys) => ({ id: prefix, url: target.trim(), ...keys }), prefix);
+    return plan(tps, (keys) => ({ id: 'scan', url: target.trim(), ...keys }), prefix);
   }
   return configTuner(target, tps, o.configFile);
 }

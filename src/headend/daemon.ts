@@ -25,7 +25,9 @@
 import { readFile } from 'node:fs/promises';
 import { findConfigFile, loadConfigFile, formatConfigError } from './config/index.js';
 import type { ChannelSpec, HeadendSpec } from './config/index.js';
-import { SourceHub, resolveFfmpeg } from './sources/index.js';
+import { SourceHub, deathSignalWrapper, ffmpegCaps, resolveFfmpeg } from './sources/index.js';
+import { sourceKey } from './config/resolve.js';
+import { tunerReports, type TunerReport } from './tuners/report.js';
 import { Pacer, type PacerStats } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
 import { Channel } from './channel/channel.js';
@@ -73,6 +75,8 @@ export interface RunningDaemon {
   pacerStats(): PacerStats | undefined;
   /** Process ids of the running ffmpeg children. */
   ffmpegPids(): number[];
+  /** Every configured tuner: state, channels on it, the front end's last reading. */
+  tuners(): TunerReport[];
 }
 
 /** How long a stop may take from the signal before `headend run` gives up on it. */
@@ -107,6 +111,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     log.log('warn', 'ffmpeg-missing', { message: ffmpeg.error });
   } else {
     log.log('info', 'ffmpeg', { path: ffmpeg.path, from: ffmpeg.from });
+    // Both ask a program once (spawnSync) and cache the answer: asked now, before any channel
+    // paces, not at the first test-pattern failover, where the wait (a second on a loaded box)
+    // would stall every channel's output.
+    ffmpegCaps(ffmpeg.path);
+    deathSignalWrapper();
   }
   const hub = new SourceHub({
     ffmpegPath: 'error' in ffmpeg ? undefined : ffmpeg.path,
@@ -357,6 +366,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       hub.keys().flatMap((k) => {
         const pid = hub.pidOf(k);
         return pid === undefined ? [] : [pid];
+      }),
+    tuners: () =>
+      tunerReports(config.tuners, config.channels, (id) => {
+        const t = config.tuners.find((x) => x.id === id);
+        return t === undefined ? undefined : hub.state(sourceKey({ tuner: t }));
       }),
     reload: (trigger) => reload(trigger),
     stop,

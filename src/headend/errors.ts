@@ -16,6 +16,9 @@ export const ERROR_CODES = {
   E_NO_INTERFACE:
     "an interface name or address is not this machine's (no such interface, down, or no IPv4 address)",
   E_NO_PROGRAM: 'the input does not carry the program asked for (or no PAT/PMT at all)',
+  E_RTSP: 'an RTSP server refused a request, did not answer in time, or broke the protocol',
+  E_TUNER:
+    'a tuner device was not found, refused the request (busy, unknown channel) or answered in a way not understood',
 } as const;
 
 export type HeadendErrorCode = keyof typeof ERROR_CODES;
@@ -70,4 +73,10 @@ const SYSTEM_REASONS: Record<string, string> = {
   ENODEV: 'no such network interface',
   ENETUNREACH: 'network unreachable (no route for this group?)',
   EINVAL: 'invalid argument',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
 };

@@ -13,6 +13,7 @@
 // discarded up to BODY_LIMIT (413 beyond), malformed requests get 400/431 from clientError,
 // and a handler that throws answers 500 and is logged, never crashing the daemon.
 
+import type { TunerReport } from './tuners/report.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ChannelStatus } from './channel/types.js';
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   channels: () => readonly { spec: ChannelSpec; status: ChannelStatus }[];
   /** Where RTSP URLs point (host 0.0.0.0/::: the host the client asked for); null: RTSP off. */
   rtsp: () => { host: string; port: number } | null;
+  /** The configured tuners (the `tuners` list of /api/channels). */
+  tuners?: () => readonly TunerReport[];
   metrics?: () => Promise<{ contentType: string; body: string }>;
   reload?: () => Promise<ReloadResult>;
   /** Clock for uptime (tests). */
@@ -120,7 +123,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     },
   });
   routes.set('/api/channels', {
-    GET: () => json(200, channelsJson(o.headend(), o.channels(), now())),
+    GET: () => json(200, channelsJson(o.headend(), o.channels(), now(), o.tuners?.() ?? [])),
   });
   routes.set('/healthz', {
     GET: () => {

@@ -5,7 +5,8 @@
 // reload, a dynamic user and a sandbox that leaves only what a headend needs: IP sockets,
 // AF_UNIX (sd_notify), AF_NETLINK (interface names), and CAP_NET_BIND_SERVICE only when RTSP
 // listens on a port below 1024; real-time scheduling (LimitRTPRIO) only when the config asks
-// for a real-time pacing thread.
+// for a real-time pacing thread; the DVB devices (and the video group) only when the config
+// has local DVB adapters.
 
 export const UNIT_NAME = 'headend.service';
 export const CONFIG_DIR = '/etc/headend';
@@ -25,6 +26,8 @@ export interface UnitOptions {
   realtimePriority?: number;
   /** Watchdog timeout in seconds (30). */
   watchdogSec?: number;
+  /** The config has local DVB adapters: the unit opens the DVB devices to the service. */
+  dvb?: boolean;
 }
 
 /** Quotes one ExecStart word when it needs it (systemd.service(5), "Command lines"). */
@@ -78,7 +81,17 @@ export function renderUnit(o: UnitOptions): string {
     'ProtectSystem=strict',
     'ProtectHome=yes',
     'PrivateTmp=yes',
-    'PrivateDevices=yes',
+    ...(o.dvb === true
+      ? [
+          '# Local DVB adapters (tuners: with adapter:): the DVB devices only, by their',
+          '# /proc/devices group (the nodes under /dev/dvb come and go with the driver),',
+          '# reached through the video group that owns them.',
+          'PrivateDevices=no',
+          'DevicePolicy=closed',
+          'DeviceAllow=char-DVB rw',
+          'SupplementaryGroups=video',
+        ]
+      : ['PrivateDevices=yes']),
     'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',
     'ProtectKernelLogs=yes',

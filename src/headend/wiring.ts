@@ -73,6 +73,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
       })),
     pacer: () => d.pacerStats(),
     ffmpegChildren: () => d.ffmpegPids(),
+    tuners: () => d.tuners(),
   });
 
   const httpSpec = config.http;
@@ -91,6 +92,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
           });
         },
         rtsp: () => (rtsp ? { host: rtsp.address.host, port: rtsp.address.port } : null),
+        tuners: () => d.tuners(),
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),
       }),

@@ -150,6 +150,46 @@ channels:
   },
 );
 
+t.test(
+  'a config with a local DVB adapter: the unit opens the DVB devices and the video group',
+  async (t) => {
+    const dir = root();
+    ok(await installSystemd({ root: dir }));
+    const unitFile = join(dir, 'etc/systemd/system/headend.service');
+    const example = keys(readFileSync(unitFile, 'utf8'));
+    t.ok(example.includes('PrivateDevices=yes'), 'example (no tuner): no devices');
+    t.notOk(
+      example.some((k) => k.startsWith('DeviceAllow=')),
+      'example: no DeviceAllow',
+    );
+    writeFileSync(
+      join(dir, 'etc/headend/channels.yaml'),
+      `tuners:
+  - id: sat
+    adapter: 0
+    delivery: dvbs2
+    frequency: 11494M
+    polarization: h
+    symbol_rate: 22000k
+channels:
+  - number: 1
+    name: Mine
+    output: udp://239.255.1.1:5000
+    source: { tuner: sat, service: 1001 }
+`,
+    );
+    const r = ok(await installSystemd({ root: dir, bin: process.execPath }));
+    t.equal(r.dvb, true, 'the result says so');
+    const k = keys(readFileSync(unitFile, 'utf8'));
+    t.ok(k.includes('PrivateDevices=no'), 'PrivateDevices lifted');
+    t.ok(k.includes('DeviceAllow=char-DVB rw'), 'DeviceAllow=char-DVB rw');
+    t.ok(k.includes('DevicePolicy=closed'), 'every other device stays closed');
+    t.ok(k.includes('SupplementaryGroups=video'), 'SupplementaryGroups=video');
+    t.notOk(k.includes('PrivateDevices=yes'));
+    if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
+  },
+);
+
 const NO_ANALYZE = HAVE_ANALYZE ? false : 'systemd-analyze is not installed';
 t.test(
   'the verify check is strict: a bad value or a missing binary fails it',

@@ -16,8 +16,17 @@ export interface MptsProgram {
   radio?: boolean;
 }
 
-/** Writes the MPTS to `file` (seconds long) with ffmpeg; throws with ffmpeg's words on failure. */
-export function makeMpts(file: string, programs: readonly MptsProgram[], seconds: number): void {
+/**
+ * Writes the MPTS to `file` (seconds long) with ffmpeg; throws with ffmpeg's words on failure.
+ * With `muxrate` (bit/s) the multiplex is CBR, as a broadcast one is: a stand-in that sends
+ * it at a fixed byte rate then keeps to its PCRs.
+ */
+export function makeMpts(
+  file: string,
+  programs: readonly MptsProgram[],
+  seconds: number,
+  muxrate?: number,
+): void {
   const inputs: string[] = [];
   const maps: string[] = [];
   const progs: string[] = [];
@@ -47,6 +56,7 @@ export function makeMpts(file: string, programs: readonly MptsProgram[], seconds
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
       ...['-b:v', '150k', '-maxrate', '150k', '-bufsize', '150k', '-c:a', 'aac', '-b:a', '48k'],
       ...progs,
+      ...(muxrate !== undefined ? ['-muxrate', String(muxrate)] : []),
       ...['-f', 'mpegts', file],
     ],
     { encoding: 'utf8' },

@@ -38,6 +38,8 @@ export interface InstallSystemdResult {
   bindLowPorts: boolean;
   /** LimitRTPRIO of the unit (0: real-time scheduling stays forbidden). */
   realtimePriority: number;
+  /** The unit opens the DVB devices (the config has local adapters). */
+  dvb: boolean;
   /** The config does not load, so its RTSP port is unknown (no capability granted). */
   configProblem?: string;
   /** What to run next, one command a line. */
@@ -54,7 +56,7 @@ const exists = (p: string): Promise<boolean> =>
 function planOf(
   text: string,
   file: string,
-): { rtspPort: number | null; realtimePriority: number } | { problem: string } {
+): { rtspPort: number | null; realtimePriority: number; dvb: boolean } | { problem: string } {
   // The unit depends on the RTSP port and pacing only; the interfaces are the target machine's
   // (--root may be an image being built), checked there by validate and run.
   const r = loadConfigText(text, file, { interfaces: null });
@@ -63,6 +65,7 @@ function planOf(
   return {
     rtspPort: r.config.rtsp ? r.config.rtsp.listen.port : null,
     realtimePriority: r.config.pacing.realtimePriority,
+    dvb: r.config.tuners.some((t) => t.kind === 'dvb'),
   };
 }
 
@@ -88,9 +91,10 @@ export async function installSystemd(
     const port = o.rtspPort ?? ('problem' in plan ? null : plan.rtspPort);
     const bindLowPorts = port !== null && port > 0 && port < 1024;
     const realtimePriority = 'problem' in plan ? 0 : plan.realtimePriority;
+    const dvb = 'problem' in plan ? false : plan.dvb;
     const command = o.bin ? [o.bin] : [process.execPath, await realpath(CLI_JS)];
     await mkdir(dirname(unitPath), { recursive: true });
-    const unit = renderUnit({ command, bindLowPorts, realtimePriority });
+    const unit = renderUnit({ command, bindLowPorts, realtimePriority, dvb });
     await writeFile(unitPath, unit, { mode: 0o644 });
     written.push(unitPath);
     const nextSteps = [
@@ -100,7 +104,16 @@ export async function installSystemd(
       'systemctl status headend   # "Active: active (running)" and the STATUS line',
       'journalctl -u headend -f',
     ];
-    return { written, kept, command, bindLowPorts, realtimePriority, configProblem, nextSteps };
+    return {
+      written,
+      kept,
+      command,
+      bindLowPorts,
+      realtimePriority,
+      dvb,
+      configProblem,
+      nextSteps,
+    };
   } catch (err) {
     return fromSystemError('E_IO', `cannot install the systemd unit under '${root}'`, err);
   }
@@ -123,6 +136,10 @@ export async function installSystemdCommand(
   if (r.realtimePriority > 0)
     lines.push(
       `real-time pacing: the unit allows SCHED_FIFO up to priority ${r.realtimePriority} (LimitRTPRIO)`,
+    );
+  if (r.dvb)
+    lines.push(
+      'local DVB adapters: the unit allows the DVB devices (DeviceAllow=char-DVB rw) and the video group',
     );
   if (r.configProblem) lines.push(`warning: the config does not load (${r.configProblem})`);
   if (/^\/(root|home)\//.test(r.command[r.command.length - 1] ?? ''))

@@ -1,11 +1,13 @@
 // `headend status [--url URL] [--json]`: the running daemon's channels (GET /api/channels),
 // one aligned line per channel: number, name, state, output bitrate, source in use (index and
-// URL), restarts/failovers, input CC errors seen by the remuxer, last error.
+// URL), restarts/failovers, input CC errors seen by the remuxer, last error; then, when tuners
+// are configured, one line per tuner: state, lock, signal, C/N, BER, uncorrected blocks.
 // Exit 0, or 1 when the daemon cannot be reached.
 
 import { HeadendError, isHeadendError } from '../errors.js';
 import { callDaemon } from './daemon-api.js';
 import type { CommandIo } from './io.js';
+import type { TunerReport } from '../tuners/report.js';
 
 export interface StatusCliOptions {
   url: string;
@@ -33,6 +35,8 @@ export interface ChannelsDocument {
     remux?: Record<string, number>;
     analyzer?: Record<string, number>;
   }[];
+  /** Present when tuners are configured. */
+  tuners?: TunerReport[];
 }
 
 export async function statusCommand(o: StatusCliOptions, io: CommandIo): Promise<number> {
@@ -86,10 +90,41 @@ export function formatStatus(doc: ChannelsDocument): string {
       c.lastError ?? '-',
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const numeric = new Set([0, 3, 6]);
+  const tuners = doc.tuners ?? [];
   return (
     head +
+    table(rows, new Set([0, 3, 6])) +
+    (tuners.length > 0 ? `\n${table(tunerRows(tuners), new Set())}` : '')
+  );
+}
+
+function tunerRows(tuners: readonly TunerReport[]): string[][] {
+  const rows = [
+    ['TUNER', 'TARGET', 'STATE', 'LOCK', 'SIGNAL', 'C/N', 'BER', 'UNC', 'CHANNELS', 'LAST ERROR'],
+  ];
+  const num = (v: number | undefined, digits: number): string =>
+    v === undefined ? '-' : v.toFixed(digits);
+  for (const t of tuners) {
+    rows.push([
+      t.id,
+      t.target,
+      t.state,
+      t.lock === undefined ? '-' : t.lock ? 'yes' : 'NO',
+      t.signal ? `${t.signal.value.toFixed(1)}${t.signal.unit}` : '-',
+      t.snr ? `${t.snr.value.toFixed(1)}${t.snr.unit}` : '-',
+      t.ber === undefined ? '-' : t.ber === 0 ? '0' : t.ber.toExponential(1),
+      num(t.uncorrected, 0),
+      t.channels.length > 0 ? t.channels.join(',') : '-',
+      t.lastError ?? '-',
+    ]);
+  }
+  return rows;
+}
+
+/** Aligned columns, two spaces apart; the last column is not padded. */
+function table(rows: string[][], numeric: ReadonlySet<number>): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return (
     rows
       .map((r) =>
         r
@@ -103,7 +138,6 @@ export function formatStatus(doc: ChannelsDocument): string {
           .join('  ')
           .trimEnd(),
       )
-      .join('\n') +
-    '\n'
+      .join('\n') + '\n'
   );
 }

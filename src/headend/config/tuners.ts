@@ -232,7 +232,9 @@ function resolveTuner(
     return undefined;
   }
   const kind: TunerSpec['kind'] = t.adapter !== undefined ? 'dvb' : (t.url?.kind ?? 'satip');
-  for (const [key, applies, only] of KEY_RULES) {
+  // With a delivery system given but invalid (reported), which keys apply is unknown.
+  const rules = given.has('delivery') && t.delivery === undefined ? [] : KEY_RULES;
+  for (const [key, applies, only] of rules) {
     if (t[key] !== undefined && !applies(kind, t.delivery)) {
       sink.add(at(key), `${key} applies only to ${only}`, true);
     }

@@ -4,10 +4,13 @@
 //   { "headend": { "name", "version", "uptimeSec" },
 //     "channels": [ { number, name, slug, provider, output, state, sourceIndex, source, bitrate,
 //                     restarts, failovers, lastError, datagramsSent, datagramsDropped, remux,
-//                     analyzer?, tuner? } ] }
+//                     analyzer?, tuner? } ],
+//     "tuners": [ { id, kind, target, state, channels, restarts, lastError?, lock?, signal?,
+//                   snr?, ber?, uncorrected?, at? } ]   (only when tuners are configured) }
 
 import type { ChannelStatus } from '../channel/types.js';
 import type { ChannelSpec } from '../config/types.js';
+import type { TunerReport } from '../tuners/report.js';
 import { multicastUrl } from './m3u.js';
 
 export type HttpChannelSpec = Pick<ChannelSpec, 'number' | 'name' | 'provider' | 'slug' | 'output'>;
@@ -72,8 +75,14 @@ export function channelsJson(
   headend: HeadendInfo,
   channels: readonly HttpChannel[],
   nowMs: number,
-): { headend: { name: string; version: string; uptimeSec: number }; channels: ChannelJson[] } {
+  tuners: readonly TunerReport[] = [],
+): {
+  headend: { name: string; version: string; uptimeSec: number };
+  channels: ChannelJson[];
+  tuners?: TunerReport[];
+} {
   return {
+    ...(tuners.length > 0 ? { tuners: [...tuners] } : {}),
     headend: {
       name: headend.name,
       version: headend.version,

@@ -5,6 +5,7 @@
 import type { ChannelStatus } from '../channel/types.js';
 import type { PacerStats } from '../../scheduler/protocol.js';
 import type { Logger } from '../log.js';
+import type { TunerReport } from '../tuners/report.js';
 
 /**
  * A histogram accumulated elsewhere (the pacing worker, an output monitor), as Prometheus keeps
@@ -49,6 +50,8 @@ export interface MetricsOptions {
   pacer: () => PacerStats | undefined;
   /** Pids of the running ffmpeg children. */
   ffmpegChildren: () => readonly number[];
+  /** The configured tuners (none: no headend_tuner_* series). */
+  tuners?: () => readonly TunerReport[];
   log?: Logger;
   /** Wall clock in ms (Date.now). */
   now?: () => number;

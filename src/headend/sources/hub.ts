@@ -14,12 +14,14 @@ import { Backoff } from './backoff.js';
 import { ffmpegArgs, sourceKind } from './ffmpeg-args.js';
 import { deathSignalWrapper, ffmpegCaps, resolveFfmpeg } from './ffmpeg-path.js';
 import { startFfmpeg } from './ffmpeg-source.js';
+import { startHdhomerun, type HdhomerunOptions } from '../tuners/hdhomerun/run.js';
 import type { StartRun } from './run.js';
 import { RateLimiter } from './stderr-log.js';
 import { SupervisedSource } from './supervisor.js';
 import type { SourceEvent, SourceSpec, SourceStatus, SourceSubscriber } from './types.js';
 import { startUdp } from './udp-source.js';
 import { startDvb } from '../tuners/dvb/run.js';
+import { startSatip } from '../tuners/satip/run.js';
 
 export interface SourceHubOptions {
   /** ffmpeg binary; default resolveFfmpeg() (FFMPEG_PATH, PATH, ffmpeg-static). */
@@ -37,6 +39,8 @@ export interface SourceHubOptions {
   random?: () => number;
   /** Start children under `setpriv --pdeathsig KILL` when possible. Default true. */
   deathSignal?: boolean;
+  /** HDHomeRun tuners: where discovery asks (interface, unicast targets), status poll period. */
+  hdhomerun?: HdhomerunOptions;
 }
 
 export class SourceHub {
@@ -135,6 +139,10 @@ export class SourceHub {
   private starter(spec: SourceSpec): StartRun {
     const tuner = spec.tuner;
     if (tuner?.kind === 'dvb') return (ctx) => startDvb(tuner, ctx, { demux: tuner.demux });
+    if (tuner?.kind === 'hdhomerun') {
+      return (ctx) => startHdhomerun(tuner, ctx, this.opts.hdhomerun);
+    }
+    if (tuner?.kind === 'satip') return (ctx) => startSatip(tuner, ctx);
     if (sourceKind(spec) === 'native') {
       const input = parseInputAddress(spec.url ?? '');
       if (isHeadendError(input) || input.kind !== 'network') {

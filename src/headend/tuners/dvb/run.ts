@@ -91,7 +91,7 @@ export function startDvb(spec: DvbTunerSpec, ctx: RunContext, opts: DvbRunOption
   children.push(zap);
   const tuneStart = Date.now();
   const describeTune = describeTuning(spec);
-  ctx.event('info', 'tune', `${name}: tuning ${describeTune}`);
+  ctx.event('info', 'tune', `${name}: tuning ${describeTune}`, { zapPid: zap.pid });
 
   let lastError = '';
   const lines = new LineSplitter((line) => {
@@ -177,7 +177,7 @@ export function startDvb(spec: DvbTunerSpec, ctx: RunContext, opts: DvbRunOption
   };
 
   return {
-    pid: zap.pid,
+    pid: undefined, // not an ffmpeg child
     persistent: false,
     stop: (signal = 'SIGTERM') => cleanup(signal),
   };

@@ -1,0 +1,637 @@
+// headend against DVBlast, the usual open-source MPTS demultiplexer, on the same multiplex in
+// the same run. Run inside the private namespace (it sends multicast on lo):
+//
+//   bash scripts/in-netns.sh node dist/bench/dvblast.js [--seconds 25] [--floor-seconds 5]
+//                                                       [--keep 1]
+//
+// Input: one MPTS made with ffmpeg, 8 services × (H.264 720x576 25 fps, 4.5 Mbit/s CBR with
+// filler NALs, + MP2 128 kbit/s), muxed CBR at 40 Mbit/s, `--seconds` long (cached under
+// bench/results/). bench/dvblast-gen.ts plays it into 239.255.40.1:5000 at its own PCR pace.
+// Phases, one after another, each fed by a fresh play of the file (the same bytes at the same
+// times), each after `--floor-seconds` of the machine floor (bench/floor.ts, spin: on a shared
+// box the neighbours' load changes from phase to phase, and the floor before each says so):
+//   headend      `headend run`, 8 channels, one per service, CBR 5.5 Mbit/s (the service is
+//                ~4.9 Mbit/s) → 239.255.41.N
+//   headend vbr  the same without `bitrate:` (VBR: the service's own packets and PSI, like
+//                DVBlast's output) → 239.255.42.N
+//   dvblast      `dvblast -D 239.255.40.1:5000/udp -c <8 lines: group 1 sid> -U -t 1 -C`
+//                (raw UDP, TTL 1, DVB tables like ours; latency/retention at their defaults
+//                100/40 ms) → 239.255.43.N
+//   both         headend CBR and DVBlast at once on one play of the input → 239.255.44.N and
+//                239.255.45.N (each tool's CPU is shared with the other: on 2 cores this shows
+//                how each holds up under the other's load)
+// Alone phases are the comparison (on a 2-core box two tools at once mostly measure each
+// other); the input is identical, so the figures differ only by the tool.
+// Capture: one tcpdump on lo for the whole run, output groups only, pcap with nanosecond
+// kernel timestamps (bench/pcap.ts; without root, the SO_TIMESTAMPNS receiver), analyzed after.
+// Per output, over the play minus its first WARMUP and last TAIL seconds: PCR overall jitter
+// (PCR vs arrival, linear trend removed, the line fitted without the 2 % furthest points; p50,
+// p99, max), RFC 4445 DF max (each second's own rate, for both tools: DVBlast's output is VBR)
+// and in datagrams (DF ÷ one datagram's duration at the output's mean rate; 1.0 is perfect
+// pacing), burst (most bytes in any 10 ms ÷ the mean rate's 10 ms share), datagram sizes,
+// packets lost (CC gaps) and CC errors. Per tool: CPU (user+sys from /proc/<pid>/stat over the
+// same window, % of one core, and per channel = total/8) and peak RSS (VmHWM). Prints a table; writes bench/results/dvblast-latest.json.
+import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Analyzer } from '../src/mpegts/analyzer/index.js';
+import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.js';
+import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
+import { describeFloor, measureFloor, type Floor } from './floor.js';
+import { startCapture } from './pcap.js';
+import type { Packet } from './receiver.js';
+
+const SERVICES = 8;
+const DG = 1316;
+const SECONDS = arg('seconds', 25);
+const FLOOR_SECONDS = arg('floor-seconds', 5);
+/** --keep 1: keep the capture, configs and logs (their directory is printed). */
+const KEEP = arg('keep', 0) === 1;
+/** Seconds of each play left out of the figures (tools starting, first keyframes). */
+const WARMUP = 3;
+/** Seconds at the end of each play left out (the tools draining their latency). */
+const TAIL = 1;
+const CBR_RATE = 5.5e6;
+const IN_ADDR = '239.255.40.1:5000';
+const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
+const GEN = join(ROOT, 'dist', 'bench', 'dvblast-gen.js');
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const groups = (third: number): string[] =>
+  Array.from({ length: SERVICES }, (_, i) => `239.255.${third}.${i + 1}:5000`);
+
+// ------------------------------------------------------------------ input
+
+/** The MPTS, made once per length and kept under bench/results/. */
+function makeMpts(): { file: string; source: string; madeSeconds: number | null } {
+  const file = join(ROOT, 'bench', 'results', `dvblast-mpts-${SECONDS}s.m2t`);
+  const source =
+    `ffmpeg: ${SERVICES} services × (H.264 720x576 25 fps 4.5 Mbit/s CBR (nal-hrd=cbr) + ` +
+    `MP2 128 kbit/s), -muxrate 40M, ${SECONDS} s`;
+  if (existsSync(file)) return { file, source, madeSeconds: null };
+  const pats = ['testsrc2', 'smptebars', 'testsrc', 'rgbtestsrc', 'smptehdbars', 'mandelbrot'];
+  pats.push('pal75bars', 'yuvtestsrc');
+  const inputs: string[] = [];
+  const maps: string[] = [];
+  const programs: string[] = [];
+  for (let i = 0; i < SERVICES; i++) {
+    inputs.push('-f', 'lavfi', '-i', `${pats[i % pats.length]}=size=720x576:rate=25`);
+    inputs.push('-f', 'lavfi', '-i', `sine=frequency=${440 + 110 * i}:sample_rate=48000`);
+    maps.push('-map', `${2 * i}:v`, '-map', `${2 * i + 1}:a`);
+    const st = `st=${2 * i}:st=${2 * i + 1}`;
+    programs.push('-program', `program_num=${i + 1}:title=Bench ${i + 1}:${st}`);
+  }
+  const t0 = Date.now();
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const tmp = `${file}.part`;
+  const r = spawnSync(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-y', ...inputs, '-t', String(SECONDS)],
+      ...[...maps, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25'],
+      ...['-b:v', '4.5M', '-minrate', '4.5M', '-maxrate', '4.5M', '-bufsize', '1.8M'],
+      ...['-x264-params', 'nal-hrd=cbr:force-cfr=1', '-c:a', 'mp2', '-b:a', '128k'],
+      ...[...programs, '-muxrate', '40M', '-f', 'mpegts', tmp],
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  renameSync(tmp, file);
+  return { file, source, madeSeconds: (Date.now() - t0) / 1000 };
+}
+
+// ------------------------------------------------------------------ tools
+
+interface Tool {
+  name: 'headend' | 'headend vbr' | 'dvblast';
+  proc: ChildProcess;
+  outs: string[];
+  log: string;
+}
+
+function startHeadend(dir: string, name: 'headend' | 'headend vbr', outs: string[]): Tool {
+  const [inGroup, inPort] = IN_ADDR.split(':');
+  const yaml =
+    'headend:\n  interface: 127.0.0.1\n  ttl: 1\n  http: false\n  rtsp: false\nchannels:\n' +
+    outs
+      .map(
+        (o, i) =>
+          `  - number: ${i + 1}\n    name: Bench ${i + 1}\n    output: udp://${o}\n` +
+          `    source: { url: "udp://@${inGroup}:${inPort}?interface=127.0.0.1", service: ${i + 1} }\n` +
+          (name === 'headend' ? `    bitrate: ${CBR_RATE}\n` : ''),
+      )
+      .join('');
+  const tag = `${name.replace(' ', '-')}-${outs[0].split('.')[2]}`;
+  const conf = join(dir, `${tag}.yaml`);
+  writeFileSync(conf, yaml);
+  const log = join(dir, `${tag}.log`);
+  const proc = spawn(process.execPath, [HEADEND_CLI, 'run', '-c', conf], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const chunks: Buffer[] = [];
+  proc.stderr!.on('data', (b: Buffer) => chunks.push(b));
+  proc.once('exit', () => writeFileSync(log, Buffer.concat(chunks)));
+  return { name, proc, outs, log };
+}
+
+function startDvblast(dir: string, outs: string[]): Tool {
+  const tag = `dvblast-${outs[0].split('.')[2]}`;
+  const conf = join(dir, `${tag}.conf`);
+  writeFileSync(conf, outs.map((o, i) => `${o}@127.0.0.1 1 ${i + 1}\n`).join(''));
+  const log = join(dir, `${tag}.log`);
+  const proc = spawn(
+    'dvblast',
+    ['-D', `${IN_ADDR}/udp/ifaddr=127.0.0.1`, '-c', conf, '-U', '-t', '1', '-C', '-q'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const chunks: Buffer[] = [];
+  proc.stderr!.on('data', (b: Buffer) => chunks.push(b));
+  proc.once('exit', () => writeFileSync(log, Buffer.concat(chunks)));
+  return { name: 'dvblast', proc, outs, log };
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** user+sys CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15). */
+function cpuSeconds(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Peak resident set (VmHWM), MB. */
+function peakRssMB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface GenResult {
+  datagrams: number;
+  seconds: number;
+  bitrate: number;
+  lateP50Us: number;
+  lateP99Us: number;
+  lateMaxUs: number;
+}
+
+interface PhaseResult {
+  phase: string;
+  /** The machine floor measured just before this phase (nothing else of ours running). */
+  floor: Floor;
+  /** Capture window, ms since the epoch (realtime clock, as the capture's timestamps). */
+  fromMs: number;
+  toMs: number;
+  generator: GenResult;
+  tools: {
+    name: Tool['name'];
+    outs: string[];
+    cpuPercent: number;
+    cpuPercentPerChannel: number;
+    peakRssMB: number;
+    warnings: string[];
+  }[];
+}
+
+/** Starts the tools, plays the input once, and reads each tool's CPU over the window. */
+async function runPhase(phase: string, file: string, start: () => Tool[]): Promise<PhaseResult> {
+  const floor = await measureFloor('spin', FLOOR_SECONDS);
+  // The generator loads first (it reads and times the whole file), the tools start once it is
+  // ready, and it plays when they have joined: no tool waits for its source long enough to
+  // call it failed.
+  const gen = spawn(process.execPath, [GEN, file, IN_ADDR], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    gen.stdout!.on('data', (b: Buffer) => {
+      out += String(b);
+      if (out.startsWith('ready\n')) resolve();
+    });
+    gen.once('exit', (c) => reject(new Error(`generator exited ${c} before it was ready`)));
+  });
+  const genDone = new Promise((r) => gen.once('exit', r));
+  await ready;
+  const tools = start();
+  try {
+    await sleep(1500); // sockets joined, headend's channels waiting for their source
+    for (const t of tools) {
+      if (t.proc.exitCode !== null) throw new Error(`${t.name} exited ${t.proc.exitCode} at start`);
+    }
+    const goMs = Date.now();
+    gen.stdin!.end('go\n');
+    await sleep(WARMUP * 1000);
+    const cpu0 = tools.map((t) => cpuSeconds(t.proc.pid!));
+    const t0 = performance.now();
+    await genDone;
+    const secs = (performance.now() - t0) / 1000;
+    const endMs = Date.now();
+    const cpu1 = tools.map((t) => cpuSeconds(t.proc.pid!));
+    const rss = tools.map((t) => peakRssMB(t.proc.pid!));
+    for (const t of tools) t.proc.kill('SIGTERM');
+    await Promise.all(
+      tools.map((t) => (t.proc.exitCode !== null ? 0 : new Promise((r) => t.proc.once('exit', r)))),
+    );
+    await sleep(100);
+    return {
+      phase,
+      floor,
+      fromMs: goMs + WARMUP * 1000,
+      // Each tool's output trails its input by its latency (headend ~0.4 s, DVBlast 0.1 s):
+      // the last second is the tools draining after the input stopped, left out.
+      toMs: endMs - TAIL * 1000,
+      generator: JSON.parse(out.slice('ready\n'.length)) as GenResult,
+      tools: tools.map((t, i) => {
+        const pct = ((cpu1[i] - cpu0[i]) / secs) * 100;
+        return {
+          name: t.name,
+          outs: t.outs,
+          cpuPercent: pct,
+          cpuPercentPerChannel: pct / SERVICES,
+          peakRssMB: rss[i],
+          warnings: warnings(t),
+        };
+      }),
+    };
+  } finally {
+    if (gen.exitCode === null) gen.kill('SIGKILL');
+    for (const t of tools) if (t.proc.exitCode === null) t.proc.kill('SIGKILL');
+  }
+}
+
+/** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
+function warnings(t: Tool): string[] {
+  const text = existsSync(t.log) ? readFileSync(t.log, 'utf8') : '';
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    let key: string | undefined;
+    if (t.name === 'dvblast') {
+      if (/^(warning|error):/.test(line)) key = line.replace(/\d+/g, 'N').slice(0, 80);
+    } else if (line.startsWith('{')) {
+      try {
+        const e = JSON.parse(line) as { level?: string; event?: string; msg?: string };
+        if (e.level === 'warn' || e.level === 'error') key = `${e.level} ${e.event ?? e.msg}`;
+      } catch {
+        // not a log line
+      }
+    }
+    if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${k} ×${n}`);
+}
+
+// ------------------------------------------------------------------ figures
+
+export interface OutputFigures {
+  phase: string;
+  tool: string;
+  service: number;
+  datagrams: number;
+  bitrate: number;
+  /** Datagram payload sizes, `size: count`. */
+  sizes: Record<string, number>;
+  pcrJitterP50Us: number;
+  pcrJitterP99Us: number;
+  pcrJitterMaxUs: number;
+  dfMaxMs: number;
+  /** The median second's DF (the steady state; the max is often one stall). */
+  dfMedianMs: number;
+  /** One datagram's duration at the output's mean rate, ms. */
+  datagramMs: number;
+  /** dfMaxMs ÷ datagramMs: 1.0 is a perfectly paced stream. */
+  dfDatagrams: number;
+  burstRatio: number;
+  lostPackets: number;
+  ccErrors: number;
+  priority1: number;
+  priority2: number;
+}
+
+function figures(
+  phase: string,
+  tool: string,
+  service: number,
+  all: Packet[],
+  fromNs: number,
+  toNs: number,
+): OutputFigures {
+  const list = all.filter((p) => p.ns >= fromNs && p.ns <= toNs);
+  const a = new Analyzer();
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const sizes: Record<string, number> = {};
+  let pcrPid = -1;
+  let lastRaw = -1;
+  let unwrapped = 0;
+  for (const p of list) {
+    sizes[p.size] = (sizes[p.size] ?? 0) + 1;
+    a.push(p.data, p.ns);
+    for (let o = 0; o + TS_PACKET_SIZE <= p.data.length; o += TS_PACKET_SIZE) {
+      const pcr = getPcr(p.data, o);
+      if (pcr < 0) continue;
+      const pid = getPid(p.data, o);
+      if (pcrPid < 0) pcrPid = pid;
+      if (pid !== pcrPid) continue;
+      unwrapped = lastRaw < 0 ? pcr : unwrapped + pcrDelta(pcr, lastRaw);
+      lastRaw = pcr;
+      xs.push(unwrapped / 27e6);
+      ys.push(p.ns / 1e9);
+    }
+  }
+  a.end();
+  const rep = a.report();
+  const jit = detrendedResiduals(xs, ys);
+  const pct = (q: number): number =>
+    jit.length ? jit[Math.min(jit.length - 1, Math.floor(q * jit.length))] : NaN;
+  // Burst: most bytes in any 10 ms window of arrivals, against the mean rate's 10 ms share.
+  let bytes = 0;
+  let maxBytes = 0;
+  for (let i = 0, j = 0; i < list.length; i++) {
+    bytes += list[i].size;
+    while (list[i].ns - list[j].ns >= 10e6) bytes -= list[j++].size;
+    if (bytes > maxBytes) maxBytes = bytes;
+  }
+  const seconds = list.length > 1 ? (list[list.length - 1].ns - list[0].ns) / 1e9 : 0;
+  const bitrate = seconds > 0 ? (list.reduce((s, p) => s + p.size, 0) * 8) / seconds : 0;
+  const datagramMs = bitrate > 0 ? ((DG * 8) / bitrate) * 1e3 : NaN;
+  const dfMaxMs = rep.mdi?.dfMaxMs ?? NaN;
+  const dfs = (rep.mdi?.intervals ?? []).filter((v) => v.bitrate > 0).map((v) => v.df_ms);
+  const dfMedianMs = dfs.length ? dfs.sort((x, y) => x - y)[dfs.length >> 1] : NaN;
+  const cc = rep.tr101290.priority1.find((c) => c.id === '1.4');
+  return {
+    phase,
+    tool,
+    service,
+    datagrams: list.length,
+    bitrate,
+    sizes,
+    pcrJitterP50Us: pct(0.5),
+    pcrJitterP99Us: pct(0.99),
+    pcrJitterMaxUs: jit.length ? jit[jit.length - 1] : NaN,
+    dfMaxMs,
+    dfMedianMs,
+    datagramMs,
+    dfDatagrams: dfMaxMs / datagramMs,
+    burstRatio: bitrate > 0 ? maxBytes / ((bitrate / 8) * 0.01) : NaN,
+    lostPackets: rep.mdi?.mlrTotal ?? 0,
+    ccErrors: cc?.errors ?? 0,
+    priority1: rep.priority1Errors,
+    priority2: rep.priority2Errors,
+  };
+}
+
+/**
+ * |arrival − (c + m·PCR)| in µs, sorted: the PCR overall jitter. The line is a least-squares
+ * fit made twice, the second time without the 2 % of points furthest from the first: on a busy
+ * box a few sends held back by 100 ms or more would otherwise tilt the line and show up as
+ * jitter of every other PCR (p50 and p99 then measure one stall). Every point's residual is
+ * kept, so the max still shows the stall. Both tools are measured the same way.
+ */
+function detrendedResiduals(xs: number[], ys: number[]): Float64Array {
+  const n = xs.length;
+  if (n < 3) return new Float64Array(0);
+  const x0 = xs[0];
+  const y0 = ys[0];
+  const fit = (use: (i: number) => boolean): [number, number] => {
+    let k = 0;
+    let sx = 0;
+    let sy = 0;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+      if (!use(i)) continue;
+      const x = xs[i] - x0;
+      const y = ys[i] - y0;
+      k++;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+    }
+    const m = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+    return [m, (sy - m * sx) / k];
+  };
+  const residuals = ([m, c]: [number, number]): Float64Array => {
+    const r = new Float64Array(n);
+    for (let i = 0; i < n; i++) r[i] = Math.abs(ys[i] - y0 - (c + m * (xs[i] - x0))) * 1e6;
+    return r;
+  };
+  const first = residuals(fit(() => true));
+  const cut = Float64Array.from(first).sort()[Math.floor(0.98 * (n - 1))];
+  return residuals(fit((i) => first[i] <= cut)).sort();
+}
+
+type Key = 'pcrJitterP50Us' | 'pcrJitterP99Us' | 'pcrJitterMaxUs' | 'dfDatagrams' | 'burstRatio';
+const PACING: Key[] = [
+  'pcrJitterP50Us',
+  'pcrJitterP99Us',
+  'pcrJitterMaxUs',
+  'dfDatagrams',
+  'burstRatio',
+];
+
+/** Worst of a tool's outputs in one phase (and its losses summed). */
+function worstOf(rows: OutputFigures[]) {
+  const max = (k: Key | 'dfMaxMs' | 'dfMedianMs'): number => Math.max(...rows.map((r) => r[k]));
+  return {
+    pcrJitterP50Us: max('pcrJitterP50Us'),
+    pcrJitterP99Us: max('pcrJitterP99Us'),
+    pcrJitterMaxUs: max('pcrJitterMaxUs'),
+    dfMedianMs: max('dfMedianMs'),
+    dfMaxMs: max('dfMaxMs'),
+    dfDatagrams: max('dfDatagrams'),
+    burstRatio: max('burstRatio'),
+    lostPackets: rows.reduce((s, r) => s + r.lostPackets, 0),
+    ccErrors: rows.reduce((s, r) => s + r.ccErrors, 0),
+  };
+}
+
+// ------------------------------------------------------------------ run
+
+async function main(): Promise<void> {
+  if (spawnSync('dvblast', ['-V'], { stdio: 'ignore' }).status !== 0) {
+    console.log('dvblast: skipped, DVBlast is not installed (Debian: apt-get install dvblast)');
+    writeResult('dvblast', { date: new Date().toISOString(), skipped: 'dvblast not installed' });
+    return;
+  }
+  const input = makeMpts();
+  console.log(
+    input.madeSeconds === null
+      ? `input: ${input.file.slice(ROOT.length)} (cached)`
+      : `input: made ${input.file.slice(ROOT.length)} in ${fmt(input.madeSeconds)} s`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'headend-dvblast-'));
+  const plan = {
+    headend: groups(41),
+    'headend vbr': groups(42),
+    dvblast: groups(43),
+    'both: headend': groups(44),
+    'both: dvblast': groups(45),
+  };
+  const capture = await startCapture(join(dir, 'out.pcap'), Object.values(plan).flat());
+  const phases: PhaseResult[] = [];
+  let cap: Awaited<ReturnType<typeof capture.stop>>;
+  try {
+    phases.push(
+      await runPhase('headend', input.file, () => [startHeadend(dir, 'headend', plan.headend)]),
+    );
+    phases.push(
+      await runPhase('headend vbr', input.file, () => [
+        startHeadend(dir, 'headend vbr', plan['headend vbr']),
+      ]),
+    );
+    phases.push(await runPhase('dvblast', input.file, () => [startDvblast(dir, plan.dvblast)]));
+    phases.push(
+      await runPhase('both', input.file, () => [
+        startHeadend(dir, 'headend', plan['both: headend']),
+        startDvblast(dir, plan['both: dvblast']),
+      ]),
+    );
+  } finally {
+    cap = await capture.stop();
+  }
+  if (KEEP) console.log(`kept ${dir} (capture, configs, logs)`);
+  else rmSync(dir, { recursive: true, force: true });
+
+  const rows: OutputFigures[] = [];
+  for (const ph of phases) {
+    const fromNs = (ph.fromMs - cap.epochSec * 1000) * 1e6;
+    const toNs = (ph.toMs - cap.epochSec * 1000) * 1e6;
+    for (const t of ph.tools) {
+      t.outs.forEach((o, i) =>
+        rows.push(figures(ph.phase, t.name, i + 1, cap.flows.get(o) ?? [], fromNs, toNs)),
+      );
+    }
+  }
+  const sel = (phase: string, tool: string): OutputFigures[] =>
+    rows.filter((r) => r.phase === phase && r.tool === tool);
+  const summary = phases.flatMap((ph) =>
+    ph.tools.map((t) => ({
+      phase: ph.phase,
+      tool: t.name,
+      worst: worstOf(sel(ph.phase, t.name)),
+      cpuPercent: t.cpuPercent,
+      cpuPercentPerChannel: t.cpuPercentPerChannel,
+      peakRssMB: t.peakRssMB,
+      warnings: t.warnings,
+      generator: ph.generator,
+    })),
+  );
+  // headend ÷ DVBlast, worst output against worst output (below 1: headend better), and per
+  // output: on how many services headend is better on every pacing figure.
+  const compare = (ours: OutputFigures[], theirs: OutputFigures[], oc: number, tc: number) => {
+    const wo = worstOf(ours);
+    const wt = worstOf(theirs);
+    const ratios = Object.fromEntries(PACING.map((k) => [k, wo[k] / wt[k]]));
+    const better = ours.filter((o, i) => PACING.every((k) => o[k] < theirs[i][k])).length;
+    const lostFigures = ours.flatMap((o, i) =>
+      PACING.filter((k) => !(o[k] < theirs[i][k])).map(
+        (k) => `service ${o.service} ${k}: ${fmt(o[k], 2)} vs ${fmt(theirs[i][k], 2)}`,
+      ),
+    );
+    return {
+      ratios,
+      cpuRatio: oc / tc,
+      outputsBetterOnEveryFigure: `${better}/${ours.length}`,
+      notBetter: lostFigures,
+    };
+  };
+  const cpuOf = (phase: string, tool: string): number =>
+    phases.find((p) => p.phase === phase)!.tools.find((t) => t.name === tool)!.cpuPercent;
+  const comparisons = {
+    'headend CBR ÷ dvblast (alone)': compare(
+      sel('headend', 'headend'),
+      sel('dvblast', 'dvblast'),
+      cpuOf('headend', 'headend'),
+      cpuOf('dvblast', 'dvblast'),
+    ),
+    'headend VBR ÷ dvblast (alone)': compare(
+      sel('headend vbr', 'headend vbr'),
+      sel('dvblast', 'dvblast'),
+      cpuOf('headend vbr', 'headend vbr'),
+      cpuOf('dvblast', 'dvblast'),
+    ),
+    'headend CBR ÷ dvblast (both at once)': compare(
+      sel('both', 'headend'),
+      sel('both', 'dvblast'),
+      cpuOf('both', 'headend'),
+      cpuOf('both', 'dvblast'),
+    ),
+  };
+  const result = {
+    date: new Date().toISOString(),
+    host: hostInfo(),
+    capture: { how: capture.how, droppedByKernel: cap.dropped },
+    input: { ...input, file: input.file.slice(ROOT.length) },
+    dvblastVersion: spawnSync('dvblast', ['-V'], { encoding: 'utf8' }).stdout.trim(),
+    secondsPerPhase: SECONDS - WARMUP - TAIL,
+    tailSeconds: TAIL,
+    warmupSeconds: WARMUP,
+    captureEpochSec: cap.epochSec,
+    windows: phases.map((p) => ({ phase: p.phase, fromMs: p.fromMs, toMs: p.toMs })),
+    floorBeforeEachPhase: Object.fromEntries(phases.map((p) => [p.phase, p.floor])),
+    summary,
+    comparisons,
+    rows,
+  };
+  writeResult('dvblast', result);
+
+  const f = fmt;
+  console.log(
+    `dvblast: ${SERVICES} services of a 40 Mbit/s MPTS; each phase ${SECONDS} s, figures over ${SECONDS - WARMUP - TAIL} s (from ${WARMUP} s in); capture: ${capture.how}${cap.dropped ? `, ${cap.dropped} DROPPED` : ''}`,
+  );
+  console.log(`machine floor, ${FLOOR_SECONDS} s before each phase, nothing of ours running:`);
+  for (const ph of phases) console.log(`  ${ph.phase.padEnd(12)} ${describeFloor(ph.floor)}`);
+  console.log(
+    'phase        tool         svc  dgrams  Mbit/s  sizes         PCR-OJ p50/p99/max µs   DF med/max ms (max dgrams)  burst  lost  CC',
+  );
+  for (const r of rows) {
+    const sizes = Object.entries(r.sizes)
+      .sort((x, y) => y[1] - x[1])
+      .map(([s, n]) => (Object.keys(r.sizes).length === 1 ? s : `${s}:${n}`))
+      .join(',');
+    console.log(
+      `${r.phase.padEnd(12)} ${r.tool.padEnd(12)} ${String(r.service).padStart(3)}  ${String(r.datagrams).padStart(6)}  ${f(r.bitrate / 1e6, 2).padStart(6)}  ${sizes.slice(0, 12).padEnd(12)}  ${`${f(r.pcrJitterP50Us, 0)}/${f(r.pcrJitterP99Us, 0)}/${f(r.pcrJitterMaxUs, 0)}`.padStart(20)}  ${`${f(r.dfMedianMs, 2)}/${f(r.dfMaxMs, 2)}`.padStart(13)} (${f(r.dfDatagrams, 2).padStart(6)})  ${f(r.burstRatio, 2).padStart(6)}  ${String(r.lostPackets).padStart(4)}  ${String(r.ccErrors).padStart(2)}`,
+    );
+  }
+  console.log('worst output per tool and phase, CPU over the same window:');
+  for (const s of summary) {
+    const w = s.worst;
+    console.log(
+      `  ${s.phase.padEnd(12)} ${s.tool.padEnd(12)} PCR-OJ p50 ${f(w.pcrJitterP50Us, 0)} p99 ${f(w.pcrJitterP99Us, 0)} max ${f(w.pcrJitterMaxUs, 0)} µs, DF median second ${f(w.dfMedianMs, 2)} ms, max ${f(w.dfMaxMs, 2)} ms (${f(w.dfDatagrams, 2)} dgrams), burst ${f(w.burstRatio, 2)}, lost ${w.lostPackets}, CC ${w.ccErrors}; CPU ${f(s.cpuPercent)} % (${f(s.cpuPercentPerChannel, 2)} %/channel), RSS ${f(s.peakRssMB)} MB${s.warnings.length ? `; ${s.warnings.join(', ')}` : ''}`,
+    );
+  }
+  for (const ph of phases) {
+    const g = ph.generator;
+    console.log(
+      `  input (${ph.phase}): ${f(g.bitrate / 1e6, 2)} Mbit/s, sends late p50 ${f(g.lateP50Us, 0)} µs, p99 ${f(g.lateP99Us, 0)} µs, max ${f(g.lateMaxUs / 1000, 2)} ms`,
+    );
+  }
+  console.log(
+    `ratios headend ÷ dvblast (worst output vs worst output; < 1: headend better); machine floor max ${f(Math.max(...phases.map((p) => p.floor.maxUs)) / 1000, 2)} ms:`,
+  );
+  for (const [label, c] of Object.entries(comparisons)) {
+    console.log(
+      `  ${label}: PCR-OJ p50 ${f(c.ratios.pcrJitterP50Us, 2)}, p99 ${f(c.ratios.pcrJitterP99Us, 2)}, max ${f(c.ratios.pcrJitterMaxUs, 2)}, DF ${f(c.ratios.dfDatagrams, 2)}, burst ${f(c.ratios.burstRatio, 2)}; CPU ${f(c.cpuRatio, 2)}×; outputs better on every figure ${c.outputsBetterOnEveryFigure}`,
+    );
+    if (c.notBetter.length) {
+      const more = c.notBetter.length > 8 ? `; … ${c.notBetter.length - 8} more in the JSON` : '';
+      console.log(`    not better: ${c.notBetter.slice(0, 8).join('; ')}${more}`);
+    }
+  }
+  console.log('wrote bench/results/dvblast-latest.json');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

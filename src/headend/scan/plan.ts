@@ -1,10 +1,11 @@
 // The transponders a `headend scan` / `headend probe` of a tuner target opens: target.ts's plan,
 // or for hdhomerun://host with no channel, one multiplex per channel of the device's lineup
-// (copy-protected channels left out: the device will not stream them).
+// (copy-protected channels left out: the device will not stream them), read with the HDHomeRun
+// backend's fetchLineup (tuners/hdhomerun/lineup.ts) from http://host/lineup.json.
 
 import { findConfigFile, formatConfigError } from '../config/load.js';
 import { HeadendError, isHeadendError } from '../errors.js';
-import { fetchLineup, type Lineup } from './lineup.js';
+import { fetchLineup, type LineupEntry as Lineup } from '../tuners/hdhomerun/lineup.js';
 import {
   resolveEntry,
   resolveTarget,
@@ -37,7 +38,7 @@ export async function planScan(target: string, o: PlanOptions): Promise<Plan | H
   if (isHeadendError(configFile)) return configFile;
   const r = resolveTarget(target, { configFile, transponders: o.transponders });
   if (isHeadendError(r) || 'transponders' in r) return r;
-  const lineup = await fetchLineup(r.lineupHost);
+  const lineup = await fetchLineup({ host: r.lineupHost, baseUrl: `http://${r.lineupHost}` });
   if (isHeadendError(lineup)) return lineup;
   const transponders: Transponder[] = [];
   for (const l of lineup) {

@@ -10,7 +10,7 @@ import {
   resolveTarget,
   type ScanPlan,
 } from '../../../src/headend/scan/target.js';
-import { parseLineup } from '../../../src/headend/scan/lineup.js';
+import { parseLineup } from '../../../src/headend/tuners/hdhomerun/lineup.js';
 import { outputBase } from '../../../src/headend/scan/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scan-target-'));

@@ -12,6 +12,8 @@ import { remuxCommand } from './headend/commands/remux.js';
 import { runCommand, type RunCliOptions } from './headend/commands/run.js';
 import { DEFAULT_DAEMON_URL } from './headend/commands/daemon-api.js';
 import { probeCommand } from './headend/commands/probe.js';
+import { scanCommand } from './headend/commands/scan.js';
+import { outputBase } from './headend/scan/options.js';
 import { installSystemdCommand } from './headend/commands/install-systemd.js';
 import { reloadCommand } from './headend/commands/reload.js';
 import { statusCommand } from './headend/commands/status.js';
@@ -218,16 +220,97 @@ export function buildProgram(): Command {
   program
     .command('probe')
     .description('list the programs, services and streams of a feed (to write channels.yaml)')
-    .argument('<url>', 'udp://[src@]group:port, rtp://…, http(s)://, srt://, a file, …')
+    .argument(
+      '<url>',
+      'udp://[src@]group:port, rtp://…, http(s)://, srt://, a file, …, or a tuner: ' +
+        'an id of the config, satip://host (with --transponder), hdhomerun://device[/channel]',
+    )
     .option('--seconds <n>', 'how long to read at most: 2, 500ms (default 5)', seconds)
     .option('--json', 'print the result as JSON', false)
+    .option('-c, --config <file>', 'config file with the tuner (default ./channels.yaml, …)')
+    .option(
+      '--transponder <tuning>',
+      'tuners: a transponder to tune, e.g. dvbs2:11494M:h:22000k, or a file of them (repeatable)',
+      collect,
+      [] as string[],
+    )
     .exitOverride()
-    .action(async (url: string, o: { seconds?: number; json: boolean }) => {
-      process.exitCode = await probeCommand(
-        url,
-        { maxMs: o.seconds ?? 5000, json: o.json },
-        processIo,
-      );
+    .action(
+      async (
+        url: string,
+        o: { seconds?: number; json: boolean; config?: string; transponder: string[] },
+      ) => {
+        process.exitCode = await probeCommand(
+          url,
+          {
+            maxMs: o.seconds ?? 5000,
+            json: o.json,
+            config: o.config,
+            transponders: o.transponder,
+          },
+          processIo,
+        );
+      },
+    );
+
+  program
+    .command('scan')
+    .description(
+      'tune a tuner and list its services (LCN, name, provider, type, PIDs); --write adds them ' +
+        'to channels.yaml as channels',
+    )
+    .argument(
+      '<tuner>',
+      'a tuner id of the config, satip://host[:port] (with --transponder), ' +
+        'hdhomerun://device/channel, or hdhomerun://host (its whole lineup)',
+    )
+    .option('-c, --config <file>', 'config file with the tuner (default ./channels.yaml, …)')
+    .option(
+      '--transponder <tuning>',
+      'DELIVERY:FREQUENCY[:…]: dvbs2:11494M:h:22000k, dvbt2:474M:8M, dvbc:346M:6900k:qam256, ' +
+        'atsc:57M:8vsb (key=value for modulation, plp, …); or a file of them, one per line; ' +
+        'repeatable. With a tuner id: other transponders on its adapter or server',
+      collect,
+      [] as string[],
+    )
+    .option('--timeout <duration>', 'longest wait per transponder: 10s (default), 500ms', seconds)
+    .option('--json', 'print the services as JSON', false)
+    .option('--lineup', 'hdhomerun://host: print its lineup instead of scanning it', false)
+    .option('--write <file>', 'append the services to this channels.yaml as channels')
+    .option(
+      '--base <group:port>',
+      'with --write: first output group and the port (default 239.255.10.1:5000)',
+      arg(outputBase),
+    )
+    .option(
+      '--first-number <n>',
+      'with --write: numbers for services without an LCN start here (default highest + 1)',
+      int('first number', 1, 65535),
+    )
+    .exitOverride()
+    .action(async (target: string, o: ScanCliOptions) => {
+      const ac = new AbortController();
+      const onSigint = (): void => ac.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        process.exitCode = await scanCommand(
+          target,
+          {
+            config: o.config,
+            transponders: o.transponder,
+            timeoutMs: o.timeout ?? 10_000,
+            json: o.json,
+            lineup: o.lineup,
+            write: o.write,
+            base: o.base ?? { group: '239.255.10.1', port: 5000 },
+            firstNumber: o.firstNumber,
+            signal: ac.signal,
+          },
+          processIo,
+        );
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
     });
 
   program
@@ -249,6 +332,22 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Repeatable options: every value, in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface ScanCliOptions {
+  config?: string;
+  transponder: string[];
+  timeout?: number;
+  json: boolean;
+  lineup: boolean;
+  write?: string;
+  base?: { group: string; port: number };
+  firstNumber?: number;
 }
 
 interface RemuxCliOptions {

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   E_BAD_BITRATE: 'a bitrate is malformed (examples: 6M, 800k, 1.5M, 3000000)',
   E_BAD_DURATION: 'a duration is malformed (examples: 100ms, 2s, 1m, 250)',
   E_BAD_URL: 'an input URL or path is not understood',
+  E_BAD_TUNING:
+    'a tuner to scan or probe is not understood: a --transponder, a satip:// or hdhomerun:// URL, or a tuner id the config lacks',
   E_IO: 'a file could not be read or written',
   E_NET: 'a socket could not be opened, bound or joined to its group',
   E_NO_INTERFACE:

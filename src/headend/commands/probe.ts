@@ -7,6 +7,8 @@
 // most N seconds (default 5); prints every program with its service name and provider, PMT and
 // PCR PIDs, and each stream's PID, stream_type, codec, languages and bitrate.
 // Exit 0, 1 when nothing (or no PAT) arrived, 2 for a URL the loader refuses.
+// A tuner (an id of channels.yaml with -c, satip://… with --transponder, hdhomerun://…) is
+// opened as `headend scan` opens it, one multiplex after the other (scan/probe-tuner.ts).
 
 import { join } from 'node:path';
 import { loadConfigText, formatConfigError } from '../config/index.js';
@@ -14,6 +16,7 @@ import { HeadendError, isHeadendError } from '../errors.js';
 import { readFileChunks } from '../inputs/file-reader.js';
 import { SourceHub, resolveFfmpeg, sourceKind } from '../sources/index.js';
 import { ProgramScanner } from '../../mpegts/program-scan.js';
+import { isTunerTarget, probeTuner } from '../scan/probe-tuner.js';
 import type { ScanResult } from '../../mpegts/program-scan.js';
 import { EXIT_USAGE } from './io.js';
 import type { CommandIo } from './io.js';
@@ -25,9 +28,14 @@ export interface ProbeOptions {
   /** After the structure is complete, read this long more for the bitrates (default 2000 ms). */
   settleMs?: number;
   signal?: AbortSignal;
+  /** Tuner targets (a tuner id, satip://, hdhomerun://): the config and --transponder list. */
+  config?: string;
+  transponders?: string[];
 }
 
 export async function probeCommand(url: string, o: ProbeOptions, io: CommandIo): Promise<number> {
+  const tuner = { ...o, transponders: o.transponders ?? [] };
+  if (isTunerTarget(url, tuner)) return probeTuner(url, tuner, io, formatProbe);
   // The loader makes the source spec exactly as for a channel whose source is this URL.
   const loaded = loadConfigText(
     `channels:\n  - number: 1\n    name: probe\n    output: udp://239.1.1.1:1\n` +

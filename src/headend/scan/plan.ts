@@ -1,0 +1,73 @@
+// The transponders a `headend scan` / `headend probe` of a tuner target opens: target.ts's plan,
+// or for hdhomerun://host with no channel, one multiplex per channel of the device's lineup
+// (copy-protected channels left out: the device will not stream them), read with the HDHomeRun
+// backend's fetchLineup (tuners/hdhomerun/lineup.ts) from http://host/lineup.json.
+
+import { findConfigFile, formatConfigError } from '../config/load.js';
+import { HeadendError, isHeadendError } from '../errors.js';
+import { fetchLineup, type LineupEntry as Lineup } from '../tuners/hdhomerun/lineup.js';
+import {
+  resolveEntry,
+  resolveTarget,
+  transponderLabel,
+  tunerIdFor,
+  type ScanPlan,
+  type Transponder,
+} from './target.js';
+
+export interface PlanOptions {
+  /** -c FILE; when absent the default lookup (./channels.yaml, /etc/headend/…) is tried. */
+  config?: string;
+  transponders: readonly string[];
+}
+
+export interface Plan extends ScanPlan {
+  /** The device's lineup, when the target was hdhomerun://host. */
+  lineup?: Lineup[];
+}
+
+/** The config file to read tuner ids from: -c FILE (must be readable), or the default lookup. */
+export function configFor(explicit: string | undefined): string | undefined | HeadendError {
+  const found = findConfigFile(explicit);
+  if (typeof found === 'string') return found;
+  return explicit !== undefined ? new HeadendError('E_IO', formatConfigError(found)) : undefined;
+}
+
+export async function planScan(target: string, o: PlanOptions): Promise<Plan | HeadendError> {
+  const configFile = configFor(o.config);
+  if (isHeadendError(configFile)) return configFile;
+  const r = resolveTarget(target, { configFile, transponders: o.transponders });
+  if (isHeadendError(r) || 'transponders' in r) return r;
+  const lineup = await fetchLineup({ host: r.lineupHost, baseUrl: `http://${r.lineupHost}` });
+  if (isHeadendError(lineup)) return lineup;
+  const transponders: Transponder[] = [];
+  for (const l of lineup) {
+    if (l.drm) continue;
+    const url = `hdhomerun://${r.lineupHost}${r.port !== undefined ? `:${r.port}` : ''}/${l.guideNumber}`;
+    const entry: Record<string, unknown> = { id: 'hdhr', url };
+    const spec = resolveEntry(entry, url);
+    if (isHeadendError(spec)) continue; // a guide number our URL form cannot name
+    const id = tunerIdFor(`hdhr-${r.lineupHost}`, spec);
+    transponders.push({
+      label: `${transponderLabel(spec)} ${l.guideName}`.trim(),
+      tuner: { ...spec, id },
+      entry: { ...entry, id },
+    });
+  }
+  return { transponders, lineup };
+}
+
+/** The lineup as a table: GUIDE, NAME, HD, DRM. */
+export function formatLineup(host: string, lineup: readonly Lineup[]): string {
+  const rows = [['CH', 'NAME', 'HD', 'DRM']].concat(
+    lineup.map((l) => [l.guideNumber, l.guideName, l.hd ? 'HD' : '', l.drm ? 'DRM' : '']),
+  );
+  const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const lines = rows.map((row) =>
+    row
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `hdhomerun://${host}: ${lineup.length} channel(s)\n${lines.join('\n')}\n`;
+}

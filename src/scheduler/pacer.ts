@@ -60,6 +60,11 @@ export interface PacerOptions {
    * Needs root, CAP_SYS_NICE or RLIMIT_RTPRIO; `realtime` tells whether it took effect.
    */
   realtimePriority?: number;
+  /**
+   * The share of one core the pacing thread may spend busy-waiting for due times (0-1; 0:
+   * never spin, sleep to each due time; default 1: no limit). See SpinBudget.
+   */
+  spinBudget?: number;
 }
 
 export interface ChannelStats {
@@ -188,6 +193,7 @@ export class Pacer {
         statsEveryMs: opts.onStats ? 1000 : 0,
         outputModule: String(opts.outputModule),
         realtimePriority: priority,
+        spinBudget: opts.spinBudget ?? 1,
       },
       // `node --input-type=module -e` is not valid for a worker file.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),

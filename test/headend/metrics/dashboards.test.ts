@@ -17,6 +17,23 @@ async function exposedNames(): Promise<Set<string>> {
     channels,
     pacer: () => pacerStats,
     ffmpegChildren: () => [process.pid],
+    // A locked tuner with every reading, so that each headend_tuner_* series exists.
+    tuners: () => [
+      {
+        id: 'sat',
+        kind: 'dvb',
+        target: 'adapter0/frontend0 11494 MHz H dvbs2',
+        state: 'running',
+        channels: [1],
+        restarts: 0,
+        lock: true,
+        signal: { value: -40, unit: 'dBm' },
+        snr: { value: 12, unit: 'dB' },
+        ber: 0,
+        uncorrected: 0,
+        at: 0,
+      },
+    ],
   });
   const names = new Set<string>();
   for (const f of parsePromText(await m.render()).values())

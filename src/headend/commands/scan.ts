@@ -17,6 +17,8 @@ import { EXIT_OK, EXIT_STREAM_ERRORS, EXIT_USAGE, type CommandIo } from './io.js
 export interface ScanOptions {
   config?: string;
   transponders: string[];
+  /** --discover: where HDHomeRun device-id discovery is sent. */
+  discover?: string;
   /** Per transponder, ms. */
   timeoutMs: number;
   json: boolean;
@@ -35,7 +37,11 @@ export interface ScanRow extends ScannedService {
 }
 
 export async function scanCommand(target: string, o: ScanOptions, io: CommandIo): Promise<number> {
-  const plan = await planScan(target, { config: o.config, transponders: o.transponders });
+  const plan = await planScan(target, {
+    config: o.config,
+    transponders: o.transponders,
+    discover: o.discover,
+  });
   if (isHeadendError(plan)) {
     io.error(plan);
     return EXIT_USAGE;
@@ -54,6 +60,7 @@ export async function scanCommand(target: string, o: ScanOptions, io: CommandIo)
   const scans = await scanTransponders(plan.transponders, {
     timeoutMs: o.timeoutMs,
     signal: o.signal,
+    hdhomerun: { discovery: plan.discovery },
     onTune: (t, i) =>
       io.log('info', 'scan-tune', {
         transponder: t.label,

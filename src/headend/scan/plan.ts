@@ -26,6 +26,8 @@ export interface PlanOptions {
   transponders: readonly string[];
   /** --discover: where HDHomeRun device-id discovery is sent instead of the broadcast. */
   discover?: string;
+  /** More discovery options (the UDP port of a stand-in, in tests). */
+  discovery?: DiscoverOptions;
 }
 
 export interface Plan extends ScanPlan {
@@ -36,8 +38,12 @@ export interface Plan extends ScanPlan {
 }
 
 /** --discover ADDRESS: that address asked, no broadcast (as a tuner's `discover:`). */
-export function discoveryOptions(discover: string | undefined): DiscoverOptions | undefined {
-  return discover !== undefined ? { broadcast: false, targets: [discover] } : undefined;
+export function discoveryOptions(
+  discover: string | undefined,
+  more?: DiscoverOptions,
+): DiscoverOptions | undefined {
+  if (discover === undefined) return more;
+  return { ...more, broadcast: false, targets: [discover, ...(more?.targets ?? [])] };
 }
 
 /** The config file to read tuner ids from: -c FILE (must be readable), or the default lookup. */
@@ -56,7 +62,7 @@ export async function planScan(target: string, o: PlanOptions): Promise<Plan | H
     ...(o.discover !== undefined ? { discover: o.discover } : {}),
   });
   if (isHeadendError(r)) return r;
-  const discovery = discoveryOptions(o.discover);
+  const discovery = discoveryOptions(o.discover, o.discovery);
   if ('transponders' in r) return discovery !== undefined ? { ...r, discovery } : r;
   const device = await defaultDirectory.resolve(r.lineupHost, {
     ...discovery,

@@ -150,6 +150,48 @@ t.test('scan and probe a SAT>IP server (stand-in): write, validate, run, again',
   t.match(second.stdout, /0 channel\(s\) added, 3 skipped/, 'second scan: nothing added');
   t.equal(readFileSync(config, 'utf8'), written, 'file unchanged by the second scan');
 
+  // One frequency on two inputs of the server (src=2, src=3: two dishes): two multiplexes,
+  // each row written with its own tuner (the stand-in plays the same file on both, so the
+  // second input's services clash with the first's LCNs).
+  const two = join(dir, 'two.yaml');
+  writeFileSync(two, HEAD);
+  const setups = server.of('SETUP').length;
+  const both = await cli(dir, [
+    ...['scan', url, '--transponder', `${tp}:src=2`, '--transponder', `${tp}:src=3`],
+    ...['--write', two, '--base', '239.255.30.41:6734', '--timeout', '15s'],
+  ]);
+  t.equal(both.code, 0, `scan of two inputs exits 0 ${both.stderr}`);
+  t.same(
+    server
+      .of('SETUP')
+      .slice(setups)
+      .map((r) => r.query.get('src')),
+    ['2', '3'],
+    'each input tuned (SETUP src=)',
+  );
+  t.match(both.stdout, /11494M H dvbs2 src 2: 3 service/, 'the inputs are told apart');
+  t.match(both.stdout, /3 channel\(s\) added, 3 skipped/, 'one input added, the other clashes');
+  t.match(
+    both.stdout,
+    /! Sat One \(service 1, 11494M H dvbs2 src 3\): number 301 \(its LCN\) is already/,
+    'the clash names the second input',
+  );
+  const twoDoc = parse(readFileSync(two, 'utf8')) as Written;
+  t.same(
+    twoDoc.tuners?.map((x) => [x.id, x.src]),
+    [[id, 2]],
+    "tuners: src=2's entry only",
+  );
+  t.same(
+    twoDoc.channels?.map((c) => [c.number, c.source]),
+    [
+      [301, { tuner: id, service: 1 }],
+      [302, { tuner: id, service: 2 }],
+      [351, { tuner: id, service: 3 }],
+    ],
+    'the channels name the input they were found on',
+  );
+
   await playsOne(t, config, {
     number: 302,
     name: 'Sat Two',

@@ -222,9 +222,12 @@ function write(
       return EXIT_USAGE;
     }
   }
-  const byLabel = new Map(scans.map((s) => [s.transponder.label, s.transponder]));
-  const candidates = rows.map((r): Candidate => {
-    const t = byLabel.get(r.transponder)!;
+  // rows is rowsOf(scans): each scan's services in order. The multiplex of a row is taken by
+  // position, not by its label: two transponders can share one (the same frequency on two
+  // SAT>IP src= inputs or DiSEqC ports, two PLPs of a DVB-T2 multiplex).
+  const owners = scans.flatMap((s) => s.result.services.map(() => s.transponder));
+  const candidates = rows.map((r, i): Candidate => {
+    const t = owners[i];
     const c: Candidate = {
       serviceId: r.serviceId,
       name:

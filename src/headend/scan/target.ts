@@ -162,11 +162,19 @@ export function resolveEntry(
   return bad(`${what}: ${msgs.join('; ') || 'not a valid tuner'}`);
 }
 
-/** "11494M H dvbs2" / "474M dvbt2" / "hdhomerun 5.1". */
+/**
+ * "11494M H dvbs2" / "474M dvbt2" / "hdhomerun 5.1"; with what else tells two multiplexes on
+ * one frequency apart: "11494M H dvbs2 src 2", "11494M H dvbs2 diseqc 3", "474M dvbt2 plp 1".
+ */
 export function transponderLabel(t: TunerSpec): string {
   if (t.kind === 'hdhomerun') return `hdhomerun ${t.channel}`;
   const pol = t.tuning.polarization !== undefined ? ` ${t.tuning.polarization.toUpperCase()}` : '';
-  return `${formatHz(t.tuning.frequencyHz)}${pol} ${t.tuning.delivery}`;
+  const more = [
+    t.kind === 'satip' && t.src !== 1 ? ` src ${t.src}` : '',
+    t.tuning.diseqc !== undefined ? ` diseqc ${t.tuning.diseqc}` : '',
+    t.tuning.plp !== undefined ? ` plp ${t.tuning.plp}` : '',
+  ].join('');
+  return `${formatHz(t.tuning.frequencyHz)}${pol} ${t.tuning.delivery}${more}`;
 }
 
 /** A tuner id from a prefix and a transponder: astra-11494h, satip-10-0-0-9-474. */

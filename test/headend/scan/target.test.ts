@@ -209,3 +209,11 @@ t.test('--discover: written as the discover: of a device id, HDHomeRun only', as
     t.ok(isHeadendError(discoverAddress(bad)), `--discover ${bad} refused`);
   }
 });
+
+t.test('labels tell apart multiplexes on one frequency (src, plp)', async (t) => {
+  const label = (url: string, tp: string): string =>
+    (resolveTarget(url, { transponders: [tp] }) as ScanPlan).transponders[0].label;
+  t.equal(label('satip://10.0.0.9', 'dvbs2:11494M:h:22000k'), '11494M H dvbs2');
+  t.equal(label('satip://10.0.0.9', 'dvbs2:11494M:h:22000k:src=2'), '11494M H dvbs2 src 2');
+  t.equal(label('satip://10.0.0.9', 'dvbt2:474M:8M:1'), '474M dvbt2 plp 1');
+});

@@ -237,7 +237,7 @@ export function resolveTarget(
       if (isHeadendError(spec)) return spec;
       return { transponders: [{ label: transponderLabel(spec), tuner: spec, entry }] };
     }
-    if (o.discover !== undefined) return bad(NOT_HDHR);
+    if (o.discover !== undefined) return new HeadendError('E_USAGE', NOT_HDHR);
     if (tps.length === 0) {
       return bad(
         `${target}: a SAT>IP server needs the transponders to tune: --transponder dvbs2:11494M:h:22000k`,
@@ -252,7 +252,7 @@ export function resolveTarget(
     o.discover !== undefined &&
     p.transponders[0]?.tuner.kind !== 'hdhomerun'
   )
-    return bad(NOT_HDHR);
+    return new HeadendError('E_USAGE', NOT_HDHR);
   return p;
 }
 

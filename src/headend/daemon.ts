@@ -129,6 +129,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     outputModule: OUTPUT_MODULE,
     onStats: (st) => (pacerStats = st),
     realtimePriority: config.pacing.realtimePriority,
+    spinBudget: config.pacing.spinBudgetPercent / 100,
   });
   void pacer.realtime.then((r) => {
     if (r === null) return;

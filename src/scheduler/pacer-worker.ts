@@ -11,7 +11,8 @@
 //
 // With a real-time priority (PacerOptions.realtimePriority) the thread first puts itself under
 // SCHED_FIFO (realtime.ts); its spin margin is then capped at SpinMargin.REALTIME_MAX_NS, so it
-// sleeps through most of each gap instead of spinning.
+// sleeps through most of each gap instead of spinning. The spin also stays within a CPU budget
+// (PacerOptions.spinBudget, SpinBudget): past it, the thread sleeps to each due time instead.
 //
 // A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
 // queued send still points into the slot.
@@ -35,7 +36,14 @@ import {
   type RingViews,
 } from './ring.js';
 import { makeThreadRealtime } from './realtime.js';
-import { SpinMargin, planWait, sendDue, staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
+import {
+  SpinBudget,
+  SpinMargin,
+  planWait,
+  sendDue,
+  staggerOffsetNs,
+  type PacedQueue,
+} from './pacing-loop.js';
 import {
   WAKE_CTRL,
   WAKE_DATA,
@@ -164,6 +172,8 @@ const queues: WorkerChannel[] = [];
 const opening = new Map<string, Promise<WorkerChannel | null>>();
 let closing = false;
 const margin = new SpinMargin();
+/** PacerOptions.spinBudget: the share of a core the spin may use. */
+const budget = new SpinBudget((workerData.spinBudget as number | undefined) ?? 1);
 const realtimePriority = (workerData.realtimePriority as number) ?? 0;
 /** The loop runs SCHED_FIFO (set once at start). */
 let realtime = false;
@@ -258,6 +268,7 @@ async function run(): Promise<void> {
     const next = sendDue(queues, clock, out);
     loopStats.sent += out.sent;
     let now = clock();
+    budget.add(0, now);
     if (statsEvery > 0 && now - periodStart >= statsEvery) {
       loopStats.channels = queues.length;
       loopStats.marginNs = margin.ns;
@@ -270,7 +281,7 @@ async function run(): Promise<void> {
     const plan =
       ctrl !== ctrlSeen && !justYielded
         ? ({ kind: 'yield' } as const)
-        : planWait(next, now, margin.ns, now - lastYield, justYielded);
+        : planWait(next, now, Math.min(margin.ns, budget.ns), now - lastYield, justYielded);
     justYielded = false;
     switch (plan.kind) {
       case 'yield':
@@ -301,6 +312,7 @@ async function run(): Promise<void> {
           for (let j = 0; j < SPIN_PAUSE; j++) spinSink = (spinSink + j) | 0;
         }
         loopStats.spinNs += now - t0;
+        budget.add(now - t0, now);
         break;
       }
       case 'none':

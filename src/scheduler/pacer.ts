@@ -43,6 +43,9 @@ export type { PacerStats, RealtimeResult } from './protocol.js';
 /** Most TS packets in one datagram (7 × 188 = 1316 bytes fill a 1500-byte MTU). */
 const MAX_PACKETS_PER_DATAGRAM = 7;
 
+/** The pacing thread's spin budget when none is given: 5 % of a core (SpinBudget). */
+export const DEFAULT_SPIN_BUDGET = 0.05;
+
 export interface PacerOptions {
   /**
    * Module implementing the outputs (OutputModule), loaded into the worker: src/headend/output's
@@ -60,6 +63,12 @@ export interface PacerOptions {
    * Needs root, CAP_SYS_NICE or RLIMIT_RTPRIO; `realtime` tells whether it took effect.
    */
   realtimePriority?: number;
+  /**
+   * The share of one core the pacing thread may spend busy-waiting for due times (0-1; 0:
+   * never spin, sleep to each due time; 1: no limit; default DEFAULT_SPIN_BUDGET). See
+   * SpinBudget.
+   */
+  spinBudget?: number;
 }
 
 export interface ChannelStats {
@@ -188,6 +197,7 @@ export class Pacer {
         statsEveryMs: opts.onStats ? 1000 : 0,
         outputModule: String(opts.outputModule),
         realtimePriority: priority,
+        spinBudget: opts.spinBudget ?? DEFAULT_SPIN_BUDGET,
       },
       // `node --input-type=module -e` is not valid for a worker file.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),

@@ -142,6 +142,51 @@ export class SpinMargin {
   }
 }
 
+/**
+ * Keeps the pacing thread's busy-waiting within a CPU budget: a fraction of one core. Each
+ * window the time spun is compared with the budget: above it, the cap on the spin margin
+ * halves (down to 0: the thread only sleeps, and a send is late by the OS's wake-up delay);
+ * below half of it, the cap grows again (×1.5, from at least MIN_GROW_NS) up to MAX_NS.
+ *
+ * Why: the margin follows the OS's worst wake-up delay, which on a loaded VM reaches the 1 ms
+ * maximum, so with datagrams less than 1 ms apart (~4 000/s: 8 channels of 5 Mbit/s) the
+ * thread never slept and spun a whole core. A late wake-up costs tens of µs on a datagram that
+ * lasts milliseconds; the core is worth more.
+ */
+export class SpinBudget {
+  static readonly WINDOW_NS = 100_000_000;
+  static readonly MIN_GROW_NS = 20_000;
+  private capNs = SpinMargin.MAX_NS;
+  private spun = 0;
+  private start = -1;
+
+  /** @param fraction of one core the spin may use (0: never spin; 1: no limit). */
+  constructor(private readonly fraction: number) {
+    if (fraction <= 0) this.capNs = 0;
+  }
+
+  /** The most the spin margin may be now. */
+  get ns(): number {
+    return this.fraction >= 1 ? SpinMargin.MAX_NS : this.capNs;
+  }
+
+  /** The thread spun `spinNs` (0 for a pass without a spin); `nowNs` is the clock now. */
+  add(spinNs: number, nowNs: number): void {
+    if (this.fraction <= 0 || this.fraction >= 1) return;
+    if (this.start < 0) this.start = nowNs;
+    this.spun += spinNs;
+    const elapsed = nowNs - this.start;
+    if (elapsed < SpinBudget.WINDOW_NS) return;
+    const used = this.spun / elapsed;
+    if (used > this.fraction) this.capNs = Math.floor(this.capNs / 2);
+    else if (used < this.fraction / 2) {
+      this.capNs = Math.min(SpinMargin.MAX_NS, Math.max(SpinBudget.MIN_GROW_NS, this.capNs * 1.5));
+    }
+    this.spun = 0;
+    this.start = nowNs;
+  }
+}
+
 /** Low-discrepancy stagger: channel k starts frac(k·φ⁻¹) of a datagram interval late. */
 export function staggerOffsetNs(staggerIndex: number, datagramIntervalNs: number): number {
   const f = (staggerIndex * 0.6180339887498949) % 1;

@@ -8,10 +8,10 @@
 // all its channels, lock reporting, failover to a backup when the lock is lost, and return.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeMpts } from '../helpers/mpts.js';
+import { standinAdapter } from '../helpers/dvb/adapter.js';
+import { filterFor, makeMpts } from '../helpers/mpts.js';
 import {
   analyzeRecording,
   assertCleanAcrossFailures,
@@ -20,7 +20,6 @@ import {
   marker,
   openRecorder,
   pidsWithMarker,
-  REPO,
   sleep,
   startDaemon,
   stopAndCheck,
@@ -38,44 +37,16 @@ const CHANNELS = [
   { number: 62, service: 2, group: '239.255.26.2', port: 6602 },
 ];
 
-/** PIDs of each program of the file (ffprobe): PMT, PCR and streams. */
-function programPids(file: string): Map<number, number[]> {
-  const r = spawnSync('/usr/bin/ffprobe', ['-v', 'error', '-show_programs', '-of', 'json', file], {
-    encoding: 'utf8',
-  });
-  const j = JSON.parse(r.stdout) as {
-    programs: { program_id: number; pmt_pid: number; pcr_pid: number; streams: { id: string }[] }[];
-  };
-  return new Map(
-    j.programs.map((p) => [
-      p.program_id,
-      [p.pmt_pid, p.pcr_pid, ...p.streams.map((s) => Number.parseInt(s.id, 16))],
-    ]),
-  );
-}
-
 t.test('a DVB adapter (stand-in) feeds two channels; lock lost → backup → back', async (t) => {
   const tag = marker('dvb');
   const dir = join(tempDir(t), tag);
-  const adapter = join(dir, 'dev', 'dvb', 'adapter0');
-  mkdirSync(adapter, { recursive: true });
   const mpts = join(dir, 'mpts.ts');
+  mkdirSync(dir);
   makeMpts(mpts, PROGRAMS, 40);
-  copyFileSync(mpts, join(adapter, 'dvr0'));
-  writeFileSync(join(adapter, 'frontend0'), '');
-  writeFileSync(join(adapter, 'demux0'), '');
-  const wrapper = (name: string): string => {
-    const file = join(dir, `${name}.sh`);
-    const js = join(REPO, 'dist', 'test', 'helpers', 'dvb', `${name}-standin.js`);
-    writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${js}" "$@"\n`);
-    chmodSync(file, 0o755);
-    return file;
-  };
-  const zap = wrapper('zap');
-  const demux = wrapper('demux');
+  const { devices, adapter, zap, demux } = standinAdapter(dir, mpts);
   const config = (channels: typeof CHANNELS): string =>
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n` +
-    `tuners:\n  - id: astra\n    adapter: 0\n    devices: ${join(dir, 'dev', 'dvb')}\n` +
+    `tuners:\n  - id: astra\n    adapter: 0\n    devices: ${devices}\n` +
     `    zap: ${zap}\n    demux: ${demux}\n    delivery: dvbs2\n    frequency: 11494M\n` +
     `    polarization: h\n    symbol_rate: 22000k\n    diseqc: 2\n    tune_timeout: 2s\n` +
     `channels:\n` +
@@ -126,11 +97,7 @@ t.test('a DVB adapter (stand-in) feeds two channels; lock lost → backup → ba
   );
 
   // The hardware PID filter: SI, and exactly the PMT/PCR/streams of the two services taken.
-  const pids = programPids(mpts);
-  const want = (services: number[]): number[] =>
-    [
-      ...new Set([0, 1, 0x10, 0x11, 0x12, 0x14, ...services.flatMap((s) => pids.get(s) ?? [])]),
-    ].sort((a, b) => a - b);
+  const want = (services: number[]): number[] => filterFor(mpts, services);
   const lastPids = (): string =>
     readFileSync(join(adapter, 'pids.log'), 'utf8').trim().split('\n').pop() ?? '';
   t.equal(lastPids(), want([1, 2]).join(' '), `PID filter: SI + services 1 and 2 (${lastPids()})`);

@@ -16,6 +16,30 @@ export interface MptsProgram {
   radio?: boolean;
 }
 
+/** PIDs of each program of a TS file (ffprobe): its PMT, PCR and elementary PIDs. */
+export function programPids(file: string): Map<number, number[]> {
+  const r = spawnSync('/usr/bin/ffprobe', ['-v', 'error', '-show_programs', '-of', 'json', file], {
+    encoding: 'utf8',
+  });
+  const j = JSON.parse(r.stdout) as {
+    programs: { program_id: number; pmt_pid: number; pcr_pid: number; streams: { id: string }[] }[];
+  };
+  return new Map(
+    j.programs.map((p) => [
+      p.program_id,
+      [p.pmt_pid, p.pcr_pid, ...p.streams.map((s) => Number.parseInt(s.id, 16))],
+    ]),
+  );
+}
+
+/** What a tuner's PID filter should pass for `services` of the file: SI + their PIDs, sorted. */
+export function filterFor(file: string, services: number[]): number[] {
+  const pids = programPids(file);
+  return [
+    ...new Set([0, 1, 0x10, 0x11, 0x12, 0x14, ...services.flatMap((s) => pids.get(s) ?? [])]),
+  ].sort((a, b) => a - b);
+}
+
 /**
  * Writes the MPTS to `file` (seconds long) with ffmpeg; throws with ffmpeg's words on failure.
  * With `muxrate` (bit/s) the multiplex is CBR, as a broadcast one is: a stand-in that sends

@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   EARLY_NS,
   MAX_NO_YIELD_NS,
+  SpinBudget,
   SpinMargin,
   YIELD_GAP_NS,
   planWait,
@@ -110,6 +111,43 @@ t.test('SpinMargin of a real-time thread: capped lower, at once', async (t) => {
   t.equal(s.ns, SpinMargin.MIN_NS, 'fast wake-ups bring it down as before');
   const r = new SpinMargin(100_000);
   t.equal(r.ns, 100_000, 'a cap below the starting margin applies from the start');
+});
+
+t.test('SpinBudget: the spin stays within its share of a core', async (t) => {
+  const W = SpinBudget.WINDOW_NS;
+  const b = new SpinBudget(0.05);
+  t.equal(b.ns, SpinMargin.MAX_NS, 'starts uncapped');
+  // A thread that spins 50 % of each window (datagrams every 0.25 ms, 1 ms margin).
+  let now = 0;
+  b.add(0, now);
+  for (let w = 0; w < 3; w++) {
+    for (let i = 0; i < 100; i++) {
+      now += W / 100;
+      b.add(W / 200, now);
+    }
+  }
+  t.equal(b.ns, SpinMargin.MAX_NS / 8, 'over budget: the cap halves each window');
+  for (let w = 0; w < 20; w++) {
+    now += W;
+    b.add(0, now);
+  }
+  t.equal(b.ns, SpinMargin.MAX_NS, 'no spin: it grows back to the maximum');
+  const never = new SpinBudget(0);
+  never.add(1e9, 1e9);
+  t.equal(never.ns, 0, 'budget 0: never spin');
+  const free = new SpinBudget(1);
+  free.add(W, W);
+  free.add(W, 2 * W);
+  t.equal(free.ns, SpinMargin.MAX_NS, 'budget 1: no limit');
+  // Down to 0: then the plan sleeps to the due time itself.
+  const c = new SpinBudget(0.01);
+  for (let w = 1; w <= 40; w++) c.add(W, w * W);
+  t.equal(c.ns, 0, 'a cap that halves enough reaches 0');
+  t.same(
+    planWait(1e9 + 300_000, 1e9, 0, 0, true),
+    { kind: 'sleep', ms: 0.3 },
+    'margin 0: sleep to due',
+  );
 });
 
 t.test('stagger spreads channels over a datagram interval', async (t) => {

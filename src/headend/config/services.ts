@@ -53,6 +53,7 @@ export function services(
   const pacing = {
     realtimePriority: raw?.pacing?.realtime_priority ?? 0,
     cpuDmaLatencyUs: raw?.pacing?.cpu_dma_latency ?? null,
+    spinBudgetPercent: raw?.pacing?.spin_budget ?? DEFAULTS.spinBudgetPercent,
   };
   return { http, rtsp, sap, pacing, watch: raw?.watch ?? false };
 }

@@ -133,6 +133,8 @@ export interface PacingSpec {
   realtimePriority: number;
   /** PM QoS CPU latency (µs) held while running; null = leave the kernel's choice. */
   cpuDmaLatencyUs: number | null;
+  /** Share of one core (percent) the pacing thread may spend spinning to due times. */
+  spinBudgetPercent: number;
 }
 
 export interface HeadendSpec {

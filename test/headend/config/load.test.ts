@@ -234,20 +234,29 @@ channels:
   });
 });
 
-t.test('headend.pacing: off by default; priority and CPU latency checked', async (t) => {
-  t.same(ok(`channels:\n${channel(1)}`).pacing, { realtimePriority: 0, cpuDmaLatencyUs: null });
-  const on = ok(
-    `headend:\n  pacing:\n    realtime_priority: 20\n    cpu_dma_latency: 0\nchannels:\n${channel(1)}`,
-  );
-  t.same(on.pacing, { realtimePriority: 20, cpuDmaLatencyUs: 0 });
-  const text = `headend:\n  pacing:\n    realtime_priority: 100\n    cpu_dma_latncy: 0\nchannels:\n${channel(1)}`;
-  const e = errors(text);
-  t.equal(e.length, 2, e.map(formatConfigError).join('\n'));
-  t.equal(e[0].path, 'headend.pacing.realtime_priority');
-  t.equal(where(e[0]), val(text, 'realtime_priority: 100'));
-  t.match(e[1].message, /cpu_dma_latency/, 'a typo gets a suggestion');
-  t.equal(where(e[1]), at(text, 'cpu_dma_latncy'));
-});
+t.test(
+  'headend.pacing: off by default; priority, CPU latency and spin budget checked',
+  async (t) => {
+    t.same(ok(`channels:\n${channel(1)}`).pacing, {
+      realtimePriority: 0,
+      cpuDmaLatencyUs: null,
+      spinBudgetPercent: 5,
+    });
+    const on = ok(
+      `headend:\n  pacing:\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\nchannels:\n${channel(1)}`,
+    );
+    t.same(on.pacing, { realtimePriority: 20, cpuDmaLatencyUs: 0, spinBudgetPercent: 0 });
+    const spin = errors(`headend:\n  pacing:\n    spin_budget: 101\nchannels:\n${channel(1)}`);
+    t.match(spin[0]?.message, /spin_budget: expected an integer from 0 to 100/);
+    const text = `headend:\n  pacing:\n    realtime_priority: 100\n    cpu_dma_latncy: 0\nchannels:\n${channel(1)}`;
+    const e = errors(text);
+    t.equal(e.length, 2, e.map(formatConfigError).join('\n'));
+    t.equal(e[0].path, 'headend.pacing.realtime_priority');
+    t.equal(where(e[0]), val(text, 'realtime_priority: 100'));
+    t.match(e[1].message, /cpu_dma_latency/, 'a typo gets a suggestion');
+    t.equal(where(e[1]), at(text, 'cpu_dma_latncy'));
+  },
+);
 
 t.test('test patterns are lavfi names; smpte and smptehd are short for the bars', async (t) => {
   const pat = (p: string): string | undefined =>
@@ -529,9 +538,9 @@ t.test('missing and contradictory keys', async (t) => {
       ],
       [
         at(text, 'test: smpte, url'),
-        'channels[1].source.test: a source has either url or test, not both',
+        'channels[1].source.test: a source has one of url, test and tuner, not url and test',
       ],
-      [at(text, '{ service: 5 }'), 'channels[2].source: a source needs url or test'],
+      [at(text, '{ service: 5 }'), 'channels[2].source: a source needs url, test or tuner'],
       [at(text, 'service: 6'), 'channels[3].service: service is also set in source: give it once'],
       [
         at(text, 'service: 2'),

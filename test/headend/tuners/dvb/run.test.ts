@@ -5,13 +5,13 @@
 // status. Also: nothing is left running after a failure or a close.
 import '../../../helpers/private-network.js'; // the stand-ins run beside socket tests: inside the namespace
 import t, { type Test } from 'tap';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SourceHub } from '../../../../src/headend/sources/hub.js';
 import type { SourceSpec } from '../../../../src/headend/sources/types.js';
 import type { DvbTunerSpec } from '../../../../src/headend/tuners/types.js';
 import { makeMpts } from '../../../helpers/mpts.js';
-import { REPO, pidsWithMarker, tempDir, marker } from '../../../e2e/helpers.js';
+import { pidsWithMarker, tempDir, marker } from '../../../e2e/helpers.js';
+import { standinAdapter } from '../../../helpers/dvb/adapter.js';
 import { EventLog, Recorder, waitFor } from '../../sources/helpers.js';
 
 let MPTS = '';
@@ -24,18 +24,7 @@ t.before(() => {
 function adapter(t: Test, state?: string): { spec: DvbTunerSpec; dir: string; tag: string } {
   const tag = marker('dvbrun');
   const dir = join(tempDir(t), tag);
-  const a = join(dir, 'dvb', 'adapter0');
-  mkdirSync(a, { recursive: true });
-  for (const f of ['frontend0', 'demux0']) writeFileSync(join(a, f), '');
-  writeFileSync(join(a, 'dvr0'), '');
-  if (state !== undefined) writeFileSync(join(a, 'state'), state);
-  const wrapper = (name: string): string => {
-    const file = join(dir, `${name}.sh`);
-    const js = join(REPO, 'dist', 'test', 'helpers', 'dvb', `${name}-standin.js`);
-    writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${js}" "$@"\n`);
-    chmodSync(file, 0o755);
-    return file;
-  };
+  const { devices, zap, demux } = standinAdapter(dir, MPTS, 0, state);
   const spec: DvbTunerSpec = {
     id: 'roof',
     kind: 'dvb',
@@ -43,9 +32,9 @@ function adapter(t: Test, state?: string): { spec: DvbTunerSpec; dir: string; ta
     frontend: 0,
     tuning: { delivery: 'dvbt2', frequencyHz: 474e6, bandwidthHz: 8e6 },
     tuneTimeoutMs: 1000,
-    devices: join(dir, 'dvb'),
-    zap: wrapper('zap'),
-    demux: wrapper('demux'),
+    devices,
+    zap,
+    demux,
   };
   return { spec, dir, tag };
 }
@@ -68,7 +57,6 @@ const source = (tuner: DvbTunerSpec): SourceSpec => ({
 
 t.test('a locked adapter delivers its multiplex and reports lock, signal, C/N', async (t) => {
   const { spec } = adapter(t);
-  writeFileSync(join(spec.devices, 'adapter0', 'dvr0'), readFileSync(MPTS));
   const { h } = hub(t);
   const rec = new Recorder();
   h.subscribe(source(spec), rec);

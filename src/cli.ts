@@ -13,7 +13,7 @@ import { runCommand, type RunCliOptions } from './headend/commands/run.js';
 import { DEFAULT_DAEMON_URL } from './headend/commands/daemon-api.js';
 import { probeCommand } from './headend/commands/probe.js';
 import { scanCommand } from './headend/commands/scan.js';
-import { outputBase } from './headend/scan/options.js';
+import { discoverAddress, outputBase } from './headend/scan/options.js';
 import { installSystemdCommand } from './headend/commands/install-systemd.js';
 import { reloadCommand } from './headend/commands/reload.js';
 import { statusCommand } from './headend/commands/status.js';
@@ -234,11 +234,23 @@ export function buildProgram(): Command {
       collect,
       [] as string[],
     )
+    .option(
+      '--discover <address>',
+      'HDHomeRun device ids: send discovery to this address (the device, or a directed ' +
+        'broadcast such as 192.168.1.255) instead of 255.255.255.255',
+      arg(discoverAddress),
+    )
     .exitOverride()
     .action(
       async (
         url: string,
-        o: { seconds?: number; json: boolean; config?: string; transponder: string[] },
+        o: {
+          seconds?: number;
+          json: boolean;
+          config?: string;
+          transponder: string[];
+          discover?: string;
+        },
       ) => {
         process.exitCode = await probeCommand(
           url,
@@ -247,6 +259,7 @@ export function buildProgram(): Command {
             json: o.json,
             config: o.config,
             transponders: o.transponder,
+            discover: o.discover,
           },
           processIo,
         );
@@ -273,6 +286,12 @@ export function buildProgram(): Command {
       collect,
       [] as string[],
     )
+    .option(
+      '--discover <address>',
+      'HDHomeRun device ids: send discovery to this address (the device, or a directed ' +
+        'broadcast such as 192.168.1.255) instead of 255.255.255.255',
+      arg(discoverAddress),
+    )
     .option('--timeout <duration>', 'longest wait per transponder: 10s (default), 500ms', seconds)
     .option('--json', 'print the services as JSON', false)
     .option('--lineup', 'hdhomerun://host: print its lineup instead of scanning it', false)
@@ -298,6 +317,7 @@ export function buildProgram(): Command {
           {
             config: o.config,
             transponders: o.transponder,
+            discover: o.discover,
             timeoutMs: o.timeout ?? 10_000,
             json: o.json,
             lineup: o.lineup,
@@ -342,6 +362,7 @@ function collect(value: string, previous: string[]): string[] {
 interface ScanCliOptions {
   config?: string;
   transponder: string[];
+  discover?: string;
   timeout?: number;
   json: boolean;
   lineup: boolean;

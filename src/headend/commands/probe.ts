@@ -31,11 +31,17 @@ export interface ProbeOptions {
   /** Tuner targets (a tuner id, satip://, hdhomerun://): the config and --transponder list. */
   config?: string;
   transponders?: string[];
+  /** --discover: where HDHomeRun device-id discovery is sent. */
+  discover?: string;
 }
 
 export async function probeCommand(url: string, o: ProbeOptions, io: CommandIo): Promise<number> {
   const tuner = { ...o, transponders: o.transponders ?? [] };
   if (isTunerTarget(url, tuner)) return probeTuner(url, tuner, io, formatProbe);
+  if (o.discover !== undefined) {
+    io.error(new HeadendError('E_USAGE', `--discover is for HDHomeRun tuners, not '${url}'`));
+    return EXIT_USAGE;
+  }
   // The loader makes the source spec exactly as for a channel whose source is this URL.
   const loaded = loadConfigText(
     `channels:\n  - number: 1\n    name: probe\n    output: udp://239.1.1.1:1\n` +

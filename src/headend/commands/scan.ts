@@ -17,6 +17,8 @@ import { EXIT_OK, EXIT_STREAM_ERRORS, EXIT_USAGE, type CommandIo } from './io.js
 export interface ScanOptions {
   config?: string;
   transponders: string[];
+  /** --discover: where HDHomeRun device-id discovery is sent. */
+  discover?: string;
   /** Per transponder, ms. */
   timeoutMs: number;
   json: boolean;
@@ -35,7 +37,11 @@ export interface ScanRow extends ScannedService {
 }
 
 export async function scanCommand(target: string, o: ScanOptions, io: CommandIo): Promise<number> {
-  const plan = await planScan(target, { config: o.config, transponders: o.transponders });
+  const plan = await planScan(target, {
+    config: o.config,
+    transponders: o.transponders,
+    discover: o.discover,
+  });
   if (isHeadendError(plan)) {
     io.error(plan);
     return EXIT_USAGE;
@@ -54,6 +60,7 @@ export async function scanCommand(target: string, o: ScanOptions, io: CommandIo)
   const scans = await scanTransponders(plan.transponders, {
     timeoutMs: o.timeoutMs,
     signal: o.signal,
+    hdhomerun: { discovery: plan.discovery },
     onTune: (t, i) =>
       io.log('info', 'scan-tune', {
         transponder: t.label,
@@ -215,9 +222,12 @@ function write(
       return EXIT_USAGE;
     }
   }
-  const byLabel = new Map(scans.map((s) => [s.transponder.label, s.transponder]));
-  const candidates = rows.map((r): Candidate => {
-    const t = byLabel.get(r.transponder)!;
+  // rows is rowsOf(scans): each scan's services in order. The multiplex of a row is taken by
+  // position, not by its label: two transponders can share one (the same frequency on two
+  // SAT>IP src= inputs or DiSEqC ports, two PLPs of a DVB-T2 multiplex).
+  const owners = scans.flatMap((s) => s.result.services.map(() => s.transponder));
+  const candidates = rows.map((r, i): Candidate => {
+    const t = owners[i];
     const c: Candidate = {
       serviceId: r.serviceId,
       name:

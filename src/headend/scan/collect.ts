@@ -7,6 +7,7 @@
 import { sourceKey } from '../config/resolve.js';
 import { SourceHub, resolveFfmpeg } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
+import type { HdhomerunOptions } from '../tuners/hdhomerun/run.js';
 import { ALL_SERVICES } from '../../mpegts/pid-plan.js';
 import { ServiceScanner, type ServiceScanResult } from '../../mpegts/service-scan.js';
 import type { Transponder } from './target.js';
@@ -30,6 +31,8 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** Source events (error level: the tuner's failures). */
   log?: (e: SourceEvent) => void;
+  /** HDHomeRun tuners: where discovery asks (--discover). */
+  hdhomerun?: HdhomerunOptions;
   /** Called before each transponder is tuned. */
   onTune?: (t: Transponder, index: number) => void;
 }
@@ -54,6 +57,7 @@ async function scanOne(t: Transponder, o: CollectOptions): Promise<TransponderSc
     stallMs: o.timeoutMs + 1000,
     startMs: o.timeoutMs + 1000,
     log: (e) => o.log?.(e),
+    ...(o.hdhomerun !== undefined ? { hdhomerun: o.hdhomerun } : {}),
   });
   const scanner = new ServiceScanner(o.nitWaitMs !== undefined ? { nitWaitMs: o.nitWaitMs } : {});
   const spec = { tuner: t.tuner, service: ALL_SERVICES };

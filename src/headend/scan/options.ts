@@ -1,5 +1,6 @@
-// Command-line values of `headend scan`: the --base output address (first multicast group and
-// the port every written channel uses).
+// Command-line values of `headend scan` and `headend probe`: the --base output address (first
+// multicast group and the port every written channel uses) and the --discover address (where
+// HDHomeRun device-id discovery is sent, as a tuner's `discover:`).
 
 import { destinationProblem } from '../config/values.js';
 import { HeadendError } from '../errors.js';
@@ -18,4 +19,18 @@ export function outputBase(text: string): { group: string; port: number } | Head
   const why = destinationProblem(m[1]);
   if (why !== undefined) return bad(why);
   return { group: m[1], port };
+}
+
+/** `192.168.1.255` (a directed broadcast) or `192.168.1.20` (the device): an IPv4 address. */
+export function discoverAddress(text: string): string | HeadendError {
+  const t = text.trim();
+  const m = /^\d{1,3}(?:\.\d{1,3}){3}$/.exec(t);
+  if (m === null || t.split('.').some((b) => Number(b) > 255)) {
+    return new HeadendError(
+      'E_USAGE',
+      `bad --discover '${text}': expected an IPv4 address (the device, or a broadcast address ` +
+        `such as 192.168.1.255)`,
+    );
+  }
+  return t;
 }

@@ -1,12 +1,17 @@
 // The transponders a `headend scan` / `headend probe` of a tuner target opens: target.ts's plan,
 // or for hdhomerun://host with no channel, one multiplex per channel of the device's lineup
-// (copy-protected channels left out: the device will not stream them), read with the HDHomeRun
-// backend's fetchLineup (tuners/hdhomerun/lineup.ts) from http://host/lineup.json.
+// (copy-protected channels left out: the device will not stream them). The device is found as
+// the HDHomeRun backend finds it (tuners/hdhomerun/discover.ts: a device id through discovery,
+// broadcast or the --discover address; a host through its /discover.json), and its lineup read
+// with fetchLineup (tuners/hdhomerun/lineup.ts) from the LineupURL or BaseURL it gives: a real
+// device serves its HTTP API on port 80, the stream on 5004.
 
 import { findConfigFile, formatConfigError } from '../config/load.js';
 import { HeadendError, isHeadendError } from '../errors.js';
 import { fetchLineup, type LineupEntry as Lineup } from '../tuners/hdhomerun/lineup.js';
+import { defaultDirectory, type DiscoverOptions } from '../tuners/hdhomerun/discover.js';
 import {
+  hdhrEntry,
   resolveEntry,
   resolveTarget,
   transponderLabel,
@@ -19,11 +24,26 @@ export interface PlanOptions {
   /** -c FILE; when absent the default lookup (./channels.yaml, /etc/headend/…) is tried. */
   config?: string;
   transponders: readonly string[];
+  /** --discover: where HDHomeRun device-id discovery is sent instead of the broadcast. */
+  discover?: string;
+  /** More discovery options (the UDP port of a stand-in, in tests). */
+  discovery?: DiscoverOptions;
 }
 
 export interface Plan extends ScanPlan {
   /** The device's lineup, when the target was hdhomerun://host. */
   lineup?: Lineup[];
+  /** HDHomeRun discovery for the tuning (--discover), for the SourceHub's hdhomerun options. */
+  discovery?: DiscoverOptions;
+}
+
+/** --discover ADDRESS: that address asked, no broadcast (as a tuner's `discover:`). */
+export function discoveryOptions(
+  discover: string | undefined,
+  more?: DiscoverOptions,
+): DiscoverOptions | undefined {
+  if (discover === undefined) return more;
+  return { ...more, broadcast: false, targets: [discover, ...(more?.targets ?? [])] };
 }
 
 /** The config file to read tuner ids from: -c FILE (must be readable), or the default lookup. */
@@ -36,15 +56,26 @@ export function configFor(explicit: string | undefined): string | undefined | He
 export async function planScan(target: string, o: PlanOptions): Promise<Plan | HeadendError> {
   const configFile = configFor(o.config);
   if (isHeadendError(configFile)) return configFile;
-  const r = resolveTarget(target, { configFile, transponders: o.transponders });
-  if (isHeadendError(r) || 'transponders' in r) return r;
-  const lineup = await fetchLineup({ host: r.lineupHost, baseUrl: `http://${r.lineupHost}` });
+  const r = resolveTarget(target, {
+    configFile,
+    transponders: o.transponders,
+    ...(o.discover !== undefined ? { discover: o.discover } : {}),
+  });
+  if (isHeadendError(r)) return r;
+  const discovery = discoveryOptions(o.discover, o.discovery);
+  if ('transponders' in r) return discovery !== undefined ? { ...r, discovery } : r;
+  const device = await defaultDirectory.resolve(r.lineupHost, {
+    ...discovery,
+    streamPort: r.port ?? 5004,
+  });
+  if (isHeadendError(device)) return device;
+  const lineup = await fetchLineup(device);
   if (isHeadendError(lineup)) return lineup;
   const transponders: Transponder[] = [];
   for (const l of lineup) {
     if (l.drm) continue;
     const url = `hdhomerun://${r.lineupHost}${r.port !== undefined ? `:${r.port}` : ''}/${l.guideNumber}`;
-    const entry: Record<string, unknown> = { id: 'hdhr', url };
+    const entry = hdhrEntry('hdhr', url, r.lineupHost, r.discover);
     const spec = resolveEntry(entry, url);
     if (isHeadendError(spec)) continue; // a guide number our URL form cannot name
     const id = tunerIdFor(`hdhr-${r.lineupHost}`, spec);
@@ -54,7 +85,9 @@ export async function planScan(target: string, o: PlanOptions): Promise<Plan | H
       entry: { ...entry, id },
     });
   }
-  return { transponders, lineup };
+  const plan: Plan = { transponders, lineup };
+  if (discovery !== undefined) plan.discovery = discovery;
+  return plan;
 }
 
 /** The lineup as a table: GUIDE, NAME, HD, DRM. */

@@ -12,6 +12,8 @@ import { EXIT_OK, EXIT_STREAM_ERRORS, EXIT_USAGE, type CommandIo } from '../comm
 export interface ProbeTunerOptions {
   config?: string;
   transponders: readonly string[];
+  /** --discover: where HDHomeRun device-id discovery is sent. */
+  discover?: string;
   maxMs: number;
   json: boolean;
   settleMs?: number;
@@ -19,14 +21,15 @@ export interface ProbeTunerOptions {
 }
 
 /**
- * Whether `target` names a tuner: a satip:// or hdhomerun:// URL, a --transponder given, or a
+ * Whether `target` names a tuner: a satip:// or hdhomerun:// URL, a --transponder or --discover
+ * given, or a
  * bare id that is a tuner of the config (-c FILE, else the default lookup). File paths and
  * other URLs are not.
  */
 export function isTunerTarget(target: string, o: ProbeTunerOptions): boolean {
   if (/^(satip|hdhomerun):\/\//i.test(target.trim())) return true;
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(target)) return false;
-  if (o.transponders.length > 0) return true;
+  if (o.transponders.length > 0 || o.discover !== undefined) return true;
   const file = configFor(o.config);
   if (file === undefined || isHeadendError(file)) return false;
   const t = readTuners(file);
@@ -39,7 +42,11 @@ export async function probeTuner(
   io: CommandIo,
   format: (label: string, r: ScanResult) => string,
 ): Promise<number> {
-  const plan = await planScan(target, { config: o.config, transponders: o.transponders });
+  const plan = await planScan(target, {
+    config: o.config,
+    transponders: o.transponders,
+    discover: o.discover,
+  });
   if (isHeadendError(plan)) {
     io.error(plan);
     return EXIT_USAGE;
@@ -48,6 +55,7 @@ export async function probeTuner(
     timeoutMs: o.maxMs,
     settleMs: o.settleMs ?? 2000,
     signal: o.signal,
+    hdhomerun: { discovery: plan.discovery },
   });
   let found = 0;
   for (const s of scans) {

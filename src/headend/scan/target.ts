@@ -2,7 +2,8 @@
 // server (satip://host[:port]) or an HDHomeRun (hdhomerun://device/channel, or without the
 // channel: its lineup), with `--transponder` tunings. Every tuning goes through the config's own
 // tuner resolver (config/tuners.ts, leaf parsers of config/tuning-values.ts), so a transponder
-// is checked exactly as a `tuners:` entry would be.
+// is checked exactly as a `tuners:` entry would be. --discover (HDHomeRun only) is written into
+// a URL target's entry as its `discover:`.
 //
 // --transponder syntax: DELIVERY:FREQUENCY[:VALUE…][:KEY=VALUE…]
 //   positional values by delivery system (the tuners: keys they fill):
@@ -21,6 +22,7 @@ import { ErrorSink } from '../config/sink.js';
 import { resolveTuners } from '../config/tuners.js';
 import { formatHz, parseNetworkTunerUrl } from '../config/tuning-values.js';
 import { fromSystemError, HeadendError, isHeadendError } from '../errors.js';
+import { isDeviceIdText } from '../tuners/hdhomerun/packet.js';
 import { DELIVERY_SYSTEMS, type DeliverySystem, type TunerSpec } from '../tuners/types.js';
 
 /** One multiplex to open. */
@@ -45,6 +47,8 @@ export interface ScanPlan {
 export interface LineupTarget {
   lineupHost: string;
   port?: number;
+  /** --discover: where device-id discovery is sent. */
+  discover?: string;
 }
 
 const TUNING_KEYS = [
@@ -158,11 +162,19 @@ export function resolveEntry(
   return bad(`${what}: ${msgs.join('; ') || 'not a valid tuner'}`);
 }
 
-/** "11494M H dvbs2" / "474M dvbt2" / "hdhomerun 5.1". */
+/**
+ * "11494M H dvbs2" / "474M dvbt2" / "hdhomerun 5.1"; with what else tells two multiplexes on
+ * one frequency apart: "11494M H dvbs2 src 2", "11494M H dvbs2 diseqc 3", "474M dvbt2 plp 1".
+ */
 export function transponderLabel(t: TunerSpec): string {
   if (t.kind === 'hdhomerun') return `hdhomerun ${t.channel}`;
   const pol = t.tuning.polarization !== undefined ? ` ${t.tuning.polarization.toUpperCase()}` : '';
-  return `${formatHz(t.tuning.frequencyHz)}${pol} ${t.tuning.delivery}`;
+  const more = [
+    t.kind === 'satip' && t.src !== 1 ? ` src ${t.src}` : '',
+    t.tuning.diseqc !== undefined ? ` diseqc ${t.tuning.diseqc}` : '',
+    t.tuning.plp !== undefined ? ` plp ${t.tuning.plp}` : '',
+  ].join('');
+  return `${formatHz(t.tuning.frequencyHz)}${pol} ${t.tuning.delivery}${more}`;
 }
 
 /** A tuner id from a prefix and a transponder: astra-11494h, satip-10-0-0-9-474. */
@@ -182,7 +194,15 @@ export interface TargetOptions {
   /** -c FILE, or the default lookup's result (undefined: none found). */
   configFile?: string;
   transponders: readonly string[];
+  /**
+   * --discover: where HDHomeRun device-id discovery is sent (instead of the broadcast). A URL
+   * target's tuner entry takes it as its `discover:`, so that `headend run` finds the device
+   * where the scan found it.
+   */
+  discover?: string;
 }
+
+const NOT_HDHR = '--discover is for HDHomeRun targets (where discovery looks for a device id)';
 
 /**
  * The plan for a target: a tuner id (from the config), satip://…, hdhomerun://device/channel;
@@ -199,6 +219,7 @@ export function resolveTarget(
     if (tps.length > 0) return bad('an HDHomeRun tunes by channel: --transponder has no meaning');
     const l: LineupTarget = { lineupHost: lineup[1] };
     if (lineup[2] !== undefined) l.port = Number(lineup[2]);
+    if (o.discover !== undefined) l.discover = o.discover;
     return l;
   }
   if (/^[a-z]+:\/\//i.test(target)) {
@@ -206,14 +227,17 @@ export function resolveTarget(
     if (!('kind' in url)) return bad(url.message);
     if (url.kind === 'hdhomerun') {
       if (tps.length > 0) return bad('an HDHomeRun tunes by channel: --transponder has no meaning');
-      const entry = {
-        id: tunerIdFor(`hdhr-${url.host}`, hdhrSpec(url.host, url.channel ?? '')),
-        url: target,
-      };
+      const entry = hdhrEntry(
+        tunerIdFor(`hdhr-${url.host}`, hdhrSpec(url.host, url.channel ?? '')),
+        target.trim(),
+        url.host,
+        o.discover,
+      );
       const spec = resolveEntry(entry, target);
       if (isHeadendError(spec)) return spec;
       return { transponders: [{ label: transponderLabel(spec), tuner: spec, entry }] };
     }
+    if (o.discover !== undefined) return new HeadendError('E_USAGE', NOT_HDHR);
     if (tps.length === 0) {
       return bad(
         `${target}: a SAT>IP server needs the transponders to tune: --transponder dvbs2:11494M:h:22000k`,
@@ -222,7 +246,29 @@ export function resolveTarget(
     const prefix = `satip-${url.host}`;
     return plan(tps, (keys) => ({ id: 'scan', url: target.trim(), ...keys }), prefix);
   }
-  return configTuner(target, tps, o.configFile);
+  const p = configTuner(target, tps, o.configFile);
+  if (
+    !isHeadendError(p) &&
+    o.discover !== undefined &&
+    p.transponders[0]?.tuner.kind !== 'hdhomerun'
+  )
+    return new HeadendError('E_USAGE', NOT_HDHR);
+  return p;
+}
+
+/**
+ * The tuners: entry of an HDHomeRun channel; a device id found through --discover keeps that
+ * address as its `discover:` (a host needs no discovery).
+ */
+export function hdhrEntry(
+  id: string,
+  url: string,
+  device: string,
+  discover: string | undefined,
+): Record<string, unknown> {
+  const entry: Record<string, unknown> = { id, url };
+  if (discover !== undefined && isDeviceIdText(device)) entry.discover = discover;
+  return entry;
 }
 
 function hdhrSpec(device: string, channel: string): TunerSpec {

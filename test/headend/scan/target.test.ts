@@ -11,7 +11,7 @@ import {
   type ScanPlan,
 } from '../../../src/headend/scan/target.js';
 import { parseLineup } from '../../../src/headend/tuners/hdhomerun/lineup.js';
-import { outputBase } from '../../../src/headend/scan/options.js';
+import { discoverAddress, outputBase } from '../../../src/headend/scan/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scan-target-'));
 t.teardown(() => undefined);
@@ -162,4 +162,58 @@ t.test('lineup.json and --base', async (t) => {
   for (const bad of ['10.0.0.1:5000', '239.255.10.1', '239.255.10.1:70000', '239.0.0.5:5000']) {
     t.ok(isHeadendError(outputBase(bad)), `--base ${bad} refused`);
   }
+});
+
+t.test('--discover: written as the discover: of a device id, HDHomeRun only', async (t) => {
+  const p = resolveTarget('hdhomerun://1010CAFE/5.1', {
+    transponders: [],
+    discover: '192.168.1.255',
+  }) as ScanPlan;
+  t.same(p.transponders[0].entry, {
+    id: 'hdhr-1010cafe-5-1',
+    url: 'hdhomerun://1010CAFE/5.1',
+    discover: '192.168.1.255',
+  });
+  t.equal(
+    p.transponders[0].tuner.kind === 'hdhomerun' && p.transponders[0].tuner.discover,
+    '192.168.1.255',
+    'the tuning asks there',
+  );
+  const host = resolveTarget('hdhomerun://192.168.1.50/5.1', {
+    transponders: [],
+    discover: '192.168.1.255',
+  }) as ScanPlan;
+  t.same(
+    host.transponders[0].entry,
+    {
+      id: 'hdhr-192-168-1-50-5-1',
+      url: 'hdhomerun://192.168.1.50/5.1',
+    },
+    'a host needs no discovery',
+  );
+  t.same(resolveTarget('hdhomerun://1010CAFE', { transponders: [], discover: '10.0.0.255' }), {
+    lineupHost: '1010CAFE',
+    discover: '10.0.0.255',
+  });
+  t.match(
+    (
+      resolveTarget('satip://10.0.0.9', {
+        transponders: ['dvbs2:11494M:h:22000k'],
+        discover: '10.0.0.255',
+      }) as Error
+    ).message,
+    /--discover is for HDHomeRun/,
+  );
+  t.equal(discoverAddress(' 192.168.1.255 '), '192.168.1.255');
+  for (const bad of ['eth0', '192.168.1', '300.1.1.1', '']) {
+    t.ok(isHeadendError(discoverAddress(bad)), `--discover ${bad} refused`);
+  }
+});
+
+t.test('labels tell apart multiplexes on one frequency (src, plp)', async (t) => {
+  const label = (url: string, tp: string): string =>
+    (resolveTarget(url, { transponders: [tp] }) as ScanPlan).transponders[0].label;
+  t.equal(label('satip://10.0.0.9', 'dvbs2:11494M:h:22000k'), '11494M H dvbs2');
+  t.equal(label('satip://10.0.0.9', 'dvbs2:11494M:h:22000k:src=2'), '11494M H dvbs2 src 2');
+  t.equal(label('satip://10.0.0.9', 'dvbt2:474M:8M:1'), '474M dvbt2 plp 1');
 });

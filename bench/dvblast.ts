@@ -113,22 +113,28 @@ function makeMpts(): { file: string; source: string; madeSeconds: number | null 
 // ------------------------------------------------------------------ tools
 
 interface Tool {
-  name: 'headend' | 'headend vbr' | 'dvblast';
+  name: 'headend' | 'headend vbr' | 'headend spin5' | 'dvblast';
   proc: ChildProcess;
   outs: string[];
   log: string;
 }
 
-function startHeadend(dir: string, name: 'headend' | 'headend vbr', outs: string[]): Tool {
+function startHeadend(
+  dir: string,
+  name: 'headend' | 'headend vbr' | 'headend spin5',
+  outs: string[],
+): Tool {
   const [inGroup, inPort] = IN_ADDR.split(':');
+  // headend spin5: CBR with the pacing thread's spin held to 5 % of a core (spin_budget).
+  const pacing = name === 'headend spin5' ? '  pacing: { spin_budget: 5 }\n' : '';
   const yaml =
-    'headend:\n  interface: 127.0.0.1\n  ttl: 1\n  http: false\n  rtsp: false\nchannels:\n' +
+    `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  http: false\n  rtsp: false\n${pacing}channels:\n` +
     outs
       .map(
         (o, i) =>
           `  - number: ${i + 1}\n    name: Bench ${i + 1}\n    output: udp://${o}\n` +
           `    source: { url: "udp://@${inGroup}:${inPort}?interface=127.0.0.1", service: ${i + 1} }\n` +
-          (name === 'headend' ? `    bitrate: ${CBR_RATE}\n` : ''),
+          (name !== 'headend vbr' ? `    bitrate: ${CBR_RATE}\n` : ''),
       )
       .join('');
   const tag = `${name.replace(' ', '-')}-${outs[0].split('.')[2]}`;
@@ -473,6 +479,7 @@ async function main(): Promise<void> {
   const plan = {
     headend: groups(41),
     'headend vbr': groups(42),
+    'headend spin5': groups(46),
     dvblast: groups(43),
     'both: headend': groups(44),
     'both: dvblast': groups(45),
@@ -487,6 +494,11 @@ async function main(): Promise<void> {
     phases.push(
       await runPhase('headend vbr', input.file, () => [
         startHeadend(dir, 'headend vbr', plan['headend vbr']),
+      ]),
+    );
+    phases.push(
+      await runPhase('headend spin5', input.file, () => [
+        startHeadend(dir, 'headend spin5', plan['headend spin5']),
       ]),
     );
     phases.push(await runPhase('dvblast', input.file, () => [startDvblast(dir, plan.dvblast)]));
@@ -558,6 +570,12 @@ async function main(): Promise<void> {
       sel('headend vbr', 'headend vbr'),
       sel('dvblast', 'dvblast'),
       cpuOf('headend vbr', 'headend vbr'),
+      cpuOf('dvblast', 'dvblast'),
+    ),
+    'headend CBR, spin_budget 5 ÷ dvblast (alone)': compare(
+      sel('headend spin5', 'headend spin5'),
+      sel('dvblast', 'dvblast'),
+      cpuOf('headend spin5', 'headend spin5'),
       cpuOf('dvblast', 'dvblast'),
     ),
     'headend CBR ÷ dvblast (both at once)': compare(

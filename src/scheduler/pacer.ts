@@ -43,8 +43,8 @@ export type { PacerStats, RealtimeResult } from './protocol.js';
 /** Most TS packets in one datagram (7 × 188 = 1316 bytes fill a 1500-byte MTU). */
 const MAX_PACKETS_PER_DATAGRAM = 7;
 
-/** The pacing thread's spin budget when none is given: 5 % of a core (SpinBudget). */
-export const DEFAULT_SPIN_BUDGET = 0.05;
+/** The pacing thread's spin budget when none is given: no limit (SpinBudget). */
+export const DEFAULT_SPIN_BUDGET = 1;
 
 export interface PacerOptions {
   /**

@@ -49,9 +49,10 @@
 //                                 wake in time for the next send (needs root). On VMs the
 //                                 difference between ~5 ms and ~50 µs late wake-ups
 //     spin_budget: 5              percent of one core the pacing thread may spend spinning to
-//                                 each due time (0-100, default 5): past it, it sleeps to the
-//                                 due time and a send is late by the OS's wake-up delay (tens
-//                                 of µs) instead of taking a whole core at high datagram rates
+//                                 each due time (0-100, default 100: no limit). Past it, it
+//                                 sleeps to the due time: a send is then late by the OS's
+//                                 wake-up delay instead of a core spinning at high datagram
+//                                 rates (see the README: a trade on VMs)
 //   watch: false                  reload when channels.yaml changes on disk (default false;
 //                                 SIGHUP and `headend reload` always reload)
 //   defaults: { … }               any per-channel key except number, name, slug and output:

@@ -240,7 +240,7 @@ t.test(
     t.same(ok(`channels:\n${channel(1)}`).pacing, {
       realtimePriority: 0,
       cpuDmaLatencyUs: null,
-      spinBudgetPercent: 5,
+      spinBudgetPercent: 100,
     });
     const on = ok(
       `headend:\n  pacing:\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\nchannels:\n${channel(1)}`,

@@ -17,7 +17,7 @@ async function exposedNames(): Promise<Set<string>> {
     channels,
     pacer: () => pacerStats,
     ffmpegChildren: () => [process.pid],
-    // A locked tuner with every reading, so that each headend_tuner_* series exists.
+    // Two locked tuners (dB and % scales), so that each headend_tuner_* series exists.
     tuners: () => [
       {
         id: 'sat',
@@ -31,6 +31,18 @@ async function exposedNames(): Promise<Set<string>> {
         snr: { value: 12, unit: 'dB' },
         ber: 0,
         uncorrected: 0,
+        at: 0,
+      },
+      {
+        id: 'hdhr',
+        kind: 'hdhomerun',
+        target: 'hdhomerun 1010CAFE 5.1',
+        state: 'running',
+        channels: [2],
+        restarts: 0,
+        lock: true,
+        signal: { value: 80, unit: '%' },
+        snr: { value: 70, unit: '%' },
         at: 0,
       },
     ],

@@ -24,8 +24,8 @@ import {
   startDaemon,
   stopAndCheck,
   tempDir,
-  type LogEvent,
 } from './helpers.js';
+import { ofChannel, tunerConfig, waitAllUp } from './tuner-rig.js';
 
 const PROGRAMS = [
   { service: 1, name: 'Lobby One', size: [320, 180] as [number, number], pattern: 'testsrc' },
@@ -44,28 +44,16 @@ t.test('a DVB adapter (stand-in) feeds two channels; lock lost → backup → ba
   mkdirSync(dir);
   makeMpts(mpts, PROGRAMS, 40);
   const { devices, adapter, zap, demux } = standinAdapter(dir, mpts);
-  const config = (channels: typeof CHANNELS): string =>
-    `headend:\n  interface: 127.0.0.1\n  ttl: 1\n` +
-    `tuners:\n  - id: astra\n    adapter: 0\n    devices: ${devices}\n` +
+  const tuner =
+    `  - id: astra\n    adapter: 0\n    devices: ${devices}\n` +
     `    zap: ${zap}\n    demux: ${demux}\n    delivery: dvbs2\n    frequency: 11494M\n` +
-    `    polarization: h\n    symbol_rate: 22000k\n    diseqc: 2\n    tune_timeout: 2s\n` +
-    `channels:\n` +
-    channels
-      .map(
-        (c) =>
-          `  - number: ${c.number}\n    name: DVB ${c.number}\n    output: udp://${c.group}:${c.port}\n` +
-          `    source: { tuner: astra, service: ${c.service} }\n` +
-          `    backup: { test: { pattern: testsrc2, resolution: 192x108, rate: 25, bitrate: 100k } }\n` +
-          `    return_after: 1s\n`,
-      )
-      .join('');
+    `    polarization: h\n    symbol_rate: 22000k\n    diseqc: 2\n    tune_timeout: 2s\n`;
+  const config = (channels: typeof CHANNELS): string =>
+    tunerConfig(tuner, 'astra', 'DVB', channels);
   const d = startDaemon(t, { text: config(CHANNELS) });
-  const isCh = (c: { number: number }) => (e: LogEvent) =>
-    e.channel === `${c.number} DVB ${c.number}`;
+  const isCh = (c: { number: number }) => ofChannel('DVB', c);
   await d.waitFor((e) => e.event === 'ready', 10_000);
-  for (const c of CHANNELS) {
-    await d.waitFor((e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0, 15_000);
-  }
+  await waitAllUp(d, 'DVB', CHANNELS, 0, 15_000);
 
   // The tuning handed to dvbv5-zap.
   const zapRuns = readFileSync(join(adapter, 'zap.log'), 'utf8').trim().split('\n');

@@ -18,8 +18,8 @@ import {
   startDaemon,
   stopAndCheck,
   tempDir,
-  type LogEvent,
 } from './helpers.js';
+import { tunerConfig, waitAllUp } from './tuner-rig.js';
 
 const PROGRAMS = [
   { service: 1, name: 'Air One', size: [320, 180] as [number, number], pattern: 'testsrc' },
@@ -50,25 +50,10 @@ t.test(
     await box.start();
     t.teardown(() => box.stop());
 
-    const d = startDaemon(t, {
-      text:
-        `headend:\n  interface: 127.0.0.1\n  ttl: 1\n` +
-        `tuners:\n  - id: hdhr\n    url: hdhomerun://1010CAFE/5.1\n    discover: 127.0.0.1\n` +
-        `channels:\n` +
-        CHANNELS.map(
-          (c) =>
-            `  - number: ${c.number}\n    name: HD ${c.number}\n    output: udp://${c.group}:${c.port}\n` +
-            `    source: { tuner: hdhr, service: ${c.service} }\n` +
-            `    backup: { test: { pattern: testsrc2, resolution: 192x108, rate: 25, bitrate: 100k } }\n` +
-            `    return_after: 1s\n`,
-        ).join(''),
-    });
-    const isCh = (c: { number: number }) => (e: LogEvent) =>
-      e.channel === `${c.number} HD ${c.number}`;
+    const entry = `  - id: hdhr\n    url: hdhomerun://1010CAFE/5.1\n    discover: 127.0.0.1\n`;
+    const d = startDaemon(t, { text: tunerConfig(entry, 'hdhr', 'HD', CHANNELS) });
     await d.waitFor((e) => e.event === 'ready', 10_000);
-    for (const c of CHANNELS) {
-      await d.waitFor((e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0, 20_000);
-    }
+    await waitAllUp(d, 'HD', CHANNELS, 0, 20_000);
     t.ok(
       box.discoverRequests > 0,
       `the device id was resolved by discovery (${box.discoverRequests})`,
@@ -98,22 +83,10 @@ t.test(
 
     const goneAt = d.events.length;
     await box.vanish();
-    for (const c of CHANNELS) {
-      await d.waitFor(
-        (e) => isCh(c)(e) && e.event === 'source-up' && e.index === 1,
-        20_000,
-        goneAt,
-      );
-    }
+    await waitAllUp(d, 'HD', CHANNELS, 1, 20_000, goneAt);
     await sleep(1000);
     await box.reappear();
-    for (const c of CHANNELS) {
-      await d.waitFor(
-        (e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0,
-        40_000,
-        goneAt,
-      );
-    }
+    await waitAllUp(d, 'HD', CHANNELS, 0, 40_000, goneAt);
     await sleep(1500);
     await Promise.all(recs.map((r) => r.close()));
     CHANNELS.forEach((c, i) =>

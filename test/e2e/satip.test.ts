@@ -20,8 +20,8 @@ import {
   startDaemon,
   stopAndCheck,
   tempDir,
-  type LogEvent,
 } from './helpers.js';
+import { tunerConfig, waitAllUp } from './tuner-rig.js';
 
 const PROGRAMS = [
   { service: 1, name: 'Sat One', size: [320, 180] as [number, number], pattern: 'testsrc' },
@@ -41,27 +41,14 @@ t.test(
     makeMpts(mpts, PROGRAMS, 40, 1_500_000);
     const server = await SatipServer.start({ file: mpts, sessionTimeoutS: 10 });
     t.teardown(() => server.stop());
+    const tuner =
+      `  - id: sat\n    url: satip://127.0.0.1:${server.port}\n    delivery: dvbs2\n` +
+      `    frequency: 11494M\n    polarization: h\n    symbol_rate: 22000k\n    tune_timeout: 2s\n`;
     const config = (channels: typeof CHANNELS): string =>
-      `headend:\n  interface: 127.0.0.1\n  ttl: 1\n` +
-      `tuners:\n  - id: sat\n    url: satip://127.0.0.1:${server.port}\n    delivery: dvbs2\n` +
-      `    frequency: 11494M\n    polarization: h\n    symbol_rate: 22000k\n    tune_timeout: 2s\n` +
-      `channels:\n` +
-      channels
-        .map(
-          (c) =>
-            `  - number: ${c.number}\n    name: SAT ${c.number}\n    output: udp://${c.group}:${c.port}\n` +
-            `    source: { tuner: sat, service: ${c.service} }\n` +
-            `    backup: { test: { pattern: testsrc2, resolution: 192x108, rate: 25, bitrate: 100k } }\n` +
-            `    return_after: 1s\n`,
-        )
-        .join('');
+      tunerConfig(tuner, 'sat', 'SAT', channels);
     const d = startDaemon(t, { text: config(CHANNELS) });
-    const isCh = (c: { number: number }) => (e: LogEvent) =>
-      e.channel === `${c.number} SAT ${c.number}`;
     await d.waitFor((e) => e.event === 'ready', 10_000);
-    for (const c of CHANNELS) {
-      await d.waitFor((e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0, 20_000);
-    }
+    await waitAllUp(d, 'SAT', CHANNELS, 0, 20_000);
 
     const setups = server.of('SETUP');
     t.equal(setups.length, 1, 'one SETUP: one session for both channels');
@@ -90,20 +77,8 @@ t.test(
     // The server restarts mid-stream: the session is gone, the tuner fails; backups; back.
     const restartAt = d.events.length;
     await server.restart();
-    for (const c of CHANNELS) {
-      await d.waitFor(
-        (e) => isCh(c)(e) && e.event === 'source-up' && e.index === 1,
-        20_000,
-        restartAt,
-      );
-    }
-    for (const c of CHANNELS) {
-      await d.waitFor(
-        (e) => isCh(c)(e) && e.event === 'source-up' && e.index === 0,
-        40_000,
-        restartAt,
-      );
-    }
+    await waitAllUp(d, 'SAT', CHANNELS, 1, 20_000, restartAt);
+    await waitAllUp(d, 'SAT', CHANNELS, 0, 40_000, restartAt);
     await sleep(1500);
     await Promise.all(recs.map((r) => r.close()));
     CHANNELS.forEach((c, i) =>

@@ -13,7 +13,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Analyzer, type AnalyzerReport, type Check } from '../../src/mpegts/analyzer/index.js';
@@ -712,7 +712,7 @@ export function ffprobeJson(group: string, port: number, timeoutSec = 8): Promis
     ...['-show_entries', 'stream=codec_type,codec_name,width,height', url],
   ];
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       FFPROBE,
       args,
       { timeout: (timeoutSec + 10) * 1000, maxBuffer: 16 << 20 },
@@ -725,6 +725,16 @@ export function ffprobeJson(group: string, port: number, timeoutSec = 8): Promis
         }
       },
     );
+    // The probe decodes video on the same 2 cores as the daemon it judges: at nice 10 (as the
+    // daemon's own ffmpeg children) it cannot hold the pacing thread off the CPU.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, 10);
+      } catch (err) {
+        // Only a probe that already exited (ESRCH) is fine here.
+        if ((err as { code?: string }).code !== 'ESRCH') throw err;
+      }
+    }
   });
 }
 

@@ -145,3 +145,20 @@ t.test('an address that cannot be opened: failed(open), retried', async (t) => {
   t.ok(await waitFor(() => r2.marks.length > 0, 1000));
   t.match(h.state('worse')?.lastError, /open: bad input 'udp:\/\/nonsense'/);
 });
+
+t.test('one MPTS, channels taking different services: one socket, no spec warning', async (t) => {
+  const { h, log } = hub(t);
+  const url = 'udp://@239.255.42.9:15009';
+  const a = new Recorder();
+  const b = new Recorder();
+  h.subscribe({ key: 'mpts', url, service: 1 }, a);
+  h.subscribe({ key: 'mpts', url, service: 2 }, b);
+  const s = await sender(t);
+  await sleep(50);
+  await send(s, tsDatagrams(false).slice(0, 64), '239.255.42.9', 15009);
+  await waitFor(() => a.bytes > 0 && b.bytes > 0, 5000);
+  t.equal(a.bytes, b.bytes, 'both channels get the whole multiplex from the one socket');
+  t.same(log.of('spec'), [], 'a different service is not a different source');
+  h.subscribe({ key: 'mpts', url, service: 3, loop: true }, new Recorder());
+  t.equal(log.of('spec').length, 1, 'a different source under the same key is still reported');
+});

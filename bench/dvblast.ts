@@ -45,8 +45,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analyzer } from '../src/mpegts/analyzer/index.js';
-import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.js';
 import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
+import { PcrArrivals } from './pcr-arrivals.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { startCapture } from './pcap.js';
 import type { Packet } from './receiver.js';
@@ -332,26 +332,13 @@ function figures(
 ): OutputFigures {
   const list = all.filter((p) => p.ns >= fromNs && p.ns <= toNs);
   const a = new Analyzer();
-  const xs: number[] = [];
-  const ys: number[] = [];
+  const pairs = new PcrArrivals();
+  const { xs, ys } = pairs;
   const sizes: Record<string, number> = {};
-  let pcrPid = -1;
-  let lastRaw = -1;
-  let unwrapped = 0;
   for (const p of list) {
     sizes[p.size] = (sizes[p.size] ?? 0) + 1;
     a.push(p.data, p.ns);
-    for (let o = 0; o + TS_PACKET_SIZE <= p.data.length; o += TS_PACKET_SIZE) {
-      const pcr = getPcr(p.data, o);
-      if (pcr < 0) continue;
-      const pid = getPid(p.data, o);
-      if (pcrPid < 0) pcrPid = pid;
-      if (pid !== pcrPid) continue;
-      unwrapped = lastRaw < 0 ? pcr : unwrapped + pcrDelta(pcr, lastRaw);
-      lastRaw = pcr;
-      xs.push(unwrapped / 27e6);
-      ys.push(p.ns / 1e9);
-    }
+    pairs.push(p.data, 0, p.ns);
   }
   a.end();
   const rep = a.report();

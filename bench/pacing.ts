@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analyzer } from '../src/mpegts/analyzer/index.js';
 import { Remuxer } from '../src/mpegts/remux/remuxer.js';
-import { TS_PACKET_SIZE, getPcr, getPid, pcrDelta } from '../src/mpegts/packet.js';
+import { TS_PACKET_SIZE } from '../src/mpegts/packet.js';
 import { Pacer, type ChannelHandle, type PacerStats } from '../src/scheduler/pacer.js';
 import { OUTPUT_MODULE } from '../src/headend/output/output.js';
 import { PacedSink } from '../src/scheduler/paced-sink.js';
@@ -42,6 +42,7 @@ import { startReceiver, type Packet } from './receiver.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { holdCpuLatency } from '../src/headend/cpu-latency.js';
 import type { RealtimeResult } from '../src/scheduler/pacer.js';
+import { PcrArrivals } from './pcr-arrivals.js';
 
 const RATE = 4e6;
 const DG = 1316;
@@ -89,27 +90,14 @@ function figures(name: string, pkts: Packet[], nominalBps: number, expected?: nu
   const list = pkts.filter((p) => p.ns - t0 >= 1e9);
   const a = new Analyzer(nominalBps > 0 ? { mdiRateBps: nominalBps } : {});
   // PCR vs arrival pairs, PCR unwrapped.
-  const xs: number[] = [];
-  const ys: number[] = [];
-  let pcrPid = -1;
-  let lastRaw = -1;
-  let unwrapped = 0;
+  const pairs = new PcrArrivals();
+  const { xs, ys } = pairs;
   for (const p of list) {
     const d = p.data;
     let off = 0;
     if (d.length % TS_PACKET_SIZE !== 0 && d[0] !== 0x47) off = 12 + (d[0] & 0x0f) * 4; // RTP
     a.push(d.subarray(off), p.ns);
-    for (let o = off; o + TS_PACKET_SIZE <= d.length; o += TS_PACKET_SIZE) {
-      const pcr = getPcr(d, o);
-      if (pcr < 0) continue;
-      const pid = getPid(d, o);
-      if (pcrPid < 0) pcrPid = pid;
-      if (pid !== pcrPid) continue;
-      unwrapped = lastRaw < 0 ? pcr : unwrapped + pcrDelta(pcr, lastRaw);
-      lastRaw = pcr;
-      xs.push(unwrapped / 27e6);
-      ys.push(p.ns / 1e9);
-    }
+    pairs.push(d, off, p.ns);
   }
   a.end();
   const rep = a.report();

@@ -14,6 +14,7 @@
 // no RTP). Sessions without a request for `sessionTimeoutS` are dropped. It can be told to
 // answer a status (503, 453, 404) to a method, stopped (every connection closed, sessions
 // forgotten) and restarted on the same port, and records every request.
+import './private-network.js'; // its sockets only inside the private network namespace
 
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';

@@ -1,7 +1,9 @@
 // A channel that never works, or dies over and over, never disturbs the others (issue 3): with a
 // good test-pattern channel, one whose udp:// source nobody sends to, and one whose file does
 // not exist (ffmpeg exits at once, restarted with backoff), the good output stays clean at its
-// normal rate, and the dead channels still carry PAT/PMT/SDT and PCR. And a configuration file
+// normal rate, and the dead channels still carry PAT/PMT/SDT and PCR — the never-working one at
+// a constant rate, its PCRs exact against its byte positions (TR 101 290 2.4: an independent
+// test found the keep-alive of a CBR channel 2.9 ms off; issue 9). And a configuration file
 // with one broken channel entry: `headend run` refuses to start (exit 1) and names
 // FILE:LINE:COLUMN — the product's decision is to start nothing from an invalid file.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
@@ -28,6 +30,8 @@ import {
 
 const SECONDS = 6;
 const PSI_MS = 100;
+/** The never-working channel is CBR: its keep-alive is PSI, PCR and null packets at this rate. */
+const NEVER_CBR = 1_000_000;
 
 t.test('a never-working and a dying channel do not disturb a good one', async (t) => {
   const good = marker('isogood');
@@ -54,6 +58,7 @@ channels:
   - number: 32
     name: Never
     output: udp://${chans[1].group}:${chans[1].port}
+    bitrate: ${NEVER_CBR}
     source: udp://@239.255.23.9:6309?interface=127.0.0.1
   - number: 33
     name: Dying
@@ -106,6 +111,13 @@ channels:
     t.ok(r.totals.durationSec >= SECONDS - 1, `${c.name}: output alive for ${SECONDS} s`);
     t.equal(r.priority1Errors, 0, `${c.name}: zero priority-1 errors ${failing(r)}`);
     t.equal(check(r, '2.3a').errors, 0, `${c.name}: PCR every ≤ 100 ms`);
+    if (i === 1) {
+      t.equal(check(r, '2.4').errors, 0, `${c.name} (CBR): PCR accuracy ${check(r, '2.4').detail}`);
+      t.ok(
+        Math.abs(r.totals.bitrate - NEVER_CBR) < NEVER_CBR * 0.01,
+        `${c.name}: constant ${(r.totals.bitrate / 1e3).toFixed(1)} kbit/s`,
+      );
+    }
     t.equal(r.programs[0]?.programNumber, c.number, `${c.name}: PAT/PMT of program ${c.number}`);
     t.equal(r.programs[0]?.serviceName, c.name, `${c.name}: SDT with the service name`);
     t.ok(

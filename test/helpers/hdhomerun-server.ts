@@ -218,23 +218,27 @@ export class FakeHdhomerun {
 
   private stream(tuner: number, channel: FakeChannel, res: ServerResponse): void {
     const file = this.files.get(channel.guideNumber) as Buffer;
-    const tickMs = 20;
-    const per = Math.max(
-      188,
-      Math.floor(((this.o.byteRate ?? 250_000) * tickMs) / 1000 / 188) * 188,
-    );
+    // Paced by elapsed time, as a tuner delivers the broadcast: a fixed amount per timer tick
+    // ran slower than the stream (whole packets per 20 ms rounded down, and late ticks never
+    // caught up: ~5 %), which drained the daemon's queue over the test and looked like a stall.
+    const rate = this.o.byteRate ?? 250_000;
+    const t0 = performance.now();
+    let sent = 0; // bytes of this stream so far (whole packets)
     let pos = 0;
     res.writeHead(200, { 'content-type': 'video/mp2t' });
     const timer = setInterval(() => {
-      if (res.writableNeedDrain || this.paused) return;
-      let left = per;
-      while (left > 0) {
-        const n = Math.min(left, file.length - pos);
+      const due = Math.floor((((performance.now() - t0) / 1000) * rate) / 188) * 188;
+      if (res.writableNeedDrain || this.paused) {
+        sent = due; // what a stalled or paused tuner did not deliver is gone, as on air
+        return;
+      }
+      while (sent < due) {
+        const n = Math.min(due - sent, file.length - pos);
         res.write(file.subarray(pos, pos + n));
         pos = (pos + n) % file.length;
-        left -= n;
+        sent += n;
       }
-    }, tickMs);
+    }, 20);
     this.timers.add(timer);
     res.on('close', () => {
       clearInterval(timer);

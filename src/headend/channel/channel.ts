@@ -161,7 +161,11 @@ export class Channel {
     this.links[0]?.useProgramOf(this.remuxProgram);
   }
 
-  start(): void {
+  /**
+   * Adds the output to the pacer and, once it is open (or has failed), opens the first source
+   * and starts the schedule; resolves then.
+   */
+  start(): Promise<void> {
     this.queue = this.deps.pacer.addChannel({
       id: this.pacerId,
       output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
@@ -169,7 +173,14 @@ export class Channel {
     });
     const queue = this.queue;
     const o = this.config.output;
-    void queue.ready.then((r) => {
+    const started = queue.ready.then((r) => {
+      if (this.queue !== queue) return; // stopped meanwhile
+      // The source opens and the schedule starts only now: whatever was queued before the
+      // output could send (the pacing thread's first start takes half a second) left late, in
+      // one burst.
+      this.rateSinceNs = this.nowNs();
+      this.links[0]?.open();
+      this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 40);
       this.outputHealth.opened(r);
       if (r instanceof Error) {
         this.lastError = r.message;
@@ -185,13 +196,11 @@ export class Channel {
         }
       }
     });
-    this.rateSinceNs = this.nowNs();
-    this.links[0]?.open();
-    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 40);
     this.log.log('info', 'channel-start', {
       output: `${this.config.output.protocol}://${this.config.output.group}:${this.config.output.port}`,
       sources: this.links.map((l) => l.label),
     });
+    return started;
   }
 
   async stop(): Promise<void> {

@@ -59,7 +59,9 @@ const INFO: OutputInfo = {
 };
 
 /** A fake pacer queue: counts what is queued as sent, `errors` as its send errors. */
-function fakeQueue(ready: OutputInfo | Error): OutputQueue & { errors: number; failAll: boolean } {
+function fakeQueue(
+  ready: OutputInfo | Error | Promise<OutputInfo | Error>,
+): OutputQueue & { errors: number; failAll: boolean; dues: number[] } {
   const stats = {
     sent: 0,
     dropped: 0,
@@ -71,7 +73,9 @@ function fakeQueue(ready: OutputInfo | Error): OutputQueue & { errors: number; f
   const q = {
     errors: 0,
     failAll: false,
-    enqueue(bytes: Uint8Array) {
+    dues: [] as number[],
+    enqueue(bytes: Uint8Array, due: number) {
+      q.dues.push(due);
       stats.sent++;
       stats.bytes += bytes.length;
       if (q.failAll) stats.sendErrors++;
@@ -93,9 +97,16 @@ interface Rig {
   /** Feeds `ms` of a synthetic program (at muxRate) to the channel's source. */
   feed(ms: number, muxRate?: number, program?: SynthProgram): void;
   advance(ms: number): void;
+  now(): number;
+  /** Whether the channel has subscribed to its source. */
+  subscribed(): boolean;
 }
 
-function rig(t: Test, ready: OutputInfo | Error, config: ChannelConfig = CONFIG): Rig {
+function rig(
+  t: Test,
+  ready: OutputInfo | Error | Promise<OutputInfo | Error>,
+  config: ChannelConfig = CONFIG,
+): Rig {
   const lines: Line[] = [];
   const queue = fakeQueue(ready);
   let sub: SourceSubscriber | undefined;
@@ -138,6 +149,8 @@ function rig(t: Test, ready: OutputInfo | Error, config: ChannelConfig = CONFIG)
     advance(ms) {
       now += ms * 1e6;
     },
+    now: () => now,
+    subscribed: () => sub !== undefined,
   };
 }
 
@@ -154,7 +167,7 @@ async function run(r: Rig, seconds: number, muxRate?: number): Promise<void> {
 
 t.test('an output that did not open: down, its error as lastError, no bitrate', async (t) => {
   const r = rig(t, new Error('output interface eth9: no IPv4 address'));
-  r.channel.start();
+  await r.channel.start();
   await run(r, 2);
   const s = r.channel.status();
   t.equal(s.state, 'down', 'down although its source delivers (it was running)');
@@ -163,9 +176,32 @@ t.test('an output that did not open: down, its error as lastError, no bitrate', 
   t.ok(r.lines.some((l) => l.event === 'output-failed'));
 });
 
+t.test('nothing is scheduled before the output is open: no burst of late datagrams', async (t) => {
+  // The pacing thread's first start takes half a second: datagrams scheduled from the channel's
+  // start left late, all at once, when the output opened (seen as a 170-240 ms late send at
+  // every daemon start).
+  let open: (i: OutputInfo) => void = () => undefined;
+  const r = rig(t, new Promise<OutputInfo>((res) => (open = res)));
+  const started = r.channel.start();
+  for (let i = 0; i < 12; i++) {
+    r.advance(50);
+    await settle();
+  }
+  t.notOk(r.subscribed(), 'the source is not opened before the output');
+  t.same(r.queue.dues, [], 'nothing queued before the output is open');
+  open(INFO);
+  await started;
+  t.ok(r.subscribed(), 'the source opens with the output');
+  const at = r.now();
+  await run(r, 1);
+  t.ok(r.queue.dues.length > 0, `${r.queue.dues.length} datagrams queued`);
+  const firstAheadMs = (r.queue.dues[0] - at) / 1e6;
+  t.ok(firstAheadMs >= 300, `the first is due ${firstAheadMs} ms after the output opened`);
+});
+
 t.test('the same channel with an open output is running', async (t) => {
   const r = rig(t, INFO);
-  r.channel.start();
+  await r.channel.start();
   await run(r, 2);
   const s = r.channel.status();
   t.equal(s.state, 'running');
@@ -177,7 +213,7 @@ t.test(
   'every send failing: down (output-send-failed), running again when sends go out',
   async (t) => {
     const r = rig(t, INFO);
-    r.channel.start();
+    await r.channel.start();
     await run(r, 2);
     t.equal(r.channel.status().state, 'running');
     r.queue.failAll = true;
@@ -196,7 +232,7 @@ t.test(
 
 t.test('a stopped channel is stopped, not down', async (t) => {
   const r = rig(t, new Error('no such interface'));
-  r.channel.start();
+  await r.channel.start();
   await settle();
   await r.channel.stop();
   t.equal(r.channel.status().state, 'stopped');
@@ -206,7 +242,7 @@ t.test(
   'CBR rate below the content: cbr-rate-too-low with the measured rate, once a minute',
   async (t) => {
     const r = rig(t, INFO, { ...CONFIG, bitrate: 1_000_000 });
-    r.channel.start();
+    await r.channel.start();
     await run(r, 8, 2e6);
     const warn = r.lines.filter((l) => l.event === 'cbr-rate-too-low');
     t.equal(warn.length, 1, 'warned once (rate-limited)');
@@ -223,7 +259,7 @@ t.test(
     t.ok(s.remux.cbrOverflows > 0 && s.remux.cbrMaxLagMs > 0, 'remux counters in the status');
 
     const fits = rig(t, INFO, { ...CONFIG, bitrate: 4_000_000 });
-    fits.channel.start();
+    await fits.channel.start();
     await run(fits, 8, 2e6);
     t.notOk(
       fits.lines.some((l) => l.event === 'cbr-rate-too-low'),
@@ -236,7 +272,7 @@ t.test('a reload that lowers the CBR rate below the content is warned about', as
   // The watch measured against the rate the channel started with: 4M, so a reload to 1M
   // (applied in place) went unreported.
   const r = rig(t, INFO, { ...CONFIG, bitrate: 4_000_000 });
-  r.channel.start();
+  await r.channel.start();
   await run(r, 3, 2e6);
   r.channel.updateMux({ ...CONFIG, bitrate: 1_000_000 });
   await run(r, 8, 2e6);
@@ -249,7 +285,7 @@ t.test('bytes with PSI but no video or audio: the source fails (no payload)', as
   // An encoder whose input died often sends PAT, PMT and PCR and nothing else: before, the
   // channel stayed 'running' on it for good.
   const r = rig(t, INFO, { ...CONFIG, stallMs: 1000 });
-  r.channel.start();
+  await r.channel.start();
   await run(r, 2);
   t.equal(r.channel.status().state, 'running');
   const silent = simpleProgram(1, 0x100);

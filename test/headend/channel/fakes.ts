@@ -18,7 +18,13 @@ export const nullPacer: OutputScheduler = {
         bytes: 0,
         lateness: { buckets: [], counts: [], sumSeconds: 0, count: 0 },
       },
-      ready: new Promise(() => undefined),
+      // Opened at once (a channel starts its sources when its output is ready), sending nowhere.
+      ready: Promise.resolve({
+        interfaceAddress: '127.0.0.1',
+        local: '127.0.0.1:0',
+        tosApplied: true,
+        sendBufferBytes: 0,
+      }),
       rtp: { ssrc: 1, seq: 0 },
       addDestination: () => Promise.resolve(),
       removeDestination: () => Promise.resolve(),
@@ -27,7 +33,7 @@ export const nullPacer: OutputScheduler = {
   removeChannel: () => Promise.resolve(),
 };
 
-/** Channel 101 on 239.255.0.1:5000 (never opened: see nullPacer), stall 2 s, no return. */
+/** Channel 101 on 239.255.0.1:5000 (sending nowhere: see nullPacer), stall 2 s, no return. */
 export function channelConfig(sources: ChannelSourceSpec[]): ChannelConfig {
   return {
     number: 101,

@@ -26,7 +26,7 @@ t.test("a file of garbage: the channel's lastError is ffmpeg's message", async (
     log: createLogger({ write: () => undefined }),
     staggerIndex: 0,
   });
-  ch.start();
+  await ch.start();
   t.teardown(() => ch.stop());
   t.ok(await waitFor(() => ch.status().lastError !== undefined, 5000), 'the source failed');
   t.match(

@@ -65,7 +65,7 @@ class FakeHub implements SourceProvider {
   }
 }
 
-function channel(t: Test, hub: FakeHub, sources: string[]): Channel {
+async function channel(t: Test, hub: FakeHub, sources: string[]): Promise<Channel> {
   const ch = new Channel(channelConfig(sources.map((key) => ({ key, url: `file:/${key}.ts` }))), {
     hub,
     pacer: nullPacer,
@@ -73,21 +73,21 @@ function channel(t: Test, hub: FakeHub, sources: string[]): Channel {
     staggerIndex: 0,
     tickMs: 1000,
   });
-  ch.start();
+  await ch.start();
   t.teardown(() => ch.stop());
   return ch;
 }
 
 t.test('a primary that dies before delivering: every restart counts', async (t) => {
   const hub = new FakeHub();
-  const ch = channel(t, hub, ['primary']);
+  const ch = await channel(t, hub, ['primary']);
   for (let i = 0; i < 40; i++) hub.crash('primary');
   t.equal(ch.status().restarts, 40, '40 runs started again, none delivered a byte');
 });
 
 t.test('a primary restarting while the channel is on its backup: counted', async (t) => {
   const hub = new FakeHub();
-  const ch = channel(t, hub, ['primary', 'backup']);
+  const ch = await channel(t, hub, ['primary', 'backup']);
   hub.deliver('primary');
   hub.crash('primary'); // → failover to the backup; the primary stays open and retries
   t.equal(ch.status().sourceIndex, 1, 'on the backup');
@@ -105,7 +105,7 @@ t.test('a primary restarting while the channel is on its backup: counted', async
 
 t.test('a restart that delivers again counts once', async (t) => {
   const hub = new FakeHub();
-  const ch = channel(t, hub, ['primary']);
+  const ch = await channel(t, hub, ['primary']);
   hub.deliver('primary');
   hub.crash('primary', true);
   hub.crash('primary', true);
@@ -124,7 +124,7 @@ t.test(
     const off = hub.subscribe({ key: 'mpts' }, other);
     t.teardown(off);
     for (let i = 0; i < 5; i++) hub.crash('mpts');
-    const ch = channel(t, hub, ['mpts']);
+    const ch = await channel(t, hub, ['mpts']);
     t.equal(ch.status().restarts, 0, 'none since it subscribed');
     hub.crash('mpts');
     t.equal(ch.status().restarts, 1);

@@ -37,6 +37,7 @@ import type { DaemonService, ReloadResult } from './services.js';
 import type { Logger } from './log.js';
 import { createNotifier, type Notifier } from './notify.js';
 import { CPU_DMA_LATENCY, holdCpuLatency, type CpuLatencyHold } from './cpu-latency.js';
+import { watchStalls } from './stall-watch.js';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -125,9 +126,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     },
   });
   let pacerStats: PacerStats | undefined;
+  const stalls = watchStalls(log);
   const pacer = new Pacer({
     outputModule: OUTPUT_MODULE,
-    onStats: (st) => (pacerStats = st),
+    onStats: (st) => {
+      pacerStats = st;
+      stalls.pacer(st);
+    },
     realtimePriority: config.pacing.realtimePriority,
     spinBudget: config.pacing.spinBudgetPercent / 100,
   });
@@ -348,6 +353,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       );
       await step(sources, () => hub.close());
       await step('pacer', () => pacer.close());
+      stalls.stop();
       cpuLatency?.release();
       log.log('info', 'stopped');
     })();

@@ -252,6 +252,11 @@ export async function stopAndCheck(t: Test, d: Daemon, needles: string[]): Promi
     d.events.some((e) => e.event === 'stopped'),
     'daemon logged stopped',
   );
+  // The daemon's own stalls (stall-watch.ts), so that a gap a check above found on the wire
+  // can be told apart from the machine's.
+  for (const e of d.events)
+    if (e.event === 'event-loop-stall' || e.event === 'pacing-late')
+      t.comment(`daemon ${e.event} at ${e.ts}: ${e.maxMs} ms (${e.periods} period(s))`);
 }
 
 // ------------------------------------------------------------------ receiving
@@ -309,6 +314,9 @@ function findPython(): string | null {
   return python;
 }
 
+/** Kernel recordings' times count from their first datagram: its wall-clock time, ms. */
+const kernelEpochMs = new WeakMap<Datagram[], number>();
+
 /** A python3 receiver with kernel timestamps; null when python3 is not there. */
 async function openKernelRecorder(
   t: Test,
@@ -353,6 +361,7 @@ async function openKernelRecorder(
         out.push({ data: b.subarray(o + 10, o + 10 + len), ns: Number(ts - base) });
         o += 10 + len;
       }
+      if (base !== undefined) kernelEpochMs.set(out, Number(base / 1_000_000n));
       return out;
     },
   };
@@ -578,6 +587,30 @@ export function maxGapStartNs(ns: number[]): number {
 }
 
 /** Largest gap between consecutive finite times, in ms (from the first to the last). */
+/** Where the longest gap of maxGapMs() starts (the time before it), NaN without one. */
+export function gapStartNs(ns: number[]): number {
+  let max = 0;
+  let at = NaN;
+  let prev = NaN;
+  for (const x of ns) {
+    if (!Number.isFinite(x)) continue;
+    if (Number.isFinite(prev) && x - prev > max) {
+      max = x - prev;
+      at = prev;
+    }
+    prev = x;
+  }
+  return at;
+}
+
+/** An arrival time of `recording` as wall-clock ISO time, to read beside the daemon's log. */
+export function wallTime(recording: Datagram[], ns: number): string {
+  if (!Number.isFinite(ns)) return '-';
+  const epoch = kernelEpochMs.get(recording);
+  const ms = epoch !== undefined ? epoch + ns / 1e6 : Date.now() - (nowNs() - ns) / 1e6;
+  return new Date(ms).toISOString();
+}
+
 export function maxGapMs(ns: number[]): number {
   let max = 0;
   let prev = NaN;
@@ -674,8 +707,14 @@ export function assertCleanAcrossFailures(
   const patArr = maxGapMs(k.patNs);
   const pmtArr = maxGapMs(k.pmtNs);
   const clock = kernel ? 'kernel' : 'user-space';
-  t.ok(patArr <= 2 * psiMs, `${what}: PAT gap by ${clock} arrival ${patArr.toFixed(1)} ms`);
-  t.ok(pmtArr <= 2 * psiMs, `${what}: PMT gap by ${clock} arrival ${pmtArr.toFixed(1)} ms`);
+  t.ok(
+    patArr <= 2 * psiMs,
+    `${what}: PAT gap by ${clock} arrival ${patArr.toFixed(1)} ms (after ${wallTime(timed(rec), gapStartNs(k.patNs))})`,
+  );
+  t.ok(
+    pmtArr <= 2 * psiMs,
+    `${what}: PMT gap by ${clock} arrival ${pmtArr.toFixed(1)} ms (after ${wallTime(timed(rec), gapStartNs(k.pmtNs))})`,
+  );
   t.comment(
     `${what}: ${datagrams.length} datagrams, ${report.totals.durationSec.toFixed(1)} s, ` +
       `P1 ${report.priority1Errors} P2 ${report.priority2Errors} [${failing(report)}] by ${clock} ` +

@@ -1,0 +1,85 @@
+// Stalls of the daemon's own threads, logged as they happen so that a gap on the wire can be
+// told apart from the machine's: the main thread's event loop (node:perf_hooks
+// monitorEventLoopDelay: a ~150 ms block there outlasts the keep-alive's queue and leaves the
+// output without datagrams) and the pacing thread's worst send lateness per stats period
+// (PacerStats.lateMaxNs: send time − due time). At most one line per kind every `everyMs`,
+// with how many periods were over since the last line.
+
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { PacerStats } from '../scheduler/pacer.js';
+import type { Logger } from './log.js';
+
+/** The event-loop probe's timer: the stalls worth a line are five times that. */
+const RESOLUTION_MS = 20;
+
+export interface StallWatchOptions {
+  /** The main thread's event loop held this long is logged (default 100 ms). */
+  loopMs?: number;
+  /** A send this late is logged (default 20 ms: a few datagrams of a small channel). */
+  lateMs?: number;
+  /** Shortest interval between two lines of one kind (default 10 s). */
+  everyMs?: number;
+  /** How often the event loop's histogram is read (default 1 s). */
+  checkMs?: number;
+}
+
+export interface StallWatch {
+  /** Feed of the pacing loop's periodic report. */
+  pacer(st: PacerStats): void;
+  stop(): void;
+}
+
+/** One kind of stall: logs the first over the threshold, then at most one line per `everyMs`. */
+class Throttle {
+  private lastLogMs = -Infinity;
+  private over = 0;
+  private worstMs = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly event: string,
+    private readonly everyMs: number,
+  ) {}
+
+  note(ms: number, fields: Record<string, unknown>): void {
+    this.over++;
+    this.worstMs = Math.max(this.worstMs, ms);
+    const now = Date.now();
+    if (now - this.lastLogMs < this.everyMs) return;
+    this.log.log('warn', this.event, {
+      ...fields,
+      maxMs: Math.round(this.worstMs * 10) / 10,
+      periods: this.over,
+    });
+    this.lastLogMs = now;
+    this.over = 0;
+    this.worstMs = 0;
+  }
+}
+
+export function watchStalls(log: Logger, opts: StallWatchOptions = {}): StallWatch {
+  const loopMs = opts.loopMs ?? 100;
+  const lateMs = opts.lateMs ?? 20;
+  const everyMs = opts.everyMs ?? 10_000;
+  const h: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  h.enable();
+  const loop = new Throttle(log, 'event-loop-stall', everyMs);
+  const pacing = new Throttle(log, 'pacing-late', everyMs);
+  const timer = setInterval(() => {
+    // The histogram holds the intervals between its timer's runs (ns): the stall is the excess.
+    const ms = h.max / 1e6 - RESOLUTION_MS;
+    h.reset();
+    if (ms > loopMs) loop.note(ms, { thread: 'main' });
+  }, opts.checkMs ?? 1000);
+  timer.unref();
+  return {
+    pacer(st) {
+      const ms = st.lateMaxNs / 1e6;
+      if (ms > lateMs) pacing.note(ms, { thread: 'pacing', channels: st.channels });
+    },
+    stop() {
+      clearInterval(timer);
+      h.disable();
+    },
+  };
+}

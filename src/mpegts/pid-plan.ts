@@ -33,6 +33,7 @@ export class PidPlan implements PacketSink {
   /** program_number → PIDs its PMT names (PCR and streams). */
   private readonly streams = new Map<number, number[]>();
   private current: number[] = [...SI_PIDS];
+  private rev = 0;
 
   constructor(
     services: ReadonlySet<number | undefined>,
@@ -47,6 +48,22 @@ export class PidPlan implements PacketSink {
     return this.current;
   }
 
+  /** Counts changes of what the tables say (PAT programs, a program's PIDs). */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /**
+   * The PIDs of one service as its PMT names them (PMT, PCR and streams; the SI PIDs apart),
+   * or undefined while the PAT or that PMT is unknown, or the PAT does not list it.
+   */
+  pidsOf(service: number): readonly number[] | undefined {
+    const entry = this.programs.find((p) => p.programNumber === service);
+    const streams = this.streams.get(service);
+    if (entry === undefined || streams === undefined) return undefined;
+    return [entry.pid, ...streams];
+  }
+
   /** The services changed (channels added or removed by a reload). */
   setServices(services: ReadonlySet<number | undefined>): void {
     this.wanted = new Set(services);
@@ -59,6 +76,7 @@ export class PidPlan implements PacketSink {
     this.programs = [];
     this.streams.clear();
     for (const a of this.assemblers.values()) a.reset();
+    this.rev++;
     this.update();
   }
 
@@ -79,6 +97,7 @@ export class PidPlan implements PacketSink {
       for (const n of [...this.streams.keys()]) {
         if (!this.programs.some((p) => p.programNumber === n)) this.streams.delete(n);
       }
+      this.rev++;
       this.update();
       return;
     }
@@ -89,6 +108,7 @@ export class PidPlan implements PacketSink {
     if (!this.programs.some((p) => p.pid === pid && p.programNumber === pmt.programNumber)) return;
     const pids = [pmt.pcrPid, ...pmt.streams.map((st) => st.pid)].filter((p) => p < 0x1fff);
     this.streams.set(pmt.programNumber, pids);
+    this.rev++;
     this.update();
   }
 

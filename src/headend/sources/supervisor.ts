@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backoff } from './backoff.js';
 import { SourceHealth } from './health.js';
+import { ServiceRouter } from '../../mpegts/service-router.js';
 import type { TunerStatus } from '../tuners/types.js';
 import type { RunContext, SourceRun, StartRun } from './run.js';
 import type {
@@ -67,6 +68,8 @@ export class SupervisedSource {
   since = Date.now();
   private tunerStatus: TunerStatus | undefined;
   private readonly serviceWatchers = new Set<() => void>();
+  /** With two or more subscribers: each gets only its service's packets (service-router.ts). */
+  private router: ServiceRouter | undefined;
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -99,6 +102,7 @@ export class SupervisedSource {
     const before = this.serviceSet();
     this.subs = [...this.subs, rec];
     this.servicesChanged(before);
+    this.replanRoutes();
     return rec;
   }
 
@@ -107,7 +111,19 @@ export class SupervisedSource {
     const before = this.serviceSet();
     this.subs = this.subs.filter((r) => r !== rec);
     if (this.subs.length > 0) this.servicesChanged(before);
+    this.replanRoutes();
     return this.subs.length;
+  }
+
+  /** One subscriber takes the bytes as they come; two or more, their own packets each. */
+  private replanRoutes(): void {
+    if (this.subs.length < 2) {
+      this.router = undefined;
+      return;
+    }
+    const services = this.subs.map((r) => r.service);
+    if (this.router) this.router.setServices(services);
+    else this.router = new ServiceRouter(services);
   }
 
   private serviceSet(): Set<number | undefined> {
@@ -225,10 +241,14 @@ export class SupervisedSource {
       for (const r of this.subs) {
         if (r.seen) this.call(() => r.sub.restarted());
       }
+      this.router?.reset();
     }
-    for (const r of this.subs) {
-      r.seen = true;
-      this.call(() => r.sub.data(chunk));
+    const subs = this.subs;
+    for (const r of subs) r.seen = true;
+    if (this.router) {
+      this.router.route(chunk, (slot, packets) => this.call(() => subs[slot].sub.data(packets)));
+    } else {
+      for (const r of subs) this.call(() => r.sub.data(chunk));
     }
     if (verdict !== undefined && this.stateNow === 'running') {
       this.fail(

@@ -9,6 +9,9 @@ import type { RunContext, SourceRun } from './run.js';
 export function startUdp(input: NetworkInput, ctx: RunContext): SourceRun {
   const rx = new UdpReceiver(input);
   let stopping = false;
+  rx.listen((data) => {
+    if (!stopping) ctx.data(data);
+  });
   const done = (async () => {
     const err = await rx.open();
     if (err !== undefined) {
@@ -20,10 +23,8 @@ export function startUdp(input: NetworkInput, ctx: RunContext): SourceRun {
       return;
     }
     ctx.event('info', 'open', `listening on ${input.url}`);
-    for await (const d of rx) {
-      if (stopping) break;
-      ctx.data(d.data);
-    }
+    // Datagrams go to the listener; this ends when the socket closes or fails.
+    for await (const d of rx) void d;
   })().catch((err: unknown) => {
     if (!stopping) ctx.ended('open', err instanceof Error ? err.message : String(err));
   });

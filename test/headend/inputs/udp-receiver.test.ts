@@ -130,3 +130,27 @@ t.test('close() ends the iteration', async (t) => {
   for await (const _ of rx) n++;
   t.equal(n, 0);
 });
+
+t.test(
+  'listen(): each datagram to the listener at once, RTP unwrapped, nothing queued',
+  async (t) => {
+    const rx = new UdpReceiver(input('udp://@239.255.0.16:5016'));
+    const got: number[] = [];
+    rx.listen((data) => {
+      t.equal(data.length, 7 * 188, 'TS bytes only');
+      got.push(data[4]);
+    });
+    t.equal(await rx.open(), undefined);
+    const s = await sender();
+    t.teardown(() => s.close());
+    const rtp = new RtpWrapper({ random: () => 7 });
+    await send(s, [tsDatagram(1), rtp.wrap(tsDatagram(2), 0), tsDatagram(3)], '239.255.0.16', 5016);
+    for (let i = 0; i < 100 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    t.same(got, [1, 2, 3], 'in order');
+    t.equal(rx.stats.datagrams, 3);
+    setTimeout(() => rx.close(), 20);
+    let queued = 0;
+    for await (const _ of rx) queued++;
+    t.equal(queued, 0, 'the iterator only waits for the end');
+  },
+);

@@ -14,6 +14,10 @@
 //                ~4.9 Mbit/s) → 239.255.41.N
 //   headend vbr  the same without `bitrate:` (VBR: the service's own packets and PSI, like
 //                DVBlast's output) → 239.255.42.N
+//   headend spin5, headend sleep   CBR with `pacing: { spin_budget: 5 }` (the pacing thread
+//                spins at most 5 % of a core) and `spin_budget: 0` (it never spins: it sleeps
+//                to each due time, sending what falls due within half its wake-up delay
+//                together) → 239.255.46.N, 239.255.47.N
 //   dvblast      `dvblast -D 239.255.40.1:5000/udp -c <8 lines: group 1 sid> -U -t 1 -C`
 //                (raw UDP, TTL 1, DVB tables like ours; latency/retention at their defaults
 //                100/40 ms) → 239.255.43.N
@@ -113,20 +117,20 @@ function makeMpts(): { file: string; source: string; madeSeconds: number | null 
 // ------------------------------------------------------------------ tools
 
 interface Tool {
-  name: 'headend' | 'headend vbr' | 'headend spin5' | 'dvblast';
+  name: HeadendPhase | 'dvblast';
   proc: ChildProcess;
   outs: string[];
   log: string;
 }
 
-function startHeadend(
-  dir: string,
-  name: 'headend' | 'headend vbr' | 'headend spin5',
-  outs: string[],
-): Tool {
+type HeadendPhase = 'headend' | 'headend vbr' | 'headend spin5' | 'headend sleep';
+
+function startHeadend(dir: string, name: HeadendPhase, outs: string[]): Tool {
   const [inGroup, inPort] = IN_ADDR.split(':');
-  // headend spin5: CBR with the pacing thread's spin held to 5 % of a core (spin_budget).
-  const pacing = name === 'headend spin5' ? '  pacing: { spin_budget: 5 }\n' : '';
+  // headend spin5: CBR with the pacing thread's spin held to 5 % of a core (spin_budget);
+  // headend sleep: no spin at all (spin_budget 0: the thread sleeps to each due time).
+  const budget = name === 'headend spin5' ? 5 : name === 'headend sleep' ? 0 : undefined;
+  const pacing = budget !== undefined ? `  pacing: { spin_budget: ${budget} }\n` : '';
   const yaml =
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  http: false\n  rtsp: false\n${pacing}channels:\n` +
     outs
@@ -467,6 +471,7 @@ async function main(): Promise<void> {
     headend: groups(41),
     'headend vbr': groups(42),
     'headend spin5': groups(46),
+    'headend sleep': groups(47),
     dvblast: groups(43),
     'both: headend': groups(44),
     'both: dvblast': groups(45),
@@ -486,6 +491,11 @@ async function main(): Promise<void> {
     phases.push(
       await runPhase('headend spin5', input.file, () => [
         startHeadend(dir, 'headend spin5', plan['headend spin5']),
+      ]),
+    );
+    phases.push(
+      await runPhase('headend sleep', input.file, () => [
+        startHeadend(dir, 'headend sleep', plan['headend sleep']),
       ]),
     );
     phases.push(await runPhase('dvblast', input.file, () => [startDvblast(dir, plan.dvblast)]));
@@ -563,6 +573,12 @@ async function main(): Promise<void> {
       sel('headend spin5', 'headend spin5'),
       sel('dvblast', 'dvblast'),
       cpuOf('headend spin5', 'headend spin5'),
+      cpuOf('dvblast', 'dvblast'),
+    ),
+    'headend CBR, spin_budget 0 ÷ dvblast (alone)': compare(
+      sel('headend sleep', 'headend sleep'),
+      sel('dvblast', 'dvblast'),
+      cpuOf('headend sleep', 'headend sleep'),
       cpuOf('dvblast', 'dvblast'),
     ),
     'headend CBR ÷ dvblast (both at once)': compare(

@@ -39,6 +39,7 @@ import { makeThreadRealtime } from './realtime.js';
 import {
   SpinBudget,
   SpinMargin,
+  coalesceWindow,
   planWait,
   sendDue,
   staggerOffsetNs,
@@ -265,7 +266,9 @@ async function run(): Promise<void> {
   let periodStart = lastYield;
   while (!closing) {
     const wakeValue = Atomics.load(wake, WAKE_DATA);
-    const next = sendDue(queues, clock, out);
+    const capped = Math.min(margin.ns, budget.ns);
+    const early = coalesceWindow(margin.ns, capped);
+    const next = sendDue(queues, clock, out, early);
     loopStats.sent += out.sent;
     let now = clock();
     budget.add(0, now);
@@ -281,7 +284,7 @@ async function run(): Promise<void> {
     const plan =
       ctrl !== ctrlSeen && !justYielded
         ? ({ kind: 'yield' } as const)
-        : planWait(next, now, Math.min(margin.ns, budget.ns), now - lastYield, justYielded);
+        : planWait(next, now, capped, now - lastYield, justYielded, early);
     justYielded = false;
     switch (plan.kind) {
       case 'yield':

@@ -1,10 +1,12 @@
 import t from 'tap';
 import {
   EARLY_NS,
+  MAX_COALESCE_NS,
   MAX_NO_YIELD_NS,
   SpinBudget,
   SpinMargin,
   YIELD_GAP_NS,
+  coalesceWindow,
   planWait,
   sendDue,
   staggerOffsetNs,
@@ -50,6 +52,42 @@ t.test('sendDue: everything due, earliest first across channels, with a fake clo
   );
   t.equal(out.sent, 1);
 });
+
+t.test(
+  'coalescing: a sleeping thread sends what is due within half its wake-up delay',
+  async (t) => {
+    t.equal(coalesceWindow(300e3, 300e3), EARLY_NS, 'spinning to each due time: EARLY_NS only');
+    t.equal(coalesceWindow(300e3, 1e6), EARLY_NS, 'the cap above the margin: spinning');
+    t.equal(coalesceWindow(300e3, 0), 150e3, 'no spin: half the measured wake-up delay');
+    t.equal(coalesceWindow(300e3, 200e3), 50e3, 'some spin: half of what it leaves');
+    t.equal(coalesceWindow(300e3, 290e3), EARLY_NS, 'never below EARLY_NS');
+    t.equal(coalesceWindow(5e6, 0), MAX_COALESCE_NS, 'capped');
+    // Three channels 100 µs apart, then one 2.3 ms later, a thread that wakes 50 µs late:
+    // with the 150 µs window it sleeps twice (for c, for a's second), without it three times.
+    const passes = (early?: number): { sleeps: number; sends: string[] } => {
+      const log: [string, number, number][] = [];
+      const qs = [
+        queue('a', [1e6, 3.3e6], log),
+        queue('b', [1.1e6], log),
+        queue('c', [1.2e6], log),
+      ];
+      let now = 1e6;
+      let sleeps = 0;
+      const out = { sent: 0 };
+      for (;;) {
+        const next = sendDue(qs, () => now, out, early);
+        if (next === Infinity) break;
+        const plan = planWait(next, now, 0, 0, true, early);
+        t.equal(plan.kind, 'sleep', 'the capped margin: sleeps, never spins');
+        sleeps++;
+        now = next + 50e3;
+      }
+      return { sleeps, sends: log.map(([n, , late]) => `${n}${late / 1e3}`) };
+    };
+    t.same(passes(coalesceWindow(300e3, 0)), { sleeps: 2, sends: ['a0', 'b-100', 'c50', 'a50'] });
+    t.same(passes(), { sleeps: 3, sends: ['a0', 'b50', 'c50', 'a50'] }, 'without the window');
+  },
+);
 
 t.test('planWait: sleep, spin, yield', async (t) => {
   const m = 200_000;

@@ -586,23 +586,6 @@ export function maxGapStartNs(ns: number[]): number {
   return at;
 }
 
-/** Largest gap between consecutive finite times, in ms (from the first to the last). */
-/** Where the longest gap of maxGapMs() starts (the time before it), NaN without one. */
-export function gapStartNs(ns: number[]): number {
-  let max = 0;
-  let at = NaN;
-  let prev = NaN;
-  for (const x of ns) {
-    if (!Number.isFinite(x)) continue;
-    if (Number.isFinite(prev) && x - prev > max) {
-      max = x - prev;
-      at = prev;
-    }
-    prev = x;
-  }
-  return at;
-}
-
 /** An arrival time of `recording` as wall-clock ISO time, to read beside the daemon's log. */
 export function wallTime(recording: Datagram[], ns: number): string {
   if (!Number.isFinite(ns)) return '-';
@@ -611,6 +594,7 @@ export function wallTime(recording: Datagram[], ns: number): string {
   return new Date(ms).toISOString();
 }
 
+/** Largest gap between consecutive finite times, in ms (from the first to the last). */
 export function maxGapMs(ns: number[]): number {
   let max = 0;
   let prev = NaN;
@@ -709,11 +693,11 @@ export function assertCleanAcrossFailures(
   const clock = kernel ? 'kernel' : 'user-space';
   t.ok(
     patArr <= 2 * psiMs,
-    `${what}: PAT gap by ${clock} arrival ${patArr.toFixed(1)} ms (after ${wallTime(timed(rec), gapStartNs(k.patNs))})`,
+    `${what}: PAT gap by ${clock} arrival ${patArr.toFixed(1)} ms (after ${wallTime(timed(rec), maxGapStartNs(k.patNs))})`,
   );
   t.ok(
     pmtArr <= 2 * psiMs,
-    `${what}: PMT gap by ${clock} arrival ${pmtArr.toFixed(1)} ms (after ${wallTime(timed(rec), gapStartNs(k.pmtNs))})`,
+    `${what}: PMT gap by ${clock} arrival ${pmtArr.toFixed(1)} ms (after ${wallTime(timed(rec), maxGapStartNs(k.pmtNs))})`,
   );
   t.comment(
     `${what}: ${datagrams.length} datagrams, ${report.totals.durationSec.toFixed(1)} s, ` +

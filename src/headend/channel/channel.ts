@@ -90,6 +90,8 @@ export class Channel {
   private readonly latencyMs: number;
   private queue: OutputQueue | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** stop() has begun: an output that opens now starts nothing. */
+  private stopping = false;
   private active = 0;
   private state: ChannelState = 'starting';
   private lastDueNs = -1;
@@ -174,7 +176,7 @@ export class Channel {
     const queue = this.queue;
     const o = this.config.output;
     const started = queue.ready.then((r) => {
-      if (this.queue !== queue) return; // stopped meanwhile
+      if (this.queue !== queue || this.stopping) return; // stopped (or stopping) meanwhile
       // The source opens and the schedule starts only now: whatever was queued before the
       // output could send (the pacing thread's first start takes half a second) left late, in
       // one burst.
@@ -204,6 +206,7 @@ export class Channel {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const l of this.links) l.close();

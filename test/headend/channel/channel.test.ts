@@ -106,6 +106,7 @@ function rig(
   t: Test,
   ready: OutputInfo | Error | Promise<OutputInfo | Error>,
   config: ChannelConfig = CONFIG,
+  removeChannel: () => Promise<void> = () => Promise.resolve(),
 ): Rig {
   const lines: Line[] = [];
   const queue = fakeQueue(ready);
@@ -119,7 +120,7 @@ function rig(
   };
   const pacer: OutputScheduler = {
     addChannel: () => queue,
-    removeChannel: () => Promise.resolve(),
+    removeChannel,
   };
   let now = 1e12;
   let pcr = 0;
@@ -197,6 +198,30 @@ t.test('nothing is scheduled before the output is open: no burst of late datagra
   t.ok(r.queue.dues.length > 0, `${r.queue.dues.length} datagrams queued`);
   const firstAheadMs = (r.queue.dues[0] - at) / 1e6;
   t.ok(firstAheadMs >= 300, `the first is due ${firstAheadMs} ms after the output opened`);
+});
+
+t.test('stopped while its output opens: nothing starts when it does', async (t) => {
+  // The daemon stopped ~0.5 s after start (before the pacing thread had opened the output):
+  // the output opened while stop() waited for the pacer, the source and the tick timer started
+  // after the stop, and the process never exited (notify.test in CI).
+  let open: (i: OutputInfo) => void = () => undefined;
+  let removed: () => void = () => undefined;
+  let removes = 0;
+  const r = rig(t, new Promise<OutputInfo>((res) => (open = res)), CONFIG, () =>
+    removes++ === 0 ? new Promise<void>((res) => (removed = res)) : Promise.resolve(),
+  );
+  const started = r.channel.start();
+  const stopped = r.channel.stop();
+  open(INFO);
+  await started;
+  removed();
+  await stopped;
+  t.notOk(r.subscribed(), 'the source was never opened');
+  for (let i = 0; i < 5; i++) {
+    r.advance(100);
+    await settle();
+  }
+  t.same(r.queue.dues, [], 'no schedule runs');
 });
 
 t.test('the same channel with an open output is running', async (t) => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { RtpWrapper } from '../../../src/mpegts/rtp.js';
 import { SourceHub } from '../../../src/headend/sources/hub.js';
 import { EventLog, Recorder, sleep, waitFor } from './helpers.js';
+import { simpleProgram, synthesize } from '../../helpers/synth.js';
 
 const SAMPLE = readFileSync(
   fileURLToPath(new URL('../../../../samples/sample.ts', import.meta.url)),
@@ -157,8 +158,54 @@ t.test('one MPTS, channels taking different services: one socket, no spec warnin
   await sleep(50);
   await send(s, tsDatagrams(false).slice(0, 64), '239.255.42.9', 15009);
   await waitFor(() => a.bytes > 0 && b.bytes > 0, 5000);
-  t.equal(a.bytes, b.bytes, 'both channels get the whole multiplex from the one socket');
+  t.equal(a.bytes, b.bytes, 'a one-program feed: both get all of it from the one socket');
   t.same(log.of('spec'), [], 'a different service is not a different source');
   h.subscribe({ key: 'mpts', url, service: 3, loop: true }, new Recorder());
   t.equal(log.of('spec').length, 1, 'a different source under the same key is still reported');
 });
+
+t.test(
+  'one MPTS, two services: each subscriber gets the SI, its PMT and its streams',
+  async (t) => {
+    const { h } = hub(t);
+    const url = 'udp://@239.255.42.10:15010';
+    const { ts } = synthesize({
+      programs: [simpleProgram(1, 0x100, 0x1000), simpleProgram(2, 0x200, 0x1001)],
+      durationMs: 1500,
+      muxRate: 4e6,
+      withSdt: true,
+    });
+    const a = new Recorder(true);
+    const b = new Recorder(true);
+    h.subscribe({ key: 'mpts2', url, service: 1 }, a);
+    h.subscribe({ key: 'mpts2', url, service: 2 }, b);
+    const s = await sender(t);
+    await sleep(50);
+    const msgs: Uint8Array[] = [];
+    for (let o = 0; o < ts.length; o += DGRAM) msgs.push(ts.subarray(o, o + DGRAM));
+    await send(s, msgs, '239.255.42.10', 15010);
+    await waitFor(() => a.program !== null && b.program !== null, 5000);
+    await sleep(200);
+    const pidsAfterTables = (r: Recorder, pmtPid: number): Set<number> => {
+      const all = concat(r.kept);
+      const pids: number[] = [];
+      for (let o = 0; o + 188 <= all.length; o += 188)
+        pids.push(((all[o + 1] & 0x1f) << 8) | all[o + 2]);
+      return new Set(pids.slice(pids.indexOf(pmtPid) + 1));
+    };
+    t.same(
+      [...pidsAfterTables(a, 0x1000)].sort((x, y) => x - y),
+      [0x0, 0x11, 0x100, 0x101, 0x1000],
+      'service 1',
+    );
+    t.same(
+      [...pidsAfterTables(b, 0x1001)].sort((x, y) => x - y),
+      [0x0, 0x11, 0x200, 0x201, 0x1001],
+      'service 2',
+    );
+    t.ok(
+      a.bytes < ts.length * 0.75 && b.bytes < ts.length * 0.75,
+      `${a.bytes}, ${b.bytes} of ${ts.length} bytes`,
+    );
+  },
+);

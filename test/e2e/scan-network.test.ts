@@ -220,6 +220,7 @@ t.test('scan an HDHomeRun (stand-in) by device id: lineup, one channel, write, r
     channels: [
       { guideNumber: '5.1', name: 'Air One', file: files[0], hd: true },
       { guideNumber: '5.2', name: 'Air Two', file: files[1] },
+      { guideNumber: '5.3', name: 'Pay One', file: files[1], drm: true },
     ],
     byteRate: MUXRATE / 8,
     discoveryPort: 65001,
@@ -245,6 +246,16 @@ t.test('scan an HDHomeRun (stand-in) by device id: lineup, one channel, write, r
   const first = await cli(dir, allArgs);
   t.equal(first.code, 0, `lineup scan --write exits 0 ${first.stderr}`);
   t.match(first.stdout, /2 channel\(s\) added, 0 skipped/, 'lineup: two added');
+  t.match(
+    first.stdout,
+    /not scanned: 5\.3 Pay One: DRM: copy-protected/,
+    'lineup: the DRM channel is named as not scanned, and why',
+  );
+  t.match(first.stderr, /"event":"scan-skipped".*"guideNumber":"5\.3"/, 'and logged');
+  t.notOk(
+    box.streamRequests().some((r) => r.path === '/auto/v5.3'),
+    'its stream was never asked for',
+  );
   const doc = parse(readFileSync(all, 'utf8')) as Written;
   const ids = ['hdhr-1010cafe-5-1', 'hdhr-1010cafe-5-2'];
   t.same(

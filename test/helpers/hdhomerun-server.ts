@@ -3,7 +3,7 @@
 // hdhomerun source uses). HTTP on 127.0.0.1:<port>:
 //
 //   /discover.json   {DeviceID, TunerCount, BaseURL, LineupURL, ...}
-//   /lineup.json     [{GuideNumber, GuideName, URL, HD}]
+//   /lineup.json     [{GuideNumber, GuideName, URL, HD, DRM}]; a DRM channel's stream: 403
 //   /status.json     one entry per tuner; a busy one with VctNumber, signal figures, TargetIP
 //   /auto/v<n>       the channel's TS file in a loop at a fixed byte rate; a tuner is held
 //                    while the connection is open. No tuner free (or `busy` set): 503 with
@@ -30,6 +30,8 @@ export interface FakeChannel {
   /** A TS file, sent in a loop. */
   file: string;
   hd?: boolean;
+  /** Listed with DRM: 1 (copy-protected); its stream is refused with 403. */
+  drm?: boolean;
 }
 
 export interface FakeHdhomerunOptions {
@@ -187,6 +189,7 @@ export class FakeHdhomerun {
             GuideNumber: c.guideNumber,
             GuideName: c.name,
             ...(c.hd === true ? { HD: 1 } : {}),
+            ...(c.drm === true ? { DRM: 1 } : {}),
             URL: `http://127.0.0.1:${this.port}/auto/v${c.guideNumber}`,
           })),
         ),
@@ -201,6 +204,9 @@ export class FakeHdhomerun {
       const html = (s: string): string => `<html><body><h1>${s}</h1></body></html>`;
       if (channel === undefined) {
         answer(404, html('Unknown Channel'), { 'content-type': 'text/html' });
+      } else if (channel.drm === true) {
+        this.requests.push({ path, status: 403, at: Date.now() });
+        answer(403, html('Copy Protected'), { 'content-type': 'text/html' });
       } else if (this.busy || free < 0) {
         answer(503, html('All Tuners In Use'), {
           'content-type': 'text/html',

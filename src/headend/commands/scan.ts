@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { HeadendError, fromSystemError, isHeadendError } from '../errors.js';
 import type { ServiceScanResult, ScannedService } from '../../mpegts/service-scan.js';
 import { scanTransponders, type TransponderScan } from '../scan/collect.js';
-import { formatLineup, planScan } from '../scan/plan.js';
+import { formatLineup, planScan, type SkippedEntry } from '../scan/plan.js';
 import { writeChannels, type Candidate, type WriteReport } from '../scan/write.js';
 import { EXIT_OK, EXIT_STREAM_ERRORS, EXIT_USAGE, type CommandIo } from './io.js';
 
@@ -57,6 +57,8 @@ export async function scanCommand(target: string, o: ScanOptions, io: CommandIo)
     );
     return EXIT_OK;
   }
+  const skipped = plan.skipped ?? [];
+  for (const k of skipped) io.log('warn', 'scan-skipped', { ...k });
   const scans = await scanTransponders(plan.transponders, {
     timeoutMs: o.timeoutMs,
     signal: o.signal,
@@ -95,9 +97,10 @@ export async function scanCommand(target: string, o: ScanOptions, io: CommandIo)
           ...r,
           streams: streams.map((st) => ({ pid: st.pid, kind: st.kind, codec: st.codec })),
         })),
+        ...(skipped.length > 0 ? { skipped } : {}),
       }) + '\n',
     );
-  } else io.out(formatScan(rows, scans));
+  } else io.out(formatScan(rows, scans, skipped));
   if (rows.length === 0) {
     io.error(
       new HeadendError('E_NO_PROGRAM', `no service found on ${scans.length} transponder(s)`),
@@ -158,7 +161,11 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 const KIND_LABEL = { tv: 'TV', hd: 'HD', radio: 'radio', data: 'data' } as const;
 
 /** One row per service: NUM NAME PROVIDER TYPE SID TRANSPONDER PIDS. */
-export function formatScan(rows: readonly ScanRow[], scans: readonly TransponderScan[]): string {
+export function formatScan(
+  rows: readonly ScanRow[],
+  scans: readonly TransponderScan[],
+  skipped: readonly SkippedEntry[] = [],
+): string {
   const head = scans.map((s) => {
     const r = s.result;
     const net = r.networkName ? ` network "${r.networkName}"` : '';
@@ -190,7 +197,8 @@ export function formatScan(rows: readonly ScanRow[], scans: readonly Transponder
   const note = rows.some((r) => r.visible === false)
     ? '* hidden (LCN visible_service_flag 0)\n'
     : '';
-  return `${head.join('\n')}\n\n${lines.join('\n')}\n${note}`;
+  const skips = skipped.map((k) => `not scanned: ${k.guideNumber} ${k.guideName}: ${k.reason}\n`);
+  return `${head.join('\n')}\n\n${lines.join('\n')}\n${note}${skips.join('')}`;
 }
 
 /** PMT 0x100 · v 0x101 · a 0x102,0x103 · s 0x104 */

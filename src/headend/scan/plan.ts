@@ -30,9 +30,18 @@ export interface PlanOptions {
   discovery?: DiscoverOptions;
 }
 
+/** A lineup entry not scanned, and why. */
+export interface SkippedEntry {
+  guideNumber: string;
+  guideName: string;
+  reason: string;
+}
+
 export interface Plan extends ScanPlan {
   /** The device's lineup, when the target was hdhomerun://host. */
   lineup?: Lineup[];
+  /** Lineup entries not scanned (copy-protected, or a guide number no URL can name). */
+  skipped?: SkippedEntry[];
   /** HDHomeRun discovery for the tuning (--discover), for the SourceHub's hdhomerun options. */
   discovery?: DiscoverOptions;
 }
@@ -72,12 +81,22 @@ export async function planScan(target: string, o: PlanOptions): Promise<Plan | H
   const lineup = await fetchLineup(device);
   if (isHeadendError(lineup)) return lineup;
   const transponders: Transponder[] = [];
+  const skipped: SkippedEntry[] = [];
   for (const l of lineup) {
-    if (l.drm) continue;
+    const skip = (reason: string): void => {
+      skipped.push({ guideNumber: l.guideNumber, guideName: l.guideName, reason });
+    };
+    if (l.drm) {
+      skip('DRM: copy-protected, the HDHomeRun streams it to its own apps only');
+      continue;
+    }
     const url = `hdhomerun://${r.lineupHost}${r.port !== undefined ? `:${r.port}` : ''}/${l.guideNumber}`;
     const entry = hdhrEntry('hdhr', url, r.lineupHost, r.discover);
     const spec = resolveEntry(entry, url);
-    if (isHeadendError(spec)) continue; // a guide number our URL form cannot name
+    if (isHeadendError(spec)) {
+      skip(`guide number cannot be tuned as ${url}: ${spec.message}`);
+      continue;
+    }
     const id = tunerIdFor(`hdhr-${r.lineupHost}`, spec);
     transponders.push({
       label: `${transponderLabel(spec)} ${l.guideName}`.trim(),
@@ -86,6 +105,7 @@ export async function planScan(target: string, o: PlanOptions): Promise<Plan | H
     });
   }
   const plan: Plan = { transponders, lineup };
+  if (skipped.length > 0) plan.skipped = skipped;
   if (discovery !== undefined) plan.discovery = discovery;
   return plan;
 }

@@ -43,7 +43,8 @@ t.test(
     t.teardown(() => server.stop());
     const tuner =
       `  - id: sat\n    url: satip://127.0.0.1:${server.port}\n    delivery: dvbs2\n` +
-      `    frequency: 11494M\n    polarization: h\n    symbol_rate: 22000k\n    tune_timeout: 2s\n`;
+      `    frequency: 11494M\n    polarization: h\n    symbol_rate: 22000k\n    tune_timeout: 2s\n` +
+      `    fec: 2/3\n    rolloff: 0.35\n    pilots: on\n`;
     const config = (channels: typeof CHANNELS): string =>
       tunerConfig(tuner, 'sat', 'SAT', channels);
     const d = startDaemon(t, { text: config(CHANNELS) });
@@ -54,8 +55,8 @@ t.test(
     t.equal(setups.length, 1, 'one SETUP: one session for both channels');
     const q = setups[0]?.query;
     t.same(
-      ['src', 'freq', 'pol', 'msys', 'sr'].map((k) => q?.get(k)),
-      ['1', '11494', 'h', 'dvbs2', '22000'],
+      ['src', 'freq', 'pol', 'msys', 'sr', 'fec', 'ro', 'plts'].map((k) => q?.get(k)),
+      ['1', '11494', 'h', 'dvbs2', '22000', '23', '0.35', 'on'],
       `the tuning in the SETUP query (${q?.toString()})`,
     );
     const want = (services: number[]): number[] => filterFor(mpts, services);

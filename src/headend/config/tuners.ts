@@ -19,6 +19,10 @@
 //     symbol_rate: 22000k         satellite and cable: 22000k, 27.5M, 6900k
 //     modulation: 8psk            auto (default), qpsk, 8psk, 16apsk, 32apsk, qam16-qam256,
 //                                 8vsb, 16vsb (cable and ATSC need one)
+//     fec: 3/4                    satellite: inner FEC 1/2, 2/3, 3/4, 3/5, 4/5, 5/6, 7/8, 8/9,
+//                                 9/10 or auto (default auto)
+//     rolloff: 0.35               DVB-S2: 0.35, 0.25 or 0.20 (default auto)
+//     pilots: on                  DVB-S2: on or off (default auto)
 //     lnb: universal              DVB satellite: universal (9750M/10600M, switch 11700M, the
 //                                 default) or { low: 10750M } or { low, high, switch }
 //     diseqc: 1                   DVB satellite: DiSEqC 1.0 committed port 1-4 (default none)
@@ -41,6 +45,7 @@ import { z } from 'zod';
 import {
   DELIVERY_SYSTEMS,
   isSatellite,
+  FEC_RATES,
   MODULATIONS,
   UNIVERSAL_LNB,
   type DeliverySystem,
@@ -57,8 +62,10 @@ import {
   formatHz,
   lnb,
   networkTunerUrl,
+  onOff,
   parseHz,
   polarization,
+  rolloff,
   symbolRate,
   tunerId,
 } from './tuning-values.js';
@@ -85,6 +92,9 @@ export const TunerSchema = z.strictObject({
   polarization: polarization().optional(),
   symbol_rate: symbolRate().optional(),
   modulation: oneOf(MODULATIONS, 'modulation').optional(),
+  fec: oneOf(FEC_RATES, 'FEC rate').optional(),
+  rolloff: rolloff().optional(),
+  pilots: onOff('pilots').optional(),
   lnb: lnb().optional(),
   diseqc: integer(1, 4).optional(),
   unicable: z.strictObject({ slot: integer(1, 8), frequency: leaf(parseHz) }).optional(),
@@ -141,6 +151,9 @@ const KEY_RULES: KeyRule[] = [
   ],
   ['bandwidth', (k, d) => k !== 'hdhomerun' && (d === 'dvbt' || d === 'dvbt2'), 'terrestrial'],
   ['plp', (k, d) => k !== 'hdhomerun' && (d === 'dvbt2' || d === 'dvbs2'), 'DVB-T2 and DVB-S2'],
+  ['fec', sat, 'satellite'],
+  ['rolloff', (k, d) => k !== 'hdhomerun' && d === 'dvbs2', 'DVB-S2'],
+  ['pilots', (k, d) => k !== 'hdhomerun' && d === 'dvbs2', 'DVB-S2'],
   ['modulation', (k) => k !== 'hdhomerun', 'a DVB adapter or SAT>IP'],
   ['delivery', (k) => k !== 'hdhomerun', 'a DVB adapter or SAT>IP'],
   ['frequency', (k) => k !== 'hdhomerun', 'a DVB adapter or SAT>IP'],
@@ -316,6 +329,9 @@ function resolveTuning(
     if (t.symbol_rate === undefined) return missing('symbol_rate', 'e.g. 22000k');
     tuning.polarization = t.polarization;
     tuning.symbolRate = t.symbol_rate;
+    if (t.fec !== undefined && t.fec !== 'auto') tuning.fec = t.fec;
+    if (t.rolloff !== undefined) tuning.rolloff = t.rolloff;
+    if (t.pilots !== undefined) tuning.pilots = t.pilots;
     if (t.symbol_rate < 1e6 || t.symbol_rate > 45e6) {
       sink.add(at('symbol_rate'), 'a satellite symbol rate is 1M to 45M (e.g. 22000k, 27.5M)');
     }

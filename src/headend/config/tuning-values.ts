@@ -4,7 +4,13 @@
 // mapping into the units of tuners/types.ts (Hz, symbols/s), or reports one readable message.
 
 import { z } from 'zod';
-import { UNIVERSAL_LNB, type LnbSpec, type Polarization } from '../tuners/types.js';
+import {
+  ROLLOFFS,
+  UNIVERSAL_LNB,
+  type LnbSpec,
+  type Polarization,
+  type Rolloff,
+} from '../tuners/types.js';
 import { describe, invalid, leaf, type Invalid } from './values.js';
 
 const FREQ_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(hz|khz|mhz|ghz|k|m|g)?\s*$/i;
@@ -90,6 +96,26 @@ export function polarization() {
           `got ${describe(v)}`,
       )
     );
+  });
+}
+
+/** DVB-S2 roll-off: 0.35, 0.25 or 0.20 (a number or a string; 0.2 is 0.20). */
+export function rolloff() {
+  return leaf((v): Rolloff | Invalid => {
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : NaN;
+    const r = ROLLOFFS.find((x) => Number(x) === n);
+    return r ?? invalid(`expected a roll-off of 0.35, 0.25 or 0.20, got ${describe(v)}`);
+  });
+}
+
+/** `on` / `off` (or true / false). */
+export function onOff(what: string) {
+  return leaf((v): boolean | Invalid => {
+    if (typeof v === 'boolean') return v;
+    const s = typeof v === 'string' ? v.trim().toLowerCase() : '';
+    if (s === 'on' || s === 'true') return true;
+    if (s === 'off' || s === 'false') return false;
+    return invalid(`${what}: expected on or off, got ${describe(v)}`);
   });
 }
 

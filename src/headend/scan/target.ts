@@ -11,7 +11,8 @@
 //     dvbc          symbol_rate, modulation                 dvbc:346M:6900k:qam256
 //     dvbt, dvbt2   bandwidth, plp                          dvbt2:474M:8M:1
 //     atsc          modulation                              atsc:57M:8vsb
-//   KEY=VALUE sets any of polarization, symbol_rate, modulation, bandwidth, plp, diseqc, src.
+//   KEY=VALUE sets any of polarization, symbol_rate, modulation, fec, rolloff, pilots,
+//   bandwidth, plp, diseqc, src.
 // A value without "DELIVERY:" is a file with one transponder per line (# starts a comment).
 
 import { readFileSync } from 'node:fs';
@@ -57,10 +58,24 @@ const TUNING_KEYS = [
   'polarization',
   'symbol_rate',
   'modulation',
+  'fec',
+  'rolloff',
+  'pilots',
   'bandwidth',
   'plp',
 ];
-const SETTABLE = ['polarization', 'symbol_rate', 'modulation', 'bandwidth', 'plp', 'diseqc', 'src'];
+const SETTABLE = [
+  'polarization',
+  'symbol_rate',
+  'modulation',
+  'fec',
+  'rolloff',
+  'pilots',
+  'bandwidth',
+  'plp',
+  'diseqc',
+  'src',
+];
 const POSITIONAL: Record<DeliverySystem, string[]> = {
   dvbs: ['polarization', 'symbol_rate', 'modulation'],
   dvbs2: ['polarization', 'symbol_rate', 'modulation'],

@@ -32,6 +32,25 @@ export const MODULATIONS = [
 ] as const;
 export type Modulation = (typeof MODULATIONS)[number];
 
+/** Satellite inner FEC (code rate); `auto` lets the demodulator find it. */
+export const FEC_RATES = [
+  'auto',
+  '1/2',
+  '2/3',
+  '3/4',
+  '3/5',
+  '4/5',
+  '5/6',
+  '7/8',
+  '8/9',
+  '9/10',
+] as const;
+export type FecRate = (typeof FEC_RATES)[number];
+
+/** DVB-S2 roll-off factors (EN 302 307); DVB-S is always 0.35. */
+export const ROLLOFFS = ['0.35', '0.25', '0.20'] as const;
+export type Rolloff = (typeof ROLLOFFS)[number];
+
 /** LNB local oscillators (Hz). Universal: 9.75 / 10.6 GHz, switching at 11.7 GHz. */
 export interface LnbSpec {
   lowHz: number;
@@ -67,6 +86,12 @@ export interface TuningSpec {
   /** DVB-T2 (and S2 multistream): PLP / stream id, 0-255. */
   plp?: number;
   modulation?: Modulation;
+  /** Satellite: inner FEC (absent: auto). */
+  fec?: FecRate;
+  /** DVB-S2: roll-off (absent: auto). */
+  rolloff?: Rolloff;
+  /** DVB-S2: pilot symbols on or off (absent: auto). */
+  pilots?: boolean;
 }
 
 /** A local Linux DVB adapter: /dev/dvb/adapterN/{frontendM, demuxM, dvrM}. */

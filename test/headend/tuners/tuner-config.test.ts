@@ -99,6 +99,19 @@ t.test(
   },
 );
 
+t.test('DVB-S2 fec, rolloff and pilots: parsed, auto when absent', async (t) => {
+  const r = load(SAT('    fec: 3/4\n    rolloff: 0.2\n    pilots: on\n'));
+  if (!('config' in r)) throw new Error(JSON.stringify(r.errors));
+  t.match(r.config.tuners[0], { tuning: { fec: '3/4', rolloff: '0.20', pilots: true } });
+  const auto = load(SAT('    fec: auto\n    pilots: off\n'));
+  if (!('config' in auto)) throw new Error(JSON.stringify(auto.errors));
+  const tuner = auto.config.tuners[0];
+  if (tuner.kind !== 'dvb') throw new Error('a dvb tuner');
+  t.equal(tuner.tuning.fec, undefined, 'fec: auto is no fec');
+  t.equal(tuner.tuning.rolloff, undefined);
+  t.equal(tuner.tuning.pilots, false);
+});
+
 t.test('bad tuning keys: each at its line:column, with what to write', async (t) => {
   const cases: [string, RegExp, string][] = [
     [
@@ -122,6 +135,14 @@ t.test('bad tuning keys: each at its line:column, with what to write', async (t)
       'dvbs3',
     ],
     [SAT('    diseqc: 5\n'), /diseqc: expected an integer from 1 to 4/, '5'],
+    [SAT('    fec: 3/5x\n'), /unknown FEC rate '3\/5x'.*expected one of auto, 1\/2/, '3/5x'],
+    [SAT('    rolloff: 0.3\n'), /expected a roll-off of 0.35, 0.25 or 0.20, got 0.3/, '0.3'],
+    [SAT('    pilots: maybe\n'), /pilots: expected on or off/, 'maybe'],
+    [
+      SAT('    rolloff: 0.25\n').replace('dvbs2', 'dvbs'),
+      /rolloff applies only to DVB-S2/,
+      'rolloff',
+    ],
     [SAT('    bandwidth: 8M\n'), /bandwidth applies only to terrestrial/, 'bandwidth'],
     [
       SAT('    lnb: { low: 9750M }\n').replace('11494M', '12.5G'),

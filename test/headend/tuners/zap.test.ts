@@ -43,6 +43,30 @@ t.test('DVB-S2: kHz frequency, polarization, symbol rate, LNB, DiSEqC', async (t
   );
 });
 
+t.test('DVB-S2 with FEC, roll-off and pilots given: libdvbv5 spellings', async (t) => {
+  const f = channelFile({
+    delivery: 'dvbs2',
+    frequencyHz: 10_773_000_000,
+    polarization: 'h',
+    symbolRate: 22_000_000,
+    fec: '9/10',
+    rolloff: '0.20',
+    pilots: false,
+  });
+  t.match(f, /\tINNER_FEC = 9\/10\n\tMODULATION = PSK\/8\n\tROLLOFF = 20\n\tPILOT = OFF\n/);
+  t.match(
+    channelFile({
+      delivery: 'dvbs',
+      frequencyHz: 11_494_000_000,
+      polarization: 'v',
+      symbolRate: 27_500_000,
+      fec: '3/4',
+    }),
+    /\tINNER_FEC = 3\/4\n\tINVERSION/,
+    'DVB-S: the FEC only',
+  );
+});
+
 t.test('DVB-T2, DVB-C and ATSC: Hz, bandwidth, PLP, modulation', async (t) => {
   const t2 = channelFile({ delivery: 'dvbt2', frequencyHz: 474e6, bandwidthHz: 8e6, plp: 1 });
   t.match(t2, /DELIVERY_SYSTEM = DVBT2\n\tFREQUENCY = 474000000\n\tBANDWIDTH_HZ = 8000000\n/);

@@ -84,11 +84,12 @@ export function channelFile(t: TuningSpec): string {
     lines.push(['FREQUENCY', Math.round(t.frequencyHz / 1000)]);
     lines.push(['POLARIZATION', POLARIZATION[t.polarization ?? 'h']]);
     lines.push(['SYMBOL_RATE', t.symbolRate ?? 0]);
-    lines.push(['INNER_FEC', 'AUTO']);
+    lines.push(['INNER_FEC', t.fec !== undefined ? t.fec.toUpperCase() : 'AUTO']);
     if (t.delivery === 'dvbs2') {
       lines.push(['MODULATION', t.modulation !== undefined ? MODULATION[t.modulation] : 'PSK/8']);
-      lines.push(['ROLLOFF', 'AUTO']);
-      lines.push(['PILOT', 'AUTO']);
+      // libdvbv5 names roll-offs by their hundredths (35, 25, 20).
+      lines.push(['ROLLOFF', t.rolloff !== undefined ? t.rolloff.slice(2) : 'AUTO']);
+      lines.push(['PILOT', t.pilots === undefined ? 'AUTO' : t.pilots ? 'ON' : 'OFF']);
     }
   } else {
     lines.push(['FREQUENCY', t.frequencyHz]);

@@ -29,13 +29,6 @@ import { isSatellite, type Modulation, type TuningSpec } from '../types.js';
 /** A PID set for the server: a sorted list, or every PID of the multiplex. */
 export type SatipPids = readonly number[] | 'all';
 
-/** Satellite attributes the config does not carry yet; each is left out when absent. */
-export interface SatipExtras {
-  fec?: '12' | '23' | '34' | '56' | '78' | '89' | '35' | '45' | '910';
-  rolloff?: '0.35' | '0.25' | '0.20';
-  pilots?: 'on' | 'off';
-}
-
 /** Our modulation names → SAT>IP `mtype` values; `auto` is left out. */
 const MTYPE: Record<Modulation, string | undefined> = {
   auto: undefined,
@@ -69,7 +62,7 @@ export function pidsValue(pids: SatipPids): string {
 }
 
 /** The tuning attributes, without pids (shared by SETUP and PLAY). */
-export function tuningQuery(tuning: TuningSpec, src: number, extras: SatipExtras = {}): string {
+export function tuningQuery(tuning: TuningSpec, src: number): string {
   const q: [string, string][] = [];
   const mtype = tuning.modulation === undefined ? undefined : MTYPE[tuning.modulation];
   if (isSatellite(tuning.delivery)) {
@@ -78,9 +71,12 @@ export function tuningQuery(tuning: TuningSpec, src: number, extras: SatipExtras
     q.push(['msys', tuning.delivery]);
     if (tuning.symbolRate !== undefined) q.push(['sr', kilo(tuning.symbolRate)]);
     if (mtype !== undefined) q.push(['mtype', mtype]);
-    if (extras.fec !== undefined) q.push(['fec', extras.fec]);
-    if (extras.rolloff !== undefined) q.push(['ro', extras.rolloff]);
-    if (extras.pilots !== undefined) q.push(['plts', extras.pilots]);
+    // SAT>IP 1.2 §3.5.11: fec=34 (the rate without its slash), ro=0.35, plts=on|off.
+    if (tuning.fec !== undefined) q.push(['fec', tuning.fec.replace('/', '')]);
+    if (tuning.delivery === 'dvbs2') {
+      if (tuning.rolloff !== undefined) q.push(['ro', tuning.rolloff]);
+      if (tuning.pilots !== undefined) q.push(['plts', tuning.pilots ? 'on' : 'off']);
+    }
     if (tuning.plp !== undefined && tuning.delivery === 'dvbs2')
       q.push(['isi', String(tuning.plp)]);
   } else if (tuning.delivery === 'dvbt' || tuning.delivery === 'dvbt2') {
@@ -100,13 +96,8 @@ export function tuningQuery(tuning: TuningSpec, src: number, extras: SatipExtras
 }
 
 /** The whole query of a SETUP: tuning then `pids=`. */
-export function setupQuery(
-  tuning: TuningSpec,
-  src: number,
-  pids: SatipPids,
-  extras?: SatipExtras,
-): string {
-  return `${tuningQuery(tuning, src, extras)}&pids=${pidsValue(pids)}`;
+export function setupQuery(tuning: TuningSpec, src: number, pids: SatipPids): string {
+  return `${tuningQuery(tuning, src)}&pids=${pidsValue(pids)}`;
 }
 
 /**

@@ -87,7 +87,7 @@ t.test('satellite, terrestrial and cable queries', async (t) => {
   }
 });
 
-t.test('fec, ro and plts with the spec spellings', async (t) => {
+t.test('fec, ro and plts from the tuning, with the spec spellings', async (t) => {
   const tuning: TuningSpec = {
     delivery: 'dvbs2',
     frequencyHz: 10_773_000_000,
@@ -96,12 +96,17 @@ t.test('fec, ro and plts with the spec spellings', async (t) => {
     modulation: '8psk',
   };
   t.equal(
-    tuningQuery(tuning, 1, { fec: '23', rolloff: '0.20', pilots: 'on' }),
+    tuningQuery({ ...tuning, fec: '2/3', rolloff: '0.20', pilots: true }, 1),
     'src=1&freq=10773&pol=h&msys=dvbs2&sr=22000&mtype=8psk&fec=23&ro=0.20&plts=on',
   );
   t.equal(
-    tuningQuery(tuning, 1, { fec: '910' }),
-    'src=1&freq=10773&pol=h&msys=dvbs2&sr=22000&mtype=8psk&fec=910',
+    tuningQuery({ ...tuning, fec: '9/10', pilots: false }, 1),
+    'src=1&freq=10773&pol=h&msys=dvbs2&sr=22000&mtype=8psk&fec=910&plts=off',
+  );
+  t.equal(
+    tuningQuery({ ...tuning, delivery: 'dvbs', fec: '3/4', rolloff: '0.25' }, 1),
+    'src=1&freq=10773&pol=h&msys=dvbs&sr=22000&mtype=8psk&fec=34',
+    'DVB-S: no roll-off or pilots',
   );
 });
 

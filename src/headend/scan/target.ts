@@ -52,9 +52,8 @@ export interface LineupTarget {
   discover?: string;
 }
 
-const TUNING_KEYS = [
-  'delivery',
-  'frequency',
+/** Tuning keys after the delivery system and frequency. */
+const TRANSPONDER_KEYS = [
   'polarization',
   'symbol_rate',
   'modulation',
@@ -64,18 +63,10 @@ const TUNING_KEYS = [
   'bandwidth',
   'plp',
 ];
-const SETTABLE = [
-  'polarization',
-  'symbol_rate',
-  'modulation',
-  'fec',
-  'rolloff',
-  'pilots',
-  'bandwidth',
-  'plp',
-  'diseqc',
-  'src',
-];
+/** The keys of a tuning (a config tuner's own are replaced by a --transponder's). */
+const TUNING_KEYS = ['delivery', 'frequency', ...TRANSPONDER_KEYS];
+/** What KEY=VALUE may set: those, and how the tuner reaches the transponder. */
+const SETTABLE = [...TRANSPONDER_KEYS, 'diseqc', 'src'];
 const POSITIONAL: Record<DeliverySystem, string[]> = {
   dvbs: ['polarization', 'symbol_rate', 'modulation'],
   dvbs2: ['polarization', 'symbol_rate', 'modulation'],

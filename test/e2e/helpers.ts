@@ -726,6 +726,22 @@ export interface ProbeOut {
   streams?: { codec_type: string; codec_name?: string; width?: number; height?: number }[];
 }
 
+/** Runs `headend ARGS…` to its end: exit code (0 on success), stdout and stderr. */
+export function runCli(
+  args: string[],
+  o: { cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: o.timeoutMs ?? 60_000, cwd: o.cwd },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 /** ffprobe on a multicast group: programs with service_name and streams with codec/size. */
 export function ffprobeJson(group: string, port: number, timeoutSec = 8): Promise<ProbeOut> {
   const url = `udp://${group}:${port}?timeout=${timeoutSec * 1_000_000}&localaddr=${IFACE}`;

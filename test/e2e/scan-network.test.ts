@@ -7,7 +7,6 @@ import '../helpers/private-network.js'; // before any socket: only inside the pr
 // entry, validate accepts the file, run plays a written channel (ffprobe: the SDT name and the
 // picture), and a second scan adds nothing.
 import t, { type Test } from 'tap';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -15,25 +14,12 @@ import { FakeHdhomerun } from '../helpers/hdhomerun-server.js';
 import { makeMpts, type MptsProgram } from '../helpers/mpts.js';
 import { spliceNit, streamIds } from '../helpers/dvb/nit-splice.js';
 import { SatipServer } from '../helpers/satip-server.js';
-import { CLI, ffprobeJson, startDaemon, stopAndCheck, tempDir } from './helpers.js';
+import { ffprobeJson, runCli, startDaemon, stopAndCheck, tempDir } from './helpers.js';
 
 const MUXRATE = 1_000_000;
 const HEAD = `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  http: false\n  rtsp: false\n`;
 
-function cli(
-  dir: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 90_000, cwd: dir },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (dir: string, args: string[]) => runCli(args, { cwd: dir, timeoutMs: 90_000 });
 
 interface Written {
   tuners?: Record<string, unknown>[];

@@ -5,17 +5,16 @@ import '../helpers/private-network.js'; // before any socket: only inside the pr
 // them to channels.yaml (one existing channel clashes), validate accepts the file, run plays
 // it, and a second scan adds nothing.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeMpts } from '../helpers/mpts.js';
 import { spliceNit, streamIds } from '../helpers/dvb/nit-splice.js';
+import { standinAdapter } from '../helpers/dvb/adapter.js';
 import {
-  CLI,
   ffprobeJson,
   marker,
   pidsWithMarker,
-  REPO,
+  runCli,
   startDaemon,
   stopAndCheck,
   tempDir,
@@ -34,19 +33,12 @@ const PROGRAMS = [
 ];
 const LCN: Record<number, number> = { 1: 101, 2: 102, 3: 201 };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 t.test('scan a DVB adapter (stand-in): list, write, validate, run, scan again', async (t) => {
   const tag = marker('scan');
   const dir = join(tempDir(t), tag);
-  const adapter = join(dir, 'dev', 'dvb', 'adapter0');
-  mkdirSync(adapter, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const mpts = join(dir, 'mpts.ts');
   makeMpts(mpts, PROGRAMS, 20);
   const { tsid, onid } = streamIds(mpts);
@@ -69,23 +61,14 @@ t.test('scan a DVB adapter (stand-in): list, write, validate, run, scan again', 
       },
     ],
   });
-  copyFileSync(mpts, join(adapter, 'dvr0'));
-  writeFileSync(join(adapter, 'frontend0'), '');
-  writeFileSync(join(adapter, 'demux0'), '');
-  const wrapper = (name: string): string => {
-    const file = join(dir, `${name}.sh`);
-    const js = join(REPO, 'dist', 'test', 'helpers', 'dvb', `${name}-standin.js`);
-    writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${js}" "$@"\n`);
-    chmodSync(file, 0o755);
-    return file;
-  };
+  const rig = standinAdapter(dir, mpts);
   const config = join(dir, 'channels.yaml');
   const original =
     `# Scan test headend\n` +
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n\n` +
     `tuners:\n  - id: astra # the dish on the roof\n    adapter: 0\n` +
-    `    devices: ${join(dir, 'dev', 'dvb')}\n    zap: ${wrapper('zap')}\n` +
-    `    demux: ${wrapper('demux')}\n    delivery: dvbs2\n    frequency: 11494M\n` +
+    `    devices: ${rig.devices}\n    zap: ${rig.zap}\n` +
+    `    demux: ${rig.demux}\n    delivery: dvbs2\n    frequency: 11494M\n` +
     `    polarization: h\n    symbol_rate: 22000k\n    tune_timeout: 3s\n\n` +
     `channels:\n  # taken by hand before the scan\n  - number: 5\n    name: Beta by hand\n` +
     `    output: udp://239.255.27.1:6700\n    source: { tuner: astra, service: 2 }\n`;

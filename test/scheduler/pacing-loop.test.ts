@@ -7,6 +7,7 @@ import {
   SpinMargin,
   YIELD_GAP_NS,
   coalesceWindow,
+  SLEEP_COALESCE_NS,
   planWait,
   sendDue,
   staggerOffsetNs,
@@ -58,10 +59,12 @@ t.test(
   async (t) => {
     t.equal(coalesceWindow(300e3, 300e3), EARLY_NS, 'spinning to each due time: EARLY_NS only');
     t.equal(coalesceWindow(300e3, 1e6), EARLY_NS, 'the cap above the margin: spinning');
-    t.equal(coalesceWindow(300e3, 0), 150e3, 'no spin: half the measured wake-up delay');
+    t.equal(coalesceWindow(300e3, 10e3), 145e3, 'little spin: half the wake-up delay it leaves');
     t.equal(coalesceWindow(300e3, 200e3), 50e3, 'some spin: half of what it leaves');
+    t.equal(coalesceWindow(300e3, 0), SLEEP_COALESCE_NS, 'no spin at all: the 1 ms grid');
+    t.equal(coalesceWindow(5e6, 0), SLEEP_COALESCE_NS, 'whatever the wake-up delay');
     t.equal(coalesceWindow(300e3, 290e3), EARLY_NS, 'never below EARLY_NS');
-    t.equal(coalesceWindow(5e6, 0), MAX_COALESCE_NS, 'capped');
+    t.equal(coalesceWindow(5e6, 10e3), MAX_COALESCE_NS, 'capped');
     // Three channels 100 µs apart, then one 2.3 ms later, a thread that wakes 50 µs late:
     // with the 150 µs window it sleeps twice (for c, for a's second), without it three times.
     const passes = (early?: number): { sleeps: number; sends: string[] } => {
@@ -84,8 +87,16 @@ t.test(
       }
       return { sleeps, sends: log.map(([n, , late]) => `${n}${late / 1e3}`) };
     };
-    t.same(passes(coalesceWindow(300e3, 0)), { sleeps: 2, sends: ['a0', 'b-100', 'c50', 'a50'] });
+    t.same(passes(coalesceWindow(300e3, 10e3)), {
+      sleeps: 2,
+      sends: ['a0', 'b-100', 'c50', 'a50'],
+    });
     t.same(passes(), { sleeps: 3, sends: ['a0', 'b50', 'c50', 'a50'] }, 'without the window');
+    t.same(
+      passes(coalesceWindow(300e3, 0)),
+      { sleeps: 1, sends: ['a0', 'b-100', 'c-200', 'a50'] },
+      'never spinning: everything due within 1 ms in one pass',
+    );
   },
 );
 

@@ -23,6 +23,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { looksLikeRtp, parseRtpHeader, type RtpHeader } from '../../mpegts/rtp.js';
 import { HeadendError, fromSystemError } from '../errors.js';
+import { batchReceive } from './receive-batching.js';
 import type { NetworkInput } from './url.js';
 
 export interface Datagram {
@@ -39,6 +40,11 @@ export interface UdpReceiverOptions {
   maxQueued?: number;
   /** OS receive buffer size in bytes. Default 4 MiB (the kernel may cap it at rmem_max). */
   receiveBufferSize?: number;
+  /**
+   * Read in batches this many ms apart instead of waking for each datagram (receive-batching.ts).
+   * Default 0: each datagram as it comes (arrival times stay as good as user space allows).
+   */
+  batchMs?: number;
 }
 
 export interface UdpReceiverStats {
@@ -67,6 +73,9 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
   private readonly interfaceAddress: string | undefined;
   private readonly maxQueued: number;
   private readonly receiveBufferSize: number;
+  private readonly batchMs: number;
+  /** Whether the socket reads in batches (batchMs > 0 and the libuv handle was reachable). */
+  batching = false;
   private socket: Socket | undefined;
   private queue: Datagram[] = [];
   private head = 0;
@@ -82,6 +91,7 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
     this.interfaceAddress = opts.interfaceAddress ?? input.interfaceAddress;
     this.maxQueued = opts.maxQueued ?? 65536;
     this.receiveBufferSize = opts.receiveBufferSize ?? 4 << 20;
+    this.batchMs = opts.batchMs ?? 0;
   }
 
   /** Binds and joins the group. Returns a HeadendError (E_NET) instead of throwing. */
@@ -120,6 +130,7 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
       return fromSystemError('E_NET', `cannot receive ${where}`, err);
     }
     socket.on('message', (msg: Buffer) => this.onMessage(msg));
+    if (this.batchMs > 0) this.batching = batchReceive(socket, this.batchMs);
     socket.on('error', (err) => {
       this.failure = fromSystemError('E_NET', `receiving ${where} failed`, err);
       this.close();

@@ -6,8 +6,14 @@ import { UdpReceiver } from '../inputs/udp-receiver.js';
 import type { NetworkInput } from '../inputs/url.js';
 import type { RunContext, SourceRun } from './run.js';
 
+/**
+ * Datagrams are read in batches this far apart (inputs/receive-batching.ts): one wake-up of
+ * the main thread per batch instead of one per datagram.
+ */
+export const UDP_BATCH_MS = 5;
+
 export function startUdp(input: NetworkInput, ctx: RunContext): SourceRun {
-  const rx = new UdpReceiver(input);
+  const rx = new UdpReceiver(input, { batchMs: UDP_BATCH_MS });
   let stopping = false;
   rx.listen((data) => {
     if (!stopping) ctx.data(data);
@@ -22,7 +28,12 @@ export function startUdp(input: NetworkInput, ctx: RunContext): SourceRun {
       rx.close();
       return;
     }
-    ctx.event('info', 'open', `listening on ${input.url}`);
+    ctx.event(
+      'info',
+      'open',
+      `listening on ${input.url}` +
+        (rx.batching ? '' : ' (reading each datagram as it comes: no batching on this Node)'),
+    );
     // Datagrams go to the listener; this ends when the socket closes or fails.
     for await (const d of rx) void d;
   })().catch((err: unknown) => {

@@ -154,3 +154,76 @@ t.test(
     t.equal(queued, 0, 'the iterator only waits for the end');
   },
 );
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('batchMs: datagrams that come during the pause are read together after it', async (t) => {
+  const rx = new UdpReceiver(input('udp://@239.255.0.17:5017'), { batchMs: 200 });
+  const got: { tag: number; atMs: number }[] = [];
+  rx.listen((data) => got.push({ tag: data[4], atMs: performance.now() }));
+  t.equal(await rx.open(), undefined);
+  t.equal(rx.batching, true, 'the socket reads in batches');
+  const s = await sender();
+  t.teardown(() => s.close());
+  await send(s, [tsDatagram(1)], '239.255.0.17', 5017);
+  for (let i = 0; i < 100 && got.length < 1; i++) await sleep(2);
+  // The first datagram opened a batch; reading now pauses for 200 ms. Send 4 more, 10 ms apart.
+  for (let tag = 2; tag <= 5; tag++) {
+    await sleep(10);
+    await send(s, [tsDatagram(tag)], '239.255.0.17', 5017);
+  }
+  for (let i = 0; i < 100 && got.length < 5; i++) await sleep(5);
+  t.same(
+    got.map((g) => g.tag),
+    [1, 2, 3, 4, 5],
+    'every datagram, in order',
+  );
+  // Sent over ~30 ms, read in one turn after the pause (without batching: ~10 ms apart).
+  const span = got[4].atMs - got[1].atMs;
+  t.ok(span < 5, `datagrams 2-5 read together (${span.toFixed(2)} ms apart)`);
+  t.ok(got[1].atMs - got[0].atMs >= 190, 'after the pause');
+  rx.close();
+});
+
+t.test('batchMs: a burst beyond one libuv batch is read without loss or pause', async (t) => {
+  const rx = new UdpReceiver(input('udp://@239.255.0.18:5018'), { batchMs: 1000 });
+  const tags: number[] = [];
+  rx.listen((data) => tags.push(data[4]));
+  t.equal(await rx.open(), undefined);
+  const s = await sender();
+  t.teardown(() => s.close());
+  // 150 datagrams at once: turns of 32 keep reading; the pause only follows a short turn.
+  const burst = Array.from({ length: 150 }, (_, i) => tsDatagram(i));
+  await Promise.all(
+    burst.map(
+      (m) =>
+        new Promise<void>((resolve, reject) =>
+          s.send(m, 5018, '239.255.0.18', (err) => (err ? reject(err) : resolve())),
+        ),
+    ),
+  );
+  for (let i = 0; i < 100 && tags.length < 150; i++) await sleep(5);
+  t.equal(tags.length, 150, 'all 150 read well within the 1 s pause');
+  t.same(
+    tags,
+    burst.map((_, i) => i),
+    'in order',
+  );
+  t.equal(rx.stats.datagrams, 150);
+  rx.close();
+});
+
+t.test('batchMs: close during a pause stops reading for good', async (t) => {
+  const rx = new UdpReceiver(input('udp://@239.255.0.19:5019'), { batchMs: 30 });
+  let n = 0;
+  rx.listen(() => n++);
+  t.equal(await rx.open(), undefined);
+  const s = await sender();
+  t.teardown(() => s.close());
+  await send(s, [tsDatagram(1)], '239.255.0.19', 5019);
+  for (let i = 0; i < 100 && n < 1; i++) await sleep(2);
+  rx.close(); // within the pause: its timer must not restart a closed handle
+  await send(s, [tsDatagram(2)], '239.255.0.19', 5019);
+  await sleep(80);
+  t.equal(n, 1, 'nothing after close');
+});

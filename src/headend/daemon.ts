@@ -30,7 +30,9 @@ import { sourceKey } from './config/resolve.js';
 import { tunerReports, type TunerReport } from './tuners/report.js';
 import { Pacer, type PacerStats } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
-import { Channel } from './channel/channel.js';
+import { Channel, type ChannelSi } from './channel/channel.js';
+import { Lineup, MAX_LCN } from './si/lineup.js';
+import { LocalTime } from '../scheduler/timezone.js';
 import { diffChannels, restartRequired, updateKinds } from './reload/config-diff.js';
 import { watchConfigFile } from './reload/watch.js';
 import type { DaemonService, ReloadResult } from './services.js';
@@ -148,6 +150,31 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     }
   });
   const cpuLatency = holdPacingLatency(config.pacing.cpuDmaLatencyUs, log);
+  // The network SI of every output: the line-up's NIT, the clock's local time (si/lineup.ts).
+  const lineup = new Lineup(config.network, config.channels);
+  let network = config.network;
+  const localTime =
+    network.country === null ? undefined : new LocalTime(network.timezone, network.country);
+  const si = (): ChannelSi => ({
+    originalNetworkId: network.networkId,
+    nit: lineup.sections,
+    localTimeOffsets: localTime && ((u: number) => localTime.offsets(u)),
+  });
+  const noteLineup = (channelSpecs: readonly ChannelSpec[]): void => {
+    const without = Lineup.withoutLcn(channelSpecs);
+    log.log('info', 'network-si', {
+      network: network.name,
+      networkId: network.networkId,
+      nitVersion: lineup.version,
+      timezone: network.timezone,
+      country: network.country ?? 'none (TDT only, no local time offset)',
+    });
+    if (without.length > 0)
+      log.log('warn', 'lcn-out-of-range', {
+        message: `channels ${without.join(', ')} are above ${MAX_LCN}: listed in the NIT without a logical channel number`,
+      });
+  };
+  noteLineup(config.channels);
   /** Running channels by slug of the current config. */
   let channels = new Map<string, Channel>();
   const services: DaemonService[] = [];
@@ -158,7 +185,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     rtp?: { ssrc: number; seq: number },
   ): Channel | null => {
     try {
-      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: index, rtp });
+      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: index, rtp, si: si() });
       ch.start();
       return ch;
     } catch (err) {
@@ -243,6 +270,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         .filter((c) => nextChannels.has(c.slug))
         .map((c) => [c.slug, nextChannels.get(c.slug)!]),
     );
+    // The line-up's NIT (names of the network aside, network settings need a restart).
+    network = { ...network, name: next.network.name };
+    if (lineup.update(network, next.channels)) {
+      for (const ch of channels.values()) ch.setNit(lineup.sections);
+      noteLineup(next.channels);
+    }
     if (next.watch !== config.watch) setWatch(next.watch);
     config = next;
     configText = text;

@@ -89,6 +89,18 @@ t.test('headend services that need a restart are reported', async (t) => {
   const a = load(`channels:\n${ch(1, 'One')}`);
   const b = load(`headend:\n  name: Other\n  watch: true\nchannels:\n${ch(1, 'One')}`);
   t.same(restartRequired(a, b), ['name'], 'name needs a restart, watch does not');
+  const net = (extra: string) =>
+    load(`headend:\n  timezone: Europe/Paris\n${extra}channels:\n${ch(1, 'One')}`);
+  t.same(
+    restartRequired(net(''), net('  network: Renamed TV\n')),
+    [],
+    "the network's name goes into the NIT at once",
+  );
+  t.same(
+    restartRequired(net(''), net('  network_id: 7\n  country: BEL\n')),
+    ['network_id', 'country'],
+    'network_id (every SDT) and the TOT country at the next start',
+  );
 });
 
 t.test(

@@ -22,6 +22,7 @@ import { OutputMonitor } from './output-monitor.js';
 import { OutputHealth } from './output-health.js';
 import { CbrWatch } from './cbr-watch.js';
 import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
+import type { LocalTimeOffset } from '../../mpegts/psi/tdt-tot.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type {
@@ -52,6 +53,20 @@ export interface ChannelDeps {
    * a new SSRC whose sequence may look older than the last packet they had.
    */
   rtp?: { ssrc: number; seq: number };
+  /** The network SI every output carries (NIT, TDT/TOT); none when absent. */
+  si?: ChannelSi;
+  /** Wall clock in ms (default Date.now), for the TDT/TOT. */
+  wallMs?: () => number;
+}
+
+/** What the daemon gives each channel of the network's SI (headend/si/lineup.ts). */
+export interface ChannelSi {
+  /** NIT network_id, every output's original_network_id. */
+  originalNetworkId: number;
+  /** The line-up's NIT sections, version included. */
+  nit: readonly Uint8Array[];
+  /** The TOT's local time offset entries at a UTC instant; absent: TDT only. */
+  localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
 }
 
 /** Bytes must have stopped this long before the idle filler takes over (a live source is bursty). */
@@ -106,6 +121,7 @@ export class Channel {
   private readonly remuxProgram = (): boolean => this.remuxer.demux.program !== null;
   /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
   private lastProducedNs = -1;
+  private readonly wallMs: () => number;
   /** rtpState() as the channel stopped. */
   private stoppedRtp: RtpStreamState | undefined;
   /** Date.now() when the source in use last came up (undefined while none is up). */
@@ -142,6 +158,9 @@ export class Channel {
         programNumber: config.programNumber,
         serviceName: config.name,
         providerName: config.provider,
+        serviceType: config.serviceType,
+        originalNetworkId: deps.si?.originalNetworkId,
+        network: { localTimeOffsets: deps.si?.localTimeOffsets },
         psiIntervalMs: config.psiIntervalMs,
         minDecodeMarginMs: config.decodeMarginMs,
         cbrBitrate: config.bitrate,
@@ -161,6 +180,13 @@ export class Channel {
       (s, i) => new SourceLink(i, s, deps.hub, events, config.stallMs, this.nowNs),
     );
     this.links[0]?.useProgramOf(this.remuxProgram);
+    this.wallMs = deps.wallMs ?? Date.now;
+    if (deps.si) this.remuxer.setNit(deps.si.nit);
+  }
+
+  /** The line-up's new NIT (a reload changed it): out with the next PSI block. */
+  setNit(sections: readonly Uint8Array[]): void {
+    this.remuxer.setNit(sections);
   }
 
   /**
@@ -504,6 +530,9 @@ export class Channel {
       // Listeners get a view that is valid only during the call (copy to keep it).
       for (const l of this.taps) l(bytes, pcr27, due);
     });
+    // The TDT/TOT are stamped through this: output time → the wall clock of its due time.
+    if (this.lastDueNs >= 0)
+      this.remuxer.setUtcReference(this.lastPcr27, this.wallMs() + (this.lastDueNs - now) / 1e6);
   }
 
   /**

@@ -35,6 +35,8 @@ export interface ChannelConfig {
   returnAfterMs: number;
   programNumber: number;
   transportStreamId: number;
+  /** service_type for the SDT; undefined: from the streams. */
+  serviceType?: number;
 }
 
 export interface SourceSubscriber {

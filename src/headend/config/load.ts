@@ -31,6 +31,7 @@ import {
 } from './schema.js';
 import { checkInterfaces, machineInterfaces, type InterfaceLookup } from './interfaces.js';
 import { ErrorSink } from './sink.js';
+import { resolveNetwork } from './network.js';
 import { resolveTuners } from './tuners.js';
 import { services } from './services.js';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
@@ -171,6 +172,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   if (sink.errors.length > 0) return { errors: sink.sorted() };
   const config: HeadendSpec = {
     name: base.name,
+    network: resolveNetwork(headendData, base.name),
     interface: base.interface,
     ttl: base.ttl,
     tos: base.tos,

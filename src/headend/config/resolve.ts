@@ -160,6 +160,8 @@ export function resolveChannel(
   };
   const bitrate = raw.bitrate ?? def.bitrate;
   if (bitrate !== undefined) channel.bitrate = bitrate;
+  const serviceType = raw.service_type ?? def.service_type;
+  if (serviceType !== undefined) channel.serviceType = serviceType;
   return channel;
 }
 

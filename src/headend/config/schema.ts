@@ -11,6 +11,7 @@
 // headend:                        optional; everything in it has a default
 //   name: Example Hotel           headend name; the provider of channels that set none
 //                                 (default "headend")
+//   network, network_id, timezone, country: the SI network and clock (config/network.ts)
 //   interface: 127.0.0.1          egress of every output: an IPv4 address of this machine or
 //                                 an interface name (eth0) (default 127.0.0.1). Checked
 //                                 against the machine's interfaces (up, with an IPv4 address)
@@ -96,6 +97,7 @@
 //     program_number: 1           output program_number / service_id, 1-65535
 //                                 (default: the channel number)
 //     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
+//     service_type: hd            tv, hd, uhd, radio or 1-255 (config/network.ts)
 //
 // <source> is a URL string, or a mapping with exactly one of url, test and tuner:
 //   tuner: astra-1                a tuner of the tuners: list (see config/tuners.ts); with
@@ -150,6 +152,7 @@ import {
 } from './values.js';
 import { DEFAULTS, LIMITS } from './defaults.js';
 import { TUNER_KEYS } from './tuners.js';
+import { countryCode, serviceType, timeZone } from './network.js';
 import { tunerId } from './tuning-values.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
@@ -221,6 +224,7 @@ const channelShape = {
   return_after: duration(0, LIMITS.returnAfterMaxMs).optional(),
   program_number: integer(1, 65535).optional(),
   transport_stream_id: integer(0, 65535).optional(),
+  service_type: serviceType().optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
 
@@ -229,6 +233,10 @@ export const PER_CHANNEL_ONLY = ['number', 'name', 'slug', 'output'] as const;
 
 export const HeadendSchema = z.strictObject({
   name: text().optional(),
+  network: text().optional(),
+  network_id: integer(1, 65535).optional(),
+  timezone: timeZone().optional(),
+  country: countryCode().optional(),
   interface: interfaceName().optional(),
   ttl: integer(0, 255).optional(),
   tos: integer(0, 255).optional(),

@@ -77,6 +77,7 @@ export interface SourceSpec {
 
 export type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { OutputSpec } from '../../scheduler/output-contract.js';
+import type { NetworkSpec } from './network.js';
 
 export interface ChannelSpec {
   /** Logical channel number, unique. */
@@ -100,6 +101,8 @@ export interface ChannelSpec {
   /** Output program_number / service_id. */
   programNumber: number;
   transportStreamId: number;
+  /** service_type (EN 300 468 §6.2.33) from `service_type:`; undefined: from the streams. */
+  serviceType?: number;
   /** 1-based line of the channel's entry in the file (for log lines). */
   line: number;
 }
@@ -139,6 +142,8 @@ export interface PacingSpec {
 
 export interface HeadendSpec {
   name: string;
+  /** NIT network, original_network_id, clock (config/network.ts). */
+  network: NetworkSpec;
   /** Default egress interface of every output. */
   interface: string;
   ttl: number;

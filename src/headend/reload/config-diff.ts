@@ -14,7 +14,8 @@
 // A test source whose burned-in text defaults to the channel name changes with the name, so
 // such a rename restarts the channel; give the source `text:` to keep it running.
 // Headend-level settings that the running daemon cannot take over (http, rtsp, sap, pacing,
-// name, ffmpeg) are reported in `restartRequired`; `watch` is applied by the daemon directly.
+// name, ffmpeg, network_id, timezone, country) are reported in `restartRequired`; `watch` is
+// applied by the daemon directly, the network's name (NIT) by the daemon's line-up.
 
 import type { ChannelSpec, HeadendSpec } from '../config/index.js';
 
@@ -111,5 +112,18 @@ export function diffChannels(
 
 /** Headend settings that changed and take effect only when the daemon is restarted. */
 export function restartRequired(before: HeadendSpec, after: HeadendSpec): string[] {
-  return RESTART_KEYS.filter((k) => canon({ v: before[k] }) !== canon({ v: after[k] }));
+  const keys: string[] = RESTART_KEYS.filter(
+    (k) => canon({ v: before[k] }) !== canon({ v: after[k] }),
+  );
+  // The network's name goes into the NIT at once; its id (every SDT's original_network_id)
+  // and the clock's zone and country are read at start.
+  for (const [key, of] of NETWORK_RESTART_KEYS)
+    if (of(before.network) !== of(after.network)) keys.push(key);
+  return keys;
 }
+
+const NETWORK_RESTART_KEYS: readonly [string, (n: HeadendSpec['network']) => unknown][] = [
+  ['network_id', (n) => n.networkId],
+  ['timezone', (n) => n.timezone],
+  ['country', (n) => n.country],
+];

@@ -1,12 +1,14 @@
 // The PSI/SI of a channel's output: PAT (ISO/IEC 13818-1 §2.4.4.3), PMT (§2.4.4.8) and SDT
 // actual (ETSI EN 300 468 §5.2.3), each kept as ready packets (PsiTable) whose version moves only
-// when the content changes. The remuxer sends one block (PAT, PMT, SDT) per repetition.
+// when the content changes. The remuxer sends one block (PAT, PMT, SDT) per repetition, followed
+// by the network tables (NIT, TDT/TOT: network-tables.ts) when they are due.
 
 import type { ProgramInfo, ServiceInfo } from '../demux.js';
 import { serializePat, PAT_PID } from '../psi/pat.js';
 import { serializePmt } from '../psi/pmt.js';
 import { serializeSdt, SDT_PID } from '../psi/sdt.js';
 import { PsiTable } from './psi-table.js';
+import { NetworkTables, type NetworkTablesOptions } from './network-tables.js';
 
 export interface OutputPsiOptions {
   transportStreamId: number;
@@ -18,6 +20,10 @@ export interface OutputPsiOptions {
   /** Configured names win over the input's; absent ones follow the input's SDT. */
   serviceName?: string;
   providerName?: string;
+  /** service_type (EN 300 468 §6.2.33) to announce; absent: from the streams or the input SDT. */
+  serviceType?: number;
+  /** NIT and TDT/TOT repetition and local time (network-tables.ts). */
+  network?: NetworkTablesOptions;
 }
 
 /** The parts of the output identity that can change while running (RemuxOptions names). */
@@ -42,13 +48,17 @@ export class OutputPsi {
   /** The input's SDT entry last seen, for names that stop being configured. */
   private inputService: ServiceInfo | null = null;
   private readonly o: OutputPsiOptions;
+  /** NIT, TDT and TOT: in the blocks of a walk when due. */
+  readonly network: NetworkTables;
 
   constructor(o: OutputPsiOptions) {
     this.o = { ...o };
+    this.network = new NetworkTables(o.network);
     this.pmt = new PsiTable(o.pmtPid);
     this.sdt = o.sdt ? new PsiTable(SDT_PID) : null;
     this.serviceName = o.serviceName ?? `Service ${o.programNumber}`;
     this.providerName = o.providerName ?? 'headend';
+    if (o.serviceType !== undefined) this.serviceType = o.serviceType;
     this.updatePat();
     this.setProgram(null, [], 0x1fff);
     this.updateSdt();
@@ -83,18 +93,33 @@ export class OutputPsi {
     );
   }
 
-  /** Packets in one repetition (PAT + PMT + SDT). */
-  get blockPackets(): number {
+  /** Packets of PAT + PMT + SDT. */
+  private get ownPackets(): number {
     return this.pat.packetCount + this.pmt.packetCount + (this.sdt ? this.sdt.packetCount : 0);
+  }
+
+  /**
+   * A walk starting at output time t0 begins: the network tables due then join its blocks.
+   * Returns the packets in each of its blocks.
+   */
+  beginWalk(t0: number): number {
+    return this.ownPackets + this.network.beginWalk(t0);
+  }
+
+  /** A block starts at output time t (the TDT/TOT in it is stamped with that time). */
+  blockStart(t: number): void {
+    this.network.blockStart(t);
   }
 
   /** Writes packet i of a repetition at dst[at], with its table's continuity counter. */
   writePacket(i: number, dst: Uint8Array, at: number): void {
     const np = this.pat.packetCount;
     const nm = this.pmt.packetCount;
+    const ns = this.sdt ? this.sdt.packetCount : 0;
     if (i < np) this.pat.writePacket(i, dst, at);
     else if (i < np + nm) this.pmt.writePacket(i - np, dst, at);
-    else this.sdt!.writePacket(i - np - nm, dst, at);
+    else if (i < np + nm + ns) this.sdt!.writePacket(i - np - nm, dst, at);
+    else this.network.writePacket(i - np - nm - ns, dst, at);
   }
 
   /**
@@ -119,7 +144,7 @@ export class OutputPsi {
         streams,
       }),
     ]);
-    if (p) {
+    if (p && this.o.serviceType === undefined) {
       const video = p.streams.find((s) => s.kind === 'video');
       this.serviceType = !video ? 0x02 : video.codec === 'hevc' ? 0x1f : 0x01;
     }
@@ -131,7 +156,7 @@ export class OutputPsi {
     this.inputService = s;
     if (this.o.serviceName === undefined) this.serviceName = s.serviceName || this.serviceName;
     if (this.o.providerName === undefined) this.providerName = s.providerName || this.providerName;
-    if (s.serviceType) this.serviceType = s.serviceType;
+    if (s.serviceType && this.o.serviceType === undefined) this.serviceType = s.serviceType;
     return this.updateSdt();
   }
 

@@ -38,6 +38,15 @@ export class PsiTable {
     return true;
   }
 
+  /**
+   * Sets the table from sections made elsewhere, version included (a table shared by several
+   * outputs, or one without a version such as the TDT). Continuity carries on.
+   */
+  setSections(sections: readonly Uint8Array[]): void {
+    this.packets = packetizeSections(sections, this.pid);
+    this.content = '';
+  }
+
   /** Copies one repetition into dst at off with this PID's continuity counters; returns packets written. */
   writeTo(dst: Uint8Array, off: number): number {
     dst.set(this.packets, off);

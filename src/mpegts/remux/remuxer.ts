@@ -211,7 +211,26 @@ export class Remuxer implements PacketSink {
       sdt: opts.sdt !== false,
       serviceName: opts.serviceName,
       providerName: opts.providerName,
+      serviceType: opts.serviceType,
+      network: opts.network,
     });
+  }
+
+  /**
+   * The NIT every output of the network carries (sections with their version, made for the
+   * whole line-up), or null for none. Goes out with the next PSI block, then every
+   * network.nitIntervalMs.
+   */
+  setNit(sections: readonly Uint8Array[] | null): void {
+    this.psi.network.setNit(sections);
+  }
+
+  /**
+   * Output time `t27` (27 MHz, as in the output's PCRs) leaves at UTC `utcMs`: the TDT/TOT are
+   * stamped through it. Keep it current (the caller's clock mapping may be re-anchored).
+   */
+  setUtcReference(t27: number, utcMs: number): void {
+    this.psi.network.setUtcReference(t27, utcMs);
   }
 
   /** Feeds input bytes (any alignment, garbage tolerated). */
@@ -615,7 +634,7 @@ export class Remuxer implements PacketSink {
   private walk(t0: number, t1: number, n: number, hasAnchor: boolean): void {
     const d = t1 - t0;
     const cbr = this.slotTicks > 0;
-    const bp = this.psi.blockPackets;
+    const bp = this.psi.beginWalk(t0);
     if (!this.pcrPidFixed) {
       this.pcrPidFixed = true;
       if (this.psi.setProgram(this.demux.program, this.currentOutPids, this.outPcrPid)) {
@@ -719,7 +738,10 @@ export class Remuxer implements PacketSink {
         psiLeft > 0 &&
         (psiIdx > 0 || t + (bp + 1) * slot > this.nextPsiDue || left <= owed - (n - ci))
       ) {
-        if (psiIdx === 0) this.nextPsiDue = t + this.psiStep;
+        if (psiIdx === 0) {
+          this.nextPsiDue = t + this.psiStep;
+          this.psi.blockStart(t);
+        }
         this.psi.writePacket(psiIdx, mem, at);
         psiIdx = (psiIdx + 1) % bp;
         psiLeft--;

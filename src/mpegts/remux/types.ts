@@ -1,6 +1,8 @@
 // Options, sink and counters of the remuxer (src/mpegts/remux/remuxer.ts): the contract between
 // the packetizer and whoever feeds it (the daemon's channels, `headend remux`, tests, benches).
 
+import type { NetworkTablesOptions } from './network-tables.js';
+
 export interface RemuxOptions {
   /** Input program_number to select from an MPTS; default: the first program of the PAT. */
   program?: number;
@@ -14,6 +16,10 @@ export interface RemuxOptions {
   serviceName?: string;
   /** Provider name in the SDT. Default: the input's, else "headend". */
   providerName?: string;
+  /** service_type in the SDT (EN 300 468 §6.2.33); default from the streams / input SDT. */
+  serviceType?: number;
+  /** NIT and TDT/TOT repetition and the TOT's local time (network-tables.ts). */
+  network?: NetworkTablesOptions;
   /** Emit an SDT actual. Default true. */
   sdt?: boolean;
   /** PAT/PMT (and SDT) repetition interval in ms of output time. Default 100. */

@@ -920,3 +920,44 @@ t.test('interfaces are checked against the machine, where they are written', asy
     'errors' in loadConfigText(`headend:\n  interface: eth9x\nchannels:\n${channel(1)}`, 'c.yaml'),
   );
 });
+
+t.test('the SI network: network, network_id, timezone, country, service_type', async (t) => {
+  const c = ok(
+    'headend:\n  name: Grand Hotel\n  timezone: Europe/Vienna\nchannels:\n' +
+      channel(1, '    service_type: radio\n') +
+      channel(2, '    service_type: 0x19\n') +
+      channel(3),
+  );
+  t.same(c.network, {
+    name: 'Grand Hotel',
+    networkId: 0xff01,
+    timezone: 'Europe/Vienna',
+    country: 'AUT',
+  });
+  t.same(
+    c.channels.map((ch) => ch.serviceType),
+    [0x02, 0x19, undefined],
+  );
+  const d = ok(
+    'headend:\n  network: Campus TV\n  network_id: 4242\n  timezone: UTC\n  country: gbr\n' +
+      `channels:\n${channel(1)}`,
+  );
+  t.same(d.network, { name: 'Campus TV', networkId: 4242, timezone: 'UTC', country: 'GBR' });
+  const e = ok(`headend:\n  timezone: Etc/UTC\nchannels:\n${channel(1)}`);
+  t.equal(e.network.country, null, 'a zone of no country: no TOT entry');
+
+  const text =
+    'headend:\n  timezone: Mars/Olympus\n  country: XYZ\n  network_id: 0\nchannels:\n' +
+    channel(1, '    service_type: movie\n');
+  const errs = errors(text);
+  t.same(errs.map(where), [
+    val(text, 'timezone: Mars/Olympus'),
+    val(text, 'country: XYZ'),
+    val(text, 'network_id: 0'),
+    val(text, 'service_type: movie'),
+  ]);
+  t.match(errs[0].message, /unknown time zone 'Mars\/Olympus'/);
+  t.match(errs[1].message, /ISO 3166-1 alpha-3 country code/);
+  t.match(errs[2].message, /from 1 to 65535/);
+  t.match(errs[3].message, /expected tv, hd, uhd, radio or a number 1-255, got 'movie'/);
+});

@@ -1,0 +1,113 @@
+// The network-wide SI a channel's output carries besides its own PAT/PMT/SDT, riding in the
+// remuxer's PSI blocks when due:
+// - NIT actual (ETSI EN 300 468 §5.2.1, PID 0x0010): sections made by the caller for the whole
+//   line-up, version included, so that every output of a headend carries the same table;
+// - TDT and TOT (§5.2.5, §5.2.6, PID 0x0014), stamped at the output time of the block that
+//   carries them through a UTC reference the caller keeps current (output time ↔ UTC), the TOT
+//   with the local_time_offset entries the caller's function gives for that instant.
+// Repetition (TS 101 211 §4.4, TR 101 290 3.1.a/3.8): NIT every nitIntervalMs (≤ 10 s), TDT/TOT
+// every timeIntervalMs (≤ 30 s), both measured in output time. The TDT/TOT is aimed at whole
+// UTC seconds: after one goes out at UTC u, the next is due at ⌊u⌋ + the interval, so the
+// second it carries is at most one PSI interval old when it leaves.
+//
+// The remuxer asks at the start of each walk (beginWalk) which of them ride in its PSI blocks:
+// a walk's blocks all have the same size, so a table due at the start of a walk goes in each
+// of its blocks (walks are one PCR interval long, rarely holding two blocks), each copy stamped
+// at its own block's time.
+
+import { PCR_HZ, PCR_MODULUS, pcrDelta } from '../packet.js';
+import { NIT_PID } from '../psi/nit.js';
+import { serializeTdt, serializeTot, TDT_TOT_PID, type LocalTimeOffset } from '../psi/tdt-tot.js';
+import { PsiTable } from './psi-table.js';
+
+const MS = PCR_HZ / 1000;
+
+export interface NetworkTablesOptions {
+  /** NIT repetition, ms of output time. Default 5000. */
+  nitIntervalMs?: number;
+  /** TDT/TOT repetition, ms of output time. Default 5000. */
+  timeIntervalMs?: number;
+  /** The TOT's local_time_offset entries at a UTC instant (ms); absent: no TOT, TDT only. */
+  localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
+}
+
+export class NetworkTables {
+  private readonly nit = new PsiTable(NIT_PID);
+  private readonly time = new PsiTable(TDT_TOT_PID);
+  private hasNit = false;
+  private nitDue = -Infinity;
+  private timeDue = -Infinity;
+  private withNit = false;
+  private withTime = false;
+  /** Output time (27 MHz, any unwrapping) and the UTC ms it corresponds to; NaN until set. */
+  private refT = NaN;
+  private refUtcMs = NaN;
+  private readonly nitTicks: number;
+  private readonly timeTicks: number;
+  private readonly offsets: ((utcMs: number) => readonly LocalTimeOffset[]) | undefined;
+
+  constructor(o: NetworkTablesOptions = {}) {
+    this.nitTicks = (o.nitIntervalMs ?? 5000) * MS;
+    this.timeTicks = (o.timeIntervalMs ?? 5000) * MS;
+    this.offsets = o.localTimeOffsets;
+  }
+
+  /** The NIT to carry (sections with their version), or null for none. Sent at the next block. */
+  setNit(sections: readonly Uint8Array[] | null): void {
+    this.hasNit = sections !== null && sections.length > 0;
+    this.nit.setSections(this.hasNit ? sections! : []);
+    this.nitDue = -Infinity;
+  }
+
+  /** Output time `t27` (27 MHz) leaves at UTC `utcMs`. TDT/TOT start once this is known. */
+  setUtcReference(t27: number, utcMs: number): void {
+    this.refT = t27 % PCR_MODULUS;
+    this.refUtcMs = utcMs;
+  }
+
+  /** UTC ms of output time t, NaN before a reference. */
+  utcAt(t: number): number {
+    if (Number.isNaN(this.refT)) return NaN;
+    return this.refUtcMs + pcrDelta(t % PCR_MODULUS, this.refT) / MS;
+  }
+
+  /** Which tables ride in the PSI blocks of a walk starting at t0: returns their packet count. */
+  beginWalk(t0: number): number {
+    this.withNit = this.hasNit && t0 >= this.nitDue;
+    this.withTime = t0 >= this.timeDue && this.stampTime(t0);
+    return (this.withNit ? this.nit.packetCount : 0) + (this.withTime ? this.time.packetCount : 0);
+  }
+
+  /** Packets they add to each PSI block of the current walk. */
+  get packetCount(): number {
+    return (this.withNit ? this.nit.packetCount : 0) + (this.withTime ? this.time.packetCount : 0);
+  }
+
+  /** A PSI block of the current walk starts at output time t. */
+  blockStart(t: number): void {
+    if (this.withNit) this.nitDue = t + this.nitTicks;
+    if (this.withTime && this.stampTime(t)) {
+      const u = this.utcAt(t);
+      this.timeDue = t + this.timeTicks - (u - Math.floor(u / 1000) * 1000) * MS;
+    }
+  }
+
+  /** Writes packet i of the tables in the current walk's blocks at dst[at]. */
+  writePacket(i: number, dst: Uint8Array, at: number): void {
+    const nn = this.withNit ? this.nit.packetCount : 0;
+    if (i < nn) this.nit.writePacket(i, dst, at);
+    else this.time.writePacket(i - nn, dst, at);
+  }
+
+  /** Rebuilds TDT (+TOT) for output time t; false without a UTC reference. */
+  private stampTime(t: number): boolean {
+    const u = this.utcAt(t);
+    if (!Number.isFinite(u)) return false;
+    const utc = new Date(Math.round(u / 1000) * 1000);
+    const sections = [serializeTdt({ utc })];
+    if (this.offsets !== undefined)
+      sections.push(serializeTot({ utc, offsets: [...this.offsets(u)], otherDescriptors: [] }));
+    this.time.setSections(sections);
+    return true;
+  }
+}

@@ -8,6 +8,7 @@
 //   lock (default)  "Lock   (0x1f) Signal= -41.50dBm C/N= 13.20dB UCB= 0 postBER= 0"
 //   nolock          "       (0x01) Signal= 8.00% C/N= 0.00%"
 //   busy            an EBUSY error at start, exit 1
+//   slow-busy       the same after 1.5 s of silence (a program slow to start on a loaded box)
 // ADAPTER = $HEADEND_DVB_DEVICES/adapterN (the daemon passes that variable to its zap).
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -27,8 +28,9 @@ appendFileSync(
 const state = (): string =>
   existsSync(`${adapterDir}/state`) ? readFileSync(`${adapterDir}/state`, 'utf8').trim() : 'lock';
 
+if (state() === 'slow-busy') await new Promise((r) => setTimeout(r, 1500));
 process.stderr.write(`using demux '${adapterDir}/demux0'\nreading channels from file '${conf}'\n`);
-if (state() === 'busy') {
+if (state() === 'busy' || state() === 'slow-busy') {
   process.stderr.write(
     `ERROR    open of ${adapterDir}/frontend${opt('-f') ?? '0'} failed: Device or resource busy\n`,
   );

@@ -21,6 +21,9 @@ import { channelFile, zapArgs } from './zap-args.js';
 import { explainZapError, parseZapStatus } from './zap-status.js';
 
 /** scripts/dvb-demux.py of this package (dist/src/headend/tuners/dvb → the package root). */
+
+/** How much longer the tune timeout waits for a zap that has printed nothing yet. */
+const ZAP_START_GRACE_MS = 10_000;
 export const DEMUX_HELPER = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -89,12 +92,18 @@ export function startDvb(spec: DvbTunerSpec, ctx: RunContext, opts: DvbRunOption
   const env = { ...process.env, HEADEND_DVB_DEVICES: spec.devices };
   const zap = spawn(spec.zap, zapArgs(spec, conf), { stdio: ['ignore', 'ignore', 'pipe'], env });
   children.push(zap);
-  const tuneStart = Date.now();
+  // The tune timeout runs from zap's first line (it prints one as soon as it runs, before it
+  // opens the frontend): on a loaded box starting the program can take longer than the
+  // timeout, and that must not read as "no lock" when zap then reports, say, a busy frontend.
+  // A zap that prints nothing at all gets ZAP_START_GRACE_MS more.
+  const spawnedAt = Date.now();
+  let tuneStart = NaN;
   const describeTune = describeTuning(spec);
   ctx.event('info', 'tune', `${name}: tuning ${describeTune}`, { zapPid: zap.pid });
 
   let lastError = '';
   const lines = new LineSplitter((line) => {
+    if (Number.isNaN(tuneStart)) tuneStart = Date.now();
     const status = parseZapStatus(line);
     if (status !== undefined) return onStatus(status);
     const why = explainZapError(line, frontend);
@@ -122,7 +131,7 @@ export function startDvb(spec: DvbTunerSpec, ctx: RunContext, opts: DvbRunOption
       if (!locked) {
         locked = true;
         ctx.event('info', 'lock', `${name}: locked on ${describeTune}`, {
-          afterMs: s.at - tuneStart,
+          afterMs: s.at - (Number.isNaN(tuneStart) ? spawnedAt : tuneStart),
         });
         if (pids === undefined) startDemux();
       }
@@ -135,7 +144,8 @@ export function startDvb(spec: DvbTunerSpec, ctx: RunContext, opts: DvbRunOption
   // No lock within the timeout after the tune, or lost for that long: the tuner failed.
   watchdog = setInterval(() => {
     const now = Date.now();
-    if (!locked && lastLockAt === 0 && now - tuneStart > spec.tuneTimeoutMs) {
+    const from = Number.isNaN(tuneStart) ? spawnedAt + ZAP_START_GRACE_MS : tuneStart;
+    if (!locked && lastLockAt === 0 && now - from > spec.tuneTimeoutMs) {
       end('tuner', `no lock on ${describeTune} after ${spec.tuneTimeoutMs / 1000} s`);
     } else if (!locked && lastLockAt > 0 && now - lastLockAt > spec.tuneTimeoutMs) {
       end('tuner', `lost lock on ${describeTune} for ${spec.tuneTimeoutMs / 1000} s`);

@@ -115,3 +115,18 @@ t.test(
     t.same([...pidsWithMarker(busy.tag), ...pidsWithMarker(nolock.tag)], [], 'no stand-in left');
   },
 );
+
+t.test('a zap slower to start than the tune timeout: its own error, not "no lock"', async (t) => {
+  // On a loaded box the program can take longer to start than tune_timeout (1 s here; the
+  // stand-in says nothing for 1.5 s, then that the frontend is busy): the timeout counts from
+  // zap's first line, so the operator reads the real cause.
+  const slow = adapter(t, 'slow-busy');
+  const { h } = hub(t);
+  const rec = new Recorder();
+  h.subscribe({ ...source(slow.spec), key: 's' }, rec);
+  await waitFor(() => rec.find('failed') !== undefined, 15_000);
+  const f = rec.find('failed')!;
+  t.equal(f.reason, 'tuner');
+  t.match(f.message, /adapter0\/frontend0 is busy: another program holds it/);
+  await h.close();
+});

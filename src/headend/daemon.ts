@@ -23,6 +23,7 @@
 // exits at once, whatever is still pending.
 
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { findConfigFile, loadConfigFile, formatConfigError } from './config/index.js';
 import type { ChannelSpec, HeadendSpec } from './config/index.js';
 import { SourceHub, deathSignalWrapper, ffmpegCaps, resolveFfmpeg } from './sources/index.js';
@@ -33,6 +34,7 @@ import { OUTPUT_MODULE } from './output/output.js';
 import { Channel, type ChannelSi } from './channel/channel.js';
 import { Lineup, MAX_LCN } from './si/lineup.js';
 import { LocalTime } from '../scheduler/timezone.js';
+import { Guide } from './epg/guide.js';
 import { diffChannels, restartRequired, updateKinds } from './reload/config-diff.js';
 import { watchConfigFile } from './reload/watch.js';
 import type { DaemonService, ReloadResult } from './services.js';
@@ -66,6 +68,8 @@ export interface RunningDaemon {
   readonly channels: readonly Channel[];
   /** The started services (stopped first on shutdown). */
   readonly services: readonly DaemonService[];
+  /** The programme guide (empty without headend.epg). */
+  readonly guide: Guide;
   /**
    * Re-reads the config file and applies what changed; never throws. Reloads run one at a
    * time. `trigger` names the caller in the log ('api' by default, 'SIGHUP', 'watch').
@@ -155,10 +159,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   let network = config.network;
   const localTime =
     network.country === null ? undefined : new LocalTime(network.timezone, network.country);
+  // The programme guide (headend.epg): read in the background, again every epg_refresh and on
+  // reload; channels take their EIT p/f from it once it is in.
+  const guide = new Guide({
+    sources: config.epg,
+    dir: dirname(file),
+    log,
+    channels: () => config.channels.map((c) => ({ epg: c.epg, name: c.name })),
+  });
+  const loadGuide = (): void => {
+    void guide.load();
+  };
+  if (config.epg.length > 0) loadGuide();
+  let guideTimer = setInterval(loadGuide, config.epgRefreshMs);
+  guideTimer.unref();
   const si = (): ChannelSi => ({
     originalNetworkId: network.networkId,
     nit: lineup.sections,
     localTimeOffsets: localTime && ((u: number) => localTime.offsets(u)),
+    guide,
+    country: network.country,
   });
   const noteLineup = (channelSpecs: readonly ChannelSpec[]): void => {
     const without = Lineup.withoutLcn(channelSpecs);
@@ -277,8 +297,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       noteLineup(next.channels);
     }
     if (next.watch !== config.watch) setWatch(next.watch);
+    if (next.epgRefreshMs !== config.epgRefreshMs) {
+      clearInterval(guideTimer);
+      guideTimer = setInterval(loadGuide, next.epgRefreshMs);
+      guideTimer.unref();
+    }
     config = next;
     configText = text;
+    // Every reload reads the guides again (new sources, or a fresher file).
+    void guide.setSources(next.epg, dirname(file));
     if (result.restartRequired!.length > 0)
       log.log('warn', 'restart-required', {
         message: `changed settings take effect after a restart: ${result.restartRequired!.join(', ')}`,
@@ -350,6 +377,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.log('info', 'stopping');
+      clearInterval(guideTimer);
       watcher?.close();
       watcher = null;
       const rank = (s: DaemonService): number => {
@@ -401,6 +429,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       return [...channels.values()];
     },
     services,
+    guide,
     pacerStats: () => pacerStats,
     ffmpegPids: () =>
       hub.keys().flatMap((k) => {

@@ -1,6 +1,7 @@
 // The headend's read-only HTTP surface (RFC 9110 semantics over node:http, no framework):
 //
 //   GET  /playlist.m3u            extended M3U, multicast URLs (?rtsp=1: RTSP URLs)  http/m3u.ts
+//   GET  /epg.xml                 the guide of the channels as XMLTV (tvg-id = slug) epg/xmltv-out.ts
 //   GET  /api/channels            headend + every channel's state as JSON      http/channel-json.ts
 //   GET  /api/channels/<slug|n>   one channel (404 JSON when unknown)
 //   GET  /healthz                 200 "ok", or 503 naming the channels that are down
@@ -21,6 +22,8 @@ import type { ChannelSpec, ListenSpec } from './config/types.js';
 import { fromSystemError } from './errors.js';
 import { channelJson, channelsJson, findChannel, type HeadendInfo } from './http/channel-json.js';
 import { playlistM3u } from './http/m3u.js';
+import { epgXml } from './epg/xmltv-out.js';
+import type { Programme } from './epg/xmltv.js';
 import type { Logger } from './log.js';
 import type { DaemonService, ReloadResult } from './services.js';
 
@@ -39,6 +42,8 @@ export interface HttpServerOptions {
   channels: () => readonly { spec: ChannelSpec; status: ChannelStatus }[];
   /** Where RTSP URLs point (host 0.0.0.0/::: the host the client asked for); null: RTSP off. */
   rtsp: () => { host: string; port: number } | null;
+  /** Programmes of a guide id (/epg.xml); absent: an empty guide. */
+  programmes?: (id: string) => readonly Programme[];
   /** The configured tuners (the `tuners` list of /api/channels). */
   tuners?: () => readonly TunerReport[];
   metrics?: () => Promise<{ contentType: string; body: string }>;
@@ -115,12 +120,26 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         base = { host: host.replace(/^::ffff:/, ''), port: r.port };
       }
       const channels = o.channels().map((c) => c.spec);
+      const here = hostOfHeader(req.headers.host) ?? req.socket.localAddress ?? '127.0.0.1';
+      const port = req.socket.localPort;
+      const host = here.includes(':') && !here.startsWith('[') ? `[${here}]` : here;
       return {
         status: 200,
         type: 'audio/x-mpegurl; charset=utf-8',
-        body: playlistM3u(channels, base),
+        body: playlistM3u(channels, base, `http://${host}:${port}/epg.xml`),
       };
     },
+  });
+  routes.set('/epg.xml', {
+    GET: () => ({
+      status: 200,
+      type: 'application/xml; charset=utf-8',
+      body: epgXml(
+        o.channels().map((c) => c.spec),
+        o.programmes ?? (() => []),
+      ),
+      headers: { 'cache-control': 'max-age=300' },
+    }),
   });
   routes.set('/api/channels', {
     GET: () => json(200, channelsJson(o.headend(), o.channels(), now(), o.tuners?.() ?? [])),

@@ -93,6 +93,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         },
         rtsp: () => (rtsp ? { host: rtsp.address.host, port: rtsp.address.port } : null),
         tuners: () => d.tuners(),
+        programmes: (id) => d.guide.programmes(id),
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),
       }),

@@ -52,7 +52,17 @@ t.test(`the example channels.yaml: ffprobe and ${SECONDS} s of analysis`, async 
   CHANNELS.forEach((c, i) => {
     const p = probes[i];
     const types = (p.streams ?? []).map((s) => s.codec_type).sort();
-    t.same(types, ['audio', 'video'], `${c.name}: ffprobe reads a video and an audio stream`);
+    // The example has a guide (epg: [test]): ffmpeg shows the EIT as a data stream "epg".
+    t.same(
+      types,
+      ['audio', 'data', 'video'],
+      `${c.name}: ffprobe reads a video and an audio stream, and the guide`,
+    );
+    t.equal(
+      p.streams?.find((s) => s.codec_type === 'data')?.codec_name,
+      'epg',
+      `${c.name}: the data stream is ffmpeg's EPG (our EIT)`,
+    );
     t.equal(
       p.programs?.[0]?.tags?.service_name,
       c.name,

@@ -6,6 +6,9 @@
 //   - SDT with the configured name, provider and service_type, original_network_id = network_id;
 //   - TDT/TOT: UTC within a second of the receiver's clock, TOT for Germany with CET/CEST and
 //     the next change (computed here from Intl, independently of src/scheduler/timezone.ts);
+//   - EIT present/following from an XMLTV guide written here (made up): the programme on air
+//     and the next one, with titles and descriptions; /epg.xml with the same programmes under
+//     the channel's slug, and the M3U's x-tvg-url pointing at it;
 //   - a reload that adds a channel: a new NIT version listing it, on the outputs that kept
 //     running.
 import '../helpers/private-network.js';
@@ -26,6 +29,12 @@ interface Si {
     raw: string;
   }[];
   tdt: { at: number; utc: string }[];
+  eit: {
+    tableId: number;
+    serviceId: number;
+    section: number;
+    events: { name?: string; text?: string; lang?: string; running: number; duration: number }[];
+  }[];
   tot: { at: number; utc: string; raw: string }[];
 }
 
@@ -63,12 +72,14 @@ const CH = [
 function config(n: number): string {
   return (
     `headend:\n  name: SI Test Hotel\n  network: Hotel Network\n  network_id: 65290\n` +
-    `  timezone: Europe/Berlin\n  interface: 127.0.0.1\n  ttl: 1\nchannels:\n` +
+    `  timezone: Europe/Berlin\n  interface: 127.0.0.1\n  ttl: 1\n  epg: [guide.xml]\n` +
+    `  http: { listen: 127.0.0.1:0 }\n  rtsp: false\nchannels:\n` +
     CH.slice(0, n)
       .map(
         (c) =>
           `  - number: ${c.number}\n    name: ${c.name}\n    provider: Front Desk\n` +
           `    service_type: ${c.type}\n    output: udp://${c.group}:${c.port}\n` +
+          (c.number === 7 ? `    epg: lobby.example\n` : '') +
           `    source:\n      test: { pattern: smpte, resolution: 320x180, rate: 15, ` +
           `bitrate: 150k, text: ${marker(`si${c.number}`)} }\n`,
       )
@@ -150,106 +161,168 @@ const hhmm = (min: number): number[] => [
   bcd(Math.abs(min) % 60),
 ];
 
-t.test('NIT with LCNs, SDT, TDT and TOT on every output; a reload updates the NIT', async (t) => {
-  const dir = tempDir(t);
-  const file = `${dir}/channels.yaml`;
-  writeFileSync(file, config(2));
-  const d = startDaemon(t, { file });
-  await d.waitFor((e) => e.event === 'network-si', 10_000);
-  for (const c of CH.slice(0, 2))
-    await d.waitFor(
-      (e) => e.event === 'source-up' && e.channel === `${c.number} ${c.name}`,
-      30_000,
-    );
-  const [a, b] = await Promise.all(CH.slice(0, 2).map((c) => gstSi(c.group, c.port, 12)));
+/** XMLTV time, UTC. */
+const xt = (ms: number): string =>
+  new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + ' +0000';
 
-  // NIT: on both outputs, the same version, byte for byte the hand-built line-up.
-  t.ok(a.nit.length > 0 && b.nit.length > 0, 'a NIT on both outputs');
-  const v = a.nit[0].version;
-  t.equal(b.nit[0].version, v, `the same NIT version on every output (${v})`);
-  t.equal(a.nit[0].networkId, 65290, 'network_id');
-  t.equal(a.nit[0].name, 'Hotel Network', 'network name');
-  for (const [who, si] of [
-    ['Lobby', a],
-    ['Jazz Radio', b],
-  ] as const)
-    t.equal(
-      si.nit[0].raw.slice(0, -8),
-      expectedNit(2, v),
-      `${who}: the NIT byte for byte (LCN 7, 12)`,
-    );
+/** A made-up guide: for the Lobby, one programme on air now and the next one. */
+function guide(now: number): string {
+  const h = Math.floor(now / 3_600_000) * 3_600_000;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<tv>\n` +
+    `<channel id="lobby.example"><display-name>Lobby</display-name></channel>\n` +
+    `<programme start="${xt(h)}" stop="${xt(h + 3_600_000)}" channel="lobby.example">` +
+    `<title lang="en">Welcome Loop</title><desc lang="en">Rooms, spa &amp; dinner</desc>` +
+    `<category lang="en">Magazine</category></programme>\n` +
+    `<programme start="${xt(h + 3_600_000)}" stop="${xt(h + 7_200_000)}" channel="lobby.example">` +
+    `<title lang="en">Evening News</title><category lang="en">News</category></programme>\n` +
+    `</tv>\n`
+  );
+}
 
-  // SDT: names, provider, service_type, original_network_id.
-  for (const [c, si] of [
-    [CH[0], a],
-    [CH[1], b],
-  ] as const) {
-    const s = si.sdt.at(-1)!;
-    t.equal(s.onid, 65290, `${c.name}: SDT original_network_id = network_id`);
-    t.same(
-      s.services,
-      [{ id: c.number, name: c.name, provider: 'Front Desk' }],
-      `${c.name}: SDT service`,
-    );
-    // EN 300 468 §5.2.3: 11 bytes of header, 5 of the service entry, then its
-    // service_descriptor: tag 0x48, length, service_type.
-    t.equal(s.raw.slice(32, 34), '48', `${c.name}: service_descriptor first`);
-    t.equal(parseInt(s.raw.slice(36, 38), 16), c.typeCode, `${c.name}: service_type ${c.type}`);
-  }
+t.test(
+  'NIT with LCNs, SDT, TDT, TOT and EIT on every output; /epg.xml; a reload updates the NIT',
+  async (t) => {
+    const dir = tempDir(t);
+    const file = `${dir}/channels.yaml`;
+    writeFileSync(file, config(2));
+    writeFileSync(`${dir}/guide.xml`, guide(Date.now()));
+    const d = startDaemon(t, { file });
+    await d.waitFor((e) => e.event === 'network-si', 10_000);
+    for (const c of CH.slice(0, 2))
+      await d.waitFor(
+        (e) => e.event === 'source-up' && e.channel === `${c.number} ${c.name}`,
+        30_000,
+      );
+    const [a, b] = await Promise.all(CH.slice(0, 2).map((c) => gstSi(c.group, c.port, 12)));
 
-  // TDT/TOT: the time, every ≤ 5 s (+ one PSI interval), and the TOT for Germany.
-  for (const [c, si] of [
-    [CH[0], a],
-    [CH[1], b],
-  ] as const) {
-    t.ok(si.tdt.length >= 2, `${c.name}: TDTs (${si.tdt.length} in 12 s)`);
-    for (const x of si.tdt) {
-      const err = x.at - Date.parse(x.utc);
-      t.ok(
-        err > -1000 && err < 1500,
-        `${c.name}: TDT ${x.utc} received ${err} ms after its second`,
+    // NIT: on both outputs, the same version, byte for byte the hand-built line-up.
+    t.ok(a.nit.length > 0 && b.nit.length > 0, 'a NIT on both outputs');
+    const v = a.nit[0].version;
+    t.equal(b.nit[0].version, v, `the same NIT version on every output (${v})`);
+    t.equal(a.nit[0].networkId, 65290, 'network_id');
+    t.equal(a.nit[0].name, 'Hotel Network', 'network name');
+    for (const [who, si] of [
+      ['Lobby', a],
+      ['Jazz Radio', b],
+    ] as const)
+      t.equal(
+        si.nit[0].raw.slice(0, -8),
+        expectedNit(2, v),
+        `${who}: the NIT byte for byte (LCN 7, 12)`,
+      );
+
+    // SDT: names, provider, service_type, original_network_id.
+    for (const [c, si] of [
+      [CH[0], a],
+      [CH[1], b],
+    ] as const) {
+      const s = si.sdt.at(-1)!;
+      t.equal(s.onid, 65290, `${c.name}: SDT original_network_id = network_id`);
+      t.same(
+        s.services,
+        [{ id: c.number, name: c.name, provider: 'Front Desk' }],
+        `${c.name}: SDT service`,
+      );
+      // EN 300 468 §5.2.3: 11 bytes of header, 5 of the service entry, then its
+      // service_descriptor: tag 0x48, length, service_type.
+      t.equal(s.raw.slice(32, 34), '48', `${c.name}: service_descriptor first`);
+      t.equal(parseInt(s.raw.slice(36, 38), 16), c.typeCode, `${c.name}: service_type ${c.type}`);
+    }
+
+    // TDT/TOT: the time, every ≤ 5 s (+ one PSI interval), and the TOT for Germany.
+    for (const [c, si] of [
+      [CH[0], a],
+      [CH[1], b],
+    ] as const) {
+      t.ok(si.tdt.length >= 2, `${c.name}: TDTs (${si.tdt.length} in 12 s)`);
+      for (const x of si.tdt) {
+        const err = x.at - Date.parse(x.utc);
+        t.ok(
+          err > -1000 && err < 1500,
+          `${c.name}: TDT ${x.utc} received ${err} ms after its second`,
+        );
+      }
+      const gaps = si.tdt.slice(1).map((x, i) => x.at - si.tdt[i].at);
+      t.ok(Math.max(...gaps) < 5000 + 600, `${c.name}: TDT every ≤ 5 s (${gaps.join(', ')} ms)`);
+      t.ok(si.tot.length >= 2, `${c.name}: TOTs`);
+      const tot = si.tot.at(-1)!;
+      const z = berlin(Date.parse(tot.utc));
+      // local_time_offset_descriptor (EN 300 468 §6.2.20): DEU, region 0, polarity +, offset,
+      // time_of_change, next_time_offset
+      const want = hex([
+        0x58,
+        13,
+        ...text('DEU'),
+        0x02,
+        ...hhmm(z.offset),
+        ...mjdTime(z.change),
+        ...hhmm(z.next),
+      ]);
+      t.equal(
+        tot.raw.slice(20, 20 + want.length),
+        want,
+        `${c.name}: TOT for Germany: +${z.offset} min, ${new Date(z.change).toISOString()} → +${z.next}`,
       );
     }
-    const gaps = si.tdt.slice(1).map((x, i) => x.at - si.tdt[i].at);
-    t.ok(Math.max(...gaps) < 5000 + 600, `${c.name}: TDT every ≤ 5 s (${gaps.join(', ')} ms)`);
-    t.ok(si.tot.length >= 2, `${c.name}: TOTs`);
-    const tot = si.tot.at(-1)!;
-    const z = berlin(Date.parse(tot.utc));
-    // local_time_offset_descriptor (EN 300 468 §6.2.20): DEU, region 0, polarity +, offset,
-    // time_of_change, next_time_offset
-    const want = hex([
-      0x58,
-      13,
-      ...text('DEU'),
-      0x02,
-      ...hhmm(z.offset),
-      ...mjdTime(z.change),
-      ...hhmm(z.next),
-    ]);
-    t.equal(
-      tot.raw.slice(20, 20 + want.length),
-      want,
-      `${c.name}: TOT for Germany: +${z.offset} min, ${new Date(z.change).toISOString()} → +${z.next}`,
-    );
-  }
 
-  // Reload with a third channel: a new NIT version with three entries on the running outputs.
-  writeFileSync(file, config(3));
-  const from = d.events.length;
-  d.proc.kill('SIGHUP');
-  await d.waitFor((e) => e.event === 'reload', 15_000, from);
-  const after = await gstSi(CH[0].group, CH[0].port, 8);
-  t.ok(after.nit.length > 0, 'a NIT after the reload');
-  const v2 = after.nit.at(-1)!.version;
-  t.not(v2, v, `a new version (${v} → ${v2})`);
-  t.equal(
-    after.nit.at(-1)!.raw.slice(0, -8),
-    expectedNit(3, v2),
-    'listing the new channel (LCN 31)',
-  );
-  await stopAndCheck(
-    t,
-    d,
-    CH.map((c) => marker(`si${c.number}`)),
-  );
-});
+    // EIT p/f of the Lobby from the guide (GStreamer's decoding): on air now, then next.
+    const pf = a.eit.filter((e) => e.tableId === 0x4e && e.serviceId === 7);
+    const present = pf.find((e) => e.section === 0)?.events[0];
+    const following = pf.find((e) => e.section === 1)?.events[0];
+    t.match(
+      present,
+      {
+        name: 'Welcome Loop',
+        text: 'Rooms, spa & dinner',
+        lang: 'eng',
+        running: 4,
+        duration: 3600,
+      },
+      'EIT present',
+    );
+    t.match(following, { name: 'Evening News', running: 1, duration: 3600 }, 'EIT following');
+    t.equal(b.eit.length, 0, 'no guide for Jazz Radio: no EIT');
+    t.equal(
+      parseInt(a.sdt.at(-1)!.raw.slice(26, 28), 16) & 0x01,
+      1,
+      "the Lobby's SDT flags its EIT p/f",
+    );
+    // /epg.xml and the playlist's pointer to it.
+    const http = await d.waitFor((e) => e.event === 'http-listening', 5000);
+    const api = `http://127.0.0.1:${String(http.port)}`;
+    const m3u = await (await fetch(`${api}/playlist.m3u`)).text();
+    t.equal(m3u.split('\n')[0], `#EXTM3U x-tvg-url="${api}/epg.xml"`, 'the M3U names the guide');
+    const xml = await (await fetch(`${api}/epg.xml`)).text();
+    t.match(
+      xml,
+      /<channel id="lobby">\s*<display-name>Lobby<\/display-name>/,
+      'channel id = tvg-id (slug)',
+    );
+    t.match(
+      xml,
+      /channel="lobby">\s*<title lang="en">Welcome Loop<\/title>\s*<desc lang="en">Rooms, spa &amp; dinner<\/desc>/,
+    );
+    t.match(xml, /<title lang="en">Evening News<\/title>/);
+
+    // Reload with a third channel: a new NIT version with three entries on the running outputs.
+    writeFileSync(file, config(3));
+    const from = d.events.length;
+    d.proc.kill('SIGHUP');
+    await d.waitFor((e) => e.event === 'reload', 15_000, from);
+    const after = await gstSi(CH[0].group, CH[0].port, 8);
+    t.ok(after.nit.length > 0, 'a NIT after the reload');
+    const v2 = after.nit.at(-1)!.version;
+    t.not(v2, v, `a new version (${v} → ${v2})`);
+    t.equal(
+      after.nit.at(-1)!.raw.slice(0, -8),
+      expectedNit(3, v2),
+      'listing the new channel (LCN 31)',
+    );
+    await stopAndCheck(
+      t,
+      d,
+      CH.map((c) => marker(`si${c.number}`)),
+    );
+  },
+);

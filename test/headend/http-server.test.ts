@@ -81,9 +81,10 @@ t.test('GET /playlist.m3u', async (t) => {
   t.equal(r.status, 200);
   t.match(r.headers.get('content-type'), /^audio\/x-mpegurl/);
   const body = await r.text();
+  const port = new URL(base).port;
   t.equal(
     body,
-    '#EXTM3U\n' +
+    `#EXTM3U x-tvg-url="http://127.0.0.1:${port}/epg.xml"\n` +
       `#EXTINF:-1 tvg-chno="101" tvg-name="News" tvg-id="news" group-title="Acme 'TV'",News\n` +
       'udp://@239.1.1.1:5000\n' +
       `#EXTINF:-1 tvg-chno="102" tvg-name="Sport" tvg-id="sport" group-title="Acme 'TV'",Sport\n` +
@@ -231,7 +232,10 @@ t.test('no reload/metrics injected: 501 and placeholder', async (t) => {
   t.equal(m.headers.get('content-type'), 'text/plain; version=0.0.4');
   t.equal(await m.text(), 'up 1\n');
   const p = await fetch(`http://127.0.0.1:${s.address.port}/playlist.m3u`);
-  t.equal(await p.text(), '#EXTM3U\n');
+  t.equal(await p.text(), `#EXTM3U x-tvg-url="http://127.0.0.1:${s.address.port}/epg.xml"\n`);
+  const g = await fetch(`http://127.0.0.1:${s.address.port}/epg.xml`);
+  t.equal(g.headers.get('content-type'), 'application/xml; charset=utf-8');
+  t.match(await g.text(), /<tv generator-info-name="headend">\n<\/tv>\n$/, 'no channels, no guide');
 });
 
 t.test('listening on a taken port fails with E_NET', async (t) => {

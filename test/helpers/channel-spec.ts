@@ -28,6 +28,7 @@ export function channelSpec(
     stallMs: 3000,
     returnAfterMs: 10000,
     programNumber: 1,
+    epg: slug,
     transportStreamId: 1,
     line: 1,
   };

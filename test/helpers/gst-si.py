@@ -3,7 +3,7 @@
 # posts each section it parsed (CRC checked) as an element message, and libgstmpegts
 # (GstMpegts, through PyGObject) decodes it. Prints one JSON object when done:
 #   {"nit": [...], "sdt": [...], "tdt": [...], "tot": [...]}
-# NIT: network_id, version, name and (tsid, onid) of each transport stream; SDT: service names
+# EIT p/f: events with start, duration and short event; NIT: network_id, version, name and (tsid, onid) of each transport stream; SDT: service names
 # and providers; TDT/TOT: UTC time (ISO); NIT, SDT and TOT also as the raw section (hex) for a
 # byte-exact comparison; each with its receive time in ms since the epoch.
 #
@@ -26,7 +26,7 @@ GstMpegts.initialize()
 pipe = Gst.parse_launch(
     f'udpsrc address={group} port={port} multicast-iface=lo ! tsparse ! fakesink'
 )
-out = {'nit': [], 'sdt': [], 'tdt': [], 'tot': []}
+out = {'nit': [], 'sdt': [], 'tdt': [], 'tot': [], 'eit': []}
 
 
 def iso(dt):
@@ -68,6 +68,21 @@ def on_message(bus, msg):
                     services.append({'id': s.service_id, 'name': name, 'provider': provider})
         out['sdt'].append({'at': now, 'onid': sdt.original_network_id, 'services': services,
                            'raw': raw(section)})
+    elif t == GstMpegts.SectionType.EIT:
+        eit = section.get_eit()
+        events = []
+        for e in eit.events:
+            ev = {'id': e.event_id, 'start': iso(e.start_time), 'duration': e.duration,
+                  'running': int(e.running_status)}
+            for d in e.descriptors:
+                if d.tag == 0x4d:
+                    ok, lang, name, text = d.parse_dvb_short_event()
+                    ev.update({'lang': lang, 'name': name, 'text': text})
+            events.append(ev)
+        out['eit'].append({'at': now, 'tableId': section.table_id,
+                           'serviceId': section.subtable_extension,
+                           'section': section.section_number,
+                           'version': section.version_number, 'events': events})
     elif t == GstMpegts.SectionType.TDT:
         out['tdt'].append({'at': now, 'utc': iso(section.get_tdt())})
     elif t == GstMpegts.SectionType.TOT:

@@ -23,6 +23,7 @@ import { OutputHealth } from './output-health.js';
 import { CbrWatch } from './cbr-watch.js';
 import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
 import type { LocalTimeOffset } from '../../mpegts/psi/tdt-tot.js';
+import { EitFeed, type GuideView } from '../epg/eit-feed.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type {
@@ -67,6 +68,10 @@ export interface ChannelSi {
   nit: readonly Uint8Array[];
   /** The TOT's local time offset entries at a UTC instant; absent: TDT only. */
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
+  /** The programme guide (EIT p/f from the channel's `epg` id); absent: no EIT. */
+  guide?: GuideView;
+  /** Country of parental ratings (ISO 3166-1 alpha-3), null when unknown. */
+  country?: string | null;
 }
 
 /** Bytes must have stopped this long before the idle filler takes over (a live source is bursty). */
@@ -122,6 +127,8 @@ export class Channel {
   /** When source bytes last made the remuxer emit packets (bytes of garbage make none). */
   private lastProducedNs = -1;
   private readonly wallMs: () => number;
+  /** EIT p/f from the guide, null without one. */
+  private readonly eit: EitFeed | null;
   /** rtpState() as the channel stopped. */
   private stoppedRtp: RtpStreamState | undefined;
   /** Date.now() when the source in use last came up (undefined while none is up). */
@@ -182,6 +189,20 @@ export class Channel {
     this.links[0]?.useProgramOf(this.remuxProgram);
     this.wallMs = deps.wallMs ?? Date.now;
     if (deps.si) this.remuxer.setNit(deps.si.nit);
+    const si = deps.si;
+    this.eit =
+      si?.guide === undefined
+        ? null
+        : new EitFeed(
+            si.guide,
+            () => this.config.epg,
+            () => ({
+              serviceId: this.config.programNumber,
+              transportStreamId: this.config.transportStreamId,
+              originalNetworkId: si.originalNetworkId,
+            }),
+            si.country ?? null,
+          );
   }
 
   /** The line-up's new NIT (a reload changed it): out with the next PSI block. */
@@ -246,12 +267,13 @@ export class Channel {
 
   /**
    * Hot reload of an identity-only change (name, number, provider, program_number,
-   * transport_stream_id): the output's PAT/PMT/SDT are rewritten with new versions, and the
+   * transport_stream_id, epg): the output's PAT/PMT/SDT (and EIT) are rewritten with new versions, and the
    * sources, PIDs, continuity counters and timeline carry on. Other fields of `next` are
    * ignored (the caller decides that only identity changed).
    */
   updateIdentity(next: ChannelConfig): void {
     const prev = this.config;
+    this.eit?.invalidate();
     this.config = {
       ...prev,
       number: next.number,
@@ -260,6 +282,7 @@ export class Channel {
       slug: next.slug,
       programNumber: next.programNumber,
       transportStreamId: next.transportStreamId,
+      epg: next.epg,
     };
     this.log = this.deps.log.child({ channel: `${next.number} ${next.name}` });
     this.remuxer.setIdentity({
@@ -504,6 +527,9 @@ export class Channel {
       this.keepAlive(now);
     }
     this.updateRate(now);
+    // EIT p/f for what is on air when this output reaches the TVs (latencyMs ahead).
+    const eit = this.eit?.poll(this.wallMs() + this.latencyMs);
+    if (eit !== undefined) this.remuxer.setEitPf(eit);
   }
 
   /** With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. */

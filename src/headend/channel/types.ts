@@ -37,6 +37,8 @@ export interface ChannelConfig {
   transportStreamId: number;
   /** service_type for the SDT; undefined: from the streams. */
   serviceType?: number;
+  /** The channel's id in the programme guide (XMLTV channel id). */
+  epg: string;
 }
 
 export interface SourceSubscriber {

@@ -31,7 +31,7 @@ import {
 } from './schema.js';
 import { checkInterfaces, machineInterfaces, type InterfaceLookup } from './interfaces.js';
 import { ErrorSink } from './sink.js';
-import { resolveNetwork } from './network.js';
+import { DEFAULT_EPG_REFRESH_MS, resolveNetwork } from './network.js';
 import { resolveTuners } from './tuners.js';
 import { services } from './services.js';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
@@ -173,6 +173,8 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
   const config: HeadendSpec = {
     name: base.name,
     network: resolveNetwork(headendData, base.name),
+    epg: headendData?.epg ?? [],
+    epgRefreshMs: headendData?.epg_refresh ?? DEFAULT_EPG_REFRESH_MS,
     interface: base.interface,
     ttl: base.ttl,
     tos: base.tos,

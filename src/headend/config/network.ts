@@ -20,6 +20,9 @@ import { isTimeZone } from '../../scheduler/timezone.js';
 import { countryOfZone, isAlpha3 } from '../si/country.js';
 import { describe, invalid, leaf } from './values.js';
 
+/** headend.epg_refresh default: the XMLTV guides are read again every 6 hours. */
+export const DEFAULT_EPG_REFRESH_MS = 6 * 3_600_000;
+
 /** network_id 0xFF01-0xFFFF: temporary private use (TS 101 162). */
 export const DEFAULT_NETWORK_ID = 0xff01;
 

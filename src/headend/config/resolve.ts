@@ -156,6 +156,7 @@ export function resolveChannel(
     returnAfterMs: raw.return_after ?? def.return_after ?? DEFAULTS.returnAfterMs,
     programNumber: raw.program_number ?? def.program_number ?? number,
     transportStreamId: raw.transport_stream_id ?? def.transport_stream_id ?? number,
+    epg: raw.epg ?? raw.slug ?? slugify(name, number),
     line: ctx.line,
   };
   const bitrate = raw.bitrate ?? def.bitrate;

@@ -12,6 +12,11 @@
 //   name: Example Hotel           headend name; the provider of channels that set none
 //                                 (default "headend")
 //   network, network_id, timezone, country: the SI network and clock (config/network.ts)
+//   epg: [guide.xml, https://…/guide.xml.gz]
+//                                 XMLTV guides (paths relative to this file, http(s) URLs,
+//                                 gzip recognised; `test`: a generated guide) for the EIT
+//                                 p/f of every channel and /epg.xml (default none)
+//   epg_refresh: 6h               read them again this often, 1m-7d (default 6h; and on reload)
 //   interface: 127.0.0.1          egress of every output: an IPv4 address of this machine or
 //                                 an interface name (eth0) (default 127.0.0.1). Checked
 //                                 against the machine's interfaces (up, with an IPv4 address)
@@ -98,6 +103,7 @@
 //                                 (default: the channel number)
 //     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
 //     service_type: hd            tv, hd, uhd, radio or 1-255 (config/network.ts)
+//     epg: bbc1.uk                the channel's id in the XMLTV guide (default: its slug)
 //
 // <source> is a URL string, or a mapping with exactly one of url, test and tuner:
 //   tuner: astra-1                a tuner of the tuners: list (see config/tuners.ts); with
@@ -225,11 +231,12 @@ const channelShape = {
   program_number: integer(1, 65535).optional(),
   transport_stream_id: integer(0, 65535).optional(),
   service_type: serviceType().optional(),
+  epg: text().optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
 
 /** Keys that name one channel and so cannot be defaults. */
-export const PER_CHANNEL_ONLY = ['number', 'name', 'slug', 'output'] as const;
+export const PER_CHANNEL_ONLY = ['number', 'name', 'slug', 'output', 'epg'] as const;
 
 export const HeadendSchema = z.strictObject({
   name: text().optional(),
@@ -237,6 +244,8 @@ export const HeadendSchema = z.strictObject({
   network_id: integer(1, 65535).optional(),
   timezone: timeZone().optional(),
   country: countryCode().optional(),
+  epg: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(text())).optional(),
+  epg_refresh: duration(60_000, 7 * 86_400_000).optional(),
   interface: interfaceName().optional(),
   ttl: integer(0, 255).optional(),
   tos: integer(0, 255).optional(),

@@ -103,6 +103,8 @@ export interface ChannelSpec {
   transportStreamId: number;
   /** service_type (EN 300 468 §6.2.33) from `service_type:`; undefined: from the streams. */
   serviceType?: number;
+  /** The channel's id in the XMLTV guide (`epg:`, default its slug). */
+  epg: string;
   /** 1-based line of the channel's entry in the file (for log lines). */
   line: number;
 }
@@ -142,6 +144,10 @@ export interface PacingSpec {
 
 export interface HeadendSpec {
   name: string;
+  /** XMLTV guide sources (paths relative to the config's directory, URLs, or `test`). */
+  epg: string[];
+  /** How often the guide is read again, ms. */
+  epgRefreshMs: number;
   /** NIT network, original_network_id, clock (config/network.ts). */
   network: NetworkSpec;
   /** Default egress interface of every output. */

@@ -4,7 +4,7 @@
 // RFC 1112 join) or `udp://source@group:port` (source-specific, RFC 4607), `rtp://…` alike;
 // RTSP URLs are `rtsp://host:port/<slug>` (RFC 2326 §3.2) for clients that cannot join a group.
 //
-//   #EXTM3U
+//   #EXTM3U x-tvg-url="http://host:8080/epg.xml"
 //   #EXTINF:-1 tvg-chno="101" tvg-name="News" tvg-id="news" group-title="Provider",News
 //   udp://@239.255.50.1:5000
 
@@ -37,10 +37,17 @@ function title(s: string): string {
   return s.replace(/[\r\n]+/g, ' ');
 }
 
-/** The playlist text, channels in channel-number order, CRLF-free (LF line ends). */
-export function playlistM3u(channels: readonly PlaylistChannel[], rtsp: RtspBase): string {
+/**
+ * The playlist text, channels in channel-number order, CRLF-free (LF line ends). `epgUrl`: the
+ * guide players should read (`#EXTM3U x-tvg-url="…"`, whose channel ids are the tvg-ids).
+ */
+export function playlistM3u(
+  channels: readonly PlaylistChannel[],
+  rtsp: RtspBase,
+  epgUrl?: string,
+): string {
   const sorted = [...channels].sort((a, b) => a.number - b.number);
-  const lines = ['#EXTM3U'];
+  const lines = [epgUrl === undefined ? '#EXTM3U' : `#EXTM3U x-tvg-url="${attr(epgUrl)}"`];
   for (const ch of sorted) {
     lines.push(
       `#EXTINF:-1 tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}" tvg-id="${attr(ch.slug)}" ` +

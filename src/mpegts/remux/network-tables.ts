@@ -1,12 +1,16 @@
-// The network-wide SI a channel's output carries besides its own PAT/PMT/SDT, riding in the
-// remuxer's PSI blocks when due:
+// The SI a channel's output carries besides its own PAT/PMT/SDT, riding in the remuxer's PSI
+// blocks when due:
 // - NIT actual (ETSI EN 300 468 §5.2.1, PID 0x0010): sections made by the caller for the whole
 //   line-up, version included, so that every output of a headend carries the same table;
 // - TDT and TOT (§5.2.5, §5.2.6, PID 0x0014), stamped at the output time of the block that
 //   carries them through a UTC reference the caller keeps current (output time ↔ UTC), the TOT
-//   with the local_time_offset entries the caller's function gives for that instant.
-// Repetition (TS 101 211 §4.4, TR 101 290 3.1.a/3.8): NIT every nitIntervalMs (≤ 10 s), TDT/TOT
-// every timeIntervalMs (≤ 30 s), both measured in output time. The TDT/TOT is aimed at whole
+//   with the local_time_offset entries the caller's function gives for that instant;
+// - the service's EIT present/following (§5.2.4, PID 0x0012, table_id 0x4E), sections built by
+//   the caller from its guide, version moved here when their content changes.
+// Repetition (TS 101 211 §4.4, TR 101 290 3.1.a/3.6.a/3.8): NIT every nitIntervalMs (≤ 10 s),
+// EIT p/f every eitIntervalMs (≤ 2 s), TDT/TOT every timeIntervalMs (≤ 30 s), in output time;
+// a table is due at the start of a walk and leaves in its next PSI block, so a gap can exceed
+// the interval by one PSI interval and one PCR interval (defaults leave room for both). The TDT/TOT is aimed at whole
 // UTC seconds: after one goes out at UTC u, the next is due at ⌊u⌋ + the interval, so the
 // second it carries is at most one PSI interval old when it leaves.
 //
@@ -17,6 +21,7 @@
 
 import { PCR_HZ, PCR_MODULUS, pcrDelta } from '../packet.js';
 import { NIT_PID } from '../psi/nit.js';
+import { EIT_PID } from '../psi/eit.js';
 import { serializeTdt, serializeTot, TDT_TOT_PID, type LocalTimeOffset } from '../psi/tdt-tot.js';
 import { PsiTable } from './psi-table.js';
 
@@ -27,6 +32,8 @@ export interface NetworkTablesOptions {
   nitIntervalMs?: number;
   /** TDT/TOT repetition, ms of output time. Default 5000. */
   timeIntervalMs?: number;
+  /** EIT present/following repetition, ms of output time. Default 1500. */
+  eitIntervalMs?: number;
   /** The TOT's local_time_offset entries at a UTC instant (ms); absent: no TOT, TDT only. */
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
 }
@@ -34,7 +41,11 @@ export interface NetworkTablesOptions {
 export class NetworkTables {
   private readonly nit = new PsiTable(NIT_PID);
   private readonly time = new PsiTable(TDT_TOT_PID);
+  private readonly eitPf = new PsiTable(EIT_PID);
   private hasNit = false;
+  private hasEit = false;
+  private eitDue = -Infinity;
+  private withEit = false;
   private nitDue = -Infinity;
   private timeDue = -Infinity;
   private withNit = false;
@@ -44,11 +55,13 @@ export class NetworkTables {
   private refUtcMs = NaN;
   private readonly nitTicks: number;
   private readonly timeTicks: number;
+  private readonly eitTicks: number;
   private readonly offsets: ((utcMs: number) => readonly LocalTimeOffset[]) | undefined;
 
   constructor(o: NetworkTablesOptions = {}) {
     this.nitTicks = (o.nitIntervalMs ?? 5000) * MS;
     this.timeTicks = (o.timeIntervalMs ?? 5000) * MS;
+    this.eitTicks = (o.eitIntervalMs ?? 1500) * MS;
     this.offsets = o.localTimeOffsets;
   }
 
@@ -57,6 +70,20 @@ export class NetworkTables {
     this.hasNit = sections !== null && sections.length > 0;
     this.nit.setSections(this.hasNit ? sections! : []);
     this.nitDue = -Infinity;
+  }
+
+  /**
+   * The service's EIT p/f: a builder of its sections for a version number (called with 0 to
+   * compare contents; the version moves only on a change, which goes out with the next block),
+   * or null for none.
+   */
+  setEitPf(build: ((version: number) => Uint8Array[]) | null): void {
+    if (build === null) {
+      this.hasEit = false;
+      return;
+    }
+    if (this.eitPf.update(build) || !this.hasEit) this.eitDue = -Infinity;
+    this.hasEit = true;
   }
 
   /** Output time `t27` (27 MHz) leaves at UTC `utcMs`. TDT/TOT start once this is known. */
@@ -74,18 +101,24 @@ export class NetworkTables {
   /** Which tables ride in the PSI blocks of a walk starting at t0: returns their packet count. */
   beginWalk(t0: number): number {
     this.withNit = this.hasNit && t0 >= this.nitDue;
+    this.withEit = this.hasEit && t0 >= this.eitDue;
     this.withTime = t0 >= this.timeDue && this.stampTime(t0);
-    return (this.withNit ? this.nit.packetCount : 0) + (this.withTime ? this.time.packetCount : 0);
+    return this.packetCount;
   }
 
   /** Packets they add to each PSI block of the current walk. */
   get packetCount(): number {
-    return (this.withNit ? this.nit.packetCount : 0) + (this.withTime ? this.time.packetCount : 0);
+    return (
+      (this.withNit ? this.nit.packetCount : 0) +
+      (this.withEit ? this.eitPf.packetCount : 0) +
+      (this.withTime ? this.time.packetCount : 0)
+    );
   }
 
   /** A PSI block of the current walk starts at output time t. */
   blockStart(t: number): void {
     if (this.withNit) this.nitDue = t + this.nitTicks;
+    if (this.withEit) this.eitDue = t + this.eitTicks;
     if (this.withTime && this.stampTime(t)) {
       const u = this.utcAt(t);
       this.timeDue = t + this.timeTicks - (u - Math.floor(u / 1000) * 1000) * MS;
@@ -95,8 +128,10 @@ export class NetworkTables {
   /** Writes packet i of the tables in the current walk's blocks at dst[at]. */
   writePacket(i: number, dst: Uint8Array, at: number): void {
     const nn = this.withNit ? this.nit.packetCount : 0;
+    const ne = this.withEit ? this.eitPf.packetCount : 0;
     if (i < nn) this.nit.writePacket(i, dst, at);
-    else this.time.writePacket(i - nn, dst, at);
+    else if (i < nn + ne) this.eitPf.writePacket(i - nn, dst, at);
+    else this.time.writePacket(i - nn - ne, dst, at);
   }
 
   /** Rebuilds TDT (+TOT) for output time t; false without a UTC reference. */

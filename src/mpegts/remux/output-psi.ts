@@ -41,6 +41,9 @@ export class OutputPsi {
   private serviceName: string;
   private providerName: string;
   private serviceType = 0x01;
+  /** EIT_present_following_flag / EIT_schedule_flag of the SDT entry (EN 300 468 §5.2.3). */
+  private eitPf = false;
+  private eitSchedule = false;
   /** The program as last set, so an identity change can rebuild the PMT around it. */
   private program: ProgramInfo | null = null;
   private pids: readonly number[] = [];
@@ -160,6 +163,13 @@ export class OutputPsi {
     return this.updateSdt();
   }
 
+  /** Whether the output carries EIT p/f and schedule for the service (the SDT says so). */
+  setEitFlags(presentFollowing: boolean, schedule: boolean): boolean {
+    this.eitPf = presentFollowing;
+    this.eitSchedule = schedule;
+    return this.updateSdt();
+  }
+
   private updateSdt(): boolean {
     if (!this.sdt) return false;
     return this.sdt.update((version) =>
@@ -170,8 +180,8 @@ export class OutputPsi {
         services: [
           {
             serviceId: this.o.programNumber,
-            eitSchedule: false,
-            eitPresentFollowing: false,
+            eitSchedule: this.eitSchedule,
+            eitPresentFollowing: this.eitPf,
             runningStatus: 4,
             freeCaMode: false,
             serviceType: this.serviceType,

@@ -226,6 +226,16 @@ export class Remuxer implements PacketSink {
   }
 
   /**
+   * The service's EIT present/following (table 0x4E, service_id = the output's program_number):
+   * a builder of its sections for a version number, or null for none. The SDT's
+   * EIT_present_following_flag follows.
+   */
+  setEitPf(build: ((version: number) => Uint8Array[]) | null): void {
+    this.psi.network.setEitPf(build);
+    if (this.psi.setEitFlags(build !== null, false)) this.nextPsiDue = -Infinity;
+  }
+
+  /**
    * Output time `t27` (27 MHz, as in the output's PCRs) leaves at UTC `utcMs`: the TDT/TOT are
    * stamped through it. Keep it current (the caller's clock mapping may be re-anchored).
    */

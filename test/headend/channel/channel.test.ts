@@ -49,6 +49,7 @@ const CONFIG: ChannelConfig = {
   returnAfterMs: 30_000,
   programNumber: 7,
   transportStreamId: 7,
+  epg: 'test',
 };
 
 const INFO: OutputInfo = {

@@ -55,5 +55,6 @@ export function channelConfig(sources: ChannelSourceSpec[]): ChannelConfig {
     returnAfterMs: 60_000,
     programNumber: 1,
     transportStreamId: 1,
+    epg: 'test',
   };
 }

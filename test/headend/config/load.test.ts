@@ -108,6 +108,7 @@ t.test('a minimal file: every default applied, frozen', async (t) => {
     returnAfterMs: 30000,
     programNumber: 7,
     transportStreamId: 7,
+    epg: 'cafe-nows',
     line: 2,
   });
   t.equal(ch.bitrate, undefined, 'VBR unless bitrate is set');

@@ -8,6 +8,7 @@ import { getPid, payloadUnitStart, PCR_HZ } from '../../../src/mpegts/packet.js'
 import { serializeNit, NIT_PID } from '../../../src/mpegts/psi/nit.js';
 import { parseTdt, parseTot, TDT_TOT_PID } from '../../../src/mpegts/psi/tdt-tot.js';
 import { LocalTime } from '../../../src/scheduler/timezone.js';
+import { serializeEitPf } from '../../../src/mpegts/psi/eit.js';
 import { synthesize, simpleProgram } from '../../helpers/synth.js';
 import { checkStream, collector } from '../../helpers/ts-check.js';
 
@@ -26,6 +27,17 @@ const NIT = serializeNit({
     },
   ],
 });
+
+/** Output time (ms after PCR value `pcr0`) of packet i, interpolated between the PCRs. */
+function outputTimeMs(pcrs: [number, number][], pcr0: number): (i: number) => number {
+  return (i) => {
+    let k = pcrs.findIndex(([j]) => j > i);
+    if (k <= 0) k = k === 0 ? 1 : pcrs.length - 1;
+    const [i0, p0] = pcrs[k - 1];
+    const [i1, p1] = pcrs[k];
+    return (p0 + ((p1 - p0) * (i - i0)) / (i1 - i0) - pcr0) / (PCR_HZ / 1000);
+  };
+}
 
 /** Sections starting on `pid` (one packet each here), with the output time of their packet. */
 function sectionsOn(ts: Uint8Array, pid: number, timeOf: (i: number) => number) {
@@ -79,15 +91,8 @@ t.test(
     const out = c.bytes();
     const chk = checkStream(out, 0x100, 0x1000);
     t.equal(chk.ccErrors, 0, 'no CC error on any PID, 0x0010 and 0x0014 included');
-    // Output time of packet i, ms from the first PCR, interpolated between PCRs.
     const pcrs = chk.pcrs;
-    const timeOf = (i: number): number => {
-      let k = pcrs.findIndex(([j]) => j > i);
-      if (k <= 0) k = k === 0 ? 1 : pcrs.length - 1;
-      const [i0, p0] = pcrs[k - 1];
-      const [i1, p1] = pcrs[k];
-      return (p0 + ((p1 - p0) * (i - i0)) / (i1 - i0) - pcr0) / (PCR_HZ / 1000);
-    };
+    const timeOf = outputTimeMs(pcrs, pcr0);
     const outMs = timeOf(Math.floor(out.length / 188) - 1);
 
     const nits = sectionsOn(out, NIT_PID, timeOf);
@@ -198,4 +203,69 @@ t.test('setNit(null) takes the NIT off; a new NIT goes out with the next PSI blo
   t.equal(inSecond.length, 1, 'the new NIT at once, not after 10 s');
   t.same([...inSecond[0].section], [...v6[0]], 'the new one');
   t.equal(inThird.length, 0, 'none after setNit(null)');
+});
+
+t.test('EIT p/f: every ≤ 1.65 s, version moved on a change, the SDT flag follows', async (t) => {
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x44, 0x50)],
+    durationMs: 9000,
+    muxRate: 2e6,
+    pcrIntervalMs: 30,
+  });
+  const c = collector();
+  const r = new Remuxer({ programNumber: 9, transportStreamId: 9 }, c.sink);
+  const pf = (name: string) => (version: number) =>
+    serializeEitPf({
+      serviceId: 9,
+      transportStreamId: 9,
+      originalNetworkId: 0xff01,
+      version,
+      present: {
+        eventId: 1,
+        startTime: new Date(Date.UTC(2026, 11, 4, 18)),
+        durationSec: 3600,
+        runningStatus: 4,
+        freeCaMode: false,
+        shortEvent: { language: 'eng', name, text: '' },
+        otherDescriptors: [],
+      },
+      following: null,
+    });
+  const third = Math.floor(ts.length / 188 / 3) * 188;
+  r.setEitPf(pf('A'));
+  r.push(ts.subarray(0, third));
+  r.setEitPf(pf('A')); // the same content: no new version
+  r.push(ts.subarray(third, 2 * third));
+  const n2 = c.bytes().length;
+  r.setEitPf(pf('B'));
+  r.push(ts.subarray(2 * third));
+  const n3 = c.bytes().length;
+  r.setEitPf(null);
+  r.end();
+  const out = c.bytes();
+  const chk = checkStream(out, 0x100, 0x1000);
+  t.equal(chk.ccErrors, 0);
+  const timeOf = outputTimeMs(chk.pcrs, 0);
+  const eit = sectionsOn(out, 0x12, timeOf).filter((s) => s.section[0] === 0x4e);
+  const before = eit.filter((s) => s.i * 188 < n2);
+  const after = eit.filter((s) => s.i * 188 >= n2 && s.i * 188 < n3);
+  t.ok(before.length >= 8, `p/f sections before the change (${before.length})`);
+  t.same(
+    new Set(before.map((s) => (s.section[5] >> 1) & 0x1f)),
+    new Set([0]),
+    'version 0 throughout',
+  );
+  t.same(
+    new Set(after.map((s) => (s.section[5] >> 1) & 0x1f)),
+    new Set([1]),
+    'version 1 after the change',
+  );
+  const firsts = eit.filter((s) => s.section[6] === 0); // section_number 0
+  const gaps = firsts.slice(1).map((s, k) => s.ms - firsts[k].ms);
+  t.ok(Math.max(...gaps) <= 1650, `EIT p/f gaps ≤ 1.65 s (max ${Math.max(...gaps).toFixed(0)} ms)`);
+  t.equal(eit.filter((s) => s.i * 188 >= n3).length, 0, 'none after setEitPf(null)');
+  // SDT (PID 0x11): EIT_present_following_flag = bit 0 of the byte after the service_id.
+  const sdts = sectionsOn(out, 0x11, timeOf);
+  t.equal(sdts.find((s) => s.i * 188 < n2)!.section[13] & 0x01, 1, 'the SDT says p/f is there');
+  t.equal(sdts.at(-1)!.section[13] & 0x01, 0, 'and no more after setEitPf(null)');
 });

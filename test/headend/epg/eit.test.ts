@@ -1,0 +1,104 @@
+// The guide as EIT (eit-events.ts, eit-feed.ts): present/following at an instant, an event's
+// bytes against EN 300 468 §5.2.4 / §6.2.37 / §6.2.9 / §6.2.28 written out by hand, and a feed
+// that answers only when p/f changes.
+import t from 'tap';
+import {
+  eitEvent,
+  genresOf,
+  language3,
+  presentFollowing,
+} from '../../../src/headend/epg/eit-events.js';
+import { EitFeed } from '../../../src/headend/epg/eit-feed.js';
+import { eitEventEntry } from '../../../src/mpegts/psi/eit.js';
+import { parseEitPf } from '../../../src/mpegts/psi/eit.js';
+import type { Programme } from '../../../src/headend/epg/xmltv.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 11, 4, 18);
+const prog = (h: number, title: string, o: Partial<Programme> = {}): Programme => ({
+  channel: 'c',
+  start: T0 + h * H,
+  stop: T0 + (h + 1) * H,
+  title,
+  lang: 'en',
+  desc: '',
+  categories: [],
+  ...o,
+});
+
+t.test('present/following', async (t) => {
+  const list = [prog(0, 'A'), prog(1, 'B'), prog(3, 'C', { stop: NaN })];
+  let pf = presentFollowing(list, T0 + 0.5 * H);
+  t.equal(pf.present?.title, 'A');
+  t.equal(pf.following?.title, 'B');
+  t.equal(pf.changesAt, T0 + H);
+  pf = presentFollowing(list, T0 + 2.5 * H);
+  t.equal(pf.present, undefined, 'a gap: nothing on air');
+  t.equal(pf.following?.title, 'C');
+  t.equal(pf.changesAt, T0 + 3 * H, 'until C starts');
+  pf = presentFollowing(list, T0 + 3.5 * H);
+  t.equal(pf.present?.title, 'C');
+  t.equal(pf.presentEnd, T0 + 4 * H, 'no stop and nothing after: one hour');
+  t.equal(pf.following, undefined);
+  t.same(presentFollowing([], T0).changesAt, Infinity);
+});
+
+t.test('an event, byte for byte', async (t) => {
+  const p = prog(0, 'Quiz', {
+    desc: 'Ask',
+    categories: ['Game show', 'Comedy'],
+    minAge: 12,
+    lang: 'de',
+  });
+  const bytes = [...eitEventEntry(eitEvent(p, p.stop, true, 'DEU'))];
+  const id = Math.floor(p.start / 60000) & 0xffff; // the start minute
+  const mjd = Math.floor(p.start / 86_400_000) + 40587; // EN 300 468 annex C
+  // prettier-ignore
+  const want = [
+    id >> 8, id & 0xff,           // event_id
+    mjd >> 8, mjd & 0xff, 0x18, 0x00, 0x00, // start: MJD, 18:00:00 BCD
+    0x01, 0x00, 0x00,             // duration 01:00:00 BCD
+    0x80, 0x1a,                   // running_status 4, free_CA 0, loop length 26
+    0x4d, 0x0c, ...Buffer.from('ger'), 4, ...Buffer.from('Quiz'), 3, ...Buffer.from('Ask'),
+    0x54, 0x04, 0x30, 0x00, 0x10, 0x00, // content: show/game show, movie/drama
+    0x55, 0x04, ...Buffer.from('DEU'), 12 - 3, // parental rating: age 12
+  ];
+  t.equal(mjd, 61378, 'MJD of 2026-12-04');
+  t.same(bytes, want);
+  t.same(genresOf(['News', 'Weather', 'Football']), [0x20, 0x40], 'one nibble per genre');
+  t.equal(language3('fr'), 'fre');
+  t.equal(language3('eng'), 'eng');
+  t.equal(language3(''), 'und');
+  const noCountry = eitEvent(p, p.stop, false, null);
+  t.notOk(
+    noCountry.otherDescriptors.some((d) => d.tag === 0x55),
+    'no country: no rating',
+  );
+  t.equal(noCountry.runningStatus, 1);
+});
+
+t.test('EitFeed: new sections only when p/f or the guide changes', async (t) => {
+  let list = [prog(0, 'A'), prog(1, 'B')];
+  const guide = { generation: 1, programmes: () => list };
+  const feed = new EitFeed(
+    guide,
+    () => 'c',
+    () => ({ serviceId: 7, transportStreamId: 7, originalNetworkId: 0xff01 }),
+    null,
+  );
+  const b = feed.poll(T0 + 10_000);
+  t.ok(b, 'the first poll builds');
+  const pf = parseEitPf(b!(3));
+  t.equal(pf.serviceId, 7);
+  t.equal(pf.version, 3);
+  t.equal(pf.present?.shortEvent?.name, 'A');
+  t.equal(pf.following?.shortEvent?.name, 'B');
+  t.equal(feed.poll(T0 + 20_000), undefined, 'nothing changed');
+  t.equal(parseEitPf(feed.poll(T0 + H)!(0)).present?.shortEvent?.name, 'B', 'at the change');
+  list = [prog(1, 'B2')];
+  guide.generation = 2;
+  t.equal(parseEitPf(feed.poll(T0 + H + 1)!(0)).present?.shortEvent?.name, 'B2', 'a new guide');
+  list = [];
+  guide.generation = 3;
+  t.equal(feed.poll(T0 + H + 2), null, 'nothing in the guide: no EIT');
+});

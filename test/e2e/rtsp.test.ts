@@ -96,7 +96,13 @@ t.test('RTSP: ffmpeg (udp, tcp, udp_multicast), GStreamer and VLC play the examp
         file,
         done: run(
           FFMPEG,
-          [...args, '-t', String(SECONDS), '-map', '0', '-c', 'copy', '-f', 'mpegts', '-y', file],
+          // Video and audio: the example carries a guide, which ffmpeg shows as a data stream
+          // ("epg", no timestamps) that keeps `-map 0 -t` from ever ending.
+          [
+            ...args,
+            ...['-t', String(SECONDS), '-map', '0:v', '-map', '0:a', '-c', 'copy'],
+            ...['-f', 'mpegts', '-y', file],
+          ],
           (SECONDS + 15) * 1000,
         ),
       };

@@ -6,8 +6,8 @@
 //   - SDT with the configured name, provider and service_type, original_network_id = network_id;
 //   - TDT/TOT: UTC within a second of the receiver's clock, TOT for Germany with CET/CEST and
 //     the next change (computed here from Intl, independently of src/scheduler/timezone.ts);
-//   - EIT present/following from an XMLTV guide written here (made up): the programme on air
-//     and the next one, with titles and descriptions; /epg.xml with the same programmes under
+//   - EIT present/following and schedule from an XMLTV guide written here (made up): the
+//     programme on air and the next one, with titles and descriptions; /epg.xml with the same programmes under
 //     the channel's slug, and the M3U's x-tvg-url pointing at it;
 //   - a reload that adds a channel: a new NIT version listing it, on the outputs that kept
 //     running.
@@ -282,6 +282,13 @@ t.test(
       'EIT present',
     );
     t.match(following, { name: 'Evening News', running: 1, duration: 3600 }, 'EIT following');
+    const schedule = a.eit
+      .filter((e) => e.tableId === 0x50 && e.serviceId === 7)
+      .flatMap((e) => e.events.map((x) => x.name));
+    t.ok(
+      schedule.includes('Welcome Loop') && schedule.includes('Evening News'),
+      `EIT schedule (table 0x50) lists the guide (${schedule.join(', ')})`,
+    );
     t.equal(b.eit.length, 0, 'no guide for Jazz Radio: no EIT');
     t.equal(
       parseInt(a.sdt.at(-1)!.raw.slice(26, 28), 16) & 0x01,

@@ -527,9 +527,10 @@ export class Channel {
       this.keepAlive(now);
     }
     this.updateRate(now);
-    // EIT p/f for what is on air when this output reaches the TVs (latencyMs ahead).
-    const eit = this.eit?.poll(this.wallMs() + this.latencyMs);
-    if (eit !== undefined) this.remuxer.setEitPf(eit);
+    // EIT p/f (and schedule) for what is on air when this output reaches the TVs.
+    const eit = this.eit?.update(this.wallMs() + this.latencyMs);
+    if (eit?.pf !== undefined) this.remuxer.setEitPf(eit.pf);
+    if (eit?.schedule !== undefined) this.remuxer.setEitSchedule(eit.schedule);
   }
 
   /** With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. */

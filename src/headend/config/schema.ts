@@ -87,7 +87,8 @@
 //                                 (shorthand for source.service; default: the first program)
 //     bitrate: 6M                 CBR: pad with null packets to this mux rate, 250k-100M
 //                                 (default: VBR). It must exceed the content's own rate plus
-//                                 PSI and PCR (~95k at psi_interval 100ms); when it does not,
+//                                 PSI and PCR (~95k at psi_interval 100ms, ~40k more with an
+//                                 8-day guide in the EIT); when it does not,
 //                                 the output runs late behind the input (the remuxer counts
 //                                 cbrOverflows and cbrMaxLagMs) and the daemon warns
 //                                 cbr-rate-too-low with the measured rate (also lastError)

@@ -128,11 +128,14 @@ export function presentFollowing(progs: readonly Programme[], now: number): Pres
   return r;
 }
 
-/** One programme as an EIT event (running_status 4 running, 1 not running). */
+/**
+ * One programme as an EIT event. running_status: 4 running (p/f present), 1 not running (p/f
+ * following), 0 undefined (schedule, TS 101 211 §4.1.4).
+ */
 export function eitEvent(
   p: Programme,
   end: number,
-  running: boolean,
+  runningStatus: 0 | 1 | 4,
   country: string | null,
 ): EitEvent {
   const other: Descriptor[] = [];
@@ -158,7 +161,7 @@ export function eitEvent(
     eventId: eventIdOf(p),
     startTime: new Date(Math.floor(p.start / 1000) * 1000),
     durationSec: Math.max(0, Math.round((end - p.start) / 1000)),
-    runningStatus: running ? 4 : 1,
+    runningStatus,
     freeCaMode: false,
     shortEvent: { language: language3(p.lang), name: p.title, text: p.desc },
     otherDescriptors: other,

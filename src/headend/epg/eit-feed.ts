@@ -1,10 +1,13 @@
-// A channel's EIT present/following from the guide: polled by the channel's housekeeping, it
-// answers with new sections only when something changed (a programme started or ended, the
-// guide was re-read, the channel's identity changed), so the remuxer's EIT version moves only
-// then (ETSI EN 300 468 §5.2.4; TS 101 211 §4.1.4: p/f is updated at each event change).
+// A channel's EIT from the guide: polled by the channel's housekeeping, it answers only when
+// something changed, so EIT versions move only then (ETSI EN 300 468 §5.2.4):
+// - present/following at each programme change, a re-read guide or a new identity (TS 101 211
+//   §4.1.4: p/f is updated at each event change);
+// - the schedule (SCHEDULE_DAYS from 00:00 UTC today, eit-schedule.ts) on a re-read guide, a
+//   new identity or a new day; its version from its content.
 
 import { serializeEitPf } from '../../mpegts/psi/eit.js';
-import { eitEvent, presentFollowing } from './eit-events.js';
+import { serializeEitSchedule } from '../../mpegts/psi/eit-schedule.js';
+import { endOf, eitEvent, presentFollowing } from './eit-events.js';
 import type { Programme } from './xmltv.js';
 
 export interface GuideView {
@@ -20,10 +23,26 @@ export interface EitIdentity {
 
 export type EitBuilder = (version: number) => Uint8Array[];
 
+/** Days of schedule the EIT carries (two sub-tables, 0x50 and 0x51). */
+export const SCHEDULE_DAYS = 8;
+const DAY_MS = 86_400_000;
+
+export interface EitUpdate {
+  /** p/f: a builder for a version, null for none; undefined: unchanged. */
+  pf?: EitBuilder | null;
+  /** Schedule sections (version included), [] for none; undefined: unchanged. */
+  schedule?: Uint8Array[];
+}
+
 export class EitFeed {
   private generation = -1;
   private changesAt = -Infinity;
   private dirty = true;
+  private scheduleGeneration = -1;
+  private scheduleDay = NaN;
+  private scheduleDirty = true;
+  private scheduleKey = '';
+  private scheduleVersion = -1;
 
   constructor(
     private readonly guide: GuideView,
@@ -35,6 +54,50 @@ export class EitFeed {
   /** The channel's identity or guide id changed: rebuild at the next poll. */
   invalidate(): void {
     this.dirty = true;
+    this.scheduleDirty = true;
+  }
+
+  /** At UTC `nowMs` (the output's time): what changed in p/f and schedule, undefined if nothing. */
+  update(nowMs: number): EitUpdate | undefined {
+    const u: EitUpdate = {};
+    const pf = this.poll(nowMs);
+    if (pf !== undefined) u.pf = pf;
+    const schedule = this.pollSchedule(nowMs);
+    if (schedule !== undefined) u.schedule = schedule;
+    return u.pf === undefined && u.schedule === undefined ? undefined : u;
+  }
+
+  /** The schedule sections when they changed, undefined when not. */
+  pollSchedule(nowMs: number): Uint8Array[] | undefined {
+    const day = Math.floor(nowMs / DAY_MS) * DAY_MS;
+    if (
+      !this.scheduleDirty &&
+      this.guide.generation === this.scheduleGeneration &&
+      day === this.scheduleDay
+    )
+      return undefined;
+    this.scheduleDirty = false;
+    this.scheduleGeneration = this.guide.generation;
+    this.scheduleDay = day;
+    const progs = this.guide.programmes(this.id());
+    const events = progs
+      .map((p, i) => (p.start >= day ? eitEvent(p, endOf(progs, i), 0, this.country) : null))
+      .filter((e) => e !== null);
+    const ids = this.identity();
+    const build = (version: number): Uint8Array[] =>
+      serializeEitSchedule(
+        { ...ids, serviceId: ids.serviceId, version },
+        day,
+        SCHEDULE_DAYS,
+        events,
+      );
+    const key = build(0)
+      .map((s) => Buffer.from(s.subarray(0, s.length - 4)).toString('hex'))
+      .join('|');
+    if (key === this.scheduleKey) return undefined;
+    this.scheduleKey = key;
+    this.scheduleVersion = (this.scheduleVersion + 1) & 0x1f;
+    return key === '' ? [] : build(this.scheduleVersion);
   }
 
   /**
@@ -50,9 +113,9 @@ export class EitFeed {
     const pf = presentFollowing(progs, nowMs);
     this.changesAt = pf.changesAt;
     if (pf.present === undefined && pf.following === undefined) return null;
-    const present = pf.present ? eitEvent(pf.present, pf.presentEnd, true, this.country) : null;
+    const present = pf.present ? eitEvent(pf.present, pf.presentEnd, 4, this.country) : null;
     const following = pf.following
-      ? eitEvent(pf.following, pf.followingEnd, false, this.country)
+      ? eitEvent(pf.following, pf.followingEnd, 1, this.country)
       : null;
     const ids = this.identity();
     return (version) =>

@@ -6,7 +6,9 @@
 //   carries them through a UTC reference the caller keeps current (output time ↔ UTC), the TOT
 //   with the local_time_offset entries the caller's function gives for that instant;
 // - the service's EIT present/following (§5.2.4, PID 0x0012, table_id 0x4E), sections built by
-//   the caller from its guide, version moved here when their content changes.
+//   the caller from its guide, version moved here when their content changes;
+// - its EIT schedule (table_id 0x50…), a carousel of whole sections, a few packets in every
+//   PSI block, one cycle about every scheduleCycleMs (section-carousel.ts).
 // Repetition (TS 101 211 §4.4, TR 101 290 3.1.a/3.6.a/3.8): NIT every nitIntervalMs (≤ 10 s),
 // EIT p/f every eitIntervalMs (≤ 2 s), TDT/TOT every timeIntervalMs (≤ 30 s), in output time;
 // a table is due at the start of a walk and leaves in its next PSI block, so a gap can exceed
@@ -24,6 +26,7 @@ import { NIT_PID } from '../psi/nit.js';
 import { EIT_PID } from '../psi/eit.js';
 import { serializeTdt, serializeTot, TDT_TOT_PID, type LocalTimeOffset } from '../psi/tdt-tot.js';
 import { PsiTable } from './psi-table.js';
+import { SectionCarousel } from './section-carousel.js';
 
 const MS = PCR_HZ / 1000;
 
@@ -34,6 +37,10 @@ export interface NetworkTablesOptions {
   timeIntervalMs?: number;
   /** EIT present/following repetition, ms of output time. Default 1500. */
   eitIntervalMs?: number;
+  /** One cycle of the EIT schedule, ms (TS 101 211: ≤ 10 s for the next days). Default 8000. */
+  scheduleCycleMs?: number;
+  /** The PSI interval of the output (blocks per second), ms. Default 100. */
+  psiIntervalMs?: number;
   /** The TOT's local_time_offset entries at a UTC instant (ms); absent: no TOT, TDT only. */
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
 }
@@ -42,6 +49,9 @@ export class NetworkTables {
   private readonly nit = new PsiTable(NIT_PID);
   private readonly time = new PsiTable(TDT_TOT_PID);
   private readonly eitPf = new PsiTable(EIT_PID);
+  private readonly schedule = new SectionCarousel(EIT_PID, this.eitPf.counter);
+  private schedulePackets = 0;
+  private readonly scheduleShare: number;
   private hasNit = false;
   private hasEit = false;
   private eitDue = -Infinity;
@@ -62,6 +72,7 @@ export class NetworkTables {
     this.nitTicks = (o.nitIntervalMs ?? 5000) * MS;
     this.timeTicks = (o.timeIntervalMs ?? 5000) * MS;
     this.eitTicks = (o.eitIntervalMs ?? 1500) * MS;
+    this.scheduleShare = (o.psiIntervalMs ?? 100) / (o.scheduleCycleMs ?? 8000);
     this.offsets = o.localTimeOffsets;
   }
 
@@ -86,6 +97,11 @@ export class NetworkTables {
     this.hasEit = true;
   }
 
+  /** The service's EIT schedule sections (version included); [] for none. */
+  setEitSchedule(sections: readonly Uint8Array[]): void {
+    this.schedule.set(sections);
+  }
+
   /** Output time `t27` (27 MHz) leaves at UTC `utcMs`. TDT/TOT start once this is known. */
   setUtcReference(t27: number, utcMs: number): void {
     this.refT = t27 % PCR_MODULUS;
@@ -103,6 +119,11 @@ export class NetworkTables {
     this.withNit = this.hasNit && t0 >= this.nitDue;
     this.withEit = this.hasEit && t0 >= this.eitDue;
     this.withTime = t0 >= this.timeDue && this.stampTime(t0);
+    this.schedulePackets = this.schedule.empty
+      ? 0
+      : this.schedule.begin(
+          Math.max(1, Math.ceil(this.schedule.cyclePackets * this.scheduleShare)),
+        );
     return this.packetCount;
   }
 
@@ -111,6 +132,7 @@ export class NetworkTables {
     return (
       (this.withNit ? this.nit.packetCount : 0) +
       (this.withEit ? this.eitPf.packetCount : 0) +
+      this.schedulePackets +
       (this.withTime ? this.time.packetCount : 0)
     );
   }
@@ -119,6 +141,7 @@ export class NetworkTables {
   blockStart(t: number): void {
     if (this.withNit) this.nitDue = t + this.nitTicks;
     if (this.withEit) this.eitDue = t + this.eitTicks;
+    if (this.schedulePackets > 0) this.schedule.blockStart();
     if (this.withTime && this.stampTime(t)) {
       const u = this.utcAt(t);
       this.timeDue = t + this.timeTicks - (u - Math.floor(u / 1000) * 1000) * MS;
@@ -129,9 +152,11 @@ export class NetworkTables {
   writePacket(i: number, dst: Uint8Array, at: number): void {
     const nn = this.withNit ? this.nit.packetCount : 0;
     const ne = this.withEit ? this.eitPf.packetCount : 0;
+    const ns = this.schedulePackets;
     if (i < nn) this.nit.writePacket(i, dst, at);
     else if (i < nn + ne) this.eitPf.writePacket(i - nn, dst, at);
-    else this.time.writePacket(i - nn - ne, dst, at);
+    else if (i < nn + ne + ns) this.schedule.writePacket(i - nn - ne, dst, at);
+    else this.time.writePacket(i - nn - ne - ns, dst, at);
   }
 
   /** Rebuilds TDT (+TOT) for output time t; false without a UTC reference. */

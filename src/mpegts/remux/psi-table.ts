@@ -5,13 +5,25 @@
 import { packetizeSections } from '../psi/section.js';
 import { setCc, TS_PACKET_SIZE } from '../packet.js';
 
+/** The continuity counter of one PID, shared by the tables sent on it (EIT p/f and schedule). */
+export class PidCounter {
+  cc = 15;
+  /** The next counter value (mod 16). */
+  next(): number {
+    this.cc = (this.cc + 1) & 0x0f;
+    return this.cc;
+  }
+}
+
 export class PsiTable {
   private packets: Uint8Array = new Uint8Array(0);
-  private cc = 15;
   private version = -1;
   private content = '';
 
-  constructor(readonly pid: number) {}
+  constructor(
+    readonly pid: number,
+    readonly counter = new PidCounter(),
+  ) {}
 
   /** Number of packets one repetition takes. */
   get packetCount(): number {
@@ -51,10 +63,7 @@ export class PsiTable {
   writeTo(dst: Uint8Array, off: number): number {
     dst.set(this.packets, off);
     const n = this.packetCount;
-    for (let i = 0; i < n; i++) {
-      this.cc = (this.cc + 1) & 0x0f;
-      setCc(dst, off + i * TS_PACKET_SIZE, this.cc);
-    }
+    for (let i = 0; i < n; i++) setCc(dst, off + i * TS_PACKET_SIZE, this.counter.next());
     return n;
   }
 
@@ -65,7 +74,6 @@ export class PsiTable {
   writePacket(i: number, dst: Uint8Array, off: number): void {
     const src = this.packets;
     for (let k = 0, p = i * TS_PACKET_SIZE; k < TS_PACKET_SIZE; k++) dst[off + k] = src[p + k];
-    this.cc = (this.cc + 1) & 0x0f;
-    setCc(dst, off, this.cc);
+    setCc(dst, off, this.counter.next());
   }
 }

@@ -162,6 +162,7 @@ export class Remuxer implements PacketSink {
   private rateTicks = 0;
   private ratePackets = 0;
   private nextPsiDue = -Infinity;
+  private readonly eitFlags = { pf: false, schedule: false };
   /**
    * Spacing of PSI repetitions: each is scheduled from when the previous one actually left,
    * 10 % early, so that landing a few slots late (a block due just after a dense segment
@@ -212,7 +213,7 @@ export class Remuxer implements PacketSink {
       serviceName: opts.serviceName,
       providerName: opts.providerName,
       serviceType: opts.serviceType,
-      network: opts.network,
+      network: { psiIntervalMs: opts.psiIntervalMs, ...opts.network },
     });
   }
 
@@ -232,7 +233,18 @@ export class Remuxer implements PacketSink {
    */
   setEitPf(build: ((version: number) => Uint8Array[]) | null): void {
     this.psi.network.setEitPf(build);
-    if (this.psi.setEitFlags(build !== null, false)) this.nextPsiDue = -Infinity;
+    this.eitFlags.pf = build !== null;
+    if (this.psi.setEitFlags(this.eitFlags.pf, this.eitFlags.schedule)) this.nextPsiDue = -Infinity;
+  }
+
+  /**
+   * The service's EIT schedule (tables 0x50…, sections with their version; [] for none), sent
+   * as a carousel; the SDT's EIT_schedule_flag follows.
+   */
+  setEitSchedule(sections: readonly Uint8Array[]): void {
+    this.psi.network.setEitSchedule(sections);
+    this.eitFlags.schedule = sections.length > 0;
+    if (this.psi.setEitFlags(this.eitFlags.pf, this.eitFlags.schedule)) this.nextPsiDue = -Infinity;
   }
 
   /**

@@ -10,7 +10,7 @@ import {
 } from '../../../src/headend/epg/eit-events.js';
 import { EitFeed } from '../../../src/headend/epg/eit-feed.js';
 import { eitEventEntry } from '../../../src/mpegts/psi/eit.js';
-import { parseEitPf } from '../../../src/mpegts/psi/eit.js';
+import { parseEitPf, parseEitEvents } from '../../../src/mpegts/psi/eit.js';
 import type { Programme } from '../../../src/headend/epg/xmltv.js';
 
 const H = 3_600_000;
@@ -25,6 +25,15 @@ const prog = (h: number, title: string, o: Partial<Programme> = {}): Programme =
   categories: [],
   ...o,
 });
+
+/** A feed of channel 'c' as service 7. */
+const feedOf = (guide: { generation: number; programmes: () => Programme[] }): EitFeed =>
+  new EitFeed(
+    guide,
+    () => 'c',
+    () => ({ serviceId: 7, transportStreamId: 7, originalNetworkId: 0xff01 }),
+    null,
+  );
 
 t.test('present/following', async (t) => {
   const list = [prog(0, 'A'), prog(1, 'B'), prog(3, 'C', { stop: NaN })];
@@ -50,7 +59,7 @@ t.test('an event, byte for byte', async (t) => {
     minAge: 12,
     lang: 'de',
   });
-  const bytes = [...eitEventEntry(eitEvent(p, p.stop, true, 'DEU'))];
+  const bytes = [...eitEventEntry(eitEvent(p, p.stop, 4, 'DEU'))];
   const id = Math.floor(p.start / 60000) & 0xffff; // the start minute
   const mjd = Math.floor(p.start / 86_400_000) + 40587; // EN 300 468 annex C
   // prettier-ignore
@@ -69,7 +78,7 @@ t.test('an event, byte for byte', async (t) => {
   t.equal(language3('fr'), 'fre');
   t.equal(language3('eng'), 'eng');
   t.equal(language3(''), 'und');
-  const noCountry = eitEvent(p, p.stop, false, null);
+  const noCountry = eitEvent(p, p.stop, 1, null);
   t.notOk(
     noCountry.otherDescriptors.some((d) => d.tag === 0x55),
     'no country: no rating',
@@ -80,12 +89,7 @@ t.test('an event, byte for byte', async (t) => {
 t.test('EitFeed: new sections only when p/f or the guide changes', async (t) => {
   let list = [prog(0, 'A'), prog(1, 'B')];
   const guide = { generation: 1, programmes: () => list };
-  const feed = new EitFeed(
-    guide,
-    () => 'c',
-    () => ({ serviceId: 7, transportStreamId: 7, originalNetworkId: 0xff01 }),
-    null,
-  );
+  const feed = feedOf(guide);
   const b = feed.poll(T0 + 10_000);
   t.ok(b, 'the first poll builds');
   const pf = parseEitPf(b!(3));
@@ -101,4 +105,33 @@ t.test('EitFeed: new sections only when p/f or the guide changes', async (t) => 
   list = [];
   guide.generation = 3;
   t.equal(feed.poll(T0 + H + 2), null, 'nothing in the guide: no EIT');
+});
+
+t.test('EitFeed schedule: 8 days from 00:00 UTC, a new version only on a change', async (t) => {
+  let list = [prog(0, 'A'), prog(30, 'Tomorrow'), prog(-20, 'Yesterday')].sort(
+    (a, b) => a.start - b.start,
+  );
+  const guide = { generation: 1, programmes: () => list };
+  const feed = feedOf(guide);
+  const first = feed.update(T0);
+  t.ok(first?.pf && first.schedule, 'p/f and schedule at the first update');
+  const s1 = first!.schedule!;
+  t.ok(s1.length > 0 && s1.every((s) => s[0] === 0x50), 'within the first 4 days: table 0x50');
+  t.equal((s1[0][5] >> 1) & 0x1f, 0, 'version 0');
+  const names = s1.flatMap((s) => parseEitEvents(s).map((e) => e.shortEvent?.name));
+  t.same(names, ['A', 'Tomorrow'], "yesterday's programme left out");
+  t.ok(
+    s1.flatMap((s) => parseEitEvents(s)).every((e) => e.runningStatus === 0),
+    'running_status undefined in the schedule',
+  );
+  t.equal(feed.update(T0 + 60_000), undefined, 'nothing changed');
+  guide.generation = 2; // re-read, same content
+  t.equal(feed.update(T0 + 120_000)?.schedule, undefined, 'same content: no new version');
+  list = [...list, prog(50, 'Later')];
+  guide.generation = 3;
+  const s2 = feed.update(T0 + 180_000)!.schedule!;
+  t.equal((s2[0][5] >> 1) & 0x1f, 1, 'new content: version 1');
+  list = [];
+  guide.generation = 4;
+  t.same(feed.update(T0 + 240_000), { pf: null, schedule: [] }, 'an empty guide: no EIT at all');
 });

@@ -9,6 +9,8 @@ import { serializeNit, NIT_PID } from '../../../src/mpegts/psi/nit.js';
 import { parseTdt, parseTot, TDT_TOT_PID } from '../../../src/mpegts/psi/tdt-tot.js';
 import { LocalTime } from '../../../src/scheduler/timezone.js';
 import { serializeEitPf } from '../../../src/mpegts/psi/eit.js';
+import { serializeEitSchedule } from '../../../src/mpegts/psi/eit-schedule.js';
+import { crc32Mpeg2 } from '../../../src/mpegts/crc32.js';
 import { synthesize, simpleProgram } from '../../helpers/synth.js';
 import { checkStream, collector } from '../../helpers/ts-check.js';
 
@@ -268,4 +270,85 @@ t.test('EIT p/f: every ≤ 1.65 s, version moved on a change, the SDT flag follo
   const sdts = sectionsOn(out, 0x11, timeOf);
   t.equal(sdts.find((s) => s.i * 188 < n2)!.section[13] & 0x01, 1, 'the SDT says p/f is there');
   t.equal(sdts.at(-1)!.section[13] & 0x01, 0, 'and no more after setEitPf(null)');
+});
+
+t.test('EIT schedule: a carousel of whole sections beside p/f on PID 0x0012', async (t) => {
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x44, 0x50)],
+    durationMs: 24_000,
+    muxRate: 2e6,
+    pcrIntervalMs: 30,
+  });
+  const c = collector();
+  const r = new Remuxer({ programNumber: 9, transportStreamId: 9 }, c.sink);
+  const day0 = Date.UTC(2026, 11, 4);
+  const events = (name: string) =>
+    Array.from({ length: 8 * 24 }, (_, h) => ({
+      eventId: h,
+      startTime: new Date(day0 + h * 3_600_000),
+      durationSec: 3600,
+      runningStatus: 0,
+      freeCaMode: false,
+      shortEvent: { language: 'eng', name: `${name} ${h}`, text: 'A programme of the test.' },
+      otherDescriptors: [],
+    }));
+  const ids = { serviceId: 9, transportStreamId: 9, originalNetworkId: 0xff01 };
+  const v0 = serializeEitSchedule({ ...ids, version: 0 }, day0, 8, events('Old'));
+  const v1 = serializeEitSchedule({ ...ids, version: 1 }, day0, 8, events('New'));
+  const half = Math.floor(ts.length / 188 / 2) * 188;
+  r.setEitPf((version) =>
+    serializeEitPf({ ...ids, version, present: events('Now')[0], following: null }),
+  );
+  r.setEitSchedule(v0);
+  r.push(ts.subarray(0, half));
+  r.setEitSchedule(v1);
+  r.push(ts.subarray(half));
+  r.end();
+  const out = c.bytes();
+  const chk = checkStream(out, 0x100, 0x1000);
+  t.equal(chk.ccErrors, 0, 'p/f and schedule share the PID and its counter');
+  // Reassemble every section on 0x0012: none may be cut by another.
+  const sections: { at: number; s: Uint8Array }[] = [];
+  let cut = 0;
+  let cur: number[] | null = null;
+  for (let i = 0; i * 188 < out.length; i++) {
+    const o = i * 188;
+    if (getPid(out, o) !== 0x12) continue;
+    const pay = out.subarray(o + 4, o + 188);
+    if (payloadUnitStart(out, o)) {
+      if (cur !== null) cut++;
+      cur = [...pay.subarray(1 + pay[0])];
+    } else if (cur !== null) cur.push(...pay);
+    if (cur !== null && cur.length >= 3) {
+      const len = 3 + (((cur[1] & 0x0f) << 8) | cur[2]);
+      if (cur.length >= len) {
+        sections.push({ at: i, s: Uint8Array.from(cur.slice(0, len)) });
+        cur = null;
+      }
+    }
+  }
+  t.equal(cut, 0, 'no section cut short');
+  t.ok(
+    sections.every((x) => crc32Mpeg2(x.s) === 0),
+    `every section whole (${sections.length})`,
+  );
+  const sched = sections.filter((x) => x.s[0] >= 0x50);
+  const key = (s: Uint8Array) => `${s[0]}/${s[6]}/${(s[5] >> 1) & 0x1f}`;
+  const seenOld = new Set(sched.filter((x) => ((x.s[5] >> 1) & 0x1f) === 0).map((x) => key(x.s)));
+  const seenNew = new Set(sched.filter((x) => ((x.s[5] >> 1) & 0x1f) === 1).map((x) => key(x.s)));
+  t.equal(seenOld.size, v0.length, `every section of version 0 went out (${v0.length})`);
+  t.equal(seenNew.size, v1.length, 'then every section of version 1');
+  const lastOld = Math.max(...sched.filter((x) => ((x.s[5] >> 1) & 0x1f) === 0).map((x) => x.at));
+  const firstNew = Math.min(...sched.filter((x) => ((x.s[5] >> 1) & 0x1f) === 1).map((x) => x.at));
+  t.ok(lastOld < firstNew, 'the new version takes over at the end of a cycle');
+  const pfCount = sections.filter((x) => x.s[0] === 0x4e).length;
+  t.ok(pfCount > 20, `p/f keeps going beside it (${pfCount} sections)`);
+  // One cycle: version 1's sections, by output time.
+  const timeOf = outputTimeMs(chk.pcrs, 0);
+  const newer = sched.filter((x) => ((x.s[5] >> 1) & 0x1f) === 1);
+  const firstSec = newer.filter((x) => x.s[0] === 0x50 && x.s[6] === 0).map((x) => timeOf(x.at));
+  const cycle = firstSec[1] - firstSec[0];
+  t.ok(cycle > 4000 && cycle < 12_000, `a cycle every ${cycle.toFixed(0)} ms (aimed at 8 s)`);
+  const sdt = sectionsOn(out, 0x11, timeOf).at(-1)!.section;
+  t.equal(sdt[13] & 0x03, 0x03, 'the SDT flags schedule and p/f');
 });

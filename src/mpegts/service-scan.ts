@@ -27,14 +27,13 @@ import {
   NIT_ACTUAL_TABLE_ID,
   NIT_PID,
   parseNit,
-  PDS_EACEM,
   type Nit,
 } from './psi/nit.js';
 import { parsePat, PAT_PID, PAT_TABLE_ID } from './psi/pat.js';
 import { parseSdt, SDT_ACTUAL_TABLE_ID, SDT_PID } from './psi/sdt.js';
 import { TableCollector } from './psi/table-collector.js';
 
-export const DESC_EACEM_HD_SIMULCAST_LCN = 0x88;
+export { DESC_EACEM_HD_SIMULCAST_LCN } from './psi/nit.js';
 export const PDS_DTG = 0x0000233a;
 export const PDS_NORDIG = 0x00000029;
 
@@ -221,7 +220,7 @@ export class ServiceScanner implements PacketSink {
       this.network = this.nit.transportStreams.map((ts) => ({
         transportStreamId: ts.transportStreamId,
         originalNetworkId: ts.originalNetworkId,
-        ...numbersOf(ts.logicalChannels, ts.otherDescriptors),
+        ...numbersOf(ts.logicalChannels, ts.hdSimulcastChannels ?? [], ts.otherDescriptors),
       }));
     }
   }
@@ -254,21 +253,20 @@ export function parseLcnEntries(data: Uint8Array, lcnBits: 10 | 14 = 10): Logica
 }
 
 /**
- * The 0x83 numbers parseNit took (EACEM scope), plus those it left among the other
- * descriptors: 0x88 under EACEM, 0x83 under the DTG or NorDig specifier or under none.
+ * The 0x83 and 0x88 numbers parseNit took (EACEM scope), plus those it left among the other
+ * descriptors: 0x83 under the DTG or NorDig specifier or under none.
  */
 function numbersOf(
   eacem: readonly { serviceId: number; visible: boolean; lcn: number }[],
+  eacemHd: readonly { serviceId: number; visible: boolean; lcn: number }[],
   others: readonly Descriptor[],
 ): { lcns: LogicalChannelNumber[]; hdLcns: LogicalChannelNumber[] } {
   const lcns: LogicalChannelNumber[] = eacem.map((l) => ({ ...l }));
-  const hdLcns: LogicalChannelNumber[] = [];
+  const hdLcns: LogicalChannelNumber[] = eacemHd.map((l) => ({ ...l }));
   let pds = 0;
   for (const d of others) {
     if (d.tag === DESC_PRIVATE_DATA_SPECIFIER) {
       pds = d.data.length >= 4 ? new DataView(d.data.buffer, d.data.byteOffset).getUint32(0) : 0;
-    } else if (d.tag === DESC_EACEM_HD_SIMULCAST_LCN && pds === PDS_EACEM) {
-      hdLcns.push(...parseLcnEntries(d.data));
     } else if (d.tag === DESC_EACEM_LCN && (pds === 0 || pds === PDS_DTG)) {
       lcns.push(...parseLcnEntries(d.data));
     } else if (d.tag === DESC_EACEM_LCN && pds === PDS_NORDIG) {

@@ -163,6 +163,7 @@ export function resolveChannel(
   if (bitrate !== undefined) channel.bitrate = bitrate;
   const serviceType = raw.service_type ?? def.service_type;
   if (serviceType !== undefined) channel.serviceType = serviceType;
+  if (raw.hd_lcn !== undefined) channel.hdLcn = raw.hd_lcn;
   return channel;
 }
 

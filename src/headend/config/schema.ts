@@ -105,6 +105,9 @@
 //     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
 //     service_type: hd            tv, hd, uhd, radio or 1-255 (config/network.ts)
 //     epg: bbc1.uk                the channel's id in the XMLTV guide (default: its slug)
+//     hd_lcn: 101                 the number HD-capable TVs give this channel instead of its
+//                                 own (EACEM HD simulcast LCN, 0x88), 1-1023: an HD simulcast
+//                                 taking the place of its SD twin (default none)
 //
 // <source> is a URL string, or a mapping with exactly one of url, test and tuner:
 //   tuner: astra-1                a tuner of the tuners: list (see config/tuners.ts); with
@@ -233,11 +236,12 @@ const channelShape = {
   transport_stream_id: integer(0, 65535).optional(),
   service_type: serviceType().optional(),
   epg: text().optional(),
+  hd_lcn: integer(1, 1023).optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
 
 /** Keys that name one channel and so cannot be defaults. */
-export const PER_CHANNEL_ONLY = ['number', 'name', 'slug', 'output', 'epg'] as const;
+export const PER_CHANNEL_ONLY = ['number', 'name', 'slug', 'output', 'epg', 'hd_lcn'] as const;
 
 export const HeadendSchema = z.strictObject({
   name: text().optional(),

@@ -105,6 +105,8 @@ export interface ChannelSpec {
   serviceType?: number;
   /** The channel's id in the XMLTV guide (`epg:`, default its slug). */
   epg: string;
+  /** The number HD-capable receivers show instead (NIT HD simulcast LCN, 0x88). */
+  hdLcn?: number;
   /** 1-based line of the channel's entry in the file (for log lines). */
   line: number;
 }

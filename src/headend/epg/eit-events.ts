@@ -1,12 +1,14 @@
 // A guide's programmes as the EIT carries them (ETSI EN 300 468 §5.2.4): present/following at
-// an instant, each programme an EitEvent with a short_event_descriptor (§6.2.37: title and the
-// start of the description, in the DVB character table dvb-text.ts picks: Latin-1, else UTF-8),
+// an instant, each programme an EitEvent with a short_event_descriptor (§6.2.37: title and
+// description, in the DVB character table dvb-text.ts picks: plain ASCII, else UTF-8; a
+// description too long for it goes into extended_event_descriptors, §6.2.15, up to ~3 KB),
 // a content_descriptor (§6.2.9, table 29) where an XMLTV category maps to a genre, and a
 // parental_rating_descriptor (§6.2.28: rating = minimum age − 3) where the guide gives an age
 // and the headend has a country.
 
 import type { Descriptor } from '../../mpegts/psi/descriptors.js';
-import type { EitEvent } from '../../mpegts/psi/eit.js';
+import { extendedEventDescriptors, type EitEvent } from '../../mpegts/psi/eit.js';
+import { encodeDvbText } from '../../mpegts/psi/dvb-text.js';
 import type { Programme } from './xmltv.js';
 
 /** EN 300 468 table 29, level 1 nibbles, matched against XMLTV category words. */
@@ -139,6 +141,12 @@ export function eitEvent(
   country: string | null,
 ): EitEvent {
   const other: Descriptor[] = [];
+  const lang = language3(p.lang);
+  // The short event holds name + text in 250 bytes; a longer description goes whole into
+  // extended event descriptors (12 at most: the event must fit a 4 KB section).
+  const nameBytes = encodeDvbText(p.title, 126).length;
+  const long = encodeDvbText(p.desc).length > 250 - nameBytes;
+  if (long) other.push(...extendedEventDescriptors(lang, p.desc, 12));
   const genres = genresOf(p.categories);
   if (genres.length > 0) {
     // content_descriptor: { content_nibble_level_1(4) level_2(4) user_byte(8) }*
@@ -163,7 +171,7 @@ export function eitEvent(
     durationSec: Math.max(0, Math.round((end - p.start) / 1000)),
     runningStatus,
     freeCaMode: false,
-    shortEvent: { language: language3(p.lang), name: p.title, text: p.desc },
+    shortEvent: { language: lang, name: p.title, text: long ? '' : p.desc },
     otherDescriptors: other,
   };
 }

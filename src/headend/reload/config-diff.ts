@@ -5,7 +5,7 @@
 // name, so a rename is found by its number). Of a matched pair:
 //   - equal in every setting (the file line aside)                  → unchanged (untouched);
 //   - differing only in identity (name, slug, number, provider, program_number,
-//     transport_stream_id, epg) and/or mux (bitrate, i.e. the CBR rate or CBR↔VBR, psi_interval,
+//     transport_stream_id, epg, hd_lcn) and/or mux (bitrate, i.e. the CBR rate or CBR↔VBR, psi_interval,
 //     packets_per_datagram)                                         → updated in place: SI
 //                                                                     rewritten, mux settings
 //                                                                     from the next slots on;
@@ -35,6 +35,7 @@ const IDENTITY = [
   'programNumber',
   'transportStreamId',
   'epg',
+  'hdLcn',
 ];
 /** Mux settings at the top of a channel (packets per datagram is in its output: see muxOf). */
 const MUX = ['bitrate', 'psiIntervalMs'];

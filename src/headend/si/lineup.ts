@@ -1,7 +1,8 @@
 // The line-up as TVs read it: one NIT actual (ETSI EN 300 468 §5.2.1) for the whole headend,
 // carried by every output, so a TV that scans any one channel learns them all and sorts them
 // by logical channel number (EACEM logical_channel_descriptor 0x83, visible flag set; numbers
-// above 1023 do not fit its 10 bits and are listed without one).
+// above 1023 do not fit its 10 bits and are listed without one); a channel with `hd_lcn` also
+// gets an HD_simulcast_logical_channel_descriptor (0x88) entry.
 //
 // One transport stream entry per output (transport_stream_id, original_network_id = the
 // network_id) with a service_list_descriptor (service_id = program_number, service_type from
@@ -25,7 +26,7 @@ const DEFAULT_SERVICE_TYPE = 0x01;
 
 type LineupChannel = Pick<
   ChannelSpec,
-  'number' | 'programNumber' | 'transportStreamId' | 'serviceType'
+  'number' | 'programNumber' | 'transportStreamId' | 'serviceType' | 'hdLcn'
 >;
 
 function transportStreams(
@@ -51,6 +52,12 @@ function transportStreams(
     });
     if (ch.number <= MAX_LCN)
       ts.logicalChannels.push({ serviceId: ch.programNumber, visible: true, lcn: ch.number });
+    if (ch.hdLcn !== undefined)
+      (ts.hdSimulcastChannels ??= []).push({
+        serviceId: ch.programNumber,
+        visible: true,
+        lcn: ch.hdLcn,
+      });
   }
   return [...byTsid.values()];
 }

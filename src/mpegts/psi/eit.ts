@@ -10,6 +10,9 @@
 // following one; either may carry no event. An EIT section is at most 4096 bytes.
 // short_event_descriptor 0x4D (§6.2.37): ISO_639_language_code(24) event_name_length(8)
 //   event_name text_length(8) text. The writer puts it first in the event's loop.
+// extended_event_descriptor 0x4E (§6.2.15): descriptor_number(4) last_descriptor_number(4)
+//   ISO_639_language_code(24) length_of_items(8) items text_length(8) text — a text longer
+//   than one descriptor continues in the next (receivers join them in descriptor_number order).
 
 import {
   orderedSections as ordered,
@@ -104,6 +107,40 @@ export function shortEventDescriptor(e: ShortEvent): Descriptor {
   data[4 + name.length] = text.length;
   data.set(text, 5 + name.length);
   return { tag: DESC_SHORT_EVENT, data };
+}
+
+export const DESC_EXTENDED_EVENT = 0x4e;
+/** Text bytes of one extended_event_descriptor without items: 255 − 6. */
+const EXTENDED_TEXT_BYTES = 249;
+
+/**
+ * A long text as extended_event_descriptors (no items), cut between characters, each part a
+ * DVB text of its own; at most `max` (≤ 16) descriptors, the text cut short beyond them.
+ */
+export function extendedEventDescriptors(language: string, text: string, max = 16): Descriptor[] {
+  const parts: Uint8Array[] = [];
+  let rest = [...text];
+  while (rest.length > 0 && parts.length < Math.min(16, max)) {
+    // The most characters whose encoding fits (a character never split).
+    let lo = 1;
+    let hi = rest.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (encodeDvbText(rest.slice(0, mid).join('')).length <= EXTENDED_TEXT_BYTES) lo = mid;
+      else hi = mid - 1;
+    }
+    parts.push(encodeDvbText(rest.slice(0, lo).join('')));
+    rest = rest.slice(lo);
+  }
+  return parts.map((t, i) => {
+    const data = new Uint8Array(6 + t.length);
+    data[0] = (i << 4) | (parts.length - 1);
+    for (let k = 0; k < 3; k++) data[1 + k] = language.charCodeAt(k) & 0xff;
+    data[4] = 0; // length_of_items
+    data[5] = t.length;
+    data.set(t, 6);
+    return { tag: DESC_EXTENDED_EVENT, data };
+  });
 }
 
 /** Parses the event loop of one EIT section. */

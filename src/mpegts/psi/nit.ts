@@ -9,13 +9,16 @@
 // service_list_descriptor 0x41 (§6.2.35): { service_id(16) service_type(8) }*
 // EACEM logical_channel_descriptor 0x83, in the scope of private_data_specifier_descriptor
 // 0x5F (§6.2.31) = 0x00000028: { service_id(16) visible_service_flag(1) reserved(5) LCN(10) }*
+// EACEM HD_simulcast_logical_channel_descriptor 0x88, same scope and layout: the number an
+// HD-capable receiver gives the service instead (an HD simulcast taking its SD twin's number).
 //
 // Splitting: the descriptor loops of a sub-table's sections concatenate, so the writer puts the
 // network descriptors in section 0 only (empty loop in the others) and spreads the transport
 // stream loop over as many sections as needed.
 // Writer order in a TS loop: service_list_descriptor(s), other descriptors, then (when there are
-// LCNs) an EACEM private_data_specifier followed by the 0x83 descriptor(s). The reader drops an
-// EACEM private_data_specifier whose scope holds only 0x83 descriptors, so the round trip is exact.
+// LCNs) an EACEM private_data_specifier followed by the 0x83 descriptor(s) and the 0x88 ones. The
+// reader drops an EACEM private_data_specifier whose scope holds only 0x83/0x88 descriptors, so
+// the round trip is exact.
 
 import {
   orderedSections as ordered,
@@ -41,6 +44,7 @@ export const DESC_NETWORK_NAME = 0x40;
 export const DESC_SERVICE_LIST = 0x41;
 export const DESC_PRIVATE_DATA_SPECIFIER = 0x5f;
 export const DESC_EACEM_LCN = 0x83;
+export const DESC_EACEM_HD_SIMULCAST_LCN = 0x88;
 export const PDS_EACEM = 0x00000028;
 
 export interface NitService {
@@ -62,6 +66,8 @@ export interface NitTransportStream {
   services: NitService[];
   /** Entries of all EACEM logical_channel_descriptors, in order. */
   logicalChannels: LogicalChannel[];
+  /** Entries of all EACEM HD_simulcast_logical_channel_descriptors (absent: none). */
+  hdSimulcastChannels?: LogicalChannel[];
   otherDescriptors: Descriptor[];
 }
 
@@ -96,7 +102,11 @@ function parseTransportDescriptors(ts: NitTransportStream, all: Descriptor[]): v
       pds = d.data.length >= 4 ? u32(d.data) : 0;
       if (isEacemPds(d)) {
         let j = i + 1;
-        while (j < all.length && all[j].tag === DESC_EACEM_LCN) j++;
+        while (
+          j < all.length &&
+          (all[j].tag === DESC_EACEM_LCN || all[j].tag === DESC_EACEM_HD_SIMULCAST_LCN)
+        )
+          j++;
         const scopeEnd = j === all.length || all[j].tag === DESC_PRIVATE_DATA_SPECIFIER;
         if (j > i + 1 && scopeEnd) continue; // scope holds only LCN descriptors: implied
       }
@@ -107,9 +117,14 @@ function parseTransportDescriptors(ts: NitTransportStream, all: Descriptor[]): v
           serviceId: (d.data[p] << 8) | d.data[p + 1],
           serviceType: d.data[p + 2],
         });
-    } else if (d.tag === DESC_EACEM_LCN && pds === PDS_EACEM) {
+    } else if (
+      (d.tag === DESC_EACEM_LCN || d.tag === DESC_EACEM_HD_SIMULCAST_LCN) &&
+      pds === PDS_EACEM
+    ) {
+      const list =
+        d.tag === DESC_EACEM_LCN ? ts.logicalChannels : (ts.hdSimulcastChannels ??= []);
       for (let p = 0; p + 4 <= d.data.length; p += 4)
-        ts.logicalChannels.push({
+        list.push({
           serviceId: (d.data[p] << 8) | d.data[p + 1],
           visible: (d.data[p + 2] & 0x80) !== 0,
           lcn: ((d.data[p + 2] & 0x03) << 8) | d.data[p + 3],
@@ -173,17 +188,17 @@ export function transportDescriptors(ts: NitTransportStream): Descriptor[] {
     DESC_SERVICE_LIST,
     ts.services.map((s) => Uint8Array.of(s.serviceId >> 8, s.serviceId & 0xff, s.serviceType)),
   );
-  const lcns = chunkedDescriptors(
-    DESC_EACEM_LCN,
-    ts.logicalChannels.map((l) =>
-      Uint8Array.of(
-        l.serviceId >> 8,
-        l.serviceId & 0xff,
-        (l.visible ? 0x80 : 0) | 0x7c | ((l.lcn >> 8) & 0x03),
-        l.lcn & 0xff,
-      ),
-    ),
-  );
+  const entry = (l: LogicalChannel): Uint8Array =>
+    Uint8Array.of(
+      l.serviceId >> 8,
+      l.serviceId & 0xff,
+      (l.visible ? 0x80 : 0) | 0x7c | ((l.lcn >> 8) & 0x03),
+      l.lcn & 0xff,
+    );
+  const lcns = [
+    ...chunkedDescriptors(DESC_EACEM_LCN, ts.logicalChannels.map(entry)),
+    ...chunkedDescriptors(DESC_EACEM_HD_SIMULCAST_LCN, (ts.hdSimulcastChannels ?? []).map(entry)),
+  ];
   const pds: Descriptor[] =
     lcns.length > 0
       ? [{ tag: DESC_PRIVATE_DATA_SPECIFIER, data: Uint8Array.of(0, 0, 0, 0x28) }]

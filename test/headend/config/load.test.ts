@@ -925,7 +925,7 @@ t.test('interfaces are checked against the machine, where they are written', asy
 t.test('the SI network: network, network_id, timezone, country, service_type', async (t) => {
   const c = ok(
     'headend:\n  name: Grand Hotel\n  timezone: Europe/Vienna\nchannels:\n' +
-      channel(1, '    service_type: radio\n') +
+      channel(1, '    service_type: radio\n    hd_lcn: 5\n') +
       channel(2, '    service_type: 0x19\n') +
       channel(3),
   );
@@ -938,6 +938,10 @@ t.test('the SI network: network, network_id, timezone, country, service_type', a
   t.same(
     c.channels.map((ch) => ch.serviceType),
     [0x02, 0x19, undefined],
+  );
+  t.same(
+    c.channels.map((ch) => ch.hdLcn),
+    [5, undefined, undefined],
   );
   const d = ok(
     'headend:\n  network: Campus TV\n  network_id: 4242\n  timezone: UTC\n  country: gbr\n' +

@@ -12,6 +12,7 @@ import { EitFeed } from '../../../src/headend/epg/eit-feed.js';
 import { eitEventEntry } from '../../../src/mpegts/psi/eit.js';
 import { parseEitPf, parseEitEvents } from '../../../src/mpegts/psi/eit.js';
 import type { Programme } from '../../../src/headend/epg/xmltv.js';
+import { decodeDvbText } from '../../../src/mpegts/psi/dvb-text.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 11, 4, 18);
@@ -134,4 +135,27 @@ t.test('EitFeed schedule: 8 days from 00:00 UTC, a new version only on a change'
   list = [];
   guide.generation = 4;
   t.same(feed.update(T0 + 240_000), { pf: null, schedule: [] }, 'an empty guide: no EIT at all');
+});
+
+t.test('a long description: extended event descriptors, whole characters, in order', async (t) => {
+  const desc = 'Ein langer Abend über Öl und Wasser. '.repeat(20); // 740 characters, UTF-8 needed
+  const e = eitEvent(prog(0, 'Lang', { desc, lang: 'de' }), T0 + H, 1, null);
+  t.equal(e.shortEvent?.text, '', 'the short event keeps the title only');
+  const ext = e.otherDescriptors.filter((d) => d.tag === 0x4e);
+  t.ok(ext.length >= 3 && ext.length <= 12, `${ext.length} extended_event_descriptors`);
+  ext.forEach((d, i) => {
+    t.equal(d.data[0], (i << 4) | (ext.length - 1), `descriptor ${i} of ${ext.length - 1}`);
+    t.equal(Buffer.from(d.data.subarray(1, 4)).toString(), 'ger');
+    t.equal(d.data[4], 0, 'no items');
+    t.ok(d.data.length <= 255);
+  });
+  // Each text is a DVB text of its own (0x15: UTF-8); joined, they are the description.
+  const joined = ext.map((d) => decodeDvbText(d.data.subarray(6, 6 + d.data[5]))).join('');
+  t.equal(joined, desc);
+  const short = eitEvent(prog(0, 'Kurz', { desc: 'Short.' }), T0 + H, 1, null);
+  t.equal(short.shortEvent?.text, 'Short.');
+  t.notOk(
+    short.otherDescriptors.some((d) => d.tag === 0x4e),
+    'short: no extended descriptor',
+  );
 });

@@ -69,3 +69,14 @@ t.test(
     t.equal((a.sections[0][5] >> 1) & 0x1f, a.version, 'the sections carry it');
   },
 );
+
+t.test('hd_lcn: an HD simulcast LCN (0x88) after the LCN, in the same EACEM scope', async (t) => {
+  const [s] = buildNit(NET, [{ ...ch(105), hdLcn: 5 }], 0);
+  // ts 105: service list, EACEM specifier, LCN 105, HD simulcast LCN 5
+  const loop = Buffer.from(s).toString('hex');
+  t.match(
+    loop,
+    '41030069015f0400000028830400' + '69fc69' + '88040069fc05',
+    'descriptors of the transport stream, in writer order',
+  );
+});

@@ -245,3 +245,17 @@ t.test('randomized round trip', async (t) => {
   }
   t.equal(bad, 0, '200 random NITs round-trip');
 });
+
+t.test('HD simulcast LCNs (0x88) in EACEM scope: read, written after the 0x83s', async (t) => {
+  // An HD service 0x0102 numbered 5 on HD receivers, 105 on others; an SD twin 0x0101 at 5.
+  const hand = tsWith('5f 04 00000028 83 08 0101 fc05 0102 fc69 88 04 0102 fc05');
+  const nit = parseNit([hand]);
+  const ts = nit.transportStreams[0];
+  t.same(ts.logicalChannels, [
+    { serviceId: 0x0101, visible: true, lcn: 5 },
+    { serviceId: 0x0102, visible: true, lcn: 105 },
+  ]);
+  t.same(ts.hdSimulcastChannels, [{ serviceId: 0x0102, visible: true, lcn: 5 }]);
+  t.same(ts.otherDescriptors, [], 'the EACEM specifier is implied');
+  t.equal(toHex(serializeNit(nit)[0]), toHex(hand), 'written back byte for byte');
+});

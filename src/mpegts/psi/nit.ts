@@ -121,8 +121,7 @@ function parseTransportDescriptors(ts: NitTransportStream, all: Descriptor[]): v
       (d.tag === DESC_EACEM_LCN || d.tag === DESC_EACEM_HD_SIMULCAST_LCN) &&
       pds === PDS_EACEM
     ) {
-      const list =
-        d.tag === DESC_EACEM_LCN ? ts.logicalChannels : (ts.hdSimulcastChannels ??= []);
+      const list = d.tag === DESC_EACEM_LCN ? ts.logicalChannels : (ts.hdSimulcastChannels ??= []);
       for (let p = 0; p + 4 <= d.data.length; p += 4)
         list.push({
           serviceId: (d.data[p] << 8) | d.data[p + 1],

@@ -178,6 +178,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     nit: lineup.sections,
     localTimeOffsets: localTime && ((u: number) => localTime.offsets(u)),
     guide,
+    guideOn: () => config.epg.length > 0,
     country: network.country,
   });
   const noteLineup = (channelSpecs: readonly ChannelSpec[]): void => {

@@ -298,6 +298,22 @@ t.test(
     // /epg.xml and the playlist's pointer to it.
     const http = await d.waitFor((e) => e.event === 'http-listening', 5000);
     const api = `http://127.0.0.1:${String(http.port)}`;
+    const lobby = (await (await fetch(`${api}/api/channels/7`)).json()) as {
+      guide?: {
+        id: string;
+        present: { title: string } | null;
+        following: { title: string } | null;
+      };
+    };
+    t.match(
+      lobby.guide,
+      {
+        id: 'lobby.example',
+        present: { title: 'Welcome Loop' },
+        following: { title: 'Evening News' },
+      },
+      '/api/channels shows now/next',
+    );
     const m3u = await (await fetch(`${api}/playlist.m3u`)).text();
     t.equal(m3u.split('\n')[0], `#EXTM3U x-tvg-url="${api}/epg.xml"`, 'the M3U names the guide');
     const xml = await (await fetch(`${api}/epg.xml`)).text();

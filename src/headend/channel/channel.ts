@@ -70,6 +70,8 @@ export interface ChannelSi {
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
   /** The programme guide (EIT p/f from the channel's `epg` id); absent: no EIT. */
   guide?: GuideView;
+  /** Whether the headend has guide sources (the status shows the guide then). */
+  guideOn?: () => boolean;
   /** Country of parental ratings (ISO 3166-1 alpha-3), null when unknown. */
   country?: string | null;
 }
@@ -365,6 +367,9 @@ export class Channel {
       },
       analyzer: this.monitor.analyzerCounters(),
       ...this.tunerStatus(),
+      ...(this.eit && this.deps.si?.guideOn?.()
+        ? { guide: { id: this.config.epg, ...this.eit.now } }
+        : {}),
     };
   }
 

@@ -112,6 +112,14 @@ export interface ChannelStatus {
   analyzer?: Record<string, number>;
   /** The tuner of the source in use (or of the primary): its id and front-end reading. */
   tuner?: ChannelTuner;
+  /** The guide: its id and what the EIT p/f carries now (only with headend.epg). */
+  guide?: ChannelGuide;
+}
+
+export interface ChannelGuide {
+  id: string;
+  present: { title: string; start: string; stop: string } | null;
+  following: { title: string; start: string; stop: string } | null;
 }
 
 /** A channel's tuner as reported: the id, and the last reading when there is one. */

@@ -23,6 +23,12 @@ export interface EitIdentity {
 
 export type EitBuilder = (version: number) => Uint8Array[];
 
+/** What the EIT p/f says now (titles and UTC times), for the channel's status. */
+export interface GuideNow {
+  present: { title: string; start: string; stop: string } | null;
+  following: { title: string; start: string; stop: string } | null;
+}
+
 /** Days of schedule the EIT carries (two sub-tables, 0x50 and 0x51). */
 export const SCHEDULE_DAYS = 8;
 const DAY_MS = 86_400_000;
@@ -43,6 +49,7 @@ export class EitFeed {
   private scheduleDirty = true;
   private scheduleKey = '';
   private scheduleVersion = -1;
+  private onAir: GuideNow = { present: null, following: null };
 
   constructor(
     private readonly guide: GuideView,
@@ -50,6 +57,11 @@ export class EitFeed {
     private readonly identity: () => EitIdentity,
     private readonly country: string | null,
   ) {}
+
+  /** The programmes in the EIT p/f as last built. */
+  get now(): GuideNow {
+    return this.onAir;
+  }
 
   /** The channel's identity or guide id changed: rebuild at the next poll. */
   invalidate(): void {
@@ -112,6 +124,18 @@ export class EitFeed {
     const progs = this.guide.programmes(this.id());
     const pf = presentFollowing(progs, nowMs);
     this.changesAt = pf.changesAt;
+    const show = (p: Programme | undefined, end: number) =>
+      p === undefined
+        ? null
+        : {
+            title: p.title,
+            start: new Date(p.start).toISOString(),
+            stop: new Date(end).toISOString(),
+          };
+    this.onAir = {
+      present: show(pf.present, pf.presentEnd),
+      following: show(pf.following, pf.followingEnd),
+    };
     if (pf.present === undefined && pf.following === undefined) return null;
     const present = pf.present ? eitEvent(pf.present, pf.presentEnd, 4, this.country) : null;
     const following = pf.following

@@ -45,6 +45,8 @@ export interface ChannelJson {
   analyzer?: Record<string, number>;
   /** A tuner source: { id, lock, signal {value, unit}, snr {value, unit}, ber, uncorrected, at }. */
   tuner?: ChannelStatus['tuner'];
+  /** With headend.epg: { id, present, following } as the EIT p/f carries them. */
+  guide?: ChannelStatus['guide'];
 }
 
 export function channelJson(ch: HttpChannel): ChannelJson {
@@ -68,6 +70,7 @@ export function channelJson(ch: HttpChannel): ChannelJson {
   };
   if (status.analyzer) out.analyzer = { ...status.analyzer };
   if (status.tuner) out.tuner = { ...status.tuner };
+  if (status.guide) out.guide = { ...status.guide };
   return out;
 }
 

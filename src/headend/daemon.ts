@@ -167,8 +167,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     log,
     channels: () => config.channels.map((c) => ({ epg: c.epg, name: c.name })),
   });
+  const guideFailed = (err: unknown): void =>
+    log.log('error', 'epg-error', { message: `reading the guides: ${message(err)}` });
   const loadGuide = (): void => {
-    void guide.load();
+    guide.load().catch(guideFailed);
   };
   if (config.epg.length > 0) loadGuide();
   let guideTimer = setInterval(loadGuide, config.epgRefreshMs);
@@ -291,7 +293,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         .filter((c) => nextChannels.has(c.slug))
         .map((c) => [c.slug, nextChannels.get(c.slug)!]),
     );
-    // The line-up's NIT (names of the network aside, network settings need a restart).
+    // The line-up's NIT follows the channels and the network's name at once (its id, zone and
+    // country wait for a restart: restartRequired).
     network = { ...network, name: next.network.name };
     if (lineup.update(network, next.channels)) {
       for (const ch of channels.values()) ch.setNit(lineup.sections);
@@ -306,7 +309,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     config = next;
     configText = text;
     // Every reload reads the guides again (new sources, or a fresher file).
-    void guide.setSources(next.epg, dirname(file));
+    guide.setSources(next.epg, dirname(file)).catch(guideFailed);
     if (result.restartRequired!.length > 0)
       log.log('warn', 'restart-required', {
         message: `changed settings take effect after a restart: ${result.restartRequired!.join(', ')}`,

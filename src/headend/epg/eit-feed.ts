@@ -97,12 +97,7 @@ export class EitFeed {
       .filter((e) => e !== null);
     const ids = this.identity();
     const build = (version: number): Uint8Array[] =>
-      serializeEitSchedule(
-        { ...ids, serviceId: ids.serviceId, version },
-        day,
-        SCHEDULE_DAYS,
-        events,
-      );
+      serializeEitSchedule({ ...ids, version }, day, SCHEDULE_DAYS, events);
     const key = build(0)
       .map((s) => Buffer.from(s.subarray(0, s.length - 4)).toString('hex'))
       .join('|');

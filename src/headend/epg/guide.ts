@@ -89,11 +89,6 @@ export class Guide {
     return this.byChannel.get(id) ?? [];
   }
 
-  /** Channel ids the guide has programmes for. */
-  ids(): string[] {
-    return [...this.byChannel.keys()];
-  }
-
   /** New sources (a reload); reads them. */
   async setSources(sources: readonly string[], dir: string): Promise<void> {
     this.o = { ...this.o, sources, dir };

@@ -12,9 +12,9 @@
 // Repetition (TS 101 211 §4.4, TR 101 290 3.1.a/3.6.a/3.8): NIT every nitIntervalMs (≤ 10 s),
 // EIT p/f every eitIntervalMs (≤ 2 s), TDT/TOT every timeIntervalMs (≤ 30 s), in output time;
 // a table is due at the start of a walk and leaves in its next PSI block, so a gap can exceed
-// the interval by one PSI interval and one PCR interval (defaults leave room for both). The TDT/TOT is aimed at whole
-// UTC seconds: after one goes out at UTC u, the next is due at ⌊u⌋ + the interval, so the
-// second it carries is at most one PSI interval old when it leaves.
+// the interval by one PSI interval and one PCR interval (the defaults leave room for both).
+// The TDT/TOT is aimed at whole UTC seconds: after one goes out at UTC u, the next is due at
+// ⌊u⌋ + the interval, so the second it carries is at most one PSI interval old when it leaves.
 //
 // The remuxer asks at the start of each walk (beginWalk) which of them ride in its PSI blocks:
 // a walk's blocks all have the same size, so a table due at the start of a walk goes in each

@@ -71,12 +71,14 @@ export class EitFeed {
 
   /** At UTC `nowMs` (the output's time): what changed in p/f and schedule, undefined if nothing. */
   update(nowMs: number): EitUpdate | undefined {
-    const u: EitUpdate = {};
+    // Called every tick: nothing is allocated when nothing changed.
     const pf = this.poll(nowMs);
-    if (pf !== undefined) u.pf = pf;
     const schedule = this.pollSchedule(nowMs);
+    if (pf === undefined && schedule === undefined) return undefined;
+    const u: EitUpdate = {};
+    if (pf !== undefined) u.pf = pf;
     if (schedule !== undefined) u.schedule = schedule;
-    return u.pf === undefined && u.schedule === undefined ? undefined : u;
+    return u;
   }
 
   /** The schedule sections when they changed, undefined when not. */

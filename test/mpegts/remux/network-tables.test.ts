@@ -30,6 +30,17 @@ const NIT = serializeNit({
   ],
 });
 
+/** One program of `durationMs` at 2 Mbit/s, PCR every 30 ms (test/helpers/synth.ts). */
+function input(durationMs: number, withSdt = false): { ts: Uint8Array } {
+  return synthesize({
+    programs: [simpleProgram(1, 0x44, 0x50)],
+    durationMs,
+    muxRate: 2e6,
+    pcrIntervalMs: 30,
+    withSdt,
+  });
+}
+
 /** Output time (ms after PCR value `pcr0`) of packet i, interpolated between the PCRs. */
 function outputTimeMs(pcrs: [number, number][], pcr0: number): (i: number) => number {
   return (i) => {
@@ -57,13 +68,7 @@ function sectionsOn(ts: Uint8Array, pid: number, timeOf: (i: number) => number) 
 t.test(
   'NIT as given, TDT/TOT on UTC time and across a DST change, at their intervals',
   async (t) => {
-    const { ts } = synthesize({
-      programs: [simpleProgram(1, 0x44, 0x50)],
-      durationMs: 14_000,
-      muxRate: 2e6,
-      pcrIntervalMs: 30,
-      withSdt: true,
-    });
+    const { ts } = input(14_000, true);
     const c = collector();
     const berlin = new LocalTime('Europe/Berlin', 'DEU');
     const r = new Remuxer(
@@ -155,12 +160,7 @@ t.test(
 );
 
 t.test('without a NIT or a UTC reference: no PID 0x0010 or 0x0014 at all', async (t) => {
-  const { ts } = synthesize({
-    programs: [simpleProgram(1, 0x44, 0x50)],
-    durationMs: 3000,
-    muxRate: 2e6,
-    pcrIntervalMs: 30,
-  });
+  const { ts } = input(3000);
   const c = collector();
   const r = new Remuxer({}, c.sink);
   r.push(ts);
@@ -172,12 +172,7 @@ t.test('without a NIT or a UTC reference: no PID 0x0010 or 0x0014 at all', async
 });
 
 t.test('setNit(null) takes the NIT off; a new NIT goes out with the next PSI block', async (t) => {
-  const { ts } = synthesize({
-    programs: [simpleProgram(1, 0x44, 0x50)],
-    durationMs: 6000,
-    muxRate: 2e6,
-    pcrIntervalMs: 30,
-  });
+  const { ts } = input(6000);
   const c = collector();
   const r = new Remuxer({ network: { nitIntervalMs: 10_000 } }, c.sink);
   const third = Math.floor(ts.length / 188 / 3) * 188;
@@ -208,12 +203,7 @@ t.test('setNit(null) takes the NIT off; a new NIT goes out with the next PSI blo
 });
 
 t.test('EIT p/f: every ≤ 1.65 s, version moved on a change, the SDT flag follows', async (t) => {
-  const { ts } = synthesize({
-    programs: [simpleProgram(1, 0x44, 0x50)],
-    durationMs: 9000,
-    muxRate: 2e6,
-    pcrIntervalMs: 30,
-  });
+  const { ts } = input(9000);
   const c = collector();
   const r = new Remuxer({ programNumber: 9, transportStreamId: 9 }, c.sink);
   const pf = (name: string) => (version: number) =>
@@ -273,12 +263,7 @@ t.test('EIT p/f: every ≤ 1.65 s, version moved on a change, the SDT flag follo
 });
 
 t.test('EIT schedule: a carousel of whole sections beside p/f on PID 0x0012', async (t) => {
-  const { ts } = synthesize({
-    programs: [simpleProgram(1, 0x44, 0x50)],
-    durationMs: 24_000,
-    muxRate: 2e6,
-    pcrIntervalMs: 30,
-  });
+  const { ts } = input(24_000);
   const c = collector();
   const r = new Remuxer({ programNumber: 9, transportStreamId: 9 }, c.sink);
   const day0 = Date.UTC(2026, 11, 4);

@@ -16,6 +16,7 @@ import { scanCommand } from './headend/commands/scan.js';
 import { discoverAddress, outputBase } from './headend/scan/options.js';
 import { installSystemdCommand } from './headend/commands/install-systemd.js';
 import { reloadCommand } from './headend/commands/reload.js';
+import { alertCommand } from './headend/commands/alert.js';
 import { statusCommand } from './headend/commands/status.js';
 import { validateCommand } from './headend/commands/validate.js';
 import { HeadendError, isHeadendError } from './headend/errors.js';
@@ -203,6 +204,38 @@ export function buildProgram(): Command {
         processIo,
       );
     });
+
+  program
+    .command('alert')
+    .description('turn the emergency override of the running daemon on or off')
+    .argument('<state>', 'on or off')
+    .option('--zone <zone>', 'only the channels of this zone (default: every channel)')
+    .option('--message <text>', 'the text of the alert card (on only; default from the config)')
+    .option('--url <url>', "the daemon's HTTP surface (default: the config's http.listen)")
+    .option('--token <token>', 'the alert token (default HEADEND_ALERT_TOKEN, then the config)')
+    .option('-c, --config <file>', 'channels.yaml to read the token and URL from')
+    .option('--json', 'print the answer as JSON', false)
+    .exitOverride()
+    .action(
+      async (
+        state: string,
+        o: {
+          zone?: string;
+          message?: string;
+          url?: string;
+          token?: string;
+          config?: string;
+          json: boolean;
+        },
+      ) => {
+        if (state !== 'on' && state !== 'off') {
+          processIo.out(`headend alert: expected on or off, got '${state}'\n`);
+          process.exitCode = 2;
+          return;
+        }
+        process.exitCode = await alertCommand({ state, ...o }, processIo);
+      },
+    );
 
   program
     .command('status')

@@ -42,6 +42,8 @@ import type { Logger } from './log.js';
 import { createNotifier, type Notifier } from './notify.js';
 import { CPU_DMA_LATENCY, holdCpuLatency, type CpuLatencyHold } from './cpu-latency.js';
 import { watchStalls } from './stall-watch.js';
+import { AlertService } from './alert/alert-service.js';
+import type { SerialBinding } from './alert/serial-alarm.js';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -59,6 +61,8 @@ export interface DaemonOptions {
   notify?: Notifier;
   /** runDaemon: how long the stop may take from the signal (default STOP_DEADLINE_MS). */
   stopDeadlineMs?: number;
+  /** The serial port binding of the alarm input (tests: MockBinding; default bindings-cpp). */
+  serialBinding?: () => Promise<SerialBinding>;
 }
 
 export interface RunningDaemon {
@@ -70,6 +74,8 @@ export interface RunningDaemon {
   readonly services: readonly DaemonService[];
   /** The programme guide (empty without headend.epg). */
   readonly guide: Guide;
+  /** The emergency override: triggers, state. */
+  readonly alerts: AlertService;
   /**
    * Re-reads the config file and applies what changed; never throws. Reloads run one at a
    * time. `trigger` names the caller in the log ('api' by default, 'SIGHUP', 'watch').
@@ -200,6 +206,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   noteLineup(config.channels);
   /** Running channels by slug of the current config. */
   let channels = new Map<string, Channel>();
+  // The emergency override (headend.alert): its source kept warm, its serial input open.
+  const alerts = new AlertService({
+    spec: config.alert,
+    hub,
+    log,
+    channels: () => [...channels.values()],
+    serialBinding: opts.serialBinding,
+  });
   const services: DaemonService[] = [];
 
   const build = (
@@ -208,7 +222,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     rtp?: { ssrc: number; seq: number },
   ): Channel | null => {
     try {
-      const ch = new Channel(spec, { hub, pacer, log, staggerIndex: index, rtp, si: si() });
+      const ch = new Channel(spec, {
+        hub,
+        pacer,
+        log,
+        staggerIndex: index,
+        rtp,
+        si: si(),
+        timezone: network.timezone,
+      });
+      // Under an alert from its first byte (before its source opens).
+      alerts.applyTo(ch);
       ch.start();
       return ch;
     } catch (err) {
@@ -271,6 +295,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         const kinds = updateKinds(o, n);
         if (kinds.identity) ch.updateIdentity(n);
         if (kinds.mux) ch.updateMux(n);
+        if (kinds.programme) ch.updateSchedule(n);
       }
       nextChannels.set(n.slug, ch);
     }
@@ -301,6 +326,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       noteLineup(next.channels);
     }
     if (next.watch !== config.watch) setWatch(next.watch);
+    // Zones, card, token and serial input as the new file says; alerts on stay on.
+    alerts.reconfigure(next.alert);
     if (next.epgRefreshMs !== config.epgRefreshMs) {
       clearInterval(guideTimer);
       guideTimer = setInterval(loadGuide, next.epgRefreshMs);
@@ -416,6 +443,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
           step(`channel ${channelLabel(c.config)}`, () => stopChannel(c)),
         ),
       );
+      await alerts.stop();
       await step(sources, () => hub.close());
       await step('pacer', () => pacer.close());
       stalls.stop();
@@ -434,6 +462,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     },
     services,
     guide,
+    alerts,
     pacerStats: () => pacerStats,
     ffmpegPids: () =>
       hub.keys().flatMap((k) => {

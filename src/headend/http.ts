@@ -7,11 +7,13 @@
 //   GET  /healthz                 200 "ok", or 503 naming the channels that are down
 //   GET  /metrics                 the injected metrics (Prometheus text), else a placeholder
 //   POST /api/reload              the injected reload → ReloadResult (200 ok, 422 invalid)
+//   GET  /api/alert               the emergency override's state              http/alert-api.ts
+//   POST /api/alert               turn it on or off (bearer token)
 //
 // HEAD is answered for every GET (RFC 9110 §9.3.2: same headers, no body); a known path with
 // another method gets 405 with Allow (§15.5.6); an unknown path 404 JSON. Hardening: header
-// size and header/request timeouts are bounded (node:http options), request bodies are
-// discarded up to BODY_LIMIT (413 beyond), malformed requests get 400/431 from clientError,
+// size and header/request timeouts are bounded (node:http options), request bodies are read
+// up to BODY_LIMIT (413 beyond), malformed requests get 400/431 from clientError,
 // and a handler that throws answers 500 and is logged, never crashing the daemon.
 
 import type { TunerReport } from './tuners/report.js';
@@ -23,6 +25,7 @@ import { fromSystemError } from './errors.js';
 import { channelJson, channelsJson, findChannel, type HeadendInfo } from './http/channel-json.js';
 import { playlistM3u } from './http/m3u.js';
 import { epgXml } from './epg/xmltv-out.js';
+import { postAlert, type AlertApi } from './http/alert-api.js';
 import type { Programme } from './epg/xmltv.js';
 import type { Logger } from './log.js';
 import type { DaemonService, ReloadResult } from './services.js';
@@ -48,6 +51,8 @@ export interface HttpServerOptions {
   tuners?: () => readonly TunerReport[];
   metrics?: () => Promise<{ contentType: string; body: string }>;
   reload?: () => Promise<ReloadResult>;
+  /** The emergency override (GET/POST /api/alert, /healthz); absent: 404. */
+  alert?: AlertApi;
   /** Clock for uptime (tests). */
   now?: () => number;
 }
@@ -65,7 +70,7 @@ interface Reply {
   headers?: Record<string, string>;
 }
 
-type Route = (req: IncomingMessage, url: URL) => Promise<Reply> | Reply;
+type Route = (req: IncomingMessage, url: URL, body: Buffer) => Promise<Reply> | Reply;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
@@ -149,9 +154,13 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       const down = [...o.channels()]
         .filter((c) => c.status.state === 'down')
         .sort((a, b) => a.spec.number - b.spec.number);
-      if (down.length === 0) return text(200, 'ok\n');
+      // An alert on is said (the channels are fine: it does not change the status).
+      const alerts = (o.alert?.state().alerts ?? []).map(
+        (a) => `alert on: zone ${a.zone} since ${a.since} (${a.trigger})\n`,
+      );
+      if (down.length === 0) return text(200, 'ok\n' + alerts.join(''));
       const list = down.map((c) => `${c.spec.number} ${c.spec.name} (${c.spec.slug})`);
-      return text(503, `down: ${list.join(', ')}\n`);
+      return text(503, `down: ${list.join(', ')}\n` + alerts.join(''));
     },
   });
   routes.set('/metrics', {
@@ -169,6 +178,18 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       const result = await o.reload();
       log.log('info', 'http-reload', { ok: result.ok, errors: result.errors.length });
       return json(result.ok ? 200 : 422, result);
+    },
+  });
+
+  routes.set('/api/alert', {
+    GET: () =>
+      o.alert ? json(200, o.alert.state()) : jsonError(404, 'not-found', 'no alert service'),
+    POST: (req, _url, body) => {
+      if (!o.alert) return jsonError(404, 'not-found', 'no alert service');
+      const r = postAlert(o.alert, req, body);
+      if (r.status !== 200)
+        log.log('warn', 'http-alert-refused', { status: r.status, from: req.socket.remoteAddress });
+      return { ...json(r.status, r.body), ...(r.headers ? { headers: r.headers } : {}) };
     },
   });
 
@@ -192,7 +213,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     };
   };
 
-  const answer = async (req: IncomingMessage): Promise<Reply> => {
+  const answer = async (req: IncomingMessage, body: Buffer): Promise<Reply> => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://headend.invalid');
@@ -210,7 +231,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         headers: { allow: allow.join(', ') },
       };
     }
-    return route(req, url);
+    return route(req, url, body);
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, r: Reply): void => {
@@ -229,8 +250,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    // Bodies are not used by any route: read and discard them, bounded.
+    // Bodies are read, bounded (POST /api/alert reads its JSON).
     let bodyBytes = 0;
+    const chunks: Buffer[] = [];
     let tooLarge = Number(req.headers['content-length'] ?? 0) > BODY_LIMIT;
     const finish = (): void => {
       if (tooLarge) {
@@ -242,7 +264,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         );
         return;
       }
-      answer(req).then(
+      answer(req, Buffer.concat(chunks)).then(
         (r) => send(req, res, r),
         (err: unknown) => {
           log.log('error', 'http-error', {
@@ -261,6 +283,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     }
     req.on('data', (chunk: Buffer) => {
       bodyBytes += chunk.length;
+      if (!tooLarge && bodyBytes <= BODY_LIMIT) chunks.push(chunk);
       if (bodyBytes > BODY_LIMIT && !tooLarge) {
         tooLarge = true;
         req.pause();

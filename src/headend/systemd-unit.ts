@@ -6,7 +6,8 @@
 // AF_UNIX (sd_notify), AF_NETLINK (interface names), and CAP_NET_BIND_SERVICE only when RTSP
 // listens on a port below 1024; real-time scheduling (LimitRTPRIO) only when the config asks
 // for a real-time pacing thread; the DVB devices (and the video group) only when the config
-// has local DVB adapters.
+// has local DVB adapters; the serial ports (and the dialout group) only when the emergency
+// override reads a fire panel on one.
 
 export const UNIT_NAME = 'headend.service';
 export const CONFIG_DIR = '/etc/headend';
@@ -28,6 +29,37 @@ export interface UnitOptions {
   watchdogSec?: number;
   /** The config has local DVB adapters: the unit opens the DVB devices to the service. */
   dvb?: boolean;
+  /** The alarm input's serial device (headend.alert.serial.device): serial ports opened. */
+  serial?: string;
+}
+
+/** PrivateDevices, or exactly the devices the config needs (DVB adapters, the alarm's port). */
+function devices(o: UnitOptions): string[] {
+  if (o.dvb !== true && o.serial === undefined) return ['PrivateDevices=yes'];
+  const lines = ['PrivateDevices=no', 'DevicePolicy=closed'];
+  const groups: string[] = [];
+  if (o.dvb === true) {
+    lines.push(
+      '# Local DVB adapters (tuners: with adapter:): the DVB devices only, by their',
+      '# /proc/devices group (the nodes under /dev/dvb come and go with the driver),',
+      '# reached through the video group that owns them.',
+      'DeviceAllow=char-DVB rw',
+    );
+    groups.push('video');
+  }
+  if (o.serial !== undefined) {
+    lines.push(
+      `# The fire panel's serial port (headend.alert.serial: ${o.serial}): serial ports by`,
+      '# their /proc/devices groups (a USB adapter that comes back may get another number),',
+      '# reached through the dialout group that owns them.',
+      'DeviceAllow=char-ttyS rw',
+      'DeviceAllow=char-ttyUSB rw',
+      'DeviceAllow=char-ttyACM rw',
+    );
+    groups.push('dialout');
+  }
+  lines.push(`SupplementaryGroups=${groups.join(' ')}`);
+  return lines;
 }
 
 /** Quotes one ExecStart word when it needs it (systemd.service(5), "Command lines"). */
@@ -81,17 +113,7 @@ export function renderUnit(o: UnitOptions): string {
     'ProtectSystem=strict',
     'ProtectHome=yes',
     'PrivateTmp=yes',
-    ...(o.dvb === true
-      ? [
-          '# Local DVB adapters (tuners: with adapter:): the DVB devices only, by their',
-          '# /proc/devices group (the nodes under /dev/dvb come and go with the driver),',
-          '# reached through the video group that owns them.',
-          'PrivateDevices=no',
-          'DevicePolicy=closed',
-          'DeviceAllow=char-DVB rw',
-          'SupplementaryGroups=video',
-        ]
-      : ['PrivateDevices=yes']),
+    ...devices(o),
     'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',
     'ProtectKernelLogs=yes',

@@ -74,6 +74,15 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     pacer: () => d.pacerStats(),
     ffmpegChildren: () => d.ffmpegPids(),
     tuners: () => d.tuners(),
+    alerts: () => {
+      if (!d.alerts.alerts.configured) return undefined;
+      const st = d.alerts.state();
+      return {
+        zones: st.alerts.map((a) => a.zone),
+        channels: st.channels.length,
+        changes: d.alerts.alerts.changes,
+      };
+    },
   });
 
   const httpSpec = config.http;
@@ -96,6 +105,12 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         programmes: (id) => d.guide.programmes(id),
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),
+        alert: {
+          state: () => d.alerts.state(),
+          token: () => d.alerts.token,
+          on: (zone, message, trigger) => d.alerts.on(zone, message, trigger),
+          off: (zone, trigger) => d.alerts.off(zone, trigger),
+        },
       }),
     );
   }

@@ -120,16 +120,20 @@ export class DatagramTimeline {
   /** Feeds whole 188-byte packets; the view is read during the call only. */
   push(packets: Uint8Array): void {
     const count = Math.floor(packets.length / TS_PACKET_SIZE);
-    for (let i = 0; i < count; i++) {
-      const o = i * TS_PACKET_SIZE;
-      this.store(packets, o);
-      if (hasPcr(packets, o)) {
-        const pid = getPid(packets, o);
-        if (this.pcrPid < 0) this.pcrPid = pid;
-        if (pid === this.pcrPid)
-          this.onPcr(this.packets, readPcrAt(packets, o + 6), discontinuityIndicator(packets, o));
+    let i = 0;
+    while (i < count) {
+      // Copied a run at a time (one view per run, none per packet), then the run's PCRs read.
+      const run = this.store(packets, i, count - i);
+      for (const end = i + run; i < end; i++) {
+        const o = i * TS_PACKET_SIZE;
+        if (hasPcr(packets, o)) {
+          const pid = getPid(packets, o);
+          if (this.pcrPid < 0) this.pcrPid = pid;
+          if (pid === this.pcrPid)
+            this.onPcr(this.packets, readPcrAt(packets, o + 6), discontinuityIndicator(packets, o));
+        }
+        this.packets++;
       }
-      this.packets++;
     }
     this.limitPending();
   }
@@ -161,7 +165,12 @@ export class DatagramTimeline {
     return this.packets - (b ? b.pkt0 + (this.nextOut - b.dg0) * b.n : this.tailPkt);
   }
 
-  private store(src: Uint8Array, o: number): void {
+  /**
+   * Copies up to `max` packets from src's packet index `first` into the last block (a new one
+   * when it is full) and returns how many: the run ends at the block's end or at a size change.
+   * The packets are not counted yet (push does, as it reads their PCRs).
+   */
+  private store(src: Uint8Array, first: number, max: number): number {
     const p = this.packets;
     let last = this.blocks[this.blocks.length - 1];
     if (p === this.switchAt) {
@@ -187,7 +196,11 @@ export class DatagramTimeline {
       this.tailDg += BLOCK_DATAGRAMS;
       this.tailPkt += BLOCK_DATAGRAMS * this.n;
     }
-    last.bytes.set(src.subarray(o, o + TS_PACKET_SIZE), (p - last.pkt0) * TS_PACKET_SIZE);
+    let run = Math.min(max, last.pkt0 + last.cap * last.n - p);
+    if (this.switchAt > p) run = Math.min(run, this.switchAt - p);
+    const o = first * TS_PACKET_SIZE;
+    last.bytes.set(src.subarray(o, o + run * TS_PACKET_SIZE), (p - last.pkt0) * TS_PACKET_SIZE);
+    return run;
   }
 
   /** The block holding datagram d (undefined: dropped, or not started yet). */

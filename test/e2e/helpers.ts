@@ -892,3 +892,65 @@ export class TsSender {
     return new Promise((r) => this.sock.close(() => r()));
   }
 }
+
+/**
+ * Width of each video frame of a recording with the arrival time of the datagram its first
+ * packet came in (ffprobe -show_frames: pkt_pos is the byte offset of the frame's PES start).
+ */
+export function frameWidths(
+  rec: Recorder,
+  dir: string,
+  name: string,
+): { ns: number; width: number }[] {
+  const d = rec.datagrams;
+  const file = join(dir, `${name}.ts`);
+  writeFileSync(file, Buffer.concat(d.map((x) => x.data)));
+  const starts: number[] = [];
+  let at = 0;
+  for (const x of d) {
+    starts.push(at);
+    at += x.data.length;
+  }
+  const r = spawnSync(
+    FFPROBE,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'frame=width,pkt_pos',
+      '-of',
+      'json',
+      file,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  const frames =
+    (JSON.parse(r.stdout || '{}') as { frames?: { width?: number; pkt_pos?: string }[] }).frames ??
+    [];
+  const out: { ns: number; width: number }[] = [];
+  for (const f of frames) {
+    const pos = Number(f.pkt_pos);
+    if (f.width === undefined || !Number.isFinite(pos)) continue;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    out.push({ ns: d[lo].ns, width: f.width });
+  }
+  return out;
+}
+
+/** ms from `tNs` to the first frame of `width` after it (Infinity when none). */
+export function firstFrameMs(
+  frames: { ns: number; width: number }[],
+  tNs: number,
+  width: number,
+): number {
+  const f = frames.find((x) => x.ns >= tNs && x.width === width);
+  return f === undefined ? Infinity : (f.ns - tNs) / 1e6;
+}

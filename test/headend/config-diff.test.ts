@@ -125,11 +125,11 @@ t.test(
     t.same(
       d.updated.map(([o, n]) => updateKinds(o, n)),
       [
-        { identity: false, mux: true },
-        { identity: false, mux: true },
-        { identity: false, mux: true },
-        { identity: false, mux: true },
-        { identity: true, mux: true },
+        { identity: false, mux: true, programme: false },
+        { identity: false, mux: true, programme: false },
+        { identity: false, mux: true, programme: false },
+        { identity: false, mux: true, programme: false },
+        { identity: true, mux: true, programme: false },
       ],
     );
     t.same(
@@ -153,8 +153,28 @@ t.test(
     );
     t.same(
       rename.updated.map(([o, n]) => updateKinds(o, n)),
-      [{ identity: true, mux: false }],
+      [{ identity: true, mux: false, programme: false }],
       'a rename alone changes no mux',
     );
   },
 );
+
+t.test('timetable rules and the group are updated in place', async (t) => {
+  const rule = (from: string): string =>
+    `    group: lobby\n    schedule:\n      - source: /srv/w.ts\n        from: "${from}"\n`;
+  const a = load(`channels:\n${ch(1, 'One', rule('06:00'))}${ch(2, 'Two')}`);
+  const b = load(`channels:\n${ch(1, 'One', rule('07:00'))}${ch(2, 'Two', '    group: bar\n')}`);
+  const d = diffChannels(a.channels, b.channels);
+  t.same(
+    d.updated.map(([, n]) => n.slug),
+    ['one', 'two'],
+  );
+  t.same(
+    d.updated.map(([o, n]) => updateKinds(o, n)),
+    [
+      { identity: false, mux: false, programme: true },
+      { identity: false, mux: false, programme: true },
+    ],
+  );
+  t.same(d.restarted, []);
+});

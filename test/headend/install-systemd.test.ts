@@ -187,6 +187,26 @@ channels:
     t.ok(k.includes('SupplementaryGroups=video'), 'SupplementaryGroups=video');
     t.notOk(k.includes('PrivateDevices=yes'));
     if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
+
+    // A fire panel on a serial port as well: the serial ports and dialout join.
+    writeFileSync(
+      join(dir, 'etc/headend/channels.yaml'),
+      readFileSync(join(dir, 'etc/headend/channels.yaml'), 'utf8').replace(
+        'tuners:',
+        'headend:\n  alert:\n    serial: { device: /dev/ttyUSB0 }\ntuners:',
+      ),
+    );
+    const s = ok(await installSystemd({ root: dir, bin: process.execPath }));
+    t.equal(s.serial, '/dev/ttyUSB0', 'the result names the port');
+    const u = keys(readFileSync(unitFile, 'utf8'));
+    for (const k of [
+      'DeviceAllow=char-DVB rw',
+      'DeviceAllow=char-ttyUSB rw',
+      'DeviceAllow=char-ttyS rw',
+    ])
+      t.ok(u.includes(k), k);
+    t.ok(u.includes('SupplementaryGroups=video dialout'), 'both groups');
+    if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
   },
 );
 

@@ -17,7 +17,8 @@ import { SpliceProbe } from '../../mpegts/splice-probe.js';
 import { DatagramTimeline } from '../../scheduler/timeline.js';
 import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
-import { SourceLink } from './source-link.js';
+import { SourceLink, type LinkEvents } from './source-link.js';
+import { Programme } from './programme.js';
 import { OutputMonitor } from './output-monitor.js';
 import { OutputHealth } from './output-health.js';
 import { CbrWatch } from './cbr-watch.js';
@@ -29,6 +30,7 @@ import type { RtpStreamState } from '../rtsp/types.js';
 import type {
   DatagramListener,
   ChannelConfig,
+  ChannelSourceSpec,
   ChannelState,
   ChannelStatus,
   ChannelTuner,
@@ -56,8 +58,10 @@ export interface ChannelDeps {
   rtp?: { ssrc: number; seq: number };
   /** The network SI every output carries (NIT, TDT/TOT); none when absent. */
   si?: ChannelSi;
-  /** Wall clock in ms (default Date.now), for the TDT/TOT. */
+  /** Wall clock in ms (default Date.now), for the TDT/TOT and the timetable. */
   wallMs?: () => number;
+  /** IANA zone of the timetable (default UTC). */
+  timezone?: string;
 }
 
 /** What the daemon gives each channel of the network's SI (headend/si/lineup.ts). */
@@ -88,6 +92,8 @@ const PLANNED_WAIT_MS = 5000;
 interface PendingSwitch {
   index: number;
   why: string;
+  /** The log event of the switch when it happens. */
+  event?: string;
   probe: SpliceProbe;
   sinceNs: number;
 }
@@ -107,10 +113,20 @@ export class Channel {
   private readonly timeline: DatagramTimeline;
   private readonly clock: ClockMap;
   private readonly links: SourceLink[];
+  private readonly events: LinkEvents;
   private log: Logger;
   private readonly nowNs: () => number;
   private readonly latencyMs: number;
   private queue: OutputQueue | null = null;
+  /**
+   * Head of the source chain: 0 (the channel's own primary), or a link appended for a
+   * timetable rule or an alert. The chain is [primary, backup 1, …]: failover walks it.
+   */
+  private primary = 0;
+  /** Backups: links 1..backups. */
+  private readonly backups: number;
+  /** Timetable and alerts: what the head of the chain should be. */
+  readonly programme: Programme;
   private timer: NodeJS.Timeout | null = null;
   /** stop() has begun: an output that opens now starts nothing. */
   private stopping = false;
@@ -180,16 +196,18 @@ export class Channel {
     );
     this.timeline = new DatagramTimeline({ packetsPerDatagram: config.output.packetsPerDatagram });
     this.clock = new ClockMap({ latencyMs: this.latencyMs });
-    const events = {
+    this.events = {
       data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
       restarted: (l: SourceLink) => this.onRestarted(l),
       failed: (l: SourceLink, r: string, m?: string) => this.onFailed(l, r, m),
     };
     this.links = config.sources.map(
-      (s, i) => new SourceLink(i, s, deps.hub, events, config.stallMs, this.nowNs),
+      (s, i) => new SourceLink(i, s, deps.hub, this.events, config.stallMs, this.nowNs),
     );
     this.links[0]?.useProgramOf(this.remuxProgram);
+    this.backups = Math.max(0, this.links.length - 1);
     this.wallMs = deps.wallMs ?? Date.now;
+    this.programme = new Programme(this, deps.timezone ?? 'UTC', this.wallMs);
     if (deps.si) this.remuxer.setNit(deps.si.nit);
     const si = deps.si;
     this.eit =
@@ -205,6 +223,8 @@ export class Channel {
             }),
             si.country ?? null,
           );
+    // The timetable's rule in force now becomes the head of the chain before anything opens.
+    if (config.schedule?.length) this.programme.setSchedule(config.schedule);
   }
 
   /** The line-up's new NIT (a reload changed it): out with the next PSI block. */
@@ -230,7 +250,7 @@ export class Channel {
       // output could send (the pacing thread's first start takes half a second) left late, in
       // one burst.
       this.rateSinceNs = this.nowNs();
-      this.links[0]?.open();
+      this.links[this.active]?.open();
       this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 40);
       this.outputHealth.opened(r);
       if (r instanceof Error) {
@@ -256,6 +276,7 @@ export class Channel {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.programme.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const l of this.links) l.close();
@@ -367,6 +388,9 @@ export class Channel {
       },
       analyzer: this.monitor.analyzerCounters(),
       ...this.tunerStatus(),
+      ...(this.config.schedule?.length || this.programme.alertOn
+        ? { programme: this.programme.status() }
+        : {}),
       ...(this.eit && this.deps.si?.guideOn?.()
         ? { guide: { id: this.config.epg, ...this.eit.now } }
         : {}),
@@ -384,14 +408,14 @@ export class Channel {
   private onData(link: SourceLink, chunk: Uint8Array): void {
     const p = this.pending;
     if (p && link.index === p.index) {
-      if (p.probe.push(chunk)) this.switchTo(p.index, p.why, p.probe.handover());
+      if (p.probe.push(chunk)) this.switchTo(p.index, p.why, p.probe.handover(), p.event);
       return;
     }
     if (link.index !== this.active) return;
     this.feed(link, chunk);
     // Up: the program is there and carries video/audio (since the last 'no payload' failure).
     const payload = link.lastPayloadNs >= 0 && link.lastPayloadNs >= link.payloadWatchNs;
-    const up = this.active === 0 ? 'running' : 'failover';
+    const up = this.active === this.primary ? 'running' : 'failover';
     if (this.state !== up && this.remuxer.demux.program && payload) {
       this.state = up;
       this.sourceUpSinceMs = Date.now();
@@ -430,20 +454,21 @@ export class Channel {
     this.state = 'down';
     this.sourceUpSinceMs = undefined;
     // The old source is gone: a switch that waited for the new one's access point goes now.
-    const next = this.pending ? this.pending.index : (this.active + 1) % this.links.length;
-    if (this.links.length > 1) this.switchTo(next, reason);
+    const next = this.pending ? this.pending.index : this.nextInChain(this.active);
+    if (next !== this.active) this.switchTo(next, reason);
   }
 
   /**
    * Switches to source `index` while the one in use plays on: the switch happens when the new
    * source reaches a random access point (or after PLANNED_WAIT_MS).
    */
-  private planSwitch(index: number, why: string): void {
+  private planSwitch(index: number, why: string, event?: string): void {
     const link = this.links[index];
     link.open();
     this.pending = {
       index,
       why,
+      event,
       probe: new SpliceProbe(link.spec.service),
       sinceNs: this.nowNs(),
     };
@@ -454,7 +479,7 @@ export class Channel {
    * Moves to source `index` now. `handover` (a planned switch): the new source's bytes from
    * its access point on (SpliceProbe), fed at once after the splice.
    */
-  private switchTo(index: number, why: string, handover?: Uint8Array): void {
+  private switchTo(index: number, why: string, handover?: Uint8Array, event?: string): void {
     const from = this.active;
     if (index === from) return;
     const waitedMs = this.pending ? (this.nowNs() - this.pending.sinceNs) / 1e6 : undefined;
@@ -467,10 +492,11 @@ export class Channel {
     this.remuxer.splice(link.spec.service ?? null);
     this.sourceUpSinceMs = undefined;
     // Backups run only while in use; the primary stays open so its recovery is seen.
-    if (from !== 0) this.links[from].close();
-    if (index !== 0) this.failovers++;
+    if (from !== this.primary) this.links[from].close();
+    const back = index === this.primary;
+    if (!back) this.failovers++;
     this.state = 'down';
-    this.log.log(index === 0 ? 'info' : 'warn', index === 0 ? 'return-to-primary' : 'failover', {
+    this.log.log(back ? 'info' : 'warn', event ?? (back ? 'return-to-primary' : 'failover'), {
       from: this.links[from].label,
       to: link.label,
       reason: why,
@@ -479,6 +505,78 @@ export class Channel {
         : { waitedMs: Math.round(waitedMs), atAccessPoint: !!handover }),
     });
     if (handover) this.onData(link, handover);
+  }
+
+  // ------------------------------------------------------------------ programme
+
+  /**
+   * Puts `spec` at the head of the source chain (a timetable rule, an alert), or the channel's
+   * own primary back (null); the backups stay behind it. `now` switches at once (the remuxer
+   * starts the video at the new source's first access point); `planned` lets the source in
+   * use play on until the new one reaches one (at most PLANNED_WAIT_MS). Both splice: same
+   * PIDs, continuity and timeline.
+   */
+  setContent(spec: ChannelSourceSpec | null, mode: 'now' | 'planned', why: string): void {
+    const index = spec === null ? 0 : this.linkFor(spec);
+    const old = this.primary;
+    if (index === old) return;
+    this.primary = index;
+    const p = this.pending;
+    if (p && p.index !== index) {
+      this.pending = null;
+      if (p.index !== this.active) this.links[p.index].close();
+    }
+    // The old head is watched no longer unless it is what plays (it closes when left).
+    if (old !== this.active && this.pending?.index !== old) this.links[old].close();
+    const label = this.links[index].label;
+    if (this.timer === null) {
+      // Not started: the channel opens the head when its output is ready.
+      this.links[this.active].useProgramOf(null);
+      this.active = index;
+      this.links[index].useProgramOf(this.remuxProgram);
+      this.remuxer.splice(this.links[index].spec.service ?? null);
+      this.log.log('info', 'programme', { source: label, reason: why });
+      return;
+    }
+    if (this.active === index) {
+      this.log.log('info', 'programme', { source: label, reason: why });
+      return;
+    }
+    if (mode === 'now') this.switchTo(index, why, undefined, 'programme');
+    else if (this.pending?.index !== index) this.planSwitch(index, why, 'programme');
+  }
+
+  /** Reload: new timetable rules, followed from now on (sources in use carry on). */
+  updateSchedule(next: ChannelConfig): void {
+    this.config = { ...this.config, schedule: next.schedule, group: next.group };
+    this.programme.setSchedule(next.schedule);
+  }
+
+  /** The link reading `spec` (the same source and service), appended when there is none. */
+  private linkFor(spec: ChannelSourceSpec): number {
+    const i = this.links.findIndex(
+      (l) => l.spec.key === spec.key && l.spec.service === spec.service,
+    );
+    if (i >= 0) return i;
+    this.links.push(
+      new SourceLink(
+        this.links.length,
+        spec,
+        this.deps.hub,
+        this.events,
+        this.config.stallMs,
+        this.nowNs,
+      ),
+    );
+    return this.links.length - 1;
+  }
+
+  /** The source after `index` in the chain [primary, backup 1, …], wrapping; itself if alone. */
+  private nextInChain(index: number): number {
+    const chain = [this.primary];
+    for (let b = 1; b <= this.backups; b++) if (b !== this.primary) chain.push(b);
+    const at = chain.indexOf(index);
+    return chain[(at + 1) % chain.length];
   }
 
   // ------------------------------------------------------------------ housekeeping
@@ -509,13 +607,18 @@ export class Channel {
     }
     const p = this.pending;
     if (p && now - p.sinceNs > PLANNED_WAIT_MS * 1e6) {
-      this.switchTo(p.index, `${p.why}; no access point within ${PLANNED_WAIT_MS} ms`);
+      this.switchTo(
+        p.index,
+        `${p.why}; no access point within ${PLANNED_WAIT_MS} ms`,
+        undefined,
+        p.event,
+      );
     } else if (
       !p &&
-      this.active !== 0 &&
-      this.links[0].healthyFor(this.config.returnAfterMs, now)
+      this.active !== this.primary &&
+      this.links[this.primary].healthyFor(this.config.returnAfterMs, now)
     ) {
-      this.planSwitch(0, 'primary healthy again');
+      this.planSwitch(this.primary, 'primary healthy again');
     }
     // Quiet: no bytes, or bytes that give no output (garbage until the hub calls it a failure
     // after stall_timeout): either way the filler keeps PSI and PCR flowing meanwhile.

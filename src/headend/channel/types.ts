@@ -4,6 +4,8 @@
 import type { DestinationSpec, OutputInfo, OutputSpec } from '../../scheduler/output-contract.js';
 
 import type { TunerStatus } from '../tuners/types.js';
+import type { TimetableRule } from '../../scheduler/timetable.js';
+import type { ProgrammeStatus } from './programme.js';
 
 export interface ChannelSourceSpec {
   /** Identity of the opened source: equal keys share one opened source across channels. */
@@ -39,6 +41,17 @@ export interface ChannelConfig {
   serviceType?: number;
   /** The channel's id in the programme guide (XMLTV channel id). */
   epg: string;
+  /** The channel's group (alert zones). */
+  group?: string;
+  /** Timetable rules: other sources by time of day, first match wins. */
+  schedule?: ScheduleRule[];
+}
+
+/** A timetable rule as the channel takes it (config ScheduleSpec). */
+export interface ScheduleRule {
+  name: string;
+  rule: TimetableRule;
+  source: ChannelSourceSpec;
 }
 
 export interface SourceSubscriber {
@@ -112,6 +125,8 @@ export interface ChannelStatus {
   analyzer?: Record<string, number>;
   /** The tuner of the source in use (or of the primary): its id and front-end reading. */
   tuner?: ChannelTuner;
+  /** Timetable and alert: the rule in force, the next switch, the alert (when any is set). */
+  programme?: ProgrammeStatus;
   /** The guide: its id and what the EIT p/f carries now (only with headend.epg). */
   guide?: ChannelGuide;
 }

@@ -17,6 +17,7 @@ export async function callDaemon(
   method: 'GET' | 'POST',
   path: string,
   timeoutMs = 30_000,
+  send: { json?: unknown; bearer?: string } = {},
 ): Promise<ApiResponse | HeadendError> {
   let url: URL;
   try {
@@ -26,7 +27,15 @@ export async function callDaemon(
   }
   let res: Response;
   try {
-    res = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs) });
+    const headers: Record<string, string> = {};
+    if (send.json !== undefined) headers['content-type'] = 'application/json';
+    if (send.bearer !== undefined) headers.authorization = `Bearer ${send.bearer}`;
+    res = await fetch(url, {
+      method,
+      headers,
+      body: send.json === undefined ? undefined : JSON.stringify(send.json),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));

@@ -40,6 +40,8 @@ export interface InstallSystemdResult {
   realtimePriority: number;
   /** The unit opens the DVB devices (the config has local adapters). */
   dvb: boolean;
+  /** The unit opens the serial ports (the alarm input reads this device). */
+  serial?: string;
   /** The config does not load, so its RTSP port is unknown (no capability granted). */
   configProblem?: string;
   /** What to run next, one command a line. */
@@ -56,7 +58,9 @@ const exists = (p: string): Promise<boolean> =>
 function planOf(
   text: string,
   file: string,
-): { rtspPort: number | null; realtimePriority: number; dvb: boolean } | { problem: string } {
+):
+  | { rtspPort: number | null; realtimePriority: number; dvb: boolean; serial?: string }
+  | { problem: string } {
   // The unit depends on the RTSP port and pacing only; the interfaces are the target machine's
   // (--root may be an image being built), checked there by validate and run.
   const r = loadConfigText(text, file, { interfaces: null });
@@ -66,6 +70,7 @@ function planOf(
     rtspPort: r.config.rtsp ? r.config.rtsp.listen.port : null,
     realtimePriority: r.config.pacing.realtimePriority,
     dvb: r.config.tuners.some((t) => t.kind === 'dvb'),
+    serial: r.config.alert?.serial?.device,
   };
 }
 
@@ -92,9 +97,10 @@ export async function installSystemd(
     const bindLowPorts = port !== null && port > 0 && port < 1024;
     const realtimePriority = 'problem' in plan ? 0 : plan.realtimePriority;
     const dvb = 'problem' in plan ? false : plan.dvb;
+    const serial = 'problem' in plan ? undefined : plan.serial;
     const command = o.bin ? [o.bin] : [process.execPath, await realpath(CLI_JS)];
     await mkdir(dirname(unitPath), { recursive: true });
-    const unit = renderUnit({ command, bindLowPorts, realtimePriority, dvb });
+    const unit = renderUnit({ command, bindLowPorts, realtimePriority, dvb, serial });
     await writeFile(unitPath, unit, { mode: 0o644 });
     written.push(unitPath);
     const nextSteps = [
@@ -111,6 +117,7 @@ export async function installSystemd(
       bindLowPorts,
       realtimePriority,
       dvb,
+      serial,
       configProblem,
       nextSteps,
     };
@@ -140,6 +147,10 @@ export async function installSystemdCommand(
   if (r.dvb)
     lines.push(
       'local DVB adapters: the unit allows the DVB devices (DeviceAllow=char-DVB rw) and the video group',
+    );
+  if (r.serial)
+    lines.push(
+      `alarm input on ${r.serial}: the unit allows the serial ports (ttyS, ttyUSB, ttyACM) and the dialout group`,
     );
   if (r.configProblem) lines.push(`warning: the config does not load (${r.configProblem})`);
   if (/^\/(root|home)\//.test(r.command[r.command.length - 1] ?? ''))

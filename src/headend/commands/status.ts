@@ -34,6 +34,11 @@ export interface ChannelsDocument {
     datagramsDropped?: number;
     remux?: Record<string, number>;
     analyzer?: Record<string, number>;
+    programme?: {
+      rule: string | null;
+      next: { at: string; rule: string | null } | null;
+      alert?: string;
+    };
   }[];
   /** Present when tuners are configured. */
   tuners?: TunerReport[];
@@ -91,9 +96,20 @@ export function formatStatus(doc: ChannelsDocument): string {
     ]);
   }
   const tuners = doc.tuners ?? [];
+  // Timetables and alerts: what plays by which rule, and the next switch.
+  const programme = doc.channels.flatMap((c) => {
+    const p = c.programme;
+    if (!p) return [];
+    const now = p.alert !== undefined ? `ALERT ${p.alert}` : (p.rule ?? 'own source');
+    const next = p.next ? `${p.next.rule ?? 'own source'} at ${p.next.at}` : '-';
+    return [[String(c.number), c.name, now, next]];
+  });
   return (
     head +
     table(rows, new Set([0, 3, 6])) +
+    (programme.length > 0
+      ? `\n${table([['#', 'NAME', 'PLAYING', 'NEXT SWITCH'], ...programme], new Set([0]))}`
+      : '') +
     (tuners.length > 0 ? `\n${table(tunerRows(tuners), new Set())}` : '')
   );
 }

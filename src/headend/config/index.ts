@@ -3,6 +3,7 @@
 
 export type {
   ChannelSpec,
+  ScheduleSpec,
   ConfigError,
   ConfigResult,
   HeadendSpec,

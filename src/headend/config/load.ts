@@ -20,6 +20,7 @@ import {
   checkDefaults,
   configDir,
   headendBase,
+  resolveAlert,
   resolveChannel,
 } from './resolve.js';
 import {
@@ -169,6 +170,14 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     channels.map((c) => c.spec),
     sink,
   );
+  const alert = resolveAlert(headendData?.alert, {
+    base,
+    defaults: {},
+    dir: configDir(file),
+    sink,
+    line: positions.line(['headend', 'alert']),
+    tuners,
+  });
   if (sink.errors.length > 0) return { errors: sink.sorted() };
   const config: HeadendSpec = {
     name: base.name,
@@ -179,6 +188,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     ttl: base.ttl,
     tos: base.tos,
     ...svc,
+    alert,
     tuners: [...tuners.tuners.values()],
     channels: channels.map((c) => c.spec),
     file,

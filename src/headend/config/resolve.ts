@@ -12,7 +12,17 @@ import type { PathSegment } from './positions.js';
 import { PER_CHANNEL_ONLY, type RawChannel, type RawHeadend, type RawSource } from './schema.js';
 import type { ErrorSink } from './sink.js';
 import { didYouMean } from './suggest.js';
-import type { ChannelSpec, OutputSpec, SourceSpec, TranscodeSpec, TunerSpec } from './types.js';
+import { timetableRuleOf } from './timetable.js';
+import { DEFAULT_ALERT_MESSAGE, alertToken, serialSpec } from './alert.js';
+import type {
+  AlertSpec,
+  ChannelSpec,
+  OutputSpec,
+  ScheduleSpec,
+  SourceSpec,
+  TranscodeSpec,
+  TunerSpec,
+} from './types.js';
 
 /** The headend-wide values a channel falls back on. */
 export interface HeadendBase {
@@ -118,6 +128,22 @@ export function resolveChannel(
     }
   });
 
+  const schedule: ScheduleSpec[] = [];
+  const rules = raw.schedule ?? def.schedule ?? [];
+  const ruleBase =
+    raw.schedule !== undefined ? at('schedule') : ['headend', 'defaults', 'schedule'];
+  rules.forEach((r, i) => {
+    if (r.source === undefined) {
+      sink.add([...ruleBase, i], "missing required key 'source' (what the rule plays)");
+      return;
+    }
+    const s = resolveSource(r.source, [...ruleBase, i, 'source'], name, ctx);
+    if (s === undefined) return;
+    if (r.source.service !== undefined) s.service = r.source.service;
+    s.key = sourceKey(s);
+    schedule.push({ name: r.name ?? `rule ${i + 1}`, rule: timetableRuleOf(r), source: s });
+  });
+
   const output: OutputSpec = {
     protocol: raw.output.protocol,
     group: raw.output.group,
@@ -129,7 +155,7 @@ export function resolveChannel(
       raw.packets_per_datagram ?? def.packets_per_datagram ?? DEFAULTS.packetsPerDatagram,
   };
   if (raw.output.source !== undefined) output.source = raw.output.source;
-  for (const s of sources) {
+  for (const s of [...sources, ...schedule.map((r) => r.source)]) {
     const input = s.url !== undefined ? parseInputAddress(s.url) : undefined;
     if (
       input !== undefined &&
@@ -164,6 +190,9 @@ export function resolveChannel(
   const serviceType = raw.service_type ?? def.service_type;
   if (serviceType !== undefined) channel.serviceType = serviceType;
   if (raw.hd_lcn !== undefined) channel.hdLcn = raw.hd_lcn;
+  const group = raw.group ?? def.group;
+  if (group !== undefined) channel.group = group;
+  if (schedule.length > 0) channel.schedule = schedule;
   return channel;
 }
 
@@ -190,7 +219,7 @@ function checkServiceTwice(raw: RawChannel, path: PathSegment[], sink: ErrorSink
   }
 }
 
-function resolveSource(
+export function resolveSource(
   raw: RawSource,
   path: PathSegment[],
   channelName: string,
@@ -388,4 +417,28 @@ export function checkAcrossChannels(
 /** The directory relative file sources are resolved against: that of the config file. */
 export function configDir(file: string): string {
   return dirname(resolvePath(file));
+}
+
+/** `headend.alert`: the card or source, zones, token and serial input; null when not given. */
+export function resolveAlert(raw: RawHeadend['alert'], ctx: ChannelContext): AlertSpec | null {
+  if (raw === undefined) return null;
+  const at = (...rest: PathSegment[]): PathSegment[] => ['headend', 'alert', ...rest];
+  const message = raw.message ?? DEFAULT_ALERT_MESSAGE;
+  const spec: AlertSpec = { message, zones: raw.zones ?? {} };
+  if (raw.source !== undefined) {
+    const s = resolveSource(raw.source, at('source'), message, ctx);
+    if (s !== undefined) {
+      if (raw.source.service !== undefined) s.service = raw.source.service;
+      s.key = sourceKey(s);
+      spec.source = s;
+    }
+  }
+  const token = alertToken(
+    raw,
+    (p) => resolvePath(ctx.dir, p),
+    (key, m) => ctx.sink.add(at(key), m),
+  );
+  if (token !== undefined) spec.token = token;
+  if (raw.serial !== undefined) spec.serial = serialSpec(raw.serial);
+  return spec;
 }

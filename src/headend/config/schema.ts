@@ -59,6 +59,8 @@
 //                                 sleeps to the due time: a send is then late by the OS's
 //                                 wake-up delay instead of a core spinning at high datagram
 //                                 rates (see the README: a trade on VMs)
+//   alert: { … }                  the emergency override: card, zones, token, serial input
+//                                 (config/alert.ts; off unless given)
 //   watch: false                  reload when channels.yaml changes on disk (default false;
 //                                 SIGHUP and `headend reload` always reload)
 //   defaults: { … }               any per-channel key except number, name, slug and output:
@@ -105,6 +107,9 @@
 //     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
 //     service_type: hd            tv, hd, uhd, radio or 1-255 (config/network.ts)
 //     epg: bbc1.uk                the channel's id in the XMLTV guide (default: its slug)
+//     group: lobby                the channel's group: emergency alerts for a zone of that
+//                                 name (config/alert.ts), and the M3U group-title
+//     schedule: [ … ]             a timetable of other sources by time (config/timetable.ts)
 //     hd_lcn: 101                 the number HD-capable TVs give this channel instead of its
 //                                 own (EACEM HD simulcast LCN, 0x88), 1-1023: an HD simulcast
 //                                 taking the place of its SD twin (default none)
@@ -164,6 +169,8 @@ import { DEFAULTS, LIMITS } from './defaults.js';
 import { TUNER_KEYS } from './tuners.js';
 import { countryCode, serviceType, timeZone } from './network.js';
 import { tunerId } from './tuning-values.js';
+import { SCHEDULE_KEYS, scheduleRuleSchema } from './timetable.js';
+import { ALERT_KEYS, SERIAL_KEYS, alertSchema } from './alert.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
 const TestSchema = z.preprocess(
@@ -237,6 +244,8 @@ const channelShape = {
   service_type: serviceType().optional(),
   epg: text().optional(),
   hd_lcn: integer(1, 1023).optional(),
+  group: text().optional(),
+  schedule: z.array(scheduleRuleSchema(SourceSchema)).optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
 
@@ -285,6 +294,7 @@ export const HeadendSchema = z.strictObject({
     })
     .optional(),
   watch: boolean().optional(),
+  alert: alertSchema(SourceSchema).optional(),
   defaults: ChannelSchema.optional(),
 });
 
@@ -332,6 +342,9 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'lnb') return ['low', 'high', 'switch'];
   if (last === 'unicable') return ['slot', 'frequency'];
   if (last === 'test') return TEST_KEYS;
+  if (last === 'alert') return ALERT_KEYS;
+  if (last === 'serial') return SERIAL_KEYS;
+  if (last === 'schedule' && typeof tail === 'number') return SCHEDULE_KEYS;
   if (last === 'transcode') return Object.keys(TranscodeSchema.shape);
   if (last === 'http') return ['listen'];
   if (last === 'rtsp') return RTSP_KEYS;

@@ -43,6 +43,8 @@ export interface TestSourceSpec {
   tone?: number;
   /** Text burned into the picture (the channel name unless set). */
   text: string;
+  /** Keyframe interval, ms (default 1000; the alert card's is shorter). */
+  gopMs?: number;
 }
 
 import type { TunerSpec } from '../tuners/types.js';
@@ -78,6 +80,8 @@ export interface SourceSpec {
 export type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { NetworkSpec } from './network.js';
+import type { SerialAlarmSpec } from './alert.js';
+import type { TimetableRule } from '../../scheduler/timetable.js';
 
 export interface ChannelSpec {
   /** Logical channel number, unique. */
@@ -107,8 +111,31 @@ export interface ChannelSpec {
   epg: string;
   /** The number HD-capable receivers show instead (NIT HD simulcast LCN, 0x88). */
   hdLcn?: number;
+  /** The channel's group (`group:`): alert zones, the M3U group-title. */
+  group?: string;
+  /** Timetable rules (`schedule:`), first match wins; absent or empty: none. */
+  schedule?: ScheduleSpec[];
   /** 1-based line of the channel's entry in the file (for log lines). */
   line: number;
+}
+
+/** One timetable rule: another source for the channel while the rule is in force. */
+export interface ScheduleSpec {
+  name: string;
+  rule: TimetableRule;
+  source: SourceSpec;
+}
+
+/** `headend.alert` (config/alert.ts). */
+export interface AlertSpec {
+  message: string;
+  /** What channels show; undefined: the card (the message, a tone). */
+  source?: SourceSpec;
+  /** Zone → channel groups; a zone not listed is the group of its name. */
+  zones: Record<string, string[]>;
+  /** Bearer token of POST /api/alert; undefined: that trigger is off. */
+  token?: string;
+  serial?: SerialAlarmSpec;
 }
 
 export interface ListenSpec {
@@ -165,6 +192,8 @@ export interface HeadendSpec {
   pacing: PacingSpec;
   /** Reload when the file changes. */
   watch: boolean;
+  /** The emergency override (`headend.alert`); null: not configured. */
+  alert: AlertSpec | null;
   /** The `tuners:` list, in file order. */
   tuners: TunerSpec[];
   channels: ChannelSpec[];

@@ -13,7 +13,11 @@ import type { ChannelSpec } from '../config/types.js';
 import type { TunerReport } from '../tuners/report.js';
 import { multicastUrl } from './m3u.js';
 
-export type HttpChannelSpec = Pick<ChannelSpec, 'number' | 'name' | 'provider' | 'slug' | 'output'>;
+export type HttpChannelSpec = Pick<
+  ChannelSpec,
+  'number' | 'name' | 'provider' | 'slug' | 'output'
+> &
+  Partial<Pick<ChannelSpec, 'group'>>;
 
 export interface HttpChannel {
   spec: HttpChannelSpec;
@@ -47,6 +51,10 @@ export interface ChannelJson {
   tuner?: ChannelStatus['tuner'];
   /** With headend.epg: { id, present, following } as the EIT p/f carries them. */
   guide?: ChannelStatus['guide'];
+  /** With a timetable or under an alert: { rule, next: { at, rule }, alert }. */
+  programme?: ChannelStatus['programme'];
+  /** The channel's group (alert zones). */
+  group?: string;
 }
 
 export function channelJson(ch: HttpChannel): ChannelJson {
@@ -71,6 +79,8 @@ export function channelJson(ch: HttpChannel): ChannelJson {
   if (status.analyzer) out.analyzer = { ...status.analyzer };
   if (status.tuner) out.tuner = { ...status.tuner };
   if (status.guide) out.guide = { ...status.guide };
+  if (status.programme) out.programme = { ...status.programme };
+  if (spec.group !== undefined) out.group = spec.group;
   return out;
 }
 

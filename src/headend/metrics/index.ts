@@ -7,6 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { channelMetrics } from './channel-metrics.js';
 import { headendMetrics } from './headend-metrics.js';
 import { tunerMetrics } from './tuner-metrics.js';
+import { alertMetrics } from './alert-metrics.js';
 import { ChildCpu, clockTicks } from './proc-cpu.js';
 import type { Labels } from './scrape-metric.js';
 import type { ChannelMetricsInput, Metrics, MetricsOptions } from './types.js';
@@ -45,6 +46,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
     }),
     ...headendMetrics({ pacer: o.pacer, ffmpegChildren: o.ffmpegChildren, cpu }),
     ...tunerMetrics(() => o.tuners?.() ?? []),
+    ...alertMetrics(() => o.alerts?.()),
   ];
   for (const m of metrics) register.registerMetric(m);
 

@@ -2,6 +2,7 @@
 // daemon injects readers returning these shapes; nothing is pushed from the hot path: a scrape
 // asks the readers for the current figures and renders them.
 
+import type { AlertMetricsInput } from './alert-metrics.js';
 import type { ChannelStatus } from '../channel/types.js';
 import type { PacerStats } from '../../scheduler/protocol.js';
 import type { Logger } from '../log.js';
@@ -45,6 +46,8 @@ export interface ChannelMetricsInput {
 }
 
 export interface MetricsOptions {
+  /** The emergency override's state (headend_alert_*); absent: no such series. */
+  alerts?: () => AlertMetricsInput | undefined;
   channels: () => readonly ChannelMetricsInput[];
   /** The pacing loop's latest report (Pacer's onStats), undefined before the first. */
   pacer: () => PacerStats | undefined;

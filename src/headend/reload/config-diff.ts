@@ -6,9 +6,10 @@
 //   - equal in every setting (the file line aside)                  → unchanged (untouched);
 //   - differing only in identity (name, slug, number, provider, program_number,
 //     transport_stream_id, epg, hd_lcn) and/or mux (bitrate, i.e. the CBR rate or CBR↔VBR, psi_interval,
-//     packets_per_datagram)                                         → updated in place: SI
+//     packets_per_datagram) and/or programme (schedule, group)      → updated in place: SI
 //                                                                     rewritten, mux settings
-//                                                                     from the next slots on;
+//                                                                     from the next slots on,
+//                                                                     the timetable from now;
 //   - anything else (sources, output group/port and with it the headend interface/ttl/tos,
 //     timeouts)                                                     → restarted.
 // A test source whose burned-in text defaults to the channel name changes with the name, so
@@ -37,6 +38,8 @@ const IDENTITY = [
   'epg',
   'hdLcn',
 ];
+/** What the channel's programme follows in place: timetable rules and the alert group. */
+const PROGRAMME = ['schedule', 'group'];
 /** Mux settings at the top of a channel (packets per datagram is in its output: see muxOf). */
 const MUX = ['bitrate', 'psiIntervalMs'];
 
@@ -54,13 +57,21 @@ const fixedOf = (c: ChannelSpec): string =>
     'line',
     ...IDENTITY,
     ...MUX,
+    ...PROGRAMME,
   ]);
 
-/** What an updated pair changes: its identity (SI), its mux, or both. */
-export function updateKinds(o: ChannelSpec, n: ChannelSpec): { identity: boolean; mux: boolean } {
-  const identityOf = (c: ChannelSpec): string =>
-    canon(Object.fromEntries(IDENTITY.map((k) => [k, c[k as keyof ChannelSpec]])));
-  return { identity: identityOf(o) !== identityOf(n), mux: muxOf(o) !== muxOf(n) };
+/** What an updated pair changes: its identity (SI), its mux, its programme, or several. */
+export function updateKinds(
+  o: ChannelSpec,
+  n: ChannelSpec,
+): { identity: boolean; mux: boolean; programme: boolean } {
+  const pick = (keys: string[], c: ChannelSpec): string =>
+    canon(Object.fromEntries(keys.map((k) => [k, c[k as keyof ChannelSpec]])));
+  return {
+    identity: pick(IDENTITY, o) !== pick(IDENTITY, n),
+    mux: muxOf(o) !== muxOf(n),
+    programme: pick(PROGRAMME, o) !== pick(PROGRAMME, n),
+  };
 }
 
 /** Settings that need a daemon restart when they change (the services read them at start). */

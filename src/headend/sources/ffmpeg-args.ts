@@ -141,7 +141,7 @@ function rateArgs(bitrate: number): string[] {
 
 function testArgs(t: TestPatternSpec, caps: FfmpegCaps): string[] {
   const rate = t.rate;
-  const gop = String(Math.max(1, Math.round(rate)));
+  const gop = String(Math.max(1, Math.round((rate * (t.gopMs ?? 1000)) / 1000)));
   const height = Number(/x(\d+)$/.exec(t.resolution)?.[1] ?? 360);
   const audio =
     t.tone !== undefined

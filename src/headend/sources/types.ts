@@ -19,6 +19,8 @@ export interface TestPatternSpec {
   tone?: number;
   /** Text burned in (the channel name), with a running clock under it. */
   text?: string;
+  /** Keyframe interval, ms (default 1000). */
+  gopMs?: number;
 }
 
 export interface TranscodeSpec {

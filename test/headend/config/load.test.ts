@@ -966,3 +966,84 @@ t.test('the SI network: network, network_id, timezone, country, service_type', a
   t.match(errs[2].message, /from 1 to 65535/);
   t.match(errs[3].message, /expected tv, hd, uhd, radio or a number 1-255, got 'movie'/);
 });
+
+t.test('timetables: schedule rules and the group', async (t) => {
+  const c = ok(
+    'channels:\n' +
+      channel(
+        1,
+        '    group: lobby\n    schedule:\n' +
+          '      - name: welcome\n        source: /srv/welcome.ts\n' +
+          '        from: "06:00"\n        to: "10:00:30"\n        days: mon-fri\n' +
+          '        dates: 2026-09-01..2027-06-30\n' +
+          '      - source: { url: "udp://@239.1.1.9:5000", service: 3 }\n' +
+          '        from: "22:00"\n        to: "06:00"\n        days: [sat, sun]\n' +
+          '      - source: { test: smpte }\n        days: fri-mon\n        dates: 2026-12-24..\n',
+      ),
+  );
+  const ch = c.channels[0];
+  t.equal(ch.group, 'lobby');
+  t.match(ch.schedule, [
+    {
+      name: 'welcome',
+      rule: {
+        fromS: 6 * 3600,
+        toS: 10 * 3600 + 30,
+        days: 0b0111110,
+        firstDay: Date.UTC(2026, 8, 1) / 86_400_000,
+        lastDay: Date.UTC(2027, 5, 30) / 86_400_000,
+      },
+      source: { url: '/srv/welcome.ts', loop: true },
+    },
+    {
+      name: 'rule 2',
+      rule: { fromS: 22 * 3600, toS: 6 * 3600, days: 0b1000001, firstDay: null },
+      source: { url: 'udp://@239.1.1.9:5000', service: 3 },
+    },
+    {
+      rule: {
+        fromS: 0,
+        toS: 86_400,
+        days: 0b1100011,
+        firstDay: Date.UTC(2026, 11, 24) / 86_400_000,
+        lastDay: null,
+      },
+      source: { test: { pattern: 'smptebars' } },
+    },
+  ]);
+  t.ok(
+    ch.schedule!.every((r) => r.source.key !== ''),
+    'each rule source has its key',
+  );
+  t.equal(ok(`channels:\n${channel(1)}`).channels[0].schedule, undefined, 'none by default');
+
+  const text =
+    'channels:\n' +
+    channel(
+      1,
+      '    schedule:\n' +
+        '      - source: /srv/a.ts\n        from: "25:00"\n        to: "24:30"\n' +
+        '      - source: /srv/b.ts\n        days: monday-fryday\n        dates: 2027-02-30..\n' +
+        '      - source: /srv/c.ts\n        dates: 2027-03-01..2027-02-01\n        when: always\n',
+    );
+  const errs = errors(text);
+  t.same(errs.map(where), [
+    val(text, 'from: "25:00"'),
+    val(text, 'to: "24:30"'),
+    val(text, 'days: monday-fryday'),
+    val(text, 'dates: 2027-02-30..'),
+    val(text, 'dates: 2027-03-01..2027-02-01'),
+    at(text, 'when: always'),
+  ]);
+  t.match(
+    errs.map((e) => e.message),
+    [
+      /expected a local time HH:MM or HH:MM:SS/,
+      /or "24:00"/,
+      /expected weekdays such as mon-fri/,
+      /2027-02-30 is not a date/,
+      /the first date 2027-03-01 is after the last 2027-02-01/,
+      /when/,
+    ],
+  );
+});

@@ -35,6 +35,7 @@ import { Channel, type ChannelSi } from './channel/channel.js';
 import { Lineup, MAX_LCN } from './si/lineup.js';
 import { LocalTime } from '../scheduler/timezone.js';
 import { Guide } from './epg/guide.js';
+import { EPG_PASSTHROUGH } from './config/network.js';
 import { diffChannels, restartRequired, updateKinds } from './reload/config-diff.js';
 import { watchConfigFile } from './reload/watch.js';
 import type { DaemonService, ReloadResult } from './services.js';
@@ -171,7 +172,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     sources: config.epg,
     dir: dirname(file),
     log,
-    channels: () => config.channels.map((c) => ({ epg: c.epg, name: c.name })),
+    // Channels that pass their source's EIT through have no guide entry to miss.
+    channels: () =>
+      config.channels
+        .filter((c) => c.epg !== EPG_PASSTHROUGH)
+        .map((c) => ({ epg: c.epg, name: c.name })),
   });
   const guideFailed = (err: unknown): void =>
     log.log('error', 'epg-error', { message: `reading the guides: ${message(err)}` });

@@ -25,6 +25,8 @@ import { CbrWatch } from './cbr-watch.js';
 import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
 import type { LocalTimeOffset } from '../../mpegts/psi/tdt-tot.js';
 import { EitFeed, type GuideView } from '../epg/eit-feed.js';
+import { EitPassthrough } from '../../mpegts/remux/eit-passthrough.js';
+import { EPG_PASSTHROUGH } from '../config/network.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type {
@@ -146,7 +148,9 @@ export class Channel {
   private lastProducedNs = -1;
   private readonly wallMs: () => number;
   /** EIT p/f from the guide, null without one. */
-  private readonly eit: EitFeed | null;
+  private eit: EitFeed | null = null;
+  /** `epg: passthrough`: the source's own EIT for its service, rewritten for the output. */
+  private eitPass: EitPassthrough | null = null;
   /** rtpState() as the channel stopped. */
   private stoppedRtp: RtpStreamState | undefined;
   /** Date.now() when the source in use last came up (undefined while none is up). */
@@ -209,22 +213,38 @@ export class Channel {
     this.wallMs = deps.wallMs ?? Date.now;
     this.programme = new Programme(this, deps.timezone ?? 'UTC', this.wallMs);
     if (deps.si) this.remuxer.setNit(deps.si.nit);
-    const si = deps.si;
-    this.eit =
-      si?.guide === undefined
-        ? null
-        : new EitFeed(
-            si.guide,
-            () => this.config.epg,
-            () => ({
-              serviceId: this.config.programNumber,
-              transportStreamId: this.config.transportStreamId,
-              originalNetworkId: si.originalNetworkId,
-            }),
-            si.country ?? null,
-          );
+    this.configureEit();
     // The timetable's rule in force now becomes the head of the chain before anything opens.
     if (config.schedule?.length) this.programme.setSchedule(config.schedule);
+  }
+
+  /**
+   * The EIT the output carries: the source's own (`epg: passthrough`), or one made from the
+   * guide (the channel's `epg` id), or none without SI.
+   */
+  private configureEit(): void {
+    const si = this.deps.si;
+    this.remuxer.setEitTap(null);
+    this.remuxer.setEitPf(null);
+    this.remuxer.setEitSchedule([]);
+    this.eit = null;
+    this.eitPass = null;
+    if (si === undefined) return;
+    const ids = () => ({
+      serviceId: this.config.programNumber,
+      transportStreamId: this.config.transportStreamId,
+      originalNetworkId: si.originalNetworkId,
+    });
+    if (this.config.epg === EPG_PASSTHROUGH) {
+      const pass = new EitPassthrough(this.remuxer, () => ({
+        ...ids(),
+        inputService: this.remuxer.demux.program?.programNumber ?? null,
+      }));
+      this.remuxer.setEitTap((b, o) => pass.packet(b, o));
+      this.eitPass = pass;
+    } else if (si.guide !== undefined) {
+      this.eit = new EitFeed(si.guide, () => this.config.epg, ids, si.country ?? null);
+    }
   }
 
   /** The line-up's new NIT (a reload changed it): out with the next PSI block. */
@@ -297,6 +317,7 @@ export class Channel {
   updateIdentity(next: ChannelConfig): void {
     const prev = this.config;
     this.eit?.invalidate();
+    const passChanged = (prev.epg === EPG_PASSTHROUGH) !== (next.epg === EPG_PASSTHROUGH);
     this.config = {
       ...prev,
       number: next.number,
@@ -308,6 +329,9 @@ export class Channel {
       epg: next.epg,
     };
     this.log = this.deps.log.child({ channel: `${next.number} ${next.name}` });
+    if (passChanged) this.configureEit();
+    // Passed-through sections carry the output's ids: made again with the new ones.
+    this.eitPass?.reidentify();
     this.remuxer.setIdentity({
       serviceName: next.name,
       providerName: next.provider,
@@ -490,6 +514,7 @@ export class Channel {
     link.useProgramOf(this.remuxProgram);
     link.open();
     this.remuxer.splice(link.spec.service ?? null);
+    this.eitPass?.reset();
     this.sourceUpSinceMs = undefined;
     // Backups run only while in use; the primary stays open so its recovery is seen.
     if (from !== this.primary) this.links[from].close();
@@ -636,6 +661,7 @@ export class Channel {
     }
     this.updateRate(now);
     // EIT p/f (and schedule) for what is on air when this output reaches the TVs.
+    this.eitPass?.flush();
     const eit = this.eit?.update(this.wallMs() + this.latencyMs);
     if (eit?.pf !== undefined) this.remuxer.setEitPf(eit.pf);
     if (eit?.schedule !== undefined) this.remuxer.setEitSchedule(eit.schedule);

@@ -20,6 +20,9 @@ import { isTimeZone } from '../../scheduler/timezone.js';
 import { countryOfZone, isAlpha3 } from '../si/country.js';
 import { describe, invalid, leaf } from './values.js';
 
+/** `epg: passthrough`: a channel carries its broadcast source's own EIT instead of a guide. */
+export const EPG_PASSTHROUGH = 'passthrough';
+
 /** headend.epg_refresh default: the XMLTV guides are read again every 6 hours. */
 export const DEFAULT_EPG_REFRESH_MS = 6 * 3_600_000;
 

@@ -107,6 +107,8 @@
 //     transport_stream_id: 1      output transport_stream_id, 0-65535 (default: the number)
 //     service_type: hd            tv, hd, uhd, radio or 1-255 (config/network.ts)
 //     epg: bbc1.uk                the channel's id in the XMLTV guide (default: its slug)
+//                                 or `passthrough`: the broadcast source's own EIT for its service,
+//                                 rewritten to the output's service_id (eit-passthrough.ts)
 //     group: lobby                the channel's group: emergency alerts for a zone of that
 //                                 name (config/alert.ts), and the M3U group-title
 //     schedule: [ … ]             a timetable of other sources by time (config/timetable.ts)

@@ -18,6 +18,7 @@
 //   gap is filled with PSI/PCR (and nulls in CBR). The output timeline never breaks, so the
 //   output carries no discontinuity_indicator.
 
+import { EIT_PID } from '../psi/eit.js';
 import {
   TS_PACKET_SIZE,
   PCR_MODULUS,
@@ -163,6 +164,8 @@ export class Remuxer implements PacketSink {
   private ratePackets = 0;
   private nextPsiDue = -Infinity;
   private readonly eitFlags = { pf: false, schedule: false };
+  /** Input EIT packets go here (EIT passthrough); null: dropped like any other SI. */
+  private eitTap: ((b: Uint8Array, o: number) => void) | null = null;
   /**
    * Spacing of PSI repetitions: each is scheduled from when the previous one actually left,
    * 10 % early, so that landing a few slots late (a block due just after a dense segment
@@ -241,6 +244,14 @@ export class Remuxer implements PacketSink {
    * The service's EIT schedule (tables 0x50…, sections with their version; [] for none), sent
    * as a carousel; the SDT's EIT_schedule_flag follows.
    */
+  /**
+   * Receives every input packet of PID 0x0012 (the input's EIT), read during the call only;
+   * null: none (the default). For EIT passthrough (eit-passthrough.ts).
+   */
+  setEitTap(tap: ((b: Uint8Array, o: number) => void) | null): void {
+    this.eitTap = tap;
+  }
+
   setEitSchedule(sections: readonly Uint8Array[]): void {
     this.psi.network.setEitSchedule(sections);
     this.eitFlags.schedule = sections.length > 0;
@@ -390,6 +401,8 @@ export class Remuxer implements PacketSink {
       this.stats.packetsDropped++;
       return;
     } else {
+      // The input's EIT, for a channel that passes it through (setEitTap).
+      if (this.eitTap !== null && getPid(b, o) === EIT_PID) this.eitTap(b, o);
       if (r !== -2) this.stats.packetsDropped++;
       return;
     }

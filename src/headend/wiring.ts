@@ -68,6 +68,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         sourceUpSinceMs: ch.sourceUpSinceMs,
         pacingLateness: ch.pacingLateness(),
         psiIntervals: ch.monitor.psiIntervals(),
+        siIntervals: ch.monitor.siIntervals(),
         pcrInterval: ch.monitor.pcrInterval(),
         rtspSessions: rtsp?.sessions(ch.config.slug),
       })),

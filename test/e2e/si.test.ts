@@ -12,11 +12,22 @@
 //   - a reload that adds a channel: a new NIT version listing it, on the outputs that kept
 //     running.
 import '../helpers/private-network.js';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startDaemon, stopAndCheck, marker, tempDir } from './helpers.js';
+import {
+  maxGapMs,
+  openRecorder,
+  scan,
+  startDaemon,
+  stopAndCheck,
+  marker,
+  tempDir,
+  timed,
+  type Datagram,
+} from './helpers.js';
+import { getPid, payloadUnitStart } from '../../src/mpegts/packet.js';
 
 const GST_SI = fileURLToPath(new URL('../../../test/helpers/gst-si.py', import.meta.url));
 
@@ -54,6 +65,56 @@ function gstSi(group: string, port: number, seconds: number): Promise<Si> {
       },
     ),
   );
+}
+
+/** The channels' psi_interval (the daemon's default). */
+const PSI_MS = 100;
+
+/** Kernel arrival ns of each section of `tableId` starting on `pid` (first packet, ours fit). */
+function arrivals(d: readonly Datagram[], pid: number, tableId: number): number[] {
+  const out: number[] = [];
+  for (const x of d)
+    for (let o = 0; o + 188 <= x.data.length; o += 188) {
+      if (getPid(x.data, o) !== pid || !payloadUnitStart(x.data, o)) continue;
+      const adaptation = (x.data[o + 3] & 0x20) !== 0 ? 1 + x.data[o + 4] : 0;
+      const p = o + 4 + adaptation;
+      if (x.data[p + 1 + x.data[p]] === tableId) out.push(x.ns);
+    }
+  return out;
+}
+
+/**
+ * Every table at its interval on the wire, by kernel arrival: PAT and PMT within psi_interval
+ * plus one datagram's duration (and 10 ms for this VM's wake-up floor), SDT and EIT p/f within
+ * 2 s, NIT within 10 s, TDT and TOT within 30 s (TR 101 290 1.3a, 1.5a, 3.1.a, 3.2, 3.6.a, 3.8;
+ * TS 101 211 §4.4).
+ */
+function wireRepetition(t: Test, d: readonly Datagram[], psiMs: number): void {
+  const s = scan([...d]);
+  const spanMs = (d[d.length - 1].ns - d[0].ns) / 1e6;
+  const datagramMs = spanMs / (d.length - 1);
+  const psiLimit = psiMs + datagramMs + 10;
+  const pat = maxGapMs(s.patNs);
+  const pmt = maxGapMs(s.pmtNs);
+  t.ok(
+    pat <= psiLimit,
+    `PAT on the wire every ${pat.toFixed(1)} ms ≤ ${psiLimit.toFixed(1)} (psi_interval + one datagram of ${datagramMs.toFixed(1)} ms + 10)`,
+  );
+  t.ok(pmt <= psiLimit, `PMT on the wire every ${pmt.toFixed(1)} ms ≤ ${psiLimit.toFixed(1)}`);
+  for (const [name, pid, tid, limit] of [
+    ['SDT', 0x11, 0x42, 2000],
+    ['EIT p/f', 0x12, 0x4e, 2000],
+    ['NIT', 0x10, 0x40, 10_000],
+    ['TDT', 0x14, 0x70, 30_000],
+    ['TOT', 0x14, 0x73, 30_000],
+  ] as const) {
+    const at = arrivals(d, pid, tid);
+    const gap = maxGapMs(at);
+    t.ok(
+      at.length >= 2 && gap <= limit,
+      `${name} on the wire: ${at.length} in ${(spanMs / 1000).toFixed(1)} s, max gap ${gap.toFixed(0)} ms ≤ ${limit}`,
+    );
+  }
 }
 
 const CH = [
@@ -194,7 +255,10 @@ t.test(
         (e) => e.event === 'source-up' && e.channel === `${c.number} ${c.name}`,
         30_000,
       );
+    const rec = await openRecorder(t, CH[0].group, CH[0].port);
     const [a, b] = await Promise.all(CH.slice(0, 2).map((c) => gstSi(c.group, c.port, 12)));
+    await rec.close();
+    wireRepetition(t, timed(rec), PSI_MS);
 
     // NIT: on both outputs, the same version, byte for byte the hand-built line-up.
     t.ok(a.nit.length > 0 && b.nit.length > 0, 'a NIT on both outputs');

@@ -1,7 +1,8 @@
 // Monitor of a channel's own output: fed with every datagram the channel queues for pacing
 // (Channel.tap), it keeps what the metrics and the JSON API show about what actually leaves.
 //
-// 1. Repetition intervals of PAT, PMT and SDT actual (ISO/IEC 13818-1 §2.4.4; ETSI TR 101 290
+// 1. Repetition intervals of PAT, PMT and SDT actual, and of the NIT actual (0x0010, table_id
+//    0x40), EIT p/f actual (0x0012, 0x4E), TDT (0x0014, 0x70) and TOT (0x73), TS 101 211 §4.4 (ISO/IEC 13818-1 §2.4.4; ETSI TR 101 290
 //    §5.2.1 checks 1.3 and 1.5, EN 300 468 §5.2.3), as Prometheus histograms in seconds. A
 //    table "arrives" at the packet where its section_number 0 starts (payload_unit_start on PID
 //    0 with table_id 0x00, on the PMT PID learnt from the PAT with table_id 0x02, on 0x0011
@@ -34,12 +35,17 @@ import type { HistogramSnapshot } from '../metrics/types.js';
 
 /** Upper bounds (s) of the PSI repetition histograms. */
 export const PSI_BUCKETS: readonly number[] = [0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1];
+/** Upper bounds (s) of the SI repetition histograms (NIT, EIT p/f, TDT, TOT). */
+export const SI_BUCKETS: readonly number[] = [0.5, 1, 1.5, 2, 3, 5, 10, 30];
 /** Upper bounds (s) of the PCR interval histogram. */
 export const PCR_BUCKETS: readonly number[] = [0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.1, 0.5];
 
 const NPID = 8192;
 const NULL_PID = 0x1fff;
 const SDT_PID = 0x0011;
+const NIT_PID = 0x0010;
+const EIT_PID = 0x0012;
+const TDT_PID = 0x0014;
 /** A PCR step beyond this (or ≤ 0) is a new timeline, not an interval. */
 const MAX_PCR_STEP = PCR_HZ;
 /** A pcr27 step between datagrams beyond this is not used as the packet rate. */
@@ -130,6 +136,11 @@ export class OutputMonitor {
   private readonly pmt = new Histogram(PSI_BUCKETS);
   private readonly sdt = new Histogram(PSI_BUCKETS);
   private readonly pcr = new Histogram(PCR_BUCKETS);
+  /** NIT actual, EIT p/f actual (section 0), TDT, TOT. */
+  private readonly si = [SI_BUCKETS, SI_BUCKETS, SI_BUCKETS, SI_BUCKETS].map(
+    (b) => new Histogram(b),
+  );
+  private readonly lastSiT = [NaN, NaN, NaN, NaN];
 
   /** Last PCR value per PID (27 MHz, raw), -1 before the first. */
   private readonly lastPcr = new Float64Array(NPID).fill(-1);
@@ -214,7 +225,8 @@ export class OutputMonitor {
     }
     // Section start: payload_unit_start, payload, not scrambled, on a table PID.
     if ((b1 & 0x40) === 0 || (b3 & 0x10) === 0 || (b3 & 0xc0) !== 0) return;
-    if (pid !== 0 && pid !== this.pmtPid && pid !== SDT_PID) return;
+    if (pid !== 0 && pid !== this.pmtPid && pid !== SDT_PID && (pid < NIT_PID || pid > TDT_PID))
+      return;
     this.sectionStart(b, o, p, pid, t);
   }
 
@@ -239,6 +251,12 @@ export class OutputMonitor {
     const s = p + 1 + b[p];
     if (s + 7 > end) return;
     const tid = b[s];
+    // TDT and TOT are short sections: no section_number.
+    if (pid === TDT_PID && (tid === 0x70 || tid === 0x73)) {
+      const k = tid === 0x70 ? 2 : 3;
+      this.lastSiT[k] = this.interval(this.si[k], this.lastSiT[k], t);
+      return;
+    }
     if (b[s + 6] !== 0 || (b[s + 5] & 0x01) === 0) return; // section 0 of a current table
     if (pid === 0) {
       if (tid !== 0x00) return;
@@ -246,8 +264,12 @@ export class OutputMonitor {
       this.learnPmtPid(b, s, end);
     } else if (pid === this.pmtPid) {
       if (tid === 0x02) this.lastPmtT = this.interval(this.pmt, this.lastPmtT, t);
-    } else if (tid === 0x42) {
-      this.lastSdtT = this.interval(this.sdt, this.lastSdtT, t);
+    } else if (pid === SDT_PID) {
+      if (tid === 0x42) this.lastSdtT = this.interval(this.sdt, this.lastSdtT, t);
+    } else if (pid === NIT_PID) {
+      if (tid === 0x40) this.lastSiT[0] = this.interval(this.si[0], this.lastSiT[0], t);
+    } else if (pid === EIT_PID) {
+      if (tid === 0x4e) this.lastSiT[1] = this.interval(this.si[1], this.lastSiT[1], t);
     }
   }
 
@@ -297,6 +319,17 @@ export class OutputMonitor {
 
   psiIntervals(): { pat: HistogramSnapshot; pmt: HistogramSnapshot; sdt: HistogramSnapshot } {
     return { pat: this.pat.snapshot(), pmt: this.pmt.snapshot(), sdt: this.sdt.snapshot() };
+  }
+
+  /** Repetition of the network SI: NIT actual, EIT p/f actual, TDT, TOT. */
+  siIntervals(): {
+    nit: HistogramSnapshot;
+    eit_pf: HistogramSnapshot;
+    tdt: HistogramSnapshot;
+    tot: HistogramSnapshot;
+  } {
+    const [nit, eit, tdt, tot] = this.si.map((h) => h.snapshot());
+    return { nit, eit_pf: eit, tdt, tot };
   }
 
   pcrInterval(): HistogramSnapshot {

@@ -194,6 +194,12 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
     ),
     perChannelHistogram(
       ctx,
+      'headend_channel_si_interval_seconds',
+      'Interval between repetitions of the network SI on the output (nit, eit_pf, tdt, tot), seconds.',
+      (c) => Object.entries(c.siIntervals ?? {}).map(([table, h]) => [{ table }, h]),
+    ),
+    perChannelHistogram(
+      ctx,
       'headend_channel_pcr_interval_seconds',
       'Interval between PCRs on the output, seconds.',
       (c) => one(c.pcrInterval),

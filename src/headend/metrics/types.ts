@@ -39,6 +39,8 @@ export interface ChannelMetricsInput {
   pacingLateness?: HistogramSnapshot;
   /** Output PSI repetition intervals by table name ('pat', 'pmt', 'sdt'), seconds. */
   psiIntervals?: Readonly<Record<string, HistogramSnapshot>>;
+  /** The same for the network SI: nit, eit_pf, tdt, tot. */
+  siIntervals?: Readonly<Record<string, HistogramSnapshot>>;
   /** Output PCR intervals, seconds. */
   pcrInterval?: HistogramSnapshot;
   /** RTSP sessions of this channel by transport (undefined when RTSP is off). */

@@ -356,3 +356,60 @@ t.test('micro-measure: ns per packet of datagram()', (t) => {
   t.pass();
   t.end();
 });
+
+t.test('the network SI: NIT, EIT p/f, TDT and TOT intervals', async (t) => {
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x100)],
+    durationMs: 12_000,
+    muxRate: 3e6,
+    startPcr: 7e9,
+  });
+  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+  const r = new Remuxer(
+    {
+      cbrBitrate: RATE,
+      psiIntervalMs: 100,
+      pcrAlign: 7,
+      network: { nitIntervalMs: 2000, timeIntervalMs: 3000, localTimeOffsets: () => [] },
+    },
+    (p) => tl.push(p),
+  );
+  r.setNit([
+    buildLongSection({
+      tableId: 0x40,
+      tableIdExtension: 1,
+      version: 1,
+      sectionNumber: 0,
+      lastSectionNumber: 0,
+      body: new Uint8Array(4),
+    }),
+  ]);
+  r.setUtcReference(7e9, Date.UTC(2026, 11, 7, 12));
+  r.setEitPf((v) => [
+    buildLongSection({
+      tableId: 0x4e,
+      tableIdExtension: 1,
+      version: v,
+      sectionNumber: 0,
+      lastSectionNumber: 0,
+      body: new Uint8Array(6),
+    }),
+  ]);
+  for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
+  const dgs: Dg[] = [];
+  tl.drain((bytes, pcr27) => void dgs.push({ bytes: bytes.slice(), pcr27, dueNs: pcr27 }));
+  const m = new OutputMonitor();
+  feed(m, dgs);
+  const si = m.siIntervals();
+  for (const [name, h, every] of [
+    ['nit', si.nit, 2],
+    ['eit_pf', si.eit_pf, 1.5],
+    ['tdt', si.tdt, 3],
+    ['tot', si.tot, 3],
+  ] as const) {
+    t.ok(h.count >= Math.floor(11 / every) - 1, `${name}: ${h.count} intervals`);
+    const mean = h.sum / h.count;
+    t.ok(mean > every * 0.8 && mean < every + 0.25, `${name}: every ${mean.toFixed(2)} s`);
+    t.same(h.buckets, [0.5, 1, 1.5, 2, 3, 5, 10, 30]);
+  }
+});

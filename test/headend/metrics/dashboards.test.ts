@@ -17,6 +17,8 @@ async function exposedNames(): Promise<Set<string>> {
     channels,
     pacer: () => pacerStats,
     ffmpegChildren: () => [process.pid],
+    // An alert configured (and on), so that each headend_alert_* series exists.
+    alerts: () => ({ zones: ['*'], channels: 2, changes: new Map([['serial', 1]]) }),
     // Two locked tuners (dB and % scales), so that each headend_tuner_* series exists.
     tuners: () => [
       {
@@ -150,6 +152,7 @@ t.test('the Prometheus alert rules', async (t) => {
     'HeadendChannelOnBackup',
     'HeadendPacingLate',
     'HeadendInputCcErrors',
+    'HeadendEmergencyAlertOn',
   ])
     t.ok(alerts.includes(a), `alert ${a}`);
   t.equal(new Set(alerts).size, alerts.length, 'alert names are unique');

@@ -7,7 +7,11 @@
 // and the headend has a country.
 
 import type { Descriptor } from '../../mpegts/psi/descriptors.js';
-import { extendedEventDescriptors, type EitEvent } from '../../mpegts/psi/eit.js';
+import {
+  extendedEventDescriptors,
+  shortEventDescriptor,
+  type EitEvent,
+} from '../../mpegts/psi/eit.js';
 import { encodeDvbText } from '../../mpegts/psi/dvb-text.js';
 import type { Programme } from './xmltv.js';
 
@@ -24,6 +28,9 @@ const GENRES: readonly [RegExp, number][] = [
   [/\b(leisure|hobby|travel|cooking|food|motoring|lifestyle)\b/i, 0xa0],
   [/\b(politics|economics|social|magazine)\b/i, 0x80],
 ];
+
+/** Languages of an event's short_event_descriptors at most (its own and 3 others). */
+const MAX_LANGUAGES = 4;
 
 /** ISO 639-1 → ISO 639-2/B for the languages guides use most; others 'und'. */
 const LANG3: Readonly<Record<string, string>> = {
@@ -142,11 +149,21 @@ export function eitEvent(
 ): EitEvent {
   const other: Descriptor[] = [];
   const lang = language3(p.lang);
+  // Other languages: a short_event_descriptor each (EN 300 468 §6.2.37: one per language; a
+  // TV shows the one of its menu language), at most MAX_LANGUAGES − 1 of them.
+  const seen = new Set([lang]);
+  for (const o of p.others ?? []) {
+    const l = language3(o.lang);
+    if (seen.has(l) || l === 'und' || seen.size >= MAX_LANGUAGES) continue;
+    seen.add(l);
+    other.push(shortEventDescriptor({ language: l, name: o.title, text: o.desc }));
+  }
   // The short event holds name + text in 250 bytes; a longer description goes whole into
-  // extended event descriptors (12 at most: the event must fit a 4 KB section).
+  // extended event descriptors (12 at most, fewer beside other languages: the event must fit
+  // a 4 KB section).
   const nameBytes = encodeDvbText(p.title, 126).length;
   const long = encodeDvbText(p.desc).length > 250 - nameBytes;
-  if (long) other.push(...extendedEventDescriptors(lang, p.desc, 12));
+  if (long) other.push(...extendedEventDescriptors(lang, p.desc, 12 - 3 * (seen.size - 1)));
   const genres = genresOf(p.categories);
   if (genres.length > 0) {
     // content_descriptor: { content_nibble_level_1(4) level_2(4) user_byte(8) }*

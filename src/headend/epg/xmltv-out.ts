@@ -62,7 +62,12 @@ export function epgXml(
           ` channel="${xmlEscape(c.slug)}">`,
         `    <title${lang}>${xmlEscape(p.title)}</title>`,
       );
+      const others = p.others ?? [];
+      for (const o of others)
+        out.push(`    <title lang="${xmlEscape(o.lang)}">${xmlEscape(o.title)}</title>`);
       if (p.desc) out.push(`    <desc${lang}>${xmlEscape(p.desc)}</desc>`);
+      for (const o of others)
+        if (o.desc) out.push(`    <desc lang="${xmlEscape(o.lang)}">${xmlEscape(o.desc)}</desc>`);
       for (const cat of p.categories) out.push(`    <category${lang}>${xmlEscape(cat)}</category>`);
       if (p.minAge !== undefined) out.push(`    <rating><value>${p.minAge}</value></rating>`);
       out.push('  </programme>');

@@ -22,6 +22,8 @@ export interface Programme {
   /** ISO 639 of the title ('' when not given). */
   lang: string;
   desc: string;
+  /** Titles (and descriptions) in other languages, in the file's order. */
+  others?: { lang: string; title: string; desc: string }[];
   categories: string[];
   /** Minimum age from a <rating><value>, when it is a number ("12", "FSK 16", "PG-13"). */
   minAge?: number;
@@ -165,12 +167,21 @@ export class XmltvReader {
     if (name === 'display-name') {
       if (this.channel !== null && text) this.channel.names.push(text);
     } else if (p !== null) {
-      // The first title/desc wins (XMLTV lists one per language, the preferred one first).
+      // The first title/desc is the programme's own (XMLTV lists one per language, the
+      // preferred one first); those in other languages come along for TVs set to them.
+      const lang = this.fieldLang;
       if (name === 'title' && p.title === '') {
         p.title = text;
-        p.lang = this.fieldLang;
-      } else if (name === 'desc' && p.desc === '') p.desc = text;
-      else if (name === 'category' && text) p.categories.push(text);
+        p.lang = lang;
+      } else if (name === 'title' && text && lang && lang !== p.lang) {
+        const o = (p.others ??= []).find((x) => x.lang === lang);
+        if (o === undefined) p.others.push({ lang, title: text, desc: '' });
+      } else if (name === 'desc') {
+        const o = lang && lang !== p.lang ? p.others?.find((x) => x.lang === lang) : undefined;
+        if (o !== undefined) {
+          if (o.desc === '') o.desc = text;
+        } else if (p.desc === '') p.desc = text;
+      } else if (name === 'category' && text) p.categories.push(text);
       else if (name === 'value' && this.inRating && p.minAge === undefined) p.minAge = ageOf(text);
     }
   }

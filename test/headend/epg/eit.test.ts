@@ -11,7 +11,7 @@ import {
 import { EitFeed } from '../../../src/headend/epg/eit-feed.js';
 import { eitEventEntry } from '../../../src/mpegts/psi/eit.js';
 import { parseEitPf, parseEitEvents } from '../../../src/mpegts/psi/eit.js';
-import type { Programme } from '../../../src/headend/epg/xmltv.js';
+import { parseXmltv, type Programme } from '../../../src/headend/epg/xmltv.js';
 import { decodeDvbText } from '../../../src/mpegts/psi/dvb-text.js';
 
 const H = 3_600_000;
@@ -87,6 +87,52 @@ t.test('an event, byte for byte', async (t) => {
   t.equal(noCountry.runningStatus, 1);
 });
 
+t.test('other languages: a short_event_descriptor each, after the own one', async (t) => {
+  const p = prog(0, 'Quiz', {
+    lang: 'de',
+    desc: 'Frage',
+    others: [
+      { lang: 'en', title: 'Quiz', desc: 'Ask' },
+      { lang: 'de', title: 'Doppelt', desc: '' }, // the own language again: left out
+      { lang: 'fr', title: 'Jeu', desc: '' },
+    ],
+  });
+  const bytes = [...eitEventEntry(eitEvent(p, p.stop, 4, null))];
+  // prettier-ignore
+  const loop = [
+    0x4d, 0x0e, ...Buffer.from('ger'), 4, ...Buffer.from('Quiz'), 5, ...Buffer.from('Frage'),
+    0x4d, 0x0c, ...Buffer.from('eng'), 4, ...Buffer.from('Quiz'), 3, ...Buffer.from('Ask'),
+    0x4d, 0x08, ...Buffer.from('fre'), 3, ...Buffer.from('Jeu'), 0,
+  ];
+  t.same(bytes.slice(12), loop, 'descriptor loop, byte for byte');
+  t.equal(((bytes[10] & 0x0f) << 8) | bytes[11], loop.length, 'descriptors_loop_length');
+  const back = parseEitEvents(
+    Uint8Array.from([
+      0x4e,
+      0xf0,
+      0,
+      0,
+      7,
+      0xc1,
+      0,
+      0,
+      0,
+      7,
+      0xff,
+      1,
+      0,
+      0x4e,
+      ...bytes,
+      0,
+      0,
+      0,
+      0,
+    ]),
+  );
+  t.equal(back[0]?.shortEvent?.language, 'ger', 'the first is the event’s own');
+  t.equal(back[0]?.otherDescriptors.filter((d) => d.tag === 0x4d).length, 2);
+});
+
 t.test('EitFeed: new sections only when p/f or the guide changes', async (t) => {
   let list = [prog(0, 'A'), prog(1, 'B')];
   const guide = { generation: 1, programmes: () => list };
@@ -158,4 +204,50 @@ t.test('a long description: extended event descriptors, whole characters, in ord
     short.otherDescriptors.some((d) => d.tag === 0x4e),
     'short: no extended descriptor',
   );
+});
+
+t.test('an XMLTV guide across the DST change and midnight: p/f and schedule in UTC', async (t) => {
+  // Europe/Berlin, night of 2026-10-24/25: CEST (+0200) until 03:00, then CET (+0100). The
+  // listing's local times carry their offsets; the EIT is in UTC (EN 300 468 §5.2.4).
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<tv>
+  <programme start="20261024233000 +0200" stop="20261025013000 +0200" channel="c">
+    <title lang="de">Spätfilm</title></programme>
+  <programme start="20261025013000 +0200" stop="20261025020000 +0100" channel="c">
+    <title lang="de">Nachtschicht</title></programme>
+  <programme start="20261025020000 +0100" stop="20261025060000 +0100" channel="c">
+    <title lang="de">Testbild</title></programme>
+</tv>`;
+  const list = parseXmltv(xml).programmes;
+  t.same(
+    list.map((p) => [new Date(p.start).toISOString(), (p.stop - p.start) / 60_000]),
+    [
+      ['2026-10-24T21:30:00.000Z', 120],
+      ['2026-10-24T23:30:00.000Z', 90], // 01:30 CEST → 02:00 CET: an hour and a half
+      ['2026-10-25T01:00:00.000Z', 240],
+    ],
+    'local times with their offsets, in UTC',
+  );
+  const feed = feedOf({ generation: 1, programmes: () => list });
+  // At 23:45 UTC (01:45 CEST) "Nachtschicht" runs, across midnight UTC.
+  const at = Date.UTC(2026, 9, 24, 23, 45);
+  const first = feed.update(at)!;
+  const pf = parseEitPf(first.pf!(0));
+  t.equal(pf.present?.shortEvent?.name, 'Nachtschicht');
+  t.equal(pf.present?.startTime?.toISOString(), '2026-10-24T23:30:00.000Z');
+  t.equal(pf.present?.durationSec, 5400, 'duration 01:30:00 across the change');
+  t.equal(pf.following?.shortEvent?.name, 'Testbild');
+  // The schedule counts from 00:00 UTC of the day: the events before midnight are in the
+  // segment 21:00-24:00 of day 0, Testbild in segment 0 of day 1 (section 8 = 3-h segment 8).
+  const events = first.schedule!.flatMap((s) =>
+    parseEitEvents(s).map((e) => [s[6], e.shortEvent?.name, e.startTime?.toISOString()]),
+  );
+  t.same(events, [
+    [7 * 8, 'Spätfilm', '2026-10-24T21:30:00.000Z'],
+    [7 * 8, 'Nachtschicht', '2026-10-24T23:30:00.000Z'],
+    [8 * 8, 'Testbild', '2026-10-25T01:00:00.000Z'],
+  ]);
+  // After midnight UTC the day moves on: Spätfilm and Nachtschicht are past or running.
+  const next = feed.update(Date.UTC(2026, 9, 25, 1, 5))!;
+  t.equal(parseEitPf(next.pf!(1)).present?.shortEvent?.name, 'Testbild');
 });

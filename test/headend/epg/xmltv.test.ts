@@ -27,26 +27,54 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
 </tv>
 `;
 
-t.test('parse: times with offsets, first title, CDATA, entities, categories, rating', async (t) => {
-  t.equal(parseXmltvTime('20261204180000 +0100'), Date.UTC(2026, 11, 4, 17));
-  t.equal(parseXmltvTime('20261204180000 -0530'), Date.UTC(2026, 11, 4, 23, 30));
-  t.equal(parseXmltvTime('202612041800'), Date.UTC(2026, 11, 4, 18), 'no seconds, no offset: UTC');
-  t.ok(Number.isNaN(parseXmltvTime('tomorrow')));
-  const g = parseXmltv(XML);
-  t.same([...g.channels], [['lobby.hotel', ['Lobby']]]);
-  t.same(g.programmes[0], {
-    channel: 'lobby.hotel',
-    start: Date.UTC(2026, 11, 4, 17),
-    stop: Date.UTC(2026, 11, 4, 18),
-    title: 'Abendschau',
-    lang: 'de',
-    desc: 'Nachrichten & Wetter',
-    categories: ['News'],
-    minAge: 12,
-  });
-  t.equal(g.programmes[1].title, 'Swim & Relax');
-  t.ok(Number.isNaN(g.programmes[1].stop), 'no stop given');
-});
+t.test(
+  'parse: times with offsets, titles by language, CDATA, entities, categories, rating',
+  async (t) => {
+    t.equal(parseXmltvTime('20261204180000 +0100'), Date.UTC(2026, 11, 4, 17));
+    t.equal(parseXmltvTime('20261204180000 -0530'), Date.UTC(2026, 11, 4, 23, 30));
+    t.equal(
+      parseXmltvTime('202612041800'),
+      Date.UTC(2026, 11, 4, 18),
+      'no seconds, no offset: UTC',
+    );
+    t.ok(Number.isNaN(parseXmltvTime('tomorrow')));
+    const g = parseXmltv(XML);
+    t.same([...g.channels], [['lobby.hotel', ['Lobby']]]);
+    t.same(g.programmes[0], {
+      channel: 'lobby.hotel',
+      start: Date.UTC(2026, 11, 4, 17),
+      stop: Date.UTC(2026, 11, 4, 18),
+      title: 'Abendschau',
+      lang: 'de',
+      desc: 'Nachrichten & Wetter',
+      others: [{ lang: 'en', title: 'Evening Show', desc: '' }],
+      categories: ['News'],
+      minAge: 12,
+    });
+    const two = parseXmltv(
+      XML.replace(
+        '<category lang="en">',
+        '<desc lang="en">News and weather</desc>\n<category lang="en">',
+      ),
+    );
+    t.same(
+      two.programmes[0].others,
+      [{ lang: 'en', title: 'Evening Show', desc: 'News and weather' }],
+      'a description in the other language goes with its title',
+    );
+    const out = epgXml(
+      [{ number: 1, name: 'Lobby', slug: 'lobby', epg: 'lobby.hotel' }] as never,
+      (id) => (id === 'lobby.hotel' ? two.programmes.slice(0, 1) : []),
+    );
+    t.match(
+      out,
+      /<title lang="de">Abendschau<\/title>\n {4}<title lang="en">Evening Show<\/title>/,
+    );
+    t.match(out, /<desc lang="en">News and weather<\/desc>/, '/epg.xml keeps every language');
+    t.equal(g.programmes[1].title, 'Swim & Relax');
+    t.ok(Number.isNaN(g.programmes[1].stop), 'no stop given');
+  },
+);
 
 t.test('malformed XML: an error with its line and column', async (t) => {
   const bad = XML.replace('</title>\n    <title lang="en">', '</titel>\n    <title lang="en">');
@@ -115,7 +143,7 @@ t.test('/epg.xml: channels by slug and number, programmes under the slug, escape
   );
   t.match(
     xml,
-    /<programme start="20261204170000 \+0000" stop="20261204180000 \+0000" channel="lobby">\n {4}<title lang="de">Abendschau<\/title>\n {4}<desc lang="de">Nachrichten &amp; Wetter<\/desc>\n {4}<category lang="de">News<\/category>\n {4}<rating><value>12<\/value><\/rating>/,
+    /<programme start="20261204170000 \+0000" stop="20261204180000 \+0000" channel="lobby">\n {4}<title lang="de">Abendschau<\/title>\n {4}<title lang="en">Evening Show<\/title>\n {4}<desc lang="de">Nachrichten &amp; Wetter<\/desc>\n {4}<category lang="de">News<\/category>\n {4}<rating><value>12<\/value><\/rating>/,
   );
   // Round trip through the parser: the same programme again.
   const back = parseXmltv(xml);

@@ -115,27 +115,8 @@ channels:
   writeFileSync(pty.panel, 'ALARM OFF lobby\r\n');
   await d.waitFor((e) => e.event === 'alert-off' && e.zone === 'lobby', 3000);
   await sleep(3000);
-  await r1.close();
-  await r2.close();
 
-  for (const [rec, name] of [
-    [r1, 'lobby'],
-    [r2, 'bar'],
-  ] as const) {
-    assertCleanAcrossFailures(t, rec, PSI_MS, `alert ${name}`);
-    const frames = frameWidths(rec, dir, name);
-    t.ok(frames.length > 100, `${name}: ffprobe decoded ${frames.length} frames`);
-    const onMs = firstFrameMs(frames, onNs, 640);
-    t.ok(onMs <= 1000, `${name}: the card's first picture ${onMs.toFixed(0)} ms after ALARM ON`);
-    const offMs = firstFrameMs(frames, offNs, 320);
-    t.ok(offMs <= 6000, `${name}: its own picture again ${offMs.toFixed(0)} ms after ALARM OFF`);
-    t.ok(
-      frames.some((f) => f.ns < onNs && f.width === 320),
-      `${name}: its own picture before the alarm`,
-    );
-  }
-
-  // 4. HTTP: no token, a wrong one, the right one; then the CLI.
+  // 4. HTTP: no token, a wrong one, the right one (every channel, the configured card).
   const post = (auth: string | undefined, body: unknown) =>
     fetch(`${api}/api/alert`, {
       method: 'POST',
@@ -148,23 +129,74 @@ channels:
     d.events.some((e) => JSON.stringify(e).includes(TOKEN) || JSON.stringify(e).includes('wrong')),
     'no token in the log',
   );
-  const ok = await post(`Bearer ${TOKEN}`, { state: 'on', zone: 'lobby', message: 'HTTP drill' });
+  const httpNs = nowNs();
+  const ok = await post(`Bearer ${TOKEN}`, { state: 'on' });
   t.equal(ok.status, 200, 'the right token: 200');
-  const httpOn = await d.waitFor((e) => e.event === 'alert-on' && e.trigger === 'http', 3000);
-  t.equal(httpOn.message, 'HTTP drill');
-  await d.waitFor(
-    (e) => e.event === 'source-up' && e.channel === '31 Lobby' && e.index === 2,
-    5000,
-  );
+  await d.waitFor((e) => e.event === 'alert-on' && e.trigger === 'http', 3000);
+  await sleep(2500);
+
+  // 5. The CLI turns it off, and on for the lobby with a message of its own.
+  const cliNs = nowNs();
   const cliOff = await runCli(['alert', 'off', '--url', api, '--token', TOKEN]);
   t.equal(cliOff.code, 0, `headend alert off: ${cliOff.stdout}${cliOff.stderr}`);
   t.match(cliOff.stdout, /^alert off/);
   await d.waitFor((e) => e.event === 'alert-off' && e.trigger === 'cli', 3000);
-  const bad = await runCli(['alert', 'on', '--url', api, '--token', 'nope']);
+  await sleep(3000);
+  const cliOn = await runCli([
+    'alert',
+    'on',
+    '--zone',
+    'lobby',
+    '--message',
+    'CLI drill',
+    '--url',
+    api,
+    '--token',
+    TOKEN,
+  ]);
+  t.equal(cliOn.code, 0, cliOn.stderr);
+  t.match(cliOn.stdout, /alert ON on 1 channel\(s\)\n {2}zone lobby: "CLI drill"/);
+  await d.waitFor(
+    (e) => e.event === 'source-up' && e.channel === '31 Lobby' && e.index === 2,
+    5000,
+  );
+  const bad = await runCli(['alert', 'off', '--url', api, '--token', 'nope']);
   t.equal(bad.code, 1, 'the CLI with a wrong token fails');
   t.match(bad.stdout, /HTTP 403/);
+  t.ok(
+    ((await (await fetch(`${api}/api/alert`)).json()) as { on: boolean }).on,
+    'and changes nothing',
+  );
+  await sleep(1500);
+  await r1.close();
+  await r2.close();
 
-  // 5. The serial device vanishes and returns.
+  for (const [rec, name] of [
+    [r1, 'lobby'],
+    [r2, 'bar'],
+  ] as const) {
+    assertCleanAcrossFailures(t, rec, PSI_MS, `alert ${name}`);
+    const frames = frameWidths(rec, dir, name);
+    t.ok(frames.length > 100, `${name}: ffprobe decoded ${frames.length} frames`);
+    t.ok(
+      frames.some((f) => f.ns < onNs && f.width === 320),
+      `${name}: its own picture before the alarm`,
+    );
+    for (const [what, at, width, within] of [
+      ['ALARM ON (serial)', onNs, 640, 1000],
+      ['ALARM OFF (serial)', offNs, 320, 6000],
+      ['POST /api/alert on', httpNs, 640, 1000],
+      ['headend alert off', cliNs, 320, 6000],
+    ] as const) {
+      const ms = firstFrameMs(frames, at, width);
+      t.ok(
+        ms <= within,
+        `${name}: ${width === 640 ? "the card's" : 'its own'} picture ${ms.toFixed(0)} ms after ${what}`,
+      );
+    }
+  }
+
+  // 6. The serial device vanishes and returns.
   const from = d.events.length;
   pty.proc.kill();
   await d.waitFor((e) => e.event === 'alarm-port-lost', 5000, from);
@@ -175,6 +207,6 @@ channels:
   t.equal(again.trigger, 'serial', 'the returned port triggers again');
   const m2 = await (await fetch(`${api}/metrics`)).text();
   t.match(m2, /headend_alert_changes_total\{trigger="http"\} 1/);
-  t.match(m2, /headend_alert_changes_total\{trigger="cli"\} 1/);
+  t.match(m2, /headend_alert_changes_total\{trigger="cli"\} 2/);
   await d.stop();
 });

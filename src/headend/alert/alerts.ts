@@ -16,8 +16,12 @@ import { DEFAULTS } from '../config/defaults.js';
 export const ALL_ZONES = '*';
 /** The card's tone, Hz. */
 const CARD_TONE_HZ = 1000;
-/** The card's keyframe interval: a channel switching to it waits at most this for a picture. */
-const CARD_GOP_MS = 240;
+/**
+ * The card is a still picture: 10 frames a second, every one a keyframe, so a channel switching
+ * to it waits at most 100 ms for a picture it can start on (a still intra frame is small).
+ */
+const CARD_RATE = 10;
+const CARD_GOP_MS = 100;
 
 export type AlertTrigger = 'serial' | 'contact' | 'http' | 'cli';
 
@@ -122,7 +126,7 @@ export function cardSource(message: string): SourceSpec {
     test: {
       pattern: 'color',
       resolution: DEFAULTS.testResolution,
-      rate: DEFAULTS.testRate,
+      rate: CARD_RATE,
       bitrate: DEFAULTS.testBitrate,
       text: message,
       tone: CARD_TONE_HZ,

@@ -3,7 +3,9 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   formatConfigError,
@@ -1046,4 +1048,56 @@ t.test('timetables: schedule rules and the group', async (t) => {
       /when/,
     ],
   );
+});
+
+t.test('headend.alert: card, zones, token or token_file, serial', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'headend-alert-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'alert.token'), 's3cret\n');
+  const c = ok(
+    'headend:\n  alert:\n    message: Fire\n    token_file: alert.token\n' +
+      '    zones: { east: [lobby, bar], west: spa }\n' +
+      "    serial: { device: /dev/ttyUSB0, baud: 19200, on: '^FIRE (\\w+)$', contact: dcd }\n" +
+      `channels:\n${channel(1)}`,
+    join(dir, 'channels.yaml'),
+  );
+  t.match(c.alert, {
+    message: 'Fire',
+    token: 's3cret',
+    zones: { east: ['lobby', 'bar'], west: ['spa'] },
+    serial: {
+      device: '/dev/ttyUSB0',
+      baud: 19200,
+      on: '^FIRE (\\w+)$',
+      off: '^ALARM OFF(?:\\s+(\\S+))?$',
+      contact: 'dcd',
+      contactInverted: false,
+    },
+  });
+  t.equal(c.alert?.source, undefined, 'the card by default');
+  t.equal(ok(`channels:\n${channel(1)}`).alert, null, 'off unless given');
+  const d = ok('headend:\n  alert: { source: /srv/evacuate.ts }\n' + `channels:\n${channel(1)}`);
+  t.match(d.alert, {
+    message: /^Emergency alert/,
+    source: { url: '/srv/evacuate.ts', loop: true },
+  });
+  t.equal(d.alert?.token, undefined, 'no token: the HTTP trigger is off');
+
+  const text =
+    'headend:\n  alert:\n    token: a\n    token_file: missing.token\n' +
+    "    serial: { device: /dev/ttyS0, on: '(unclosed', contact: rts }\n" +
+    `channels:\n${channel(1)}`;
+  const errs = errors(text);
+  t.same(errs.map(where), [val(text, "on: '(unclosed'"), val(text, 'contact: rts')]);
+  t.match(errs[0].message, /not a regular expression/);
+  t.match(errs[1].message, /expected cts, dsr or dcd/);
+  const both =
+    'headend:\n  alert:\n    token: a\n    token_file: missing.token\n' +
+    `channels:\n${channel(1)}`;
+  t.match(errors(both), [{ message: /give token or token_file, not both/ }]);
+  const missing =
+    'headend:\n  alert:\n    token_file: missing.token\n' + `channels:\n${channel(1)}`;
+  const m = errors(missing);
+  t.same(m.map(where), [val(missing, 'token_file: missing.token')]);
+  t.match(m[0].message, /cannot read .*missing\.token \(ENOENT\)/);
 });

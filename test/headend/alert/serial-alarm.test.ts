@@ -6,20 +6,8 @@ import t, { type Test } from 'tap';
 import { MockBinding } from '@serialport/binding-mock';
 import { SerialAlarm, type SerialBinding } from '../../../src/headend/alert/serial-alarm.js';
 import { serialSpec } from '../../../src/headend/config/alert.js';
-import type { Logger, LogFields, LogLevel } from '../../../src/headend/log.js';
+import { logger, type Line } from '../../helpers/log-lines.js';
 
-interface Line {
-  level: LogLevel;
-  event: string;
-  fields: LogFields;
-}
-function logger(lines: Line[]): Logger {
-  const l: Logger = {
-    log: (level, event, fields = {}) => void lines.push({ level, event, fields }),
-    child: () => l,
-  };
-  return l;
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

@@ -12,22 +12,8 @@ import type {
   SourceSubscriber,
 } from '../../../src/headend/channel/types.js';
 import type { OutputInfo } from '../../../src/scheduler/output-contract.js';
-import type { Logger, LogFields, LogLevel } from '../../../src/headend/log.js';
+import { logger, type Line } from '../../helpers/log-lines.js';
 import { simpleProgram, synthesize, type SynthProgram } from '../../helpers/synth.js';
-
-interface Line {
-  level: LogLevel;
-  event: string;
-  fields: LogFields;
-}
-
-function logger(lines: Line[]): Logger {
-  const l: Logger = {
-    log: (level, event, fields = {}) => void lines.push({ level, event, fields }),
-    child: () => l,
-  };
-  return l;
-}
 
 const CONFIG: ChannelConfig = {
   number: 7,

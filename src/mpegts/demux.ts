@@ -34,6 +34,8 @@ export interface ServiceInfo {
   serviceName: string;
   providerName: string;
   serviceType: number;
+  /** The entry's descriptors other than its service_descriptor, raw and in order. */
+  otherDescriptors: Descriptor[];
 }
 
 export interface DemuxEvents {
@@ -224,13 +226,15 @@ export class Demuxer {
       serviceName: svc.serviceName,
       providerName: svc.providerName,
       serviceType: svc.serviceType,
+      otherDescriptors: svc.otherDescriptors,
     };
     const old = this.service;
     if (
       old &&
       old.serviceName === info.serviceName &&
       old.providerName === info.providerName &&
-      old.serviceType === info.serviceType
+      old.serviceType === info.serviceType &&
+      sameDescriptors(old.otherDescriptors, info.otherDescriptors)
     )
       return;
     this.service = info;
@@ -248,4 +252,15 @@ export class Demuxer {
     this.clearProgramRoles();
     this.program = null;
   }
+}
+
+function sameDescriptors(a: readonly Descriptor[], b: readonly Descriptor[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.tag !== y.tag || x.data.length !== y.data.length) return false;
+    for (let k = 0; k < x.data.length; k++) if (x.data[k] !== y.data[k]) return false;
+  }
+  return true;
 }

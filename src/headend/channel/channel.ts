@@ -225,6 +225,7 @@ export class Channel {
   private configureEit(): void {
     const si = this.deps.si;
     this.remuxer.setEitTap(null);
+    this.remuxer.setSdtPassthrough(false);
     this.remuxer.setEitPf(null);
     this.remuxer.setEitSchedule([]);
     this.eit = null;
@@ -241,6 +242,7 @@ export class Channel {
         inputService: this.remuxer.demux.program?.programNumber ?? null,
       }));
       this.remuxer.setEitTap((b, o) => pass.packet(b, o));
+      this.remuxer.setSdtPassthrough(true);
       this.eitPass = pass;
     } else if (si.guide !== undefined) {
       this.eit = new EitFeed(si.guide, () => this.config.epg, ids, si.country ?? null);

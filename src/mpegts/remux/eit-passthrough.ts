@@ -16,6 +16,8 @@
 // goes to NetworkTables.setEitPf (which numbers its versions: a change of the input's p/f is a
 // new version on the output); the schedule, each section with the input's version, to
 // setEitSchedule. Nothing is allocated per packet; a section is copied only when it changed.
+// The SDT side of passthrough is the remuxer's (setSdtPassthrough): the input SDT entry's
+// descriptors other than the service_descriptor ride in the output's entry.
 
 import { crc32Mpeg2 } from '../crc32.js';
 import { SectionAssembler } from '../psi/assembler.js';

@@ -43,6 +43,8 @@ export class OutputPsi {
   private serviceType = 0x01;
   /** EIT_present_following_flag / EIT_schedule_flag of the SDT entry (EN 300 468 §5.2.3). */
   private eitPf = false;
+  /** The input SDT entry's other descriptors are carried (SDT passthrough). */
+  private passSdt = false;
   private eitSchedule = false;
   /** The program as last set, so an identity change can rebuild the PMT around it. */
   private program: ProgramInfo | null = null;
@@ -163,6 +165,13 @@ export class OutputPsi {
     return this.updateSdt();
   }
 
+  /** SDT passthrough (`epg: passthrough`): the input entry's other descriptors ride along. */
+  setSdtPassthrough(on: boolean): boolean {
+    if (on === this.passSdt) return false;
+    this.passSdt = on;
+    return this.updateSdt();
+  }
+
   /** Whether the output carries EIT p/f and schedule for the service (the SDT says so). */
   setEitFlags(presentFollowing: boolean, schedule: boolean): boolean {
     this.eitPf = presentFollowing;
@@ -187,7 +196,9 @@ export class OutputPsi {
             serviceType: this.serviceType,
             providerName: this.providerName,
             serviceName: this.serviceName,
-            otherDescriptors: [],
+            // EIT/SDT passthrough: the input's other descriptors of the service (CA
+            // identifier, linkage, …); the service_descriptor stays the output's own.
+            otherDescriptors: this.passSdt ? (this.inputService?.otherDescriptors ?? []) : [],
           },
         ],
       }),

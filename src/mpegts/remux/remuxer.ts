@@ -252,6 +252,14 @@ export class Remuxer implements PacketSink {
     this.eitTap = tap;
   }
 
+  /**
+   * SDT passthrough: the output SDT's service entry carries the input entry's descriptors
+   * other than the service_descriptor (whose name, provider and type stay the output's).
+   */
+  setSdtPassthrough(on: boolean): void {
+    if (this.psi.setSdtPassthrough(on)) this.nextPsiDue = -Infinity;
+  }
+
   setEitSchedule(sections: readonly Uint8Array[]): void {
     this.psi.network.setEitSchedule(sections);
     this.eitFlags.schedule = sections.length > 0;

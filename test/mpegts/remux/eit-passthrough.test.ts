@@ -16,6 +16,7 @@ import { serializeEitSchedule } from '../../../src/mpegts/psi/eit-schedule.js';
 import { packetizeSections, sectionCrcOk } from '../../../src/mpegts/psi/section.js';
 import { SectionAssembler } from '../../../src/mpegts/psi/assembler.js';
 import { getPid } from '../../../src/mpegts/packet.js';
+import { parseSdt, serializeSdt } from '../../../src/mpegts/psi/sdt.js';
 import { synthesize, simpleProgram } from '../../helpers/synth.js';
 import { checkStream, collector } from '../../helpers/ts-check.js';
 
@@ -181,4 +182,69 @@ t.test('through the remuxer: the input EIT on the output under its ids', async (
     'never the other service',
   );
   t.equal(parseEitPf(sections.slice(-2)).present?.shortEvent?.name, 'Match');
+});
+
+t.test('SDT passthrough: the input entry’s other descriptors, the output’s own name', async (t) => {
+  const { ts } = synthesize({
+    programs: [simpleProgram(1001, 0x44, 0x50)],
+    durationMs: 1500,
+    muxRate: 3e6,
+    pcrIntervalMs: 30,
+  });
+  // The broadcaster's SDT: its name, and a CA_identifier (0x53) and a private descriptor.
+  const extra = [
+    { tag: 0x53, data: Uint8Array.of(0x0b, 0x00) },
+    { tag: 0x5f, data: Uint8Array.of(0, 0, 0, 0x28) },
+  ];
+  const sdt = packetizeSections(
+    serializeSdt({
+      ...IN,
+      version: 1,
+      services: [
+        {
+          serviceId: 1001,
+          eitSchedule: true,
+          eitPresentFollowing: true,
+          runningStatus: 4,
+          freeCaMode: false,
+          serviceType: 1,
+          providerName: 'Broadcaster',
+          serviceName: 'Their Name',
+          otherDescriptors: extra,
+        },
+      ],
+    }),
+    0x11,
+  );
+  const run = (pass: boolean) => {
+    const c = collector();
+    const r = new Remuxer(
+      {
+        program: 1001,
+        programNumber: 7,
+        transportStreamId: 70,
+        serviceName: 'Lobby',
+        psiIntervalMs: 100,
+      },
+      c.sink,
+    );
+    r.setSdtPassthrough(pass);
+    r.push(sdt);
+    r.push(ts);
+    r.end();
+    const out = c.bytes();
+    const sections: Uint8Array[] = [];
+    const asm = new SectionAssembler(0x11, { onSection: (s) => void sections.push(s) });
+    for (let o = 0; o < out.length; o += 188) if (getPid(out, o) === 0x11) asm.push(out, o);
+    return parseSdt([sections.at(-1)!]).services[0];
+  };
+  const on = run(true);
+  t.equal(on.serviceId, 7);
+  t.equal(on.serviceName, 'Lobby', 'the configured name stays');
+  t.same(
+    on.otherDescriptors.map((d) => [d.tag, [...d.data]]),
+    extra.map((d) => [d.tag, [...d.data]]),
+    'the input descriptors pass',
+  );
+  t.same(run(false).otherDescriptors, [], 'without passthrough: none');
 });

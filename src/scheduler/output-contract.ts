@@ -24,6 +24,11 @@ export interface OutputSpec {
    * knows them (RTSP RTP-Info, RTCP). Absent: the output picks random ones.
    */
   rtp?: { ssrc: number; seq: number };
+  /**
+   * After a stall, overdue datagrams leave at most this many times the channel's own rate
+   * (burst-limit.ts; default 1.2).
+   */
+  burst?: number;
 }
 
 /**

@@ -17,6 +17,7 @@
 // A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
 // queued send still points into the slot.
 
+import { BurstLimiter, DEFAULT_BURST_FACTOR } from './burst-limit.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { OutputModule, PacedOutput } from './output-contract.js';
@@ -98,6 +99,9 @@ class WorkerChannel implements PacedQueue {
   private staggered = false;
   /** Sends since the last TAIL release that libuv may still hold. */
   private unreleased = false;
+  /** The head datagram's due time (staggered), and when the burst limit lets it leave. */
+  private headDueNs = 0;
+  private headAtNs = 0;
 
   constructor(
     readonly id: string,
@@ -105,6 +109,7 @@ class WorkerChannel implements PacedQueue {
     readonly output: PacedOutput,
     private readonly staggerIndex: number,
     tsBytes: number,
+    private readonly limiter: BurstLimiter,
   ) {
     const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
     this.buf = buf;
@@ -132,10 +137,17 @@ class WorkerChannel implements PacedQueue {
       );
       this.staggered = true;
     }
-    return v.meta[slot * 2] + this.offsetNs;
+    // Due as scheduled, and as the burst limit lets it go after a stall (burst-limit.ts).
+    this.headDueNs = v.meta[slot * 2] + this.offsetNs;
+    this.headAtNs = this.limiter.earliest(this.headDueNs);
+    return this.headAtNs;
   }
 
-  sendHead(lateNs: number): void {
+  /** `lateNs`: behind the time the loop was given (headDue()); lateness counts from the due time. */
+  sendHead(sinceAtNs: number): void {
+    const now = this.headAtNs + sinceAtNs;
+    const lateNs = now - this.headDueNs;
+    this.limiter.sent(this.headDueNs, now);
     const v = this.v;
     const read = v.ctl[CTL_READ];
     const slot = read & v.mask;
@@ -211,6 +223,7 @@ port.on('message', (m: ToWorker) => {
             out,
             m.staggerIndex,
             m.spec.packetsPerDatagram * 188,
+            new BurstLimiter(m.spec.burst ?? DEFAULT_BURST_FACTOR),
           );
           queues.push(ch);
           post({ type: 'opened', id: m.id, info: out.info });

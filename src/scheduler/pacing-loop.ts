@@ -12,9 +12,12 @@
 
 /** A channel's queue as the loop sees it. */
 export interface PacedQueue {
-  /** Due time (ns) of the next datagram, Infinity when the queue is empty. */
+  /**
+   * Due time (ns) the loop paces the next datagram by, Infinity when the queue is empty (a
+   * queue may give a time after the datagram's own due time: the burst limit, burst-limit.ts).
+   */
   headDue(): number;
-  /** Sends the next datagram; `lateNs` = now − due (negative when sent early). */
+  /** Sends the next datagram; `lateNs` = now − headDue() (negative when sent early). */
   sendHead(lateNs: number): void;
 }
 

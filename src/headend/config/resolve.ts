@@ -154,6 +154,8 @@ export function resolveChannel(
     packetsPerDatagram:
       raw.packets_per_datagram ?? def.packets_per_datagram ?? DEFAULTS.packetsPerDatagram,
   };
+  const burst = raw.burst ?? def.burst;
+  if (burst !== undefined) output.burst = burst;
   if (raw.output.source !== undefined) output.source = raw.output.source;
   for (const s of [...sources, ...schedule.map((r) => r.source)]) {
     const input = s.url !== undefined ? parseInputAddress(s.url) : undefined;

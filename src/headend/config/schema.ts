@@ -95,6 +95,9 @@
 //                                 cbrOverflows and cbrMaxLagMs) and the daemon warns
 //                                 cbr-rate-too-low with the measured rate (also lastError)
 //     packets_per_datagram: 7     TS packets per UDP/RTP datagram, 1-7 (default 7)
+//     burst: 1.2                  after a stall (the OS's, the VM's, ours) the backlog leaves at
+//                                 most this × the channel's own rate, above 1 to 10 (default 1.2;
+//                                 in headend.defaults for every channel): no burst at switch ports
 //     psi_interval: 100ms         PAT/PMT/SDT repetition, 10ms-500ms (default 100ms)
 //     decode_margin: 100ms        least time every PES leaves before its decoding time
 //                                 (DTS − PCR), 0-900ms (default 100ms); the output never holds
@@ -237,6 +240,7 @@ const channelShape = {
   service: integer(1, 65535).optional(),
   bitrate: bitrate(LIMITS.cbrMin, LIMITS.cbrMax, 'the CBR mux rate of one program').optional(),
   packets_per_datagram: integer(1, 7).optional(),
+  burst: number(1, 10, 'times the channel rate').optional(),
   psi_interval: duration(LIMITS.psiIntervalMinMs, LIMITS.psiIntervalMaxMs).optional(),
   decode_margin: duration(0, LIMITS.decodeMarginMaxMs).optional(),
   stall_timeout: duration(LIMITS.stallMinMs, LIMITS.stallMaxMs).optional(),

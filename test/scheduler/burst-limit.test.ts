@@ -1,0 +1,130 @@
+// Bursts bounded by construction (burst-limit.ts), driven through the pacing loop's sendDue with
+// a fake clock: a CBR channel (a datagram every ms) whose loop is stalled for 50 ms sends at
+// most 1.2 × its rate over any 10 ms window afterwards (plus one datagram), its worst lateness
+// is the stall, the backlog is gone within stall / 0.2, and datagrams on time are never held.
+import t from 'tap';
+import { BurstLimiter } from '../../src/scheduler/burst-limit.js';
+import { sendDue, type PacedQueue } from '../../src/scheduler/pacing-loop.js';
+
+const MS = 1e6;
+
+/** A queue as the pacing worker keeps one: its dues, through the limiter. */
+function queue(
+  dues: number[],
+  limiter: BurstLimiter,
+  sent: { at: number; due: number }[],
+): PacedQueue {
+  let at = 0;
+  return {
+    headDue() {
+      if (dues.length === 0) return Infinity;
+      at = limiter.earliest(dues[0]);
+      return at;
+    },
+    sendHead(sinceAt) {
+      const due = dues.shift()!;
+      const now = at + sinceAt;
+      limiter.sent(due, now);
+      sent.push({ at: now, due });
+    },
+  };
+}
+
+/** Runs the loop on a 0.1 ms tick from 0 to `endMs`, not at all while stalled. */
+function run(
+  q: PacedQueue,
+  endMs: number,
+  stall?: [number, number],
+  early?: number,
+  stall2?: [number, number],
+): void {
+  let now = 0;
+  const out = { sent: 0 };
+  const stalled = (s?: [number, number]) => s !== undefined && now >= s[0] * MS && now < s[1] * MS;
+  for (; now <= endMs * MS; now += 0.1 * MS) {
+    if (stalled(stall) || stalled(stall2)) continue;
+    sendDue([q], () => now, out, early);
+  }
+}
+
+/** Most datagrams sent in any window of `ms`. */
+function maxInWindow(at: number[], ms: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < at.length; i++) {
+    while (at[i] - at[j] >= ms * MS) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+const cbr = (n: number, everyMs = 1): number[] =>
+  Array.from({ length: n }, (_, i) => i * everyMs * MS);
+
+t.test('a 50 ms stall: no burst, lateness the stall, caught up in stall / 0.2', async (t) => {
+  const sent: { at: number; due: number }[] = [];
+  run(queue(cbr(600), new BurstLimiter(1.2), sent), 700, [100, 150]);
+  t.equal(sent.length, 600, 'every datagram sent');
+  const late = sent.map((s) => s.at - s.due);
+  t.ok(
+    Math.max(...late) <= 50.1 * MS,
+    `worst lateness ${(Math.max(...late) / MS).toFixed(2)} ms: the stall`,
+  );
+  const window = maxInWindow(
+    sent.map((s) => s.at),
+    10,
+  );
+  t.ok(window <= 13, `at most ${window} datagrams in any 10 ms (schedule: 10; 1.2× + 1 = 13)`);
+  const caughtUp = sent.find((s) => s.due >= 150 * MS && s.at - s.due <= 0.1 * MS);
+  t.ok(caughtUp, 'caught up');
+  t.ok(
+    caughtUp!.at <= (150 + 50 / 0.2 + 2) * MS,
+    `back on schedule at ${(caughtUp!.at / MS).toFixed(1)} ms (stall ended at 150, bound 400)`,
+  );
+  t.ok(
+    sent.filter((s) => s.due < 100 * MS).every((s) => s.at - s.due < 0.1 * MS),
+    'before the stall: every datagram on time',
+  );
+
+  const free: { at: number; due: number }[] = [];
+  run(queue(cbr(600), new BurstLimiter(1000), free), 700, [100, 150]);
+  t.ok(
+    maxInWindow(
+      free.map((s) => s.at),
+      10,
+    ) >= 50,
+    'without the limit the backlog leaves in one burst (the limit is what prevents it)',
+  );
+});
+
+t.test('a second stall during the catch-up; a loop that never spins (1 ms early)', async (t) => {
+  const two: { at: number; due: number }[] = [];
+  run(queue(cbr(700), new BurstLimiter(1.2), two), 900, [100, 150], undefined, [200, 230]);
+  t.equal(two.length, 700);
+  const w2 = maxInWindow(
+    two.map((s) => s.at),
+    10,
+  );
+  t.ok(w2 <= 13, `two stalls: at most ${w2} in any 10 ms`);
+  const sleepy: { at: number; due: number }[] = [];
+  run(queue(cbr(600), new BurstLimiter(1.2), sleepy), 700, [100, 150], 1 * MS);
+  const w3 = maxInWindow(
+    sleepy.map((s) => s.at),
+    10,
+  );
+  // The loop's own 1 ms early window adds what falls due in it (one datagram here).
+  t.ok(w3 <= 14, `1 ms early: at most ${w3} in any 10 ms (1.2× + 1 + the early window's 1)`);
+});
+
+t.test('on time: nothing held; a new timeline: not limited', async (t) => {
+  const sent: { at: number; due: number }[] = [];
+  run(queue(cbr(300, 0.3), new BurstLimiter(), sent), 100);
+  t.ok(
+    sent.every((s) => Math.abs(s.at - s.due) <= 0.1 * MS),
+    'a datagram every 0.3 ms, each at its due time',
+  );
+  const l = new BurstLimiter();
+  l.sent(10 * MS, 30 * MS); // 20 ms late
+  t.equal(l.earliest(11 * MS), 30 * MS + MS / 1.2, 'the next one: 1/1.2 of the due gap later');
+  t.equal(l.earliest(5 * MS), 5 * MS, 'a due time before the last (a new timeline): not held');
+  t.throws(() => new BurstLimiter(1), RangeError);
+});

@@ -1,30 +1,42 @@
 // Bursts bounded by construction: after any stall (ours, the OS's, the VM's) a channel's overdue
-// datagrams do not all leave at once. Each is given a time it may leave: its due time, or, while
-// the channel is behind, the previous datagram's time plus their due-time gap divided by
-// `factor` (default 1.2). The backlog then drains at factor × the channel's own rate (its
-// schedule: CBR the mux rate, VBR its rate of the moment), so over any window the channel sends
-// at most factor × what its schedule puts in that window, plus what the loop sends early
-// (EARLY_NS, or 1 ms when it never spins) and REANCHOR_NS. A shallow switch port never sees more.
+// datagrams do not all leave at once. Two rules give each datagram a time it may leave (never
+// before its due time):
 //
-// The times form their own schedule, so a send a little late (the OS wakes the loop late) does
-// not slow the catch-up; a send later than REANCHOR_NS behind its time (another stall during
-// the catch-up) re-anchors the schedule at that send, so the datagrams behind it do not leave
-// in a burst either.
+// 1. Spacing: while the channel is behind, the previous datagram's time plus their due-time gap
+//    divided by `factor` (default 1.2). The backlog drains at factor × the channel's own rate
+//    (its schedule: CBR the mux rate, VBR its rate of the moment), evenly. These times form
+//    their own schedule, so a send a little late (the OS wakes the loop late) does not slow the
+//    catch-up; a send more than REANCHOR_NS behind its time (another stall) pulls the schedule
+//    up to REANCHOR_NS before that send. REANCHOR_NS is above this VM's usual wake-up delay of a
+//    sleeping loop (1-2 ms): at 0.5 ms every late wake-up lost catch-up progress.
+// 2. Window (the hard bound, TR 101 290's 10 ms): over any WINDOW_NS the datagrams sent span at
+//    most factor × WINDOW_NS of schedule (plus the one sent): a datagram due at d waits until
+//    WINDOW_NS after the send of the last datagram due before d − factor × WINDOW_NS. Sends
+//    are remembered in a ring (RING entries: a 12 ms span up to ~900 Mbit/s a channel).
 //
-// What it costs, by construction: the worst lateness is the stall's length (never more: a
-// datagram on time is not held), and the catch-up after a stall of S lasts S / (factor − 1)
-// (5 S at 1.2). A gap that is zero or negative (a new timeline after a discontinuity, a reload)
-// limits nothing. The limiter holds no clock: the loop asks it and tells it.
+// On time, neither rule holds anything back (the previous send was a whole due gap earlier; the
+// window's datagram left 12 ms of schedule ago). The worst lateness is the stall's length, and
+// the catch-up after a stall of S lasts about S / (factor − 1) (5 S at 1.2). A gap that is zero
+// or negative (a new timeline after a discontinuity, a reload) limits nothing and starts the
+// window afresh. The limiter holds no clock: the loop asks it and tells it.
 
-/** Default factor: 1.2 × the channel's own rate at most (TR 101 290's 10 ms window judged). */
+/** Default factor: 1.2 × the channel's own rate at most. */
 export const DEFAULT_BURST_FACTOR = 1.2;
-/** A send this far behind its limited time restarts the limited schedule from it. */
-export const REANCHOR_NS = 500_000;
+/** A send this far behind its spaced time restarts the spacing from it. */
+export const REANCHOR_NS = 2_000_000;
+/** The window the burst is judged over (TR 101 290, and the issue's 10 ms). */
+export const WINDOW_NS = 10_000_000;
+const RING = 1024;
 
 export class BurstLimiter {
   private lastDueNs = NaN;
-  /** The previous datagram's limited time. */
+  /** The previous datagram's spaced time. */
   private lastAtNs = -Infinity;
+  /** Sends remembered: due time and send time, oldest at `head`. */
+  private readonly dues = new Float64Array(RING);
+  private readonly sends = new Float64Array(RING);
+  private head = 0;
+  private count = 0;
 
   constructor(private readonly factor = DEFAULT_BURST_FACTOR) {
     if (!(factor > 1)) throw new RangeError(`burst factor must be > 1, got ${factor}`);
@@ -34,14 +46,34 @@ export class BurstLimiter {
   earliest(dueNs: number): number {
     const gap = dueNs - this.lastDueNs;
     if (!(gap > 0)) return dueNs;
-    const t = this.lastAtNs + gap / this.factor;
-    return t > dueNs ? t : dueNs;
+    let t = this.lastAtNs + gap / this.factor;
+    if (t < dueNs) t = dueNs;
+    // The last send due before the window's span: keep it at the head, drop those before it.
+    const from = dueNs - this.factor * WINDOW_NS;
+    while (this.count >= 2 && this.dues[(this.head + 1) % RING] < from) {
+      this.head = (this.head + 1) % RING;
+      this.count--;
+    }
+    if (this.count > 0 && this.dues[this.head] < from) {
+      const w = this.sends[this.head] + WINDOW_NS;
+      if (w > t) t = w;
+    }
+    return t;
   }
 
   /** The datagram due at `dueNs` left at `nowNs`. */
   sent(dueNs: number, nowNs: number): void {
+    if (!(dueNs - this.lastDueNs > 0)) this.count = 0; // a new timeline: a new window
     const at = this.earliest(dueNs);
-    this.lastAtNs = nowNs - at > REANCHOR_NS ? nowNs : at;
+    this.lastAtNs = nowNs - at > REANCHOR_NS ? nowNs - REANCHOR_NS : at;
     this.lastDueNs = dueNs;
+    if (this.count === RING) {
+      this.head = (this.head + 1) % RING;
+      this.count--;
+    }
+    const i = (this.head + this.count) % RING;
+    this.dues[i] = dueNs;
+    this.sends[i] = nowNs;
+    this.count++;
   }
 }

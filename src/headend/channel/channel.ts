@@ -22,6 +22,7 @@ import { Programme } from './programme.js';
 import { OutputMonitor } from './output-monitor.js';
 import { OutputHealth } from './output-health.js';
 import { CbrWatch } from './cbr-watch.js';
+import { BehindWatch } from './behind-watch.js';
 import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
 import type { LocalTimeOffset } from '../../mpegts/psi/tdt-tot.js';
 import { EitFeed, type GuideView } from '../epg/eit-feed.js';
@@ -166,6 +167,8 @@ export class Channel {
   private readonly outputHealth = new OutputHealth();
   /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
   private cbrWatch: CbrWatch | null;
+  /** Sends later than 25 ms: said (channel-behind) at most every 10 s. */
+  private readonly behind = new BehindWatch();
 
   constructor(
     config: ChannelConfig,
@@ -776,6 +779,8 @@ export class Channel {
     const q = this.queue?.stats;
     const change = q ? this.outputHealth.sample(q.sent, q.sendErrors ?? 0) : undefined;
     if (change) this.log.log(change.level, change.event, { message: change.message });
+    const behind = q ? this.behind.sample(now, q.lateness) : undefined;
+    if (behind) this.log.log('warn', 'channel-behind', behind);
     const low = this.cbrWatch?.sample(now, {
       ...this.remuxer.stats,
       cbrOverflows: this.remuxer.cbrOverflows,

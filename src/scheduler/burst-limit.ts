@@ -61,10 +61,13 @@ export class BurstLimiter {
     return t;
   }
 
-  /** The datagram due at `dueNs` left at `nowNs`. */
-  sent(dueNs: number, nowNs: number): void {
+  /**
+   * The datagram due at `dueNs` left at `nowNs`; `atNs`: what earliest() gave for it (the loop
+   * has it already: not computed twice per send).
+   */
+  sent(dueNs: number, nowNs: number, atNs = this.earliest(dueNs)): void {
     if (!(dueNs - this.lastDueNs > 0)) this.count = 0; // a new timeline: a new window
-    const at = this.earliest(dueNs);
+    const at = atNs;
     this.lastAtNs = nowNs - at > REANCHOR_NS ? nowNs - REANCHOR_NS : at;
     this.lastDueNs = dueNs;
     if (this.count === RING) {

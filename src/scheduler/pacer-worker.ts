@@ -147,7 +147,7 @@ class WorkerChannel implements PacedQueue {
   sendHead(sinceAtNs: number): void {
     const now = this.headAtNs + sinceAtNs;
     const lateNs = now - this.headDueNs;
-    this.limiter.sent(this.headDueNs, now);
+    this.limiter.sent(this.headDueNs, now, this.headAtNs);
     const v = this.v;
     const read = v.ctl[CTL_READ];
     const slot = read & v.mask;

@@ -24,7 +24,7 @@ function queue(
     sendHead(sinceAt) {
       const due = dues.shift()!;
       const now = at + sinceAt;
-      limiter.sent(due, now);
+      limiter.sent(due, now, at);
       sent.push({ at: now, due });
     },
   };

@@ -70,16 +70,9 @@ export class Programme {
   reevaluate(why = 'timetable'): void {
     if (this.stopped) return;
     const now = this.nowMs();
-    this.rule = ruleInForce(
-      this.rules.map((r) => r.rule),
-      this.zone,
-      now,
-    );
-    this.next = nextChange(
-      this.rules.map((r) => r.rule),
-      this.zone,
-      now,
-    );
+    const rules = this.rules.map((r) => r.rule);
+    this.rule = ruleInForce(rules, this.zone, now);
+    this.next = nextChange(rules, this.zone, now);
     const name = this.rule >= 0 ? this.rules[this.rule].name : 'own source';
     this.apply('planned', `${why}: ${name}`);
     this.arm(now);

@@ -14,10 +14,11 @@
 //                ~4.9 Mbit/s) → 239.255.41.N
 //   headend vbr  the same without `bitrate:` (VBR: the service's own packets and PSI, like
 //                DVBlast's output) → 239.255.42.N
-//   headend spin5, headend sleep   CBR with `pacing: { spin_budget: 5 }` (the pacing thread
-//                spins at most 5 % of a core) and `spin_budget: 0` (it never spins: it sleeps
-//                to each due time, sending what falls due within half its wake-up delay
-//                together) → 239.255.46.N, 239.255.47.N
+//                (`headend` and `headend vbr` in the default pacing mode, balanced)
+//   headend spin, headend sleep   CBR with `pacing: { mode: spin }` (the pacing thread spins
+//                to every send, no CPU limit) and `mode: sleep` (it never spins: it sleeps to
+//                each due time, sending what falls due within 1 ms together) → 239.255.46.N,
+//                239.255.47.N
 //   dvblast      `dvblast -D 239.255.40.1:5000/udp -c <8 lines: group 1 sid> -U -t 1 -C`
 //                (raw UDP, TTL 1, DVB tables like ours; latency/retention at their defaults
 //                100/40 ms) → 239.255.43.N
@@ -48,15 +49,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Analyzer } from '../src/mpegts/analyzer/index.js';
 import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
-import { PcrArrivals } from './pcr-arrivals.js';
+import { PACING, figures, worstOf, type OutputFigures } from './wire-figures.js';
+import { cpuSeconds, peakRssMB } from './proc-stats.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { startCapture } from './pcap.js';
-import type { Packet } from './receiver.js';
 
 const SERVICES = 8;
-const DG = 1316;
 const SECONDS = arg('seconds', 25);
 const FLOOR_SECONDS = arg('floor-seconds', 5);
 /** --keep 1: keep the capture, configs and logs (their directory is printed). */
@@ -123,14 +122,13 @@ interface Tool {
   log: string;
 }
 
-type HeadendPhase = 'headend' | 'headend vbr' | 'headend spin5' | 'headend sleep';
+type HeadendPhase = 'headend' | 'headend vbr' | 'headend spin' | 'headend sleep';
 
 function startHeadend(dir: string, name: HeadendPhase, outs: string[]): Tool {
   const [inGroup, inPort] = IN_ADDR.split(':');
-  // headend spin5: CBR with the pacing thread's spin held to 5 % of a core (spin_budget);
-  // headend sleep: no spin at all (spin_budget 0: the thread sleeps to each due time).
-  const budget = name === 'headend spin5' ? 5 : name === 'headend sleep' ? 0 : undefined;
-  const pacing = budget !== undefined ? `  pacing: { spin_budget: ${budget} }\n` : '';
+  // headend spin / headend sleep: CBR in those pacing modes; the others in the default.
+  const mode = name === 'headend spin' ? 'spin' : name === 'headend sleep' ? 'sleep' : undefined;
+  const pacing = mode !== undefined ? `  pacing: { mode: ${mode} }\n` : '';
   const yaml =
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  http: false\n  rtsp: false\n${pacing}channels:\n` +
     outs
@@ -168,21 +166,6 @@ function startDvblast(dir: string, outs: string[]): Tool {
   proc.stderr!.on('data', (b: Buffer) => chunks.push(b));
   proc.once('exit', () => writeFileSync(log, Buffer.concat(chunks)));
   return { name: 'dvblast', proc, outs, log };
-}
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-/** user+sys CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-/** Peak resident set (VmHWM), MB. */
-function peakRssMB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 interface GenResult {
@@ -299,159 +282,6 @@ function warnings(t: Tool): string[] {
   return [...counts].map(([k, n]) => `${k} ×${n}`);
 }
 
-// ------------------------------------------------------------------ figures
-
-export interface OutputFigures {
-  phase: string;
-  tool: string;
-  service: number;
-  datagrams: number;
-  bitrate: number;
-  /** Datagram payload sizes, `size: count`. */
-  sizes: Record<string, number>;
-  pcrJitterP50Us: number;
-  pcrJitterP99Us: number;
-  pcrJitterMaxUs: number;
-  dfMaxMs: number;
-  /** The median second's DF (the steady state; the max is often one stall). */
-  dfMedianMs: number;
-  /** One datagram's duration at the output's mean rate, ms. */
-  datagramMs: number;
-  /** dfMaxMs ÷ datagramMs: 1.0 is a perfectly paced stream. */
-  dfDatagrams: number;
-  burstRatio: number;
-  lostPackets: number;
-  ccErrors: number;
-  priority1: number;
-  priority2: number;
-}
-
-function figures(
-  phase: string,
-  tool: string,
-  service: number,
-  all: Packet[],
-  fromNs: number,
-  toNs: number,
-): OutputFigures {
-  const list = all.filter((p) => p.ns >= fromNs && p.ns <= toNs);
-  const a = new Analyzer();
-  const pairs = new PcrArrivals();
-  const { xs, ys } = pairs;
-  const sizes: Record<string, number> = {};
-  for (const p of list) {
-    sizes[p.size] = (sizes[p.size] ?? 0) + 1;
-    a.push(p.data, p.ns);
-    pairs.push(p.data, 0, p.ns);
-  }
-  a.end();
-  const rep = a.report();
-  const jit = detrendedResiduals(xs, ys);
-  const pct = (q: number): number =>
-    jit.length ? jit[Math.min(jit.length - 1, Math.floor(q * jit.length))] : NaN;
-  // Burst: most bytes in any 10 ms window of arrivals, against the mean rate's 10 ms share.
-  let bytes = 0;
-  let maxBytes = 0;
-  for (let i = 0, j = 0; i < list.length; i++) {
-    bytes += list[i].size;
-    while (list[i].ns - list[j].ns >= 10e6) bytes -= list[j++].size;
-    if (bytes > maxBytes) maxBytes = bytes;
-  }
-  const seconds = list.length > 1 ? (list[list.length - 1].ns - list[0].ns) / 1e9 : 0;
-  const bitrate = seconds > 0 ? (list.reduce((s, p) => s + p.size, 0) * 8) / seconds : 0;
-  const datagramMs = bitrate > 0 ? ((DG * 8) / bitrate) * 1e3 : NaN;
-  const dfMaxMs = rep.mdi?.dfMaxMs ?? NaN;
-  const dfs = (rep.mdi?.intervals ?? []).filter((v) => v.bitrate > 0).map((v) => v.df_ms);
-  const dfMedianMs = dfs.length ? dfs.sort((x, y) => x - y)[dfs.length >> 1] : NaN;
-  const cc = rep.tr101290.priority1.find((c) => c.id === '1.4');
-  return {
-    phase,
-    tool,
-    service,
-    datagrams: list.length,
-    bitrate,
-    sizes,
-    pcrJitterP50Us: pct(0.5),
-    pcrJitterP99Us: pct(0.99),
-    pcrJitterMaxUs: jit.length ? jit[jit.length - 1] : NaN,
-    dfMaxMs,
-    dfMedianMs,
-    datagramMs,
-    dfDatagrams: dfMaxMs / datagramMs,
-    burstRatio: bitrate > 0 ? maxBytes / ((bitrate / 8) * 0.01) : NaN,
-    lostPackets: rep.mdi?.mlrTotal ?? 0,
-    ccErrors: cc?.errors ?? 0,
-    priority1: rep.priority1Errors,
-    priority2: rep.priority2Errors,
-  };
-}
-
-/**
- * |arrival − (c + m·PCR)| in µs, sorted: the PCR overall jitter. The line is a least-squares
- * fit made twice, the second time without the 2 % of points furthest from the first: on a busy
- * box a few sends held back by 100 ms or more would otherwise tilt the line and show up as
- * jitter of every other PCR (p50 and p99 then measure one stall). Every point's residual is
- * kept, so the max still shows the stall. Both tools are measured the same way.
- */
-function detrendedResiduals(xs: number[], ys: number[]): Float64Array {
-  const n = xs.length;
-  if (n < 3) return new Float64Array(0);
-  const x0 = xs[0];
-  const y0 = ys[0];
-  const fit = (use: (i: number) => boolean): [number, number] => {
-    let k = 0;
-    let sx = 0;
-    let sy = 0;
-    let sxx = 0;
-    let sxy = 0;
-    for (let i = 0; i < n; i++) {
-      if (!use(i)) continue;
-      const x = xs[i] - x0;
-      const y = ys[i] - y0;
-      k++;
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      sxy += x * y;
-    }
-    const m = (k * sxy - sx * sy) / (k * sxx - sx * sx);
-    return [m, (sy - m * sx) / k];
-  };
-  const residuals = ([m, c]: [number, number]): Float64Array => {
-    const r = new Float64Array(n);
-    for (let i = 0; i < n; i++) r[i] = Math.abs(ys[i] - y0 - (c + m * (xs[i] - x0))) * 1e6;
-    return r;
-  };
-  const first = residuals(fit(() => true));
-  const cut = Float64Array.from(first).sort()[Math.floor(0.98 * (n - 1))];
-  return residuals(fit((i) => first[i] <= cut)).sort();
-}
-
-type Key = 'pcrJitterP50Us' | 'pcrJitterP99Us' | 'pcrJitterMaxUs' | 'dfDatagrams' | 'burstRatio';
-const PACING: Key[] = [
-  'pcrJitterP50Us',
-  'pcrJitterP99Us',
-  'pcrJitterMaxUs',
-  'dfDatagrams',
-  'burstRatio',
-];
-
-/** Worst of a tool's outputs in one phase (and its losses summed). */
-function worstOf(rows: OutputFigures[]) {
-  const max = (k: Key | 'dfMaxMs' | 'dfMedianMs'): number => Math.max(...rows.map((r) => r[k]));
-  return {
-    pcrJitterP50Us: max('pcrJitterP50Us'),
-    pcrJitterP99Us: max('pcrJitterP99Us'),
-    pcrJitterMaxUs: max('pcrJitterMaxUs'),
-    dfMedianMs: max('dfMedianMs'),
-    dfMaxMs: max('dfMaxMs'),
-    dfDatagrams: max('dfDatagrams'),
-    burstRatio: max('burstRatio'),
-    lostPackets: rows.reduce((s, r) => s + r.lostPackets, 0),
-    ccErrors: rows.reduce((s, r) => s + r.ccErrors, 0),
-  };
-}
-
 // ------------------------------------------------------------------ run
 
 async function main(): Promise<void> {
@@ -470,7 +300,7 @@ async function main(): Promise<void> {
   const plan = {
     headend: groups(41),
     'headend vbr': groups(42),
-    'headend spin5': groups(46),
+    'headend spin': groups(46),
     'headend sleep': groups(47),
     dvblast: groups(43),
     'both: headend': groups(44),
@@ -489,8 +319,8 @@ async function main(): Promise<void> {
       ]),
     );
     phases.push(
-      await runPhase('headend spin5', input.file, () => [
-        startHeadend(dir, 'headend spin5', plan['headend spin5']),
+      await runPhase('headend spin', input.file, () => [
+        startHeadend(dir, 'headend spin', plan['headend spin']),
       ]),
     );
     phases.push(
@@ -557,7 +387,7 @@ async function main(): Promise<void> {
   const cpuOf = (phase: string, tool: string): number =>
     phases.find((p) => p.phase === phase)!.tools.find((t) => t.name === tool)!.cpuPercent;
   const comparisons = {
-    'headend CBR ÷ dvblast (alone)': compare(
+    'headend CBR (mode balanced) ÷ dvblast (alone)': compare(
       sel('headend', 'headend'),
       sel('dvblast', 'dvblast'),
       cpuOf('headend', 'headend'),
@@ -569,13 +399,13 @@ async function main(): Promise<void> {
       cpuOf('headend vbr', 'headend vbr'),
       cpuOf('dvblast', 'dvblast'),
     ),
-    'headend CBR, spin_budget 5 ÷ dvblast (alone)': compare(
-      sel('headend spin5', 'headend spin5'),
+    'headend CBR, mode spin ÷ dvblast (alone)': compare(
+      sel('headend spin', 'headend spin'),
       sel('dvblast', 'dvblast'),
-      cpuOf('headend spin5', 'headend spin5'),
+      cpuOf('headend spin', 'headend spin'),
       cpuOf('dvblast', 'dvblast'),
     ),
-    'headend CBR, spin_budget 0 ÷ dvblast (alone)': compare(
+    'headend CBR, mode sleep ÷ dvblast (alone)': compare(
       sel('headend sleep', 'headend sleep'),
       sel('dvblast', 'dvblast'),
       cpuOf('headend sleep', 'headend sleep'),

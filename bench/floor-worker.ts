@@ -2,15 +2,22 @@
 // measures is how the OS and the (virtual) machine schedule a thread, not our pacing code.
 //   spin:     never sleeps; reads the clock (with the pacer's pause loop between reads) and
 //             records every gap between two reads: time the thread was kept off the CPU.
+//   sleep:    a normal thread with the pacer's timer slack (1 µs) that sleeps in Atomics.wait
+//             to a deadline every periodNs: how late it wakes (the floor of pacing modes
+//             balanced and sleep, which sleep to most sends);
 //   rt-sleep: SCHED_FIFO (realtime.ts), sleeps in Atomics.wait to a deadline every periodNs
 //             with no spin, and records how late it woke: the wake-up floor of a real-time
 //             sleeper (the caller holds the CPU latency request, as the real-time pacer runs).
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { makeThreadRealtime } from '../src/scheduler/realtime.js';
+import {
+  PACING_TIMER_SLACK_NS,
+  makeThreadRealtime,
+  setThreadTimerSlack,
+} from '../src/scheduler/realtime.js';
 
 const { mode, seconds, periodNs, priority } = workerData as {
-  mode: 'spin' | 'rt-sleep';
+  mode: 'spin' | 'sleep' | 'rt-sleep';
   seconds: number;
   periodNs: number;
   priority: number;
@@ -35,8 +42,13 @@ if (mode === 'spin') {
     last = t;
   }
 } else {
-  const r = makeThreadRealtime(priority);
-  if (!r.ok) error = r.error;
+  if (mode === 'rt-sleep') {
+    const r = makeThreadRealtime(priority);
+    if (!r.ok) error = r.error;
+  } else {
+    const r = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
+    if (!r.ok) error = r.error;
+  }
   const word = new Int32Array(new SharedArrayBuffer(4));
   const periodMs = periodNs / 1e6;
   let due = performance.now() + periodMs;

@@ -4,13 +4,16 @@
 // punctually than such a thread runs, so the benches print it next to the targets:
 //   spin     a normally scheduled thread that never sleeps: its longest gaps off the CPU
 //            (the floor of our default pacing, which spins the last stretch to each send);
+//   sleep    a normally scheduled thread (timer slack 1 µs, as the pacer's) sleeping to a
+//            deadline every periodNs: how late it wakes (the floor of pacing modes balanced
+//            and sleep);
 //   rt-sleep a SCHED_FIFO thread sleeping to a deadline every periodNs, with the CPU latency
 //            request held: how late it wakes (the floor of real-time pacing).
 import { Worker } from 'node:worker_threads';
 import { holdCpuLatency } from '../src/headend/cpu-latency.js';
 
 export interface Floor {
-  mode: 'spin' | 'rt-sleep';
+  mode: 'spin' | 'sleep' | 'rt-sleep';
   seconds: number;
   samples: number;
   /** Delay (off-CPU gap or wake-up lateness) percentiles and max, µs. */
@@ -49,7 +52,7 @@ export async function measureFloor(
       return i < 0 ? 20 : kept[Math.min(kept.length - 1, i)];
     };
     const notes = [
-      r.error && `not real-time: ${r.error}`,
+      r.error && (mode === 'rt-sleep' ? `not real-time: ${r.error}` : r.error),
       latency && !latency.ok && `no CPU latency request: ${latency.message}`,
     ].filter(Boolean);
     return {
@@ -73,6 +76,8 @@ export function describeFloor(f: Floor): string {
   const what =
     f.mode === 'spin'
       ? 'normal thread spinning, off the CPU'
-      : 'SCHED_FIFO thread sleeping to deadlines (cpu_dma_latency 0), woke late';
+      : f.mode === 'sleep'
+        ? 'normal thread sleeping to deadlines (timer slack 1 µs), woke late'
+        : 'SCHED_FIFO thread sleeping to deadlines (cpu_dma_latency 0), woke late';
   return `${what}: p99 ${f.p99Us.toFixed(0)} µs, p99.9 ${f.p999Us.toFixed(0)} µs, max ${(f.maxUs / 1000).toFixed(2)} ms, >0.5 ms ${f.over500us}×, >1 ms ${f.over1ms}× in ${f.seconds} s${f.note ? ` (${f.note})` : ''}`;
 }

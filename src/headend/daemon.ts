@@ -147,7 +147,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       stalls.pacer(st);
     },
     realtimePriority: config.pacing.realtimePriority,
-    spinBudget: config.pacing.spinBudgetPercent / 100,
+    mode: config.pacing.mode,
+    spinBudget:
+      config.pacing.spinBudgetPercent === null ? undefined : config.pacing.spinBudgetPercent / 100,
+  });
+  void pacer.thread.then((th) => {
+    if (th === null) return; // the worker failed: onError said so
+    log.log('info', 'pacer-thread', {
+      tid: th.tid,
+      mode: config.pacing.mode,
+      ...(config.pacing.spinBudgetPercent === null
+        ? {}
+        : { spinBudgetPercent: config.pacing.spinBudgetPercent }),
+      timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
+    });
+    if (th.timerSlackError) {
+      log.log('warn', 'pacer-timer-slack-failed', {
+        message: th.timerSlackError,
+        hint: 'sends may leave up to 50 µs later than they could',
+      });
+    }
   });
   void pacer.realtime.then((r) => {
     if (r === null) return;

@@ -36,10 +36,17 @@ import {
   ringViews,
   type RingViews,
 } from './ring.js';
-import { makeThreadRealtime } from './realtime.js';
+import {
+  PACING_TIMER_SLACK_NS,
+  makeThreadRealtime,
+  setThreadTimerSlack,
+  threadId,
+} from './realtime.js';
 import {
   SpinBudget,
   SpinMargin,
+  modeSettings,
+  type PacingMode,
   coalesceWindow,
   planWait,
   sendDue,
@@ -184,9 +191,10 @@ class WorkerChannel implements PacedQueue {
 const queues: WorkerChannel[] = [];
 const opening = new Map<string, Promise<WorkerChannel | null>>();
 let closing = false;
-const margin = new SpinMargin();
-/** PacerOptions.spinBudget: the share of a core the spin may use. */
-const budget = new SpinBudget((workerData.spinBudget as number | undefined) ?? 1);
+/** PacerOptions.mode, and its spin budget unless PacerOptions.spinBudget overrides it. */
+const mode = modeSettings(workerData.mode as PacingMode);
+const margin = new SpinMargin(SpinMargin.MAX_NS, mode.marginQuantile);
+const budget = new SpinBudget((workerData.spinBudget as number | undefined) ?? mode.spinBudget);
 const realtimePriority = (workerData.realtimePriority as number) ?? 0;
 /** The loop runs SCHED_FIFO (set once at start). */
 let realtime = false;
@@ -265,6 +273,15 @@ async function remove(id: string): Promise<void> {
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function run(): Promise<void> {
+  const slack = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
+  post({
+    type: 'thread',
+    thread: {
+      tid: threadId(),
+      timerSlackNs: PACING_TIMER_SLACK_NS,
+      ...(slack.ok ? {} : { timerSlackError: slack.error }),
+    },
+  });
   if (realtimePriority > 0) {
     const result = makeThreadRealtime(realtimePriority);
     realtime = result.ok;

@@ -13,6 +13,7 @@
 // `stats` reads them without messages.
 
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_PACING_MODE, PACING_MODES, type PacingMode } from './pacing-loop.js';
 import type { DestinationSpec, OutputInfo, OutputSpec } from './output-contract.js';
 import {
   ST_BYTES,
@@ -33,18 +34,18 @@ import {
   WAKE_WORDS,
   type FromWorker,
   type PacerStats,
+  type PacerThread,
   type RealtimeResult,
   type ToWorker,
 } from './protocol.js';
 
 export type { OutputSpec, OutputInfo, DestinationSpec } from './output-contract.js';
-export type { PacerStats, RealtimeResult } from './protocol.js';
+export type { PacerStats, PacerThread, RealtimeResult } from './protocol.js';
 
 /** Most TS packets in one datagram (7 × 188 = 1316 bytes fill a 1500-byte MTU). */
 const MAX_PACKETS_PER_DATAGRAM = 7;
 
-/** The pacing thread's spin budget when none is given: no limit (SpinBudget). */
-export const DEFAULT_SPIN_BUDGET = 1;
+export { DEFAULT_PACING_MODE, PACING_MODES, type PacingMode };
 
 export interface PacerOptions {
   /**
@@ -63,9 +64,11 @@ export interface PacerOptions {
    * Needs root, CAP_SYS_NICE or RLIMIT_RTPRIO; `realtime` tells whether it took effect.
    */
   realtimePriority?: number;
+  /** How the pacing thread waits for due times (PacingMode; default DEFAULT_PACING_MODE). */
+  mode?: PacingMode;
   /**
    * The share of one core the pacing thread may spend busy-waiting for due times (0-1; 0:
-   * never spin, sleep to each due time; 1: no limit; default DEFAULT_SPIN_BUDGET). See
+   * never spin, sleep to each due time; 1: no limit); default: the mode's (modeSettings). See
    * SpinBudget.
    */
   spinBudget?: number;
@@ -181,6 +184,9 @@ export class Pacer {
    */
   readonly realtime: Promise<RealtimeResult | null>;
   private settleRealtime: (r: RealtimeResult | null) => void = () => {};
+  /** The pacing thread (its tid and timer slack) once it started; null if it never did. */
+  readonly thread: Promise<PacerThread | null>;
+  private settleThread: (t: PacerThread | null) => void = () => {};
 
   constructor(private readonly opts: PacerOptions) {
     const priority = opts.realtimePriority ?? 0;
@@ -191,13 +197,17 @@ export class Pacer {
       priority > 0
         ? new Promise((resolve) => (this.settleRealtime = resolve))
         : Promise.resolve(null);
+    this.thread = new Promise((resolve) => (this.settleThread = resolve));
+    const mode = opts.mode ?? DEFAULT_PACING_MODE;
+    if (!PACING_MODES.includes(mode)) throw new RangeError(`unknown pacing mode ${mode}`);
     this.worker = new Worker(new URL('./pacer-worker.js', import.meta.url), {
       workerData: {
         wake: this.wake.buffer,
         statsEveryMs: opts.onStats ? 1000 : 0,
         outputModule: String(opts.outputModule),
         realtimePriority: priority,
-        spinBudget: opts.spinBudget ?? DEFAULT_SPIN_BUDGET,
+        mode,
+        spinBudget: opts.spinBudget,
       },
       // `node --input-type=module -e` is not valid for a worker file.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
@@ -206,12 +216,14 @@ export class Pacer {
     this.worker.on('error', (e) => {
       this.dead = true;
       this.settleRealtime(null);
+      this.settleThread(null);
       if (this.opts.onError) this.opts.onError(e);
       else console.error('pacer worker failed:', e);
     });
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', () => {
         this.settleRealtime(null);
+        this.settleThread(null);
         resolve();
       }),
     );
@@ -315,6 +327,9 @@ export class Pacer {
         break;
       case 'realtime':
         this.settleRealtime(m.result);
+        break;
+      case 'thread':
+        this.settleThread(m.thread);
         break;
       case 'closed':
         break;

@@ -10,6 +10,30 @@
 //   - the worker's event loop must still turn now and then (socket callbacks, control messages):
 //     it yields when nothing is due for YIELD_GAP_NS, and at least every MAX_NO_YIELD_NS.
 
+/**
+ * How the pacing thread passes the time to each due time (headend.pacing.mode):
+ *   spin      sleeps to due − (the worst recent wake-up delay), spins the rest, no CPU limit:
+ *             the most punctual on a shared VM, whose sleeping vCPUs wake late, at up to a core;
+ *   balanced  sleeps to due − (the 90th percentile of recent wake-up delays), spins the rest
+ *             within BALANCED_SPIN_BUDGET of a core: a rare slow wake-up makes one send late
+ *             instead of raising every spin (the default: an appliance's core is not free);
+ *   sleep     never spins: sleeps to each due time and sends what falls due within
+ *             SLEEP_COALESCE_NS together (the least CPU; sends late by the OS's wake-up delay).
+ * Every mode lowers the thread's timer slack (realtime.ts), so a sleep ends when asked.
+ */
+export type PacingMode = 'spin' | 'balanced' | 'sleep';
+export const PACING_MODES: readonly PacingMode[] = ['spin', 'balanced', 'sleep'];
+export const DEFAULT_PACING_MODE: PacingMode = 'balanced';
+/** The share of a core `balanced` may spin (SpinBudget). */
+export const BALANCED_SPIN_BUDGET = 0.05;
+
+/** A mode's spin budget (SpinBudget: 0 never spins, 1 no limit) and margin quantile. */
+export function modeSettings(mode: PacingMode): { spinBudget: number; marginQuantile: number } {
+  if (mode === 'spin') return { spinBudget: 1, marginQuantile: 1 };
+  if (mode === 'sleep') return { spinBudget: 0, marginQuantile: 1 };
+  return { spinBudget: BALANCED_SPIN_BUDGET, marginQuantile: 0.9 };
+}
+
 /** A channel's queue as the loop sees it. */
 export interface PacedQueue {
   /**
@@ -124,9 +148,13 @@ export function planWait(
 }
 
 /**
- * How early to stop sleeping: the recent worst oversleep (how much later than asked the OS woke
- * us) plus a guard, between MIN and a maximum. Tracks the maximum over the last two windows of
- * WINDOW samples, so one slow wake-up raises the margin at once and it decays within ~2 windows.
+ * How early to stop sleeping: the recent oversleeps (how much later than asked the OS woke us)
+ * plus a guard, between MIN and a maximum, over the last two windows of WINDOW samples.
+ *
+ * With quantile 1 (mode spin) the margin is the worst of them: one slow wake-up raises it at
+ * once, and it decays within ~2 windows. With a quantile below 1 (mode balanced) it is that
+ * quantile of each finished window (the higher of the last two): a wake-up slower than most
+ * makes its send late instead of making every later wake-up spin longer.
  *
  * The maximum is MAX_NS for a normally scheduled thread. A real-time (SCHED_FIFO) thread is
  * capped at REALTIME_MAX_NS: it wakes within tens of µs when the CPU is kept out of deep idle,
@@ -144,9 +172,15 @@ export class SpinMargin {
   private prev = 0;
   private n = 0;
   private marginNs = 200_000;
+  /** The window's samples (quantile < 1 only), sorted in place when it ends. */
+  private readonly samples: Float64Array | null;
 
-  constructor(private maxNs = SpinMargin.MAX_NS) {
+  constructor(
+    private maxNs = SpinMargin.MAX_NS,
+    private readonly quantile = 1,
+  ) {
     this.marginNs = Math.min(this.marginNs, maxNs);
+    this.samples = quantile < 1 ? new Float64Array(SpinMargin.WINDOW) : null;
   }
 
   /** Changes the cap (the thread became real-time); the margin follows at once. */
@@ -162,10 +196,20 @@ export class SpinMargin {
   /** One timed-out sleep woke `oversleepNs` after the time asked for. */
   record(oversleepNs: number): void {
     const o = oversleepNs > 0 ? oversleepNs : 0;
-    if (o > this.cur) this.cur = o;
-    if (++this.n >= SpinMargin.WINDOW) {
+    const q = this.samples;
+    if (q === null) {
+      if (o > this.cur) this.cur = o;
+      if (++this.n >= SpinMargin.WINDOW) {
+        this.prev = this.cur;
+        this.cur = 0;
+        this.n = 0;
+      }
+    } else {
+      q[this.n] = o;
+      if (++this.n < SpinMargin.WINDOW) return; // the quantile moves once per window
+      q.sort(); // numeric, in place
       this.prev = this.cur;
-      this.cur = 0;
+      this.cur = q[Math.min(q.length - 1, Math.floor(this.quantile * q.length))];
       this.n = 0;
     }
     const worst = Math.max(this.cur, this.prev) + SpinMargin.GUARD_NS;

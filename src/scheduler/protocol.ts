@@ -24,6 +24,8 @@ export type FromWorker =
   /** Answer to dest-add / dest-remove: error set when it failed. */
   | { type: 'dest-done'; req: number; error?: string }
   | { type: 'stats'; stats: PacerStats }
+  /** Sent once at start: the pacing thread's id, and its timer slack set (or why not). */
+  | { type: 'thread'; thread: PacerThread }
   /** Sent once at start when a real-time priority was asked for. */
   | { type: 'realtime'; result: RealtimeResult }
   | { type: 'closed' };
@@ -48,6 +50,16 @@ export interface PacerStats {
   periodNs: number;
   /** The loop runs SCHED_FIFO (PacerOptions.realtimePriority took effect). */
   realtime: boolean;
+}
+
+/** The pacing thread as the OS sees it. */
+export interface PacerThread {
+  /** Its kernel id (ps -L, top -H, chrt -p); 0 when /proc is not there. */
+  tid: number;
+  /** The timer slack it asked for, ns (realtime.ts). */
+  timerSlackNs: number;
+  /** Why the slack could not be set (its sleeps then end up to 50 µs later). */
+  timerSlackError?: string;
 }
 
 /** Whether the pacing thread runs SCHED_FIFO (PacerOptions.realtimePriority). */

@@ -95,6 +95,11 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
   const rt = await d.waitFor((e) => e.event.startsWith('pacer-realtime'), 5000);
   t.equal(rt.event, mayRealtime ? 'pacer-realtime' : 'pacer-realtime-failed', rt.event);
   t.equal(sampleOf(m2, 'headend_pacer_realtime', {}), mayRealtime ? 1 : 0, 'realtime gauge');
+  // The pacing thread names itself: its tid, the mode (the default), its 1 µs timer slack.
+  const th = await d.waitFor((e) => e.event === 'pacer-thread', 5000);
+  t.equal(th.mode, 'balanced', 'default pacing mode');
+  t.equal(th.timerSlackNs, 1000, 'timer slack lowered');
+  t.ok(Number(th.tid) > 0, `the pacing thread's tid ${th.tid}`);
   let mayHoldLatency = true;
   try {
     accessSync('/dev/cpu_dma_latency', constants.W_OK);

@@ -116,6 +116,28 @@ t.test('a second stall during the catch-up; a loop that never spins (1 ms early)
   t.ok(w3 <= 15, `1 ms early: at most ${w3} in any 10 ms (1.2× + 1 + 2 of the early window)`);
 });
 
+t.test('a low-rate channel: a late datagram and the next two never share 10 ms', async (t) => {
+  // 1.5 Mbit/s: a datagram every 7 ms; on time, any 10 ms holds at most 2. The loop stalls
+  // 4-6 ms at a time before every third datagram (a loaded box): the held datagram leaves
+  // just past the window's end, not on it, where the wire's timestamps could count it inside.
+  const sent: { at: number; due: number }[] = [];
+  const stalls: [number, number][] = Array.from({ length: 30 }, (_, i) => [
+    21 * i + 6.5,
+    21 * i + 11 + (i % 3),
+  ]);
+  const q = queue(cbr(90, 7), new BurstLimiter(1.2), sent);
+  let now = 0;
+  const out = { sent: 0 };
+  for (; now <= 700 * MS; now += 0.01 * MS) {
+    if (stalls.some(([a, b]) => now >= a * MS && now < b * MS)) continue;
+    sendDue([q], () => now, out);
+  }
+  t.equal(sent.length, 90);
+  const at = sent.map((s) => s.at);
+  const w = maxInWindow(at, 10 + 0.05);
+  t.ok(w <= 2, `at most ${w} datagrams in any 10.05 ms`);
+});
+
 t.test('on time: nothing held; a new timeline: not limited', async (t) => {
   const sent: { at: number; due: number }[] = [];
   run(queue(cbr(300, 0.3), new BurstLimiter(), sent), 100);

@@ -190,6 +190,37 @@ t.test('UDP channel at 4 Mbit/s CBR: complete, in order, clean, paced', async (t
   t.ok(ch.stats.lateNs < 250e6, `worst lateness ${(ch.stats.lateNs / 1e6).toFixed(3)} ms`);
 });
 
+t.test(
+  'every pacing mode sends everything, in order; the thread lowers its timer slack',
+  async (t) => {
+    t.throws(
+      () => new Pacer({ outputModule: OUTPUT_MODULE, mode: 'turbo' as 'spin' }),
+      /unknown pacing mode turbo/,
+    );
+    const dgs = cbrDatagrams(1000);
+    for (const [i, mode] of (['spin', 'balanced', 'sleep'] as const).entries()) {
+      const port = 5710 + i;
+      const rx = await startReceiver('239.255.7.10', port);
+      const pacer = new Pacer({ outputModule: OUTPUT_MODULE, mode });
+      const ch = pacer.addChannel({ id: mode, output: output({ group: '239.255.7.10', port }) });
+      t.notOk((await ch.ready) instanceof Error, `${mode}: output opened`);
+      const th = await pacer.thread;
+      t.equal(th?.timerSlackError, undefined, `${mode}: timer slack set`);
+      t.ok(th && th.tid > 0 && th.tid !== process.pid, `${mode}: the pacing thread's own tid`);
+      await feedLive((d, due) => void ch.enqueue(d.bytes, due, d.pcr27), dgs);
+      for (let k = 0; k < 100 && ch.stats.sent < dgs.length; k++) await sleep(20);
+      await sleep(50);
+      const got = await rx.stop();
+      await pacer.close();
+      t.equal(got.length, dgs.length, `${mode}: all received`);
+      t.ok(
+        got.every((g, k) => Buffer.compare(g.data, Buffer.from(dgs[k].bytes)) === 0),
+        `${mode}: in order, bytes intact`,
+      );
+    }
+  },
+);
+
 t.test('RTP channel: PT 33, sequence +1, timestamps follow the PCR', async (t) => {
   const dgs = cbrDatagrams(1500);
   const rx = await startReceiver('239.255.7.2', 5702);

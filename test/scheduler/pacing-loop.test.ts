@@ -3,8 +3,11 @@ import {
   EARLY_NS,
   MAX_COALESCE_NS,
   MAX_NO_YIELD_NS,
+  BALANCED_SPIN_BUDGET,
+  DEFAULT_PACING_MODE,
   SpinBudget,
   SpinMargin,
+  modeSettings,
   YIELD_GAP_NS,
   coalesceWindow,
   SLEEP_COALESCE_NS,
@@ -133,6 +136,32 @@ t.test('planWait: sleep, spin, yield', async (t) => {
     'sleep',
     '…but not into a due time',
   );
+});
+
+t.test(
+  'SpinMargin with a quantile (mode balanced): a rare slow wake-up does not raise it',
+  async (t) => {
+    const s = new SpinMargin(SpinMargin.MAX_NS, 0.9);
+    const start = s.ns;
+    for (let i = 0; i < SpinMargin.WINDOW - 1; i++) s.record(i % 20 === 0 ? 900_000 : 30_000);
+    t.equal(s.ns, start, 'unchanged within the first window');
+    s.record(30_000);
+    // 13 of 256 samples (5 %) were slow: the 90th percentile is a fast one.
+    t.equal(s.ns, 30_000 + SpinMargin.GUARD_NS, 'the window ends: its 90th percentile + guard');
+    for (let i = 0; i < SpinMargin.WINDOW; i++) s.record(i % 5 === 0 ? 600_000 : 50_000);
+    t.equal(s.ns, 600_000 + SpinMargin.GUARD_NS, 'when 20 % are slow, the margin covers them');
+    for (let i = 0; i < SpinMargin.WINDOW; i++) s.record(20_000);
+    t.equal(s.ns, 600_000 + SpinMargin.GUARD_NS, 'the higher of the last two windows');
+    for (let i = 0; i < SpinMargin.WINDOW; i++) s.record(20_000);
+    t.equal(s.ns, SpinMargin.MIN_NS, 'then down to the minimum');
+  },
+);
+
+t.test('modeSettings: spin has no budget, sleep none to spend, balanced a quantile', async (t) => {
+  t.same(modeSettings('spin'), { spinBudget: 1, marginQuantile: 1 });
+  t.same(modeSettings('sleep'), { spinBudget: 0, marginQuantile: 1 });
+  t.same(modeSettings('balanced'), { spinBudget: BALANCED_SPIN_BUDGET, marginQuantile: 0.9 });
+  t.equal(DEFAULT_PACING_MODE, 'balanced');
 });
 
 t.test('SpinMargin follows the worst recent oversleep', async (t) => {

@@ -7,7 +7,11 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { makeThreadRealtime, threadId } from '../../src/scheduler/realtime.js';
+import {
+  PACING_TIMER_SLACK_NS,
+  makeThreadRealtime,
+  threadId,
+} from '../../src/scheduler/realtime.js';
 import type { RealtimeResult } from '../../src/scheduler/protocol.js';
 
 /** [policy, rt_priority] of one thread of this process. */
@@ -74,4 +78,31 @@ t.test('an invalid priority is refused by chrt, the thread unchanged', async (t)
   t.equal(r.ok, false);
   t.match(r.error, /chrt: /);
   t.same(policyOf(process.pid), [0, 0]);
+});
+
+t.test('setThreadTimerSlack: the calling thread only, no privilege needed', async (t) => {
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { readFileSync } = require('node:fs');
+    import(workerData.mod).then((m) => {
+      const r = m.setThreadTimerSlack(workerData.ns);
+      const tid = m.threadId();
+      parentPort.postMessage({ r, tid, slack: readFileSync('/proc/' + tid + '/timerslack_ns', 'utf8').trim() });
+    });`;
+  const mod = new URL('../../src/scheduler/realtime.js', import.meta.url).href;
+  const mainBefore = readFileSync(`/proc/${process.pid}/timerslack_ns`, 'utf8').trim();
+  const worker = new Worker(src, { eval: true, workerData: { mod, ns: PACING_TIMER_SLACK_NS } });
+  t.teardown(() => worker.terminate());
+  const got = await new Promise<{ r: { ok: boolean }; tid: number; slack: string }>((res, rej) => {
+    worker.once('message', res);
+    worker.once('error', rej);
+  });
+  t.same(got.r, { ok: true });
+  t.equal(got.slack, String(PACING_TIMER_SLACK_NS), 'the worker sleeps with 1 µs of slack');
+  t.not(got.tid, process.pid);
+  t.equal(
+    readFileSync(`/proc/${process.pid}/timerslack_ns`, 'utf8').trim(),
+    mainBefore,
+    'the main thread keeps its own',
+  );
 });

@@ -1,7 +1,6 @@
 // Every default of channels.yaml in one place (schema.ts documents what each key means).
 
 export const DEFAULTS = {
-  spinBudgetPercent: 100,
   tuneTimeoutMs: 10_000,
   /** headend.name, and the provider of channels that set none. */
   headendName: 'headend',

@@ -46,7 +46,12 @@
 //     address: 239.255.255.255    239.255.255.255 (administratively scoped, the default) or
 //                                 224.2.127.254 (global scope); port 9875
 //     ttl: 1                      TTL of the announcements (default headend.ttl)
-//   pacing:                       the pacing thread (all off by default; restart to change)
+//   pacing:                       the pacing thread (restart to change)
+//     mode: balanced              how it waits for each send: balanced (the default: sleeps
+//                                 to just before it, spins the last ~50 µs within 5 % of a
+//                                 core), spin (spins to every send, up to a whole core: the
+//                                 most punctual on a busy VM) or sleep (never spins: the
+//                                 least CPU, sends ~0.1 ms late). Measured in the README
 //     realtime_priority: 20       run it SCHED_FIFO at this priority, 1-99 (0: normal
 //                                 scheduling, the default). Needs root, CAP_SYS_NICE or
 //                                 LimitRTPRIO in the unit; a warning says when it did not apply
@@ -55,7 +60,8 @@
 //                                 wake in time for the next send (needs root). On VMs the
 //                                 difference between ~5 ms and ~50 µs late wake-ups
 //     spin_budget: 5              percent of one core the pacing thread may spend spinning to
-//                                 each due time (0-100, default 100: no limit). Past it, it
+//                                 each due time (0-100; default the mode's: spin 100,
+//                                 balanced 5, sleep 0). Past it, it
 //                                 sleeps to the due time: a send is then late by the OS's
 //                                 wake-up delay instead of a core spinning at high datagram
 //                                 rates (see the README: a trade on VMs)
@@ -151,6 +157,7 @@
 // ───────────────────────────────────────────────────────────────────────────────────────────
 
 import { z } from 'zod';
+import { PACING_MODES } from '../../scheduler/pacing-loop.js';
 import { PATTERN_ALIASES, TEST_PATTERNS, type TestPattern } from './types.js';
 import {
   addressOffset,
@@ -294,6 +301,9 @@ export const HeadendSchema = z.strictObject({
   ).optional(),
   pacing: z
     .strictObject({
+      mode: z
+        .enum(PACING_MODES, { error: `expected one of ${PACING_MODES.join(', ')}` })
+        .optional(),
       realtime_priority: integer(0, 99).optional(),
       cpu_dma_latency: integer(0, 2_000_000).optional(),
       spin_budget: integer(0, 100).optional(),
@@ -355,7 +365,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'http') return ['listen'];
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
-  if (last === 'pacing') return ['realtime_priority', 'cpu_dma_latency', 'spin_budget'];
+  if (last === 'pacing') return ['mode', 'realtime_priority', 'cpu_dma_latency', 'spin_budget'];
   return [];
 }
 

@@ -3,6 +3,7 @@
 // companion RTP group must be multicast and must not land on another channel's output).
 
 import { DEFAULTS } from './defaults.js';
+import { DEFAULT_PACING_MODE } from '../../scheduler/pacing-loop.js';
 import type { RawHeadend } from './schema.js';
 import type { ErrorSink } from './sink.js';
 import type { ChannelSpec, HeadendSpec } from './types.js';
@@ -53,7 +54,8 @@ export function services(
   const pacing = {
     realtimePriority: raw?.pacing?.realtime_priority ?? 0,
     cpuDmaLatencyUs: raw?.pacing?.cpu_dma_latency ?? null,
-    spinBudgetPercent: raw?.pacing?.spin_budget ?? DEFAULTS.spinBudgetPercent,
+    mode: raw?.pacing?.mode ?? DEFAULT_PACING_MODE,
+    spinBudgetPercent: raw?.pacing?.spin_budget ?? null,
   };
   return { http, rtsp, sap, pacing, watch: raw?.watch ?? false };
 }

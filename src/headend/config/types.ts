@@ -79,6 +79,7 @@ export interface SourceSpec {
 
 export type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { OutputSpec } from '../../scheduler/output-contract.js';
+import type { PacingMode } from '../../scheduler/pacing-loop.js';
 import type { NetworkSpec } from './network.js';
 import type { SerialAlarmSpec } from './alert.js';
 import type { TimetableRule } from '../../scheduler/timetable.js';
@@ -167,8 +168,10 @@ export interface PacingSpec {
   realtimePriority: number;
   /** PM QoS CPU latency (µs) held while running; null = leave the kernel's choice. */
   cpuDmaLatencyUs: number | null;
-  /** Share of one core (percent) the pacing thread may spend spinning to due times. */
-  spinBudgetPercent: number;
+  /** How the pacing thread waits for due times (PacingMode). */
+  mode: PacingMode;
+  /** Share of one core (percent) it may spend spinning to due times; null: the mode's. */
+  spinBudgetPercent: number | null;
 }
 
 export interface HeadendSpec {

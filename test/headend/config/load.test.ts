@@ -238,17 +238,32 @@ channels:
 });
 
 t.test(
-  'headend.pacing: off by default; priority, CPU latency and spin budget checked',
+  'headend.pacing: balanced by default; mode, priority, CPU latency and spin budget checked',
   async (t) => {
     t.same(ok(`channels:\n${channel(1)}`).pacing, {
       realtimePriority: 0,
       cpuDmaLatencyUs: null,
-      spinBudgetPercent: 100,
+      mode: 'balanced',
+      spinBudgetPercent: null,
     });
     const on = ok(
-      `headend:\n  pacing:\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\nchannels:\n${channel(1)}`,
+      `headend:\n  pacing:\n    mode: spin\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\nchannels:\n${channel(1)}`,
     );
-    t.same(on.pacing, { realtimePriority: 20, cpuDmaLatencyUs: 0, spinBudgetPercent: 0 });
+    t.same(on.pacing, {
+      realtimePriority: 20,
+      cpuDmaLatencyUs: 0,
+      mode: 'spin',
+      spinBudgetPercent: 0,
+    });
+    t.equal(
+      ok(`headend:\n  pacing: { mode: sleep }\nchannels:\n${channel(1)}`).pacing.mode,
+      'sleep',
+    );
+    const badMode = `headend:\n  pacing:\n    mode: turbo\nchannels:\n${channel(1)}`;
+    const m = errors(badMode);
+    t.equal(m[0]?.path, 'headend.pacing.mode');
+    t.match(m[0]?.message, /expected one of spin, balanced, sleep/);
+    t.equal(where(m[0]), val(badMode, 'mode: turbo'));
     const spin = errors(`headend:\n  pacing:\n    spin_budget: 101\nchannels:\n${channel(1)}`);
     t.match(spin[0]?.message, /spin_budget: expected an integer from 0 to 100/);
     const text = `headend:\n  pacing:\n    realtime_priority: 100\n    cpu_dma_latncy: 0\nchannels:\n${channel(1)}`;

@@ -140,6 +140,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   });
   let pacerStats: PacerStats | undefined;
   const stalls = watchStalls(log);
+  const { spinBudgetPercent } = config.pacing;
   const pacer = new Pacer({
     outputModule: OUTPUT_MODULE,
     onStats: (st) => {
@@ -148,17 +149,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     },
     realtimePriority: config.pacing.realtimePriority,
     mode: config.pacing.mode,
-    spinBudget:
-      config.pacing.spinBudgetPercent === null ? undefined : config.pacing.spinBudgetPercent / 100,
+    spinBudget: spinBudgetPercent === null ? undefined : spinBudgetPercent / 100,
   });
   void pacer.thread.then((th) => {
     if (th === null) return; // the worker failed: onError said so
     log.log('info', 'pacer-thread', {
       tid: th.tid,
       mode: config.pacing.mode,
-      ...(config.pacing.spinBudgetPercent === null
-        ? {}
-        : { spinBudgetPercent: config.pacing.spinBudgetPercent }),
+      ...(spinBudgetPercent === null ? {} : { spinBudgetPercent }),
       timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
     });
     if (th.timerSlackError) {

@@ -74,6 +74,27 @@ export interface PacerOptions {
   spinBudget?: number;
 }
 
+/**
+ * Starts the worker with this process's Node options (a loader, source maps), less those a
+ * worker refuses: `node --input-type=module -e` is not valid for a worker file, and process-wide
+ * V8 flags (`--perf-basic-prof`, `--single-threaded-gc`, …: ERR_WORKER_INVALID_EXEC_ARGV names
+ * them) apply to every thread anyway.
+ */
+function startWorker(file: URL, workerData: unknown): Worker {
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  try {
+    return new Worker(file, { workerData, execArgv });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    const refused = new Set(
+      (/flags: (.*)$/.exec(err.message)?.[1] ?? '').split(', ').filter((f) => f !== ''),
+    );
+    const kept = execArgv.filter((a) => !refused.has(a) && !refused.has(a.split('=')[0]));
+    return new Worker(file, { workerData, execArgv: refused.size > 0 ? kept : [] });
+  }
+}
+
 export interface ChannelStats {
   sent: number;
   dropped: number;
@@ -200,17 +221,13 @@ export class Pacer {
     this.thread = new Promise((resolve) => (this.settleThread = resolve));
     const mode = opts.mode ?? DEFAULT_PACING_MODE;
     if (!PACING_MODES.includes(mode)) throw new RangeError(`unknown pacing mode ${mode}`);
-    this.worker = new Worker(new URL('./pacer-worker.js', import.meta.url), {
-      workerData: {
-        wake: this.wake.buffer,
-        statsEveryMs: opts.onStats ? 1000 : 0,
-        outputModule: String(opts.outputModule),
-        realtimePriority: priority,
-        mode,
-        spinBudget: opts.spinBudget,
-      },
-      // `node --input-type=module -e` is not valid for a worker file.
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    this.worker = startWorker(new URL('./pacer-worker.js', import.meta.url), {
+      wake: this.wake.buffer,
+      statsEveryMs: opts.onStats ? 1000 : 0,
+      outputModule: String(opts.outputModule),
+      realtimePriority: priority,
+      mode,
+      spinBudget: opts.spinBudget,
     });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (e) => {

@@ -30,6 +30,7 @@ import { EitPassthrough } from '../../mpegts/remux/eit-passthrough.js';
 import { EPG_PASSTHROUGH } from '../config/network.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
+import { everyTick } from './ticker.js';
 import type {
   DatagramListener,
   ChannelConfig,
@@ -130,7 +131,8 @@ export class Channel {
   private readonly backups: number;
   /** Timetable and alerts: what the head of the chain should be. */
   readonly programme: Programme;
-  private timer: NodeJS.Timeout | null = null;
+  /** Stops the housekeeping tick (ticker.ts); null while the channel is not started. */
+  private timer: (() => void) | null = null;
   /** stop() has begun: an output that opens now starts nothing. */
   private stopping = false;
   private active = 0;
@@ -276,7 +278,7 @@ export class Channel {
       // one burst.
       this.rateSinceNs = this.nowNs();
       this.links[this.active]?.open();
-      this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 40);
+      this.timer = everyTick(this.deps.tickMs ?? 40, () => this.tick());
       this.outputHealth.opened(r);
       if (r instanceof Error) {
         this.lastError = r.message;
@@ -302,7 +304,7 @@ export class Channel {
   async stop(): Promise<void> {
     this.stopping = true;
     this.programme.stop();
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.timer();
     this.timer = null;
     for (const l of this.links) l.close();
     if (this.queue) await this.deps.pacer.removeChannel(this.pacerId);

@@ -301,7 +301,7 @@ async function run(): Promise<void> {
     const next = sendDue(queues, clock, out, early);
     loopStats.sent += out.sent;
     let now = clock();
-    budget.add(0, now);
+    budget.add(0, out.sent, now, margin.ns);
     if (statsEvery > 0 && now - periodStart >= statsEvery) {
       loopStats.channels = queues.length;
       loopStats.marginNs = margin.ns;
@@ -345,7 +345,7 @@ async function run(): Promise<void> {
           for (let j = 0; j < SPIN_PAUSE; j++) spinSink = (spinSink + j) | 0;
         }
         loopStats.spinNs += now - t0;
-        budget.add(now - t0, now);
+        budget.add(now - t0, 0, now, margin.ns);
         break;
       }
       case 'none':

@@ -197,35 +197,76 @@ t.test('SpinBudget: the spin stays within its share of a core', async (t) => {
   t.equal(b.ns, SpinMargin.MAX_NS, 'starts uncapped');
   // A thread that spins 50 % of each window (datagrams every 0.25 ms, 1 ms margin).
   let now = 0;
-  b.add(0, now);
+  b.add(0, 0, now, 0);
   for (let w = 0; w < 3; w++) {
     for (let i = 0; i < 100; i++) {
       now += W / 100;
-      b.add(W / 200, now);
+      b.add(W / 200, 0, now, 0);
     }
   }
   t.equal(b.ns, SpinMargin.MAX_NS / 8, 'over budget: the cap halves each window');
   for (let w = 0; w < 20; w++) {
     now += W;
-    b.add(0, now);
+    b.add(0, 0, now, 0);
   }
   t.equal(b.ns, SpinMargin.MAX_NS, 'no spin: it grows back to the maximum');
   const never = new SpinBudget(0);
-  never.add(1e9, 1e9);
+  never.add(1e9, 0, 1e9, 0);
   t.equal(never.ns, 0, 'budget 0: never spin');
   const free = new SpinBudget(1);
-  free.add(W, W);
-  free.add(W, 2 * W);
+  free.add(W, 0, W, 0);
+  free.add(W, 0, 2 * W, 0);
   t.equal(free.ns, SpinMargin.MAX_NS, 'budget 1: no limit');
   // Down to 0: then the plan sleeps to the due time itself.
   const c = new SpinBudget(0.01);
-  for (let w = 1; w <= 40; w++) c.add(W, w * W);
+  for (let w = 1; w <= 40; w++) c.add(W, 0, w * W, 0);
   t.equal(c.ns, 0, 'a cap that halves enough reaches 0');
   t.same(
     planWait(1e9 + 300_000, 1e9, 0, 0, true),
     { kind: 'sleep', ms: 0.3 },
     'margin 0: sleep to due',
   );
+});
+
+t.test('SpinBudget: a capped spin at a high datagram rate gives way to the 1 ms grid', async (t) => {
+  const W = SpinBudget.WINDOW_NS;
+  const b = new SpinBudget(0.05);
+  const M = 60e3;
+  let now = 0;
+  b.add(0, 0, now, M);
+  /** A window of `sends` evenly spread, each after a spin of `spinNs`. */
+  const win = (sends: number, spinNs: number, m = M): void => {
+    for (let i = 0; i < sends; i++) {
+      now += W / sends;
+      b.add(spinNs, 1, now, m);
+    }
+  };
+  // 4,200 datagrams a second, each spun to for 50 µs: 21 % of a core.
+  let w = 0;
+  for (; w < 10 && !b.onGrid; w++) {
+    t.ok(b.ns >= M, `window ${w}: the cap (${b.ns / 1e3} µs) still covers the margin, it spins`);
+    win(420, 50e3);
+  }
+  t.ok(b.onGrid, 'the cap halved below the margin at 4,200 sends a second: the grid');
+  t.ok(w >= 5 && w <= 6, `after 5 halvings of 1 ms (${w} windows)`);
+  t.equal(b.ns, 0, 'no spin at all');
+  t.equal(coalesceWindow(M, b.ns), SLEEP_COALESCE_NS, 'what falls due within 1 ms goes together');
+  for (let k = 0; k < 20; k++) win(420, 0);
+  t.ok(b.onGrid, 'it stays there while spinning to every send would overrun the budget');
+  for (let k = 0; k < 10; k++) win(60, 0);
+  t.notOk(b.onGrid, '600 sends a second: spinning again (below GRID_RATE)');
+  t.ok(b.ns > 0, 'with a spin margin');
+  const slow = new SpinBudget(0.05);
+  now = 0;
+  slow.add(0, 0, 0, M);
+  for (let w = 0; w < 10; w++) {
+    for (let i = 0; i < 40; i++) {
+      now += W / 40;
+      slow.add(150e3, 1, now, 300e3);
+    }
+  }
+  t.notOk(slow.onGrid, '400 sends a second never use the grid, however capped');
+  t.ok(slow.ns > 0 && slow.ns < 300e3, 'their spin is capped instead');
 });
 
 t.test('stagger spreads channels over a datagram interval', async (t) => {

@@ -49,9 +49,11 @@
 //   pacing:                       the pacing thread (restart to change)
 //     mode: balanced              how it waits for each send: balanced (the default: sleeps
 //                                 to just before it, spins the last ~50 µs within 5 % of a
-//                                 core), spin (spins to every send, up to a whole core: the
+//                                 core; past that at > 1,000 datagrams/s it paces as sleep
+//                                 does), spin (spins to every send, up to a whole core: the
 //                                 most punctual on a busy VM) or sleep (never spins: the
-//                                 least CPU, sends ~0.1 ms late). Measured in the README
+//                                 least CPU, sends on a 1 ms grid, ~0.1 ms late). Measured
+//                                 in the README
 //     realtime_priority: 20       run it SCHED_FIFO at this priority, 1-99 (0: normal
 //                                 scheduling, the default). Needs root, CAP_SYS_NICE or
 //                                 LimitRTPRIO in the unit; a warning says when it did not apply
@@ -61,10 +63,11 @@
 //                                 difference between ~5 ms and ~50 µs late wake-ups
 //     spin_budget: 5              percent of one core the pacing thread may spend spinning to
 //                                 each due time (0-100; default the mode's: spin 100,
-//                                 balanced 5, sleep 0). Past it, it
-//                                 sleeps to the due time: a send is then late by the OS's
-//                                 wake-up delay instead of a core spinning at high datagram
-//                                 rates (see the README: a trade on VMs)
+//                                 balanced 5, sleep 0). Past it, it sleeps to the due time
+//                                 (and at > 1,000 datagrams/s paces as sleep does): a send is
+//                                 then late by the OS's wake-up delay instead of a core
+//                                 spinning at high datagram rates (see the README: a trade
+//                                 on VMs)
 //   alert: { … }                  the emergency override: card, zones, token, serial input
 //                                 (config/alert.ts; off unless given)
 //   watch: false                  reload when channels.yaml changes on disk (default false;

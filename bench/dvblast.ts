@@ -2,7 +2,7 @@
 // the same run. Run inside the private namespace (it sends multicast on lo):
 //
 //   bash scripts/in-netns.sh node dist/bench/dvblast.js [--seconds 25] [--floor-seconds 5]
-//                                                       [--keep 1]
+//                                                       [--cpu-rounds 3] [--keep 1]
 //
 // Input: one MPTS made with ffmpeg, 8 services × (H.264 720x576 25 fps, 4.5 Mbit/s CBR with
 // filler NALs, + MP2 128 kbit/s), muxed CBR at 40 Mbit/s, `--seconds` long (cached under
@@ -25,6 +25,8 @@
 //   both         headend CBR and DVBlast at once on one play of the input → 239.255.44.N and
 //                239.255.45.N (each tool's CPU is shared with the other: on 2 cores this shows
 //                how each holds up under the other's load)
+//   cpu rounds   then `--cpu-rounds` more plays alternating headend CBR and dvblast alone, CPU
+//                only (→ 239.255.48.N, 239.255.49.N, not captured): the median of their ratios
 // Alone phases are the comparison (on a 2-core box two tools at once mostly measure each
 // other); the input is identical, so the figures differ only by the tool.
 // Capture: one tcpdump on lo for the whole run, output groups only, pcap with nanosecond
@@ -58,6 +60,13 @@ import { startCapture } from './pcap.js';
 const SERVICES = 8;
 const SECONDS = arg('seconds', 25);
 const FLOOR_SECONDS = arg('floor-seconds', 5);
+/**
+ * --cpu-rounds N: after the phases, N more plays alternating headend (CBR, default mode) and
+ * DVBlast alone, CPU only (no floor, outputs not captured): on a shared box the neighbours'
+ * load moves a tool's CPU by a third from one play to the next, and the median of the rounds'
+ * ratios is the figure that holds.
+ */
+const CPU_ROUNDS = arg('cpu-rounds', 3);
 /** --keep 1: keep the capture, configs and logs (their directory is printed). */
 const KEEP = arg('keep', 0) === 1;
 /** Seconds of each play left out of the figures (tools starting, first keyframes). */
@@ -180,7 +189,7 @@ interface GenResult {
 interface PhaseResult {
   phase: string;
   /** The machine floor measured just before this phase (nothing else of ours running). */
-  floor: Floor;
+  floor: Floor | null;
   /** Capture window, ms since the epoch (realtime clock, as the capture's timestamps). */
   fromMs: number;
   toMs: number;
@@ -196,8 +205,13 @@ interface PhaseResult {
 }
 
 /** Starts the tools, plays the input once, and reads each tool's CPU over the window. */
-async function runPhase(phase: string, file: string, start: () => Tool[]): Promise<PhaseResult> {
-  const floor = await measureFloor('spin', FLOOR_SECONDS);
+async function runPhase(
+  phase: string,
+  file: string,
+  start: () => Tool[],
+  floorSeconds = FLOOR_SECONDS,
+): Promise<PhaseResult> {
+  const floor = floorSeconds > 0 ? await measureFloor('spin', floorSeconds) : null;
   // The generator loads first (it reads and times the whole file), the tools start once it is
   // ready, and it plays when they have joined: no tool waits for its source long enough to
   // call it failed.
@@ -338,6 +352,16 @@ async function main(): Promise<void> {
   } finally {
     cap = await capture.stop();
   }
+  const rounds: { headend: number; dvblast: number; ratio: number }[] = [];
+  for (let r = 1; r <= CPU_ROUNDS; r++) {
+    const cpu = async (name: string, start: () => Tool[]): Promise<number> =>
+      (await runPhase(`cpu round ${r} ${name}`, input.file, start, 0)).tools[0].cpuPercent;
+    const h = await cpu('headend', () => [startHeadend(dir, 'headend', groups(48))]);
+    const d = await cpu('dvblast', () => [startDvblast(dir, groups(49))]);
+    rounds.push({ headend: h, dvblast: d, ratio: h / d });
+  }
+  const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
+  const medianCpuRatio = ratios.length ? ratios[Math.floor(ratios.length / 2)] : NaN;
   if (KEEP) console.log(`kept ${dir} (capture, configs, logs)`);
   else rmSync(dir, { recursive: true, force: true });
 
@@ -432,6 +456,7 @@ async function main(): Promise<void> {
     floorBeforeEachPhase: Object.fromEntries(phases.map((p) => [p.phase, p.floor])),
     summary,
     comparisons,
+    cpuRounds: { rounds, medianCpuRatio },
     rows,
   };
   writeResult('dvblast', result);
@@ -441,7 +466,7 @@ async function main(): Promise<void> {
     `dvblast: ${SERVICES} services of a 40 Mbit/s MPTS; each phase ${SECONDS} s, figures over ${SECONDS - WARMUP - TAIL} s (from ${WARMUP} s in); capture: ${capture.how}${cap.dropped ? `, ${cap.dropped} DROPPED` : ''}`,
   );
   console.log(`machine floor, ${FLOOR_SECONDS} s before each phase, nothing of ours running:`);
-  for (const ph of phases) console.log(`  ${ph.phase.padEnd(12)} ${describeFloor(ph.floor)}`);
+  for (const ph of phases) console.log(`  ${ph.phase.padEnd(12)} ${describeFloor(ph.floor!)}`);
   console.log(
     'phase        tool         svc  dgrams  Mbit/s  sizes         PCR-OJ p50/p99/max µs   DF med/max ms (max dgrams)  burst  lost  CC',
   );
@@ -468,7 +493,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `ratios headend ÷ dvblast (worst output vs worst output; < 1: headend better); machine floor max ${f(Math.max(...phases.map((p) => p.floor.maxUs)) / 1000, 2)} ms:`,
+    `ratios headend ÷ dvblast (worst output vs worst output; < 1: headend better); machine floor max ${f(Math.max(...phases.map((p) => p.floor!.maxUs)) / 1000, 2)} ms:`,
   );
   for (const [label, c] of Object.entries(comparisons)) {
     console.log(
@@ -478,6 +503,12 @@ async function main(): Promise<void> {
       const more = c.notBetter.length > 8 ? `; … ${c.notBetter.length - 8} more in the JSON` : '';
       console.log(`    not better: ${c.notBetter.slice(0, 8).join('; ')}${more}`);
     }
+  }
+  if (rounds.length) {
+    const each = rounds.map((r) => `${f(r.headend)} ÷ ${f(r.dvblast)} = ${f(r.ratio, 2)}×`);
+    console.log(
+      `CPU rounds, headend CBR (default mode) ÷ dvblast, alone, alternating: ${each.join('; ')}; median ${f(medianCpuRatio, 2)}×`,
+    );
   }
   console.log('wrote bench/results/dvblast-latest.json');
 }

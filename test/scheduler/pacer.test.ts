@@ -485,28 +485,31 @@ t.test(
   },
 );
 
-t.test('a process started with V8 flags (a profiler, a GC option) still starts its pacer', async (t) => {
-  // Workers refuse process-wide V8 flags in execArgv (ERR_WORKER_INVALID_EXEC_ARGV): the daemon
-  // run as `node --perf-basic-prof …` used to stop with an internal error.
-  const pacerUrl = new URL('../../src/scheduler/pacer.js', import.meta.url).href;
-  const outputUrl = new URL('../../src/headend/output/output.js', import.meta.url).href;
-  const script =
-    `const { Pacer } = await import(${JSON.stringify(pacerUrl)});` +
-    `const { OUTPUT_MODULE } = await import(${JSON.stringify(outputUrl)});` +
-    `const p = new Pacer({ outputModule: OUTPUT_MODULE });` +
-    `const th = await p.thread; await p.close();` +
-    `console.log(JSON.stringify({ tid: th?.tid ?? 0, pid: process.pid }));`;
-  const child = spawn(
-    process.execPath,
-    ['--single-threaded-gc', '--max-semi-space-size=8', '--input-type=module', '-e', script],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  t.equal(code, 0, `exits cleanly${err ? `: ${err}` : ''}`);
-  const r = JSON.parse(out.trim() || '{}') as { tid?: number; pid?: number };
-  t.ok(r.tid !== undefined && r.tid > 0 && r.tid !== r.pid, 'the pacing thread ran');
-});
+t.test(
+  'a process started with V8 flags (a profiler, a GC option) still starts its pacer',
+  async (t) => {
+    // Workers refuse process-wide V8 flags in execArgv (ERR_WORKER_INVALID_EXEC_ARGV): the daemon
+    // run as `node --perf-basic-prof …` used to stop with an internal error.
+    const pacerUrl = new URL('../../src/scheduler/pacer.js', import.meta.url).href;
+    const outputUrl = new URL('../../src/headend/output/output.js', import.meta.url).href;
+    const script =
+      `const { Pacer } = await import(${JSON.stringify(pacerUrl)});` +
+      `const { OUTPUT_MODULE } = await import(${JSON.stringify(outputUrl)});` +
+      `const p = new Pacer({ outputModule: OUTPUT_MODULE });` +
+      `const th = await p.thread; await p.close();` +
+      `console.log(JSON.stringify({ tid: th?.tid ?? 0, pid: process.pid }));`;
+    const child = spawn(
+      process.execPath,
+      ['--single-threaded-gc', '--max-semi-space-size=8', '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    t.equal(code, 0, `exits cleanly${err ? `: ${err}` : ''}`);
+    const r = JSON.parse(out.trim() || '{}') as { tid?: number; pid?: number };
+    t.ok(r.tid !== undefined && r.tid > 0 && r.tid !== r.pid, 'the pacing thread ran');
+  },
+);

@@ -228,46 +228,49 @@ t.test('SpinBudget: the spin stays within its share of a core', async (t) => {
   );
 });
 
-t.test('SpinBudget: a capped spin at a high datagram rate gives way to the 1 ms grid', async (t) => {
-  const W = SpinBudget.WINDOW_NS;
-  const b = new SpinBudget(0.05);
-  const M = 60e3;
-  let now = 0;
-  b.add(0, 0, now, M);
-  /** A window of `sends` evenly spread, each after a spin of `spinNs`. */
-  const win = (sends: number, spinNs: number, m = M): void => {
-    for (let i = 0; i < sends; i++) {
-      now += W / sends;
-      b.add(spinNs, 1, now, m);
+t.test(
+  'SpinBudget: a capped spin at a high datagram rate gives way to the 1 ms grid',
+  async (t) => {
+    const W = SpinBudget.WINDOW_NS;
+    const b = new SpinBudget(0.05);
+    const M = 60e3;
+    let now = 0;
+    b.add(0, 0, now, M);
+    /** A window of `sends` evenly spread, each after a spin of `spinNs`. */
+    const win = (sends: number, spinNs: number, m = M): void => {
+      for (let i = 0; i < sends; i++) {
+        now += W / sends;
+        b.add(spinNs, 1, now, m);
+      }
+    };
+    // 4,200 datagrams a second, each spun to for 50 µs: 21 % of a core.
+    let w = 0;
+    for (; w < 10 && !b.onGrid; w++) {
+      t.ok(b.ns >= M, `window ${w}: the cap (${b.ns / 1e3} µs) still covers the margin, it spins`);
+      win(420, 50e3);
     }
-  };
-  // 4,200 datagrams a second, each spun to for 50 µs: 21 % of a core.
-  let w = 0;
-  for (; w < 10 && !b.onGrid; w++) {
-    t.ok(b.ns >= M, `window ${w}: the cap (${b.ns / 1e3} µs) still covers the margin, it spins`);
-    win(420, 50e3);
-  }
-  t.ok(b.onGrid, 'the cap halved below the margin at 4,200 sends a second: the grid');
-  t.ok(w >= 5 && w <= 6, `after 5 halvings of 1 ms (${w} windows)`);
-  t.equal(b.ns, 0, 'no spin at all');
-  t.equal(coalesceWindow(M, b.ns), SLEEP_COALESCE_NS, 'what falls due within 1 ms goes together');
-  for (let k = 0; k < 20; k++) win(420, 0);
-  t.ok(b.onGrid, 'it stays there while spinning to every send would overrun the budget');
-  for (let k = 0; k < 10; k++) win(60, 0);
-  t.notOk(b.onGrid, '600 sends a second: spinning again (below GRID_RATE)');
-  t.ok(b.ns > 0, 'with a spin margin');
-  const slow = new SpinBudget(0.05);
-  now = 0;
-  slow.add(0, 0, 0, M);
-  for (let w = 0; w < 10; w++) {
-    for (let i = 0; i < 40; i++) {
-      now += W / 40;
-      slow.add(150e3, 1, now, 300e3);
+    t.ok(b.onGrid, 'the cap halved below the margin at 4,200 sends a second: the grid');
+    t.ok(w >= 5 && w <= 6, `after 5 halvings of 1 ms (${w} windows)`);
+    t.equal(b.ns, 0, 'no spin at all');
+    t.equal(coalesceWindow(M, b.ns), SLEEP_COALESCE_NS, 'what falls due within 1 ms goes together');
+    for (let k = 0; k < 20; k++) win(420, 0);
+    t.ok(b.onGrid, 'it stays there while spinning to every send would overrun the budget');
+    for (let k = 0; k < 10; k++) win(60, 0);
+    t.notOk(b.onGrid, '600 sends a second: spinning again (below GRID_RATE)');
+    t.ok(b.ns > 0, 'with a spin margin');
+    const slow = new SpinBudget(0.05);
+    now = 0;
+    slow.add(0, 0, 0, M);
+    for (let w = 0; w < 10; w++) {
+      for (let i = 0; i < 40; i++) {
+        now += W / 40;
+        slow.add(150e3, 1, now, 300e3);
+      }
     }
-  }
-  t.notOk(slow.onGrid, '400 sends a second never use the grid, however capped');
-  t.ok(slow.ns > 0 && slow.ns < 300e3, 'their spin is capped instead');
-});
+    t.notOk(slow.onGrid, '400 sends a second never use the grid, however capped');
+    t.ok(slow.ns > 0 && slow.ns < 300e3, 'their spin is capped instead');
+  },
+);
 
 t.test('stagger spreads channels over a datagram interval', async (t) => {
   const offs = Array.from({ length: 20 }, (_, k) => staggerOffsetNs(k, 2_632_000));

@@ -144,8 +144,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   const pacer = new Pacer({
     outputModule: OUTPUT_MODULE,
     onStats: (st) => {
+      const wasGrid = pacerStats?.grid ?? false;
       pacerStats = st;
       stalls.pacer(st);
+      if (st.grid !== wasGrid && config.pacing.mode !== 'sleep') logGrid(log, st);
     },
     realtimePriority: config.pacing.realtimePriority,
     mode: config.pacing.mode,
@@ -637,4 +639,16 @@ function holdPacingLatency(us: number | null, log: Logger): CpuLatencyHold | nul
     hint: 'needs root (the file is root-only); under systemd, tuned-adm profile latency-performance holds it for the whole machine',
   });
   return null;
+}
+
+/** The pacing thread went on or off the 1 ms grid (SpinBudget): precision for CPU, said once. */
+function logGrid(log: Logger, st: PacerStats): void {
+  const perSecond = st.periodNs > 0 ? Math.round(st.sent / (st.periodNs / 1e9)) : 0;
+  log.log('info', 'pacing-grid', {
+    grid: st.grid,
+    datagramsPerSecond: perSecond,
+    message: st.grid
+      ? `pacing on the 1 ms grid: spinning to each of ${perSecond} datagrams a second would pass the spin budget (sends up to 1 ms early, ~25 µs of CPU saved per wake-up)`
+      : 'spinning to each send again: it fits the spin budget',
+  });
 }

@@ -212,6 +212,7 @@ function freshStats(): PacerStats {
     marginNs: 0,
     periodNs: 0,
     realtime,
+    grid: false,
   };
 }
 
@@ -305,6 +306,7 @@ async function run(): Promise<void> {
     if (statsEvery > 0 && now - periodStart >= statsEvery) {
       loopStats.channels = queues.length;
       loopStats.marginNs = margin.ns;
+      loopStats.grid = budget.onGrid;
       loopStats.periodNs = now - periodStart;
       post({ type: 'stats', stats: { ...loopStats } });
       Object.assign(loopStats, freshStats());

@@ -263,9 +263,9 @@ export class SpinBudget {
     return this.grid ? 0 : this.capNs;
   }
 
-  /** Whether the thread paces on the 1 ms grid for its datagram rate. */
+  /** Whether the thread paces on the 1 ms grid (no spin at all: budget 0, or for its rate). */
   get onGrid(): boolean {
-    return this.grid;
+    return this.fraction <= 0 || this.grid;
   }
 
   /**

@@ -50,6 +50,11 @@ export interface PacerStats {
   periodNs: number;
   /** The loop runs SCHED_FIFO (PacerOptions.realtimePriority took effect). */
   realtime: boolean;
+  /**
+   * At the end of the period the loop paces on the 1 ms grid without spinning: mode sleep,
+   * or a spin budget spent at more than SpinBudget.GRID_RATE datagrams a second.
+   */
+  grid: boolean;
 }
 
 /** The pacing thread as the OS sees it. */

@@ -24,6 +24,7 @@ function stats(lateMs: number): PacerStats {
     marginNs: 0,
     periodNs: 1e9,
     realtime: false,
+    grid: false,
   };
 }
 

@@ -213,6 +213,7 @@ t.test('SpinBudget: the spin stays within its share of a core', async (t) => {
   const never = new SpinBudget(0);
   never.add(1e9, 0, 1e9, 0);
   t.equal(never.ns, 0, 'budget 0: never spin');
+  t.ok(never.onGrid, 'budget 0 (mode sleep): always the 1 ms grid');
   const free = new SpinBudget(1);
   free.add(W, 0, W, 0);
   free.add(W, 0, 2 * W, 0);

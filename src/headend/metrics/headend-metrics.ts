@@ -62,6 +62,12 @@ export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
     ),
     pacerGauge(
       ctx,
+      'headend_pacer_grid',
+      'Whether the pacing thread paces on the 1 ms grid without spinning (mode sleep, or balanced past its spin budget at more than 1,000 datagrams a second): 1 or 0.',
+      (s) => (s.grid ? 1 : 0),
+    ),
+    pacerGauge(
+      ctx,
       'headend_pacer_channels',
       'Outputs the pacing thread serves.',
       (s) => s.channels,

@@ -62,6 +62,7 @@ export const pacerStats: PacerStats = {
   marginNs: 100_000,
   periodNs: 1_000_000_000,
   realtime: false,
+  grid: true,
 };
 
 /** A fake /proc with /proc/<pid>/stat for each pid: utime, stime in ticks. */

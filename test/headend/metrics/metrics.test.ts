@@ -38,6 +38,7 @@ const EXPECTED: Record<string, string> = {
   headend_pacer_late_max_seconds: 'gauge',
   headend_pacer_oversleep_max_seconds: 'gauge',
   headend_pacer_channels: 'gauge',
+  headend_pacer_grid: 'gauge',
   headend_ffmpeg_children: 'gauge',
   headend_ffmpeg_cpu_seconds_total: 'counter',
   // prom-client defaults, prefixed
@@ -79,6 +80,7 @@ t.test('every metric: name, type, HELP, labels, values', async (t) => {
   t.equal(sampleOf(fams, 'headend_channel_source_index', sport), 1);
   t.equal(sampleOf(fams, 'headend_channel_source_up_seconds', news), 60);
   t.equal(sampleOf(fams, 'headend_channel_source_up_seconds', sport), 0, 'no source up: 0');
+  t.equal(sampleOf(fams, 'headend_pacer_grid', {}), 1, 'the pacing thread on the 1 ms grid');
 
   // The state enum: one series per state, 1 on the current one only.
   const states = fams.get('headend_channel_source_state')!.samples;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # First-time setup on a fresh Debian/Ubuntu machine: installs ffmpeg (and dvb-tools and
-# python3 for DVB adapters), checks Node ≥ 20,
+# python3 for DVB adapters, make and a C compiler for the native UDP addon), checks Node ≥ 20,
 # installs the npm dependencies and builds. Safe to run again.
 # Debian 12 and Ubuntu 24.04 ship Node 18, which is too old: this script then says how to get
 # Node 20 or newer and stops (exit 1) rather than installing a Node for you.
@@ -16,6 +16,8 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 command -v dvbv5-zap >/dev/null 2>&1 || missing+=(dvb-tools)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# make and a C compiler build the native UDP addon (native/udp.c: sendmmsg/recvmmsg) at npm ci.
+{ command -v make >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; } || missing+=(build-essential)
 if [[ ${#missing[@]} -gt 0 ]]; then
   if command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${missing[*]} (apt-get)"

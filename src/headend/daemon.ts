@@ -31,6 +31,7 @@ import { sourceKey } from './config/resolve.js';
 import { tunerReports, type TunerReport } from './tuners/report.js';
 import { Pacer, type PacerStats } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
+import { nativeUdp, nativeUdpUnavailable } from './net/native-udp.js';
 import { Channel, type ChannelSi } from './channel/channel.js';
 import { Lineup, MAX_LCN } from './si/lineup.js';
 import { LocalTime } from '../scheduler/timezone.js';
@@ -131,6 +132,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     ffmpegCaps(ffmpeg.path);
     deathSignalWrapper();
   }
+  if (nativeUdp() !== undefined)
+    log.log('info', 'native-udp', { message: 'sending and receiving with sendmmsg/recvmmsg' });
+  else
+    log.log('warn', 'native-udp', {
+      message: `using node:dgram (more CPU per datagram): ${nativeUdpUnavailable()}`,
+    });
   const hub = new SourceHub({
     ffmpegPath: 'error' in ffmpeg ? undefined : ffmpeg.path,
     log: (e) => {

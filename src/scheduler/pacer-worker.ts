@@ -1,8 +1,11 @@
 // The pacing worker: ONE loop sending the datagrams of every channel at their due times.
 //
-// How sends happen while this thread is blocked: each channel's socket is bound and connect()ed
-// when the channel is added (Output.open), so socket.send() goes to the kernel synchronously
-// (uv_udp_try_send) from inside this loop, whether or not the event loop turns. The loop blocks
+// How sends happen while this thread is blocked: the output module's sends reach the kernel
+// synchronously from inside this loop, whether or not the event loop turns. With the native
+// addon, each pass's sends are queued and leave together (one sendmmsg per shared socket) when
+// the loop calls OutputModule.flush after the pass; with node:dgram each channel's socket is
+// bound and connect()ed when the channel is added (Output.open), so socket.send() goes out at
+// once (uv_udp_try_send). The loop blocks
 // in Atomics.wait (sleeping until a due time minus the spin margin, or until the main thread
 // writes into an empty queue) and busy-spins the last stretch on performance.now(). It yields to
 // the event loop (await setImmediate) when nothing is due for 2 ms, at least every 20 ms, and
@@ -67,6 +70,11 @@ const wake = new Int32Array(workerData.wake as SharedArrayBuffer);
 const statsEvery = (workerData.statsEveryMs as number) * 1e6;
 /** The output implementation (src/headend/output), injected by URL: see output-contract.ts. */
 const outputs = import(workerData.outputModule as string) as Promise<OutputModule>;
+/** OutputModule.flush once the module is loaded: sends what a pass queued. */
+let flushOutputs: () => void = () => {};
+void outputs.then((mod) => {
+  if (mod.flush) flushOutputs = mod.flush;
+});
 
 /** Monotonic ns in the process.hrtime domain, without a BigInt per read. */
 const originNs = (() => {
@@ -300,6 +308,7 @@ async function run(): Promise<void> {
     const capped = Math.min(margin.ns, budget.ns);
     const early = coalesceWindow(margin.ns, capped);
     const next = sendDue(queues, clock, out, early);
+    if (out.sent > 0) flushOutputs();
     loopStats.sent += out.sent;
     let now = clock();
     budget.add(0, out.sent, now, margin.ns);

@@ -1,5 +1,6 @@
-// Receives a UDP or RTP transport stream (unicast, multicast, source-specific multicast) with
-// node:dgram and yields its datagrams as TS bytes with an arrival time.
+// Receives a UDP or RTP transport stream (unicast, multicast, source-specific multicast) and
+// yields its datagrams as TS bytes with an arrival time. It reads with recvmmsg(2) through the
+// native addon (native-receive.ts) where that is built, else with node:dgram.
 //
 //   const rx = new UdpReceiver(input);            // input from parseInputAddress()
 //   const err = await rx.open();                  // bind + join; a HeadendError (E_NET) or undefined
@@ -24,6 +25,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { looksLikeRtp, parseRtpHeader, type RtpHeader } from '../../mpegts/rtp.js';
 import { HeadendError, fromSystemError } from '../errors.js';
 import { batchReceive } from './receive-batching.js';
+import { NativeReceiveSocket } from './native-receive.js';
+import { nativeUdp } from '../net/native-udp.js';
 import type { NetworkInput } from './url.js';
 
 export interface Datagram {
@@ -58,6 +61,8 @@ export interface UdpReceiverStats {
   notRtpDropped: number;
   /** Datagrams dropped because the consumer fell more than maxQueued behind. */
   queueDropped: number;
+  /** Datagrams too long to read whole (over 9,216 bytes; native reading only), dropped. */
+  truncated: number;
 }
 
 export class UdpReceiver implements AsyncIterable<Datagram> {
@@ -69,6 +74,7 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
     rtpLost: 0,
     notRtpDropped: 0,
     queueDropped: 0,
+    truncated: 0,
   };
   private readonly interfaceAddress: string | undefined;
   private readonly maxQueued: number;
@@ -77,6 +83,7 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
   /** Whether the socket reads in batches (batchMs > 0 and the libuv handle was reachable). */
   batching = false;
   private socket: Socket | undefined;
+  private native: NativeReceiveSocket | undefined;
   private queue: Datagram[] = [];
   private head = 0;
   private waiter: (() => void) | undefined;
@@ -97,12 +104,46 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
   /** Binds and joins the group. Returns a HeadendError (E_NET) instead of throwing. */
   async open(): Promise<HeadendError | undefined> {
     const { input } = this;
-    const socket = createSocket({ type: 'udp4', reuseAddr: input.reuseAddr });
-    this.socket = socket;
     // On Linux, binding to the group address keeps other groups on the same port out.
     const bindAddress =
       input.multicast && process.platform !== 'linux' ? '0.0.0.0' : input.address || '0.0.0.0';
     const where = `${input.url}`;
+    const udp = nativeUdp();
+    if (udp !== undefined) {
+      try {
+        this.native = NativeReceiveSocket.open(udp, {
+          bindAddress,
+          port: input.port,
+          reuseAddr: input.reuseAddr,
+          receiveBufferBytes: this.receiveBufferSize,
+          ...(input.multicast
+            ? {
+                group: input.address,
+                source: input.source,
+                interfaceAddress: this.interfaceAddress,
+              }
+            : {}),
+        });
+      } catch (err) {
+        this.closed = true;
+        return fromSystemError('E_NET', `cannot receive ${where}`, err);
+      }
+      this.batching = this.batchMs > 0;
+      this.native.start(
+        {
+          datagram: (msg) => this.onMessage(msg),
+          truncated: () => this.stats.truncated++,
+          error: (err) => {
+            this.failure = fromSystemError('E_NET', `receiving ${where} failed`, err);
+            this.close();
+          },
+        },
+        this.batchMs,
+      );
+      return undefined;
+    }
+    const socket = createSocket({ type: 'udp4', reuseAddr: input.reuseAddr });
+    this.socket = socket;
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -148,11 +189,12 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
 
   /** Local address and port the socket is bound to (after open). */
   address(): { address: string; port: number } | undefined {
-    return this.socket?.address();
+    return this.native?.local ?? this.socket?.address();
   }
 
   /** Leaves the group, closes the socket and ends the iteration (queued datagrams are still yielded). */
   close(): void {
+    this.native?.close();
     if (this.socket !== undefined) {
       const s = this.socket;
       this.socket = undefined;

@@ -2,10 +2,15 @@
 // RFC 2250 payload format for MPEG-2 TS) to a multicast group (or a unicast host).
 //
 // Built to be driven from the pacing worker, whose event loop is blocked most of the time in
-// Atomics.wait or a spin: the socket is bound and connect()ed to group:port when opened, so a
-// send needs no DNS lookup or bind callback and Node hands it to the kernel synchronously
-// (uv_udp_try_send); only when the socket buffer is full does libuv queue it for the event loop
-// (`queued` > 0: the caller must keep the bytes untouched until it drains).
+// Atomics.wait or a spin. Two ways to send, chosen at open:
+//   - the native addon (the default where it is built): the datagram is copied into the batch
+//     of the socket it shares with the outputs of the same settings, which the worker sends with
+//     one sendmmsg(2) at the end of each pass (send-batch.ts; OutputModule.flush);
+//   - node:dgram (no addon, or HEADEND_NATIVE_UDP=0): a socket per output, bound and connect()ed
+//     to group:port when opened, so a send needs no DNS lookup or bind callback and Node hands
+//     it to the kernel synchronously (uv_udp_try_send); only when the socket buffer is full does
+//     libuv queue it for the event loop (`queued` > 0: the caller must keep the bytes untouched
+//     until it drains).
 //
 // RTP: PT 33, 90 kHz timestamp = the datagram's PCR / 300 (RFC 2250 §2: target transmission
 // time of its first byte), sequence +1 per datagram from a random start, random SSRC, marker only
@@ -19,9 +24,9 @@
 // number therefore advances once per datagram from spec.rtp.seq: the main thread can tell the
 // next one from the count of datagrams sent (RTSP RTP-Info).
 //
-// TOS/DSCP: Node's dgram has no IP_TOS option (Node 20), so a non-zero `tos` is not applied;
-// `tosApplied` reports it. Marking can be done outside the process (an nftables/iptables mangle
-// rule setting DSCP for the group) until an addon or Node provides setsockopt.
+// TOS/DSCP: set with IP_TOS by the native addon. Node's dgram has no IP_TOS option (Node 20):
+// without the addon a non-zero `tos` is not applied and `tosApplied` reports it (marking can then
+// be done outside the process, with an nftables/iptables mangle rule setting DSCP for the group).
 
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
@@ -34,6 +39,8 @@ import {
   type RtpHeaderFields,
 } from '../../mpegts/rtp.js';
 import { openDestination, type Destination } from './destination.js';
+import { SendBatch, flushSendBatches } from './send-batch.js';
+import { ipv4ToInt } from '../net/native-udp.js';
 import { isMulticastV4 } from '../inputs/url.js';
 import type {
   DestinationSpec,
@@ -80,10 +87,9 @@ export class Output implements PacedOutput {
   private readonly ssrc: number;
   private lastTs = -1;
   private readonly header: RtpHeaderFields;
-  private readonly onSent: (err: Error | null) => void;
 
   private constructor(
-    private readonly socket: Socket,
+    private readonly sender: Sender,
     readonly spec: OutputSpec,
     readonly info: OutputInfo,
     random: () => number,
@@ -98,13 +104,7 @@ export class Output implements PacedOutput {
       timestamp: 0,
       ssrc: this.ssrc,
     };
-    this.onSent = (err) => {
-      if (err) {
-        this.counters.sendErrors++;
-        this.counters.lastError = err.message;
-      }
-    };
-    socket.on('error', this.onSent);
+    sender.counters = this.counters;
   }
 
   /** Binds, configures and connects a socket for `spec`. Rejects with a readable Error. */
@@ -112,6 +112,30 @@ export class Output implements PacedOutput {
     const iface = resolveInterface(spec.interface);
     if (iface === null) throw new Error(`output interface ${spec.interface}: no IPv4 address`);
     if (!isIPv4(spec.group)) throw new Error(`output address ${spec.group} is not IPv4`);
+    let batch: SendBatch | undefined;
+    try {
+      batch = SendBatch.acquire({
+        bindAddress: spec.source ?? iface,
+        interfaceAddress: iface,
+        ttl: spec.ttl,
+        tos: spec.tos,
+        sendBufferBytes: SEND_BUFFER_BYTES,
+      });
+    } catch (e) {
+      throw new Error(
+        `output ${spec.protocol}://${spec.group}:${spec.port}: ${(e as Error).message}`,
+      );
+    }
+    if (batch !== undefined) {
+      const sock = batch.socket;
+      const info: OutputInfo = {
+        interfaceAddress: iface,
+        local: `${sock.address}:${sock.port}`,
+        tosApplied: spec.tos === 0 || sock.tosApplied,
+        sendBufferBytes: sock.sendBufferBytes,
+      };
+      return new Output(new BatchSender(batch, spec), spec, info, random);
+    }
     const socket = createSocket({ type: 'udp4' });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -149,7 +173,7 @@ export class Output implements PacedOutput {
         tosApplied: spec.tos === 0,
         sendBufferBytes: socket.getSendBufferSize(),
       };
-      return new Output(socket, spec, info, random);
+      return new Output(new DgramSender(socket), spec, info, random);
     } catch (e) {
       socket.close();
       throw new Error(
@@ -178,10 +202,7 @@ export class Output implements PacedOutput {
     h.timestamp = stamp;
     writeRtpHeader(slot, 0, h);
     this.seq = (this.seq + 1) & 0xffff;
-    // No callback: a send completed at once would queue one (a tick and its arguments) for
-    // every datagram, and that garbage makes the worker's GC pauses. Errors still arrive, as
-    // the socket's 'error' events (counted by onSent).
-    this.socket.send(this.rtp ? slot : ts);
+    this.sender.send(this.rtp ? slot : ts);
     const dests = this.destinations;
     for (let i = 0; i < dests.length; i++) dests[i].send(slot);
   }
@@ -200,13 +221,72 @@ export class Output implements PacedOutput {
 
   /** Sends still held by libuv (a socket buffer was full): their bytes must stay untouched. */
   get queued(): number {
-    let n = this.socket.getSendQueueCount();
+    let n = this.sender.queued;
     for (const d of this.destinations) n += d.queued;
     return n;
   }
 
   async close(): Promise<void> {
     await Promise.all(this.destinations.splice(0).map((d) => d.close()));
+    await this.sender.close();
+  }
+}
+
+/** How an Output hands a datagram to the kernel. */
+interface Sender {
+  /** Where send errors are counted (the Output's). */
+  counters: OutputCounters;
+  /** Sends still holding a caller's bytes. */
+  readonly queued: number;
+  send(bytes: Buffer): void;
+  close(): Promise<void>;
+}
+
+/** Into the shared socket's batch (native addon): bytes copied, sent at the pass's flush. */
+class BatchSender implements Sender {
+  counters: OutputCounters = { sendErrors: 0, lastError: '' };
+  readonly queued = 0;
+  private readonly address: number;
+
+  constructor(
+    private readonly batch: SendBatch,
+    private readonly spec: OutputSpec,
+  ) {
+    this.address = ipv4ToInt(spec.group);
+  }
+
+  send(bytes: Buffer): void {
+    this.batch.add(bytes, this.address, this.spec.port, this.counters);
+  }
+
+  async close(): Promise<void> {
+    this.batch.release();
+  }
+}
+
+/** node:dgram, the socket connect()ed to the destination. */
+class DgramSender implements Sender {
+  counters: OutputCounters = { sendErrors: 0, lastError: '' };
+
+  constructor(private readonly socket: Socket) {
+    socket.on('error', (err) => {
+      this.counters.sendErrors++;
+      this.counters.lastError = err.message;
+    });
+  }
+
+  get queued(): number {
+    return this.socket.getSendQueueCount();
+  }
+
+  send(bytes: Buffer): void {
+    // No callback: a send completed at once would queue one (a tick and its arguments) for
+    // every datagram, and that garbage makes the worker's GC pauses. Errors still arrive, as
+    // the socket's 'error' events (counted above).
+    this.socket.send(bytes);
+  }
+
+  close(): Promise<void> {
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());
@@ -228,6 +308,8 @@ function ntpLikeTimestamp(ns: number): number {
 
 /** This module as the pacer loads it in its worker (PacerOptions.outputModule). */
 export const openOutput: OutputModule['openOutput'] = (spec) => Output.open(spec);
+/** Sends the pass's batched datagrams (OutputModule.flush). */
+export const flush: () => void = flushSendBatches;
 
 /** URL of this module, for PacerOptions.outputModule. */
 export const OUTPUT_MODULE = import.meta.url;

@@ -1,0 +1,137 @@
+// A UDP input socket on the native addon (native/udp.c): every datagram queued in the kernel is
+// read with one recvmmsg(2) per 64, where node:dgram makes one recvmsg(2) per datagram (plus a
+// Buffer and an rinfo object each, and a failed recvmsg at the end of each wake-up).
+//
+// Reading in batches (UdpReceiverOptions.batchMs, as receive-batching.ts does for dgram): after a
+// wake-up that read fewer than BUSY datagrams, the socket is not watched for `pauseMs`, so the
+// next wake-up finds several queued; at a higher rate it is watched all the time.
+//
+// Each batch is copied into one fresh Buffer, and each datagram handed on is a view of it that
+// the consumer may keep (the read arena itself is reused).
+
+import type { NativePoll, NativeUdp } from '../net/native-udp.js';
+
+/** Largest datagram read whole (a jumbo frame's payload); longer ones are counted and dropped. */
+const SLOT_BYTES = 9216;
+const MAX_DATAGRAMS = 64;
+/** A wake-up that read this many or more goes on watching without a pause (high rate). */
+const BUSY = 32;
+
+export interface NativeReceiveOptions {
+  bindAddress: string;
+  port: number;
+  reuseAddr: boolean;
+  receiveBufferBytes: number;
+  /** Join this multicast group (with `source`: source-specific). */
+  group?: string;
+  source?: string;
+  interfaceAddress?: string;
+}
+
+export interface NativeReceiveHandlers {
+  datagram(msg: Buffer): void;
+  /** A datagram longer than SLOT_BYTES (dropped). */
+  truncated(): void;
+  error(err: Error): void;
+}
+
+export class NativeReceiveSocket {
+  private readonly arena: Uint8Array;
+  /** The arena as a Buffer, for copy() without a view per datagram. */
+  private readonly arenaBuf: Buffer;
+  private readonly lens = new Int32Array(MAX_DATAGRAMS);
+  private poller: NativePoll | undefined;
+  private paused = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly udp: NativeUdp,
+    private readonly fd: number,
+    readonly local: { address: string; port: number },
+  ) {
+    this.arena = new Uint8Array(SLOT_BYTES * MAX_DATAGRAMS);
+    this.arenaBuf = Buffer.from(this.arena.buffer);
+  }
+
+  /** Binds (and joins). Throws the socket's Error (code, syscall) when it cannot. */
+  static open(udp: NativeUdp, o: NativeReceiveOptions): NativeReceiveSocket {
+    const s = udp.open({
+      bindAddress: o.bindAddress,
+      bindPort: o.port,
+      reuseAddr: o.reuseAddr,
+      receiveBufferBytes: o.receiveBufferBytes,
+    });
+    try {
+      if (o.group !== undefined) udp.join(s.fd, o.group, o.interfaceAddress ?? '', o.source ?? '');
+    } catch (e) {
+      udp.close(s.fd);
+      throw e;
+    }
+    return new NativeReceiveSocket(udp, s.fd, { address: s.address, port: s.port });
+  }
+
+  /** Starts reading; `pauseMs` > 0 reads in batches that far apart. */
+  start(h: NativeReceiveHandlers, pauseMs: number): void {
+    const resume = (): void => {
+      this.timer = undefined;
+      if (this.closed || this.poller === undefined) return;
+      this.paused = false;
+      this.udp.pollPause(this.poller, false);
+    };
+    this.poller = this.udp.poll(this.fd, () => {
+      const n = this.readAll(h);
+      if (this.closed || pauseMs <= 0 || n >= BUSY || this.paused) return;
+      this.paused = true;
+      this.udp.pollPause(this.poller!, true);
+      this.timer = setTimeout(resume, pauseMs);
+    });
+  }
+
+  /** Reads until the kernel has nothing queued; returns how many datagrams were read. */
+  private readAll(h: NativeReceiveHandlers): number {
+    const { udp, arena, lens } = this;
+    let total = 0;
+    while (!this.closed) {
+      const n = udp.recvBatch(this.fd, arena, SLOT_BYTES, lens, MAX_DATAGRAMS);
+      if (n < 0) {
+        const name = udp.errorName(-n);
+        const err = Object.assign(new Error(`recvmmsg ${name}`), { code: name });
+        h.error(err);
+        return total;
+      }
+      if (n === 0) break;
+      let bytes = 0;
+      for (let i = 0; i < n; i++) if (lens[i] > 0) bytes += lens[i];
+      const copy = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (let i = 0; i < n; i++) {
+        const len = lens[i];
+        if (len < 0) continue;
+        this.arenaBuf.copy(copy, at, i * SLOT_BYTES, i * SLOT_BYTES + len);
+        at += len;
+      }
+      at = 0;
+      for (let i = 0; i < n && !this.closed; i++) {
+        const len = lens[i];
+        if (len < 0) {
+          h.truncated();
+          continue;
+        }
+        h.datagram(copy.subarray(at, at + len));
+        at += len;
+      }
+      total += n;
+      if (n < MAX_DATAGRAMS) break;
+    }
+    return total;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.poller !== undefined) this.udp.pollStop(this.poller);
+    this.udp.close(this.fd);
+  }
+}

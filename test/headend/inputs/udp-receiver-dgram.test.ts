@@ -1,0 +1,8 @@
+// Runs inside the private network namespace (npm test wraps tap in scripts/in-netns.sh):
+// multicast goes over `lo` only. Reading with node:dgram (the addon turned off, as where it is
+// not built): test/helpers/udp-receiver-suite.ts.
+import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
+import { udpReceiverSuite } from '../../helpers/udp-receiver-suite.js';
+
+process.env.HEADEND_NATIVE_UDP = '0';
+udpReceiverSuite('dgram');

@@ -1,0 +1,287 @@
+// The UdpReceiver tests, run with the native addon (udp-receiver.test.ts: recvmmsg) and with
+// node:dgram (udp-receiver-dgram.test.ts, HEADEND_NATIVE_UDP=0).
+import t from 'tap';
+import { createSocket, type Socket } from 'node:dgram';
+import { RtpWrapper } from '../../src/mpegts/rtp.js';
+import { isHeadendError } from '../../src/headend/errors.js';
+import { UdpReceiver, type Datagram } from '../../src/headend/inputs/udp-receiver.js';
+import { parseInputAddress, type NetworkInput } from '../../src/headend/inputs/url.js';
+import { nativeUdp, nativeUdpUnavailable } from '../../src/headend/net/native-udp.js';
+
+export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
+  function input(url: string): NetworkInput {
+    const a = parseInputAddress(url);
+    if (isHeadendError(a) || a.kind !== 'network') throw new Error(`bad test url ${url}`);
+    return a;
+  }
+
+  function tsDatagram(tag: number): Uint8Array {
+    const b = new Uint8Array(7 * 188).fill(0xff);
+    for (let i = 0; i < 7; i++) {
+      b[i * 188] = 0x47;
+      b[i * 188 + 1] = 0x1f;
+      b[i * 188 + 2] = 0xff;
+      b[i * 188 + 3] = 0x10;
+    }
+    b[4] = tag;
+    return b;
+  }
+
+  async function sender(): Promise<Socket> {
+    const s = createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    s.setMulticastInterface('127.0.0.1');
+    s.setMulticastLoopback(true);
+    return s;
+  }
+
+  async function send(s: Socket, msgs: Uint8Array[], group: string, port: number): Promise<void> {
+    for (const m of msgs) {
+      await new Promise<void>((resolve, reject) =>
+        s.send(m, port, group, (err) => (err ? reject(err) : resolve())),
+      );
+    }
+  }
+
+  /** Collects `n` datagrams (or whatever arrived within 2 s). */
+  async function collect(rx: UdpReceiver, n: number): Promise<Datagram[]> {
+    const got: Datagram[] = [];
+    const timer = setTimeout(() => rx.close(), 2000);
+    for await (const d of rx) {
+      got.push({ data: Uint8Array.from(d.data), arrivalNs: d.arrivalNs });
+      if (got.length === n) break;
+    }
+    clearTimeout(timer);
+    rx.close();
+    return got;
+  }
+
+  t.test('multicast: raw UDP and auto-detected RTP', async (t) => {
+    const rx = new UdpReceiver(input('udp://@239.255.0.11:5011'));
+    t.equal(await rx.open(), undefined, 'opened');
+    const s = await sender();
+    t.teardown(() => s.close());
+    const w = new RtpWrapper({ random: () => 65535 });
+    const before = Number(process.hrtime.bigint());
+    await send(
+      s,
+      [tsDatagram(1), Uint8Array.from(w.wrap(tsDatagram(2), 0)), tsDatagram(3)],
+      '239.255.0.11',
+      5011,
+    );
+    const got = await collect(rx, 3);
+    t.equal(got.length, 3);
+    t.same(
+      got.map((d) => d.data[4]),
+      [1, 2, 3],
+    );
+    for (const d of got) {
+      t.equal(d.data.length, 1316, 'RTP header removed');
+      t.ok(d.arrivalNs >= before, 'arrival time on the hrtime clock');
+    }
+    t.equal(rx.stats.rtpDatagrams, 1);
+    t.equal(rx.stats.datagrams, 3);
+  });
+
+  t.test('rtp:// drops datagrams that are not RTP and counts sequence gaps', async (t) => {
+    const rx = new UdpReceiver(input('rtp://@239.255.0.12:5012'));
+    t.equal(await rx.open(), undefined);
+    const s = await sender();
+    t.teardown(() => s.close());
+    const w = new RtpWrapper({ random: () => 65534 });
+    const a = Uint8Array.from(w.wrap(tsDatagram(1), 0));
+    w.wrap(tsDatagram(2), 0); // lost on the way
+    const c = Uint8Array.from(w.wrap(tsDatagram(3), 0));
+    await send(s, [a, Uint8Array.from([1, 2, 3]), c], '239.255.0.12', 5012);
+    const got = await collect(rx, 2);
+    t.same(
+      got.map((d) => d.data[4]),
+      [1, 3],
+    );
+    t.equal(rx.stats.notRtpDropped, 1);
+    t.equal(rx.stats.rtpLost, 1, 'one sequence number missing across the 65535 wrap');
+  });
+
+  t.test('unicast on 127.0.0.1', async (t) => {
+    const rx = new UdpReceiver(input('udp://127.0.0.1:5013'));
+    t.equal(await rx.open(), undefined);
+    const s = await sender();
+    t.teardown(() => s.close());
+    await send(s, [tsDatagram(9)], '127.0.0.1', 5013);
+    const got = await collect(rx, 1);
+    t.equal(got[0]?.data[4], 9);
+  });
+
+  t.test('bind failure is an E_NET error value', async (t) => {
+    const first = new UdpReceiver(input('udp://127.0.0.1:5014?reuse=0'));
+    t.equal(await first.open(), undefined);
+    t.teardown(() => first.close());
+    const second = new UdpReceiver(input('udp://127.0.0.1:5014?reuse=0'));
+    const err = await second.open();
+    t.ok(isHeadendError(err));
+    t.equal(err?.code, 'E_NET');
+    t.match(err?.message, /address already in use/);
+  });
+
+  t.test('close() ends the iteration', async (t) => {
+    const rx = new UdpReceiver(input('udp://@239.255.0.15:5015'));
+    t.equal(await rx.open(), undefined);
+    setTimeout(() => rx.close(), 50);
+    let n = 0;
+    for await (const _ of rx) n++;
+    t.equal(n, 0);
+  });
+
+  t.test(
+    'listen(): each datagram to the listener at once, RTP unwrapped, nothing queued',
+    async (t) => {
+      const rx = new UdpReceiver(input('udp://@239.255.0.16:5016'));
+      const got: number[] = [];
+      rx.listen((data) => {
+        t.equal(data.length, 7 * 188, 'TS bytes only');
+        got.push(data[4]);
+      });
+      t.equal(await rx.open(), undefined);
+      const s = await sender();
+      t.teardown(() => s.close());
+      const rtp = new RtpWrapper({ random: () => 7 });
+      await send(
+        s,
+        [tsDatagram(1), rtp.wrap(tsDatagram(2), 0), tsDatagram(3)],
+        '239.255.0.16',
+        5016,
+      );
+      for (let i = 0; i < 100 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      t.same(got, [1, 2, 3], 'in order');
+      t.equal(rx.stats.datagrams, 3);
+      setTimeout(() => rx.close(), 20);
+      let queued = 0;
+      for await (const _ of rx) queued++;
+      t.equal(queued, 0, 'the iterator only waits for the end');
+    },
+  );
+
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  t.test('batchMs: datagrams that come during the pause are read together after it', async (t) => {
+    const rx = new UdpReceiver(input('udp://@239.255.0.17:5017'), { batchMs: 200 });
+    const got: { tag: number; atMs: number }[] = [];
+    rx.listen((data) => got.push({ tag: data[4], atMs: performance.now() }));
+    t.equal(await rx.open(), undefined);
+    t.equal(rx.batching, true, 'the socket reads in batches');
+    const s = await sender();
+    t.teardown(() => s.close());
+    await send(s, [tsDatagram(1)], '239.255.0.17', 5017);
+    for (let i = 0; i < 100 && got.length < 1; i++) await sleep(2);
+    // The first datagram opened a batch; reading now pauses for 200 ms. Send 4 more, 10 ms apart.
+    for (let tag = 2; tag <= 5; tag++) {
+      await sleep(10);
+      await send(s, [tsDatagram(tag)], '239.255.0.17', 5017);
+    }
+    for (let i = 0; i < 100 && got.length < 5; i++) await sleep(5);
+    t.same(
+      got.map((g) => g.tag),
+      [1, 2, 3, 4, 5],
+      'every datagram, in order',
+    );
+    // Sent over ~30 ms, read in one turn after the pause (without batching: ~10 ms apart).
+    const span = got[4].atMs - got[1].atMs;
+    t.ok(span < 5, `datagrams 2-5 read together (${span.toFixed(2)} ms apart)`);
+    t.ok(got[1].atMs - got[0].atMs >= 190, 'after the pause');
+    rx.close();
+  });
+
+  t.test('batchMs: a burst beyond one libuv batch is read without loss or pause', async (t) => {
+    const rx = new UdpReceiver(input('udp://@239.255.0.18:5018'), { batchMs: 1000 });
+    const tags: number[] = [];
+    rx.listen((data) => tags.push(data[4]));
+    t.equal(await rx.open(), undefined);
+    const s = await sender();
+    t.teardown(() => s.close());
+    // 150 datagrams at once: turns of 32 keep reading; the pause only follows a short turn.
+    const burst = Array.from({ length: 150 }, (_, i) => tsDatagram(i));
+    await Promise.all(
+      burst.map(
+        (m) =>
+          new Promise<void>((resolve, reject) =>
+            s.send(m, 5018, '239.255.0.18', (err) => (err ? reject(err) : resolve())),
+          ),
+      ),
+    );
+    for (let i = 0; i < 100 && tags.length < 150; i++) await sleep(5);
+    t.equal(tags.length, 150, 'all 150 read well within the 1 s pause');
+    t.same(
+      tags,
+      burst.map((_, i) => i),
+      'in order',
+    );
+    t.equal(rx.stats.datagrams, 150);
+    rx.close();
+  });
+
+  t.test('batchMs: close during a pause stops reading for good', async (t) => {
+    const rx = new UdpReceiver(input('udp://@239.255.0.19:5019'), { batchMs: 30 });
+    let n = 0;
+    rx.listen(() => n++);
+    t.equal(await rx.open(), undefined);
+    const s = await sender();
+    t.teardown(() => s.close());
+    await send(s, [tsDatagram(1)], '239.255.0.19', 5019);
+    for (let i = 0; i < 100 && n < 1; i++) await sleep(2);
+    rx.close(); // within the pause: its timer must not restart a closed handle
+    await send(s, [tsDatagram(2)], '239.255.0.19', 5019);
+    await sleep(80);
+    t.equal(n, 1, 'nothing after close');
+  });
+
+  t.test(`reading with ${mode}`, async (t) => {
+    if (mode === 'native')
+      t.ok(nativeUdp(), `the addon is built and loads ${nativeUdpUnavailable()}`);
+    else t.equal(nativeUdp(), undefined, 'HEADEND_NATIVE_UDP=0 turns the addon off');
+  });
+
+  if (mode === 'native') {
+    t.test(
+      'native: a datagram too long to read whole is counted and dropped, the rest kept',
+      async (t) => {
+        const rx = new UdpReceiver(input('udp://@239.255.0.20:5020'));
+        t.equal(await rx.open(), undefined);
+        const s = await sender();
+        t.teardown(() => s.close());
+        await send(
+          s,
+          [tsDatagram(1), new Uint8Array(12000).fill(0x47), tsDatagram(2)],
+          '239.255.0.20',
+          5020,
+        );
+        const got = await collect(rx, 2);
+        t.same(
+          got.map((d) => d.data[4]),
+          [1, 2],
+          'the datagrams around it arrive',
+        );
+        t.equal(rx.stats.truncated, 1, 'counted');
+      },
+    );
+
+    t.test('native: views handed on stay valid after later batches', async (t) => {
+      const rx = new UdpReceiver(input('udp://@239.255.0.21:5021'));
+      const kept: Uint8Array[] = [];
+      rx.listen((d) => kept.push(d));
+      t.equal(await rx.open(), undefined);
+      const s = await sender();
+      t.teardown(() => s.close());
+      const msgs = Array.from({ length: 150 }, (_, k) => tsDatagram(k));
+      await send(s, msgs, '239.255.0.21', 5021);
+      for (let k = 0; k < 100 && kept.length < 150; k++)
+        await new Promise((r) => setTimeout(r, 10));
+      rx.close();
+      t.equal(kept.length, 150, 'all read (more than one recvmmsg of 64)');
+      t.same(
+        kept.map((d) => d[4]),
+        msgs.map((_, k) => k),
+        'each view still holds its own datagram',
+      );
+    });
+  }
+}

@@ -66,8 +66,15 @@ export interface Daemon {
   childPids(): number[];
 }
 
-/** Starts `headend run -c <file>`; the config is written to a temp dir unless a path is given. */
-export function startDaemon(t: Test, config: { text: string } | { file: string }): Daemon {
+/**
+ * Starts `headend run -c <file>`; the config is written to a temp dir unless a path is given;
+ * `env` adds to the daemon's environment.
+ */
+export function startDaemon(
+  t: Test,
+  config: { text: string } | { file: string },
+  env?: NodeJS.ProcessEnv,
+): Daemon {
   let configFile: string;
   if ('file' in config) {
     configFile = config.file;
@@ -77,6 +84,7 @@ export function startDaemon(t: Test, config: { text: string } | { file: string }
   }
   const proc = spawn(process.execPath, [CLI, 'run', '-c', configFile], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   const events: LogEvent[] = [];
   const otherLines: string[] = [];

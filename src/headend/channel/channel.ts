@@ -288,8 +288,9 @@ export class Channel {
         if (!r.tosApplied) {
           this.log.log('warn', 'tos-not-applied', {
             message:
-              `TOS ${o.tos} cannot be set from Node's sockets: mark ${o.group}:${o.port} on the ` +
-              'box instead (an nftables mangle rule, see the README)',
+              `TOS ${o.tos} cannot be set without the native UDP addon (see the native-udp ` +
+              `line): mark ${o.group}:${o.port} on the box instead (an nftables mangle rule, ` +
+              'see the README)',
           });
         }
       }

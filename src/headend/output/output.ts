@@ -53,6 +53,8 @@ import type {
 export const RTP_HEADER_BYTES = 12;
 /** Socket send buffer asked for: ~0.5 s at 20 Mbit/s, so bursts of sends never block. */
 const SEND_BUFFER_BYTES = 1 << 20;
+/** The same for a socket the channels share (native addon): room for many channels' passes. */
+const SHARED_SEND_BUFFER_BYTES = 4 << 20;
 
 export interface OutputCounters {
   sendErrors: number;
@@ -119,7 +121,7 @@ export class Output implements PacedOutput {
         interfaceAddress: iface,
         ttl: spec.ttl,
         tos: spec.tos,
-        sendBufferBytes: SEND_BUFFER_BYTES,
+        sendBufferBytes: SHARED_SEND_BUFFER_BYTES,
       });
     } catch (e) {
       throw new Error(

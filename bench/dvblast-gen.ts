@@ -9,7 +9,10 @@
 // stream (new PCRs and PIDs, programs only as re-declared). Both tools under test would then
 // be fed a burstier and different stream than the file.
 //
-//   node dist/bench/dvblast-gen.js <file.ts> <group:port>
+//   node dist/bench/dvblast-gen.js <file.ts> <group:port>[,<group:port>…]
+//
+// With several destinations each datagram goes to every one of them at its time (one input
+// per group for benches whose channels each need their own, bench/scale.ts).
 //
 // Prints `ready` once loaded, starts on the first line it reads on stdin (or its end), and prints one JSON
 // line at the end: datagrams sent, seconds, and how late the sends were.
@@ -21,18 +24,23 @@ import { chunkTimes } from './input.js';
 const DG = 1316;
 
 async function main(): Promise<void> {
-  const [file, dest] = process.argv.slice(2);
-  const [group, port] = dest.split(':');
+  const [file, dests] = process.argv.slice(2);
   const ts = new Uint8Array(readFileSync(file));
   const times = chunkTimes(ts, DG);
-  const sock = createSocket({ type: 'udp4' });
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  sock.setMulticastInterface('127.0.0.1');
-  sock.setMulticastTTL(1);
-  sock.setMulticastLoopback(true);
-  sock.setSendBufferSize(4 << 20);
-  await new Promise<void>((r, j) =>
-    sock.connect(Number(port), group, (e?: Error) => (e ? j(e) : r())),
+  const socks = await Promise.all(
+    dests.split(',').map(async (dest) => {
+      const [group, port] = dest.split(':');
+      const sock = createSocket({ type: 'udp4' });
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      sock.setMulticastInterface('127.0.0.1');
+      sock.setMulticastTTL(1);
+      sock.setMulticastLoopback(true);
+      sock.setSendBufferSize(4 << 20);
+      await new Promise<void>((r, j) =>
+        sock.connect(Number(port), group, (e?: Error) => (e ? j(e) : r())),
+      );
+      return sock;
+    }),
   );
 
   // Loaded and timed (a 25 s file takes a second or two): say so, start on the first stdin line.
@@ -50,7 +58,8 @@ async function main(): Promise<void> {
     if (wait > 0) Atomics.wait(word, 0, 0, wait);
     wait = due - performance.now();
     lateUs.push(-wait * 1000);
-    sock.send(Buffer.from(ts.buffer, ts.byteOffset + i * DG, DG));
+    const dg = Buffer.from(ts.buffer, ts.byteOffset + i * DG, DG);
+    for (const sock of socks) sock.send(dg);
     // Now and then let the event loop run (completed sends, should any have queued).
     if (due - lastYield > 200) {
       lastYield = due;
@@ -58,7 +67,7 @@ async function main(): Promise<void> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  sock.close();
+  for (const sock of socks) sock.close();
   lateUs.sort((a, b) => a - b);
   const pct = (p: number): number =>
     lateUs[Math.min(lateUs.length - 1, Math.floor(p * lateUs.length))];

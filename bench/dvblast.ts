@@ -40,15 +40,7 @@
 // same window, % of one core, and per channel = total/8) and peak RSS (VmHWM). Prints a table; writes bench/results/dvblast-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
@@ -56,6 +48,7 @@ import { PACING, figures, worstOf, type OutputFigures } from './wire-figures.js'
 import { cpuSeconds, peakRssMB } from './proc-stats.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { startCapture } from './pcap.js';
+import { loadGenerator, makeMpts, type GenResult, type Mpts } from './mpts-play.js';
 
 const SERVICES = 8;
 const SECONDS = arg('seconds', 25);
@@ -76,7 +69,6 @@ const TAIL = 1;
 const CBR_RATE = 5.5e6;
 const IN_ADDR = '239.255.40.1:5000';
 const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
-const GEN = join(ROOT, 'dist', 'bench', 'dvblast-gen.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const groups = (third: number): string[] =>
@@ -85,42 +77,15 @@ const groups = (third: number): string[] =>
 // ------------------------------------------------------------------ input
 
 /** The MPTS, made once per length and kept under bench/results/. */
-function makeMpts(): { file: string; source: string; madeSeconds: number | null } {
-  const file = join(ROOT, 'bench', 'results', `dvblast-mpts-${SECONDS}s.m2t`);
-  const source =
-    `ffmpeg: ${SERVICES} services × (H.264 720x576 25 fps 4.5 Mbit/s CBR (nal-hrd=cbr) + ` +
-    `MP2 128 kbit/s), -muxrate 40M, ${SECONDS} s`;
-  if (existsSync(file)) return { file, source, madeSeconds: null };
-  const pats = ['testsrc2', 'smptebars', 'testsrc', 'rgbtestsrc', 'smptehdbars', 'mandelbrot'];
-  pats.push('pal75bars', 'yuvtestsrc');
-  const inputs: string[] = [];
-  const maps: string[] = [];
-  const programs: string[] = [];
-  for (let i = 0; i < SERVICES; i++) {
-    inputs.push('-f', 'lavfi', '-i', `${pats[i % pats.length]}=size=720x576:rate=25`);
-    inputs.push('-f', 'lavfi', '-i', `sine=frequency=${440 + 110 * i}:sample_rate=48000`);
-    maps.push('-map', `${2 * i}:v`, '-map', `${2 * i + 1}:a`);
-    const st = `st=${2 * i}:st=${2 * i + 1}`;
-    programs.push('-program', `program_num=${i + 1}:title=Bench ${i + 1}:${st}`);
-  }
-  const t0 = Date.now();
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const tmp = `${file}.part`;
-  const r = spawnSync(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-nostdin', '-v', 'error', '-y', ...inputs, '-t', String(SECONDS)],
-      ...[...maps, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25'],
-      ...['-b:v', '4.5M', '-minrate', '4.5M', '-maxrate', '4.5M', '-bufsize', '1.8M'],
-      ...['-x264-params', 'nal-hrd=cbr:force-cfr=1', '-c:a', 'mp2', '-b:a', '128k'],
-      ...[...programs, '-muxrate', '40M', '-f', 'mpegts', tmp],
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
-  renameSync(tmp, file);
-  return { file, source, madeSeconds: (Date.now() - t0) / 1000 };
-}
+const makeInput = (): Mpts =>
+  makeMpts({
+    tag: 'dvblast-mpts',
+    services: SERVICES,
+    videoRate: '4.5M',
+    bufsize: '1.8M',
+    muxRate: '40M',
+    seconds: SECONDS,
+  });
 
 // ------------------------------------------------------------------ tools
 
@@ -177,15 +142,6 @@ function startDvblast(dir: string, outs: string[]): Tool {
   return { name: 'dvblast', proc, outs, log };
 }
 
-interface GenResult {
-  datagrams: number;
-  seconds: number;
-  bitrate: number;
-  lateP50Us: number;
-  lateP99Us: number;
-  lateMaxUs: number;
-}
-
 interface PhaseResult {
   phase: string;
   /** The machine floor measured just before this phase (nothing else of ours running). */
@@ -215,19 +171,7 @@ async function runPhase(
   // The generator loads first (it reads and times the whole file), the tools start once it is
   // ready, and it plays when they have joined: no tool waits for its source long enough to
   // call it failed.
-  const gen = spawn(process.execPath, [GEN, file, IN_ADDR], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    gen.stdout!.on('data', (b: Buffer) => {
-      out += String(b);
-      if (out.startsWith('ready\n')) resolve();
-    });
-    gen.once('exit', (c) => reject(new Error(`generator exited ${c} before it was ready`)));
-  });
-  const genDone = new Promise((r) => gen.once('exit', r));
-  await ready;
+  const gen = await loadGenerator(file, [IN_ADDR]);
   const tools = start();
   try {
     await sleep(1500); // sockets joined, headend's channels waiting for their source
@@ -235,11 +179,11 @@ async function runPhase(
       if (t.proc.exitCode !== null) throw new Error(`${t.name} exited ${t.proc.exitCode} at start`);
     }
     const goMs = Date.now();
-    gen.stdin!.end('go\n');
+    gen.go();
     await sleep(WARMUP * 1000);
     const cpu0 = tools.map((t) => cpuSeconds(t.proc.pid!));
     const t0 = performance.now();
-    await genDone;
+    const generator = await gen.done;
     const secs = (performance.now() - t0) / 1000;
     const endMs = Date.now();
     const cpu1 = tools.map((t) => cpuSeconds(t.proc.pid!));
@@ -256,7 +200,7 @@ async function runPhase(
       // Each tool's output trails its input by its latency (headend ~0.4 s, DVBlast 0.1 s):
       // the last second is the tools draining after the input stopped, left out.
       toMs: endMs - TAIL * 1000,
-      generator: JSON.parse(out.slice('ready\n'.length)) as GenResult,
+      generator,
       tools: tools.map((t, i) => {
         const pct = ((cpu1[i] - cpu0[i]) / secs) * 100;
         return {
@@ -270,7 +214,7 @@ async function runPhase(
       }),
     };
   } finally {
-    if (gen.exitCode === null) gen.kill('SIGKILL');
+    gen.kill();
     for (const t of tools) if (t.proc.exitCode === null) t.proc.kill('SIGKILL');
   }
 }
@@ -304,7 +248,7 @@ async function main(): Promise<void> {
     writeResult('dvblast', { date: new Date().toISOString(), skipped: 'dvblast not installed' });
     return;
   }
-  const input = makeMpts();
+  const input = makeInput();
   console.log(
     input.madeSeconds === null
       ? `input: ${input.file.slice(ROOT.length)} (cached)`

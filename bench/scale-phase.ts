@@ -1,0 +1,206 @@
+// One phase of bench/scale.ts (see there): the floor, then the real daemon on a fresh play of the
+// MPTS into its inputs (or ffmpeg's UDP pacer on one service), with its CPU, peak RSS, worst
+// send lateness (headend_pacer_late_max_seconds scraped from /metrics) and warnings; the wire
+// figures come later, from the run's capture.
+import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './cli.js';
+import type { worstOf } from './wire-figures.js';
+import { cpuSeconds, peakRssMB } from './proc-stats.js';
+import { measureFloor, type Floor } from './floor.js';
+import { loadGenerator, type GenResult } from './mpts-play.js';
+
+export const RATE = 4e6;
+export const SERVICES = 8;
+/** Seconds of each play left out at the start (channels starting) and at the end (draining). */
+export const WARMUP = 4;
+export const TAIL = 1;
+const HTTP_PORT = 18180;
+const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export const inputOf = (i: number): string => `239.255.50.${Math.floor(i / SERVICES) + 1}:5000`;
+export const outputsOf = (phase: number, n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `239.255.${100 + phase}.${i + 1}:5000`);
+
+export interface Phase {
+  label: string;
+  kind: 'ours' | 'loaded' | 'ffmpeg';
+  channels: number;
+  outs: string[];
+}
+
+export interface PhaseRun {
+  label: string;
+  floor: Floor;
+  generator: GenResult | null;
+  cpuPercent: number;
+  peakRssMB: number;
+  lateMaxMs: number;
+  warnings: Record<string, number>;
+  worst: ReturnType<typeof worstOf>;
+}
+
+/** `headend run` for the phase's channels; http on 127.0.0.1 for /metrics. */
+function startHeadend(dir: string, ph: Phase): { proc: ChildProcess; log: string[] } {
+  const yaml =
+    `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  rtsp: false\n` +
+    `  http: { listen: "127.0.0.1:${HTTP_PORT}" }\nchannels:\n` +
+    ph.outs
+      .map(
+        (o, i) =>
+          `  - number: ${i + 1}\n    name: Scale ${i + 1}\n    output: udp://${o}\n` +
+          `    source: { url: "udp://@${inputOf(i)}?interface=127.0.0.1", service: ${(i % SERVICES) + 1} }\n` +
+          `    bitrate: ${RATE}\n`,
+      )
+      .join('');
+  const conf = join(dir, `${ph.label.replace(/ /g, '-')}.yaml`);
+  writeFileSync(conf, yaml);
+  const proc = spawn(process.execPath, [HEADEND_CLI, 'run', '-c', conf], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  let tail = '';
+  proc.stderr!.on('data', (b: Buffer) => {
+    tail += String(b);
+    const lines = tail.split('\n');
+    tail = lines.pop()!;
+    log.push(...lines);
+  });
+  return { proc, log };
+}
+
+/** Live x264 transcodes at nice 10 (the load of transcoding sources). */
+function startTranscodes(): ChildProcess[] {
+  return [0, 1].map(() =>
+    spawn(
+      'nice',
+      [
+        ...['-n', '10', 'ffmpeg', '-hide_banner', '-nostdin', '-v', 'error', '-re'],
+        ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-c:v', 'libx264'],
+        ...['-preset', 'veryfast', '-b:v', '3M', '-f', 'null', '-'],
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+}
+
+/** The worst headend_pacer_late_max_seconds seen while `running`. */
+async function scrapeLateness(running: () => boolean): Promise<number> {
+  let worst = 0;
+  while (running()) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics`)).text();
+      const m = /^headend_pacer_late_max_seconds (\S+)$/m.exec(text);
+      if (m) worst = Math.max(worst, Number(m[1]));
+    } catch {
+      // not listening yet, or gone at the end
+    }
+    await sleep(500);
+  }
+  return worst * 1000;
+}
+
+function warningsOf(lines: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const e = JSON.parse(line) as { level?: string; event?: string };
+      if (e.level === 'warn' || e.level === 'error') {
+        const k = `${e.level} ${e.event}`;
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+    } catch {
+      // not a log line
+    }
+  }
+  return counts;
+}
+
+/** Runs one phase; fromMs/toMs: the window its figures cover (ms since the epoch). */
+export async function runPhase(
+  dir: string,
+  file: string,
+  ph: Phase,
+  floorSeconds: number,
+): Promise<{ run: Omit<PhaseRun, 'worst'>; fromMs: number; toMs: number }> {
+  const floor = await measureFloor('spin', floorSeconds);
+  const load = ph.kind === 'loaded' ? startTranscodes() : [];
+  try {
+    if (ph.kind === 'ffmpeg') {
+      const t0 = Date.now();
+      const p = spawn(
+        'ffmpeg',
+        [
+          ...['-hide_banner', '-nostdin', '-v', 'error', '-re', '-i', file, '-map', '0:p:1'],
+          ...['-c', 'copy', '-muxrate', '4M', '-f', 'mpegts'],
+          `udp://${ph.outs[0]}?pkt_size=1316&localaddr=127.0.0.1&bitrate=4000000&burst_bits=10528`,
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      await sleep(WARMUP * 1000);
+      const c0 = cpuSeconds(p.pid!);
+      const w0 = performance.now();
+      await new Promise((r) => (p.exitCode !== null ? r(0) : p.once('exit', r)));
+      const secs = (performance.now() - w0) / 1000;
+      return {
+        run: {
+          label: ph.label,
+          floor,
+          generator: null,
+          cpuPercent: ((cpuSeconds(p.pid!) - c0) / secs) * 100,
+          peakRssMB: NaN,
+          lateMaxMs: NaN,
+          warnings: {},
+        },
+        fromMs: t0 + WARMUP * 1000,
+        toMs: Date.now() - TAIL * 1000,
+      };
+    }
+    const inputs = [...new Set(ph.outs.map((_, i) => inputOf(i)))];
+    const gen = await loadGenerator(file, inputs);
+    const d = startHeadend(dir, ph);
+    try {
+      await sleep(2000); // joined, channels waiting for their sources
+      if (d.proc.exitCode !== null) throw new Error(`headend exited ${d.proc.exitCode} at start`);
+      const goMs = Date.now();
+      gen.go();
+      await sleep(WARMUP * 1000);
+      let running = true;
+      const late = scrapeLateness(() => running);
+      const c0 = cpuSeconds(d.proc.pid!);
+      const w0 = performance.now();
+      const generator = await gen.done;
+      const secs = (performance.now() - w0) / 1000;
+      const cpu = ((cpuSeconds(d.proc.pid!) - c0) / secs) * 100;
+      const rss = peakRssMB(d.proc.pid!);
+      const endMs = Date.now();
+      running = false;
+      const lateMaxMs = await late;
+      d.proc.kill('SIGTERM');
+      await new Promise((r) => (d.proc.exitCode !== null ? r(0) : d.proc.once('exit', r)));
+      return {
+        run: {
+          label: ph.label,
+          floor,
+          generator,
+          cpuPercent: cpu,
+          peakRssMB: rss,
+          lateMaxMs,
+          warnings: warningsOf(d.log),
+        },
+        fromMs: goMs + WARMUP * 1000,
+        toMs: endMs - TAIL * 1000,
+      };
+    } finally {
+      gen.kill();
+      if (d.proc.exitCode === null) d.proc.kill('SIGKILL');
+    }
+  } finally {
+    for (const p of load) p.kill('SIGKILL');
+  }
+}

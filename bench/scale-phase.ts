@@ -145,14 +145,26 @@ export async function runPhase(
       await sleep(WARMUP * 1000);
       const c0 = cpuSeconds(p.pid!);
       const w0 = performance.now();
+      // Its CPU is read while it runs (after its exit /proc has nothing left).
+      let c1 = c0;
+      let w1 = w0;
+      while (p.exitCode === null) {
+        try {
+          c1 = cpuSeconds(p.pid!);
+          w1 = performance.now();
+        } catch {
+          break; // exited between the check and the read
+        }
+        await sleep(250);
+      }
       await new Promise((r) => (p.exitCode !== null ? r(0) : p.once('exit', r)));
-      const secs = (performance.now() - w0) / 1000;
+      const secs = (w1 - w0) / 1000;
       return {
         run: {
           label: ph.label,
           floor,
           generator: null,
-          cpuPercent: ((cpuSeconds(p.pid!) - c0) / secs) * 100,
+          cpuPercent: ((c1 - c0) / secs) * 100,
           peakRssMB: NaN,
           lateMaxMs: NaN,
           warnings: {},

@@ -209,27 +209,14 @@ static napi_value js_join(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/** A Uint8Array's (or Buffer's) bytes. */
-static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+/** The data of a typed array of `want` type (a Uint8Array or Buffer, an Int32Array). */
+static int typed_of(napi_env env, napi_value v, napi_typedarray_type want, void **data,
+                    size_t *len) {
   napi_typedarray_type t;
   napi_value ab;
   size_t off;
-  void *p;
-  if (napi_get_typedarray_info(env, v, &t, len, &p, &ab, &off) != napi_ok) return 0;
-  if (t != napi_uint8_array) return 0;
-  *data = p;
-  return 1;
-}
-
-static int int32s_of(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  void *p;
-  if (napi_get_typedarray_info(env, v, &t, len, &p, &ab, &off) != napi_ok) return 0;
-  if (t != napi_int32_array) return 0;
-  *data = p;
-  return 1;
+  if (napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok) return 0;
+  return t == want;
 }
 
 static napi_value js_send_batch(napi_env env, napi_callback_info info) {
@@ -242,7 +229,8 @@ static napi_value js_send_batch(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[3], &start));
   CHECK(napi_get_value_int32(env, argv[4], &end));
-  if (!bytes_of(env, argv[1], &arena, &arena_len) || !int32s_of(env, argv[2], &meta, &meta_len) ||
+  if (!typed_of(env, argv[1], napi_uint8_array, (void **)&arena, &arena_len) ||
+      !typed_of(env, argv[2], napi_int32_array, (void **)&meta, &meta_len) ||
       start < 0 || end < start || (size_t)end * 4 > meta_len)
     return throw_errno(env, "sendBatch", EINVAL);
   meta += (size_t)start * 4;
@@ -294,7 +282,8 @@ static napi_value js_recv_batch(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[2], &slot));
   CHECK(napi_get_value_int32(env, argv[4], &max));
-  if (!bytes_of(env, argv[1], &arena, &arena_len) || !int32s_of(env, argv[3], &lens, &lens_len) ||
+  if (!typed_of(env, argv[1], napi_uint8_array, (void **)&arena, &arena_len) ||
+      !typed_of(env, argv[3], napi_int32_array, (void **)&lens, &lens_len) ||
       slot <= 0 || max < 0 || (size_t)max > lens_len || (size_t)max * (size_t)slot > arena_len)
     return throw_errno(env, "recvBatch", EINVAL);
   if (max > BATCH) max = BATCH;

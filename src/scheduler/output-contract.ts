@@ -67,8 +67,9 @@ export interface PacedOutput {
   readonly counters: { sendErrors: number };
   readonly info: OutputInfo;
   /**
-   * Sends one datagram now (or queues it for OutputModule.flush at the end of the pass). `slot` holds RTP_HEADROOM (12) bytes for an RTP header, then the
-   * TS bytes (its length is exactly 12 + the datagram's TS bytes); the output writes the RTP
+   * Sends one datagram now, or queues it for OutputModule.flush at the end of the pass. `slot`
+   * holds RTP_HEADROOM (12) bytes for an RTP header, then the TS bytes (its length is exactly
+   * 12 + the datagram's TS bytes); the output writes the RTP
    * header there and sends what its protocol needs, then the RTP packet to every destination.
    * pcr27 is the datagram's output time (RTP timestamp), dueNs when it was due.
    */

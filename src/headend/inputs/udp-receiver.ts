@@ -80,7 +80,10 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
   private readonly maxQueued: number;
   private readonly receiveBufferSize: number;
   private readonly batchMs: number;
-  /** Whether the socket reads in batches (batchMs > 0 and the libuv handle was reachable). */
+  /**
+   * Whether the socket reads in batches (batchMs > 0, and with node:dgram the libuv handle was
+   * reachable).
+   */
   batching = false;
   private socket: Socket | undefined;
   private native: NativeReceiveSocket | undefined;

@@ -4,6 +4,7 @@
 // use node:dgram, which works the same at a higher CPU cost per datagram (see native/udp.c).
 
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 export interface NativeSocketOptions {
   bindAddress?: string;
@@ -55,7 +56,9 @@ export interface NativeUdp {
 }
 
 /** Where the addon is built (node-gyp's output, from dist/src/headend/net/). */
-const ADDON = new URL('../../../../native/build/Release/headend_udp.node', import.meta.url);
+const ADDON = fileURLToPath(
+  new URL('../../../../native/build/Release/headend_udp.node', import.meta.url),
+);
 
 let state: { udp: NativeUdp | undefined; reason: string } | undefined;
 
@@ -65,15 +68,15 @@ function load(): { udp: NativeUdp | undefined; reason: string } {
   if (process.platform !== 'linux')
     return { udp: undefined, reason: `sendmmsg/recvmmsg are Linux only (${process.platform})` };
   try {
-    return { udp: createRequire(import.meta.url)(ADDON.pathname) as NativeUdp, reason: '' };
+    return { udp: createRequire(import.meta.url)(ADDON) as NativeUdp, reason: '' };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return {
       udp: undefined,
       reason:
         code === 'MODULE_NOT_FOUND'
-          ? `${ADDON.pathname} is not built (npm install builds it; it needs make and a C compiler)`
-          : `${ADDON.pathname}: ${(e as Error).message}`,
+          ? `${ADDON} is not built (npm install builds it; it needs make and a C compiler)`
+          : `${ADDON}: ${(e as Error).message}`,
     };
   }
 }

@@ -197,6 +197,7 @@ export class Channel {
         network: { localTimeOffsets: deps.si?.localTimeOffsets },
         psiIntervalMs: config.psiIntervalMs,
         minDecodeMarginMs: config.decodeMarginMs,
+        vbrSmoothingMs: config.vbrSmoothingMs,
         cbrBitrate: config.bitrate,
         // PCR only at datagram heads: each PCR then leaves exactly when it says.
         pcrAlign: config.output.packetsPerDatagram,

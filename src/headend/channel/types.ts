@@ -33,6 +33,8 @@ export interface ChannelConfig {
   psiIntervalMs: number;
   /** Least DTS − PCR of every output PES, ms (the remuxer's default, 100, when absent). */
   decodeMarginMs?: number;
+  /** VBR smoothing bound, ms (the remuxer's default, 100, when absent). */
+  vbrSmoothingMs?: number;
   stallMs: number;
   returnAfterMs: number;
   programNumber: number;

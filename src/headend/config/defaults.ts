@@ -16,6 +16,8 @@ export const DEFAULTS = {
   psiIntervalMs: 100,
   /** decode_margin: least DTS − PCR of every output PES (remux/decode-delay.ts). */
   decodeMarginMs: 100,
+  /** vbr_smoothing: how far a VBR output may trail its input to even out bursts (remux/vbr-smoothing.ts). */
+  vbrSmoothingMs: 100,
   /** stall_timeout: a source silent this long has failed. */
   stallMs: 2000,
   /** return_after: a recovered primary must stay healthy this long before switching back. */
@@ -60,6 +62,8 @@ export const LIMITS = {
   psiIntervalMinMs: 10,
   /** A margin this close to the T-STD's 1 s leaves no room for the streams' own spread. */
   decodeMarginMaxMs: 900,
+  /** The remuxer's bound on VBR smoothing (RemuxOptions.vbrSmoothingMs). */
+  vbrSmoothingMaxMs: 500,
   stallMinMs: 100,
   stallMaxMs: 3_600_000,
   returnAfterMaxMs: 86_400_000,

@@ -180,6 +180,7 @@ export function resolveChannel(
     sources,
     psiIntervalMs: raw.psi_interval ?? def.psi_interval ?? DEFAULTS.psiIntervalMs,
     decodeMarginMs: raw.decode_margin ?? def.decode_margin ?? DEFAULTS.decodeMarginMs,
+    vbrSmoothingMs: raw.vbr_smoothing ?? def.vbr_smoothing ?? DEFAULTS.vbrSmoothingMs,
     stallMs: raw.stall_timeout ?? def.stall_timeout ?? DEFAULTS.stallMs,
     returnAfterMs: raw.return_after ?? def.return_after ?? DEFAULTS.returnAfterMs,
     programNumber: raw.program_number ?? def.program_number ?? number,

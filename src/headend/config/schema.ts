@@ -111,6 +111,10 @@
 //     decode_margin: 100ms        least time every PES leaves before its decoding time
 //                                 (DTS − PCR), 0-900ms (default 100ms); the output never holds
 //                                 one more than the T-STD's 1 s
+//     vbr_smoothing: 100ms        VBR (no bitrate:) only: how far the output may trail its input
+//                                 so that its rate follows the input's mean, not its bursts
+//                                 (a muxer's frame-sized bursts), 0-500ms (default 100ms; 0 =
+//                                 off); the decode delay grows by as much so no PES is late
 //     stall_timeout: 2s           no bytes from the input for this long = failure (default 2s)
 //     return_after: 30s           a failed primary that is healthy again for this long gets
 //                                 the channel back (default 30s; 0 = at once)
@@ -253,6 +257,7 @@ const channelShape = {
   burst: number(1, 10, 'times the channel rate').optional(),
   psi_interval: duration(LIMITS.psiIntervalMinMs, LIMITS.psiIntervalMaxMs).optional(),
   decode_margin: duration(0, LIMITS.decodeMarginMaxMs).optional(),
+  vbr_smoothing: duration(0, LIMITS.vbrSmoothingMaxMs).optional(),
   stall_timeout: duration(LIMITS.stallMinMs, LIMITS.stallMaxMs).optional(),
   return_after: duration(0, LIMITS.returnAfterMaxMs).optional(),
   program_number: integer(1, 65535).optional(),

@@ -99,6 +99,8 @@ export interface ChannelSpec {
   psiIntervalMs: number;
   /** Least DTS − PCR of every output PES, ms (default 100). */
   decodeMarginMs?: number;
+  /** VBR only: how far the output may trail the input to even out its bursts, ms; 0: off. */
+  vbrSmoothingMs?: number;
   /** No bytes for this long = the source failed. */
   stallMs: number;
   /** The primary must be healthy this long before the channel switches back to it. */

@@ -55,7 +55,15 @@ export class DecodeDelay {
   /** Largest DTS − PCR without the delay on this input: caps the delay. */
   private maxRaw = -Infinity;
 
-  constructor(minMarginMs: number) {
+  /**
+   * @param allowance how much later than its input time a packet may leave (VBR smoothing,
+   *   vbr-smoothing.ts), 27 MHz: every delay chosen covers it, so that a margin measured while
+   *   the output trails little does not fall short once it trails more.
+   */
+  constructor(
+    minMarginMs: number,
+    public allowance = 0,
+  ) {
     this.minMargin = Math.max(0, Math.min(900, minMarginMs)) * MS;
   }
 
@@ -70,7 +78,7 @@ export class DecodeDelay {
    */
   decide(minRaw: number, maxRaw: number, unseen: boolean): void {
     if (unseen) minRaw -= UNSEEN_SPREAD;
-    let d = Math.max(this.value, this.minMargin + HEADROOM - minRaw);
+    let d = Math.max(this.value, this.minMargin + HEADROOM + this.allowance - minRaw);
     d = Math.min(d, T_STD_MAX - CAP_SLACK - maxRaw);
     this.value = Math.max(0, Math.ceil(d / 300) * 300);
     this.maxRaw = maxRaw;
@@ -87,7 +95,7 @@ export class DecodeDelay {
     if (raw > this.maxRaw) this.maxRaw = raw;
     let want = Math.max(this.value, atLeast);
     if (raw + this.value < this.minMargin + SOFT) {
-      const target = this.minMargin + HEADROOM - raw;
+      const target = this.minMargin + HEADROOM + this.allowance - raw;
       if (keyframe || raw + this.value < this.minMargin) want = Math.max(want, target);
       else if (target > this.raiseTo) this.raiseTo = target;
     }

@@ -9,8 +9,10 @@
 //   one *walk* lays out its slots: content packets (PID/CC/PCR/PTS/DTS rewritten in place), PSI
 //   repetitions (PAT, PMT, SDT every psiIntervalMs, §2.4.4 / EN 300 468), PCR-only packets so no
 //   PCR gap exceeds pcrIntervalMs (§2.4.3.5, TR 101 290 2.3a), and in CBR mode null packets.
-//   Each slot's PCR is the time of its byte position (VBR: linear over the segment; CBR: on the
-//   global constant-rate line), so PCR accuracy (TR 101 290 2.4) holds by construction.
+//   Each slot's PCR is the time of its byte position (VBR: linear over the segment's output
+//   span, which vbr-smoothing.ts sizes to the input's mean rate, trailing the input by a
+//   bounded lag; CBR: on the global constant-rate line), so PCR accuracy (TR 101 290 2.4) holds
+//   by construction.
 // - Output time = input time + offset, offset a multiple of 300 so PTS/DTS shift with PCR.
 //   Input PCR wraps are unwrapped. A backwards PCR, a forward jump > maxPcrJumpMs, an input
 //   discontinuity_indicator, splice() or idle() start a new input timeline: the offset is chosen
@@ -52,6 +54,7 @@ import { OutputPsi } from './output-psi.js';
 import { StartGate } from './start-gate.js';
 import { DecodeDelay } from './decode-delay.js';
 import { codecFamily, isRandomAccess } from '../rap.js';
+import { smoothedSpan } from './vbr-smoothing.js';
 import type { OutputIdentity } from './output-psi.js';
 import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
 
@@ -173,6 +176,8 @@ export class Remuxer implements PacketSink {
    */
   private psiStep: number;
   private readonly pcrTicks: number;
+  /** VBR smoothing: the most the output may trail the input (vbr-smoothing.ts); 0: off. */
+  private readonly smoothTicks: number;
 
   // CBR line.
   private slotTicks: number;
@@ -199,7 +204,11 @@ export class Remuxer implements PacketSink {
     this.pcrAlign = Math.max(1, Math.min(7, Math.floor(opts.pcrAlign ?? 1)));
     this.slotTicks = opts.cbrBitrate ? (TS_PACKET_SIZE * 8 * PCR_HZ) / opts.cbrBitrate : 0;
     this.ticksPerPacket = this.slotTicks || (TS_PACKET_SIZE * 8 * PCR_HZ) / 4_000_000;
-    this.delay = new DecodeDelay(opts.minDecodeMarginMs ?? 100);
+    this.smoothTicks = Math.max(0, Math.min(500, opts.vbrSmoothingMs ?? 100)) * MS;
+    this.delay = new DecodeDelay(
+      opts.minDecodeMarginMs ?? 100,
+      this.slotTicks === 0 ? this.smoothTicks : 0,
+    );
     this.gate = new StartGate(MAX_ES, Math.max(0, opts.rapWaitMs ?? 3000) * MS);
     this.framer = new Framer(this, STAGE_BYTES, { buf: this.mem, base: 0 });
     writeNullPacket(this.mem, this.nullAt);
@@ -362,6 +371,7 @@ export class Remuxer implements PacketSink {
           this.segT0 += lag;
         }
         this.slotTicks = slot;
+        this.delay.allowance = slot === 0 ? this.smoothTicks : 0;
         this.cbrOrigin = this.outEnd;
         this.cbrNext = 0;
       }
@@ -658,7 +668,14 @@ export class Remuxer implements PacketSink {
     }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
     if (this.delay.pending && n > 0) this.decideDelay();
-    this.walk(t0, t1, n, this.segHasAnchor);
+    const lag = this.outEnd - t0;
+    if (this.slotTicks === 0 && this.smoothTicks > 0 && lag >= 0 && this.stats.packetsOut > 0) {
+      // VBR: the output follows the input's mean rate, trailing it by a bounded lag.
+      const span = smoothedSpan(t1 - t0, n, lag, this.ticksPerPacket, this.smoothTicks);
+      this.walk(this.outEnd, this.outEnd + span, n, this.segHasAnchor);
+    } else {
+      this.walk(t0, t1, n, this.segHasAnchor);
+    }
     this.segCount = 0;
   }
 

@@ -49,6 +49,13 @@ export interface RemuxOptions {
    */
   minDecodeMarginMs?: number;
   /**
+   * VBR only: how far (ms) the output may trail the input so that its rate follows the input's
+   * mean rather than its bursts (a muxer's frame-sized bursts, a sparse segment between two
+   * PCRs): vbr-smoothing.ts. 0 turns it off (each segment laid out over its own span). The
+   * decode delay allows for it. Default 100, at most 500.
+   */
+  vbrSmoothingMs?: number;
+  /**
    * How long (ms of input time) a new input's video may wait for a random access point before
    * it starts at the next PES anyway (a non-RAP start). Default 3000.
    */

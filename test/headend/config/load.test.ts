@@ -106,6 +106,7 @@ t.test('a minimal file: every default applied, frozen', async (t) => {
     sources: [{ url: 'udp://@239.1.1.1:1234', key: ch.sources[0].key }],
     psiIntervalMs: 100,
     decodeMarginMs: 100,
+    vbrSmoothingMs: 100,
     stallMs: 2000,
     returnAfterMs: 30000,
     programNumber: 7,
@@ -156,6 +157,7 @@ channels:
     bitrate: 6000000
     psi_interval: 200
     decode_margin: 250ms
+    vbr_smoothing: 0
     packets_per_datagram: 7
     program_number: 5
     transport_stream_id: 0x10
@@ -186,6 +188,7 @@ channels:
     bitrate: 4_000_000,
     psiIntervalMs: 50,
     decodeMarginMs: 100,
+    vbrSmoothingMs: 100,
     stallMs: 3000,
     returnAfterMs: 60_000,
     programNumber: 101,
@@ -209,6 +212,7 @@ channels:
     bitrate: 6_000_000,
     psiIntervalMs: 200,
     decodeMarginMs: 250,
+    vbrSmoothingMs: 0,
     programNumber: 5,
     transportStreamId: 16,
   });
@@ -443,6 +447,7 @@ t.test('bad values: each at the line:column of the value', async (t) => {
     ['    psi_interval: 2s\n', '2s', /psi_interval: duration '2s' is outside 10ms to 500ms/],
     ['    psi_interval: soon\n', 'soon', /bad duration 'soon'/],
     ['    decode_margin: 1s\n', '1s', /decode_margin: duration '1s' is outside 0ms to 900ms/],
+    ['    vbr_smoothing: 1s\n', '1s', /vbr_smoothing: duration '1s' is outside 0ms to 500ms/],
     ['    stall_timeout: [1]\n', '[1]', /expected a duration .*got a list/],
     ['    packets_per_datagram: 8\n', '8', /expected an integer from 1 to 7, got 8/],
     ['    ttl: 256\n', '256', /ttl: expected an integer from 0 to 255, got 256/],

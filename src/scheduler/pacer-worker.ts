@@ -158,6 +158,14 @@ class WorkerChannel implements PacedQueue {
     return this.headAtNs;
   }
 
+  /**
+   * Held by the burst limit (spaced after a stall), or due so soon after the window rule's wait
+   * ends that a send `earlyNs` early would land inside the window: not sent early.
+   */
+  strictHead(earlyNs: number): boolean {
+    return this.headAtNs > this.headDueNs || this.limiter.windowEndNs > this.headDueNs - earlyNs;
+  }
+
   /** `lateNs`: behind the time the loop was given (headDue()); lateness counts from the due time. */
   sendHead(sinceAtNs: number): void {
     const now = this.headAtNs + sinceAtNs;

@@ -44,6 +44,12 @@ export interface PacedQueue {
   headDue(): number;
   /** Sends the next datagram; `lateNs` = now − headDue() (negative when sent early). */
   sendHead(lateNs: number): void;
+  /**
+   * Whether the head must not leave more than EARLY_NS before headDue() though the loop sends
+   * up to `earlyNs` early: the burst limit would be broken by an earlier send (burst-limit.ts).
+   * Absent: never.
+   */
+  strictHead?(earlyNs: number): boolean;
 }
 
 /** Datagrams due within this much are sent in the current pass. */
@@ -107,11 +113,13 @@ export function sendDue(
       return Infinity;
     }
     const now = clock();
-    if (bestDue > now + earlyNs) {
+    const q = queues[best];
+    const early = earlyNs > EARLY_NS && q.strictHead?.(earlyNs) === true ? EARLY_NS : earlyNs;
+    if (bestDue > now + early) {
       out.sent = sent;
       return bestDue;
     }
-    queues[best].sendHead(now - bestDue);
+    q.sendHead(now - bestDue);
     sent++;
   }
 }

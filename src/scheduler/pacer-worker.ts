@@ -51,6 +51,7 @@ import {
   modeSettings,
   type PacingMode,
   coalesceWindow,
+  EARLY_NS,
   planWait,
   sendDue,
   staggerOffsetNs,
@@ -306,7 +307,7 @@ async function run(): Promise<void> {
     if (realtime) margin.setMax(SpinMargin.REALTIME_MAX_NS);
     post({ type: 'realtime', result });
   }
-  const out = { sent: 0 };
+  const out = { sent: 0, early: EARLY_NS };
   let ctrlSeen = Atomics.load(wake, WAKE_CTRL);
   let lastYield = clock();
   let justYielded = false;
@@ -333,7 +334,7 @@ async function run(): Promise<void> {
     const plan =
       ctrl !== ctrlSeen && !justYielded
         ? ({ kind: 'yield' } as const)
-        : planWait(next, now, capped, now - lastYield, justYielded, early);
+        : planWait(next, now, capped, now - lastYield, justYielded, out.early);
     justYielded = false;
     switch (plan.kind) {
       case 'yield':

@@ -89,14 +89,17 @@ export const MAX_WAIT_NS = 50_000_000;
 
 /**
  * Sends everything due by nowNs + earlyNs across `queues`, earliest first; returns the due time
- * of the earliest datagram left (Infinity when all queues are empty) and the number sent.
+ * of the earliest datagram left (Infinity when all queues are empty), and in `out` the number
+ * sent and the early window that datagram may use (EARLY_NS for a strict head): what planWait
+ * must be given, or the loop would spin through a strict head's early window doing nothing.
  */
 export function sendDue(
   queues: readonly PacedQueue[],
   clock: () => number,
-  out: { sent: number },
+  out: { sent: number; early?: number },
   earlyNs = EARLY_NS,
 ): number {
+  out.early = earlyNs;
   let sent = 0;
   for (;;) {
     let best = -1;
@@ -117,6 +120,7 @@ export function sendDue(
     const early = earlyNs > EARLY_NS && q.strictHead?.(earlyNs) === true ? EARLY_NS : earlyNs;
     if (bestDue > now + early) {
       out.sent = sent;
+      out.early = early;
       return bestDue;
     }
     q.sendHead(now - bestDue);

@@ -9,17 +9,18 @@
 //    catch-up; a send more than REANCHOR_NS behind its time (another stall) pulls the schedule
 //    up to REANCHOR_NS before that send. REANCHOR_NS is above this VM's usual wake-up delay of a
 //    sleeping loop (1-2 ms): at 0.5 ms every late wake-up lost catch-up progress.
-// 2. Window (the hard bound, TR 101 290's 10 ms): any WINDOW_NS holds at most N datagrams,
-//    N = the most of factor × WINDOW_NS of schedule (⌊factor·W/g⌋ at a due gap g) but never
-//    fewer than on-time sending puts there (⌈W/g⌉: a 7 ms gap, 2 in 10 ms): the datagram due
-//    at d waits until WINDOW_NS after the send of the one N before it (the last due at or
-//    before d − N·g). So the bytes of any 10 ms stay within factor × the rate's share (at 5.5
-//    Mbit/s, g = 1.91 ms: 6 datagrams, 1.15×), where a bound on the schedule span alone let
-//    one datagram more through (7, 1.34×, and 8 on the wire, 1.53×). Sends are remembered in
-//    a ring (RING entries: N is capped to fit, ~900 Mbit/s a channel). The wait ends
-//    WINDOW_GUARD_NS past the window: the wire's timestamp of a send comes a few µs after the
-//    send call, unevenly, and a datagram sent exactly at the window's end was measured inside
-//    it (a low-rate channel, one datagram every 7 ms, showed 3 in 10 ms).
+// 2. Window (the hard bound, TR 101 290's 10 ms): the datagram due at d waits until WINDOW_NS
+//    after the send of the last datagram due before d − S + c, S = factor × WINDOW_NS of
+//    schedule and c = min(g, S − WINDOW_NS − WINDOW_GUARD_NS), g its due gap. So a window holds
+//    the datagrams of less than S − c of schedule: at a constant gap ⌊factor·W/g⌋ of them, never
+//    fewer than on-time sending puts there (⌈W/g⌉; a 7 ms gap: 2) — at 5.5 Mbit/s (g = 1.91
+//    ms) 6, 1.15× the rate's share, where the span S alone let one more through (7, 1.34×; 8
+//    on the wire, 1.53×). c is capped so the datagram looked back to is always due more than
+//    W + guard earlier: one sent on time never holds the next on time, whatever the gaps of a
+//    VBR schedule do. Sends are remembered in a ring (RING entries: a 12 ms span up to ~900
+//    Mbit/s a channel). The wait ends WINDOW_GUARD_NS past the window: the wire's timestamp of
+//    a send comes a few µs after the send call, unevenly, and a datagram sent exactly at the
+//    window's end was measured inside it (one datagram every 7 ms showed 3 in 10 ms).
 //
 // On time, neither rule holds anything back (the previous send was a whole due gap earlier; the
 // window's datagram left N gaps, ≥ 10 ms, of schedule ago). The worst lateness is the stall's
@@ -64,14 +65,9 @@ export class BurstLimiter {
     if (!(gap > 0)) return dueNs;
     let t = this.lastAtNs + gap / this.factor;
     if (t < dueNs) t = dueNs;
-    // The send N datagrams back (due at d − N·g, half a gap of slack for uneven VBR gaps): keep
-    // the last one due before `from` at the head, drop those before it.
-    const perWindow = WINDOW_NS / gap;
-    const n = Math.min(
-      RING - 2,
-      Math.max(Math.ceil(perWindow - 1e-6), Math.floor(this.factor * perWindow + 1e-6)),
-    );
-    const from = dueNs - (n - 0.5) * gap;
+    // The last send due before the window's span: keep it at the head, drop those before it.
+    const span = this.factor * WINDOW_NS;
+    const from = dueNs - span + Math.min(gap, Math.max(0, span - WINDOW_NS - WINDOW_GUARD_NS));
     while (this.count >= 2 && this.dues[(this.head + 1) % RING] < from) {
       this.head = (this.head + 1) % RING;
       this.count--;

@@ -144,6 +144,22 @@ t.test(
   },
 );
 
+t.test('VBR on time: uneven gaps never hold a datagram', async (t) => {
+  // Six datagrams 1.5 ms apart, then one 5 ms later, over and over (a VBR schedule): a bound
+  // counted from the 5 ms gap alone held datagrams sent on time (bench/dvblast VBR: p99 20 ms).
+  const dues: number[] = [];
+  for (let i = 0, d = 0; i < 300; i++) dues.push((d += i % 7 === 6 ? 5 : 1.5) * MS);
+  const sent: { at: number; due: number }[] = [];
+  const l = new BurstLimiter(1.2);
+  run(queue(dues, l, sent), 600, undefined, 1 * MS);
+  t.equal(sent.length, 300);
+  const late = Math.max(...sent.map((s) => s.at - s.due));
+  t.ok(
+    late <= 0.1 * MS,
+    `each sent by its due time + one tick (worst ${(late / MS).toFixed(2)} ms)`,
+  );
+});
+
 t.test('a low-rate channel: a late datagram and the next two never share 10 ms', async (t) => {
   // 1.5 Mbit/s: a datagram every 7 ms; on time, any 10 ms holds at most 2. The loop stalls
   // 4-6 ms at a time before every third datagram (a loaded box): the held datagram leaves

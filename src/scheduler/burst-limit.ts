@@ -40,12 +40,6 @@ export const WINDOW_GUARD_NS = 100_000;
 const RING = 1024;
 
 export class BurstLimiter {
-  /**
-   * Where the window rule's wait for the datagram last asked about ends (-Infinity: no wait).
-   * A loop that sends a little early (pacing-loop.ts, coalesceWindow) must not send it before
-   * this: PacedQueue.strictBefore.
-   */
-  windowEndNs = -Infinity;
   private lastDueNs = NaN;
   /** The previous datagram's spaced time. */
   private lastAtNs = -Infinity;
@@ -72,10 +66,8 @@ export class BurstLimiter {
       this.head = (this.head + 1) % RING;
       this.count--;
     }
-    this.windowEndNs = -Infinity;
     if (this.count > 0 && this.dues[this.head] < from) {
       const w = this.sends[this.head] + WINDOW_NS + WINDOW_GUARD_NS;
-      this.windowEndNs = w;
       if (w > t) t = w;
     }
     return t;

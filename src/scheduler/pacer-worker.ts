@@ -51,7 +51,6 @@ import {
   modeSettings,
   type PacingMode,
   coalesceWindow,
-  EARLY_NS,
   planWait,
   sendDue,
   staggerOffsetNs,
@@ -157,14 +156,6 @@ class WorkerChannel implements PacedQueue {
     this.headDueNs = v.meta[slot * 2] + this.offsetNs;
     this.headAtNs = this.limiter.earliest(this.headDueNs);
     return this.headAtNs;
-  }
-
-  /**
-   * Held by the burst limit (spaced after a stall), or due so soon after the window rule's wait
-   * ends that a send `earlyNs` early would land inside the window: not sent early.
-   */
-  strictHead(earlyNs: number): boolean {
-    return this.headAtNs > this.headDueNs || this.limiter.windowEndNs > this.headDueNs - earlyNs;
   }
 
   /** `lateNs`: behind the time the loop was given (headDue()); lateness counts from the due time. */
@@ -307,7 +298,7 @@ async function run(): Promise<void> {
     if (realtime) margin.setMax(SpinMargin.REALTIME_MAX_NS);
     post({ type: 'realtime', result });
   }
-  const out = { sent: 0, early: EARLY_NS };
+  const out = { sent: 0 };
   let ctrlSeen = Atomics.load(wake, WAKE_CTRL);
   let lastYield = clock();
   let justYielded = false;
@@ -334,7 +325,7 @@ async function run(): Promise<void> {
     const plan =
       ctrl !== ctrlSeen && !justYielded
         ? ({ kind: 'yield' } as const)
-        : planWait(next, now, capped, now - lastYield, justYielded, out.early);
+        : planWait(next, now, capped, now - lastYield, justYielded, early);
     justYielded = false;
     switch (plan.kind) {
       case 'yield':

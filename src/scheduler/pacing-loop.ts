@@ -44,12 +44,6 @@ export interface PacedQueue {
   headDue(): number;
   /** Sends the next datagram; `lateNs` = now − headDue() (negative when sent early). */
   sendHead(lateNs: number): void;
-  /**
-   * Whether the head must not leave more than EARLY_NS before headDue() though the loop sends
-   * up to `earlyNs` early: the burst limit would be broken by an earlier send (burst-limit.ts).
-   * Absent: never.
-   */
-  strictHead?(earlyNs: number): boolean;
 }
 
 /** Datagrams due within this much are sent in the current pass. */
@@ -89,17 +83,14 @@ export const MAX_WAIT_NS = 50_000_000;
 
 /**
  * Sends everything due by nowNs + earlyNs across `queues`, earliest first; returns the due time
- * of the earliest datagram left (Infinity when all queues are empty), and in `out` the number
- * sent and the early window that datagram may use (EARLY_NS for a strict head): what planWait
- * must be given, or the loop would spin through a strict head's early window doing nothing.
+ * of the earliest datagram left (Infinity when all queues are empty) and the number sent.
  */
 export function sendDue(
   queues: readonly PacedQueue[],
   clock: () => number,
-  out: { sent: number; early?: number },
+  out: { sent: number },
   earlyNs = EARLY_NS,
 ): number {
-  out.early = earlyNs;
   let sent = 0;
   for (;;) {
     let best = -1;
@@ -116,14 +107,11 @@ export function sendDue(
       return Infinity;
     }
     const now = clock();
-    const q = queues[best];
-    const early = earlyNs > EARLY_NS && q.strictHead?.(earlyNs) === true ? EARLY_NS : earlyNs;
-    if (bestDue > now + early) {
+    if (bestDue > now + earlyNs) {
       out.sent = sent;
-      out.early = early;
       return bestDue;
     }
-    q.sendHead(now - bestDue);
+    queues[best].sendHead(now - bestDue);
     sent++;
   }
 }

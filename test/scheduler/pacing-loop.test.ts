@@ -103,29 +103,6 @@ t.test(
   },
 );
 
-t.test(
-  'a strict head (the burst limit holds it) is not sent early, and the loop waits for it',
-  async (t) => {
-    const log: [string, number, number][] = [];
-    const strict = { ...queue('s', [1_300e3], log), strictHead: () => true };
-    const loose = queue('l', [1_300e3], log);
-    const now = 1_000e3;
-    const out = { sent: 0, early: 0 };
-    // A loop on the 1 ms grid sends what falls due within 1 ms: not the strict head.
-    const next = sendDue([strict], () => now, out, SLEEP_COALESCE_NS);
-    t.equal(out.sent, 0, 'the strict head stays');
-    t.equal(next, 1_300e3);
-    t.equal(out.early, EARLY_NS, 'its early window is EARLY_NS');
-    // The plan made with that window waits; with the loop's own 1 ms it was 'none': a busy loop
-    // through the 300 µs (a VBR phase of bench/dvblast took 96 % of a core).
-    t.equal(planWait(next, now, 100e3, 0, true, out.early).kind, 'sleep', 'sleeps to it');
-    t.equal(planWait(next, now, 100e3, 0, true, SLEEP_COALESCE_NS).kind, 'none');
-    sendDue([loose], () => now, out, SLEEP_COALESCE_NS);
-    t.equal(log.length, 1, 'a head that is not strict goes within the early window');
-    t.equal(out.early, SLEEP_COALESCE_NS);
-  },
-);
-
 t.test('planWait: sleep, spin, yield', async (t) => {
   const m = 200_000;
   t.same(

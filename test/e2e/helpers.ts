@@ -468,6 +468,8 @@ export interface Scan {
   videoPesNs: number[];
   /** PCR steps (ns) larger than 100 ms or negative, when no discontinuity_indicator was set. */
   badPcrSteps: number[];
+  /** Each PCR of the PCR PID: its packet's index and its value (27 MHz, unwrapped). */
+  pcrs: { i: number; v: number }[];
 }
 
 /**
@@ -575,6 +577,7 @@ export function scan(datagrams: Datagram[]): Scan {
     pmtPcrNs: pmt.map((x) => pcrTime(x.i)),
     videoPesNs: video,
     badPcrSteps,
+    pcrs,
   };
 }
 

@@ -8,6 +8,13 @@ import { parseRtpHeader } from '../../src/mpegts/rtp.js';
 import { nativeUdp, nativeUdpUnavailable } from '../../src/headend/net/native-udp.js';
 
 export function outputSuite(mode: 'native' | 'dgram'): void {
+  // tap runs the two suites at once in one namespace: each mode has its own multicast groups
+  // and ports, so neither receives the other's datagrams.
+  const other = mode === 'native' ? 0 : 1;
+  const mainGroup = `239.255.7.${90 + other}`;
+  const mainPort = 5790 + other;
+  const companionGroup = `239.255.135.${90 + other}`;
+  const companionPort = 5792 + other;
   t.test(`sending with ${mode}`, async (t) => {
     if (mode === 'native')
       t.ok(nativeUdp(), `the addon is built and loads ${nativeUdpUnavailable()}`);
@@ -117,10 +124,10 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
     const s = createSocket({ type: 'udp4', reuseAddr: true });
     const got: Buffer[] = [];
     s.on('message', (m) => got.push(m));
-    await new Promise<void>((r) => s.bind(5790, '239.255.7.90', r));
-    s.addMembership('239.255.7.90', '127.0.0.1');
+    await new Promise<void>((r) => s.bind(mainPort, mainGroup, r));
+    s.addMembership(mainGroup, '127.0.0.1');
     t.teardown(() => s.close());
-    const out = await Output.open(spec({ group: '239.255.7.90', port: 5790, interface: 'lo' }));
+    const out = await Output.open(spec({ group: mainGroup, port: mainPort, interface: 'lo' }));
     t.teardown(() => out.close());
     const d = slotOf(Buffer.alloc(188, 0x47));
     out.send(d.slot, d.ts, NaN, 0);
@@ -199,8 +206,8 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
     const s = createSocket({ type: 'udp4', reuseAddr: true });
     const got: Buffer[] = [];
     s.on('message', (m) => got.push(m));
-    await new Promise<void>((r) => s.bind(5792, '239.255.135.90', r));
-    s.addMembership('239.255.135.90', '127.0.0.1');
+    await new Promise<void>((r) => s.bind(companionPort, companionGroup, r));
+    s.addMembership(companionGroup, '127.0.0.1');
     t.teardown(() => s.close());
     const main = await receiver();
     t.teardown(main.close);
@@ -208,8 +215,8 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
     t.teardown(() => out.close());
     await out.addDestination({
       id: 'companion',
-      address: '239.255.135.90',
-      port: 5792,
+      address: companionGroup,
+      port: companionPort,
       ttl: 1,
       interface: 'lo',
       sourcePort: 0,

@@ -9,6 +9,10 @@ import { parseInputAddress, type NetworkInput } from '../../src/headend/inputs/u
 import { nativeUdp, nativeUdpUnavailable } from '../../src/headend/net/native-udp.js';
 
 export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
+  // tap runs the two suites at once in one namespace: each mode has its own groups and ports, so
+  // neither reads the other's datagrams (SO_REUSEADDR lets both bind one group:port).
+  const group = (n: number): string => `239.255.${mode === 'native' ? 0 : 1}.${n}`;
+  const port = (n: number): number => (mode === 'native' ? 5000 : 5100) + n;
   function input(url: string): NetworkInput {
     const a = parseInputAddress(url);
     if (isHeadendError(a) || a.kind !== 'network') throw new Error(`bad test url ${url}`);
@@ -57,7 +61,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   }
 
   t.test('multicast: raw UDP and auto-detected RTP', async (t) => {
-    const rx = new UdpReceiver(input('udp://@239.255.0.11:5011'));
+    const rx = new UdpReceiver(input(`udp://@${group(11)}:${port(11)}`));
     t.equal(await rx.open(), undefined, 'opened');
     const s = await sender();
     t.teardown(() => s.close());
@@ -66,8 +70,8 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
     await send(
       s,
       [tsDatagram(1), Uint8Array.from(w.wrap(tsDatagram(2), 0)), tsDatagram(3)],
-      '239.255.0.11',
-      5011,
+      group(11),
+      port(11),
     );
     const got = await collect(rx, 3);
     t.equal(got.length, 3);
@@ -84,7 +88,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   });
 
   t.test('rtp:// drops datagrams that are not RTP and counts sequence gaps', async (t) => {
-    const rx = new UdpReceiver(input('rtp://@239.255.0.12:5012'));
+    const rx = new UdpReceiver(input(`rtp://@${group(12)}:${port(12)}`));
     t.equal(await rx.open(), undefined);
     const s = await sender();
     t.teardown(() => s.close());
@@ -92,7 +96,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
     const a = Uint8Array.from(w.wrap(tsDatagram(1), 0));
     w.wrap(tsDatagram(2), 0); // lost on the way
     const c = Uint8Array.from(w.wrap(tsDatagram(3), 0));
-    await send(s, [a, Uint8Array.from([1, 2, 3]), c], '239.255.0.12', 5012);
+    await send(s, [a, Uint8Array.from([1, 2, 3]), c], group(12), port(12));
     const got = await collect(rx, 2);
     t.same(
       got.map((d) => d.data[4]),
@@ -103,20 +107,20 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   });
 
   t.test('unicast on 127.0.0.1', async (t) => {
-    const rx = new UdpReceiver(input('udp://127.0.0.1:5013'));
+    const rx = new UdpReceiver(input(`udp://127.0.0.1:${port(13)}`));
     t.equal(await rx.open(), undefined);
     const s = await sender();
     t.teardown(() => s.close());
-    await send(s, [tsDatagram(9)], '127.0.0.1', 5013);
+    await send(s, [tsDatagram(9)], '127.0.0.1', port(13));
     const got = await collect(rx, 1);
     t.equal(got[0]?.data[4], 9);
   });
 
   t.test('bind failure is an E_NET error value', async (t) => {
-    const first = new UdpReceiver(input('udp://127.0.0.1:5014?reuse=0'));
+    const first = new UdpReceiver(input(`udp://127.0.0.1:${port(14)}?reuse=0`));
     t.equal(await first.open(), undefined);
     t.teardown(() => first.close());
-    const second = new UdpReceiver(input('udp://127.0.0.1:5014?reuse=0'));
+    const second = new UdpReceiver(input(`udp://127.0.0.1:${port(14)}?reuse=0`));
     const err = await second.open();
     t.ok(isHeadendError(err));
     t.equal(err?.code, 'E_NET');
@@ -124,7 +128,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   });
 
   t.test('close() ends the iteration', async (t) => {
-    const rx = new UdpReceiver(input('udp://@239.255.0.15:5015'));
+    const rx = new UdpReceiver(input(`udp://@${group(15)}:${port(15)}`));
     t.equal(await rx.open(), undefined);
     setTimeout(() => rx.close(), 50);
     let n = 0;
@@ -135,7 +139,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   t.test(
     'listen(): each datagram to the listener at once, RTP unwrapped, nothing queued',
     async (t) => {
-      const rx = new UdpReceiver(input('udp://@239.255.0.16:5016'));
+      const rx = new UdpReceiver(input(`udp://@${group(16)}:${port(16)}`));
       const got: number[] = [];
       rx.listen((data) => {
         t.equal(data.length, 7 * 188, 'TS bytes only');
@@ -148,8 +152,8 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
       await send(
         s,
         [tsDatagram(1), rtp.wrap(tsDatagram(2), 0), tsDatagram(3)],
-        '239.255.0.16',
-        5016,
+        group(16),
+        port(16),
       );
       for (let i = 0; i < 100 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
       t.same(got, [1, 2, 3], 'in order');
@@ -164,19 +168,19 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   t.test('batchMs: datagrams that come during the pause are read together after it', async (t) => {
-    const rx = new UdpReceiver(input('udp://@239.255.0.17:5017'), { batchMs: 200 });
+    const rx = new UdpReceiver(input(`udp://@${group(17)}:${port(17)}`), { batchMs: 200 });
     const got: { tag: number; atMs: number }[] = [];
     rx.listen((data) => got.push({ tag: data[4], atMs: performance.now() }));
     t.equal(await rx.open(), undefined);
     t.equal(rx.batching, true, 'the socket reads in batches');
     const s = await sender();
     t.teardown(() => s.close());
-    await send(s, [tsDatagram(1)], '239.255.0.17', 5017);
+    await send(s, [tsDatagram(1)], group(17), port(17));
     for (let i = 0; i < 100 && got.length < 1; i++) await sleep(2);
     // The first datagram opened a batch; reading now pauses for 200 ms. Send 4 more, 10 ms apart.
     for (let tag = 2; tag <= 5; tag++) {
       await sleep(10);
-      await send(s, [tsDatagram(tag)], '239.255.0.17', 5017);
+      await send(s, [tsDatagram(tag)], group(17), port(17));
     }
     for (let i = 0; i < 100 && got.length < 5; i++) await sleep(5);
     t.same(
@@ -192,7 +196,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   });
 
   t.test('batchMs: a burst beyond one libuv batch is read without loss or pause', async (t) => {
-    const rx = new UdpReceiver(input('udp://@239.255.0.18:5018'), { batchMs: 1000 });
+    const rx = new UdpReceiver(input(`udp://@${group(18)}:${port(18)}`), { batchMs: 1000 });
     const tags: number[] = [];
     rx.listen((data) => tags.push(data[4]));
     t.equal(await rx.open(), undefined);
@@ -204,7 +208,7 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
       burst.map(
         (m) =>
           new Promise<void>((resolve, reject) =>
-            s.send(m, 5018, '239.255.0.18', (err) => (err ? reject(err) : resolve())),
+            s.send(m, port(18), group(18), (err) => (err ? reject(err) : resolve())),
           ),
       ),
     );
@@ -220,16 +224,16 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   });
 
   t.test('batchMs: close during a pause stops reading for good', async (t) => {
-    const rx = new UdpReceiver(input('udp://@239.255.0.19:5019'), { batchMs: 30 });
+    const rx = new UdpReceiver(input(`udp://@${group(19)}:${port(19)}`), { batchMs: 30 });
     let n = 0;
     rx.listen(() => n++);
     t.equal(await rx.open(), undefined);
     const s = await sender();
     t.teardown(() => s.close());
-    await send(s, [tsDatagram(1)], '239.255.0.19', 5019);
+    await send(s, [tsDatagram(1)], group(19), port(19));
     for (let i = 0; i < 100 && n < 1; i++) await sleep(2);
     rx.close(); // within the pause: its timer must not restart a closed handle
-    await send(s, [tsDatagram(2)], '239.255.0.19', 5019);
+    await send(s, [tsDatagram(2)], group(19), port(19));
     await sleep(80);
     t.equal(n, 1, 'nothing after close');
   });
@@ -244,15 +248,15 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
     t.test(
       'native: a datagram too long to read whole is counted and dropped, the rest kept',
       async (t) => {
-        const rx = new UdpReceiver(input('udp://@239.255.0.20:5020'));
+        const rx = new UdpReceiver(input(`udp://@${group(20)}:${port(20)}`));
         t.equal(await rx.open(), undefined);
         const s = await sender();
         t.teardown(() => s.close());
         await send(
           s,
           [tsDatagram(1), new Uint8Array(12000).fill(0x47), tsDatagram(2)],
-          '239.255.0.20',
-          5020,
+          group(20),
+          port(20),
         );
         const got = await collect(rx, 2);
         t.same(
@@ -265,14 +269,14 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
     );
 
     t.test('native: views handed on stay valid after later batches', async (t) => {
-      const rx = new UdpReceiver(input('udp://@239.255.0.21:5021'));
+      const rx = new UdpReceiver(input(`udp://@${group(21)}:${port(21)}`));
       const kept: Uint8Array[] = [];
       rx.listen((d) => kept.push(d));
       t.equal(await rx.open(), undefined);
       const s = await sender();
       t.teardown(() => s.close());
       const msgs = Array.from({ length: 150 }, (_, k) => tsDatagram(k));
-      await send(s, msgs, '239.255.0.21', 5021);
+      await send(s, msgs, group(21), port(21));
       for (let k = 0; k < 100 && kept.length < 150; k++)
         await new Promise((r) => setTimeout(r, 10));
       rx.close();

@@ -169,7 +169,9 @@ export class OutputMonitor {
   private dirty = true;
 
   constructor(opts: OutputMonitorOptions = {}) {
-    this.analyzerOpts = opts.analyzer ?? {};
+    // The remuxer never forwards a duplicate packet (§2.4.3.3): its output is checked without
+    // hashing every packet for one, and a repeated CC there is a continuity error.
+    this.analyzerOpts = { duplicates: false, ...opts.analyzer };
     this.analyzer = new Analyzer(this.analyzerOpts);
     const rotateMs = opts.rotateMs ?? 3_600_000;
     this.rotateNs = (Number.isFinite(rotateMs) && rotateMs > 0 ? rotateMs : 3_600_000) * 1e6;

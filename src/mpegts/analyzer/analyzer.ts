@@ -39,6 +39,12 @@ export interface AnalyzerOptions {
   requiredSi?: SiTable[];
   /** Decode margin (DTS − PCR) below this many ms is a warning (default 100; decode-margin.ts). */
   minDtsMarginMs?: number;
+  /**
+   * false: the stream never carries ISO/IEC 13818-1 §2.4.3.3 duplicate packets (a remuxer's
+   * own output), so a payload packet repeating its PID's CC is a 1.4 error and packets are not
+   * hashed to recognise duplicates (continuity.ts). Default true.
+   */
+  duplicates?: boolean;
 }
 
 const NPID = 8192;
@@ -63,7 +69,7 @@ export class Analyzer implements FramerSink {
   private readonly margin: DecodeMargin;
 
   private readonly packets = new Float64Array(NPID);
-  private readonly cc = new Continuity();
+  private readonly cc: Continuity;
   private readonly teiPackets = new Float64Array(NPID);
   private readonly scrambledPackets = new Float64Array(NPID);
   private readonly catReported = new Uint8Array(NPID);
@@ -83,6 +89,7 @@ export class Analyzer implements FramerSink {
 
   constructor(opts: AnalyzerOptions = {}) {
     const timeout = opts.pidTimeoutMs ?? 5000;
+    this.cc = new Continuity(opts.duplicates ?? true);
     this.psi = new PsiTracker(this.counters, this.lastSeenNs, {
       pidTimeoutNs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 5000) * 1e6,
       requiredSi: opts.requiredSi ?? [],

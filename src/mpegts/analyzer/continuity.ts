@@ -15,6 +15,8 @@
 // excluded; compared through a 32-bit hash kept per PID, no copy of the packet). The first
 // duplicate is allowed and counted apart (informational, not an error); a third copy is a
 // 1.4 error; a packet with the previous CC and other bytes is an ordinary continuity error.
+// A stream known to carry no duplicates (the remuxer's own output: it never forwards one) is
+// checked without the hash (new Continuity(false)): there a repeated CC is a continuity error.
 
 import { TS_PACKET_SIZE } from '../packet.js';
 
@@ -45,6 +47,9 @@ export class Continuity {
   private readonly lastPayload = new Uint8Array(NPID);
   private readonly lastHash = new Int32Array(NPID);
 
+  /** `duplicates` false: the stream never carries §2.4.3.3 duplicates (no hashing; see above). */
+  constructor(private readonly duplicates_ = true) {}
+
   /**
    * Checks the packet at b[o] (PID `pid`, at byte position `pos`; adaptation field flags and
    * length already read, 0 when absent). Returns CC_OK, CC_GAP, CC_DUP or CC_EXTRA_COPY.
@@ -62,13 +67,18 @@ export class Continuity {
     const cc = b3 & 0x0f;
     const last = this.lastCc[pid];
     const payload = (b3 & 0x10) !== 0;
-    const hash = payload ? packetHash(b, o, afFlags, afLen) : 0;
+    const hash = payload && this.duplicates_ ? packetHash(b, o, afFlags, afLen) : 0;
     let result = CC_OK;
     if (last >= 0 && (afFlags & 0x80) === 0) {
       if (payload) {
         const expected = (last + 1) & 0x0f;
         if (cc !== expected) {
-          if (cc === last && this.lastPayload[pid] === 1 && hash === this.lastHash[pid]) {
+          if (
+            cc === last &&
+            this.duplicates_ &&
+            this.lastPayload[pid] === 1 &&
+            hash === this.lastHash[pid]
+          ) {
             const n = this.copies[pid];
             if (n < 255) this.copies[pid] = n + 1;
             if (n >= 1) {

@@ -95,7 +95,9 @@ export class PsiTracker {
     this.role[pid] = ROLE_PSI;
     if (this.assemblers[pid]) return;
     this.assemblers[pid] = new SectionAssembler(pid, {
-      onSection: (s, p) => this.onSection(s, p),
+      onSection: (s, p) => this.onSection(s, p, false),
+      // An unchanged repetition: timed and checked like any section, not parsed again.
+      onRepeat: (s, p) => this.onSection(s, p, true),
       onFault: (f, p, t) => this.onFault(f, p, t),
     });
   }
@@ -208,12 +210,14 @@ export class PsiTracker {
     return this.now + limit;
   }
 
-  private onSection(s: Uint8Array, pid: number): void {
+  /** A complete section; `repeat`: equal to the PID's previous one (its content known). */
+  private onSection(s: Uint8Array, pid: number, repeat: boolean): void {
     const tid = s[0];
     if (pid === 0) {
       if (tid !== 0x00) return this.wrongTable(CK.PAT, pid, tid);
       this.patSeen = true;
       this.patDeadline = this.arrived(this.patDeadline, PAT_LIMIT, CK.PAT, 'interval > 0.5 s');
+      if (repeat) return;
       const t = this.tables.push(s, 0);
       if (t) this.onPat(t);
       return;
@@ -221,13 +225,16 @@ export class PsiTracker {
     if (pid === 1) {
       if (tid !== 0x01) return this.wrongTable(CK.CAT, pid, tid);
       this.catSeen = true;
+      if (repeat) return;
       const t = this.tables.push(s, 1);
       if (t) this.onCat(t);
       return;
     }
-    if (pid >= 0x10 && pid <= 0x14 && !this.pmtPids.includes(pid)) return this.onSi(s, pid, tid);
+    if (pid >= 0x10 && pid <= 0x14 && !this.pmtPids.includes(pid))
+      return this.onSi(s, pid, tid, repeat);
     if (tid !== 0x02) return;
     this.pmtDeadline[pid] = this.arrived(this.pmtDeadline[pid], PMT_LIMIT, CK.PMT, pidName(pid));
+    if (repeat) return;
     const t = this.tables.push(s, pid);
     if (t) this.onPmt(parsePmt(t[0]), pid);
   }
@@ -237,7 +244,7 @@ export class PsiTracker {
     this.counters.note(check, `table_id 0x${tid.toString(16).padStart(2, '0')} on ${pidName(pid)}`);
   }
 
-  private onSi(s: Uint8Array, pid: number, tid: number): void {
+  private onSi(s: Uint8Array, pid: number, tid: number, repeat: boolean): void {
     let slot = -1;
     if (pid === 0x10) {
       if (tid === 0x40) slot = NIT;
@@ -245,7 +252,7 @@ export class PsiTracker {
     } else if (pid === 0x11) {
       if (tid === 0x42) {
         slot = SDT;
-        for (const sv of parseSdt([s]).services) this.services.set(sv.serviceId, sv);
+        if (!repeat) for (const sv of parseSdt([s]).services) this.services.set(sv.serviceId, sv);
       } else if (tid !== 0x46 && tid !== 0x4a && tid !== 0x72)
         return this.wrongTable(CK.SDT, pid, tid);
     } else if (pid === 0x12) {

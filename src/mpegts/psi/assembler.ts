@@ -5,6 +5,12 @@
 // may follow one another in a packet; a 0xFF where a table_id would be means stuffing up to the
 // end of the packet. A section may span many packets. A continuity gap drops the partial
 // section (its bytes are lost); a duplicate packet (same CC) is ignored.
+//
+// Tables repeat unchanged many times a second (§2.4.4 and TS 101 211 §4.4: PAT/PMT every
+// 100 ms, SDT 2 s …). A consumer that only needs to know a repetition arrived gives
+// `onRepeat`: a section byte for byte equal to the last one emitted on the PID is then handed
+// to it as that same array, without a copy or CRC check (its CRC was good: the bytes are the
+// ones checked before) and without being parsed again.
 
 import { sectionHasCrc, sectionCrcOk, MAX_PRIVATE_SECTION } from './section.js';
 import {
@@ -24,6 +30,11 @@ export interface SectionAssemblerEvents {
   onSection(section: Uint8Array, pid: number): void;
   /** A section dropped for a bad CRC or impossible length, or a partial one lost to a CC gap. */
   onFault?(fault: SectionFault, pid: number, tableId: number): void;
+  /**
+   * A complete section equal to the last one passed to onSection on this PID; `section` is
+   * that array. Without this handler a repetition goes to onSection like any section.
+   */
+  onRepeat?(section: Uint8Array, pid: number): void;
 }
 
 export class SectionAssembler {
@@ -33,6 +44,8 @@ export class SectionAssembler {
   private need = -1;
   private collecting = false;
   private lastCc = -1;
+  /** The last section given to onSection (kept only when the consumer has onRepeat). */
+  private last: Uint8Array | undefined;
 
   constructor(
     readonly pid: number,
@@ -44,6 +57,7 @@ export class SectionAssembler {
     this.len = 0;
     this.need = -1;
     this.lastCc = -1;
+    this.last = undefined;
   }
 
   /** Feeds the 188-byte packet at buf[o]. The packet's PID must be this assembler's. */
@@ -109,10 +123,28 @@ export class SectionAssembler {
     p += n;
     if (this.len === this.need) {
       this.collecting = false;
+      if (this.events.onRepeat && this.last && this.sameAsLast()) {
+        this.events.onRepeat(this.last, this.pid);
+        return p;
+      }
       const s = this.buf.slice(0, this.len);
       if (sectionHasCrc(s) && !sectionCrcOk(s)) this.events.onFault?.('crc', this.pid, s[0]);
-      else this.events.onSection(s, this.pid);
+      else {
+        if (this.events.onRepeat) this.last = s;
+        this.events.onSection(s, this.pid);
+      }
     }
     return p;
+  }
+
+  /** Whether the section just completed in buf equals `last`, byte for byte. */
+  private sameAsLast(): boolean {
+    const last = this.last!;
+    const n = this.len;
+    if (last.length !== n) return false;
+    const buf = this.buf;
+    // From the end: the CRC_32 differs first when anything does.
+    for (let k = n - 1; k >= 0; k--) if (buf[k] !== last[k]) return false;
+    return true;
   }
 }

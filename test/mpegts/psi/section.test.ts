@@ -169,6 +169,53 @@ t.test('assembler: CC gap drops the partial section, duplicate packet ignored', 
   t.equal(d.sections.length, 1, 'duplicate of the first packet does not hurt');
 });
 
+t.test('assembler: onRepeat gets an unchanged section as the same array, unchecked', async (t) => {
+  const pat1 = serializePat({
+    transportStreamId: 1,
+    version: 1,
+    programs: [{ programNumber: 1, pid: 0x1000 }],
+  })[0];
+  const sections: Uint8Array[] = [];
+  const repeats: Uint8Array[] = [];
+  const faults: SectionFault[] = [];
+  const a = new SectionAssembler(0, {
+    onSection: (s) => sections.push(s),
+    onRepeat: (s) => repeats.push(s),
+    onFault: (f) => faults.push(f),
+  });
+  let cc = 0;
+  const send = (bytes: ArrayLike<number>): void =>
+    a.push(tsPacket(0, true, cc++ & 0x0f, [0, ...Array.from(bytes)]), 0);
+  send(PAT_BYTES);
+  send(PAT_BYTES);
+  send(PAT_BYTES);
+  t.equal(sections.length, 1, 'parsed once');
+  t.equal(repeats.length, 2, 'then two repetitions');
+  t.ok(
+    repeats.every((r) => r === sections[0]),
+    'each the array onSection had',
+  );
+  send(pat1);
+  t.equal(sections.length, 2, 'a new version is a section');
+  t.same(Array.from(sections[1]), Array.from(pat1));
+  const bad = Array.from(pat1);
+  bad[9] ^= 1; // a program_number bit: the CRC no longer matches
+  send(bad);
+  t.same(faults, ['crc'], 'a changed section with a bad CRC is a fault, not a repeat');
+  t.equal(repeats.length, 2);
+  send(pat1);
+  t.equal(repeats.length, 3, 'the good one again repeats the last good section');
+  a.reset();
+  send(pat1);
+  t.equal(sections.length, 3, 'after reset() the same section is a section again');
+  const plain = collect();
+  const b = new SectionAssembler(0, plain.events);
+  b.push(tsPacket(0, true, 0, [0, ...PAT_BYTES]), 0);
+  b.push(tsPacket(0, true, 1, [0, ...PAT_BYTES]), 0);
+  t.equal(plain.sections.length, 2, 'without onRepeat every repetition is a section');
+  t.not(plain.sections[0], plain.sections[1], 'each its own array');
+});
+
 t.test('assembler: bad CRC is a fault, not a section', async (t) => {
   const bad = PAT_BYTES.slice();
   bad[15] ^= 1;

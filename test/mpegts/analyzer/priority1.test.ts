@@ -17,7 +17,6 @@ import {
 import { TS_PACKET_SIZE } from '../../../src/mpegts/packet.js';
 import { formatReport } from '../../../src/mpegts/analyzer/report.js';
 
-
 const clean = buildMux();
 
 t.test('1.4 a dropped packet is one CC error on its PID', async (t) => {
@@ -40,13 +39,16 @@ t.test('1.4 one duplicate is allowed, a third copy is an error', async (t) => {
   t.same(failing(analyze(withRepeats(clean, i, 3))), { '1.4': 2 }, 'four copies');
 });
 
-t.test('1.4 duplicates: false (a remuxer\'s own output): a repeated packet is an error', async (t) => {
-  const i = indexesOf(clean, (p) => p.item === 'video')[50];
-  const r = analyze(withRepeats(clean, i, 1), { duplicates: false });
-  t.same(failing(r), { '1.4': 1 }, 'two copies: one CC error');
-  t.equal(r.totals.duplicatePackets, 0, 'nothing counted as a duplicate');
-  t.same(failing(analyze(clean.bytes, { duplicates: false })), {}, 'a clean stream stays clean');
-});
+t.test(
+  "1.4 duplicates: false (a remuxer's own output): a repeated packet is an error",
+  async (t) => {
+    const i = indexesOf(clean, (p) => p.item === 'video')[50];
+    const r = analyze(withRepeats(clean, i, 1), { duplicates: false });
+    t.same(failing(r), { '1.4': 1 }, 'two copies: one CC error');
+    t.equal(r.totals.duplicatePackets, 0, 'nothing counted as a duplicate');
+    t.same(failing(analyze(clean.bytes, { duplicates: false })), {}, 'a clean stream stays clean');
+  },
+);
 
 t.test('1.4 duplicates are counted apart: one allowed, a third copy is an error', async (t) => {
   const i = indexesOf(clean, (p) => p.item === 'video')[50];

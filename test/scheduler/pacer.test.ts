@@ -39,7 +39,7 @@ function cbrDatagrams(ms: number): Dg[] {
   const r = new Remuxer({ cbrBitrate: RATE }, (p) => tl.push(p));
   for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
   const out: Dg[] = [];
-  tl.drain((bytes, pcr27) => out.push({ bytes, pcr27 }));
+  tl.drain((bytes, pcr27) => out.push({ bytes: bytes.slice(), pcr27 }));
   return out;
 }
 

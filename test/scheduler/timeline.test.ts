@@ -182,21 +182,31 @@ t.test('a PCR jump or discontinuity starts a new timeline', async (t) => {
   );
 });
 
-t.test('bytes handed out may be kept', async (t) => {
-  const pcrs = new Map<number, number>();
-  for (let i = 0; i < 1000; i += 7) pcrs.set(i, i * 100);
-  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
-  const kept: Uint8Array[] = [];
-  for (let i = 0; i < 1000; i += 50) {
-    tl.push(packets(i, 50, pcrs));
-    tl.drain((b) => kept.push(b));
-  }
-  t.equal(kept.length, 142);
-  t.ok(
-    kept.every((b, d) => indexOf(b, 0) === d * 7 && indexOf(b, 6) === d * 7 + 6),
-    'no view was overwritten',
-  );
-});
+t.test(
+  'bytes handed out are valid during the call; blocks are reused, not reallocated',
+  async (t) => {
+    const pcrs = new Map<number, number>();
+    for (let i = 0; i < 7000; i += 7) pcrs.set(i, i * 100);
+    const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+    const firsts: number[] = [];
+    const lasts: number[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 7000; i += 50) {
+      tl.push(packets(i, Math.min(50, 7000 - i), pcrs));
+      tl.drain((b) => {
+        firsts.push(indexOf(b, 0));
+        lasts.push(indexOf(b, 6));
+        buffers.add(b.buffer);
+      });
+    }
+    t.equal(firsts.length, 1000);
+    t.ok(
+      firsts.every((f, d) => f === d * 7 && lasts[d] === d * 7 + 6),
+      'every datagram whole and in order while its block is refilled',
+    );
+    t.ok(buffers.size <= 3, `1000 datagrams (16 blocks) out of ${buffers.size} buffers`);
+  },
+);
 
 t.test('rejects a bad packetsPerDatagram', async (t) => {
   t.throws(() => new DatagramTimeline({ packetsPerDatagram: 0 }));
@@ -212,7 +222,7 @@ t.test('packets per datagram change in place at the next datagram boundary', asy
   const kept: Uint8Array[] = [];
   const take = (): void =>
     tl.drain((bytes, pcr27) => {
-      kept.push(bytes);
+      kept.push(bytes.slice());
       got.push({ first: indexOf(bytes, 0), len: bytes.length, pcr: pcr27 });
     });
   let at = 0;

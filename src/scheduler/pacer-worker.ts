@@ -22,7 +22,6 @@
 
 import { BurstLimiter, DEFAULT_BURST_FACTOR } from './burst-limit.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import type { OutputModule, PacedOutput } from './output-contract.js';
 import {
   CTL_HEAD,
@@ -63,6 +62,7 @@ import {
   type PacerStats,
   type ToWorker,
 } from './protocol.js';
+import { monotonicNs } from './mono-clock.js';
 
 const port = parentPort;
 if (!port) throw new Error('pacer-worker must run as a worker thread');
@@ -76,22 +76,8 @@ void outputs.then((mod) => {
   if (mod.flush) flushOutputs = mod.flush;
 });
 
-/** Monotonic ns in the process.hrtime domain, without a BigInt per read. */
-const originNs = (() => {
-  let best = Infinity;
-  let origin = 0;
-  for (let i = 0; i < 20; i++) {
-    const a = performance.now();
-    const h = Number(process.hrtime.bigint());
-    const b = performance.now();
-    if (b - a < best) {
-      best = b - a;
-      origin = h - ((a + b) / 2) * 1e6;
-    }
-  }
-  return origin;
-})();
-const clock = (): number => performance.now() * 1e6 + originNs;
+/** Monotonic ns in the process.hrtime domain, without a BigInt per read (mono-clock.ts). */
+const clock = monotonicNs;
 
 /** Iterations of the pause loop between two clock reads in a spin (~0.3 µs on this class of CPU). */
 const SPIN_PAUSE = 200;

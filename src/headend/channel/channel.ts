@@ -31,6 +31,7 @@ import { EPG_PASSTHROUGH } from '../config/network.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import { everyTick } from './ticker.js';
+import { monotonicNs } from '../../scheduler/mono-clock.js';
 import type {
   DatagramListener,
   ChannelConfig,
@@ -101,29 +102,6 @@ interface PendingSwitch {
   probe: SpliceProbe;
   sinceNs: number;
 }
-
-/**
- * Monotonic ns in process.hrtime.bigint()'s domain (the pacer's due times), read through
- * performance.now() (the same CLOCK_MONOTONIC, from a fixed origin): feed() reads the clock
- * for every source chunk, and a BigInt per read was 2 % of the main thread at 8 channels.
- */
-const HRTIME_OFFSET_NS = ((): number => {
-  // The first read of each clock is slow (lazy set-up): warm both up, then take the pair read
-  // closest together.
-  let best = Infinity;
-  let offset = 0;
-  for (let i = 0; i < 5; i++) {
-    const a = performance.now();
-    const h = Number(process.hrtime.bigint());
-    const b = performance.now();
-    if (b - a < best) {
-      best = b - a;
-      offset = h - ((a + b) / 2) * 1e6;
-    }
-  }
-  return offset;
-})();
-const monotonicNs = (): number => performance.now() * 1e6 + HRTIME_OFFSET_NS;
 
 /** Makes every channel's pacer key unique, also when a number moves to another channel on reload. */
 let pacerSeq = 0;

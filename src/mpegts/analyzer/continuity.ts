@@ -47,8 +47,8 @@ export class Continuity {
   private readonly lastPayload = new Uint8Array(NPID);
   private readonly lastHash = new Int32Array(NPID);
 
-  /** `duplicates` false: the stream never carries §2.4.3.3 duplicates (no hashing; see above). */
-  constructor(private readonly duplicates_ = true) {}
+  /** `allowDuplicates` false: the stream never carries §2.4.3.3 duplicates (see above). */
+  constructor(private readonly allowDuplicates = true) {}
 
   /**
    * Checks the packet at b[o] (PID `pid`, at byte position `pos`; adaptation field flags and
@@ -67,7 +67,7 @@ export class Continuity {
     const cc = b3 & 0x0f;
     const last = this.lastCc[pid];
     const payload = (b3 & 0x10) !== 0;
-    const hash = payload && this.duplicates_ ? packetHash(b, o, afFlags, afLen) : 0;
+    const hash = payload && this.allowDuplicates ? packetHash(b, o, afFlags, afLen) : 0;
     let result = CC_OK;
     if (last >= 0 && (afFlags & 0x80) === 0) {
       if (payload) {
@@ -75,7 +75,7 @@ export class Continuity {
         if (cc !== expected) {
           if (
             cc === last &&
-            this.duplicates_ &&
+            this.allowDuplicates &&
             this.lastPayload[pid] === 1 &&
             hash === this.lastHash[pid]
           ) {

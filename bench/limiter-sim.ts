@@ -14,7 +14,8 @@
 // the early window) makes each hold make the next one later: issue 12's "no stall of our
 // own". Writes bench/results/limiter-sim-latest.json.
 import { BurstLimiter } from '../src/scheduler/burst-limit.js';
-import { sendDue, type PacedQueue } from '../src/scheduler/pacing-loop.js';
+import { sendDue } from '../src/scheduler/pacing-loop.js';
+import { limitedQueue, maxInWindow, type Sent } from '../test/helpers/limited-queue.js';
 import { arg, fmt, writeResult } from './cli.js';
 
 const MS = 1e6;
@@ -52,41 +53,24 @@ function simulate(delay: Delay, seed: number): Run {
   const gapNs = ((1316 * 8) / (MBPS * 1e6)) * 1e9;
   const dues: number[] = [];
   for (let i = 0; i < (SECONDS * 1e9) / gapNs; i++) dues.push(i * gapNs);
-  const limiter = new BurstLimiter();
-  const sent: { at: number; due: number }[] = [];
-  let at = 0;
-  let head = 0;
-  const q: PacedQueue = {
-    headDue() {
-      if (head >= dues.length) return Infinity;
-      at = limiter.earliest(dues[head]);
-      return at;
-    },
-    sendHead(sinceAt) {
-      const due = dues[head++];
-      const now = at + sinceAt;
-      limiter.sent(due, now, at);
-      sent.push({ at: now, due });
-    },
-  };
+  const sent: Sent[] = [];
+  const q = limitedQueue(dues, new BurstLimiter(), sent);
   const out = { sent: 0 };
   let now = 0;
-  while (head < dues.length) {
+  while (sent.length < dues.length) {
     const next = sendDue([q], () => now, out, EARLY_NS);
     now = Math.max(now + 0.05 * MS, next - EARLY_NS) + delay(rnd) * MS;
   }
   const late = sent.map((s) => (s.at - s.due) / MS);
   const third = Math.floor(late.length / 3);
   const max = (xs: number[]): number => xs.reduce((m, x) => Math.max(m, x), -Infinity);
-  let best = 0;
-  for (let i = 0, j = 0; i < sent.length; i++) {
-    while (sent[i].at - sent[j].at >= 10 * MS) j++;
-    best = Math.max(best, i - j + 1);
-  }
   return {
     lateMaxFirstMs: max(late.slice(0, third)),
     lateMaxLastMs: max(late.slice(-third)),
-    maxIn10ms: best,
+    maxIn10ms: maxInWindow(
+      sent.map((s) => s.at),
+      10,
+    ),
   };
 }
 

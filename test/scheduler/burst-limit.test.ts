@@ -5,30 +5,9 @@
 import t from 'tap';
 import { BurstLimiter } from '../../src/scheduler/burst-limit.js';
 import { sendDue, type PacedQueue } from '../../src/scheduler/pacing-loop.js';
+import { limitedQueue, maxInWindow } from '../helpers/limited-queue.js';
 
 const MS = 1e6;
-
-/** A queue as the pacing worker keeps one: its dues, through the limiter. */
-function queue(
-  dues: number[],
-  limiter: BurstLimiter,
-  sent: { at: number; due: number }[],
-): PacedQueue {
-  let at = 0;
-  return {
-    headDue() {
-      if (dues.length === 0) return Infinity;
-      at = limiter.earliest(dues[0]);
-      return at;
-    },
-    sendHead(sinceAt) {
-      const due = dues.shift()!;
-      const now = at + sinceAt;
-      limiter.sent(due, now, at);
-      sent.push({ at: now, due });
-    },
-  };
-}
 
 /** Runs the loop on a 0.1 ms tick from 0 to `endMs`, not at all while stalled. */
 function run(
@@ -47,16 +26,6 @@ function run(
   }
 }
 
-/** Most datagrams sent in any window of `ms`. */
-function maxInWindow(at: number[], ms: number): number {
-  let best = 0;
-  for (let i = 0, j = 0; i < at.length; i++) {
-    while (at[i] - at[j] >= ms * MS) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
-
 const cbr = (n: number, everyMs = 1): number[] =>
   Array.from({ length: n }, (_, i) => i * everyMs * MS);
 
@@ -66,7 +35,7 @@ t.test(
   'a 50 ms stall: no burst, lateness the stall, caught up in about stall / 0.19',
   async (t) => {
     const sent: { at: number; due: number }[] = [];
-    run(queue(cbr(600), new BurstLimiter(1.2), sent), 700, [100, 150]);
+    run(limitedQueue(cbr(600), new BurstLimiter(1.2), sent), 700, [100, 150]);
     t.equal(sent.length, 600, 'every datagram sent');
     const late = sent.map((s) => s.at - s.due);
     t.ok(
@@ -90,7 +59,7 @@ t.test(
     );
 
     const free: { at: number; due: number }[] = [];
-    run(queue(cbr(600), new BurstLimiter(1000), free), 700, [100, 150]);
+    run(limitedQueue(cbr(600), new BurstLimiter(1000), free), 700, [100, 150]);
     t.ok(
       maxInWindow(
         free.map((s) => s.at),
@@ -103,7 +72,7 @@ t.test(
 
 t.test('a second stall during the catch-up; a loop that never spins (1 ms early)', async (t) => {
   const two: { at: number; due: number }[] = [];
-  run(queue(cbr(700), new BurstLimiter(1.2), two), 900, [100, 150], undefined, [200, 230]);
+  run(limitedQueue(cbr(700), new BurstLimiter(1.2), two), 900, [100, 150], undefined, [200, 230]);
   t.equal(two.length, 700);
   const w2 = maxInWindow(
     two.map((s) => s.at),
@@ -111,7 +80,7 @@ t.test('a second stall during the catch-up; a loop that never spins (1 ms early)
   );
   t.ok(w2 <= 12, `two stalls: at most ${w2} in any 10 ms`);
   const sleepy: { at: number; due: number }[] = [];
-  run(queue(cbr(600), new BurstLimiter(1.2), sleepy), 700, [100, 150], 1 * MS);
+  run(limitedQueue(cbr(600), new BurstLimiter(1.2), sleepy), 700, [100, 150], 1 * MS);
   const w3 = maxInWindow(
     sleepy.map((s) => s.at),
     10,
@@ -128,7 +97,7 @@ t.test(
     // on the schedule's span alone (12 ms) let 7 through (1.34×), and the wire showed 8 (1.53×).
     const gap = (1316 * 8 * 1e3) / 5.5e6;
     const sent: { at: number; due: number }[] = [];
-    run(queue(cbr(400, gap), new BurstLimiter(1.2), sent), 900, [100, 150]);
+    run(limitedQueue(cbr(400, gap), new BurstLimiter(1.2), sent), 900, [100, 150]);
     t.equal(sent.length, 400, 'every datagram sent');
     const w = maxInWindow(
       sent.map((s) => s.at),
@@ -147,7 +116,7 @@ t.test('VBR on time: uneven gaps never hold a datagram', async (t) => {
   for (let i = 0, d = 0; i < 300; i++) dues.push((d += i % 7 === 6 ? 5 : 1.5) * MS);
   const sent: { at: number; due: number }[] = [];
   const l = new BurstLimiter(1.2);
-  run(queue(dues, l, sent), 600, undefined, 1 * MS);
+  run(limitedQueue(dues, l, sent), 600, undefined, 1 * MS);
   t.equal(sent.length, 300);
   const late = Math.max(...sent.map((s) => s.at - s.due));
   t.ok(
@@ -165,7 +134,7 @@ t.test('a low-rate channel: a late datagram and the next two never share 10 ms',
     21 * i + 6.5,
     21 * i + 11 + (i % 3),
   ]);
-  const q = queue(cbr(90, 7), new BurstLimiter(1.2), sent);
+  const q = limitedQueue(cbr(90, 7), new BurstLimiter(1.2), sent);
   let now = 0;
   const out = { sent: 0 };
   for (; now <= 700 * MS; now += 0.01 * MS) {
@@ -180,7 +149,7 @@ t.test('a low-rate channel: a late datagram and the next two never share 10 ms',
 
 t.test('on time: nothing held; a new timeline: not limited', async (t) => {
   const sent: { at: number; due: number }[] = [];
-  run(queue(cbr(300, 0.3), new BurstLimiter(), sent), 100);
+  run(limitedQueue(cbr(300, 0.3), new BurstLimiter(), sent), 100);
   t.ok(
     sent.every((s) => Math.abs(s.at - s.due) <= 0.1 * MS),
     'a datagram every 0.3 ms, each at its due time',

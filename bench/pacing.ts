@@ -7,7 +7,7 @@
 //   floor      bench/floor.ts: how punctually a thread that only waits runs on this machine,
 //              normally scheduled and spinning / SCHED_FIFO and sleeping (--floor-seconds 10)
 //   ours       N channels × 4 Mbit/s CBR: ffmpeg-made clip (looped in memory, fed at its own
-//              PCR pace like a live source) → Remuxer → DatagramTimeline → ClockMap → Pacer
+//              PCR pace like a live source) → Remuxer → DatagramCutter → ClockMap → Pacer
 //   ours rt    the same with headend.pacing's real-time settings: the pacing thread SCHED_FIFO
 //              (priority 20) and the CPU latency request at 0 µs (needs root; skipped, and
 //              said so, where they cannot apply)

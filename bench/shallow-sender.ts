@@ -1,6 +1,6 @@
 // The sending side of bench/shallow.ts, run by it inside the `snd` namespace (bench/netns.ts):
 // one headend channel, 4 Mbit/s CBR — the looped clip fed at its own PCR pace like a live source
-// → Remuxer → PacedSink (DatagramTimeline → ClockMap) → Pacer/Output — to one multicast group out
+// → Remuxer → PacedSink (DatagramCutter → ClockMap) → Pacer/Output — to one multicast group out
 // of s0. Prints its channel's counters as one JSON line when done.
 //
 //   node dist/bench/shallow-sender.js <clip.ts> <clip.json> <group> <port> <seconds>

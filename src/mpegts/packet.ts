@@ -23,6 +23,13 @@ export const PCR_HZ = 27_000_000;
 export const PTS_HZ = 90_000;
 export const PTS_MODULUS = 2 ** 33;
 export const PCR_MODULUS = PTS_MODULUS * 300;
+/**
+ * A clock step longer than this is a new timeline, not an interval: PCRs come at most 100 ms
+ * apart (§2.4.2.2; TR 101 290 2.3a asks 40 ms), so 1 s is no gap of a running clock. The one
+ * rule for every reader of a 27 MHz timeline (the remuxer's input, the clock map, the output
+ * monitor); a backwards step is a new timeline too.
+ */
+export const MAX_PCR_STEP = PCR_HZ;
 
 export const AFC_PAYLOAD = 0b01;
 export const AFC_ADAPTATION = 0b10;

@@ -12,16 +12,16 @@
 // the current point so due times stay continuous. Skew moves by at most MAX_SKEW_SLEW per second:
 // a decoder locking its STC to our arrivals sees a frequency that changes only slowly.
 //
-// Re-anchoring: a stream time jump (backwards, or forward by more than JUMP_TICKS) continues the
+// Re-anchoring: a stream time jump (backwards, or forward by more than MAX_PCR_STEP) continues the
 // schedule where it stopped (one datagram step after the last due time, or now + latency if the
 // queue ran dry); a datagram that would be due more than `latency` in the past (the producer
 // stalled while stream time ran on) re-anchors at now + latency instead of bursting the backlog.
 //
 // Pure: time comes in as `nowNs` arguments.
 
+import { MAX_PCR_STEP } from '../mpegts/packet.js';
+
 const TICKS_PER_NS = 27e6 / 1e9;
-/** Stream time steps beyond ±1 s are jumps. */
-const JUMP_TICKS = 27e6;
 /** Largest drift correction: 500 ppm (DVB allows ±30 ppm of a 27 MHz source; ffmpeg more). */
 const MAX_SKEW = 500e-6;
 /**
@@ -101,7 +101,7 @@ export class ClockMap {
       return this.remember(pcr27, this.baseNs);
     }
     const step = pcr27 - this.lastPcr;
-    if (step < 0 || step > JUMP_TICKS) {
+    if (step < 0 || step > MAX_PCR_STEP) {
       // A new timeline: continue one step after the last datagram, never sooner than the queue needs.
       this.reanchors++;
       const next = Math.max(this.lastDue + this.lastStepNs, nowNs + Math.min(this.latencyNs, 20e6));

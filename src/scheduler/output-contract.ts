@@ -80,6 +80,17 @@ export interface PacedOutput {
   close(): Promise<void>;
 }
 
+/**
+ * Where a channel's timed datagrams go (the pacer's queue for the channel; a test's or a
+ * bench's stand-in). One datagram: whole TS packets, at most 7, copied before the call returns;
+ * `dueNs` when it is to leave (monotonic ns, mono-clock.ts's domain); `t27` its output time
+ * (27 MHz, DatagramCutter), which becomes its RTP timestamp (without it RTP derives one from
+ * dueNs). Returns false when the queue is full (the datagram is dropped and counted) or closed.
+ */
+export interface DatagramQueue {
+  enqueue(bytes: Uint8Array, dueNs: number, t27?: number): boolean;
+}
+
 /** What the module named by PacerOptions.outputModule exports. */
 export interface OutputModule {
   openOutput(spec: OutputSpec): Promise<PacedOutput>;

@@ -1,47 +1,36 @@
-// The glue from a remuxer to the pacer for one channel: RemuxSink → DatagramTimeline → ClockMap →
-// ChannelHandle.enqueue. Used by the benchmark and tests; the daemon's Channel does the same.
+// The glue from a remuxer to the pacer for one channel: RemuxSink → DatagramCutter (each datagram
+// with its output time) → ClockMap (output time to due time) → DatagramQueue.enqueue. Used by
+// the benchmarks; the daemon's Channel does the same with its monitor and taps in between.
 
 import { ClockMap } from './clock-map.js';
-import { DatagramTimeline } from './timeline.js';
+import { DatagramCutter } from './datagram-cutter.js';
+import { monotonicNs } from './mono-clock.js';
+import type { DatagramQueue } from './output-contract.js';
 
 export interface PacedSinkOptions {
   packetsPerDatagram: number;
   latencyMs?: number;
-  /** Monotonic ns; default Number(process.hrtime.bigint()). */
+  /** Monotonic ns; default mono-clock.ts. */
   nowNs?: () => number;
 }
 
-export interface DatagramQueue {
-  enqueue(bytes: Uint8Array, dueNs: number, pcr27?: number): boolean;
-}
-
 export class PacedSink {
-  readonly timeline: DatagramTimeline;
+  readonly cutter: DatagramCutter;
   readonly clock: ClockMap;
-  private readonly now: () => number;
-  private readonly emit: (bytes: Uint8Array, pcr27: number) => void;
-  private t = 0;
   /** Datagrams handed to the queue, and those it refused (full). */
   queued = 0;
   refused = 0;
 
-  constructor(
-    private readonly queue: DatagramQueue,
-    opts: PacedSinkOptions,
-  ) {
-    this.timeline = new DatagramTimeline({ packetsPerDatagram: opts.packetsPerDatagram });
+  constructor(queue: DatagramQueue, opts: PacedSinkOptions) {
+    const now = opts.nowNs ?? monotonicNs;
     this.clock = new ClockMap({ latencyMs: opts.latencyMs });
-    this.now = opts.nowNs ?? (() => Number(process.hrtime.bigint()));
-    this.emit = (bytes, pcr27) => {
-      if (this.queue.enqueue(bytes, this.clock.dueNs(pcr27, this.t), pcr27)) this.queued++;
+    this.cutter = new DatagramCutter(opts, (bytes, t27) => {
+      if (queue.enqueue(bytes, this.clock.dueNs(t27, now()), t27)) this.queued++;
       else this.refused++;
-    };
+    });
   }
 
-  /** A RemuxSink: whole output packets of the channel. */
-  readonly push = (packets: Uint8Array): void => {
-    this.timeline.push(packets);
-    this.t = this.now();
-    this.timeline.drain(this.emit);
-  };
+  /** A RemuxSink: whole output packets of the channel and their output times. */
+  readonly push = (packets: Uint8Array, times: Float64Array): void =>
+    this.cutter.push(packets, times);
 }

@@ -14,7 +14,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_PACING_MODE, PACING_MODES, type PacingMode } from './pacing-loop.js';
-import type { DestinationSpec, OutputInfo, OutputSpec } from './output-contract.js';
+import type { DatagramQueue, DestinationSpec, OutputInfo, OutputSpec } from './output-contract.js';
 import {
   ST_BYTES,
   ST_DROPPED,
@@ -108,14 +108,7 @@ export interface ChannelStats {
   lateness: ReturnType<typeof latenessHistogram>;
 }
 
-export interface ChannelHandle {
-  /**
-   * Queues one datagram (whole TS packets, at most 7; copied) due at `dueNs`
-   * (monotonic ns, Number(process.hrtime.bigint()) domain). `pcr27` (the datagram's output time
-   * from DatagramTimeline) gives the RTP timestamp; without it RTP derives one from dueNs.
-   * Returns false when the queue is full (the datagram is dropped and counted) or closed.
-   */
-  enqueue(bytes: Uint8Array, dueNs: number, pcr27?: number): boolean;
+export interface ChannelHandle extends DatagramQueue {
   readonly stats: ChannelStats;
   /** Settles when the output socket is open (its info) or failed to open (an Error). Never rejects. */
   readonly ready: Promise<OutputInfo | Error>;

@@ -1,5 +1,5 @@
 // The Pacer end to end, inside the private network namespace (npm test wraps tap in
-// scripts/in-netns.sh): Remuxer (CBR 4 Mbit/s) → DatagramTimeline → ClockMap → Pacer worker →
+// scripts/in-netns.sh): Remuxer (CBR 4 Mbit/s) → DatagramCutter → ClockMap → Pacer worker →
 // UDP/RTP multicast on lo → a receiver in a child process recording process.hrtime arrivals.
 // Timing bounds here are loose correctness checks; precision figures are bench/pacing.ts's job.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
@@ -13,7 +13,7 @@ import { Pacer, type PacerStats } from '../../src/scheduler/pacer.js';
 import { SpinMargin } from '../../src/scheduler/pacing-loop.js';
 import { OUTPUT_MODULE } from '../../src/headend/output/output.js';
 import { ClockMap } from '../../src/scheduler/clock-map.js';
-import { DatagramTimeline } from '../../src/scheduler/timeline.js';
+import { DatagramCutter } from '../../src/scheduler/datagram-cutter.js';
 import { Remuxer } from '../../src/mpegts/remux/remuxer.js';
 import { Analyzer } from '../../src/mpegts/analyzer/index.js';
 import { parseRtpHeader, rtpTimestampFromPcr, sequenceDiff } from '../../src/mpegts/rtp.js';
@@ -35,11 +35,12 @@ function cbrDatagrams(ms: number): Dg[] {
     muxRate: 3e6,
     startPcr: 7e9,
   });
-  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
-  const r = new Remuxer({ cbrBitrate: RATE }, (p) => tl.push(p));
-  for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
   const out: Dg[] = [];
-  tl.drain((bytes, pcr27) => out.push({ bytes: bytes.slice(), pcr27 }));
+  const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (bytes, pcr27) =>
+    out.push({ bytes: bytes.slice(), pcr27 }),
+  );
+  const r = new Remuxer({ cbrBitrate: RATE }, cut.push);
+  for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
   return out;
 }
 

@@ -1,6 +1,8 @@
 // A channel of the daemon: its sources (primary and backups) → one Remuxer (the channel's output
-// identity and timeline) → DatagramTimeline (datagrams timed by PCR) → ClockMap (stream time to
-// monotonic due time) → the Pacer's queue for its multicast output.
+// identity and timeline) → DatagramCutter (datagrams, each with the output time the remuxer gave
+// its first packet) → ClockMap (output time to monotonic due time) → the Pacer's queue for its
+// multicast output, the output monitor and the taps: pushed through in one go as the remuxer
+// lays its slots out, nothing parsed back out of the bytes.
 //
 // Failover: when the source in use fails (exit, stall, garbage: reported by the SourceHub) or
 // delivers bytes without the wanted program, or without video/audio payload, for
@@ -14,7 +16,7 @@
 
 import { Remuxer } from '../../mpegts/remux/remuxer.js';
 import { SpliceProbe } from '../../mpegts/splice-probe.js';
-import { DatagramTimeline } from '../../scheduler/timeline.js';
+import { DatagramCutter } from '../../scheduler/datagram-cutter.js';
 import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink, type LinkEvents } from './source-link.js';
@@ -113,7 +115,7 @@ export class Channel {
   /** The channel's settings; identity fields change in place on reload (updateIdentity). */
   config: ChannelConfig;
   private readonly remuxer: Remuxer;
-  private readonly timeline: DatagramTimeline;
+  private readonly cutter: DatagramCutter;
   private readonly clock: ClockMap;
   private readonly links: SourceLink[];
   private readonly events: LinkEvents;
@@ -201,9 +203,12 @@ export class Channel {
         // PCR only at datagram heads: each PCR then leaves exactly when it says.
         pcrAlign: config.output.packetsPerDatagram,
       },
-      (packets) => this.timeline.push(packets),
+      (packets, times) => this.cutter.push(packets, times),
     );
-    this.timeline = new DatagramTimeline({ packetsPerDatagram: config.output.packetsPerDatagram });
+    this.cutter = new DatagramCutter(
+      { packetsPerDatagram: config.output.packetsPerDatagram },
+      (bytes, t27) => this.queueDatagram(bytes, t27),
+    );
     this.clock = new ClockMap({ latencyMs: this.latencyMs });
     this.events = {
       data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
@@ -356,7 +361,7 @@ export class Channel {
 
   /**
    * Hot reload of a mux change (bitrate: the CBR rate, or CBR↔VBR; psi_interval; packets per
-   * datagram): the remuxer's next slots and the timeline's next datagram (both from the same
+   * datagram): the remuxer's next slots and the cutter's next datagram (both from the same
    * packet) follow the new settings, while sources, continuity counters and the timeline carry
    * on. Other fields of `next` are ignored (the caller decides what changed).
    */
@@ -374,7 +379,7 @@ export class Channel {
       psiIntervalMs: next.psiIntervalMs,
       pcrAlign: ppd,
     });
-    if (ppd !== prev.output.packetsPerDatagram) this.timeline.setPacketsPerDatagram(ppd);
+    if (ppd !== prev.output.packetsPerDatagram) this.cutter.setPacketsPerDatagram(ppd);
     // The shortfall watch measures against the rate in force (a stale one would warn wrongly).
     if (prev.bitrate !== next.bitrate)
       this.cbrWatch = next.bitrate ? new CbrWatch(next.bitrate) : null;
@@ -464,7 +469,7 @@ export class Channel {
     const now = this.nowNs();
     if (s.packetsOut !== before) this.lastProducedNs = now;
     if (s.contentPacketsIn !== content) link.lastPayloadNs = now;
-    this.drain();
+    this.stampUtc(now);
   }
 
   private onRestarted(link: SourceLink): void {
@@ -681,25 +686,26 @@ export class Channel {
     const wantMs = this.latencyMs - Math.max(0, aheadMs);
     if (wantMs > this.latencyMs / 4) {
       this.remuxer.idle(wantMs);
-      this.drain();
+      this.stampUtc(now);
     }
   }
 
-  private drain(): void {
+  /** One datagram out of the cutter (a view valid during the call): due time, queue, watchers. */
+  private queueDatagram(bytes: Uint8Array, t27: number): void {
     const q = this.queue;
-    if (!q) return;
-    const now = this.nowNs();
-    this.timeline.drain((bytes, pcr27) => {
-      const due = this.clock.dueNs(pcr27, now);
-      this.lastDueNs = due;
-      this.bytesOut += bytes.length;
-      this.lastPcr27 = pcr27;
-      q.enqueue(bytes, due, pcr27);
-      this.monitor.datagram(bytes, pcr27, due);
-      // Listeners get a view that is valid only during the call (copy to keep it).
-      for (const l of this.taps) l(bytes, pcr27, due);
-    });
-    // The TDT/TOT are stamped through this: output time → the wall clock of its due time.
+    if (!q) return; // stopped: the remuxer's last slots go nowhere
+    const due = this.clock.dueNs(t27, this.nowNs());
+    this.lastDueNs = due;
+    this.bytesOut += bytes.length;
+    this.lastPcr27 = t27;
+    q.enqueue(bytes, due, t27);
+    this.monitor.datagram(bytes, t27, due);
+    // Listeners get a view that is valid only during the call (copy to keep it).
+    for (const l of this.taps) l(bytes, t27, due);
+  }
+
+  /** The TDT/TOT are stamped through this: output time → the wall clock of its due time. */
+  private stampUtc(now: number): void {
     if (this.lastDueNs >= 0)
       this.remuxer.setUtcReference(this.lastPcr27, this.wallMs() + (this.lastDueNs - now) / 1e6);
   }

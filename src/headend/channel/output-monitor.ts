@@ -30,7 +30,7 @@ import {
   type AnalyzerReport,
 } from '../../mpegts/analyzer/index.js';
 import { crc32Mpeg2 } from '../../mpegts/crc32.js';
-import { PCR_HZ, TS_PACKET_SIZE, pcrDelta, readPcrAt } from '../../mpegts/packet.js';
+import { MAX_PCR_STEP, PCR_HZ, TS_PACKET_SIZE, pcrDelta, readPcrAt } from '../../mpegts/packet.js';
 import type { HistogramSnapshot } from '../metrics/types.js';
 
 /** Upper bounds (s) of the PSI repetition histograms. */
@@ -46,10 +46,6 @@ const SDT_PID = 0x0011;
 const NIT_PID = 0x0010;
 const EIT_PID = 0x0012;
 const TDT_PID = 0x0014;
-/** A PCR step beyond this (or ≤ 0) is a new timeline, not an interval. */
-const MAX_PCR_STEP = PCR_HZ;
-/** A pcr27 step between datagrams beyond this is not used as the packet rate. */
-const MAX_DG_STEP = PCR_HZ;
 
 export interface OutputMonitorOptions {
   /** Options of the TR 101 290 analyzer. */
@@ -190,7 +186,7 @@ export class OutputMonitor {
     // Packet duration from the previous datagram (the timeline interpolates linearly between
     // PCRs, so this is the rate of the current PCR interval unless it just changed).
     const step = pcr27 - this.prevPcr27;
-    if (step > 0 && step <= MAX_DG_STEP && this.prevPackets > 0)
+    if (step > 0 && step <= MAX_PCR_STEP && this.prevPackets > 0)
       this.ticksPerPacket = step / this.prevPackets;
     this.prevPcr27 = pcr27;
     this.prevPackets = n;

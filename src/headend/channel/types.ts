@@ -1,7 +1,12 @@
 // The narrow interfaces a channel needs of the rest of the daemon (STYLE: each consumer declares
 // what it uses of its parents). The config loader, SourceHub and Pacer satisfy them structurally.
 
-import type { DestinationSpec, OutputInfo, OutputSpec } from '../../scheduler/output-contract.js';
+import type {
+  DatagramQueue,
+  DestinationSpec,
+  OutputInfo,
+  OutputSpec,
+} from '../../scheduler/output-contract.js';
 
 import type { TunerStatus } from '../tuners/types.js';
 import type { TimetableRule } from '../../scheduler/timetable.js';
@@ -76,9 +81,7 @@ export interface SourceProvider {
     | undefined;
 }
 
-export interface OutputQueue {
-  /** Queues one datagram to leave at dueNs; pcr27 (its output time) becomes the RTP timestamp. */
-  enqueue(bytes: Uint8Array, dueNs: number, pcr27?: number): boolean;
+export interface OutputQueue extends DatagramQueue {
   readonly stats: {
     sent: number;
     dropped: number;

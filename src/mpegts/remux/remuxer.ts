@@ -14,7 +14,7 @@
 //   bounded lag; CBR: on the global constant-rate line), so PCR accuracy (TR 101 290 2.4) holds
 //   by construction.
 // - Output time = input time + offset, offset a multiple of 300 so PTS/DTS shift with PCR.
-//   Input PCR wraps are unwrapped. A backwards PCR, a forward jump > maxPcrJumpMs, an input
+//   Input PCR wraps are unwrapped. A backwards PCR, a forward jump > MAX_PCR_STEP, an input
 //   discontinuity_indicator, splice() or idle() start a new input timeline: the offset is chosen
 //   so output time continues from where it stopped and no PTS goes back on any output PID; any
 //   gap is filled with PSI/PCR (and nulls in CBR). The output timeline never breaks, so the
@@ -42,6 +42,7 @@ import {
   writePcrOnlyPacket,
   writeNullPacket,
   PCR_HZ,
+  MAX_PCR_STEP,
 } from '../packet.js';
 import { Framer } from '../framer.js';
 import type { PacketSink } from '../framer.js';
@@ -66,8 +67,6 @@ const OUT_CAP = 448;
 const STAGE_BYTES = 1316 * 64;
 /** New content on a PID after a splice starts at least this much after its last PTS. */
 const MIN_PTS_STEP = 40 * MS;
-/** Input PCR steps beyond this are a new timeline, not a gap. */
-const MAX_PCR_JUMP = 1000 * MS;
 /** A PTS further than this from its segment's PCR belongs to no clock we know. */
 const MAX_PTS_LEAD = 10_000 * MS;
 /** Longest silence a splice may insert to keep PTS running forward. */
@@ -185,6 +184,8 @@ export class Remuxer implements PacketSink {
   private cbrNext = 0;
 
   private outCount = 0;
+  /** Output time of each packet in the output buffer (27 MHz, unwrapped): RemuxSink's times. */
+  private readonly outTimes = new Float64Array(OUT_CAP);
   /** Packets per datagram that PCRs align to (RemuxOptions.pcrAlign). */
   private pcrAlign: number;
   /** Output packet index from which datagrams of pcrAlign packets are counted (setMux). */
@@ -356,7 +357,7 @@ export class Remuxer implements PacketSink {
    *   left behind (a CBR line running late) moves forward to outEnd, its PTS with it;
    * - the next PSI block is due the new interval (less 10 %) after the last one started;
    * - a new pcrAlign counts datagrams from the old one's next head (the first output packet
-   *   index ≥ packets out on its grid), which is where DatagramTimeline.setPacketsPerDatagram
+   *   index ≥ packets out on its grid), which is where DatagramCutter.setPacketsPerDatagram
    *   switches too. Returns true when anything changed.
    */
   setMux(opts: { cbrBitrate?: number | null; psiIntervalMs?: number; pcrAlign?: number }): boolean {
@@ -472,7 +473,7 @@ export class Remuxer implements PacketSink {
       return;
     }
     const d = pcrDelta(raw, this.lastAnchorRaw);
-    const jump = this.splicePending || discontinuityIndicator(b, o) || d < 0 || d > MAX_PCR_JUMP;
+    const jump = this.splicePending || discontinuityIndicator(b, o) || d < 0 || d > MAX_PCR_STEP;
     if (!jump) {
       if (d === 0) return; // a repeated PCR value adds no time: treat as content
       const inNow = this.lastAnchorIn + d;
@@ -766,7 +767,7 @@ export class Remuxer implements PacketSink {
       const owed = n - ci + psiLeft + pcrLeft;
       if (this.outCount === OUT_CAP) this.flushOut();
       const at = this.outBase + this.outCount * TS_PACKET_SIZE;
-      this.outCount++;
+      this.outTimes[this.outCount++] = t;
       if (anchorAt0 && j === 0) {
         this.slotT = t;
         this.copyContent(at, ci++);
@@ -1006,6 +1007,6 @@ export class Remuxer implements PacketSink {
     if (this.outCount === 0) return;
     const n = this.outCount;
     this.outCount = 0;
-    this.sink(this.mem.subarray(this.outBase, this.outBase + n * TS_PACKET_SIZE));
+    this.sink(this.mem.subarray(this.outBase, this.outBase + n * TS_PACKET_SIZE), this.outTimes);
   }
 }

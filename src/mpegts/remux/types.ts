@@ -62,8 +62,14 @@ export interface RemuxOptions {
   rapWaitMs?: number;
 }
 
-/** Receives whole 188-byte output packets. The view is only valid during the call: copy to keep. */
-export type RemuxSink = (packets: Uint8Array) => void;
+/**
+ * Receives whole 188-byte output packets and their output times: `times[i]` (i below the
+ * packet count) is when packet i's first byte leaves on the output clock (27 MHz, unwrapped: the
+ * PCR a decoder sees it arrive at, §2.4.2.2), the time the remuxer laid the slot out for. It
+ * never goes back and never jumps: the output timeline does not break (remuxer.ts). Both views
+ * are valid only during the call: copy to keep.
+ */
+export type RemuxSink = (packets: Uint8Array, times: Float64Array) => void;
 
 export interface RemuxStats {
   packetsIn: number;

@@ -1,14 +1,14 @@
 // OutputMonitor (src/headend/channel/output-monitor.ts): PSI repetition and PCR interval
 // histograms and TR 101 290 counters of a channel's own output. The output is made by our
 // Remuxer (PSI every 100 ms, PCR aligned to 7-packet datagrams, CBR 4 Mbit/s) from a synthetic
-// input and cut into timed datagrams by DatagramTimeline, as a Channel does; hand-built
+// input and cut into timed datagrams by DatagramCutter, as a Channel does; hand-built
 // PCR-only packets check the PCR arithmetic (wrap, discontinuity_indicator).
 
 import t from 'tap';
 import { OutputMonitor } from '../../../src/headend/channel/output-monitor.js';
 import { Analyzer } from '../../../src/mpegts/analyzer/index.js';
 import { Remuxer } from '../../../src/mpegts/remux/remuxer.js';
-import { DatagramTimeline } from '../../../src/scheduler/timeline.js';
+import { DatagramCutter } from '../../../src/scheduler/datagram-cutter.js';
 import { buildLongSection, packetizeSections } from '../../../src/mpegts/psi/section.js';
 import { serializePat } from '../../../src/mpegts/psi/pat.js';
 import {
@@ -37,15 +37,14 @@ function output(ms: number): Dg[] {
     muxRate: 3e6,
     startPcr: 7e9,
   });
-  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
-  const r = new Remuxer({ cbrBitrate: RATE, psiIntervalMs: 100, pcrAlign: 7 }, (p) => tl.push(p));
-  for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
   const out: Dg[] = [];
   let first = NaN;
-  tl.drain((bytes, pcr27) => {
+  const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (bytes, pcr27) => {
     if (Number.isNaN(first)) first = pcr27;
     out.push({ bytes: bytes.slice(), pcr27, dueNs: T0_NS + ((pcr27 - first) * 1000) / 27 });
   });
+  const r = new Remuxer({ cbrBitrate: RATE, psiIntervalMs: 100, pcrAlign: 7 }, cut.push);
+  for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
   return out;
 }
 
@@ -364,7 +363,11 @@ t.test('the network SI: NIT, EIT p/f, TDT and TOT intervals', async (t) => {
     muxRate: 3e6,
     startPcr: 7e9,
   });
-  const tl = new DatagramTimeline({ packetsPerDatagram: 7 });
+  const dgs: Dg[] = [];
+  const cut = new DatagramCutter(
+    { packetsPerDatagram: 7 },
+    (bytes, pcr27) => void dgs.push({ bytes: bytes.slice(), pcr27, dueNs: pcr27 }),
+  );
   const r = new Remuxer(
     {
       cbrBitrate: RATE,
@@ -372,7 +375,7 @@ t.test('the network SI: NIT, EIT p/f, TDT and TOT intervals', async (t) => {
       pcrAlign: 7,
       network: { nitIntervalMs: 2000, timeIntervalMs: 3000, localTimeOffsets: () => [] },
     },
-    (p) => tl.push(p),
+    cut.push,
   );
   r.setNit([
     buildLongSection({
@@ -396,8 +399,6 @@ t.test('the network SI: NIT, EIT p/f, TDT and TOT intervals', async (t) => {
     }),
   ]);
   for (let at = 0; at < ts.length; at += 1316) r.push(ts.subarray(at, at + 1316));
-  const dgs: Dg[] = [];
-  tl.drain((bytes, pcr27) => void dgs.push({ bytes: bytes.slice(), pcr27, dueNs: pcr27 }));
   const m = new OutputMonitor();
   feed(m, dgs);
   const si = m.siIntervals();

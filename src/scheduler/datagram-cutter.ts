@@ -1,0 +1,108 @@
+// Cuts a remuxer's output into datagrams of N packets, each handed on with its output time: the
+// time of its first packet, which the remuxer gave that packet's slot when it laid it out
+// (RemuxSink's `times`, 27 MHz, unwrapped). The time travels with the bytes; nothing is parsed
+// back out of PCR fields, and a datagram leaves the moment its last packet arrives.
+//
+// ISO/IEC 13818-1 §2.4.2.2: a datagram's packets all arrive at once, at the time of its first
+// byte. With the remuxer's pcrAlign equal to N, every PCR opens a datagram, so each PCR leaves
+// exactly when it says.
+//
+// The datagram size can change while running (setPacketsPerDatagram, a hot reload): the new size
+// applies from the next datagram boundary of the old one, so no datagram is cut short, and the
+// remuxer's PCR alignment (Remuxer.setMux pcrAlign) switches at the same packet.
+//
+// Pure: no Node imports. A datagram whose packets came in one push is handed on as a view of
+// that push's bytes; only one whose packets straddle two pushes is copied (into `carry`). Either
+// way the view is valid only during the call.
+
+import { TS_PACKET_SIZE } from '../mpegts/packet.js';
+
+/** Receives one datagram: its bytes (valid during the call only) and its output time (27 MHz). */
+export type DatagramOut = (bytes: Uint8Array, t27: number) => void;
+
+export interface DatagramCutterOptions {
+  /** TS packets per datagram (7 fill a 1500-byte MTU). */
+  packetsPerDatagram: number;
+}
+
+export class DatagramCutter {
+  /** Datagrams handed on. */
+  datagrams = 0;
+  private n: number;
+  /** The start of a datagram whose packets straddle pushes, and its time. */
+  private readonly carry = new Uint8Array(7 * TS_PACKET_SIZE);
+  private carried = 0;
+  private carryT = 0;
+  /** Packets received so far (absolute index of the next one). */
+  private packets = 0;
+  /** A size change waiting for its packet index (-1: none). */
+  private switchAt = -1;
+  private switchN = 0;
+
+  constructor(
+    opts: DatagramCutterOptions,
+    private readonly out: DatagramOut,
+  ) {
+    this.n = checkSize(opts.packetsPerDatagram);
+  }
+
+  /**
+   * Changes the packets per datagram from the next datagram boundary of the current size (the
+   * first packet index ≥ packets received on its grid), which it returns. Called again before
+   * that packet, the latest size wins at the same boundary.
+   */
+  setPacketsPerDatagram(packetsPerDatagram: number): number {
+    const n = checkSize(packetsPerDatagram);
+    if (this.switchAt < 0)
+      this.switchAt = this.packets + (this.carried > 0 ? this.n - this.carried : 0);
+    this.switchN = n;
+    return this.switchAt;
+  }
+
+  /** Packets received but not yet handed on (the start of the next datagram). */
+  get pendingPackets(): number {
+    return this.carried;
+  }
+
+  /** A RemuxSink: whole packets and their output times, read during the call only. */
+  readonly push = (packets: Uint8Array, times: ArrayLike<number>): void => {
+    const count = Math.floor(packets.length / TS_PACKET_SIZE);
+    let i = 0;
+    while (i < count) {
+      if (this.carried === 0 && this.packets === this.switchAt) {
+        this.n = this.switchN;
+        this.switchAt = -1;
+      }
+      const n = this.n;
+      if (this.carried > 0 || count - i < n) {
+        if (this.carried === 0) this.carryT = times[i];
+        const take = Math.min(n - this.carried, count - i);
+        const o = i * TS_PACKET_SIZE;
+        this.carry.set(
+          packets.subarray(o, o + take * TS_PACKET_SIZE),
+          this.carried * TS_PACKET_SIZE,
+        );
+        this.carried += take;
+        this.packets += take;
+        i += take;
+        if (this.carried < n) return;
+        this.carried = 0;
+        this.datagrams++;
+        this.out(this.carry.subarray(0, n * TS_PACKET_SIZE), this.carryT);
+        continue;
+      }
+      const o = i * TS_PACKET_SIZE;
+      this.packets += n;
+      i += n;
+      this.datagrams++;
+      this.out(packets.subarray(o, o + n * TS_PACKET_SIZE), times[i - n]);
+    }
+  };
+}
+
+function checkSize(packetsPerDatagram: number): number {
+  const n = Math.floor(packetsPerDatagram);
+  if (!(n >= 1 && n <= 7))
+    throw new RangeError(`packetsPerDatagram must be 1..7, got ${packetsPerDatagram}`);
+  return n;
+}

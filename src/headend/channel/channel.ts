@@ -20,6 +20,7 @@ import { DatagramCutter } from '../../scheduler/datagram-cutter.js';
 import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink, type LinkEvents } from './source-link.js';
+import { outputKey } from './output-key.js';
 import { Programme } from './programme.js';
 import { OutputMonitor } from './output-monitor.js';
 import { OutputHealth } from './output-health.js';
@@ -63,6 +64,12 @@ export interface ChannelDeps {
    * a new SSRC whose sequence may look older than the last packet they had.
    */
   rtp?: { ssrc: number; seq: number };
+  /**
+   * The running output queue of the channel this one replaces (a reload that kept the output,
+   * Channel.stop keepOutput): taken over as it is (socket, RTP stream, RTSP destinations,
+   * burst window, datagrams still queued) instead of a new one from the pacer.
+   */
+  queue?: OutputQueue;
   /** The network SI every output carries (NIT, TDT/TOT); none when absent. */
   si?: ChannelSi;
   /** Wall clock in ms (default Date.now), for the TDT/TOT and the timetable. */
@@ -105,13 +112,10 @@ interface PendingSwitch {
   sinceNs: number;
 }
 
-/** Makes every channel's pacer key unique, also when a number moves to another channel on reload. */
-let pacerSeq = 0;
-
 export class Channel {
   readonly id: string;
-  /** The key of this channel's queue in the pacer (unique for the daemon's lifetime). */
-  private readonly pacerId: string;
+  /** The output's identity (output-key.ts): the key of its queue in the pacer. */
+  readonly outputKey: string;
   /** The channel's settings; identity fields change in place on reload (updateIdentity). */
   config: ChannelConfig;
   private readonly remuxer: Remuxer;
@@ -123,6 +127,10 @@ export class Channel {
   private readonly nowNs: () => number;
   private readonly latencyMs: number;
   private queue: OutputQueue | null = null;
+  /** The queue it sends (or sent) through, kept after stop for sharesOutputWith. */
+  private usedQueue: OutputQueue | null = null;
+  /** Whether its output opened (a failed one is not handed over: the next channel retries). */
+  private outputOpen = false;
   /**
    * Head of the source chain: 0 (the channel's own primary), or a link appended for a
    * timetable rule or an alert. The chain is [primary, backup 1, …]: failover walks it.
@@ -179,7 +187,7 @@ export class Channel {
   ) {
     this.config = config;
     this.id = `${config.number}`;
-    this.pacerId = `${config.number}#${++pacerSeq}`;
+    this.outputKey = outputKey(config.output);
     this.log = deps.log.child({ channel: `${config.number} ${config.name}` });
     this.nowNs = deps.nowNs ?? monotonicNs;
     this.latencyMs = deps.latencyMs ?? 400;
@@ -269,11 +277,14 @@ export class Channel {
    * and starts the schedule; resolves then.
    */
   start(): Promise<void> {
-    this.queue = this.deps.pacer.addChannel({
-      id: this.pacerId,
-      output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
-      staggerIndex: this.deps.staggerIndex,
-    });
+    this.queue =
+      this.deps.queue ??
+      this.deps.pacer.addChannel({
+        id: this.outputKey,
+        output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
+        staggerIndex: this.deps.staggerIndex,
+      });
+    this.usedQueue = this.queue;
     const queue = this.queue;
     const o = this.config.output;
     const started = queue.ready.then((r) => {
@@ -285,6 +296,7 @@ export class Channel {
       this.links[this.active]?.open();
       this.timer = everyTick(this.deps.tickMs ?? 40, () => this.tick());
       this.outputHealth.opened(r);
+      this.outputOpen = !(r instanceof Error);
       if (r instanceof Error) {
         this.lastError = r.message;
         this.log.log('error', 'output-failed', { message: r.message });
@@ -301,24 +313,38 @@ export class Channel {
       }
     });
     this.log.log('info', 'channel-start', {
-      output: `${this.config.output.protocol}://${this.config.output.group}:${this.config.output.port}`,
+      output: this.outputKey,
       sources: this.links.map((l) => l.label),
     });
     return started;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the sources and the schedule. The output closes too, unless `keepOutput` and it is
+   * open: then its queue stays, still sending what is queued, and is returned for the channel
+   * that replaces this one (ChannelDeps.queue; same output: output-key.ts sameOutput). An
+   * output that did not open closes (null), so the next channel opens it afresh.
+   */
+  async stop(opts: { keepOutput?: boolean } = {}): Promise<OutputQueue | null> {
     this.stopping = true;
     this.programme.stop();
     if (this.timer) this.timer();
     this.timer = null;
     for (const l of this.links) l.close();
-    if (this.queue) await this.deps.pacer.removeChannel(this.pacerId);
+    const q = this.queue;
+    const keep = opts.keepOutput === true && this.outputOpen && q !== null;
+    if (q && !keep) await this.deps.pacer.removeChannel(this.outputKey);
     // Its final RTP state (the sent count is final now), for a channel that continues it.
     this.stoppedRtp = this.rtpState();
     this.queue = null;
     this.state = 'stopped';
-    this.log.log('info', 'channel-stop');
+    this.log.log('info', 'channel-stop', keep ? { output: 'kept' } : undefined);
+    return keep ? q : null;
+  }
+
+  /** Whether this channel and `other` sent through the same pacer queue (a handed-over one). */
+  sharesOutputWith(other: Channel): boolean {
+    return this.usedQueue !== null && this.usedQueue === other.usedQueue;
   }
 
   /**
@@ -400,7 +426,6 @@ export class Channel {
   }
 
   status(): ChannelStatus {
-    const o = this.config.output;
     const q = this.queue?.stats;
     const s = this.remuxer.stats;
     const outputDown = this.state !== 'stopped' ? this.outputHealth.problem : undefined;
@@ -411,7 +436,7 @@ export class Channel {
       state: outputDown !== undefined ? 'down' : this.state,
       sourceIndex: this.active,
       source: this.links[this.active]?.label ?? '',
-      output: `${o.protocol}://${o.source ? o.source + '@' : ''}${o.group}:${o.port}`,
+      output: this.outputKey,
       bitrate: outputDown !== undefined ? 0 : Math.round(this.bitrate),
       restarts: this.links.reduce((n, l) => n + l.restarts, 0),
       failovers: this.failovers,

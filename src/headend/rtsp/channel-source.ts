@@ -4,8 +4,10 @@
 // RTP port, so RTCP-aware clients see the server_port pair the SETUP answer named); RTP over
 // TCP is fed from the channel's tap.
 //
-// A reload may rebuild a channel (a new Channel, a new pacer queue): reattach() then moves
-// every destination and tap of its sessions to the new one, so they keep playing across it.
+// A reload may rebuild a channel (a new Channel): reattach() then moves every tap of its
+// sessions to the new one, and every destination too unless the new channel took the old one's
+// output queue over (same output: the destinations are in that queue already), so they keep
+// playing across it.
 
 import { companionGroup } from '../config/services.js';
 import type { RtspSpec } from '../config/types.js';
@@ -98,7 +100,9 @@ export function rtspChannelSource(
         const now = bySlug(a.slug);
         if (now === a.channel) continue;
         if (now === undefined) continue; // the channel is gone: the session times out
+        const kept = now.sharesOutputWith(a.channel);
         a.channel = now;
+        if (kept) continue;
         now.addRtpDestination(a.dest).catch((err: unknown) =>
           log?.log('warn', 'rtsp-reattach-failed', {
             channel: a.slug,

@@ -313,3 +313,62 @@ t.test('bytes with PSI but no video or audio: the source fails (no payload)', as
   t.match(r.channel.status().lastError, /no payload/);
   t.equal(r.channel.status().state, 'down');
 });
+
+t.test('a rebuilt channel with the same output takes over the running queue', async (t) => {
+  let removes = 0;
+  const r = rig(t, INFO, CONFIG, () => {
+    removes++;
+    return Promise.resolve();
+  });
+  await r.channel.start();
+  await run(r, 1);
+  const oldDues = r.queue.dues.length;
+  t.ok(oldDues > 0, `${oldDues} datagrams queued by the old channel`);
+  const kept = await r.channel.stop({ keepOutput: true });
+  t.equal(kept, r.queue, 'stop hands the queue back');
+  t.equal(removes, 0, 'the output stays in the pacer (socket, RTP stream, RTSP destinations)');
+  t.ok(r.lines.some((l) => l.event === 'channel-stop' && l.fields.output === 'kept'));
+
+  let sub: SourceSubscriber | undefined;
+  const next = new Channel(
+    { ...CONFIG, sources: [{ key: 'other' }] },
+    {
+      hub: { subscribe: (_s, s) => ((sub = s), () => (sub = undefined)), state: () => undefined },
+      pacer: {
+        addChannel: () => t.fail('a new queue was asked for') as never,
+        removeChannel: () => Promise.resolve(),
+      },
+      log: logger([]),
+      staggerIndex: 0,
+      nowNs: r.now,
+      tickMs: 1,
+      queue: kept ?? undefined,
+    },
+  );
+  t.teardown(() => next.stop());
+  await next.start();
+  t.ok(next.sharesOutputWith(r.channel), 'the two share one output');
+  t.notOk(next.sharesOutputWith(rig(t, INFO).channel), 'not with another channel');
+  t.equal(next.outputKey, 'udp://239.255.7.7:5007', 'keyed by the output identity');
+  const { ts } = synthesize({ programs: [simpleProgram(1, 0x100)], durationMs: 500, muxRate: 2e6 });
+  for (let at = 0; at < ts.length; at += 1316) sub?.data(ts.subarray(at, at + 1316));
+  const dues = r.queue.dues;
+  t.ok(dues.length > oldDues, 'the new channel queues into the same queue');
+  t.ok(
+    dues[oldDues] >= dues[oldDues - 1],
+    'its first datagram is due after the old channel’s last: the queue stays in order',
+  );
+  t.equal(next.status().output, 'udp://239.255.7.7:5007');
+});
+
+t.test('an output that did not open is not handed over: the next channel opens it', async (t) => {
+  let removes = 0;
+  const r = rig(t, new Error('no such interface'), CONFIG, () => {
+    removes++;
+    return Promise.resolve();
+  });
+  await r.channel.start();
+  await settle();
+  t.equal(await r.channel.stop({ keepOutput: true }), null);
+  t.equal(removes, 1, 'removed from the pacer');
+});

@@ -32,9 +32,8 @@ import { tunerReports, type TunerReport } from './tuners/report.js';
 import { Pacer, type PacerStats } from '../scheduler/pacer.js';
 import { OUTPUT_MODULE } from './output/output.js';
 import { nativeUdp, nativeUdpUnavailable } from './net/native-udp.js';
-import { Channel, type ChannelSi } from './channel/channel.js';
-import { outputKey, sameOutput } from './channel/output-key.js';
-import type { OutputQueue } from './channel/types.js';
+import { Channel, type ChannelSi, type RunningOutput } from './channel/channel.js';
+import { keepsOutput, outputKey } from './channel/output-key.js';
 import { Lineup, MAX_LCN } from './si/lineup.js';
 import { LocalTime } from '../scheduler/timezone.js';
 import { Guide } from './epg/guide.js';
@@ -253,7 +252,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     spec: ChannelSpec,
     index: number,
     rtp?: { ssrc: number; seq: number },
-    queue?: OutputQueue,
+    output?: RunningOutput,
   ): Channel | null => {
     try {
       const ch = new Channel(spec, {
@@ -262,7 +261,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         log,
         staggerIndex: index,
         rtp,
-        queue,
+        output,
         si: si(),
         timezone: network.timezone,
       });
@@ -275,7 +274,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       return null;
     }
   };
-  const stopChannel = async (ch: Channel, keepOutput = false): Promise<OutputQueue | null> => {
+  const stopChannel = async (ch: Channel, keepOutput = false): Promise<RunningOutput | null> => {
     try {
       return await ch.stop({ keepOutput });
     } catch (err) {
@@ -307,11 +306,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       unchanged: d.unchanged.map(([, n]) => n.slug),
       restartRequired: restartRequired(config, next),
     };
-    // A rebuilt channel whose output is sent as before takes over the running output queue
-    // (socket, RTP stream, RTSP destinations: nothing reopens); one whose output changed
-    // continues its RTP stream (SSRC, sequence) where the old one stops.
+    // A rebuilt channel whose output is made and sent as before takes the running output over
+    // (output-key.ts keepsOutput: remuxer, socket, RTP stream, RTSP destinations; spliced to
+    // its new source); one whose output changed continues its RTP stream (SSRC, sequence)
+    // where the old one stops.
     const rtpCarry = new Map<string, { ssrc: number; seq: number }>();
-    const queueCarry = new Map<string, OutputQueue>();
+    const outputCarry = new Map<string, RunningOutput>();
     // Stop what goes away first: a restarted channel may reuse its output group and port.
     const going = [...d.removed, ...d.restarted.map(([o]) => o)];
     await Promise.all(
@@ -319,11 +319,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         const ch = channels.get(o.slug);
         if (!ch) return;
         const next = d.restarted.find(([old]) => old === o)?.[1];
-        const keep = next !== undefined && sameOutput(o.output, next.output);
-        const queue = await stopChannel(ch, keep);
-        if (queue && next) queueCarry.set(next.slug, queue);
+        const keep = next !== undefined && keepsOutput(o, next);
+        const output = await stopChannel(ch, keep);
+        if (output && next) outputCarry.set(next.slug, output);
         const rtp = ch.rtpState();
-        if (rtp && next && !queue) rtpCarry.set(next.slug, { ssrc: rtp.ssrc, seq: rtp.nextSeq });
+        if (rtp && next && !output) rtpCarry.set(next.slug, { ssrc: rtp.ssrc, seq: rtp.nextSeq });
         if (d.removed.includes(o)) log.log('info', 'channel-removed', { channel: channelLabel(o) });
       }),
     );
@@ -341,9 +341,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       nextChannels.set(n.slug, ch);
     }
     for (const [o, n] of d.restarted) {
-      const ch = build(n, index.get(n.slug) ?? 0, rtpCarry.get(n.slug), queueCarry.get(n.slug));
+      const ch = build(n, index.get(n.slug) ?? 0, rtpCarry.get(n.slug), outputCarry.get(n.slug));
       // A kept output whose new channel could not be built goes off the air like a removed one.
-      if (!ch && queueCarry.has(n.slug)) await pacer.removeChannel(outputKey(n.output));
+      if (!ch && outputCarry.has(n.slug)) await pacer.removeChannel(outputKey(n.output));
       if (ch) nextChannels.set(n.slug, ch);
       log.log('info', 'channel-restarted', {
         channel: channelLabel(n),

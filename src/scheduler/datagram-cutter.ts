@@ -41,9 +41,14 @@ export class DatagramCutter {
 
   constructor(
     opts: DatagramCutterOptions,
-    private readonly out: DatagramOut,
+    private out: DatagramOut,
   ) {
     this.n = checkSize(opts.packetsPerDatagram);
+  }
+
+  /** Hands datagrams to `out` from now on (a partial one included, when it completes). */
+  setOut(out: DatagramOut): void {
+    this.out = out;
   }
 
   /**

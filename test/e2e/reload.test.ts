@@ -1,7 +1,10 @@
 // Hot reload (issue 5), on the real daemon with five light test-pattern channels, all five
 // outputs recorded throughout:
 //   1. SIGHUP with a file changing one channel's source → only that channel restarts; the four
-//      others keep their ffmpeg and show zero continuity errors (TR 101 290 1.4) across it;
+//      others keep their ffmpeg and show zero continuity errors (TR 101 290 1.4) across it, and
+//      so does the restarted one: its output (sent as before) is handed over to the rebuilt
+//      channel and spliced to the new source, one stream going on (before: a new socket and a
+//      new remuxer, a continuity error on every PID and a gap);
 //   2. SIGHUP with an invalid file → `reload-rejected`, each error logged at file:line:column,
 //      nothing restarted;
 //   3. SIGHUP with a name-only change → `channel-updated`: the SDT carries the new name, the
@@ -17,11 +20,13 @@ import {
   check,
   failing,
   marker,
+  maxGapMs,
   openRecorder,
   sleep,
   startDaemon,
   stopAndCheck,
   tempDir,
+  timed,
 } from './helpers.js';
 import type { Datagram, LogEvent } from './helpers.js';
 
@@ -161,6 +166,17 @@ t.test('reload: one channel restarts, the others stream on; invalid and rename',
     t.equal(startsOf(d.events, c.text), 1, `${c.slug}: its source started once`);
   });
   t.equal(startsOf(d.events, CHANNELS[2].text), 3, 'reload-3: a new source per change');
+  const rep3 = analyzeRecording(recs[2]);
+  t.equal(check(rep3, '1.4').errors, 0, `reload-3: zero CC errors across its restarts`);
+  t.equal(rep3.priority1Errors, 0, `reload-3: no priority-1 error (${failing(rep3)})`);
+  t.equal(check(rep3, '2.3a').errors, 0, `reload-3: PCR every ≤ 40 ms across (${failing(rep3)})`);
+  const gap3 = maxGapMs(timed(recs[2]).map((g) => g.ns));
+  t.ok(gap3 < 100, `reload-3: largest gap between datagrams ${gap3.toFixed(1)} ms < 100 ms`);
+  t.equal(
+    d.events.filter((e) => e.event === 'channel-stop' && e.output === 'kept').length,
+    2,
+    'reload-3: its output was kept at both restarts',
+  );
   const names = serviceNames(recorded[0]);
   t.equal(names[0], 'Reload 1', 'SDT before the rename');
   t.equal(names.at(-1), 'Reload Renamed', 'SDT after the rename');

@@ -65,11 +65,11 @@ export interface ChannelDeps {
    */
   rtp?: { ssrc: number; seq: number };
   /**
-   * The running output queue of the channel this one replaces (a reload that kept the output,
-   * Channel.stop keepOutput): taken over as it is (socket, RTP stream, RTSP destinations,
-   * burst window, datagrams still queued) instead of a new one from the pacer.
+   * The running output of the channel this one replaces (a reload that rebuilt it with its
+   * output sent as before: Channel.stop keepOutput), taken over as it is and spliced to this
+   * channel's source, as a failover would be.
    */
-  queue?: OutputQueue;
+  output?: RunningOutput;
   /** The network SI every output carries (NIT, TDT/TOT); none when absent. */
   si?: ChannelSi;
   /** Wall clock in ms (default Date.now), for the TDT/TOT and the timetable. */
@@ -110,6 +110,23 @@ interface PendingSwitch {
   event?: string;
   probe: SpliceProbe;
   sinceNs: number;
+}
+
+/**
+ * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
+ * continuity counters, table versions, timeline), the cutter (with a datagram half cut), the
+ * clock map (due times go on), the pacer queue (socket, RTP stream, RTSP destinations, burst
+ * window, what is queued) and the output monitor; the receivers see one stream go on.
+ */
+export interface RunningOutput {
+  remuxer: Remuxer;
+  cutter: DatagramCutter;
+  clock: ClockMap;
+  queue: OutputQueue;
+  monitor: OutputMonitor;
+  packetsPerDatagram: number;
+  lastDueNs: number;
+  lastPcr27: number;
 }
 
 export class Channel {
@@ -170,7 +187,7 @@ export class Channel {
   /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
   private readonly taps = new Set<DatagramListener>();
   /** The channel's own output, checked as it is queued: PSI/PCR intervals, TR 101 290. */
-  readonly monitor = new OutputMonitor();
+  readonly monitor: OutputMonitor;
   /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
   private lastPcr27 = NaN;
   private pending: PendingSwitch | null = null;
@@ -194,30 +211,37 @@ export class Channel {
     this.missingServiceMs = Math.max(3000, config.stallMs);
     this.cbrWatch = config.bitrate ? new CbrWatch(config.bitrate) : null;
     const primary = config.sources[0];
-    this.remuxer = new Remuxer(
-      {
-        program: primary?.service,
-        transportStreamId: config.transportStreamId,
-        programNumber: config.programNumber,
-        serviceName: config.name,
-        providerName: config.provider,
-        serviceType: config.serviceType,
-        originalNetworkId: deps.si?.originalNetworkId,
-        network: { localTimeOffsets: deps.si?.localTimeOffsets },
-        psiIntervalMs: config.psiIntervalMs,
-        minDecodeMarginMs: config.decodeMarginMs,
-        vbrSmoothingMs: config.vbrSmoothingMs,
-        cbrBitrate: config.bitrate,
-        // PCR only at datagram heads: each PCR then leaves exactly when it says.
-        pcrAlign: config.output.packetsPerDatagram,
-      },
-      (packets, times) => this.cutter.push(packets, times),
-    );
-    this.cutter = new DatagramCutter(
-      { packetsPerDatagram: config.output.packetsPerDatagram },
-      (bytes, t27) => this.queueDatagram(bytes, t27),
-    );
-    this.clock = new ClockMap({ latencyMs: this.latencyMs });
+    const kept = deps.output;
+    const sink = (packets: Uint8Array, times: Float64Array): void =>
+      this.cutter.push(packets, times);
+    const out = (bytes: Uint8Array, t27: number): void => this.queueDatagram(bytes, t27);
+    this.remuxer =
+      kept?.remuxer ??
+      new Remuxer(
+        {
+          program: primary?.service,
+          transportStreamId: config.transportStreamId,
+          programNumber: config.programNumber,
+          serviceName: config.name,
+          providerName: config.provider,
+          serviceType: config.serviceType,
+          originalNetworkId: deps.si?.originalNetworkId,
+          network: { localTimeOffsets: deps.si?.localTimeOffsets },
+          psiIntervalMs: config.psiIntervalMs,
+          minDecodeMarginMs: config.decodeMarginMs,
+          vbrSmoothingMs: config.vbrSmoothingMs,
+          cbrBitrate: config.bitrate,
+          // PCR only at datagram heads: each PCR then leaves exactly when it says.
+          pcrAlign: config.output.packetsPerDatagram,
+        },
+        sink,
+      );
+    this.cutter =
+      kept?.cutter ??
+      new DatagramCutter({ packetsPerDatagram: config.output.packetsPerDatagram }, out);
+    this.clock = kept?.clock ?? new ClockMap({ latencyMs: this.latencyMs });
+    this.monitor = kept?.monitor ?? new OutputMonitor();
+    if (kept) this.takeOver(kept, sink, out);
     this.events = {
       data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
       restarted: (l: SourceLink) => this.onRestarted(l),
@@ -234,6 +258,39 @@ export class Channel {
     this.configureEit();
     // The timetable's rule in force now becomes the head of the chain before anything opens.
     if (config.schedule?.length) this.programme.setSchedule(config.schedule);
+  }
+
+  /**
+   * Continues a running output (ChannelDeps.output): this channel's identity and mux settings
+   * apply from its next packets as a reload's in-place update would, and the remuxer splices
+   * to this channel's source. The output goes on without a continuity error.
+   */
+  private takeOver(
+    kept: RunningOutput,
+    sink: (packets: Uint8Array, times: Float64Array) => void,
+    out: (bytes: Uint8Array, t27: number) => void,
+  ): void {
+    const c = this.config;
+    const ppd = c.output.packetsPerDatagram;
+    // First where the output goes: the splice below sends the old source's last packets.
+    this.queue = kept.queue;
+    this.lastDueNs = kept.lastDueNs;
+    this.lastPcr27 = kept.lastPcr27;
+    kept.remuxer.setSink(sink);
+    kept.cutter.setOut(out);
+    kept.remuxer.setIdentity({
+      serviceName: c.name,
+      providerName: c.provider,
+      programNumber: c.programNumber,
+      transportStreamId: c.transportStreamId,
+    });
+    kept.remuxer.setMux({
+      cbrBitrate: c.bitrate ?? null,
+      psiIntervalMs: c.psiIntervalMs,
+      pcrAlign: ppd,
+    });
+    if (ppd !== kept.packetsPerDatagram) kept.cutter.setPacketsPerDatagram(ppd);
+    kept.remuxer.splice(c.sources[0]?.service ?? null);
   }
 
   /**
@@ -278,7 +335,7 @@ export class Channel {
    */
   start(): Promise<void> {
     this.queue =
-      this.deps.queue ??
+      this.deps.output?.queue ??
       this.deps.pacer.addChannel({
         id: this.outputKey,
         output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
@@ -321,11 +378,11 @@ export class Channel {
 
   /**
    * Stops the sources and the schedule. The output closes too, unless `keepOutput` and it is
-   * open: then its queue stays, still sending what is queued, and is returned for the channel
-   * that replaces this one (ChannelDeps.queue; same output: output-key.ts sameOutput). An
-   * output that did not open closes (null), so the next channel opens it afresh.
+   * open: then it stays, still sending what is queued, and is returned for the channel that
+   * replaces this one (ChannelDeps.output; output-key.ts keepsOutput says when). An output that
+   * did not open closes (null), so the next channel opens it afresh.
    */
-  async stop(opts: { keepOutput?: boolean } = {}): Promise<OutputQueue | null> {
+  async stop(opts: { keepOutput?: boolean } = {}): Promise<RunningOutput | null> {
     this.stopping = true;
     this.programme.stop();
     if (this.timer) this.timer();
@@ -339,7 +396,17 @@ export class Channel {
     this.queue = null;
     this.state = 'stopped';
     this.log.log('info', 'channel-stop', keep ? { output: 'kept' } : undefined);
-    return keep ? q : null;
+    if (!keep) return null;
+    return {
+      remuxer: this.remuxer,
+      cutter: this.cutter,
+      clock: this.clock,
+      queue: q,
+      monitor: this.monitor,
+      packetsPerDatagram: this.config.output.packetsPerDatagram,
+      lastDueNs: this.lastDueNs,
+      lastPcr27: this.lastPcr27,
+    };
   }
 
   /** Whether this channel and `other` sent through the same pacer queue (a handed-over one). */

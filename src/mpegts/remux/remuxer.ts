@@ -195,7 +195,7 @@ export class Remuxer implements PacketSink {
 
   constructor(
     opts: RemuxOptions,
-    private readonly sink: RemuxSink,
+    private sink: RemuxSink,
   ) {
     this.basePid = opts.basePid ?? 0x100;
     this.pcrOnlyOutPid = this.basePid + PCR_ONLY_OFFSET;
@@ -274,6 +274,14 @@ export class Remuxer implements PacketSink {
     this.psi.network.setEitSchedule(sections);
     this.eitFlags.schedule = sections.length > 0;
     if (this.psi.setEitFlags(this.eitFlags.pf, this.eitFlags.schedule)) this.nextPsiDue = -Infinity;
+  }
+
+  /**
+   * Sends the output to `sink` from now on: a rebuilt channel taking this output over, with its
+   * continuity counters, versions and timeline (then splice() to its source).
+   */
+  setSink(sink: RemuxSink): void {
+    this.sink = sink;
   }
 
   /**

@@ -12,6 +12,7 @@ import type {
   SourceSubscriber,
 } from '../../../src/headend/channel/types.js';
 import type { OutputInfo } from '../../../src/scheduler/output-contract.js';
+import { Analyzer } from '../../../src/mpegts/analyzer/index.js';
 import { logger, type Line } from '../../helpers/log-lines.js';
 import { simpleProgram, synthesize, type SynthProgram } from '../../helpers/synth.js';
 
@@ -48,7 +49,7 @@ const INFO: OutputInfo = {
 /** A fake pacer queue: counts what is queued as sent, `errors` as its send errors. */
 function fakeQueue(
   ready: OutputInfo | Error | Promise<OutputInfo | Error>,
-): OutputQueue & { errors: number; failAll: boolean; dues: number[] } {
+): OutputQueue & { errors: number; failAll: boolean; dues: number[]; data: Uint8Array[] } {
   const stats = {
     sent: 0,
     dropped: 0,
@@ -61,8 +62,11 @@ function fakeQueue(
     errors: 0,
     failAll: false,
     dues: [] as number[],
+    /** Every datagram queued (copied). */
+    data: [] as Uint8Array[],
     enqueue(bytes: Uint8Array, due: number) {
       q.dues.push(due);
+      q.data.push(bytes.slice());
       stats.sent++;
       stats.bytes += bytes.length;
       if (q.failAll) stats.sendErrors++;
@@ -314,7 +318,7 @@ t.test('bytes with PSI but no video or audio: the source fails (no payload)', as
   t.equal(r.channel.status().state, 'down');
 });
 
-t.test('a rebuilt channel with the same output takes over the running queue', async (t) => {
+t.test('a rebuilt channel with the same output takes it over: one stream goes on', async (t) => {
   let removes = 0;
   const r = rig(t, INFO, CONFIG, () => {
     removes++;
@@ -325,7 +329,7 @@ t.test('a rebuilt channel with the same output takes over the running queue', as
   const oldDues = r.queue.dues.length;
   t.ok(oldDues > 0, `${oldDues} datagrams queued by the old channel`);
   const kept = await r.channel.stop({ keepOutput: true });
-  t.equal(kept, r.queue, 'stop hands the queue back');
+  t.equal(kept?.queue, r.queue, 'stop hands the running output back, its queue with it');
   t.equal(removes, 0, 'the output stays in the pacer (socket, RTP stream, RTSP destinations)');
   t.ok(r.lines.some((l) => l.event === 'channel-stop' && l.fields.output === 'kept'));
 
@@ -342,7 +346,7 @@ t.test('a rebuilt channel with the same output takes over the running queue', as
       staggerIndex: 0,
       nowNs: r.now,
       tickMs: 1,
-      queue: kept ?? undefined,
+      output: kept ?? undefined,
     },
   );
   t.teardown(() => next.stop());
@@ -350,7 +354,13 @@ t.test('a rebuilt channel with the same output takes over the running queue', as
   t.ok(next.sharesOutputWith(r.channel), 'the two share one output');
   t.notOk(next.sharesOutputWith(rig(t, INFO).channel), 'not with another channel');
   t.equal(next.outputKey, 'udp://239.255.7.7:5007', 'keyed by the output identity');
-  const { ts } = synthesize({ programs: [simpleProgram(1, 0x100)], durationMs: 500, muxRate: 2e6 });
+  // Another source: its own clock, PIDs and continuity counters.
+  const { ts } = synthesize({
+    programs: [simpleProgram(3, 0x200)],
+    durationMs: 3000,
+    muxRate: 2e6,
+    startPcr: 5e11,
+  });
   for (let at = 0; at < ts.length; at += 1316) sub?.data(ts.subarray(at, at + 1316));
   const dues = r.queue.dues;
   t.ok(dues.length > oldDues, 'the new channel queues into the same queue');
@@ -359,6 +369,17 @@ t.test('a rebuilt channel with the same output takes over the running queue', as
     'its first datagram is due after the old channel’s last: the queue stays in order',
   );
   t.equal(next.status().output, 'udp://239.255.7.7:5007');
+  // The receivers' view: what the queue sent, old channel then new, as one stream.
+  const a = new Analyzer();
+  r.queue.data.forEach((d, i) => a.push(d, r.queue.dues[i]));
+  a.end();
+  const rep = a.report();
+  const all = [...rep.tr101290.priority1, ...rep.tr101290.priority2];
+  const errors = all
+    .filter((c) => c.errors > 0)
+    .map((c) => `${c.id} ${c.name}: ${c.errors} ${c.detail ?? ''}`);
+  t.same(errors, [], 'no continuity, PCR or PSI error across the hand-over');
+  t.ok(rep.totals.durationSec > 3, `${rep.totals.durationSec.toFixed(1)} s analyzed`);
 });
 
 t.test('an output that did not open is not handed over: the next channel opens it', async (t) => {

@@ -11,8 +11,9 @@
 // the last third of the run (growing = lateness compounds), and the most datagrams in any
 // 10 ms (6 is 1.2 × 5.5 Mbit/s). The window rule counts from the actual sends; a loop whose
 // wake-ups are late by more than its slack (N·g − 10 ms − guard, 1.38 ms at 5.5 Mbit/s, plus
-// the early window) makes each hold make the next one later: issue 12's "no stall of our
-// own". Writes bench/results/limiter-sim-latest.json.
+// the early window) makes each hold make the next one later, until the limiter's rule 3
+// (no runaway) gives it one datagram more per window: the last third must not be later than
+// the first. Writes bench/results/limiter-sim-latest.json.
 import { BurstLimiter } from '../src/scheduler/burst-limit.js';
 import { sendDue } from '../src/scheduler/pacing-loop.js';
 import { limitedQueue, maxInWindow, type Sent } from '../test/helpers/limited-queue.js';

@@ -1,6 +1,6 @@
 // Bursts bounded by construction: after any stall (ours, the OS's, the VM's) a channel's overdue
 // datagrams do not all leave at once. Two rules give each datagram a time it may leave (never
-// before its due time):
+// before its due time), and a third keeps the delay they add bounded:
 //
 // 1. Spacing: while the channel is behind, the previous datagram's time plus their due-time gap
 //    divided by `factor` (default 1.2). The backlog drains at factor × the channel's own rate
@@ -33,6 +33,19 @@
 // their time but wakes d late makes lateness compound wherever d > N·g − W − guard (1.38 ms
 // at 5.5 Mbit/s), and on the 1 ms grid the channels ran away behind their schedule (tried:
 // bench/dvblast PCR jitter p50 16 ms, p99 75 ms).
+//
+// 3. No runaway. Rule 2 counts from the actual sends, so a loop that wakes later than the
+//    window's slack (plus its early window: 2.38 ms at 5.5 Mbit/s) on every wake-up adds the
+//    difference once per window, and the channel falls behind without end (bench/limiter-sim:
+//    woken 2.5 ms late, 101 ms behind after 10 s; 3 ms, 537 ms). A stall's backlog shrinks by
+//    every window (a punctual loop: by the slack); a runaway does not. So the least lateness of
+//    each 10 ms of due time is kept for the last 100 ms: a channel more than RELAX_NS behind
+//    then and now, and no less behind now, gets one datagram more per window (the reference
+//    send one gap earlier) until it is back within RELAX_NS / 2. That costs one datagram per
+//    10 ms more (7 at 5.5 Mbit/s, 8 with the early window) only while the loop cannot keep up
+//    anyway, and bounds the delay: 9 and 15 ms behind for the loops above, 22 ms for a noisy
+//    one (0-2 ms late, 10 % of wake-ups 0-6 ms more), where it was 115 ms. A stall's catch-up
+//    on a punctual loop never triggers it (its backlog shrinks window by window).
 
 /** Default factor: 1.2 × the channel's own rate at most. */
 export const DEFAULT_BURST_FACTOR = 1.2;
@@ -43,6 +56,14 @@ export const WINDOW_NS = 10_000_000;
 /** How far past the window's end the datagram it held leaves (see rule 2). */
 export const WINDOW_GUARD_NS = 100_000;
 const RING = 1024;
+/**
+ * Rule 3 (no runaway): a channel more than RELAX_NS behind that has made no progress over
+ * TREND_SLOTS slots of TREND_SLOT_NS (of due time) is allowed one datagram more per window until
+ * it is back within RELAX_NS / 2.
+ */
+export const RELAX_NS = 5_000_000;
+const TREND_SLOT_NS = 10_000_000;
+const TREND_SLOTS = 10;
 
 export class BurstLimiter {
   private lastDueNs = NaN;
@@ -53,6 +74,11 @@ export class BurstLimiter {
   private readonly sends = new Float64Array(RING);
   private head = 0;
   private count = 0;
+  /** Rule 3: the least lateness of each recent slot of due time, newest at `slot`. */
+  private readonly slotLate = new Float64Array(TREND_SLOTS + 1).fill(NaN);
+  private slot = 0;
+  private slotEnd = -Infinity;
+  private relaxed = false;
 
   constructor(private readonly factor = DEFAULT_BURST_FACTOR) {
     if (!(factor > 1)) throw new RangeError(`burst factor must be > 1, got ${factor}`);
@@ -72,7 +98,7 @@ export class BurstLimiter {
       this.count--;
     }
     if (this.count > 0 && this.dues[this.head] < from) {
-      const w = this.sends[this.head] + WINDOW_NS + WINDOW_GUARD_NS;
+      const w = this.sends[this.head] + WINDOW_NS + WINDOW_GUARD_NS - (this.relaxed ? gap : 0);
       if (w > t) t = w;
     }
     return t;
@@ -83,7 +109,14 @@ export class BurstLimiter {
    * has it already: not computed twice per send).
    */
   sent(dueNs: number, nowNs: number, atNs = this.earliest(dueNs)): void {
-    if (!(dueNs - this.lastDueNs > 0)) this.count = 0; // a new timeline: a new window
+    if (!(dueNs - this.lastDueNs > 0)) {
+      // A new timeline: a new window, a new trend.
+      this.count = 0;
+      this.slotLate.fill(NaN);
+      this.slotEnd = -Infinity;
+      this.relaxed = false;
+    }
+    this.trend(dueNs, nowNs - dueNs);
     const at = atNs;
     this.lastAtNs = nowNs - at > REANCHOR_NS ? nowNs - REANCHOR_NS : at;
     this.lastDueNs = dueNs;
@@ -95,5 +128,19 @@ export class BurstLimiter {
     this.dues[i] = dueNs;
     this.sends[i] = nowNs;
     this.count++;
+  }
+
+  /** Rule 3: the slot's least lateness; at each new slot, whether the channel runs away. */
+  private trend(dueNs: number, lateNs: number): void {
+    const n = this.slotLate.length;
+    if (dueNs >= this.slotEnd) {
+      const done = this.slotLate[this.slot];
+      const old = this.slotLate[(this.slot + 1) % n];
+      if (done < RELAX_NS / 2) this.relaxed = false;
+      else if (done > RELAX_NS && old > RELAX_NS && done >= old) this.relaxed = true;
+      this.slot = (this.slot + 1) % n;
+      this.slotLate[this.slot] = lateNs;
+      this.slotEnd = dueNs + TREND_SLOT_NS;
+    } else if (lateNs < this.slotLate[this.slot]) this.slotLate[this.slot] = lateNs;
   }
 }

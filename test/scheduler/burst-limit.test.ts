@@ -160,3 +160,34 @@ t.test('on time: nothing held; a new timeline: not limited', async (t) => {
   t.equal(l.earliest(5 * MS), 5 * MS, 'a due time before the last (a new timeline): not held');
   t.throws(() => new BurstLimiter(1), RangeError);
 });
+
+t.test('a loop that always wakes late: lateness stays bounded (rule 3)', async (t) => {
+  // 5.5 Mbit/s; the loop sleeps to the next time minus its 1 ms early window and wakes 2.5 or
+  // 3 ms late, every time: past the window's slack (N·g − W − guard + early = 2.38 ms), each
+  // window held by the last would add the difference, and the channel fell behind without end
+  // (bench/limiter-sim: 101 and 537 ms behind after 10 s).
+  const g = ((1316 * 8) / 5.5e6) * 1e9;
+  for (const lateMs of [2.5, 3]) {
+    const sent: { at: number; due: number }[] = [];
+    const n = Math.floor((10 * 1e9) / g);
+    const q = limitedQueue(
+      Array.from({ length: n }, (_, i) => i * g),
+      new BurstLimiter(),
+      sent,
+    );
+    const out = { sent: 0 };
+    let now = 0;
+    while (sent.length < n) {
+      const next = sendDue([q], () => now, out, MS);
+      now = Math.max(now + 0.05 * MS, next - MS) + lateMs * MS;
+    }
+    const late = sent.map((s) => (s.at - s.due) / MS);
+    const worstLast = Math.max(...late.slice(-Math.floor(n / 3)));
+    t.ok(worstLast < 20, `woken ${lateMs} ms late: ${worstLast.toFixed(1)} ms behind after 10 s`);
+    const w = maxInWindow(
+      sent.map((s) => s.at),
+      10,
+    );
+    t.ok(w <= 8, `${w} datagrams in any 10 ms (6 on time; 7 with the early window; 8 relaxed)`);
+  }
+});

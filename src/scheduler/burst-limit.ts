@@ -84,6 +84,11 @@ export class BurstLimiter {
     if (!(factor > 1)) throw new RangeError(`burst factor must be > 1, got ${factor}`);
   }
 
+  /** Whether rule 3 is in force: one datagram more per window (the channel ran away). */
+  get relaxing(): boolean {
+    return this.relaxed;
+  }
+
   /** The earliest time a datagram due at `dueNs` may leave (≥ dueNs). */
   earliest(dueNs: number): number {
     const gap = dueNs - this.lastDueNs;

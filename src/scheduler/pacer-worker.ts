@@ -32,6 +32,7 @@ import {
   ST_LATE_MAX,
   ST_LATE_HIST,
   ST_LATE_SUM,
+  ST_RELAXED,
   ST_SEND_ERRORS,
   ST_SENT,
   latenessBucket,
@@ -148,6 +149,7 @@ class WorkerChannel implements PacedQueue {
   sendHead(sinceAtNs: number): void {
     const now = this.headAtNs + sinceAtNs;
     const lateNs = now - this.headDueNs;
+    const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
     this.limiter.sent(this.headDueNs, now, this.headAtNs);
     const v = this.v;
     const read = v.ctl[CTL_READ];
@@ -166,6 +168,7 @@ class WorkerChannel implements PacedQueue {
     st[ST_BYTES] += len;
     if (lateNs > st[ST_LATE_MAX]) st[ST_LATE_MAX] = lateNs;
     if (lateNs > 0) st[ST_LATE_SUM] += lateNs;
+    if (relaxed) st[ST_RELAXED]++;
     st[ST_LATE_HIST + latenessBucket(lateNs)]++;
     if (lateNs > loopStats.lateMaxNs) loopStats.lateMaxNs = lateNs;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);

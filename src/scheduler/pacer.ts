@@ -20,6 +20,7 @@ import {
   ST_DROPPED,
   ST_LATE_MAX,
   ST_SEND_ERRORS,
+  ST_RELAXED,
   ST_SENT,
   createRing,
   latenessHistogram,
@@ -104,6 +105,8 @@ export interface ChannelStats {
   bytes: number;
   /** Datagrams waiting in the queue. */
   queued: number;
+  /** Sent under the burst limit's rule 3: the channel ran behind without catching up. */
+  relaxed: number;
   /** How late each datagram left (cumulative counts per upper bound in s, then +Inf). */
   lateness: ReturnType<typeof latenessHistogram>;
 }
@@ -170,6 +173,7 @@ class PacerChannel implements ChannelHandle {
       dropped: s[ST_DROPPED],
       lateNs: s[ST_LATE_MAX],
       sendErrors: s[ST_SEND_ERRORS],
+      relaxed: s[ST_RELAXED],
       bytes: s[ST_BYTES],
       queued: ringQueued(this.v),
       lateness: latenessHistogram(s),

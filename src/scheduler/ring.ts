@@ -29,6 +29,8 @@ export const ST_LATE_MAX = 2;
 export const ST_SEND_ERRORS = 3;
 export const ST_BYTES = 4;
 export const ST_LATE_SUM = 5;
+/** Sends the burst limit let through under its rule 3 (a channel behind without catching up). */
+export const ST_RELAXED = 6;
 /** Sends by lateness (send time − due time): LATENESS_BUCKETS_S[i] counts at ST_LATE_HIST + i. */
 export const ST_LATE_HIST = 8;
 /**

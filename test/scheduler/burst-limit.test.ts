@@ -35,8 +35,22 @@ t.test(
   'a 50 ms stall: no burst, lateness the stall, caught up in about stall / 0.19',
   async (t) => {
     const sent: { at: number; due: number }[] = [];
-    run(limitedQueue(cbr(600), new BurstLimiter(1.2), sent), 700, [100, 150]);
+    const limiter = new BurstLimiter(1.2);
+    let relaxing = 0;
+    const q = limitedQueue(cbr(600), limiter, sent);
+    run(
+      {
+        headDue: () => q.headDue(),
+        sendHead: (late) => {
+          if (limiter.relaxing) relaxing++;
+          q.sendHead(late);
+        },
+      },
+      700,
+      [100, 150],
+    );
     t.equal(sent.length, 600, 'every datagram sent');
+    t.equal(relaxing, 0, 'a punctual loop catching up is never relaxed (rule 3)');
     const late = sent.map((s) => s.at - s.due);
     t.ok(
       Math.max(...late) <= 50.1 * MS,
@@ -170,17 +184,21 @@ t.test('a loop that always wakes late: lateness stays bounded (rule 3)', async (
   for (const lateMs of [2.5, 3]) {
     const sent: { at: number; due: number }[] = [];
     const n = Math.floor((10 * 1e9) / g);
+    const limiter = new BurstLimiter();
     const q = limitedQueue(
       Array.from({ length: n }, (_, i) => i * g),
-      new BurstLimiter(),
+      limiter,
       sent,
     );
     const out = { sent: 0 };
     let now = 0;
+    let relaxing = 0;
     while (sent.length < n) {
       const next = sendDue([q], () => now, out, MS);
+      if (limiter.relaxing) relaxing++;
       now = Math.max(now + 0.05 * MS, next - MS) + lateMs * MS;
     }
+    t.ok(relaxing > 0, `woken ${lateMs} ms late: rule 3 in force on ${relaxing} wake-ups`);
     const late = sent.map((s) => (s.at - s.due) / MS);
     const worstLast = Math.max(...late.slice(-Math.floor(n / 3)));
     t.ok(worstLast < 20, `woken ${lateMs} ms late: ${worstLast.toFixed(1)} ms behind after 10 s`);

@@ -3,7 +3,9 @@
 // the channel stays behind for about five times the stall). Read once a second from the pacing
 // worker's lateness histogram (cumulative counts, as Prometheus keeps them); said at most every
 // LOG_EVERY_NS, with the count since it was last said. The metric is the histogram itself
-// (headend_channel_pacing_lateness_seconds).
+// (headend_channel_pacing_lateness_seconds). Said with it: datagrams the burst limit let out one
+// more per window because the channel stayed behind without catching up (burst-limit.ts rule 3,
+// headend_channel_datagrams_relaxed_total): the pacing thread itself could not keep up.
 
 /** Later than this is behind (a bucket bound of the pacer's lateness histogram). */
 export const BEHIND_S = 0.025;
@@ -19,26 +21,47 @@ export interface Lateness {
 export class BehindWatch {
   private seen = -1;
   private pending = 0;
+  private seenRelaxed = -1;
+  private pendingRelaxed = 0;
   private saidNs = -Infinity;
 
-  /** The lateness so far at `nowNs`; a message when the channel fell behind and it is time to say so. */
-  sample(nowNs: number, l: Lateness): { lateSends: number; message: string } | undefined {
+  /**
+   * The lateness and relaxed sends so far (cumulative) at `nowNs`; a message when the channel
+   * fell behind and it is time to say so.
+   */
+  sample(
+    nowNs: number,
+    l: Lateness,
+    relaxed = 0,
+  ): { lateSends: number; relaxedSends: number; message: string } | undefined {
     const i = l.buckets.indexOf(BEHIND_S);
     if (i < 0 || i >= l.counts.length) return undefined;
     const over = l.count - l.counts[i];
-    const fresh = this.seen < 0 ? 0 : over - this.seen;
+    if (this.seen >= 0 && over > this.seen) this.pending += over - this.seen;
     this.seen = over;
-    if (fresh > 0) this.pending += fresh;
-    if (this.pending === 0 || nowNs - this.saidNs < LOG_EVERY_NS) return undefined;
+    if (this.seenRelaxed >= 0 && relaxed > this.seenRelaxed)
+      this.pendingRelaxed += relaxed - this.seenRelaxed;
+    this.seenRelaxed = relaxed;
+    if (this.pending + this.pendingRelaxed === 0 || nowNs - this.saidNs < LOG_EVERY_NS)
+      return undefined;
     const n = this.pending;
+    const r = this.pendingRelaxed;
     this.pending = 0;
+    this.pendingRelaxed = 0;
     this.saidNs = nowNs;
-    return {
-      lateSends: n,
-      message:
-        `${n} datagram(s) left more than ${BEHIND_S * 1000} ms after their due time: the output ` +
-        'ran behind (a stall); the backlog leaves at most burst × the channel rate until it ' +
-        'is back on time',
-    };
+    const parts: string[] = [];
+    if (n > 0)
+      parts.push(
+        `${n} datagram(s) left more than ${BEHIND_S * 1000} ms after their due time: the ` +
+          'output ran behind (a stall); the backlog leaves at most burst × the channel rate ' +
+          'until it is back on time',
+      );
+    if (r > 0)
+      parts.push(
+        `${r} datagram(s) left one more per 10 ms than the burst limit allows: the channel ` +
+          'stayed more than 5 ms behind without catching up (the pacing thread woke too late ' +
+          'to keep up)',
+      );
+    return { lateSends: n, relaxedSends: r, message: parts.join('; ') };
   }
 }

@@ -510,6 +510,7 @@ export class Channel {
       lastError: outputDown ?? this.lastError,
       datagramsSent: q?.sent ?? 0,
       datagramsDropped: q?.dropped ?? 0,
+      datagramsRelaxed: q?.relaxed,
       remux: {
         ...s,
         cbrOverflows: this.remuxer.cbrOverflows,
@@ -880,7 +881,7 @@ export class Channel {
     const q = this.queue?.stats;
     const change = q ? this.outputHealth.sample(q.sent, q.sendErrors ?? 0) : undefined;
     if (change) this.log.log(change.level, change.event, { message: change.message });
-    const behind = q ? this.behind.sample(now, q.lateness) : undefined;
+    const behind = q ? this.behind.sample(now, q.lateness, q.relaxed ?? 0) : undefined;
     if (behind) this.log.log('warn', 'channel-behind', behind);
     const low = this.cbrWatch?.sample(now, {
       ...this.remuxer.stats,

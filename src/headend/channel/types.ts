@@ -89,6 +89,8 @@ export interface OutputQueue extends DatagramQueue {
     bytes: number;
     /** Sends that failed (the pacer's count; absent from queues that do not count them). */
     sendErrors?: number;
+    /** Sends under the burst limit's rule 3 (burst-limit.ts; absent where not counted). */
+    relaxed?: number;
     lateness: { buckets: readonly number[]; counts: number[]; sumSeconds: number; count: number };
   };
   /** Settles when the output socket is open (its info) or could not open (an Error). */
@@ -125,6 +127,11 @@ export interface ChannelStatus {
   lastError?: string;
   datagramsSent: number;
   datagramsDropped: number;
+  /**
+   * Datagrams the burst limit let out one more per 10 ms because the channel stayed behind
+   * without catching up (the pacing thread could not keep up); absent before the output opens.
+   */
+  datagramsRelaxed?: number;
   remux: Record<string, number>;
   /** TR 101 290 counters of the channel's own output (an analyzer on its datagrams), when on. */
   analyzer?: Record<string, number>;

@@ -114,6 +114,14 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
       'Datagrams dropped because the channel queue was full.',
       (c) => c.status.datagramsDropped,
     ),
+    perChannel(
+      ctx,
+      'headend_channel_datagrams_relaxed_total',
+      'counter',
+      'Datagrams the burst limit let out one more per 10 ms window because the channel stayed ' +
+        'more than 5 ms behind without catching up (the pacing thread could not keep up).',
+      (c) => c.status.datagramsRelaxed,
+    ),
     scrapeMetric({
       name: 'headend_channel_source_state',
       help: 'State of the channel: 1 on the series of the current state, 0 on the others.',

@@ -29,3 +29,21 @@ t.test('late sends are said, at most every 10 s', async (t) => {
   t.equal(w.sample(30 * S, hist(9000, 21)), undefined, 'on time again: nothing');
   t.equal(new BehindWatch().sample(0, { buckets: [], counts: [], count: 0 }), undefined);
 });
+
+t.test(
+  'sends under the burst limit’s rule 3 are said too, with or without late ones',
+  async (t) => {
+    const w = new BehindWatch();
+    t.equal(w.sample(0, hist(100, 0), 4), undefined, 'the first reading is the baseline');
+    const a = w.sample(1 * S, hist(500, 0), 10);
+    t.match(a, {
+      lateSends: 0,
+      relaxedSends: 6,
+      message: /^6 datagram\(s\) left one more per 10 ms than the burst limit allows/,
+    });
+    t.equal(w.sample(2 * S, hist(900, 3), 12), undefined, 'within 10 s: held');
+    const b = w.sample(11 * S, hist(1300, 3), 12);
+    t.match(b, { lateSends: 3, relaxedSends: 2 }, 'both, counted since last said');
+    t.match(b?.message, /more than 25 ms after their due time.*; 2 datagram\(s\) left one more/);
+  },
+);

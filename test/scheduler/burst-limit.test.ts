@@ -94,7 +94,22 @@ t.test('a second stall during the catch-up; a loop that never spins (1 ms early)
   );
   t.ok(w2 <= 12, `two stalls: at most ${w2} in any 10 ms`);
   const sleepy: { at: number; due: number }[] = [];
-  run(limitedQueue(cbr(600), new BurstLimiter(1.2), sleepy), 700, [100, 150], 1 * MS);
+  const grid = new BurstLimiter(1.2);
+  const gq = limitedQueue(cbr(600), grid, sleepy);
+  let relaxing = 0;
+  run(
+    {
+      headDue: () => gq.headDue(),
+      sendHead: (late) => {
+        if (grid.relaxing) relaxing++;
+        gq.sendHead(late);
+      },
+    },
+    700,
+    [100, 150],
+    1 * MS,
+  );
+  t.equal(relaxing, 0, '1 ms early, catching up: on time, so never relaxed (rule 3)');
   const w3 = maxInWindow(
     sleepy.map((s) => s.at),
     10,

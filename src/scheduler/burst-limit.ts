@@ -46,11 +46,10 @@
 //    until it is back within RELAX_NS / 2. The lag condition keeps it to a loop that cannot
 //    keep up: a slow catch-up by a loop on time (the 1 ms grid sends most datagrams early)
 //    keeps the strict window (bench/dvblast's VBR phase had it relax 0.4 % of its datagrams
-//    without it). That costs one datagram per
-//    10 ms more (7 at 5.5 Mbit/s, 8 with the early window) only while the loop cannot keep up
-//    anyway, and bounds the delay: 9 and 15 ms behind for the loops above, 22 ms for a noisy
-//    one (0-2 ms late, 10 % of wake-ups 0-6 ms more), where it was 115 ms. A stall's catch-up
-//    on a punctual loop never triggers it (its backlog shrinks window by window).
+//    without it). That costs one datagram per 10 ms more (7 at 5.5 Mbit/s, 8 with the early
+//    window) only while the loop cannot keep up anyway, and bounds the delay: 9 and 15 ms
+//    behind for the loops above, 22 ms for a noisy one (0-2 ms late, 10 % of wake-ups 0-6 ms
+//    more), where it was 115 ms.
 
 /** Default factor: 1.2 × the channel's own rate at most. */
 export const DEFAULT_BURST_FACTOR = 1.2;
@@ -61,11 +60,7 @@ export const WINDOW_NS = 10_000_000;
 /** How far past the window's end the datagram it held leaves (see rule 2). */
 export const WINDOW_GUARD_NS = 100_000;
 const RING = 1024;
-/**
- * Rule 3 (no runaway): a channel more than RELAX_NS behind that has made no progress over
- * TREND_SLOTS slots of TREND_SLOT_NS (of due time) while its loop sends late is allowed one
- * datagram more per window until it is back within RELAX_NS / 2.
- */
+/** Rule 3 (see above): how far behind, over how many slots of how much due time. */
 export const RELAX_NS = 5_000_000;
 const TREND_SLOT_NS = 10_000_000;
 const TREND_SLOTS = 10;

@@ -5,15 +5,15 @@
 //   node dist/bench/limiter-sim.js [--seconds 10] [--mbps 5.5] [--seeds 4]
 //
 // One CBR channel of 7-packet datagrams at --mbps. The loop sends what falls due within its
-// early window (1 ms, the grid of a loop that does not spin: pacing-loop.ts), then sleeps to
-// the next time the limiter gives minus that window, and wakes `d` late, d drawn per wake-up
-// from each case's distribution. Per case: the worst lateness (send − due) in the first and
-// the last third of the run (growing = lateness compounds), and the most datagrams in any
-// 10 ms (6 is 1.2 × 5.5 Mbit/s). The window rule counts from the actual sends; a loop whose
-// wake-ups are late by more than its slack (N·g − 10 ms − guard, 1.38 ms at 5.5 Mbit/s, plus
-// the early window) makes each hold make the next one later, until the limiter's rule 3
-// (no runaway) gives it one datagram more per window: the last third must not be later than
-// the first. Writes bench/results/limiter-sim-latest.json.
+// early window (1 ms, the grid of a loop that does not spin: pacing-loop.ts; never before the
+// end of a burst window that holds a datagram), then sleeps to the next time it may send, and
+// wakes `d` late, d drawn per wake-up from each case's distribution. Per case: the worst
+// lateness (send − due) in the first and the last third of the run (growing = lateness
+// compounds), and the most datagrams in any 10 ms (6 is 1.2 × 5.5 Mbit/s). The window rule
+// counts from the actual sends; a loop whose wake-ups are late by more than its slack (N·g −
+// 10 ms − guard, 1.47 ms at 5.5 Mbit/s) makes each hold make the next one later, until the
+// limiter's rule 3 (no runaway) gives it one datagram more per window: the last third must not
+// be later than the first. Writes bench/results/limiter-sim-latest.json.
 import { BurstLimiter } from '../src/scheduler/burst-limit.js';
 import { sendDue } from '../src/scheduler/pacing-loop.js';
 import { limitedQueue, maxInWindow, type Sent } from '../test/helpers/limited-queue.js';
@@ -56,11 +56,11 @@ function simulate(delay: Delay, seed: number): Run {
   for (let i = 0; i < (SECONDS * 1e9) / gapNs; i++) dues.push(i * gapNs);
   const sent: Sent[] = [];
   const q = limitedQueue(dues, new BurstLimiter(), sent);
-  const out = { sent: 0 };
+  const out = { sent: 0, sendAtNs: Infinity };
   let now = 0;
   while (sent.length < dues.length) {
-    const next = sendDue([q], () => now, out, EARLY_NS);
-    now = Math.max(now + 0.05 * MS, next - EARLY_NS) + delay(rnd) * MS;
+    sendDue([q], () => now, out, EARLY_NS);
+    now = Math.max(now + 0.05 * MS, out.sendAtNs) + delay(rnd) * MS;
   }
   const late = sent.map((s) => (s.at - s.due) / MS);
   const third = Math.floor(late.length / 3);

@@ -53,6 +53,7 @@ import {
   coalesceWindow,
   planWait,
   sendDue,
+  type PassResult,
   staggerOffsetNs,
   type PacedQueue,
 } from './pacing-loop.js';
@@ -101,6 +102,8 @@ class WorkerChannel implements PacedQueue {
   private staggered = false;
   /** Sends since the last TAIL release that libuv may still hold. */
   private unreleased = false;
+  /** Sent in the current pass, not yet known to be in the kernel (handed()). */
+  private sentInPass = false;
   /** The head datagram's due time (staggered), and when the burst limit lets it leave. */
   private headDueNs = 0;
   private headAtNs = 0;
@@ -122,6 +125,10 @@ class WorkerChannel implements PacedQueue {
       this.slots.push(buf.subarray(at, at + RTP_HEADROOM + tsBytes));
       this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + tsBytes));
     }
+  }
+
+  headFloor(): number {
+    return this.limiter.windowEnd;
   }
 
   headDue(): number {
@@ -151,6 +158,7 @@ class WorkerChannel implements PacedQueue {
     const lateNs = now - this.headDueNs;
     const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
     this.limiter.sent(this.headDueNs, now, this.headAtNs);
+    this.sentInPass = true;
     const v = this.v;
     const read = v.ctl[CTL_READ];
     const slot = read & v.mask;
@@ -173,6 +181,14 @@ class WorkerChannel implements PacedQueue {
     if (lateNs > loopStats.lateMaxNs) loopStats.lateMaxNs = lateNs;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
     else this.unreleased = true;
+  }
+
+  /** The loop's sends so far are in the kernel by `nowNs` (BurstLimiter.handed). */
+  handed(nowNs: number): void {
+    if (this.sentInPass) {
+      this.sentInPass = false;
+      this.limiter.handed(nowNs);
+    }
   }
 
   /** Frees sent slots once the socket holds no queued send; copies the error count. */
@@ -287,7 +303,7 @@ async function run(): Promise<void> {
     if (realtime) margin.setMax(SpinMargin.REALTIME_MAX_NS);
     post({ type: 'realtime', result });
   }
-  const out = { sent: 0 };
+  const out: PassResult = { sent: 0, sendAtNs: Infinity };
   let ctrlSeen = Atomics.load(wake, WAKE_CTRL);
   let lastYield = clock();
   let justYielded = false;
@@ -298,8 +314,9 @@ async function run(): Promise<void> {
     const early = coalesceWindow(margin.ns, capped);
     const next = sendDue(queues, clock, out, early);
     if (out.sent > 0) flushOutputs();
-    loopStats.sent += out.sent;
     let now = clock();
+    if (out.sent > 0) for (const q of queues) q.handed(now); // in the kernel by now (burst window)
+    loopStats.sent += out.sent;
     budget.add(0, out.sent, now, margin.ns);
     if (statsEvery > 0 && now - periodStart >= statsEvery) {
       loopStats.channels = queues.length;
@@ -314,7 +331,7 @@ async function run(): Promise<void> {
     const plan =
       ctrl !== ctrlSeen && !justYielded
         ? ({ kind: 'yield' } as const)
-        : planWait(next, now, capped, now - lastYield, justYielded, early);
+        : planWait(next, now, capped, now - lastYield, justYielded, out.sendAtNs);
     justYielded = false;
     switch (plan.kind) {
       case 'yield':

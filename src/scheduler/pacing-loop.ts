@@ -42,6 +42,12 @@ export interface PacedQueue {
    * queue may give a time after the datagram's own due time: the burst limit, burst-limit.ts).
    */
   headDue(): number;
+  /**
+   * The time before which the datagram headDue() was asked about must not leave at all, early
+   * window or not (−Infinity: none): the end of the burst limit's 10 ms window
+   * (BurstLimiter.windowEnd).
+   */
+  headFloor(): number;
   /** Sends the next datagram; `lateNs` = now − headDue() (negative when sent early). */
   sendHead(lateNs: number): void;
 }
@@ -81,33 +87,46 @@ export const MAX_NO_YIELD_NS = 20_000_000;
 /** Longest single sleep (so the loop notices control messages even when idle). */
 export const MAX_WAIT_NS = 50_000_000;
 
+/** What a pass of sendDue did, and when the next one may send. */
+export interface PassResult {
+  sent: number;
+  /** The earliest instant the next datagram may leave (its time − the early window it has). */
+  sendAtNs: number;
+}
+
 /**
- * Sends everything due by nowNs + earlyNs across `queues`, earliest first; returns the due time
- * of the earliest datagram left (Infinity when all queues are empty) and the number sent.
+ * Sends everything due by nowNs + earlyNs (and not before its PacedQueue.headFloor) across
+ * `queues`, earliest first; returns the time of the earliest datagram left
+ * (Infinity when all queues are empty), with the number sent and when it may leave in `out`.
  */
 export function sendDue(
   queues: readonly PacedQueue[],
   clock: () => number,
-  out: { sent: number },
+  out: PassResult,
   earlyNs = EARLY_NS,
 ): number {
   let sent = 0;
   for (;;) {
     let best = -1;
     let bestDue = Infinity;
+    let bestAt = Infinity;
     for (let i = 0; i < queues.length; i++) {
       const d = queues[i].headDue();
-      if (d < bestDue) {
+      const floor = queues[i].headFloor();
+      const at = d - earlyNs > floor ? d - earlyNs : floor;
+      if (at < bestAt) {
+        bestAt = at;
         bestDue = d;
         best = i;
       }
     }
+    out.sendAtNs = bestAt;
     if (best < 0) {
       out.sent = sent;
       return Infinity;
     }
     const now = clock();
-    if (bestDue > now + earlyNs) {
+    if (bestAt > now) {
       out.sent = sent;
       return bestDue;
     }
@@ -123,8 +142,9 @@ export type WaitPlan =
   | { kind: 'none' };
 
 /**
- * What to do until `nextDue`: `sinceYieldNs` is the time since the event loop last turned,
- * `justYielded` whether the previous step was a yield (one yield per sleep is enough).
+ * What to do until `nextDue`, which may leave from `sendAtNs` on (sendDue's PassResult):
+ * `sinceYieldNs` is the time since the event loop last turned, `justYielded` whether the
+ * previous step was a yield (one yield per sleep is enough).
  */
 export function planWait(
   nextDue: number,
@@ -132,7 +152,7 @@ export function planWait(
   marginNs: number,
   sinceYieldNs: number,
   justYielded: boolean,
-  earlyNs = EARLY_NS,
+  sendAtNs = nextDue - EARLY_NS,
 ): WaitPlan {
   const gap = nextDue - nowNs;
   if (!justYielded) {
@@ -140,12 +160,12 @@ export function planWait(
     if (sinceYieldNs > MAX_NO_YIELD_NS && gap > 2 * marginNs) return { kind: 'yield' };
     if (sinceYieldNs > 5 * MAX_NO_YIELD_NS) return { kind: 'yield' };
   }
-  if (gap <= earlyNs) return { kind: 'none' };
+  if (sendAtNs <= nowNs) return { kind: 'none' };
   if (gap > marginNs) {
     const ns = Math.min(gap - marginNs, MAX_WAIT_NS);
     return { kind: 'sleep', ms: ns / 1e6 };
   }
-  return { kind: 'spin', untilNs: nextDue - EARLY_NS };
+  return { kind: 'spin', untilNs: Math.max(nextDue - EARLY_NS, sendAtNs) };
 }
 
 /**

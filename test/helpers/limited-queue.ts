@@ -15,6 +15,7 @@ export function limitedQueue(dues: number[], limiter: BurstLimiter, sent: Sent[]
   let at = 0;
   let head = 0;
   return {
+    headFloor: () => limiter.windowEnd,
     headDue() {
       if (head >= dues.length) return Infinity;
       at = limiter.earliest(dues[head]);

@@ -22,6 +22,7 @@ function queue(name: string, dues: number[], log: [string, number, number][]): P
   const q = [...dues];
   return {
     headDue: () => (q.length ? q[0] : Infinity),
+    headFloor: () => -Infinity,
     sendHead: (late) => log.push([name, q.shift()!, late]),
   };
 }
@@ -34,7 +35,7 @@ t.test('sendDue: everything due, earliest first across channels, with a fake clo
     queue('c', [], log),
   ];
   let now = 300e3;
-  const out = { sent: 0 };
+  const out = { sent: 0, sendAtNs: Infinity };
   const next = sendDue(qs, () => now, out);
   t.same(
     log.map(([n, d]) => `${n}${d}`),
@@ -79,11 +80,11 @@ t.test(
       ];
       let now = 1e6;
       let sleeps = 0;
-      const out = { sent: 0 };
+      const out = { sent: 0, sendAtNs: Infinity };
       for (;;) {
         const next = sendDue(qs, () => now, out, early);
         if (next === Infinity) break;
-        const plan = planWait(next, now, 0, 0, true, early);
+        const plan = planWait(next, now, 0, 0, true, out.sendAtNs);
         t.equal(plan.kind, 'sleep', 'the capped margin: sleeps, never spins');
         sleeps++;
         now = next + 50e3;
@@ -103,6 +104,21 @@ t.test(
   },
 );
 
+t.test("sendDue: the early window never crosses a queue's floor", async (t) => {
+  const log: [string, number, number][] = [];
+  const a = queue('a', [1.0e6], log);
+  const b = { ...queue('b', [1.2e6], log), headFloor: () => 1.2e6 };
+  const out = { sent: 0, sendAtNs: Infinity };
+  const next = sendDue([a, b], () => 1e6, out, 500e3);
+  t.same(
+    log.map(([n]) => n),
+    ['a'],
+    'a due within the 0.5 ms early window goes; b, held by its burst window until its time, waits',
+  );
+  t.equal(next, 1.2e6);
+  t.equal(out.sendAtNs, 1.2e6, 'b may leave at its floor, not 0.5 ms before');
+});
+
 t.test('planWait: sleep, spin, yield', async (t) => {
   const m = 200_000;
   t.same(
@@ -118,6 +134,16 @@ t.test('planWait: sleep, spin, yield', async (t) => {
     planWait(1e9 + 10_000, 1e9, m, 0, false),
     { kind: 'none' },
     'due within EARLY_NS: send now',
+  );
+  t.same(
+    planWait(1e9 + 100_000, 1e9, m, 0, false, 1e9 + 100_000),
+    { kind: 'spin', untilNs: 1e9 + 100_000 },
+    'a burst window that ends at its time: spin to it, not EARLY_NS before',
+  );
+  t.same(
+    planWait(1e9 + 300_000, 1e9 + 100_000, m, 0, false, 1e9 - 700_000),
+    { kind: 'none' },
+    'inside the early window it was given: send now',
   );
   t.same(
     planWait(1e9 + YIELD_GAP_NS + 1, 1e9, m, 0, false),

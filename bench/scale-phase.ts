@@ -1,7 +1,13 @@
 // One phase of bench/scale.ts (see there): the floor, then the real daemon on a fresh play of the
-// MPTS into its inputs (or ffmpeg's UDP pacer on one service), with its CPU, peak RSS, worst
-// send lateness (headend_pacer_late_max_seconds scraped from /metrics) and warnings; the wire
-// figures come later, from the run's capture.
+// MPTS into its inputs (or DVBlast relaying the same channels, or ffmpeg's UDP pacer on one
+// service), with its CPU, peak RSS, worst send lateness (headend_pacer_late_max_seconds scraped
+// from /metrics) and warnings; the wire figures come later, from the run's capture.
+//
+// Inputs: channel i takes service i mod 8 + 1 of group ⌊i/8⌋ mod INPUT_GROUPS. Up to 40
+// channels every channel has its own service of its own group, as in production; beyond, the
+// groups repeat (channel i + 40 relays what channel i does, to its own output), so that the
+// generator, one process, is not the first thing to give out: the daemon still receives each
+// group once, and remuxes, paces and sends every channel on its own.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,13 +28,21 @@ const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export const inputOf = (i: number): string => `239.255.50.${Math.floor(i / SERVICES) + 1}:5000`;
+/** Distinct input groups (8 services each) before they repeat. */
+export const INPUT_GROUPS = 5;
+export const inputOf = (i: number): string =>
+  `239.255.50.${(Math.floor(i / SERVICES) % INPUT_GROUPS) + 1}:5000`;
+export const serviceOf = (i: number): number => (i % SERVICES) + 1;
+/** Phase p's outputs: 239.(100 + p).x.y:5000, 250 to an x. */
 export const outputsOf = (phase: number, n: number): string[] =>
-  Array.from({ length: n }, (_, i) => `239.255.${100 + phase}.${i + 1}:5000`);
+  Array.from(
+    { length: n },
+    (_, i) => `239.${100 + phase}.${Math.floor(i / 250)}.${(i % 250) + 1}:5000`,
+  );
 
 export interface Phase {
   label: string;
-  kind: 'ours' | 'loaded' | 'ffmpeg';
+  kind: 'ours' | 'loaded' | 'ffmpeg' | 'dvblast';
   channels: number;
   outs: string[];
 }
@@ -45,7 +59,7 @@ export interface PhaseRun {
 }
 
 /** `headend run` for the phase's channels; http on 127.0.0.1 for /metrics. */
-function startHeadend(dir: string, ph: Phase): { proc: ChildProcess; log: string[] } {
+function startHeadend(dir: string, ph: Phase): Tool {
   const yaml =
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  rtsp: false\n` +
     `  http: { listen: "127.0.0.1:${HTTP_PORT}" }\nchannels:\n` +
@@ -53,7 +67,7 @@ function startHeadend(dir: string, ph: Phase): { proc: ChildProcess; log: string
       .map(
         (o, i) =>
           `  - number: ${i + 1}\n    name: Scale ${i + 1}\n    output: udp://${o}\n` +
-          `    source: { url: "udp://@${inputOf(i)}?interface=127.0.0.1", service: ${(i % SERVICES) + 1} }\n` +
+          `    source: { url: "udp://@${inputOf(i)}?interface=127.0.0.1", service: ${serviceOf(i)} }\n` +
           `    bitrate: ${RATE}\n`,
       )
       .join('');
@@ -62,6 +76,35 @@ function startHeadend(dir: string, ph: Phase): { proc: ChildProcess; log: string
   const proc = spawn(process.execPath, [HEADEND_CLI, 'run', '-c', conf], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  return { proc, log: collect(proc) };
+}
+
+/**
+ * DVBlast relaying the phase's channels (Debian's `dvblast`, as bench/dvblast.ts runs it): one
+ * process per input group (DVBlast reads one input), one config line per channel (output,
+ * always on, service id), raw UDP (-U), TTL 1.
+ */
+function startDvblast(dir: string, ph: Phase): Tool[] {
+  const byInput = new Map<string, string[]>();
+  ph.outs.forEach((o, i) => {
+    const lines = byInput.get(inputOf(i)) ?? [];
+    lines.push(`${o}@127.0.0.1 1 ${serviceOf(i)}`);
+    byInput.set(inputOf(i), lines);
+  });
+  return [...byInput].map(([input, lines], k) => {
+    const conf = join(dir, `${ph.label.replace(/ /g, '-')}-${k}.conf`);
+    writeFileSync(conf, lines.join('\n') + '\n');
+    const proc = spawn(
+      'dvblast',
+      ['-D', `${input}/udp/ifaddr=127.0.0.1`, '-c', conf, '-U', '-t', '1', '-C', '-q'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return { proc, log: collect(proc) };
+  });
+}
+
+/** A child's stderr, line by line. */
+function collect(proc: ChildProcess): string[] {
   const log: string[] = [];
   let tail = '';
   proc.stderr!.on('data', (b: Buffer) => {
@@ -70,11 +113,16 @@ function startHeadend(dir: string, ph: Phase): { proc: ChildProcess; log: string
     tail = lines.pop()!;
     log.push(...lines);
   });
-  return { proc, log };
+  return log;
 }
 
-/** Live x264 transcodes at nice 10 (the load of transcoding sources). */
-function startTranscodes(): ChildProcess[] {
+interface Tool {
+  proc: ChildProcess;
+  log: string[];
+}
+
+/** Live x264 transcodes at nice 10 (the load of transcoding sources; bench/shallow.ts too). */
+export function startTranscodes(): ChildProcess[] {
   return [0, 1].map(() =>
     spawn(
       'nice',
@@ -104,19 +152,21 @@ async function scrapeLateness(running: () => boolean): Promise<number> {
   return worst * 1000;
 }
 
+/** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
 function warningsOf(lines: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of lines) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const e = JSON.parse(line) as { level?: string; event?: string };
-      if (e.level === 'warn' || e.level === 'error') {
-        const k = `${e.level} ${e.event}`;
-        counts[k] = (counts[k] ?? 0) + 1;
+    let k: string | undefined;
+    if (/^(warning|error):/.test(line)) k = line.replace(/\d+/g, 'N').slice(0, 60);
+    else if (line.startsWith('{')) {
+      try {
+        const e = JSON.parse(line) as { level?: string; event?: string };
+        if (e.level === 'warn' || e.level === 'error') k = `${e.level} ${e.event}`;
+      } catch {
+        // not a log line
       }
-    } catch {
-      // not a log line
     }
+    if (k) counts[k] = (counts[k] ?? 0) + 1;
   }
   return counts;
 }
@@ -175,26 +225,35 @@ export async function runPhase(
     }
     const inputs = [...new Set(ph.outs.map((_, i) => inputOf(i)))];
     const gen = await loadGenerator(file, inputs);
-    const d = startHeadend(dir, ph);
+    const ours = ph.kind !== 'dvblast';
+    const tools = ours ? [startHeadend(dir, ph)] : startDvblast(dir, ph);
+    const cpuNow = (): number => tools.reduce((sum, t) => sum + cpuSeconds(t.proc.pid!), 0);
     try {
-      await sleep(2000); // joined, channels waiting for their sources
-      if (d.proc.exitCode !== null) throw new Error(`headend exited ${d.proc.exitCode} at start`);
+      // Joined, channels waiting for their sources (a few ms a channel to start).
+      await sleep(2000 + 8 * ph.channels);
+      for (const t of tools)
+        if (t.proc.exitCode !== null)
+          throw new Error(`${ph.label}: exited ${t.proc.exitCode} at start`);
       const goMs = Date.now();
       gen.go();
       await sleep(WARMUP * 1000);
       let running = true;
-      const late = scrapeLateness(() => running);
-      const c0 = cpuSeconds(d.proc.pid!);
+      const late = ours ? scrapeLateness(() => running) : Promise.resolve(NaN);
+      const c0 = cpuNow();
       const w0 = performance.now();
       const generator = await gen.done;
       const secs = (performance.now() - w0) / 1000;
-      const cpu = ((cpuSeconds(d.proc.pid!) - c0) / secs) * 100;
-      const rss = peakRssMB(d.proc.pid!);
+      const cpu = ((cpuNow() - c0) / secs) * 100;
+      const rss = tools.reduce((sum, t) => sum + peakRssMB(t.proc.pid!), 0);
       const endMs = Date.now();
       running = false;
       const lateMaxMs = await late;
-      d.proc.kill('SIGTERM');
-      await new Promise((r) => (d.proc.exitCode !== null ? r(0) : d.proc.once('exit', r)));
+      for (const t of tools) t.proc.kill('SIGTERM');
+      await Promise.all(
+        tools.map((t) =>
+          t.proc.exitCode !== null ? 0 : new Promise((r) => t.proc.once('exit', r)),
+        ),
+      );
       return {
         run: {
           label: ph.label,
@@ -203,14 +262,14 @@ export async function runPhase(
           cpuPercent: cpu,
           peakRssMB: rss,
           lateMaxMs,
-          warnings: warningsOf(d.log),
+          warnings: warningsOf(tools.flatMap((t) => t.log)),
         },
         fromMs: goMs + WARMUP * 1000,
         toMs: endMs - TAIL * 1000,
       };
     } finally {
       gen.kill();
-      if (d.proc.exitCode === null) d.proc.kill('SIGKILL');
+      for (const t of tools) if (t.proc.exitCode === null) t.proc.kill('SIGKILL');
     }
   } finally {
     for (const p of load) p.kill('SIGKILL');

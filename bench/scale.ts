@@ -4,6 +4,7 @@
 // private namespace (it sends multicast on lo):
 //
 //   bash scripts/in-netns.sh node dist/bench/scale.js [--counts 1,4,20,40] [--loaded 20]
+//                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
 //                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--keep 1]
 //
 // Input: one MPTS made with ffmpeg (8 services × H.264 3.2 Mbit/s CBR + MP2, -muxrate 30M,
@@ -16,9 +17,14 @@
 //                --counts (→ 239.255.(100+phase).i)
 //   loaded       ours at --loaded channels while two live x264 transcodes (ffmpeg, 1280x720 25
 //                fps veryfast, -re) run at nice 10, as transcoding sources do in production
+//   dvblast N    Debian's DVBlast relaying the same --dvblast channels from the same inputs (one
+//                process per input group, `-U`), the peer at the same load
 //   ffmpeg pacer `ffmpeg -re -i <mpts> -map 0:p:1 -c copy -muxrate 4M -f mpegts
 //                udp://…?bitrate=4000000&burst_bits=10528&pkt_size=1316`: one flow, the same
 //                service, ffmpeg's own UDP pacing
+// then the ramp (bench/scale-ramp.ts): ours at each of --ramp channel counts until one is not
+// held (loss, CC errors, or sends over 100 ms late), each with its own capture of 16 outputs, and
+// DVBlast at the highest count held.
 // Per phase: the worst output's PCR jitter (PCR vs arrival, trend removed) p50/p99/max, DF max
 // (ms and in datagrams), burst (most bytes in any 10 ms ÷ the mean rate's share), loss and CC
 // errors (bench/wire-figures.ts); the daemon's CPU (% of one core, and per 100 Mbit/s of
@@ -28,6 +34,7 @@
 // against the floor's max) and to ffmpeg's pacer in the same run; then the issue's targets,
 // each marked met or not. Prints a table; writes bench/results/scale-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +44,14 @@ import { describeFloor } from './floor.js';
 import { startCapture } from './pcap.js';
 import { makeMpts } from './mpts-play.js';
 import { RATE, outputsOf, runPhase, type Phase, type PhaseRun } from './scale-phase.js';
+import { HELD_LATE_MS, ramp, type RampRun } from './scale-ramp.js';
 
 const COUNTS = listArg('counts', [1, 4, 20, 40]);
 const LOADED = arg('loaded', 20);
+const DVBLAST = haveDvblast() ? arg('dvblast', 20) : 0;
+const RAMP = process.argv.includes('none')
+  ? []
+  : listArg('ramp', [60, 80, 100, 130, 160, 200, 250]);
 const RUNS = arg('runs', 3);
 const SECONDS = arg('seconds', 20);
 const FLOOR_SECONDS = arg('floor-seconds', 5);
@@ -47,6 +59,12 @@ const KEEP = arg('keep', 0) === 1;
 const DG = 1316;
 /** One datagram's duration at 4 Mbit/s, ms. */
 const DG_MS = ((DG * 8) / RATE) * 1e3;
+
+function haveDvblast(): boolean {
+  if (spawnSync('dvblast', ['-V'], { stdio: 'ignore' }).status === 0) return true;
+  console.log('dvblast: not installed, its phases are skipped (Debian: apt-get install dvblast)');
+  return false;
+}
 
 function listArg(name: string, def: number[]): number[] {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,6 +84,14 @@ function plan(): Phase[] {
     channels: LOADED,
     outs: outputsOf(phases.length, LOADED),
   });
+  if (DVBLAST > 0)
+    phases.push({
+      label: `dvblast ${DVBLAST}`,
+      kind: 'dvblast',
+      channels: DVBLAST,
+      outs: outputsOf(45, DVBLAST),
+    });
+  // Last: every run's figures are compared with it.
   phases.push({ label: 'ffmpeg pacer', kind: 'ffmpeg', channels: 1, outs: outputsOf(50, 1) });
   return phases;
 }
@@ -100,6 +126,12 @@ async function oneRun(file: string, phases: Phase[], r: number): Promise<PhaseRu
 }
 
 const FIGS: Key[] = [...PACING];
+
+/** What the comparison with DVBlast reads of a phase. */
+interface PeerFigures {
+  cpuPercent: number;
+  worst: PhaseRun['worst'];
+}
 
 /** One phase's figures in one run (the worst output's wire figures and the daemon's own). */
 interface RunFigures {
@@ -142,7 +174,14 @@ async function main(): Promise<void> {
   );
   const phases = plan();
   const runs: PhaseRun[][] = [];
-  for (let r = 1; r <= RUNS; r++) runs.push(await oneRun(input.file, phases, r));
+  const ramps: RampRun[] = [];
+  for (let r = 1; r <= RUNS; r++) {
+    runs.push(await oneRun(input.file, phases, r));
+    if (RAMP.length)
+      ramps.push(
+        await ramp(input.file, RAMP, FLOOR_SECONDS, KEEP, (l) => console.log(`  run ${r} ${l}`)),
+      );
+  }
 
   // Per phase and figure: each run's value, its ratio to that run's floor and to ffmpeg's pacer.
   const byPhase = phases.map((ph, i) => {
@@ -189,7 +228,7 @@ async function main(): Promise<void> {
   });
 
   // The issue's targets, each run judged against its own floor.
-  const ours = byPhase.filter((b) => b.phase.kind !== 'ffmpeg');
+  const ours = byPhase.filter((b) => b.phase.kind === 'ours' || b.phase.kind === 'loaded');
   const every = (
     f: (p: (typeof ours)[number]['per'][number], b: (typeof ours)[number]) => boolean,
   ) => ours.every((b) => b.per.every((p) => f(p, b)));
@@ -216,7 +255,34 @@ async function main(): Promise<void> {
       .every((b) => b.per.every((p) => p.rssPerChannelMB <= 8)),
   };
 
+  // Ours against DVBlast at the same load: at --dvblast channels (the fixed phases) and at the
+  // highest count the ramp held (< 1: ours better).
+  const ratios = (a: PeerFigures, b: PeerFigures) => ({
+    cpu: a.cpuPercent / b.cpuPercent,
+    pcrJitterP99Us: a.worst.pcrJitterP99Us / b.worst.pcrJitterP99Us,
+    pcrJitterMaxUs: a.worst.pcrJitterMaxUs / b.worst.pcrJitterMaxUs,
+    dfMaxMs: a.worst.dfMaxMs / b.worst.dfMaxMs,
+    burstRatio: a.worst.burstRatio / b.worst.burstRatio,
+  });
+  const at = (label: string) => phases.findIndex((ph) => ph.label === label);
+  const fixedPeer =
+    DVBLAST > 0 && at(`ours ${DVBLAST}`) >= 0
+      ? runs.map((run) => ratios(run[at(`ours ${DVBLAST}`)], run[at(`dvblast ${DVBLAST}`)]))
+      : [];
+  const heldPeer = ramps.flatMap((rr) => {
+    const mine = rr.steps.find((st) => st.channels === rr.highestHeld);
+    return mine && rr.dvblastAtHeld ? [ratios(mine, rr.dvblastAtHeld)] : [];
+  });
+  const highest = ramps.map((rr) => rr.highestHeld ?? 0);
+  if (RAMP.length)
+    Object.assign(targets, {
+      [`holds 250 × 4 Mbit/s (1 Gbit/s): no loss or CC error, no send over ${HELD_LATE_MS} ms late`]:
+        highest.every((n) => n >= 250),
+    });
+
   writeResult('scale', {
+    ramp: { counts: RAMP, heldLateMs: HELD_LATE_MS, runs: ramps, highestHeld: highest },
+    vsDvblast: { atChannels: DVBLAST, fixed: fixedPeer, atHighestHeld: heldPeer },
     date: new Date().toISOString(),
     host: hostInfo(),
     input: { ...input, file: input.file.slice(ROOT.length) },
@@ -255,6 +321,26 @@ async function main(): Promise<void> {
     );
     if (warn.length) console.log(`               ${warn.join('; ')}`);
   }
+  for (const [r, rr] of ramps.entries()) {
+    console.log(
+      `ramp, run ${r + 1}: highest held ${rr.highestHeld ?? 'none'} channels (${f(((rr.highestHeld ?? 0) * RATE) / 1e6)} Mbit/s)`,
+    );
+    for (const st of [...rr.steps, ...(rr.dvblastAtHeld ? [rr.dvblastAtHeld] : [])]) {
+      const w = st.worst;
+      console.log(
+        `  ${st.label.padEnd(12)} CPU ${f(st.cpuPercent).padStart(4)} %  late max ${f(st.lateMaxMs, 1).padStart(6)} ms  PCR-OJ p99/max ${f(w.pcrJitterP99Us)}/${f(w.pcrJitterMaxUs)} µs  DF max ${f(w.dfMaxMs, 1)} ms  burst ${f(w.burstRatio, 2)}  lost ${w.lostPackets}  CC ${w.ccErrors}  RSS ${f(st.peakRssMB)} MB  (${st.sampled} outputs)  ${st.held ? (st.label.startsWith('dvblast') ? '' : 'held') : `NOT held: ${st.why}`}`,
+      );
+    }
+  }
+  const peerLine = (what: string, list: ReturnType<typeof ratios>[]) => {
+    if (!list.length) return;
+    const m = (k: keyof ReturnType<typeof ratios>) => f(median(list.map((x) => x[k])), 2);
+    console.log(
+      `ours ÷ dvblast ${what} (median of ${list.length} runs; < 1: ours better): CPU ${m('cpu')}×, PCR-OJ p99 ${m('pcrJitterP99Us')}, max ${m('pcrJitterMaxUs')}, DF max ${m('dfMaxMs')}, burst ${m('burstRatio')}`,
+    );
+  };
+  peerLine(`at ${DVBLAST} channels`, fixedPeer);
+  peerLine('at the highest count held', heldPeer);
   console.log('targets (every run, each against its own floor):');
   for (const [t, ok] of Object.entries(targets))
     console.log(`  ${ok ? 'met    ' : 'NOT met'}  ${t}`);

@@ -12,6 +12,9 @@
 //                 Remuxer → PacedSink → Pacer/Output (bench/shallow-sender.ts)
 //   ffmpeg -re    `ffmpeg -re -i f.ts -c copy -f mpegts udp://G:P?pkt_size=1316`
 //   ffmpeg pacer  the same with -muxrate 4M and udp bitrate=4000000&burst_bits=10528
+// and each again on a loaded box (`--shallow-loaded 0` leaves that out): two live x264
+// transcodes at nice 10 running through the flow, as transcoding sources do in production
+// (bench/scale-phase.ts startTranscodes).
 //
 // Per flow: datagrams sent (the snd namespace's UDP OutDatagrams), received (a receiver in rcv),
 // lost and lost %, tbf's own sent/dropped/overlimits counters, and receive-buffer errors in rcv
@@ -29,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { makeClip } from './input.js';
 import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
 import { RCV_ADDR, SND_ADDR, SwitchPort, type ShaperOptions } from './netns.js';
+import { startTranscodes } from './scale-phase.js';
 
 const SENDER = fileURLToPath(new URL('./shallow-sender.js', import.meta.url));
 const RATE = 4e6;
@@ -36,6 +40,7 @@ const PORT = 5000;
 const SHAPER: ShaperOptions = { rateBps: 1.1 * RATE, burstBytes: 32 * 1024, limitBytes: 32 * 1024 };
 
 const SECONDS = arg('shallow-seconds', 60);
+const LOADED = arg('shallow-loaded', 1) === 1;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -236,6 +241,15 @@ async function main(): Promise<void> {
       ]);
     }
     for (const [name, group, start] of flows) rows.push(await runFlow(sw, name, group, start));
+    if (LOADED)
+      for (const [name, group, start] of flows) {
+        const load = startTranscodes();
+        try {
+          rows.push(await runFlow(sw, `${name}, loaded`, group, start));
+        } finally {
+          for (const p of load) p.kill('SIGKILL');
+        }
+      }
   } finally {
     cleanup();
   }
@@ -260,11 +274,11 @@ async function main(): Promise<void> {
     `shallow port: tbf rate ${f(SHAPER.rateBps / 1e6, 1)} Mbit/s burst ${SHAPER.burstBytes} B limit ${SHAPER.limitBytes} B on the bridge port, ${SECONDS} s per flow`,
   );
   console.log(
-    'flow                     sent  received  Mbit/s     lost  lost %  tbf sent  tbf dropped  overlimits  rcvbuf err',
+    'flow                             sent  received  Mbit/s     lost  lost %  tbf sent  tbf dropped  overlimits  rcvbuf err',
   );
   for (const r of rows)
     console.log(
-      `${r.name.padEnd(22)} ${String(r.sent).padStart(6)}  ${String(r.received).padStart(8)}  ${f(r.receivedMbps, 3).padStart(6)}  ${String(r.lost).padStart(7)}  ${f(r.lostPercent).padStart(6)}  ${String(r.shaperSent).padStart(8)}  ${String(r.shaperDropped).padStart(11)}  ${String(r.shaperOverlimits).padStart(10)}  ${String(r.rcvbufErrors).padStart(10)}`,
+      `${r.name.padEnd(30)} ${String(r.sent).padStart(6)}  ${String(r.received).padStart(8)}  ${f(r.receivedMbps, 3).padStart(6)}  ${String(r.lost).padStart(7)}  ${f(r.lostPercent).padStart(6)}  ${String(r.shaperSent).padStart(8)}  ${String(r.shaperDropped).padStart(11)}  ${String(r.shaperOverlimits).padStart(10)}  ${String(r.rcvbufErrors).padStart(10)}`,
     );
   const ours = rows[0];
   if (ours.senderSent !== null && ours.senderSent !== ours.sent)

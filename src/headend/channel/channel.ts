@@ -1,8 +1,6 @@
-// A channel of the daemon: its sources (primary and backups) → one Remuxer (the channel's output
-// identity and timeline) → DatagramCutter (datagrams, each with the output time the remuxer gave
-// its first packet) → ClockMap (output time to monotonic due time) → the Pacer's queue for its
-// multicast output, the output monitor and the taps: pushed through in one go as the remuxer
-// lays its slots out, nothing parsed back out of the bytes.
+// A channel of the daemon: its sources (primary and backups) → its output (channel-output.ts:
+// one Remuxer, the channel's output identity and timeline → DatagramCutter → ClockMap → the
+// Pacer's queue for its multicast output, the output monitor and the taps).
 //
 // Failover: when the source in use fails (exit, stall, garbage: reported by the SourceHub) or
 // delivers bytes without the wanted program, or without video/audio payload, for
@@ -14,19 +12,13 @@
 // delivers, the remuxer's idle output (PAT/PMT/SDT and PCR, nulls in CBR) keeps the output
 // alive, generated just ahead of the pacer so the queue never runs dry: tuned boxes stay tuned.
 
-import { Remuxer } from '../../mpegts/remux/remuxer.js';
+import type { Remuxer } from '../../mpegts/remux/remuxer.js';
 import { SpliceProbe } from '../../mpegts/splice-probe.js';
-import { DatagramCutter } from '../../scheduler/datagram-cutter.js';
-import { ClockMap } from '../../scheduler/clock-map.js';
 import type { Logger } from '../log.js';
 import { SourceLink, type LinkEvents } from './source-link.js';
-import { outputKey } from './output-key.js';
 import { Programme } from './programme.js';
-import { OutputMonitor } from './output-monitor.js';
-import { OutputHealth } from './output-health.js';
-import { CbrWatch } from './cbr-watch.js';
-import { BehindWatch } from './behind-watch.js';
-import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
+import type { OutputMonitor } from './output-monitor.js';
+import { ChannelOutput, type RunningOutput } from './channel-output.js';
 import type { LocalTimeOffset } from '../../mpegts/psi/tdt-tot.js';
 import { EitFeed, type GuideView } from '../epg/eit-feed.js';
 import { EitPassthrough } from '../../mpegts/remux/eit-passthrough.js';
@@ -42,10 +34,11 @@ import type {
   ChannelState,
   ChannelStatus,
   ChannelTuner,
-  OutputQueue,
   OutputScheduler,
   SourceProvider,
 } from './types.js';
+
+export type { RunningOutput } from './channel-output.js';
 
 export interface ChannelDeps {
   hub: SourceProvider;
@@ -112,42 +105,20 @@ interface PendingSwitch {
   sinceNs: number;
 }
 
-/**
- * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
- * continuity counters, table versions, timeline), the cutter (with a datagram half cut), the
- * clock map (due times go on), the pacer queue (socket, RTP stream, RTSP destinations, burst
- * window, what is queued) and the output monitor; the receivers see one stream go on.
- */
-export interface RunningOutput {
-  remuxer: Remuxer;
-  cutter: DatagramCutter;
-  clock: ClockMap;
-  queue: OutputQueue;
-  monitor: OutputMonitor;
-  packetsPerDatagram: number;
-  lastDueNs: number;
-  lastPcr27: number;
-}
-
 export class Channel {
   readonly id: string;
   /** The output's identity (output-key.ts): the key of its queue in the pacer. */
   readonly outputKey: string;
   /** The channel's settings; identity fields change in place on reload (updateIdentity). */
   config: ChannelConfig;
+  /** The output half: remuxer → cutter → clock map → pacer queue, monitor and taps. */
+  private readonly output: ChannelOutput;
   private readonly remuxer: Remuxer;
-  private readonly cutter: DatagramCutter;
-  private readonly clock: ClockMap;
   private readonly links: SourceLink[];
   private readonly events: LinkEvents;
   private log: Logger;
   private readonly nowNs: () => number;
   private readonly latencyMs: number;
-  private queue: OutputQueue | null = null;
-  /** The queue it sends (or sent) through, kept after stop for sharesOutputWith. */
-  private usedQueue: OutputQueue | null = null;
-  /** Whether its output opened (a failed one is not handed over: the next channel retries). */
-  private outputOpen = false;
   /**
    * Head of the source chain: 0 (the channel's own primary), or a link appended for a
    * timetable rule or an alert. The chain is [primary, backup 1, …]: failover walks it.
@@ -163,13 +134,8 @@ export class Channel {
   private stopping = false;
   private active = 0;
   private state: ChannelState = 'starting';
-  private lastDueNs = -1;
   private failovers = 0;
   private lastError: string | undefined;
-  private bytesOut = 0;
-  private rateBytes = 0;
-  private rateSinceNs = 0;
-  private bitrate = 0;
   private readonly missingServiceMs: number;
   /** Program presence of the source in use, as the remuxer's demuxer sees it. */
   private readonly remuxProgram = (): boolean => this.remuxer.demux.program !== null;
@@ -180,23 +146,11 @@ export class Channel {
   private eit: EitFeed | null = null;
   /** `epg: passthrough`: the source's own EIT for its service, rewritten for the output. */
   private eitPass: EitPassthrough | null = null;
-  /** rtpState() as the channel stopped. */
-  private stoppedRtp: RtpStreamState | undefined;
   /** Date.now() when the source in use last came up (undefined while none is up). */
   sourceUpSinceMs: number | undefined;
-  /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
-  private readonly taps = new Set<DatagramListener>();
   /** The channel's own output, checked as it is queued: PSI/PCR intervals, TR 101 290. */
   readonly monitor: OutputMonitor;
-  /** Output time and due time of the last datagram queued (RTP clock for RTCP). */
-  private lastPcr27 = NaN;
   private pending: PendingSwitch | null = null;
-  /** Whether the output can send (socket open, sends going out): `down` when not. */
-  private readonly outputHealth = new OutputHealth();
-  /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
-  private cbrWatch: CbrWatch | null;
-  /** Sends later than 25 ms: said (channel-behind) at most every 10 s. */
-  private readonly behind = new BehindWatch();
 
   constructor(
     config: ChannelConfig,
@@ -204,44 +158,27 @@ export class Channel {
   ) {
     this.config = config;
     this.id = `${config.number}`;
-    this.outputKey = outputKey(config.output);
     this.log = deps.log.child({ channel: `${config.number} ${config.name}` });
     this.nowNs = deps.nowNs ?? monotonicNs;
     this.latencyMs = deps.latencyMs ?? 400;
     this.missingServiceMs = Math.max(3000, config.stallMs);
-    this.cbrWatch = config.bitrate ? new CbrWatch(config.bitrate) : null;
-    const primary = config.sources[0];
-    const kept = deps.output;
-    const sink = (packets: Uint8Array, times: Float64Array): void =>
-      this.cutter.push(packets, times);
-    const out = (bytes: Uint8Array, t27: number): void => this.queueDatagram(bytes, t27);
-    this.remuxer =
-      kept?.remuxer ??
-      new Remuxer(
-        {
-          program: primary?.service,
-          transportStreamId: config.transportStreamId,
-          programNumber: config.programNumber,
-          serviceName: config.name,
-          providerName: config.provider,
-          serviceType: config.serviceType,
-          originalNetworkId: deps.si?.originalNetworkId,
-          network: { localTimeOffsets: deps.si?.localTimeOffsets },
-          psiIntervalMs: config.psiIntervalMs,
-          minDecodeMarginMs: config.decodeMarginMs,
-          vbrSmoothingMs: config.vbrSmoothingMs,
-          cbrBitrate: config.bitrate,
-          // PCR only at datagram heads: each PCR then leaves exactly when it says.
-          pcrAlign: config.output.packetsPerDatagram,
-        },
-        sink,
-      );
-    this.cutter =
-      kept?.cutter ??
-      new DatagramCutter({ packetsPerDatagram: config.output.packetsPerDatagram }, out);
-    this.clock = kept?.clock ?? new ClockMap({ latencyMs: this.latencyMs });
-    this.monitor = kept?.monitor ?? new OutputMonitor();
-    if (kept) this.takeOver(kept, sink, out);
+    this.wallMs = deps.wallMs ?? Date.now;
+    this.output = new ChannelOutput(config, {
+      pacer: deps.pacer,
+      staggerIndex: deps.staggerIndex,
+      nowNs: this.nowNs,
+      wallMs: this.wallMs,
+      latencyMs: this.latencyMs,
+      rtp: deps.rtp,
+      kept: deps.output,
+      originalNetworkId: deps.si?.originalNetworkId,
+      localTimeOffsets: deps.si?.localTimeOffsets,
+      log: (level, event, fields) => this.log.log(level, event, fields),
+      error: (message) => (this.lastError = message),
+    });
+    this.outputKey = this.output.key;
+    this.remuxer = this.output.remuxer;
+    this.monitor = this.output.monitor;
     this.events = {
       data: (l: SourceLink, c: Uint8Array) => this.onData(l, c),
       restarted: (l: SourceLink) => this.onRestarted(l),
@@ -252,45 +189,11 @@ export class Channel {
     );
     this.links[0]?.useProgramOf(this.remuxProgram);
     this.backups = Math.max(0, this.links.length - 1);
-    this.wallMs = deps.wallMs ?? Date.now;
     this.programme = new Programme(this, deps.timezone ?? 'UTC', this.wallMs);
     if (deps.si) this.remuxer.setNit(deps.si.nit);
     this.configureEit();
     // The timetable's rule in force now becomes the head of the chain before anything opens.
     if (config.schedule?.length) this.programme.setSchedule(config.schedule);
-  }
-
-  /**
-   * Continues a running output (ChannelDeps.output): this channel's identity and mux settings
-   * apply from its next packets as a reload's in-place update would, and the remuxer splices
-   * to this channel's source. The output goes on without a continuity error.
-   */
-  private takeOver(
-    kept: RunningOutput,
-    sink: (packets: Uint8Array, times: Float64Array) => void,
-    out: (bytes: Uint8Array, t27: number) => void,
-  ): void {
-    const c = this.config;
-    const ppd = c.output.packetsPerDatagram;
-    // First where the output goes: the splice below sends the old source's last packets.
-    this.queue = kept.queue;
-    this.lastDueNs = kept.lastDueNs;
-    this.lastPcr27 = kept.lastPcr27;
-    kept.remuxer.setSink(sink);
-    kept.cutter.setOut(out);
-    kept.remuxer.setIdentity({
-      serviceName: c.name,
-      providerName: c.provider,
-      programNumber: c.programNumber,
-      transportStreamId: c.transportStreamId,
-    });
-    kept.remuxer.setMux({
-      cbrBitrate: c.bitrate ?? null,
-      psiIntervalMs: c.psiIntervalMs,
-      pcrAlign: ppd,
-    });
-    if (ppd !== kept.packetsPerDatagram) kept.cutter.setPacketsPerDatagram(ppd);
-    kept.remuxer.splice(c.sources[0]?.service ?? null);
   }
 
   /**
@@ -334,26 +237,14 @@ export class Channel {
    * and starts the schedule; resolves then.
    */
   start(): Promise<void> {
-    this.queue =
-      this.deps.output?.queue ??
-      this.deps.pacer.addChannel({
-        id: this.outputKey,
-        output: this.deps.rtp ? { ...this.config.output, rtp: this.deps.rtp } : this.config.output,
-        staggerIndex: this.deps.staggerIndex,
-      });
-    this.usedQueue = this.queue;
-    const queue = this.queue;
     const o = this.config.output;
-    const started = queue.ready.then((r) => {
-      if (this.queue !== queue || this.stopping) return; // stopped (or stopping) meanwhile
+    const started = this.output.open(this.config).then((r) => {
+      if (this.stopping) return; // stopped (or stopping) meanwhile
       // The source opens and the schedule starts only now: whatever was queued before the
       // output could send (the pacing thread's first start takes half a second) left late, in
       // one burst.
-      this.rateSinceNs = this.nowNs();
       this.links[this.active]?.open();
       this.timer = everyTick(this.deps.tickMs ?? 40, () => this.tick());
-      this.outputHealth.opened(r);
-      this.outputOpen = !(r instanceof Error);
       if (r instanceof Error) {
         this.lastError = r.message;
         this.log.log('error', 'output-failed', { message: r.message });
@@ -388,30 +279,18 @@ export class Channel {
     if (this.timer) this.timer();
     this.timer = null;
     for (const l of this.links) l.close();
-    const q = this.queue;
-    const keep = opts.keepOutput === true && this.outputOpen && q !== null;
-    if (q && !keep) await this.deps.pacer.removeChannel(this.outputKey);
-    // Its final RTP state (the sent count is final now), for a channel that continues it.
-    this.stoppedRtp = this.rtpState();
-    this.queue = null;
+    const kept = await this.output.close(
+      opts.keepOutput === true,
+      this.config.output.packetsPerDatagram,
+    );
     this.state = 'stopped';
-    this.log.log('info', 'channel-stop', keep ? { output: 'kept' } : undefined);
-    if (!keep) return null;
-    return {
-      remuxer: this.remuxer,
-      cutter: this.cutter,
-      clock: this.clock,
-      queue: q,
-      monitor: this.monitor,
-      packetsPerDatagram: this.config.output.packetsPerDatagram,
-      lastDueNs: this.lastDueNs,
-      lastPcr27: this.lastPcr27,
-    };
+    this.log.log('info', 'channel-stop', kept ? { output: 'kept' } : undefined);
+    return kept;
   }
 
   /** Whether this channel and `other` sent through the same pacer queue (a handed-over one). */
   sharesOutputWith(other: Channel): boolean {
-    return this.usedQueue !== null && this.usedQueue === other.usedQueue;
+    return this.output.sharesWith(other.output);
   }
 
   /**
@@ -467,15 +346,10 @@ export class Channel {
       psiIntervalMs: next.psiIntervalMs,
       output: { ...prev.output, packetsPerDatagram: ppd },
     };
-    this.remuxer.setMux({
-      cbrBitrate: next.bitrate ?? null,
-      psiIntervalMs: next.psiIntervalMs,
-      pcrAlign: ppd,
+    this.output.setMux(next, {
+      packetsPerDatagram: prev.output.packetsPerDatagram,
+      bitrate: prev.bitrate,
     });
-    if (ppd !== prev.output.packetsPerDatagram) this.cutter.setPacketsPerDatagram(ppd);
-    // The shortfall watch measures against the rate in force (a stale one would warn wrongly).
-    if (prev.bitrate !== next.bitrate)
-      this.cbrWatch = next.bitrate ? new CbrWatch(next.bitrate) : null;
     const changed: Record<string, unknown> = {};
     if (prev.bitrate !== next.bitrate) {
       changed.bitrate = next.bitrate ?? 'vbr';
@@ -493,9 +367,9 @@ export class Channel {
   }
 
   status(): ChannelStatus {
-    const q = this.queue?.stats;
+    const q = this.output.stats;
     const s = this.remuxer.stats;
-    const outputDown = this.state !== 'stopped' ? this.outputHealth.problem : undefined;
+    const outputDown = this.state !== 'stopped' ? this.output.problem : undefined;
     return {
       number: this.config.number,
       name: this.config.name,
@@ -504,7 +378,7 @@ export class Channel {
       sourceIndex: this.active,
       source: this.links[this.active]?.label ?? '',
       output: this.outputKey,
-      bitrate: outputDown !== undefined ? 0 : Math.round(this.bitrate),
+      bitrate: outputDown !== undefined ? 0 : Math.round(this.output.bitrate),
       restarts: this.links.reduce((n, l) => n + l.restarts, 0),
       failovers: this.failovers,
       lastError: outputDown ?? this.lastError,
@@ -562,7 +436,7 @@ export class Channel {
     const now = this.nowNs();
     if (s.packetsOut !== before) this.lastProducedNs = now;
     if (s.contentPacketsIn !== content) link.lastPayloadNs = now;
-    this.stampUtc(now);
+    this.output.stampUtc(now);
   }
 
   private onRestarted(link: SourceLink): void {
@@ -763,9 +637,9 @@ export class Channel {
     if (quiet) {
       if (link && link.lastDataNs >= 0 && now - link.lastDataNs > this.config.stallMs * 1e6)
         this.state = 'down';
-      this.keepAlive(now);
+      this.output.keepAlive(now);
     }
-    this.updateRate(now);
+    this.output.sample(now);
     // EIT p/f (and schedule) for what is on air when this output reaches the TVs.
     this.eitPass?.flush();
     const eit = this.eit?.update(this.wallMs() + this.latencyMs);
@@ -773,125 +647,37 @@ export class Channel {
     if (eit?.schedule !== undefined) this.remuxer.setEitSchedule(eit.schedule);
   }
 
-  /** With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. */
-  private keepAlive(now: number): void {
-    const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
-    const wantMs = this.latencyMs - Math.max(0, aheadMs);
-    if (wantMs > this.latencyMs / 4) {
-      this.remuxer.idle(wantMs);
-      this.stampUtc(now);
-    }
-  }
-
-  /** One datagram out of the cutter (a view valid during the call): due time, queue, watchers. */
-  private queueDatagram(bytes: Uint8Array, t27: number): void {
-    const q = this.queue;
-    if (!q) return; // stopped: the remuxer's last slots go nowhere
-    const due = this.clock.dueNs(t27, this.nowNs());
-    this.lastDueNs = due;
-    this.bytesOut += bytes.length;
-    this.lastPcr27 = t27;
-    q.enqueue(bytes, due, t27);
-    this.monitor.datagram(bytes, t27, due);
-    // Listeners get a view that is valid only during the call (copy to keep it).
-    for (const l of this.taps) l(bytes, t27, due);
-  }
-
-  /** The TDT/TOT are stamped through this: output time → the wall clock of its due time. */
-  private stampUtc(now: number): void {
-    if (this.lastDueNs >= 0)
-      this.remuxer.setUtcReference(this.lastPcr27, this.wallMs() + (this.lastDueNs - now) / 1e6);
-  }
+  // ------------------------------------------------------------------ output (channel-output.ts)
 
   /**
    * Calls `listener` with every datagram the channel queues (TS bytes, output time, due time);
    * the bytes are valid only during the call. Returns the unsubscribe function.
    */
   tap(listener: DatagramListener): () => void {
-    this.taps.add(listener);
-    return () => this.taps.delete(listener);
+    return this.output.tap(listener);
   }
 
-  /**
-   * The output clock: [output time (27 MHz, unwrapped), monotonic ns] of the last datagram
-   * queued, or undefined before the first.
-   */
+  /** [output time (27 MHz, unwrapped), monotonic ns] of the last datagram queued. */
   outputClock(): { pcr27: number; dueNs: number } | undefined {
-    return Number.isFinite(this.lastPcr27)
-      ? { pcr27: this.lastPcr27, dueNs: this.lastDueNs }
-      : undefined;
+    return this.output.outputClock();
   }
 
-  /**
-   * Sends the channel's paced RTP stream to one more receiver (RTSP), from the pacing worker.
-   * Rejects when the channel is stopped or the destination cannot be opened.
-   */
+  /** Sends the channel's paced RTP stream to one more receiver (RTSP). */
   addRtpDestination(d: DestinationSpec): Promise<void> {
-    return this.queue ? this.queue.addDestination(d) : Promise.reject(new Error('channel stopped'));
+    return this.output.addRtpDestination(d);
   }
 
   removeRtpDestination(id: string): Promise<void> {
-    return this.queue ? this.queue.removeDestination(id) : Promise.resolve();
+    return this.output.removeRtpDestination(id);
   }
 
-  /**
-   * The paced RTP stream as RTSP needs it (RTP-Info, RTCP SR): SSRC, the next sequence number,
-   * an RTP time with the monotonic time it belongs to, and the packets/octets sent.
-   */
+  /** The paced RTP stream as RTSP needs it (RTP-Info, RTCP SR). */
   rtpState(): RtpStreamState | undefined {
-    const q = this.queue;
-    if (!q) return this.stoppedRtp;
-    const st = q.stats;
-    const clock = this.outputClock();
-    return {
-      ssrc: q.rtp.ssrc,
-      nextSeq: (q.rtp.seq + st.sent) & 0xffff,
-      rtpTime: clock ? rtpTimestampFromPcr(clock.pcr27) : 0,
-      atNs: clock ? clock.dueNs : this.nowNs(),
-      packets: st.sent,
-      octets: st.bytes,
-    };
+    return this.output.rtpState();
   }
 
   /** How late the pacing worker sent each datagram (cumulative counts, seconds). */
-  pacingLateness():
-    { buckets: number[]; counts: number[]; sum: number; count: number } | undefined {
-    const l = this.queue?.stats.lateness;
-    if (!l) return undefined;
-    // Prometheus form without the +Inf bucket (its count is `count`).
-    return {
-      buckets: [...l.buckets],
-      counts: l.counts.slice(0, l.buckets.length),
-      sum: l.sumSeconds,
-      count: l.count,
-    };
-  }
-
-  private updateRate(now: number): void {
-    const dt = now - this.rateSinceNs;
-    if (dt < 1e9) return;
-    this.bitrate = ((this.bytesOut - this.rateBytes) * 8 * 1e9) / dt;
-    this.rateBytes = this.bytesOut;
-    this.rateSinceNs = now;
-    this.watchOutput(now);
-  }
-
-  /** Once a second: output send failures (the channel is down) and a CBR rate below the content's. */
-  private watchOutput(now: number): void {
-    const q = this.queue?.stats;
-    const change = q ? this.outputHealth.sample(q.sent, q.sendErrors ?? 0) : undefined;
-    if (change) this.log.log(change.level, change.event, { message: change.message });
-    const behind = q ? this.behind.sample(now, q.lateness, q.relaxed ?? 0) : undefined;
-    if (behind) this.log.log('warn', 'channel-behind', behind);
-    const low = this.cbrWatch?.sample(now, {
-      ...this.remuxer.stats,
-      cbrOverflows: this.remuxer.cbrOverflows,
-      cbrMaxLagMs: this.remuxer.cbrMaxLagMs,
-    });
-    if (low) {
-      this.lastError = low.message;
-      const { message, ...fields } = low;
-      this.log.log('warn', 'cbr-rate-too-low', { ...fields, message });
-    }
+  pacingLateness(): ReturnType<ChannelOutput['pacingLateness']> {
+    return this.output.pacingLateness();
   }
 }

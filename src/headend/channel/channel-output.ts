@@ -1,0 +1,367 @@
+// The output half of a channel: Remuxer (the output identity and timeline; each packet's output
+// time comes out with it) → DatagramCutter (datagrams, each with its first packet's time) →
+// ClockMap (output time to monotonic due time) → the pacer's queue for its multicast output,
+// the output monitor and the taps, all in one pass as the remuxer lays its slots out; nothing is
+// parsed back out of the bytes. It also holds the queue's life (opened, closed, or handed over
+// to the channel a reload rebuilds: RunningOutput), the output clock (the TDT/TOT's UTC stamp,
+// the RTP state RTSP reports), the idle filler that keeps the schedule `latencyMs` ahead of now
+// while no source delivers, and the once-a-second watches of what was sent (send failures,
+// lateness, a CBR rate below the content's). The sources and what feeds the remuxer are the
+// channel's (channel.ts).
+
+import { Remuxer } from '../../mpegts/remux/remuxer.js';
+import type { RemuxSink } from '../../mpegts/remux/types.js';
+import { DatagramCutter } from '../../scheduler/datagram-cutter.js';
+import { ClockMap } from '../../scheduler/clock-map.js';
+import { rtpTimestampFromPcr } from '../../mpegts/rtp.js';
+import type { DestinationSpec, OutputInfo } from '../../scheduler/output-contract.js';
+import type { RtpStreamState } from '../rtsp/types.js';
+import type { LocalTimeOffset } from '../../mpegts/psi/tdt-tot.js';
+import type { LogLevel } from '../log.js';
+import { outputKey } from './output-key.js';
+import { OutputMonitor } from './output-monitor.js';
+import { OutputHealth } from './output-health.js';
+import { CbrWatch } from './cbr-watch.js';
+import { BehindWatch } from './behind-watch.js';
+import type { ChannelConfig, DatagramListener, OutputQueue, OutputScheduler } from './types.js';
+
+/**
+ * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
+ * continuity counters, table versions, timeline), the cutter (with a datagram half cut), the
+ * clock map (due times go on), the pacer queue (socket, RTP stream, RTSP destinations, burst
+ * window, what is queued) and the output monitor; the receivers see one stream go on.
+ */
+export interface RunningOutput {
+  remuxer: Remuxer;
+  cutter: DatagramCutter;
+  clock: ClockMap;
+  queue: OutputQueue;
+  monitor: OutputMonitor;
+  packetsPerDatagram: number;
+  lastDueNs: number;
+  lastPcr27: number;
+}
+
+export interface ChannelOutputDeps {
+  pacer: OutputScheduler;
+  /** Position among the daemon's channels, so outputs are staggered. */
+  staggerIndex: number;
+  nowNs: () => number;
+  wallMs: () => number;
+  /** How far ahead of real time the output is scheduled. */
+  latencyMs: number;
+  /** The RTP stream to continue (a reload rebuilt the channel): ChannelDeps.rtp. */
+  rtp?: { ssrc: number; seq: number };
+  /** The running output to take over: ChannelDeps.output. */
+  kept?: RunningOutput;
+  /** NIT original_network_id and the TOT's local time offsets (ChannelSi). */
+  originalNetworkId?: number;
+  localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
+  /** What the watches say (the channel's logger), and the channel's last error. */
+  log: (level: LogLevel, event: string, fields: Record<string, unknown>) => void;
+  error: (message: string) => void;
+}
+
+export class ChannelOutput {
+  /** The output's identity (output-key.ts): the key of its queue in the pacer. */
+  readonly key: string;
+  readonly remuxer: Remuxer;
+  readonly cutter: DatagramCutter;
+  readonly clock: ClockMap;
+  /** The channel's own output, checked as it is queued: PSI/PCR intervals, TR 101 290. */
+  readonly monitor: OutputMonitor;
+  private queue: OutputQueue | null = null;
+  /** The queue it sends (or sent) through, kept after close for sharesWith. */
+  private usedQueue: OutputQueue | null = null;
+  /** Whether it opened (a failed one is not handed over: the next channel retries). */
+  private opened = false;
+  private lastDueNs = -1;
+  /** Output time of the last datagram queued (RTP clock for RTCP). */
+  private lastPcr27 = NaN;
+  private bytesOut = 0;
+  private rateBytes = 0;
+  private rateSinceNs = 0;
+  private rate = 0;
+  /** Listeners of every datagram queued for pacing (RTP over TCP, output monitors). */
+  private readonly taps = new Set<DatagramListener>();
+  /** rtpState() as the output closed. */
+  private closedRtp: RtpStreamState | undefined;
+  /** Whether the output can send (socket open, sends going out): `down` when not. */
+  private readonly health = new OutputHealth();
+  /** Sends later than 25 ms: said (channel-behind) at most every 10 s. */
+  private readonly behind = new BehindWatch();
+  /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
+  private cbrWatch: CbrWatch | null;
+
+  constructor(
+    config: ChannelConfig,
+    private readonly deps: ChannelOutputDeps,
+  ) {
+    this.key = outputKey(config.output);
+    this.cbrWatch = config.bitrate ? new CbrWatch(config.bitrate) : null;
+    const kept = deps.kept;
+    const sink: RemuxSink = (packets, times) => this.cutter.push(packets, times);
+    const out = (bytes: Uint8Array, t27: number): void => this.queueDatagram(bytes, t27);
+    this.remuxer =
+      kept?.remuxer ??
+      new Remuxer(
+        {
+          program: config.sources[0]?.service,
+          transportStreamId: config.transportStreamId,
+          programNumber: config.programNumber,
+          serviceName: config.name,
+          providerName: config.provider,
+          serviceType: config.serviceType,
+          originalNetworkId: deps.originalNetworkId,
+          network: { localTimeOffsets: deps.localTimeOffsets },
+          psiIntervalMs: config.psiIntervalMs,
+          minDecodeMarginMs: config.decodeMarginMs,
+          vbrSmoothingMs: config.vbrSmoothingMs,
+          cbrBitrate: config.bitrate,
+          // PCR only at datagram heads: each PCR then leaves exactly when it says.
+          pcrAlign: config.output.packetsPerDatagram,
+        },
+        sink,
+      );
+    this.cutter =
+      kept?.cutter ??
+      new DatagramCutter({ packetsPerDatagram: config.output.packetsPerDatagram }, out);
+    this.clock = kept?.clock ?? new ClockMap({ latencyMs: deps.latencyMs });
+    this.monitor = kept?.monitor ?? new OutputMonitor();
+    if (kept) this.takeOver(kept, config, sink, out);
+  }
+
+  /**
+   * Continues a running output: the channel's identity and mux settings apply from its next
+   * packets as a reload's in-place update would, and the remuxer splices to the channel's
+   * source. The output goes on without a continuity error.
+   */
+  private takeOver(
+    kept: RunningOutput,
+    c: ChannelConfig,
+    sink: RemuxSink,
+    out: (bytes: Uint8Array, t27: number) => void,
+  ): void {
+    // First where the output goes: the splice below sends the old source's last packets.
+    this.queue = kept.queue;
+    this.lastDueNs = kept.lastDueNs;
+    this.lastPcr27 = kept.lastPcr27;
+    kept.remuxer.setSink(sink);
+    kept.cutter.setOut(out);
+    kept.remuxer.setIdentity({
+      serviceName: c.name,
+      providerName: c.provider,
+      programNumber: c.programNumber,
+      transportStreamId: c.transportStreamId,
+    });
+    this.setMux(c, { packetsPerDatagram: kept.packetsPerDatagram, bitrate: c.bitrate });
+    kept.remuxer.splice(c.sources[0]?.service ?? null);
+  }
+
+  /**
+   * The queue: the one taken over, or a new one in the pacer; settles when its socket is open
+   * (its info) or could not open (an Error).
+   */
+  open(config: ChannelConfig): Promise<OutputInfo | Error> {
+    const d = this.deps;
+    this.queue ??= d.pacer.addChannel({
+      id: this.key,
+      output: d.rtp ? { ...config.output, rtp: d.rtp } : config.output,
+      staggerIndex: d.staggerIndex,
+    });
+    this.usedQueue = this.queue;
+    const queue = this.queue;
+    return queue.ready.then((r) => {
+      if (this.queue !== queue) return new Error('output closed');
+      this.rateSinceNs = d.nowNs();
+      this.health.opened(r);
+      this.opened = !(r instanceof Error);
+      return r;
+    });
+  }
+
+  /**
+   * Closes the queue, unless `keep` and it opened: then it stays, still sending what is queued,
+   * and is returned for the channel that replaces this one.
+   */
+  async close(keep: boolean, packetsPerDatagram: number): Promise<RunningOutput | null> {
+    const q = this.queue;
+    const kept = keep && this.opened && q !== null;
+    if (q && !kept) await this.deps.pacer.removeChannel(this.key);
+    // Its final RTP state (the sent count is final now), for a channel that continues it.
+    this.closedRtp = this.rtpState();
+    this.queue = null;
+    if (!kept) return null;
+    return {
+      remuxer: this.remuxer,
+      cutter: this.cutter,
+      clock: this.clock,
+      queue: q,
+      monitor: this.monitor,
+      packetsPerDatagram,
+      lastDueNs: this.lastDueNs,
+      lastPcr27: this.lastPcr27,
+    };
+  }
+
+  /** Whether this output and `other` sent through the same pacer queue (a handed-over one). */
+  sharesWith(other: ChannelOutput): boolean {
+    return this.usedQueue !== null && this.usedQueue === other.usedQueue;
+  }
+
+  /**
+   * A mux change (a reload's, or a taken-over output's), from the next packets: the remuxer's
+   * CBR rate, PSI interval and PCR alignment, the cutter's packets per datagram. `was`: the
+   * settings in force.
+   */
+  setMux(next: ChannelConfig, was: { packetsPerDatagram: number; bitrate?: number }): void {
+    const ppd = next.output.packetsPerDatagram;
+    this.remuxer.setMux({
+      cbrBitrate: next.bitrate ?? null,
+      psiIntervalMs: next.psiIntervalMs,
+      pcrAlign: ppd,
+    });
+    if (ppd !== was.packetsPerDatagram) this.cutter.setPacketsPerDatagram(ppd);
+    // The shortfall watch measures against the rate in force (a stale one would warn wrongly).
+    if (was.bitrate !== next.bitrate)
+      this.cbrWatch = next.bitrate ? new CbrWatch(next.bitrate) : null;
+  }
+
+  /** One datagram out of the cutter (a view valid during the call): due time, queue, watchers. */
+  private queueDatagram(bytes: Uint8Array, t27: number): void {
+    const q = this.queue;
+    if (!q) return; // closed: the remuxer's last slots go nowhere
+    const due = this.clock.dueNs(t27, this.deps.nowNs());
+    this.lastDueNs = due;
+    this.bytesOut += bytes.length;
+    this.lastPcr27 = t27;
+    q.enqueue(bytes, due, t27);
+    this.monitor.datagram(bytes, t27, due);
+    // Listeners get a view that is valid only during the call (copy to keep it).
+    for (const l of this.taps) l(bytes, t27, due);
+  }
+
+  /** The TDT/TOT are stamped through this: output time → the wall clock of its due time. */
+  stampUtc(now: number): void {
+    if (this.lastDueNs >= 0)
+      this.remuxer.setUtcReference(
+        this.lastPcr27,
+        this.deps.wallMs() + (this.lastDueNs - now) / 1e6,
+      );
+  }
+
+  /** With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. */
+  keepAlive(now: number): void {
+    const latencyMs = this.deps.latencyMs;
+    const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
+    const wantMs = latencyMs - Math.max(0, aheadMs);
+    if (wantMs > latencyMs / 4) {
+      this.remuxer.idle(wantMs);
+      this.stampUtc(now);
+    }
+  }
+
+  /**
+   * Calls `listener` with every datagram queued (TS bytes, output time, due time); the bytes
+   * are valid only during the call. Returns the unsubscribe function.
+   */
+  tap(listener: DatagramListener): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
+  /**
+   * The output clock: [output time (27 MHz, unwrapped), monotonic ns] of the last datagram
+   * queued, or undefined before the first.
+   */
+  outputClock(): { pcr27: number; dueNs: number } | undefined {
+    return Number.isFinite(this.lastPcr27)
+      ? { pcr27: this.lastPcr27, dueNs: this.lastDueNs }
+      : undefined;
+  }
+
+  /** The queue's counters (undefined while closed). */
+  get stats(): OutputQueue['stats'] | undefined {
+    return this.queue?.stats;
+  }
+
+  /** The output's bit rate over the last second. */
+  get bitrate(): number {
+    return this.rate;
+  }
+
+  /** Why the output is down (it cannot send), or undefined. */
+  get problem(): string | undefined {
+    return this.health.problem;
+  }
+
+  /**
+   * Sends the paced RTP stream to one more receiver (RTSP), from the pacing worker. Rejects
+   * when the output is closed or the destination cannot be opened.
+   */
+  addRtpDestination(d: DestinationSpec): Promise<void> {
+    return this.queue ? this.queue.addDestination(d) : Promise.reject(new Error('channel stopped'));
+  }
+
+  removeRtpDestination(id: string): Promise<void> {
+    return this.queue ? this.queue.removeDestination(id) : Promise.resolve();
+  }
+
+  /**
+   * The paced RTP stream as RTSP needs it (RTP-Info, RTCP SR): SSRC, the next sequence number,
+   * an RTP time with the monotonic time it belongs to, and the packets/octets sent.
+   */
+  rtpState(): RtpStreamState | undefined {
+    const q = this.queue;
+    if (!q) return this.closedRtp;
+    const st = q.stats;
+    const clock = this.outputClock();
+    return {
+      ssrc: q.rtp.ssrc,
+      nextSeq: (q.rtp.seq + st.sent) & 0xffff,
+      rtpTime: clock ? rtpTimestampFromPcr(clock.pcr27) : 0,
+      atNs: clock ? clock.dueNs : this.deps.nowNs(),
+      packets: st.sent,
+      octets: st.bytes,
+    };
+  }
+
+  /** How late the pacing worker sent each datagram (cumulative counts, seconds). */
+  pacingLateness():
+    { buckets: number[]; counts: number[]; sum: number; count: number } | undefined {
+    const l = this.queue?.stats.lateness;
+    if (!l) return undefined;
+    // Prometheus form without the +Inf bucket (its count is `count`).
+    return {
+      buckets: [...l.buckets],
+      counts: l.counts.slice(0, l.buckets.length),
+      sum: l.sumSeconds,
+      count: l.count,
+    };
+  }
+
+  /** Each tick: once a second, the rate and the watches of what was sent. */
+  sample(now: number): void {
+    const dt = now - this.rateSinceNs;
+    if (dt < 1e9) return;
+    this.rate = ((this.bytesOut - this.rateBytes) * 8 * 1e9) / dt;
+    this.rateBytes = this.bytesOut;
+    this.rateSinceNs = now;
+    const log = this.deps.log;
+    const q = this.queue?.stats;
+    const change = q ? this.health.sample(q.sent, q.sendErrors ?? 0) : undefined;
+    if (change) log(change.level, change.event, { message: change.message });
+    const behind = q ? this.behind.sample(now, q.lateness, q.relaxed ?? 0) : undefined;
+    if (behind) log('warn', 'channel-behind', behind);
+    const low = this.cbrWatch?.sample(now, {
+      ...this.remuxer.stats,
+      cbrOverflows: this.remuxer.cbrOverflows,
+      cbrMaxLagMs: this.remuxer.cbrMaxLagMs,
+    });
+    if (low) {
+      this.deps.error(low.message);
+      const { message, ...fields } = low;
+      log('warn', 'cbr-rate-too-low', { ...fields, message });
+    }
+  }
+}

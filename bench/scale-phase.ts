@@ -12,13 +12,15 @@ import '../test/helpers/private-network.js'; // before any socket: only inside t
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './cli.js';
+import { ROOT, arg } from './cli.js';
 import type { worstOf } from './wire-figures.js';
 import { cpuSeconds, peakRssMB } from './proc-stats.js';
 import { measureFloor, type Floor } from './floor.js';
 import { loadGenerator, type GenResult } from './mpts-play.js';
 
 export const RATE = 4e6;
+/** `--realtime N`: the daemon's pacing thread at SCHED_FIFO priority N (0: the default, off). */
+const REALTIME = arg('realtime', 0);
 export const SERVICES = 8;
 /** Seconds of each play left out at the start (channels starting) and at the end (draining). */
 export const WARMUP = 4;
@@ -62,6 +64,7 @@ export interface PhaseRun {
 function startHeadend(dir: string, ph: Phase): Tool {
   const yaml =
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  rtsp: false\n` +
+    (REALTIME > 0 ? `  pacing: { realtime_priority: ${REALTIME} }\n` : '') +
     `  http: { listen: "127.0.0.1:${HTTP_PORT}" }\nchannels:\n` +
     ph.outs
       .map(
@@ -76,7 +79,10 @@ function startHeadend(dir: string, ph: Phase): Tool {
   const proc = spawn(process.execPath, [HEADEND_CLI, 'run', '-c', conf], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  return { proc, log: collect(proc) };
+  const log = collect(proc);
+  // Kept with the phase's directory (--keep 1): what the daemon said, for a closer look.
+  proc.once('exit', () => writeFileSync(conf.replace(/\.yaml$/, '.log'), log.join('\n')));
+  return { proc, log };
 }
 
 /**

@@ -5,7 +5,12 @@
 //
 //   bash scripts/in-netns.sh node dist/bench/scale.js [--counts 1,4,20,40] [--loaded 20]
 //                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
-//                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--keep 1]
+//                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime 0]
+//                          [--keep 1]
+//
+// --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N
+// (headend.pacing.realtime_priority); --keep 1 keeps each run's directory: the configs, the
+// capture and what the daemon logged.
 //
 // Input: one MPTS made with ffmpeg (8 services × H.264 3.2 Mbit/s CBR + MP2, -muxrate 30M,
 // cached under bench/results/), played at its PCR pace by bench/dvblast-gen.ts into one group

@@ -137,8 +137,7 @@ class WorkerChannel implements PacedQueue {
 
   /**
    * The head's time, computed once per head: sendDue asks every queue for each datagram it
-   * sends, and recomputing the burst limit each time made the loop O(channels²) per second
-   * (bench/scale: sends 318 ms late at 100 channels with the daemon at 80 % of one core).
+   * sends, and the burst limit was worked out again each time (channels × datagrams a second).
    * What it depends on changes only when the head leaves (sendHead) or the limiter learns
    * when the pass's sends were in the kernel (handed).
    */

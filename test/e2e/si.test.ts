@@ -226,9 +226,14 @@ const hhmm = (min: number): number[] => [
 const xt = (ms: number): string =>
   new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + ' +0000';
 
-/** A made-up guide: for the Lobby, one programme on air now and the next one. */
+/**
+ * A made-up guide: for the Lobby, one programme on air now and the next one. The programme on
+ * air began half an hour ago (to the minute) and ends half an hour from now, so that the test's
+ * ~25 s never cross its end (it began on the hour, and a run across the hour found the next
+ * programme on air).
+ */
 function guide(now: number): string {
-  const h = Math.floor(now / 3_600_000) * 3_600_000;
+  const h = Math.floor(now / 60_000) * 60_000 - 1_800_000;
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n<tv>\n` +
     `<channel id="lobby.example"><display-name>Lobby</display-name></channel>\n` +

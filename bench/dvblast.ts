@@ -48,6 +48,7 @@ import { PACING, figures, worstOf, type OutputFigures } from './wire-figures.js'
 import { cpuSeconds, peakRssMB } from './proc-stats.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { startCapture } from './pcap.js';
+import { warningsOf } from './scale-phase.js';
 import { loadGenerator, makeMpts, type GenResult, type Mpts } from './mpts-play.js';
 
 const SERVICES = 8;
@@ -222,22 +223,7 @@ async function runPhase(
 /** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
 function warnings(t: Tool): string[] {
   const text = existsSync(t.log) ? readFileSync(t.log, 'utf8') : '';
-  const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    let key: string | undefined;
-    if (t.name === 'dvblast') {
-      if (/^(warning|error):/.test(line)) key = line.replace(/\d+/g, 'N').slice(0, 80);
-    } else if (line.startsWith('{')) {
-      try {
-        const e = JSON.parse(line) as { level?: string; event?: string; msg?: string };
-        if (e.level === 'warn' || e.level === 'error') key = `${e.level} ${e.event ?? e.msg}`;
-      } catch {
-        // not a log line
-      }
-    }
-    if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => `${k} ×${n}`);
+  return Object.entries(warningsOf(text.split('\n'))).map(([k, n]) => `${k} ×${n}`);
 }
 
 // ------------------------------------------------------------------ run

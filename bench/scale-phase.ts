@@ -10,7 +10,7 @@
 // group once, and remuxes, paces and sends every channel on its own.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, arg } from './cli.js';
 import type { worstOf } from './wire-figures.js';
@@ -81,7 +81,10 @@ function startHeadend(dir: string, ph: Phase): Tool {
   });
   const log = collect(proc);
   // Kept with the phase's directory (--keep 1): what the daemon said, for a closer look.
-  proc.once('exit', () => writeFileSync(conf.replace(/\.yaml$/, '.log'), log.join('\n')));
+  // (A daemon killed after a failed phase may exit once the directory is gone: nothing to keep.)
+  proc.once('exit', () => {
+    if (existsSync(dir)) writeFileSync(conf.replace(/\.yaml$/, '.log'), log.join('\n'));
+  });
   return { proc, log };
 }
 
@@ -159,7 +162,7 @@ async function scrapeLateness(running: () => boolean): Promise<number> {
 }
 
 /** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
-function warningsOf(lines: string[]): Record<string, number> {
+export function warningsOf(lines: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of lines) {
     let k: string | undefined;

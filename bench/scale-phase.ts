@@ -21,6 +21,10 @@ import { loadGenerator, type GenResult } from './mpts-play.js';
 export const RATE = 4e6;
 /** `--realtime N`: the daemon's pacing thread at SCHED_FIFO priority N (0: the default, off). */
 const REALTIME = arg('realtime', 0);
+/** `--workers N|auto`: headend.pacing.workers (absent: the daemon's default). */
+const WORKERS = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(
+  process.argv.indexOf('--workers'),
+);
 export const SERVICES = 8;
 /** Seconds of each play left out at the start (channels starting) and at the end (draining). */
 export const WARMUP = 4;
@@ -60,11 +64,20 @@ export interface PhaseRun {
   worst: ReturnType<typeof worstOf>;
 }
 
+/** headend.pacing as the options say. */
+function pacingYaml(): string {
+  const keys = [
+    ...(REALTIME > 0 ? [`realtime_priority: ${REALTIME}`] : []),
+    ...(WORKERS !== '' ? [`workers: ${WORKERS}`] : []),
+  ];
+  return keys.length > 0 ? `  pacing: { ${keys.join(', ')} }\n` : '';
+}
+
 /** `headend run` for the phase's channels; http on 127.0.0.1 for /metrics. */
 function startHeadend(dir: string, ph: Phase): Tool {
   const yaml =
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  rtsp: false\n` +
-    (REALTIME > 0 ? `  pacing: { realtime_priority: ${REALTIME} }\n` : '') +
+    pacingYaml() +
     `  http: { listen: "127.0.0.1:${HTTP_PORT}" }\nchannels:\n` +
     ph.outs
       .map(
@@ -151,8 +164,9 @@ async function scrapeLateness(running: () => boolean): Promise<number> {
   while (running()) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics`)).text();
-      const m = /^headend_pacer_late_max_seconds (\S+)$/m.exec(text);
-      if (m) worst = Math.max(worst, Number(m[1]));
+      // One series per pacing thread (labelled `worker` with channel workers).
+      for (const m of text.matchAll(/^headend_pacer_late_max_seconds(?:\{[^}]*\})? (\S+)$/gm))
+        worst = Math.max(worst, Number(m[1]));
     } catch {
       // not listening yet, or gone at the end
     }

@@ -6,10 +6,11 @@
 //   bash scripts/in-netns.sh node dist/bench/scale.js [--counts 1,4,20,40] [--loaded 20]
 //                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
 //                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime 0]
-//                          [--keep 1]
+//                          [--keep 1] [--workers N|auto]
 //
 // --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N
-// (headend.pacing.realtime_priority); --keep 1 keeps each run's directory: the configs, the
+// (headend.pacing.realtime_priority); --workers runs its channels on N channel workers
+// (headend.pacing.workers; absent: the daemon's default); --keep 1 keeps each run's directory: the configs, the
 // capture and what the daemon logged.
 //
 // Input: one MPTS made with ffmpeg (8 services × H.264 3.2 Mbit/s CBR + MP2, -muxrate 30M,

@@ -1,7 +1,8 @@
 // The daemon: `headend run`. Loads channels.yaml (every error at file:line:column, and it does
-// not start on an invalid file), opens one SourceHub (sources shared by key) and one Pacer (one
-// pacing loop on a worker thread for all outputs), builds a Channel per entry, starts the
-// services (HTTP, RTSP, SAP, …: DaemonOptions.startServices), and runs until SIGTERM/SIGINT.
+// not start on an invalid file), opens one SourceHub (sources shared by key), builds a channel
+// per entry where headend.pacing.workers puts it (lanes/channel-host.ts: channel workers, each
+// with its own pacing thread, or the main thread with one), starts the services (HTTP, RTSP,
+// SAP, …: DaemonOptions.startServices), and runs until SIGTERM/SIGINT.
 //
 // Hot reload (SIGHUP, reload() from POST /api/reload, or the file watch when `watch: true`):
 // the new file is validated first; if invalid, each error is logged (`config-error`,
@@ -16,7 +17,7 @@
 // Stop (SIGTERM/SIGINT): services first, RTSP → SAP → HTTP → any others (newest first), so no
 // client is accepted while channels go away and SAP sends its deletions; then channels,
 // sources (ffmpeg children: killed, and started with a parent-death signal so they die with a
-// SIGKILLed daemon too), the pacer. runDaemon gives this STOP_DEADLINE_MS (5 s) from the
+// SIGKILLed daemon too), the channel workers and pacers. runDaemon gives this STOP_DEADLINE_MS (5 s) from the
 // signal and returns 0; a signal that comes again meanwhile is logged (`stop-signal-again`)
 // and the clean stop goes on. Past the deadline it logs `stop-timeout` with what had not
 // stopped, kills the ffmpeg children left and returns EXIT_STOP_TIMEOUT: `headend run` then
@@ -29,11 +30,11 @@ import type { ChannelSpec, HeadendSpec } from './config/index.js';
 import { SourceHub, deathSignalWrapper, ffmpegCaps, resolveFfmpeg } from './sources/index.js';
 import { sourceKey } from './config/resolve.js';
 import { tunerReports, type TunerReport } from './tuners/report.js';
-import { Pacer, type PacerStats } from '../scheduler/pacer.js';
-import { OUTPUT_MODULE } from './output/output.js';
 import { nativeUdp, nativeUdpUnavailable } from './net/native-udp.js';
-import { Channel, type ChannelSi, type RunningOutput } from './channel/channel.js';
-import { keepsOutput, outputKey } from './channel/output-key.js';
+import type { ChannelSi } from './channel/channel.js';
+import type { CarriedOutput, ChannelHandle } from './channel/handle.js';
+import { startChannelHost, type PacingThreadStats } from './lanes/channel-host.js';
+import { keepsOutput } from './channel/output-key.js';
 import { Lineup, MAX_LCN } from './si/lineup.js';
 import { LocalTime } from '../scheduler/timezone.js';
 import { Guide } from './epg/guide.js';
@@ -72,7 +73,7 @@ export interface RunningDaemon {
   /** The configuration now running (replaced by each accepted reload). */
   readonly config: HeadendSpec;
   /** The running channels, in the order of the current file. */
-  readonly channels: readonly Channel[];
+  readonly channels: readonly ChannelHandle[];
   /** The started services (stopped first on shutdown). */
   readonly services: readonly DaemonService[];
   /** The programme guide (empty without headend.epg). */
@@ -87,8 +88,8 @@ export interface RunningDaemon {
   stop(): Promise<void>;
   /** What a stop under way has not finished yet (services, channels, sources, pacer). */
   stopPending(): string[];
-  /** The pacing loop's latest report (about once a second). */
-  pacerStats(): PacerStats | undefined;
+  /** Each pacing thread's latest report (about once a second). */
+  pacing(): PacingThreadStats[];
   /** Process ids of the running ffmpeg children. */
   ffmpegPids(): number[];
   /** Every configured tuner: state, channels on it, the front end's last reading. */
@@ -146,47 +147,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       log.log(level, `source-${event}`, rest);
     },
   });
-  let pacerStats: PacerStats | undefined;
   const stalls = watchStalls(log);
-  const { spinBudgetPercent } = config.pacing;
-  const pacer = new Pacer({
-    outputModule: OUTPUT_MODULE,
-    onStats: (st) => {
-      const wasGrid = pacerStats?.grid ?? false;
-      pacerStats = st;
-      stalls.pacer(st);
-      if (st.grid !== wasGrid && config.pacing.mode !== 'sleep') logGrid(log, st);
-    },
-    realtimePriority: config.pacing.realtimePriority,
-    mode: config.pacing.mode,
-    spinBudget: spinBudgetPercent === null ? undefined : spinBudgetPercent / 100,
-  });
-  void pacer.thread.then((th) => {
-    if (th === null) return; // the worker failed: onError said so
-    log.log('info', 'pacer-thread', {
-      tid: th.tid,
-      mode: config.pacing.mode,
-      ...(spinBudgetPercent === null ? {} : { spinBudgetPercent }),
-      timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
-    });
-    if (th.timerSlackError) {
-      log.log('warn', 'pacer-timer-slack-failed', {
-        message: th.timerSlackError,
-        hint: 'sends may leave up to 50 µs later than they could',
-      });
-    }
-  });
-  void pacer.realtime.then((r) => {
-    if (r === null) return;
-    if (r.ok) log.log('info', 'pacer-realtime', { priority: r.priority, tid: r.tid });
-    else {
-      log.log('warn', 'pacer-realtime-failed', {
-        priority: r.priority,
-        message: r.error,
-        hint: 'run as root, or with CAP_SYS_NICE, or LimitRTPRIO= in the unit (headend install-systemd sets it)',
-      });
-    }
-  });
   const cpuLatency = holdPacingLatency(config.pacing.cpuDmaLatencyUs, log);
   // The network SI of every output: the line-up's NIT, the clock's local time (si/lineup.ts).
   const lineup = new Lineup(config.network, config.channels);
@@ -236,8 +197,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       });
   };
   noteLineup(config.channels);
+  // Where the channels run: the main thread or channel workers (headend.pacing.workers).
+  const host = startChannelHost({
+    workers: config.pacing.workers,
+    pacing: config.pacing,
+    hub,
+    log,
+    timezone: network.timezone,
+    si: si(),
+    onStats: (t) => stalls.pacer(t.stats, t),
+  });
   /** Running channels by slug of the current config. */
-  let channels = new Map<string, Channel>();
+  let channels = new Map<string, ChannelHandle>();
   // The emergency override (headend.alert): its source kept warm, its serial input open.
   const alerts = new AlertService({
     spec: config.alert,
@@ -252,19 +223,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     spec: ChannelSpec,
     index: number,
     rtp?: { ssrc: number; seq: number },
-    output?: RunningOutput,
-  ): Channel | null => {
+    output?: CarriedOutput,
+  ): ChannelHandle | null => {
     try {
-      const ch = new Channel(spec, {
-        hub,
-        pacer,
-        log,
-        staggerIndex: index,
-        rtp,
-        output,
-        si: si(),
-        timezone: network.timezone,
-      });
+      const ch = host.build(spec, { staggerIndex: index, rtp, carry: output, si: si() });
       // Under an alert from its first byte (before its source opens).
       alerts.applyTo(ch);
       ch.start();
@@ -274,7 +236,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       return null;
     }
   };
-  const stopChannel = async (ch: Channel, keepOutput = false): Promise<RunningOutput | null> => {
+  const stopChannel = async (
+    ch: ChannelHandle,
+    keepOutput = false,
+  ): Promise<CarriedOutput | null> => {
     try {
       return await ch.stop({ keepOutput });
     } catch (err) {
@@ -311,7 +276,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     // its new source); one whose output changed continues its RTP stream (SSRC, sequence)
     // where the old one stops.
     const rtpCarry = new Map<string, { ssrc: number; seq: number }>();
-    const outputCarry = new Map<string, RunningOutput>();
+    const outputCarry = new Map<string, CarriedOutput>();
     // Stop what goes away first: a restarted channel may reuse its output group and port.
     const going = [...d.removed, ...d.restarted.map(([o]) => o)];
     await Promise.all(
@@ -328,22 +293,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       }),
     );
     const index = new Map(next.channels.map((c, i) => [c.slug, i]));
-    const nextChannels = new Map<string, Channel>();
+    const nextChannels = new Map<string, ChannelHandle>();
+    const applied: (void | Promise<void>)[] = [];
     for (const [o, n] of [...d.unchanged, ...d.updated]) {
       const ch = channels.get(o.slug);
       if (!ch) continue; // it failed to build before; it is in neither list
       if (d.updated.some(([u]) => u === o)) {
         const kinds = updateKinds(o, n);
-        if (kinds.identity) ch.updateIdentity(n);
-        if (kinds.mux) ch.updateMux(n);
-        if (kinds.programme) ch.updateSchedule(n);
+        if (kinds.identity) applied.push(ch.updateIdentity(n));
+        if (kinds.mux) applied.push(ch.updateMux(n));
+        if (kinds.programme) applied.push(ch.updateSchedule(n));
       }
       nextChannels.set(n.slug, ch);
     }
+    // Channel workers apply them in their own time: the reload is over once they have.
+    await Promise.all(applied);
     for (const [o, n] of d.restarted) {
       const ch = build(n, index.get(n.slug) ?? 0, rtpCarry.get(n.slug), outputCarry.get(n.slug));
       // A kept output whose new channel could not be built goes off the air like a removed one.
-      if (!ch && outputCarry.has(n.slug)) await pacer.removeChannel(outputKey(n.output));
+      if (!ch && outputCarry.has(n.slug)) await host.drop(n);
       if (ch) nextChannels.set(n.slug, ch);
       log.log('info', 'channel-restarted', {
         channel: channelLabel(n),
@@ -488,7 +456,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       );
       await alerts.stop();
       await step(sources, () => hub.close());
-      await step('pacer', () => pacer.close());
+      await step('pacer', () => host.close());
       stalls.stop();
       cpuLatency?.release();
       log.log('info', 'stopped');
@@ -506,7 +474,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     services,
     guide,
     alerts,
-    pacerStats: () => pacerStats,
+    pacing: () => host.pacing(),
     ffmpegPids: () =>
       hub.keys().flatMap((k) => {
         const pid = hub.pidOf(k);
@@ -658,16 +626,4 @@ function holdPacingLatency(us: number | null, log: Logger): CpuLatencyHold | nul
     hint: 'needs root (the file is root-only); under systemd, tuned-adm profile latency-performance holds it for the whole machine',
   });
   return null;
-}
-
-/** The pacing thread went on or off the 1 ms grid (SpinBudget): precision for CPU, said once. */
-function logGrid(log: Logger, st: PacerStats): void {
-  const perSecond = st.periodNs > 0 ? Math.round(st.sent / (st.periodNs / 1e9)) : 0;
-  log.log('info', 'pacing-grid', {
-    grid: st.grid,
-    datagramsPerSecond: perSecond,
-    message: st.grid
-      ? `pacing on the 1 ms grid: spinning to each of ${perSecond} datagrams a second would pass the spin budget (what falls due within 1 ms leaves in one wake-up)`
-      : 'spinning to each send again: it fits the spin budget',
-  });
 }

@@ -21,11 +21,16 @@ export interface StallWatchOptions {
   everyMs?: number;
   /** How often the event loop's histogram is read (default 1 s). */
   checkMs?: number;
+  /** The thread whose event loop is watched, as the log names it (default 'main'). */
+  thread?: string;
 }
 
 export interface StallWatch {
-  /** Feed of the pacing loop's periodic report. */
-  pacer(st: PacerStats): void;
+  /**
+   * Feed of a pacing loop's periodic report; `who` names a channel worker's (its number and
+   * channels) where there are several.
+   */
+  pacer(st: PacerStats, who?: { worker?: number; channels: string[] }): void;
   stop(): void;
 }
 
@@ -65,17 +70,24 @@ export function watchStalls(log: Logger, opts: StallWatchOptions = {}): StallWat
   h.enable();
   const loop = new Throttle(log, 'event-loop-stall', everyMs);
   const pacing = new Throttle(log, 'pacing-late', everyMs);
+  /** Per channel worker: each says for itself which channels it holds back. */
+  const late: Throttle[] = [];
   const timer = setInterval(() => {
     // The histogram holds the intervals between its timer's runs (ns): the stall is the excess.
     const ms = h.max / 1e6 - RESOLUTION_MS;
     h.reset();
-    if (ms > loopMs) loop.note(ms, { thread: 'main' });
+    if (ms > loopMs) loop.note(ms, { thread: opts.thread ?? 'main' });
   }, opts.checkMs ?? 1000);
   timer.unref();
   return {
-    pacer(st) {
+    pacer(st, who) {
       const ms = st.lateMaxNs / 1e6;
-      if (ms > lateMs) pacing.note(ms, { thread: 'pacing', channels: st.channels });
+      if (ms <= lateMs) return;
+      if (who?.worker === undefined) pacing.note(ms, { thread: 'pacing', channels: st.channels });
+      else {
+        const t = (late[who.worker] ??= new Throttle(log, 'pacing-late', everyMs));
+        t.note(ms, { thread: 'pacing', worker: who.worker, channels: who.channels });
+      }
     },
     stop() {
       clearInterval(timer);

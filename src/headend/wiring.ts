@@ -72,7 +72,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         pcrInterval: ch.monitor.pcrInterval(),
         rtspSessions: rtsp?.sessions(ch.config.slug),
       })),
-    pacer: () => d.pacerStats(),
+    pacing: () => d.pacing(),
     ffmpegChildren: () => d.ffmpegPids(),
     tuners: () => d.tuners(),
     alerts: () => {

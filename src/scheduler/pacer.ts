@@ -81,7 +81,7 @@ export interface PacerOptions {
  * V8 flags (`--perf-basic-prof`, `--single-threaded-gc`, …: ERR_WORKER_INVALID_EXEC_ARGV names
  * them) apply to every thread anyway.
  */
-function startWorker(file: URL, workerData: unknown): Worker {
+export function startWorker(file: URL, workerData: unknown): Worker {
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
   try {
     return new Worker(file, { workerData, execArgv });

@@ -9,7 +9,7 @@
 // for its next access point. A trigger with its own message gets a card made for it.
 
 import type { AlertSpec } from '../config/types.js';
-import type { Channel } from '../channel/channel.js';
+import type { ChannelHandle as Channel } from '../channel/handle.js';
 import type { SourceProvider } from '../channel/types.js';
 import type { Logger } from '../log.js';
 import { Alerts, type ActiveAlert, type AlertChange, type AlertTrigger } from './alerts.js';

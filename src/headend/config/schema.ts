@@ -68,6 +68,10 @@
 //                                 then late by the OS's wake-up delay instead of a core
 //                                 spinning at high datagram rates (see the README: a trade
 //                                 on VMs)
+//     workers: auto               channel workers: threads that each run some of the channels
+//                                 whole (remux, native UDP inputs, their own pacing thread);
+//                                 auto: one per core beyond the first, at least one; 0: every
+//                                 channel on the main thread with one pacing thread
 //   alert: { … }                  the emergency override: card, zones, token, serial input
 //                                 (config/alert.ts; off unless given)
 //   watch: false                  reload when channels.yaml changes on disk (default false;
@@ -315,6 +319,11 @@ export const HeadendSchema = z.strictObject({
       realtime_priority: integer(0, 99).optional(),
       cpu_dma_latency: integer(0, 2_000_000).optional(),
       spin_budget: integer(0, 100).optional(),
+      workers: z
+        .union([z.literal('auto'), integer(0, 64)], {
+          error: 'expected auto or a number of workers, 0-64',
+        })
+        .optional(),
     })
     .optional(),
   watch: boolean().optional(),
@@ -373,7 +382,8 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'http') return ['listen'];
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
-  if (last === 'pacing') return ['mode', 'realtime_priority', 'cpu_dma_latency', 'spin_budget'];
+  if (last === 'pacing')
+    return ['mode', 'realtime_priority', 'cpu_dma_latency', 'spin_budget', 'workers'];
   return [];
 }
 

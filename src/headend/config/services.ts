@@ -4,6 +4,9 @@
 
 import { DEFAULTS } from './defaults.js';
 import { DEFAULT_PACING_MODE } from '../../scheduler/pacing-loop.js';
+
+/** headend.pacing.workers when not given (lanes/channel-host.ts). */
+const DEFAULT_WORKERS: number | 'auto' = 'auto';
 import type { RawHeadend } from './schema.js';
 import type { ErrorSink } from './sink.js';
 import type { ChannelSpec, HeadendSpec } from './types.js';
@@ -56,6 +59,7 @@ export function services(
     cpuDmaLatencyUs: raw?.pacing?.cpu_dma_latency ?? null,
     mode: raw?.pacing?.mode ?? DEFAULT_PACING_MODE,
     spinBudgetPercent: raw?.pacing?.spin_budget ?? null,
+    workers: raw?.pacing?.workers ?? DEFAULT_WORKERS,
   };
   return { http, rtsp, sap, pacing, watch: raw?.watch ?? false };
 }

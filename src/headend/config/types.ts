@@ -174,6 +174,8 @@ export interface PacingSpec {
   mode: PacingMode;
   /** Share of one core (percent) it may spend spinning to due times; null: the mode's. */
   spinBudgetPercent: number | null;
+  /** Channel workers (lanes/channel-host.ts): a count (0: the main thread) or 'auto'. */
+  workers: number | 'auto';
 }
 
 export interface HeadendSpec {

@@ -1,13 +1,14 @@
 // Per-headend metrics beyond prom-client's defaults (process CPU/memory, event-loop lag):
-// the pacing thread and the ffmpeg children.
+// the pacing threads (one per channel worker, labelled `worker`) and the ffmpeg children.
 
 import type { Metric } from 'prom-client';
 import type { PacerStats } from '../../scheduler/protocol.js';
 import type { ChildCpu } from './proc-cpu.js';
-import { scrapeMetric } from './scrape-metric.js';
+import { scrapeMetric, type Labels } from './scrape-metric.js';
 
 export interface HeadendMetricsContext {
-  pacer: () => PacerStats | undefined;
+  /** Each pacing thread's latest report; `worker` names a channel worker's (a label then). */
+  pacing: () => readonly { worker?: number; stats: PacerStats }[];
   ffmpegChildren: () => readonly number[];
   cpu: ChildCpu;
 }
@@ -22,10 +23,14 @@ function pacerGauge(
     name,
     help,
     type: 'gauge',
-    collect: () => {
-      const s = ctx.pacer();
-      return s && s.periodNs > 0 ? [{ labels: {}, value: value(s) }] : [];
-    },
+    collect: () =>
+      ctx
+        .pacing()
+        .filter((t) => t.stats.periodNs > 0)
+        .map((t) => ({
+          labels: t.worker === undefined ? {} : ({ worker: String(t.worker) } as Labels),
+          value: value(t.stats),
+        })),
   });
 }
 

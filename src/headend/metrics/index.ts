@@ -44,7 +44,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
         });
       },
     }),
-    ...headendMetrics({ pacer: o.pacer, ffmpegChildren: o.ffmpegChildren, cpu }),
+    ...headendMetrics({ pacing: o.pacing, ffmpegChildren: o.ffmpegChildren, cpu }),
     ...tunerMetrics(() => o.tuners?.() ?? []),
     ...alertMetrics(() => o.alerts?.()),
   ];

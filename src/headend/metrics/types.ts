@@ -52,7 +52,8 @@ export interface MetricsOptions {
   alerts?: () => AlertMetricsInput | undefined;
   channels: () => readonly ChannelMetricsInput[];
   /** The pacing loop's latest report (Pacer's onStats), undefined before the first. */
-  pacer: () => PacerStats | undefined;
+  /** Each pacing thread's latest report; `worker` names a channel worker's. */
+  pacing: () => readonly { worker?: number; stats: PacerStats }[];
   /** Pids of the running ffmpeg children. */
   ffmpegChildren: () => readonly number[];
   /** The configured tuners (none: no headend_tuner_* series). */

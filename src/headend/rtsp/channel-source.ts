@@ -12,7 +12,7 @@
 import { companionGroup } from '../config/services.js';
 import type { RtspSpec } from '../config/types.js';
 import type { ChannelConfig, DatagramListener } from '../channel/types.js';
-import type { Channel } from '../channel/channel.js';
+import type { ChannelHandle as Channel } from '../channel/handle.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtspChannel, RtspChannelSource, RtpDestination } from './types.js';
 import type { Logger } from '../log.js';

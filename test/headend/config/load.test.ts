@@ -242,23 +242,31 @@ channels:
 });
 
 t.test(
-  'headend.pacing: balanced by default; mode, priority, CPU latency and spin budget checked',
+  'headend.pacing: balanced by default; mode, priority, CPU latency, spin budget, workers checked',
   async (t) => {
     t.same(ok(`channels:\n${channel(1)}`).pacing, {
       realtimePriority: 0,
       cpuDmaLatencyUs: null,
       mode: 'balanced',
       spinBudgetPercent: null,
+      workers: 'auto',
     });
     const on = ok(
-      `headend:\n  pacing:\n    mode: spin\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\nchannels:\n${channel(1)}`,
+      `headend:\n  pacing:\n    mode: spin\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\n    workers: 0\nchannels:\n${channel(1)}`,
     );
     t.same(on.pacing, {
       realtimePriority: 20,
       cpuDmaLatencyUs: 0,
       mode: 'spin',
       spinBudgetPercent: 0,
+      workers: 0,
     });
+    t.equal(ok(`headend:\n  pacing: { workers: 3 }\nchannels:\n${channel(1)}`).pacing.workers, 3);
+    const badWorkers = `headend:\n  pacing:\n    workers: many\nchannels:\n${channel(1)}`;
+    const w = errors(badWorkers);
+    t.equal(w[0]?.path, 'headend.pacing.workers');
+    t.match(w[0]?.message, /expected auto or a number of workers, 0-64/);
+    t.equal(where(w[0]), val(badWorkers, 'workers: many'));
     t.equal(
       ok(`headend:\n  pacing: { mode: sleep }\nchannels:\n${channel(1)}`).pacing.mode,
       'sleep',

@@ -15,7 +15,7 @@ const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 async function exposedNames(): Promise<Set<string>> {
   const m = createMetrics({
     channels,
-    pacer: () => pacerStats,
+    pacing: () => (pacerStats ? [{ stats: pacerStats }] : []),
     ffmpegChildren: () => [process.pid],
     // An alert configured (and on), so that each headend_alert_* series exists.
     alerts: () => ({ zones: ['*'], channels: 2, changes: new Map([['serial', 1]]) }),

@@ -53,7 +53,7 @@ t.test('every metric: name, type, HELP, labels, values', async (t) => {
   fakeProc(proc, { 4242: [150, 50], 4343: [10, 0] });
   const m = createMetrics({
     channels,
-    pacer: () => pacerStats,
+    pacing: () => (pacerStats ? [{ stats: pacerStats }] : []),
     ffmpegChildren: () => [4242, 4343],
     now: () => 1_060_000,
     procRoot: proc,
@@ -155,7 +155,7 @@ t.test('counters move when their inputs move; ffmpeg CPU never goes down', async
   const news = list[0]!;
   const m = createMetrics({
     channels: () => list,
-    pacer: () => undefined,
+    pacing: () => [],
     ffmpegChildren: () => pids,
     procRoot: proc,
     defaultMetrics: false,
@@ -207,7 +207,7 @@ t.test('counters move when their inputs move; ffmpeg CPU never goes down', async
 t.test('real /proc: CPU of a live process', async (t) => {
   const m = createMetrics({
     channels: () => [],
-    pacer: () => undefined,
+    pacing: () => [],
     ffmpegChildren: () => [process.pid],
     defaultMetrics: false,
   });
@@ -227,7 +227,7 @@ t.test('a malformed histogram is left out and logged once; the rest still render
   bad[0]!.pcrInterval = { buckets: [0.01, 0.1], counts: [5, 3], sum: 1, count: 5 };
   const m = createMetrics({
     channels: () => bad,
-    pacer: () => undefined,
+    pacing: () => [],
     ffmpegChildren: () => [],
     log,
     defaultMetrics: false,

@@ -86,7 +86,7 @@ t.test('reports: target, state, channels, reading', async (t) => {
 t.test('headend_tuner_* series', async (t) => {
   const m = createMetrics({
     channels: () => [],
-    pacer: () => undefined,
+    pacing: () => [],
     ffmpegChildren: () => [],
     tuners: () => reports,
     defaultMetrics: false,

@@ -1,0 +1,226 @@
+// Where the daemon's channels run (headend.workers): on the main thread with one pacing thread
+// for all (LocalHost, `workers: 0`), or spread over channel workers (LaneHost), each running
+// its channels whole with its own pacing thread. The daemon builds, stops and hands outputs
+// over through the host alone; which one it is decides nothing else.
+//
+// Placement (LaneHost): a channel rebuilt with its running output stays in the lane that holds
+// it; a channel that reads a source another channel of a lane reads (one multicast input or
+// MPTS, many services) goes to that lane, so the input is received once; any other goes to the
+// lane with the least nominal bitrate (VBR counted at VBR_BPS), then the fewest channels.
+// Channels never move between lanes while they run: their output, continuity and timeline stay
+// where they are.
+
+import { availableParallelism } from 'node:os';
+import { Channel, type ChannelSi, type RunningOutput } from '../channel/channel.js';
+import type { CarriedOutput, ChannelHandle } from '../channel/handle.js';
+import { outputKey } from '../channel/output-key.js';
+import type { ChannelConfig, SourceProvider } from '../channel/types.js';
+import type { PacingSpec } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { PacerStats } from '../../scheduler/protocol.js';
+import type { Pacer } from '../../scheduler/pacer.js';
+import { startPacer } from './pacer-setup.js';
+import { Lane } from './lane.js';
+import { LaneChannel, type LaneCarry } from './lane-channel.js';
+
+/** A VBR channel's weight in placement, bit/s. */
+const VBR_BPS = 4_000_000;
+/** How often the lanes' copy of the guide is brought up to date. */
+const GUIDE_MS = 1000;
+/** How often a lane reports its channels. */
+const REPORT_MS = 250;
+
+export interface BuildOptions {
+  staggerIndex: number;
+  rtp?: { ssrc: number; seq: number };
+  carry?: CarriedOutput;
+  si: ChannelSi;
+}
+
+/** One pacing thread's latest figures; `worker` names the lane (absent on the main thread). */
+export interface PacingThreadStats {
+  worker?: number;
+  stats: PacerStats;
+  /** The channels it paces ("101 News", …); [] for the main thread's: all of them. */
+  channels: string[];
+}
+
+export interface ChannelHost {
+  /** Builds a channel (not started). Throws when the channel cannot be made. */
+  build(spec: ChannelConfig, o: BuildOptions): ChannelHandle;
+  /** A carried output whose new channel could not be built goes off the air. */
+  drop(spec: ChannelConfig): Promise<void>;
+  pacing(): PacingThreadStats[];
+  close(): Promise<void>;
+}
+
+export interface HostOptions {
+  /** headend.workers: 0 (main thread), a count, or 'auto' (one per core beyond the first). */
+  workers: number | 'auto';
+  pacing: PacingSpec;
+  hub: SourceProvider;
+  log: Logger;
+  timezone: string;
+  /** The network SI at start (the lanes make the rest of ChannelSi themselves). */
+  si: ChannelSi;
+  onStats: (t: PacingThreadStats) => void;
+}
+
+/** headend.workers as a count: 'auto' is one per core beyond the first, at least one. */
+export function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? Math.max(1, availableParallelism() - 1) : workers;
+}
+
+export function startChannelHost(o: HostOptions): ChannelHost {
+  const n = workerCount(o.workers);
+  return n === 0 ? new LocalHost(o) : new LaneHost(o, n);
+}
+
+const label = (c: { number: number; name: string }): string => `${c.number} ${c.name}`;
+
+class LocalHost implements ChannelHost {
+  private readonly pacer: Pacer;
+  private last: PacerStats | undefined;
+
+  constructor(private readonly o: HostOptions) {
+    this.pacer = startPacer(o.pacing, o.log, (stats) => {
+      this.last = stats;
+      o.onStats({ stats, channels: [] });
+    });
+  }
+
+  build(spec: ChannelConfig, b: BuildOptions): ChannelHandle {
+    const ch = new Channel(spec, {
+      hub: this.o.hub,
+      pacer: this.pacer,
+      log: this.o.log,
+      staggerIndex: b.staggerIndex,
+      rtp: b.rtp,
+      output: b.carry as RunningOutput | undefined,
+      si: b.si,
+      timezone: this.o.timezone,
+    });
+    return ch;
+  }
+
+  drop(spec: ChannelConfig): Promise<void> {
+    return this.pacer.removeChannel(outputKey(spec.output));
+  }
+
+  pacing(): PacingThreadStats[] {
+    return this.last ? [{ stats: this.last, channels: [] }] : [];
+  }
+
+  close(): Promise<void> {
+    return this.pacer.close();
+  }
+}
+
+class LaneHost implements ChannelHost {
+  private readonly lanes: Lane[];
+  private nextId = 1;
+  private readonly guideTimer: NodeJS.Timeout;
+  /** Per lane: the guide ids it has, at which generation. */
+  private readonly sent: Map<string, number>[];
+  private guideOn = false;
+
+  constructor(
+    private readonly o: HostOptions,
+    n: number,
+  ) {
+    const { si } = o;
+    this.lanes = Array.from(
+      { length: n },
+      (_, lane) =>
+        new Lane({
+          init: {
+            lane,
+            pacing: o.pacing,
+            originalNetworkId: si.originalNetworkId,
+            nit: [...si.nit],
+            timezone: o.timezone,
+            country: si.country ?? null,
+            reportMs: REPORT_MS,
+          },
+          hub: o.hub,
+          log: o.log,
+          onStats: (l, stats) =>
+            o.onStats({ worker: l.lane, stats, channels: l.members.map((c) => label(c.config)) }),
+        }),
+    );
+    this.sent = this.lanes.map(() => new Map());
+    this.guideOn = si.guideOn?.() ?? false;
+    o.log.log('info', 'channel-workers', { workers: n });
+    this.guideTimer = setInterval(() => this.syncGuide(), GUIDE_MS);
+    this.guideTimer.unref();
+  }
+
+  build(spec: ChannelConfig, b: BuildOptions): ChannelHandle {
+    const carry = b.carry as LaneCarry | undefined;
+    const lane = carry ? this.lanes[carry.lane]! : this.place(spec);
+    this.sendGuide(lane, [spec.epg]);
+    return new LaneChannel(spec, this.nextId++, lane, {
+      staggerIndex: b.staggerIndex,
+      rtp: b.rtp,
+      carry,
+    });
+  }
+
+  drop(): Promise<void> {
+    // A lane never fails a build synchronously: it drops the carried output itself.
+    return Promise.resolve();
+  }
+
+  pacing(): PacingThreadStats[] {
+    return this.lanes.flatMap((l) =>
+      l.stats
+        ? [{ worker: l.lane, stats: l.stats, channels: l.members.map((c) => label(c.config)) }]
+        : [],
+    );
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.guideTimer);
+    await Promise.all(this.lanes.map((l) => l.close()));
+  }
+
+  private place(spec: ChannelConfig): Lane {
+    const keys = new Set(spec.sources.map((s) => s.key));
+    const sharing = this.lanes.find((l) =>
+      l.members.some((c) => c.config.sources.some((s) => keys.has(s.key))),
+    );
+    if (sharing) return sharing;
+    let best = this.lanes[0]!;
+    for (const l of this.lanes) {
+      const d = l.load(VBR_BPS) - best.load(VBR_BPS);
+      if (d < 0 || (d === 0 && l.members.length < best.members.length)) best = l;
+    }
+    return best;
+  }
+
+  /** Sends the lane the guide's programmes of `ids` it does not have at this generation. */
+  private sendGuide(lane: Lane, ids: string[], force = false): void {
+    const guide = this.o.si.guide;
+    if (!guide) return;
+    const sent = this.sent[lane.lane]!;
+    const gen = guide.generation;
+    const todo = force ? ids : ids.filter((id) => sent.get(id) !== gen);
+    if (todo.length === 0) return;
+    for (const id of todo) sent.set(id, gen);
+    lane.setGuide(
+      gen,
+      todo.map((id) => [id, [...guide.programmes(id)]]),
+      this.guideOn,
+    );
+  }
+
+  private syncGuide(): void {
+    const on = this.o.si.guideOn?.() ?? false;
+    const changed = on !== this.guideOn;
+    this.guideOn = on;
+    for (const l of this.lanes) {
+      const ids = [...new Set(l.members.map((c) => c.config.epg))];
+      this.sendGuide(l, ids, changed);
+    }
+  }
+}

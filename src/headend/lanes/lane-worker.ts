@@ -1,0 +1,279 @@
+// A channel worker (a lane): a thread that runs some of the daemon's channels whole, each with
+// its remux, its output monitor, its native UDP inputs (lane-sources.ts) and the lane's own
+// pacing thread (pacer-setup.ts), so that channels spread over the cores instead of queueing
+// behind one event loop. The main thread keeps the config, the ffmpeg children and tuners, the
+// services and the metrics (lane.ts): it sends commands (protocol.ts ToLane) and gets each
+// channel's report every `reportMs`, its log lines, its tapped datagrams and the pacer's figures.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { Channel, type RunningOutput } from '../channel/channel.js';
+import type { GuideView } from '../epg/eit-feed.js';
+import type { Programme } from '../epg/xmltv.js';
+import type { LogFields, Logger, LogLevel } from '../log.js';
+import { outputKey } from '../channel/output-key.js';
+import { LocalTime } from '../../scheduler/timezone.js';
+import { watchStalls } from '../stall-watch.js';
+import { startPacer } from './pacer-setup.js';
+import { LaneSources } from './lane-sources.js';
+import type { RtpStreamState } from '../rtsp/types.js';
+import type { ChannelReport, FromLane, LaneInit, LogLine, ToLane } from './protocol.js';
+
+const init = workerData as LaneInit;
+const port = parentPort!;
+/** Log lines of this turn of the event loop, posted at its end with a fresh report. */
+let lines: LogLine[] = [];
+/** Posts to the main thread; anything but a report goes after the log lines before it. */
+function post(m: FromLane, transfer?: ArrayBuffer[]): void {
+  if (m.t !== 'report' && lines.length > 0) report();
+  port.postMessage(m, transfer);
+}
+
+/**
+ * Log lines go to the main thread's logger, with the lane's number, together with a report of
+ * the channels taken after the work that logged them: whoever reads a line and then asks the
+ * HTTP API sees the state the line speaks of.
+ */
+class LaneLogger implements Logger {
+  constructor(private readonly fields: LogFields) {}
+  log(level: LogLevel, event: string, fields?: LogFields): void {
+    if (lines.length === 0) setImmediate(report);
+    lines.push({ level, event, fields: { ...this.fields, ...fields } });
+  }
+  child(fields: LogFields): Logger {
+    return new LaneLogger({ ...this.fields, ...fields });
+  }
+}
+
+/** The main thread's guide as far as this lane's channels need it (GuideView). */
+class GuideMirror implements GuideView {
+  generation = 0;
+  on = false;
+  private readonly byId = new Map<string, Programme[]>();
+  programmes(id: string): readonly Programme[] {
+    return this.byId.get(id) ?? [];
+  }
+  set(generation: number, entries: [string, Programme[]][], on: boolean): void {
+    for (const [id, list] of entries) this.byId.set(id, list);
+    this.generation = generation;
+    this.on = on;
+  }
+}
+
+const log = new LaneLogger({ worker: init.lane });
+// This thread's own stalls (remux, inputs): a worker that cannot keep up says so.
+const stalls = watchStalls(log, { thread: 'worker' });
+const sources = new LaneSources(post, log);
+const guide = new GuideMirror();
+let nit = init.nit;
+const localTime = init.country === null ? undefined : new LocalTime(init.timezone, init.country);
+const pacer = startPacer(
+  init.pacing,
+  log,
+  (stats) => post({ t: 'pacer-stats', stats }),
+  (e) => log.log('error', 'pacer-failed', { message: e.message }),
+);
+
+interface Hosted {
+  ch: Channel;
+  /** The tap that forwards datagrams to the main thread (RTSP over TCP), when on. */
+  untap?: () => void;
+}
+const channels = new Map<number, Hosted>();
+/** Outputs of stopped channels kept for the channels that replace them (a reload). */
+const carried = new Map<number, RunningOutput>();
+let nextCarry = 1;
+
+function add(m: Extract<ToLane, { t: 'add' }>): void {
+  const output = m.carry === undefined ? undefined : carried.get(m.carry);
+  if (m.carry !== undefined) carried.delete(m.carry);
+  try {
+    const ch = new Channel(m.config, {
+      hub: sources,
+      pacer,
+      log,
+      staggerIndex: m.staggerIndex,
+      rtp: m.rtp,
+      output,
+      si: {
+        originalNetworkId: init.originalNetworkId,
+        nit,
+        localTimeOffsets: localTime && ((u: number) => localTime.offsets(u)),
+        guide,
+        guideOn: () => guide.on,
+        country: init.country,
+      },
+      timezone: init.timezone,
+    });
+    channels.set(m.id, { ch });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.log('error', 'channel-error', {
+      channel: `${m.config.number} ${m.config.name}`,
+      message,
+    });
+    post({ t: 'failed', id: m.id, message });
+    if (output) void pacer.removeChannel(outputKey(m.config.output));
+  }
+}
+
+async function stop(m: Extract<ToLane, { t: 'stop' }>): Promise<void> {
+  const h = channels.get(m.id);
+  if (!h) return post({ t: 'reply', req: m.req });
+  channels.delete(m.id);
+  h.untap?.();
+  const kept = await h.ch.stop({ keepOutput: m.keepOutput });
+  let carry: number | undefined;
+  if (kept) {
+    carry = nextCarry++;
+    carried.set(carry, kept);
+  }
+  post({ t: 'reply', req: m.req, carry, rtp: h.ch.rtpState() });
+}
+
+/** Datagrams a tap gathers before it posts them, however soon. */
+const TAP_BATCH = 64;
+
+/**
+ * Datagrams of a tapped channel, gathered into one buffer within a turn of the event loop (or
+ * TAP_BATCH of them) and posted to the main thread as one message: one allocation per batch.
+ */
+function tapTo(id: number): (ts: Uint8Array, pcr27: number, dueNs: number) => void {
+  const bytes = new Uint8Array(TAP_BATCH * 7 * 188);
+  const lens = new Int32Array(TAP_BATCH);
+  const pcr = new Float64Array(TAP_BATCH);
+  const due = new Float64Array(TAP_BATCH);
+  let n = 0;
+  let used = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (n === 0) return;
+    const m: FromLane = {
+      t: 'tap-data',
+      id,
+      bytes: bytes.slice(0, used),
+      lens: lens.slice(0, n),
+      pcr27: pcr.slice(0, n),
+      dueNs: due.slice(0, n),
+    };
+    post(m, [m.bytes.buffer as ArrayBuffer]);
+    n = 0;
+    used = 0;
+  };
+  return (ts, pcr27, dueNs) => {
+    if (n === TAP_BATCH || used + ts.length > bytes.length) flush();
+    bytes.set(ts, used);
+    used += ts.length;
+    lens[n] = ts.length;
+    pcr[n] = pcr27;
+    due[n] = dueNs;
+    n++;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
+function report(): void {
+  const out: [number, ChannelReport][] = [];
+  for (const [id, { ch }] of channels) {
+    out.push([
+      id,
+      {
+        status: ch.status(),
+        sourceUpSinceMs: ch.sourceUpSinceMs,
+        lateness: ch.pacingLateness(),
+        psi: ch.monitor.psiIntervals(),
+        si: ch.monitor.siIntervals(),
+        pcr: ch.monitor.pcrInterval(),
+        rtp: ch.rtpState(),
+      },
+    ]);
+  }
+  const logs = lines;
+  lines = [];
+  post({ t: 'report', channels: out, logs });
+}
+const reports = setInterval(report, init.reportMs);
+
+async function reply(
+  req: number,
+  work: () => Promise<unknown>,
+  after?: () => RtpStreamState | undefined,
+): Promise<void> {
+  try {
+    await work();
+    post({ t: 'reply', req, rtp: after?.() });
+  } catch (err) {
+    post({ t: 'reply', req, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+async function close(req: number): Promise<void> {
+  clearInterval(reports);
+  stalls.stop();
+  await Promise.allSettled([...channels.values()].map((h) => h.ch.stop()));
+  channels.clear();
+  await sources.close();
+  carried.clear();
+  await pacer.close();
+  post({ t: 'reply', req });
+  port.close();
+}
+
+port.on('message', (m: ToLane) => {
+  const h = 'id' in m ? channels.get(m.id) : undefined;
+  switch (m.t) {
+    case 'add':
+      return add(m);
+    case 'start':
+      return void h?.ch.start();
+    case 'stop':
+      return void stop(m);
+    case 'identity':
+      h?.ch.updateIdentity(m.config);
+      return post({ t: 'reply', req: m.req });
+    case 'mux':
+      h?.ch.updateMux(m.config);
+      return post({ t: 'reply', req: m.req });
+    case 'schedule':
+      h?.ch.updateSchedule(m.config);
+      return post({ t: 'reply', req: m.req });
+    case 'alert':
+      return h?.ch.programme.setAlert(m.alert);
+    case 'nit':
+      nit = m.sections;
+      for (const x of channels.values()) x.ch.setNit(nit);
+      return;
+    case 'guide':
+      return guide.set(m.generation, m.entries, m.on);
+    case 'tap':
+      if (!h) return;
+      h.untap?.();
+      h.untap = m.on ? h.ch.tap(tapTo(m.id)) : undefined;
+      return;
+    case 'dest-add':
+      return void reply(
+        m.req,
+        () => h?.ch.addRtpDestination(m.dest) ?? noChannel(m.id),
+        () => h?.ch.rtpState(),
+      );
+    case 'dest-remove':
+      return void reply(m.req, () => h?.ch.removeRtpDestination(m.destId) ?? noChannel(m.id));
+    case 'src-data':
+      return sources.data(m.sub, m.chunk);
+    case 'src-restarted':
+      return sources.restarted(m.sub);
+    case 'src-failed':
+      return sources.failed(m.sub, m.reason, m.message);
+    case 'src-state':
+      return sources.setRemoteStates(m.states);
+    case 'close':
+      return void close(m.req);
+  }
+});
+
+function noChannel(id: number): Promise<void> {
+  return Promise.reject(new Error(`no channel ${id} in worker ${init.lane}`));
+}

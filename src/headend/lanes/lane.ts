@@ -1,0 +1,217 @@
+// The main thread's side of one channel worker (lane-worker.ts): starts the thread, sends it the
+// commands of its LaneChannels, serves the sources it cannot open itself from the main thread's
+// SourceHub (and tells it their state every STATE_MS), logs its lines, hands its reports and
+// tapped datagrams to its LaneChannels and its pacer's figures to the stall watch and the
+// metrics. A lane whose thread fails takes its channels down and says so; the others go on.
+
+import type { Worker } from 'node:worker_threads';
+import type { ChannelAlert } from '../channel/programme.js';
+import type { ChannelConfig, SourceProvider } from '../channel/types.js';
+import type { Logger } from '../log.js';
+import type { PacerStats } from '../../scheduler/protocol.js';
+import { startWorker } from '../../scheduler/pacer.js';
+import type { DestinationSpec } from '../../scheduler/output-contract.js';
+import type { LaneChannel, LaneLink } from './lane-channel.js';
+import type { FromLane, LaneInit, ToLane } from './protocol.js';
+
+/** How often the lane hears the state of the sources the main thread serves it. */
+const STATE_MS = 500;
+
+type Reply = Extract<FromLane, { t: 'reply' }>;
+
+export interface LaneOptions {
+  init: LaneInit;
+  hub: SourceProvider;
+  log: Logger;
+  onStats: (lane: Lane, st: PacerStats) => void;
+}
+
+export class Lane implements LaneLink {
+  readonly lane: number;
+  private readonly worker: Worker;
+  private readonly channels = new Map<number, LaneChannel>();
+  private readonly pending = new Map<number, (r: Reply) => void>();
+  private nextReq = 1;
+  /** Subscriptions the main thread serves: sub → [source key, unsubscribe]. */
+  private readonly subs = new Map<number, [string, () => void]>();
+  private readonly stateTimer: NodeJS.Timeout;
+  private lost: string | null = null;
+  private closing = false;
+  private nit: readonly Uint8Array[] | undefined;
+  private readonly exited: Promise<void>;
+  /** The pacer's latest report. */
+  stats: PacerStats | undefined;
+
+  constructor(private readonly o: LaneOptions) {
+    this.lane = o.init.lane;
+    this.worker = startWorker(new URL('./lane-worker.js', import.meta.url), o.init);
+    this.worker.on('message', (m: FromLane) => this.onMessage(m));
+    this.worker.on('error', (e) => this.fail(`worker ${this.lane} failed: ${e.message}`));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        this.fail(this.closing ? 'closed' : `worker ${this.lane} exited (${code})`);
+        resolve();
+      }),
+    );
+    this.stateTimer = setInterval(() => this.sendStates(), STATE_MS);
+    this.stateTimer.unref();
+  }
+
+  /** The lane's channels (names for the log and metrics). */
+  get members(): LaneChannel[] {
+    return [...this.channels.values()];
+  }
+
+  /** Total nominal bitrate of its channels (a VBR channel counts as `vbrBps`). */
+  load(vbrBps: number): number {
+    let sum = 0;
+    for (const c of this.channels.values()) sum += c.config.bitrate ?? vbrBps;
+    return sum;
+  }
+
+  add(
+    ch: LaneChannel,
+    o: { staggerIndex: number; rtp?: { ssrc: number; seq: number }; carry?: number },
+  ): void {
+    this.channels.set(ch.id, ch);
+    if (this.lost !== null) return ch.onLaneLost(this.lost);
+    this.post({ t: 'add', id: ch.id, config: ch.config, ...o });
+  }
+
+  send(m: { t: 'start' | 'tap'; id: number; on?: boolean }): void {
+    if (m.t === 'start') this.post({ t: 'start', id: m.id });
+    else this.post({ t: 'tap', id: m.id, on: m.on === true });
+  }
+
+  async update(
+    id: number,
+    kind: 'identity' | 'mux' | 'schedule',
+    config: ChannelConfig,
+  ): Promise<void> {
+    await this.request({ t: kind, id, config });
+  }
+
+  alert(id: number, alert: ChannelAlert | null): void {
+    this.post({ t: 'alert', id, alert });
+  }
+
+  setNit(sections: readonly Uint8Array[]): void {
+    if (sections === this.nit) return; // every channel of the lane passes the same sections on
+    this.nit = sections;
+    this.post({ t: 'nit', sections: [...sections] });
+  }
+
+  /** The guide's programmes for these ids (guide.ts), and whether the headend has guides. */
+  setGuide(generation: number, entries: [string, ToLaneProgrammes][], on: boolean): void {
+    this.post({ t: 'guide', generation, entries, on });
+  }
+
+  request(
+    m:
+      | { t: 'identity' | 'mux' | 'schedule'; id: number; config: ChannelConfig }
+      | { t: 'stop'; id: number; keepOutput: boolean }
+      | { t: 'dest-add'; id: number; dest: DestinationSpec }
+      | { t: 'dest-remove'; id: number; destId: string },
+  ): Promise<Reply> {
+    if (this.lost !== null) return Promise.resolve({ t: 'reply', req: 0, error: this.lost });
+    const req = this.nextReq++;
+    const done = new Promise<Reply>((resolve) => this.pending.set(req, resolve));
+    this.post({ ...m, req });
+    if (m.t === 'stop') void done.then(() => this.channels.delete(m.id));
+    return done;
+  }
+
+  /** Stops the lane: its channels, inputs and pacer, then the thread. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.stateTimer);
+    for (const [, off] of this.subs.values()) off();
+    this.subs.clear();
+    if (this.lost === null) {
+      const req = this.nextReq++;
+      const done = new Promise<Reply>((resolve) => this.pending.set(req, resolve));
+      this.post({ t: 'close', req });
+      await done;
+    }
+    await this.exited;
+  }
+
+  private post(m: ToLane, transfer?: ArrayBuffer[]): void {
+    if (this.lost === null) this.worker.postMessage(m, transfer);
+  }
+
+  private onMessage(m: FromLane): void {
+    switch (m.t) {
+      case 'report':
+        for (const [id, r] of m.channels) this.channels.get(id)?.onReport(r);
+        for (const l of m.logs) this.o.log.log(l.level, l.event, l.fields);
+        return;
+      case 'failed':
+        return this.channels.get(m.id)?.onFailed(m.message);
+      case 'reply': {
+        const done = this.pending.get(m.req);
+        this.pending.delete(m.req);
+        return done?.(m);
+      }
+      case 'tap-data':
+        return this.channels.get(m.id)?.onTapData(m);
+      case 'src-sub':
+        return this.subscribe(m.sub, m.spec, m.stallMs);
+      case 'src-unsub': {
+        this.subs.get(m.sub)?.[1]();
+        this.subs.delete(m.sub);
+        return;
+      }
+      case 'pacer-stats':
+        this.stats = m.stats;
+        return this.o.onStats(this, m.stats);
+    }
+  }
+
+  private subscribe(
+    sub: number,
+    spec: Extract<FromLane, { t: 'src-sub' }>['spec'],
+    stallMs?: number,
+  ): void {
+    const off = this.o.hub.subscribe(
+      spec,
+      {
+        data: (chunk) => {
+          // A copy of its own: the chunk may be a view of a pooled buffer.
+          const own = chunk.slice();
+          this.post({ t: 'src-data', sub, chunk: own }, [own.buffer]);
+        },
+        restarted: () => this.post({ t: 'src-restarted', sub }),
+        failed: (reason, message) => this.post({ t: 'src-failed', sub, reason, message }),
+      },
+      stallMs === undefined ? undefined : { stallMs },
+    );
+    this.subs.set(sub, [spec.key, off]);
+  }
+
+  private sendStates(): void {
+    if (this.subs.size === 0) return;
+    const keys = new Set([...this.subs.values()].map(([k]) => k));
+    const states = [...keys].flatMap((k) => {
+      const st = this.o.hub.state(k);
+      return st === undefined ? [] : [[k, st] as [string, typeof st]];
+    });
+    this.post({ t: 'src-state', states: states as Extract<ToLane, { t: 'src-state' }>['states'] });
+  }
+
+  private fail(message: string): void {
+    if (this.lost !== null) return;
+    this.lost = message;
+    clearInterval(this.stateTimer);
+    for (const [, off] of this.subs.values()) off();
+    this.subs.clear();
+    for (const done of this.pending.values()) done({ t: 'reply', req: 0, error: message });
+    this.pending.clear();
+    const names = this.members.map((c) => `${c.config.number} ${c.config.name}`);
+    if (!this.closing)
+      this.o.log.log('error', 'worker-failed', { worker: this.lane, message, channels: names });
+    for (const c of this.channels.values()) c.onLaneLost(message);
+  }
+}
+
+type ToLaneProgrammes = Extract<ToLane, { t: 'guide' }>['entries'][number][1];

@@ -1,0 +1,126 @@
+// Channels on channel workers (headend.pacing.workers, issue 12 item 4), on the real daemon with
+// two workers: two channels read one UDP multicast input (received natively in the worker that
+// runs them both), two read ffmpeg test patterns (children of the main thread, their bytes
+// passed to the other worker). Checked as a user would: every output plays in ffprobe and is
+// clean (TR 101 290 priority 1), the workers and what runs where are in the log, each worker's
+// pacing thread is in /metrics with a `worker` label, /api/channels shows every channel
+// running; a reload that changes one channel's source keeps it in its worker with its output
+// (zero continuity errors across it) while the others stream on; the stop is clean.
+import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  TsSender,
+  analyzeRecording,
+  check,
+  failing,
+  ffprobeJson,
+  marker,
+  openRecorder,
+  sleep,
+  startDaemon,
+  stopAndCheck,
+  tempDir,
+} from './helpers.js';
+
+const SAMPLE = fileURLToPath(new URL('../../../samples/sample.ts', import.meta.url));
+const HTTP = '127.0.0.1:18747';
+const IN = { group: '239.255.47.9', port: 6479 };
+const OUTS = [1, 2, 3, 4].map((k) => ({ group: `239.255.47.${k}`, port: 6470 + k }));
+const TEXTS = [3, 4].map((k) => marker(`wk${k}`));
+
+function configText(pattern: string): string {
+  const url = `udp://@${IN.group}:${IN.port}?interface=127.0.0.1`;
+  const test = (k: number, p: string): string =>
+    `    source:\n      test: { pattern: ${p}, resolution: 320x180, rate: 15, bitrate: 150k, ` +
+    `text: ${TEXTS[k - 3]} }\n`;
+  return (
+    `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  rtsp: false\n` +
+    `  http: { listen: ${HTTP} }\n  pacing: { workers: 2 }\nchannels:\n` +
+    OUTS.map(
+      (o, i) =>
+        `  - number: ${i + 1}\n    name: W${i + 1}\n    output: udp://${o.group}:${o.port}\n` +
+        (i < 2 ? `    source: ${url}\n` : test(i + 1, i === 2 ? pattern : 'smpte')),
+    ).join('')
+  );
+}
+
+t.test(
+  'two channel workers: placement, outputs, metrics, a kept output across a reload',
+  async (t) => {
+    const sender = new TsSender(SAMPLE, IN.group, IN.port);
+    await sender.start();
+    t.teardown(() => sender.stop());
+    const dir = tempDir(t);
+    const file = join(dir, 'channels.yaml');
+    writeFileSync(file, configText('smpte'));
+    const d = startDaemon(t, { file });
+    const workers = await d.waitFor((e) => e.event === 'channel-workers', 10_000);
+    t.equal(workers.workers, 2, 'the daemon says it runs two channel workers');
+    await d.waitFor((e) => e.event === 'ready', 15_000);
+    for (let k = 1; k <= 4; k++)
+      await d.waitFor((e) => e.event === 'source-up' && e.channel === `${k} W${k}`, 20_000);
+
+    // What runs where: every channel's lines carry its worker.
+    const workerOf = (k: number): unknown =>
+      d.events.find((e) => e.event === 'source-up' && e.channel === `${k} W${k}`)?.worker;
+    t.ok([0, 1].includes(workerOf(1) as number), `channel 1 runs in worker ${String(workerOf(1))}`);
+    t.equal(workerOf(2), workerOf(1), 'channel 2 reads the same input: the same worker');
+    t.not(workerOf(3), workerOf(1), 'channel 3 goes to the other worker (less load)');
+    t.equal(workerOf(4), workerOf(3), 'so does channel 4');
+    const udpOpens = d.events.filter(
+      (e) => e.event === 'source-start' && String(e.source).includes(IN.group),
+    );
+    t.equal(udpOpens.length, 1, 'the shared input is opened once');
+    t.equal(udpOpens[0]?.worker, workerOf(1), 'in the worker of its channels');
+
+    const recs = await Promise.all(OUTS.map((o) => openRecorder(t, o.group, o.port)));
+    const probes = await Promise.all(OUTS.map((o) => ffprobeJson(o.group, o.port, 8)));
+    probes.forEach((p, i) => {
+      const kinds = (p.streams ?? []).map((s) => s.codec_type);
+      t.ok(
+        kinds.includes('video') && kinds.includes('audio'),
+        `W${i + 1}: ffprobe reads video and audio`,
+      );
+    });
+
+    const metrics = await (await fetch(`http://${HTTP}/metrics`)).text();
+    for (const w of ['0', '1'])
+      t.match(
+        metrics,
+        new RegExp(`^headend_pacer_late_max_seconds\\{worker="${w}"\\} `, 'm'),
+        `/metrics: worker ${w}'s pacing thread`,
+      );
+    const api = (await (await fetch(`http://${HTTP}/api/channels`)).json()) as {
+      channels: { number: number; state: string; datagramsSent: number }[];
+    };
+    for (const c of api.channels) {
+      t.equal(c.state, 'running', `/api/channels: ${c.number} running`);
+      t.ok(c.datagramsSent > 0, `/api/channels: ${c.number} sends (${c.datagramsSent})`);
+    }
+
+    // A reload that changes channel 3's source: rebuilt in its worker with its output kept.
+    const from = d.events.length;
+    writeFileSync(file, configText('testsrc'));
+    d.proc.kill('SIGHUP');
+    const r = await d.waitFor((e) => e.event === 'reload', 15_000, from);
+    t.same(r.restarted, ['w3'], 'channel 3 restarts');
+    const up = await d.waitFor(
+      (e) => e.event === 'source-up' && e.channel === '3 W3',
+      20_000,
+      from,
+    );
+    t.equal(up.worker, workerOf(3), 'in the same worker');
+    await sleep(2000);
+    await Promise.all(recs.map((x) => x.close()));
+    recs.forEach((rec, i) => {
+      const rep = analyzeRecording(rec);
+      t.ok(rec.datagrams.length > 100, `W${i + 1}: ${rec.datagrams.length} datagrams recorded`);
+      t.equal(check(rep, '1.4').errors, 0, `W${i + 1}: zero continuity errors`);
+      t.equal(rep.priority1Errors, 0, `W${i + 1}: zero priority-1 errors (${failing(rep)})`);
+    });
+    await stopAndCheck(t, d, TEXTS);
+  },
+);

@@ -95,9 +95,39 @@ export interface PassResult {
 }
 
 /**
+ * sendDue's scratch, kept between calls so that a pass allocates nothing: a binary min-heap of
+ * queue indices ordered by (when it may leave, index), and each queue's times.
+ */
+let heap = new Int32Array(64);
+let atOf = new Float64Array(64);
+let dueOf = new Float64Array(64);
+
+const before = (a: number, b: number): boolean =>
+  atOf[a] < atOf[b] || (atOf[a] === atOf[b] && a < b);
+
+function siftDown(pos: number, size: number): void {
+  const q = heap[pos];
+  for (;;) {
+    let c = 2 * pos + 1;
+    if (c >= size) break;
+    if (c + 1 < size && before(heap[c + 1], heap[c])) c++;
+    if (!before(heap[c], q)) break;
+    heap[pos] = heap[c];
+    pos = c;
+  }
+  heap[pos] = q;
+}
+
+/**
  * Sends everything due by nowNs + earlyNs (and not before its PacedQueue.headFloor) across
  * `queues`, earliest first; returns the time of the earliest datagram left
  * (Infinity when all queues are empty), with the number sent and when it may leave in `out`.
+ *
+ * Each queue's time is read once per pass and again only for the queue that just sent (what
+ * another queue's time depends on does not change within a pass: its head, its window), kept
+ * in a heap: a pass costs O(channels + sends · log channels), not O(channels · sends), which
+ * at 160 channels × 4 Mbit/s was ten million head reads a second. A queue that was empty when
+ * the pass began waits for the next pass.
  */
 export function sendDue(
   queues: readonly PacedQueue[],
@@ -105,33 +135,50 @@ export function sendDue(
   out: PassResult,
   earlyNs = EARLY_NS,
 ): number {
+  const n = queues.length;
+  if (heap.length < n) {
+    const cap = 1 << Math.ceil(Math.log2(n));
+    heap = new Int32Array(cap);
+    atOf = new Float64Array(cap);
+    dueOf = new Float64Array(cap);
+  }
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const d = queues[i].headDue();
+    if (d === Infinity) continue;
+    const floor = queues[i].headFloor();
+    atOf[i] = d - earlyNs > floor ? d - earlyNs : floor;
+    dueOf[i] = d;
+    heap[size++] = i;
+  }
+  for (let p = (size >> 1) - 1; p >= 0; p--) siftDown(p, size);
   let sent = 0;
   for (;;) {
-    let best = -1;
-    let bestDue = Infinity;
-    let bestAt = Infinity;
-    for (let i = 0; i < queues.length; i++) {
-      const d = queues[i].headDue();
-      const floor = queues[i].headFloor();
-      const at = d - earlyNs > floor ? d - earlyNs : floor;
-      if (at < bestAt) {
-        bestAt = at;
-        bestDue = d;
-        best = i;
-      }
-    }
-    out.sendAtNs = bestAt;
-    if (best < 0) {
+    if (size === 0) {
+      out.sendAtNs = Infinity;
       out.sent = sent;
       return Infinity;
     }
+    const best = heap[0];
+    const bestAt = atOf[best];
+    const bestDue = dueOf[best];
+    out.sendAtNs = bestAt;
     const now = clock();
     if (bestAt > now) {
       out.sent = sent;
       return bestDue;
     }
-    queues[best].sendHead(now - bestDue);
+    const q = queues[best];
+    q.sendHead(now - bestDue);
     sent++;
+    const d = q.headDue();
+    if (d === Infinity) heap[0] = heap[--size];
+    else {
+      const floor = q.headFloor();
+      atOf[best] = d - earlyNs > floor ? d - earlyNs : floor;
+      dueOf[best] = d;
+    }
+    siftDown(0, size);
   }
 }
 

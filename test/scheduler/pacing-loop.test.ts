@@ -307,3 +307,99 @@ t.test('stagger spreads channels over a datagram interval', async (t) => {
   const minGap = Math.min(...sorted.slice(1).map((o, i) => o - sorted[i]));
   t.ok(minGap > 2_632_000 / 20 / 3, `no two channels within ${(minGap / 1e3).toFixed(0)} µs`);
 });
+
+/** sendDue as it was before its heap: every queue scanned for every send (the reference). */
+function sendDueLinear(
+  queues: readonly PacedQueue[],
+  clock: () => number,
+  out: { sent: number; sendAtNs: number },
+  earlyNs: number,
+): number {
+  let sent = 0;
+  for (;;) {
+    let best = -1;
+    let bestDue = Infinity;
+    let bestAt = Infinity;
+    for (let i = 0; i < queues.length; i++) {
+      const d = queues[i].headDue();
+      const floor = queues[i].headFloor();
+      const at = d - earlyNs > floor ? d - earlyNs : floor;
+      if (at < bestAt) {
+        bestAt = at;
+        bestDue = d;
+        best = i;
+      }
+    }
+    out.sendAtNs = bestAt;
+    if (best < 0) {
+      out.sent = sent;
+      return Infinity;
+    }
+    const now = clock();
+    if (bestAt > now) {
+      out.sent = sent;
+      return bestDue;
+    }
+    queues[best].sendHead(now - bestDue);
+    sent++;
+  }
+}
+
+/** A queue of due times with a floor that moves as it sends (a window held every k sends). */
+function flooredQueue(
+  name: string,
+  dues: number[],
+  every: number,
+  holdNs: number,
+  log: string[],
+): PacedQueue {
+  const q = [...dues];
+  let sends = 0;
+  let floor = -Infinity;
+  return {
+    headDue: () => (q.length ? q[0] : Infinity),
+    headFloor: () => floor,
+    sendHead: (late) => {
+      const due = q.shift()!;
+      log.push(`${name}:${due}:${late}`);
+      if (++sends % every === 0) floor = due + late + holdNs;
+    },
+  };
+}
+
+t.test('sendDue: the heap sends what the linear scan sends, in its order (property)', async (t) => {
+  let seed = 12345;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let round = 0; round < 200; round++) {
+    const n = 1 + Math.floor(rnd() * 40);
+    const spec = Array.from({ length: n }, () => {
+      const gap = 0.5e6 + Math.floor(rnd() * 4) * 1e6;
+      const start = Math.floor(rnd() * 5e6);
+      // Equal due times across queues now and then: the tie goes to the lower index.
+      const dues = Array.from({ length: Math.floor(rnd() * 30) }, (_, k) => start + k * gap);
+      return { dues, every: 1 + Math.floor(rnd() * 5), hold: Math.floor(rnd() * 3e6) };
+    });
+    const early = [EARLY_NS, 500e3, 1e6][round % 3];
+    const jitter = Array.from({ length: 400 }, () => Math.floor(rnd() * 2e6));
+    const logs: string[][] = [[], []];
+    const runs = [sendDueLinear, sendDue].map((f, k) => {
+      const qs = spec.map((s, i) => flooredQueue(`q${i}`, s.dues, s.every, s.hold, logs[k]));
+      let now = 0;
+      const results: number[] = [];
+      for (let pass = 0; pass < 400; pass++) {
+        const out = { sent: 0, sendAtNs: Infinity };
+        // The clock moves within a pass too (each read 7 µs later).
+        const next = f(qs, () => (now += 7e3), out, early);
+        results.push(next, out.sent, out.sendAtNs);
+        if (next === Infinity) break;
+        now = Math.max(now, out.sendAtNs) + jitter[pass];
+      }
+      return results;
+    });
+    if (logs[0].join() !== logs[1].join() || runs[0].join() !== runs[1].join()) {
+      t.fail(`round ${round}: ${n} queues differ`);
+      return;
+    }
+  }
+  t.pass('200 rounds of up to 40 queues: the same sends, order, lateness and next times');
+});

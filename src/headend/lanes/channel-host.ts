@@ -28,7 +28,12 @@ const VBR_BPS = 4_000_000;
 /** How often the lanes' copy of the guide is brought up to date. */
 const GUIDE_MS = 1000;
 /** How often a lane reports its channels. */
-const REPORT_MS = 250;
+const REPORT_MS = 500;
+/** A lost lane's channels are rebuilt in a new thread after this long… */
+const RESTART_MS = 1000;
+/** …unless it was lost more than MAX_RESTARTS times within RESTART_WINDOW_MS. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
 
 export interface BuildOptions {
   staggerIndex: number;
@@ -123,33 +128,17 @@ class LaneHost implements ChannelHost {
   /** Per lane: the guide ids it has, at which generation. */
   private readonly sent: Map<string, number>[];
   private guideOn = false;
+  private closed = false;
+  /** Per lane: when its thread was lost lately (ms). */
+  private readonly losses: number[][] = [];
 
   constructor(
     private readonly o: HostOptions,
     n: number,
   ) {
-    const { si } = o;
-    this.lanes = Array.from(
-      { length: n },
-      (_, lane) =>
-        new Lane({
-          init: {
-            lane,
-            pacing: o.pacing,
-            originalNetworkId: si.originalNetworkId,
-            nit: [...si.nit],
-            timezone: o.timezone,
-            country: si.country ?? null,
-            reportMs: REPORT_MS,
-          },
-          hub: o.hub,
-          log: o.log,
-          onStats: (l, stats) =>
-            o.onStats({ worker: l.lane, stats, channels: l.members.map((c) => label(c.config)) }),
-        }),
-    );
+    this.lanes = Array.from({ length: n }, (_, lane) => this.makeLane(lane, [...o.si.nit]));
     this.sent = this.lanes.map(() => new Map());
-    this.guideOn = si.guideOn?.() ?? false;
+    this.guideOn = o.si.guideOn?.() ?? false;
     o.log.log('info', 'channel-workers', { workers: n });
     this.guideTimer = setInterval(() => this.syncGuide(), GUIDE_MS);
     this.guideTimer.unref();
@@ -180,8 +169,62 @@ class LaneHost implements ChannelHost {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.guideTimer);
     await Promise.all(this.lanes.map((l) => l.close()));
+  }
+
+  private makeLane(lane: number, nit: Uint8Array[]): Lane {
+    const { o } = this;
+    return new Lane({
+      init: {
+        lane,
+        pacing: o.pacing,
+        originalNetworkId: o.si.originalNetworkId,
+        nit,
+        timezone: o.timezone,
+        country: o.si.country ?? null,
+        reportMs: REPORT_MS,
+      },
+      hub: o.hub,
+      log: o.log,
+      onStats: (l, stats) =>
+        o.onStats({ worker: l.lane, stats, channels: l.members.map((c) => label(c.config)) }),
+      onLost: (l, message) => this.lost(l, message),
+    });
+  }
+
+  /**
+   * A lane's thread was lost (a defect: it logged worker-failed with its channels): after
+   * RESTART_MS its channels are rebuilt in a new thread, unless it was lost MAX_RESTARTS
+   * times within RESTART_WINDOW_MS (then they stay down, and the log says so).
+   */
+  private lost(old: Lane, message: string): void {
+    const now = Date.now();
+    const recent = (this.losses[old.lane] ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
+    recent.push(now);
+    this.losses[old.lane] = recent;
+    const channels = old.members.map((c) => label(c.config));
+    if (recent.length > MAX_RESTARTS) {
+      this.o.log.log('error', 'worker-given-up', {
+        worker: old.lane,
+        message: `lost ${recent.length} times within ${RESTART_WINDOW_MS / 1000} s (last: ${message}); its channels stay down until a restart`,
+        channels,
+      });
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.closed) return;
+      const lane = this.makeLane(old.lane, [...old.lastNit]);
+      this.lanes[old.lane] = lane;
+      this.sent[old.lane] = new Map();
+      for (const c of old.members) {
+        this.sendGuide(lane, [c.config.epg]);
+        c.moveTo(lane);
+      }
+      this.o.log.log('warn', 'worker-restarted', { worker: old.lane, channels });
+    }, RESTART_MS);
+    timer.unref();
   }
 
   private place(spec: ChannelConfig): Lane {

@@ -54,26 +54,41 @@ export class LaneChannel implements ChannelHandle {
   private failure: string | undefined;
   private stopped = false;
   private finalRtp: RtpStreamState | undefined;
+  /** The RTP stream as last reported before its lane was lost (moveTo continues it). */
+  private lostRtp: RtpStreamState | undefined;
   private readonly taps = new Set<DatagramListener>();
   /** The channel whose output this one took over (a reload), for sharesOutputWith. */
   private readonly from: LaneChannel | undefined;
   readonly monitor: ChannelMonitorView;
   readonly programme: { setAlert(alert: ChannelAlert | null): void };
+  /** What a rebuild in a new lane needs (moveTo): the alert, started, RTSP destinations. */
+  private alert: ChannelAlert | null = null;
+  private started = false;
+  private readonly staggerIndex: number;
+  private readonly destinations = new Map<string, DestinationSpec>();
 
   constructor(
     public config: ChannelConfig,
     readonly id: number,
-    private readonly link: LaneLink,
+    private link: LaneLink,
     o: { staggerIndex: number; rtp?: { ssrc: number; seq: number }; carry?: LaneCarry },
   ) {
+    this.staggerIndex = o.staggerIndex;
     this.outputKey = outputKey(config.output);
     this.from = o.carry?.from;
+    // The kept output sends to the RTSP destinations of the channel it came from.
+    for (const [k, d] of o.carry?.from.destinations ?? []) this.destinations.set(k, d);
     this.monitor = {
       psiIntervals: () => this.report?.psi ?? { pat: EMPTY, pmt: EMPTY, sdt: EMPTY },
       siIntervals: () => this.report?.si ?? { nit: EMPTY, eit_pf: EMPTY, tdt: EMPTY, tot: EMPTY },
       pcrInterval: () => this.report?.pcr ?? EMPTY,
     };
-    this.programme = { setAlert: (a) => this.link.alert(this.id, a) };
+    this.programme = {
+      setAlert: (a) => {
+        this.alert = a;
+        this.link.alert(this.id, a);
+      },
+    };
     link.add(this, { staggerIndex: o.staggerIndex, rtp: o.rtp, carry: o.carry?.carry });
   }
 
@@ -86,7 +101,31 @@ export class LaneChannel implements ChannelHandle {
   }
 
   start(): void {
+    this.started = true;
     this.link.send({ t: 'start', id: this.id });
+  }
+
+  /**
+   * Rebuilds the channel in `link` (its lane's thread was lost): the same config, continuing
+   * its RTP stream (SSRC, sequence) from the last report, under the alert it was under, with
+   * its taps and RTSP destinations. The output starts a new timeline there: one discontinuity,
+   * where the thread's loss already made a gap.
+   */
+  moveTo(link: LaneLink): void {
+    if (this.stopped) return;
+    this.link = link;
+    this.failure = undefined;
+    const rtp = this.report?.rtp ?? this.lostRtp;
+    this.report = undefined;
+    link.add(this, {
+      staggerIndex: this.staggerIndex,
+      rtp: rtp && { ssrc: rtp.ssrc, seq: rtp.nextSeq },
+    });
+    if (this.alert) link.alert(this.id, this.alert);
+    if (this.started) link.send({ t: 'start', id: this.id });
+    if (this.taps.size > 0) link.send({ t: 'tap', id: this.id, on: true });
+    for (const d of this.destinations.values())
+      void link.request({ t: 'dest-add', id: this.id, dest: d });
   }
 
   async stop(opts: { keepOutput?: boolean } = {}): Promise<CarriedOutput | null> {
@@ -116,6 +155,7 @@ export class LaneChannel implements ChannelHandle {
   /** The lane is gone (its thread failed). */
   onLaneLost(message: string): void {
     this.failure = message;
+    this.lostRtp = this.report?.rtp ?? this.lostRtp;
     this.report = undefined;
   }
 
@@ -202,10 +242,12 @@ export class LaneChannel implements ChannelHandle {
   async addRtpDestination(d: DestinationSpec): Promise<void> {
     const r = await this.link.request({ t: 'dest-add', id: this.id, dest: d });
     if (r.error !== undefined) throw new Error(r.error);
+    this.destinations.set(d.id, d);
     if (r.rtp && this.report) this.report = { ...this.report, rtp: r.rtp };
   }
 
   async removeRtpDestination(id: string): Promise<void> {
+    this.destinations.delete(id);
     const r = await this.link.request({ t: 'dest-remove', id: this.id, destId: id });
     if (r.error !== undefined) throw new Error(r.error);
   }

@@ -24,6 +24,8 @@ export interface LaneOptions {
   hub: SourceProvider;
   log: Logger;
   onStats: (lane: Lane, st: PacerStats) => void;
+  /** The thread was lost (an error, or it exited unasked): its channels with it. */
+  onLost?: (lane: Lane, message: string) => void;
 }
 
 export class Lane implements LaneLink {
@@ -55,6 +57,11 @@ export class Lane implements LaneLink {
     );
     this.stateTimer = setInterval(() => this.sendStates(), STATE_MS);
     this.stateTimer.unref();
+  }
+
+  /** The NIT sections it was last given (a replacement lane starts with them). */
+  get lastNit(): readonly Uint8Array[] {
+    return this.nit ?? this.o.init.nit;
   }
 
   /** The lane's channels (names for the log and metrics). */
@@ -177,8 +184,9 @@ export class Lane implements LaneLink {
       spec,
       {
         data: (chunk) => {
-          // A copy of its own: the chunk may be a view of a pooled buffer.
-          const own = chunk.slice();
+          // A copy of its own to hand over: the chunk may be a view of a pooled buffer, or go
+          // to other subscribers too (Buffer#slice would not copy: new Uint8Array does).
+          const own = new Uint8Array(chunk);
           this.post({ t: 'src-data', sub, chunk: own }, [own.buffer]);
         },
         restarted: () => this.post({ t: 'src-restarted', sub }),
@@ -211,6 +219,7 @@ export class Lane implements LaneLink {
     if (!this.closing)
       this.o.log.log('error', 'worker-failed', { worker: this.lane, message, channels: names });
     for (const c of this.channels.values()) c.onLaneLost(message);
+    if (!this.closing) this.o.onLost?.(this, message);
   }
 }
 

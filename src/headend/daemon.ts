@@ -17,11 +17,11 @@
 // Stop (SIGTERM/SIGINT): services first, RTSP → SAP → HTTP → any others (newest first), so no
 // client is accepted while channels go away and SAP sends its deletions; then channels,
 // sources (ffmpeg children: killed, and started with a parent-death signal so they die with a
-// SIGKILLed daemon too), the channel workers and pacers. runDaemon gives this STOP_DEADLINE_MS (5 s) from the
-// signal and returns 0; a signal that comes again meanwhile is logged (`stop-signal-again`)
-// and the clean stop goes on. Past the deadline it logs `stop-timeout` with what had not
-// stopped, kills the ffmpeg children left and returns EXIT_STOP_TIMEOUT: `headend run` then
-// exits at once, whatever is still pending.
+// SIGKILLed daemon too), the channel workers and pacers. runDaemon gives this
+// STOP_DEADLINE_MS (5 s) from the signal and returns 0; a signal that comes again meanwhile is
+// logged (`stop-signal-again`) and the clean stop goes on. Past the deadline it logs
+// `stop-timeout` with what had not stopped, kills the ffmpeg children left and returns
+// EXIT_STOP_TIMEOUT: `headend run` then exits at once, whatever is still pending.
 
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

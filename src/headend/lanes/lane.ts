@@ -2,7 +2,8 @@
 // commands of its LaneChannels, serves the sources it cannot open itself from the main thread's
 // SourceHub (and tells it their state every STATE_MS), logs its lines, hands its reports and
 // tapped datagrams to its LaneChannels and its pacer's figures to the stall watch and the
-// metrics. A lane whose thread fails takes its channels down and says so; the others go on.
+// metrics. A lane whose thread fails takes its channels down and says so (worker-failed); the
+// others go on, and the host (channel-host.ts) rebuilds them in a new thread.
 
 import type { Worker } from 'node:worker_threads';
 import type { ChannelAlert } from '../channel/programme.js';
@@ -16,6 +17,9 @@ import type { FromLane, LaneInit, ToLane } from './protocol.js';
 
 /** How often the lane hears the state of the sources the main thread serves it. */
 const STATE_MS = 500;
+/** Relayed source bytes go to the lane at least this often (or when their buffer is full). */
+const RELAY_MS = 5;
+const RELAY_MIN_BYTES = 4096;
 
 type Reply = Extract<FromLane, { t: 'reply' }>;
 
@@ -180,21 +184,52 @@ export class Lane implements LaneLink {
     spec: Extract<FromLane, { t: 'src-sub' }>['spec'],
     stallMs?: number,
   ): void {
+    // Bytes gathered for up to RELAY_MS into one buffer of their own (a chunk may be a view of
+    // a buffer its source reuses, or go to other subscribers too), handed over as one message
+    // per batch instead of one per pipe read: the source's timing is in its PCRs, not its
+    // arrival. The buffer is sized from the last batch, so a slow source allocates little.
+    let buf: Uint8Array | null = null;
+    let used = 0;
+    let last = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const flush = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (buf === null) return;
+      const chunk = buf.subarray(0, used);
+      this.post({ t: 'src-data', sub, chunk }, [buf.buffer as ArrayBuffer]);
+      last = used;
+      buf = null;
+      used = 0;
+    };
     const off = this.o.hub.subscribe(
       spec,
       {
         data: (chunk) => {
-          // A copy of its own to hand over: the chunk may be a view of a pooled buffer, or go
-          // to other subscribers too (Buffer#slice would not copy: new Uint8Array does).
-          const own = new Uint8Array(chunk);
-          this.post({ t: 'src-data', sub, chunk: own }, [own.buffer]);
+          if (buf !== null && used + chunk.length > buf.length) flush();
+          buf ??= new Uint8Array(Math.max(chunk.length, 2 * last, RELAY_MIN_BYTES));
+          buf.set(chunk, used);
+          used += chunk.length;
+          timer ??= setTimeout(flush, RELAY_MS);
         },
-        restarted: () => this.post({ t: 'src-restarted', sub }),
-        failed: (reason, message) => this.post({ t: 'src-failed', sub, reason, message }),
+        restarted: () => {
+          flush();
+          this.post({ t: 'src-restarted', sub });
+        },
+        failed: (reason, message) => {
+          flush();
+          this.post({ t: 'src-failed', sub, reason, message });
+        },
       },
       stallMs === undefined ? undefined : { stallMs },
     );
-    this.subs.set(sub, [spec.key, off]);
+    this.subs.set(sub, [
+      spec.key,
+      () => {
+        if (timer) clearTimeout(timer);
+        off();
+      },
+    ]);
   }
 
   private sendStates(): void {

@@ -59,7 +59,7 @@ export type ToLane =
       config: ChannelConfig;
       staggerIndex: number;
       rtp?: { ssrc: number; seq: number };
-      /** A running output this lane kept (a `stopped` reply's carry) that the channel takes over. */
+      /** An output this lane kept (a stop reply's carry) that the channel takes over. */
       carry?: number;
     }
   | { t: 'start'; id: number }

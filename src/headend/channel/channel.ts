@@ -26,6 +26,7 @@ import { EPG_PASSTHROUGH } from '../config/network.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import { everyTick } from './ticker.js';
+import { updatedConfig } from './handle.js';
 import { monotonicNs } from '../../scheduler/mono-clock.js';
 import type {
   DatagramListener,
@@ -303,16 +304,7 @@ export class Channel {
     const prev = this.config;
     this.eit?.invalidate();
     const passChanged = (prev.epg === EPG_PASSTHROUGH) !== (next.epg === EPG_PASSTHROUGH);
-    this.config = {
-      ...prev,
-      number: next.number,
-      name: next.name,
-      provider: next.provider,
-      slug: next.slug,
-      programNumber: next.programNumber,
-      transportStreamId: next.transportStreamId,
-      epg: next.epg,
-    };
+    this.config = updatedConfig.identity(prev, next);
     this.log = this.deps.log.child({ channel: `${next.number} ${next.name}` });
     if (passChanged) this.configureEit();
     // Passed-through sections carry the output's ids: made again with the new ones.
@@ -340,12 +332,7 @@ export class Channel {
   updateMux(next: ChannelConfig): void {
     const prev = this.config;
     const ppd = next.output.packetsPerDatagram;
-    this.config = {
-      ...prev,
-      bitrate: next.bitrate,
-      psiIntervalMs: next.psiIntervalMs,
-      output: { ...prev.output, packetsPerDatagram: ppd },
-    };
+    this.config = updatedConfig.mux(prev, next);
     this.output.setMux(next, {
       packetsPerDatagram: prev.output.packetsPerDatagram,
       bitrate: prev.bitrate,
@@ -553,7 +540,7 @@ export class Channel {
 
   /** Reload: new timetable rules, followed from now on (sources in use carry on). */
   updateSchedule(next: ChannelConfig): void {
-    this.config = { ...this.config, schedule: next.schedule, group: next.group };
+    this.config = updatedConfig.schedule(this.config, next);
     this.programme.setSchedule(next.schedule);
   }
 

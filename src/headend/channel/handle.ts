@@ -60,3 +60,34 @@ export interface ChannelHandle {
   rtpState(): RtpStreamState | undefined;
   pacingLateness(): PacingLateness | undefined;
 }
+
+/**
+ * A running channel's config after an in-place reload (reload/config-diff.ts updateKinds):
+ * what each kind of update takes from the new entry, the rest as it runs.
+ */
+export const updatedConfig = {
+  /** Name, number, provider, slug, program_number, transport_stream_id, epg. */
+  identity: (prev: ChannelConfig, next: ChannelConfig): ChannelConfig => ({
+    ...prev,
+    number: next.number,
+    name: next.name,
+    provider: next.provider,
+    slug: next.slug,
+    programNumber: next.programNumber,
+    transportStreamId: next.transportStreamId,
+    epg: next.epg,
+  }),
+  /** Bitrate (CBR rate or VBR), psi_interval, packets per datagram. */
+  mux: (prev: ChannelConfig, next: ChannelConfig): ChannelConfig => ({
+    ...prev,
+    bitrate: next.bitrate,
+    psiIntervalMs: next.psiIntervalMs,
+    output: { ...prev.output, packetsPerDatagram: next.output.packetsPerDatagram },
+  }),
+  /** The timetable and the alert zone (group). */
+  schedule: (prev: ChannelConfig, next: ChannelConfig): ChannelConfig => ({
+    ...prev,
+    schedule: next.schedule,
+    group: next.group,
+  }),
+};

@@ -4,11 +4,12 @@
 // goes to the lane as a command.
 
 import type { ChannelAlert } from '../channel/programme.js';
-import type {
-  CarriedOutput,
-  ChannelHandle,
-  ChannelMonitorView,
-  PacingLateness,
+import {
+  updatedConfig,
+  type CarriedOutput,
+  type ChannelHandle,
+  type ChannelMonitorView,
+  type PacingLateness,
 } from '../channel/handle.js';
 import { outputKey } from '../channel/output-key.js';
 import type { ChannelConfig, ChannelStatus, DatagramListener } from '../channel/types.js';
@@ -187,31 +188,17 @@ export class LaneChannel implements ChannelHandle {
   }
 
   updateIdentity(next: ChannelConfig): Promise<void> {
-    this.config = {
-      ...this.config,
-      number: next.number,
-      name: next.name,
-      provider: next.provider,
-      slug: next.slug,
-      programNumber: next.programNumber,
-      transportStreamId: next.transportStreamId,
-      epg: next.epg,
-    };
+    this.config = updatedConfig.identity(this.config, next);
     return this.link.update(this.id, 'identity', next);
   }
 
   updateMux(next: ChannelConfig): Promise<void> {
-    this.config = {
-      ...this.config,
-      bitrate: next.bitrate,
-      psiIntervalMs: next.psiIntervalMs,
-      output: { ...this.config.output, packetsPerDatagram: next.output.packetsPerDatagram },
-    };
+    this.config = updatedConfig.mux(this.config, next);
     return this.link.update(this.id, 'mux', next);
   }
 
   updateSchedule(next: ChannelConfig): Promise<void> {
-    this.config = { ...this.config, schedule: next.schedule, group: next.group };
+    this.config = updatedConfig.schedule(this.config, next);
     return this.link.update(this.id, 'schedule', next);
   }
 

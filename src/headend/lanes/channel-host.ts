@@ -131,6 +131,8 @@ class LaneHost implements ChannelHost {
   private closed = false;
   /** Per lane: when its thread was lost lately (ms). */
   private readonly losses: number[][] = [];
+  /** Lanes lost too often to be rebuilt (worker-given-up). */
+  private readonly givenUp = new Set<number>();
 
   constructor(
     private readonly o: HostOptions,
@@ -206,6 +208,7 @@ class LaneHost implements ChannelHost {
     this.losses[old.lane] = recent;
     const channels = old.members.map((c) => label(c.config));
     if (recent.length > MAX_RESTARTS) {
+      this.givenUp.add(old.lane);
       this.o.log.log('error', 'worker-given-up', {
         worker: old.lane,
         message: `lost ${recent.length} times within ${RESTART_WINDOW_MS / 1000} s (last: ${message}); its channels stay down until a restart`,
@@ -228,13 +231,16 @@ class LaneHost implements ChannelHost {
   }
 
   private place(spec: ChannelConfig): Lane {
+    // A lane given up on takes no new channel while another can (it would only be down).
+    const open = this.lanes.filter((l) => !this.givenUp.has(l.lane));
+    const lanes = open.length > 0 ? open : this.lanes;
     const keys = new Set(spec.sources.map((s) => s.key));
-    const sharing = this.lanes.find((l) =>
+    const sharing = lanes.find((l) =>
       l.members.some((c) => c.config.sources.some((s) => keys.has(s.key))),
     );
     if (sharing) return sharing;
-    let best = this.lanes[0]!;
-    for (const l of this.lanes) {
+    let best = lanes[0]!;
+    for (const l of lanes) {
       const d = l.load(VBR_BPS) - best.load(VBR_BPS);
       if (d < 0 || (d === 0 && l.members.length < best.members.length)) best = l;
     }

@@ -3,7 +3,8 @@
 // one input share a lane, another goes to the least loaded one; each lane's output reaches a
 // receiver; a lane whose thread is lost says so (worker-failed, its channels down, the other
 // lane's channel streaming on) and its channels are rebuilt in a new thread (worker-restarted)
-// with their RTP stream (SSRC) continued and their datagrams flowing again.
+// with their RTP stream (SSRC) continued and their datagrams flowing again; a lane lost four
+// times within a minute is given up, and new channels go to the lanes that run.
 import '../../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { createSocket } from 'node:dgram';
@@ -162,10 +163,38 @@ t.test('two lanes: placement, output, a lost thread rebuilt', async (t) => {
   t.equal(chs[0].rtpState()?.ssrc, ssrc, 'its RTP stream goes on (same SSRC)');
   t.equal(chs[0].lane, laneA, 'in the same lane number');
 
-  await Promise.all(chs.map((c) => c.stop()));
+  // Lost three times more within the minute: the fourth loss is not rebuilt.
+  for (let k = 2; k <= 4; k++) {
+    const restarts = lines.filter((l) => l.event === 'worker-restarted').length;
+    await lanes[laneA].worker.terminate();
+    if (k < 4)
+      t.ok(
+        await until(
+          () => lines.filter((l) => l.event === 'worker-restarted').length > restarts,
+          4000,
+        ),
+        `loss ${k}: rebuilt`,
+      );
+  }
+  t.ok(
+    await until(() => lines.some((l) => l.event === 'worker-given-up'), 2000),
+    'loss 4: given up, and said so',
+  );
+  await sleep(1500);
+  t.equal(chs[0].status().state, 'down', 'its channels stay down');
+  // A new channel of the same input would join that lane; it goes to the one that works.
+  const late = host.build(channel(4, 'a'), {
+    staggerIndex: 3,
+    si: { originalNetworkId: 1, nit: [] },
+  }) as LaneChannel;
+  t.equal(late.lane, chs[2].lane, 'a channel built after goes to the lane that runs');
+
+  await Promise.all([...chs, late].map((c) => c.stop()));
   await host.close();
   t.same(
-    lines.filter((l) => l.level === 'error' && l.event !== 'worker-failed'),
+    lines.filter(
+      (l) => l.level === 'error' && l.event !== 'worker-failed' && l.event !== 'worker-given-up',
+    ),
     [],
     'no other error',
   );

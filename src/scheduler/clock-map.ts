@@ -58,6 +58,27 @@ export interface ClockMapStats {
   setpointMs: number;
 }
 
+/** A ClockMap's state (plain numbers): an output moved to another thread keeps its due times. */
+export interface ClockMapState {
+  anchored: boolean;
+  baseNs: number;
+  basePcr: number;
+  skew: number;
+  integral: number;
+  leadNs: number;
+  anchorNow: number;
+  setpoint: number;
+  calSum: number;
+  calN: number;
+  accSum: number;
+  accN: number;
+  lastUpdate: number;
+  lastPcr: number;
+  lastDue: number;
+  lastStepNs: number;
+  reanchors: number;
+}
+
 export class ClockMap {
   private readonly latencyNs: number;
   private anchored = false;
@@ -90,6 +111,34 @@ export class ClockMap {
       reanchors: this.reanchors,
       setpointMs: this.setpoint < 0 ? -1 : this.setpoint / 1e6,
     };
+  }
+
+  /** Its state, for a ClockMap that goes on in another thread of this process (one monotonic clock). */
+  state(): ClockMapState {
+    return {
+      anchored: this.anchored,
+      baseNs: this.baseNs,
+      basePcr: this.basePcr,
+      skew: this.skew,
+      integral: this.integral,
+      leadNs: this.leadNs,
+      anchorNow: this.anchorNow,
+      setpoint: this.setpoint,
+      calSum: this.calSum,
+      calN: this.calN,
+      accSum: this.accSum,
+      accN: this.accN,
+      lastUpdate: this.lastUpdate,
+      lastPcr: this.lastPcr,
+      lastDue: this.lastDue,
+      lastStepNs: this.lastStepNs,
+      reanchors: this.reanchors,
+    };
+  }
+
+  /** Goes on from another ClockMap's state(): the same line from stream time to due time. */
+  restore(s: ClockMapState): void {
+    Object.assign(this, s);
   }
 
   /** Due time (monotonic ns) of the datagram whose stream time is pcr27, produced at nowNs. */

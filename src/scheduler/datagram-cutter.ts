@@ -25,6 +25,18 @@ export interface DatagramCutterOptions {
   packetsPerDatagram: number;
 }
 
+/** A cutter's state (DatagramCutter.state): a datagram begun, its size, where a size change waits. */
+export interface DatagramCutterState {
+  n: number;
+  /** The packets of the datagram begun (carried of them), and its time. */
+  carry: Uint8Array;
+  carryT: number;
+  packets: number;
+  switchAt: number;
+  switchN: number;
+  datagrams: number;
+}
+
 export class DatagramCutter {
   /** Datagrams handed on. */
   datagrams = 0;
@@ -62,6 +74,31 @@ export class DatagramCutter {
       this.switchAt = this.packets + (this.carried > 0 ? this.n - this.carried : 0);
     this.switchN = n;
     return this.switchAt;
+  }
+
+  /** Its state, for a cutter that goes on in another thread (the datagram begun is copied). */
+  state(): DatagramCutterState {
+    return {
+      n: this.n,
+      carry: this.carry.slice(0, this.carried * TS_PACKET_SIZE),
+      carryT: this.carryT,
+      packets: this.packets,
+      switchAt: this.switchAt,
+      switchN: this.switchN,
+      datagrams: this.datagrams,
+    };
+  }
+
+  /** Goes on from another cutter's state(): the datagram it began completes here. */
+  restore(s: DatagramCutterState): void {
+    this.n = s.n;
+    this.carry.set(s.carry);
+    this.carried = s.carry.length / TS_PACKET_SIZE;
+    this.carryT = s.carryT;
+    this.packets = s.packets;
+    this.switchAt = s.switchAt;
+    this.switchN = s.switchN;
+    this.datagrams = s.datagrams;
   }
 
   /** Packets received but not yet handed on (the start of the next datagram). */

@@ -5,7 +5,10 @@
 // clean (TR 101 290 priority 1), the workers and what runs where are in the log, each worker's
 // pacing thread is in /metrics with a `worker` label, /api/channels shows every channel
 // running; a reload that changes one channel's source keeps it in its worker with its output
-// (zero continuity errors across it) while the others stream on; the stop is clean.
+// (zero continuity errors across it) while the others stream on; a reload that makes a channel
+// read the input of the other worker's channels moves it there with its output handed over
+// between the threads (the recording across both reloads: zero continuity errors, zero
+// priority-1 errors); the stop is clean.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
@@ -31,7 +34,7 @@ const IN = { group: '239.255.47.9', port: 6479 };
 const OUTS = [1, 2, 3, 4].map((k) => ({ group: `239.255.47.${k}`, port: 6470 + k }));
 const TEXTS = [3, 4].map((k) => marker(`wk${k}`));
 
-function configText(pattern: string): string {
+function configText(pattern: string, fourthReadsInput = false): string {
   const url = `udp://@${IN.group}:${IN.port}?interface=127.0.0.1`;
   const test = (k: number, p: string): string =>
     `    source:\n      test: { pattern: ${p}, resolution: 320x180, rate: 15, bitrate: 150k, ` +
@@ -42,7 +45,9 @@ function configText(pattern: string): string {
     OUTS.map(
       (o, i) =>
         `  - number: ${i + 1}\n    name: W${i + 1}\n    output: udp://${o.group}:${o.port}\n` +
-        (i < 2 ? `    source: ${url}\n` : test(i + 1, i === 2 ? pattern : 'smpte')),
+        (i < 2 || (i === 3 && fourthReadsInput)
+          ? `    source: ${url}\n`
+          : test(i + 1, i === 2 ? pattern : 'smpte')),
     ).join('')
   );
 }
@@ -113,7 +118,49 @@ t.test(
       from,
     );
     t.equal(up.worker, workerOf(3), 'in the same worker');
-    await sleep(2000);
+    t.notOk(
+      d.events.slice(from).some((e) => e.event === 'channel-moved'),
+      'no channel moves',
+    );
+
+    // A reload that makes channel 4 read the input of channels 1 and 2: it moves to their
+    // worker, its output with it (handed over between the threads), and the input is still
+    // received once.
+    await sleep(1000);
+    const from2 = d.events.length;
+    writeFileSync(file, configText('testsrc', true));
+    d.proc.kill('SIGHUP');
+    const r2 = await d.waitFor((e) => e.event === 'reload', 15_000, from2);
+    t.same(r2.restarted, ['w4'], 'channel 4 restarts');
+    const moved = await d.waitFor((e) => e.event === 'channel-moved', 15_000, from2);
+    t.match(
+      moved,
+      { channel: '4 W4', from: workerOf(4), to: workerOf(1) },
+      'channel 4 moves to the worker that receives its new input',
+    );
+    const up4 = await d.waitFor(
+      (e) => e.event === 'source-up' && e.channel === '4 W4',
+      20_000,
+      from2,
+    );
+    t.equal(up4.worker, workerOf(1), 'and runs there');
+    t.equal(
+      d.events.filter((e) => e.event === 'source-start' && String(e.source).includes(IN.group))
+        .length,
+      1,
+      'the shared input is still opened once',
+    );
+    const probe4 = await ffprobeJson(OUTS[3]!.group, OUTS[3]!.port, 8);
+    const kinds4 = (probe4.streams ?? []).map((s) => s.codec_type);
+    t.ok(
+      kinds4.includes('video') && kinds4.includes('audio'),
+      'W4 after the move: ffprobe reads video and audio',
+    );
+    t.notOk(
+      d.events.slice(from2).some((e) => e.level === 'error'),
+      'no error logged across the move',
+    );
+    await sleep(1000);
     await Promise.all(recs.map((x) => x.close()));
     recs.forEach((rec, i) => {
       const rep = analyzeRecording(rec);

@@ -24,6 +24,7 @@ import { OutputHealth } from './output-health.js';
 import { CbrWatch } from './cbr-watch.js';
 import { BehindWatch } from './behind-watch.js';
 import type { ChannelConfig, DatagramListener, OutputQueue, OutputScheduler } from './types.js';
+import type { OutputHandoff } from './output-handoff.js';
 
 /**
  * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
@@ -40,6 +41,8 @@ export interface RunningOutput {
   packetsPerDatagram: number;
   lastDueNs: number;
   lastPcr27: number;
+  /** Datagrams queued so far (the next one's RTP sequence is the queue's first + this). */
+  queued: number;
 }
 
 export interface ChannelOutputDeps {
@@ -54,6 +57,8 @@ export interface ChannelOutputDeps {
   rtp?: { ssrc: number; seq: number };
   /** The running output to take over: ChannelDeps.output. */
   kept?: RunningOutput;
+  /** An output handed over from another thread to go on from: ChannelDeps.handoff. */
+  handoff?: OutputHandoff;
   /** NIT original_network_id and the TOT's local time offsets (ChannelSi). */
   originalNetworkId?: number;
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
@@ -79,6 +84,8 @@ export class ChannelOutput {
   /** Output time of the last datagram queued (RTP clock for RTCP). */
   private lastPcr27 = NaN;
   private bytesOut = 0;
+  /** Datagrams queued (RunningOutput.queued). */
+  private queued = 0;
   private rateBytes = 0;
   private rateSinceNs = 0;
   private rate = 0;
@@ -129,6 +136,7 @@ export class ChannelOutput {
     this.clock = kept?.clock ?? new ClockMap({ latencyMs: deps.latencyMs });
     this.monitor = kept?.monitor ?? new OutputMonitor();
     if (kept) this.takeOver(kept, config, sink, out);
+    else if (deps.handoff) this.resume(deps.handoff, config);
   }
 
   /**
@@ -146,16 +154,36 @@ export class ChannelOutput {
     this.queue = kept.queue;
     this.lastDueNs = kept.lastDueNs;
     this.lastPcr27 = kept.lastPcr27;
+    this.queued = kept.queued;
     kept.remuxer.setSink(sink);
     kept.cutter.setOut(out);
-    kept.remuxer.setIdentity({
+    this.goOn(c, kept.packetsPerDatagram);
+  }
+
+  /**
+   * Goes on from an output another thread ran (output-handoff.ts): its remuxer, cutter and
+   * clock states; the queue is this thread's own, opened with the RTP stream continued
+   * (ChannelDeps.rtp), its first datagram due after the old queue's last.
+   */
+  private resume(h: OutputHandoff, c: ChannelConfig): void {
+    this.remuxer.restore(h.remuxer);
+    this.cutter.restore(h.cutter);
+    this.clock.restore(h.clock);
+    this.lastDueNs = h.lastDueNs;
+    this.lastPcr27 = h.lastPcr27;
+    this.goOn(c, h.packetsPerDatagram);
+  }
+
+  /** A continued output takes the channel's identity and mux, and splices to its source. */
+  private goOn(c: ChannelConfig, packetsPerDatagram: number): void {
+    this.remuxer.setIdentity({
       serviceName: c.name,
       providerName: c.provider,
       programNumber: c.programNumber,
       transportStreamId: c.transportStreamId,
     });
-    this.setMux(c, { packetsPerDatagram: kept.packetsPerDatagram, bitrate: c.bitrate });
-    kept.remuxer.splice(c.sources[0]?.service ?? null);
+    this.setMux(c, { packetsPerDatagram, bitrate: c.bitrate });
+    this.remuxer.splice(c.sources[0]?.service ?? null);
   }
 
   /**
@@ -201,6 +229,7 @@ export class ChannelOutput {
       packetsPerDatagram,
       lastDueNs: this.lastDueNs,
       lastPcr27: this.lastPcr27,
+      queued: this.queued,
     };
   }
 
@@ -233,6 +262,7 @@ export class ChannelOutput {
     if (!q) return; // closed: the remuxer's last slots go nowhere
     const due = this.clock.dueNs(t27, this.deps.nowNs());
     this.lastDueNs = due;
+    this.queued++;
     this.bytesOut += bytes.length;
     this.lastPcr27 = t27;
     q.enqueue(bytes, due, t27);

@@ -39,6 +39,8 @@ import type {
   SourceProvider,
 } from './types.js';
 
+import type { OutputHandoff } from './output-handoff.js';
+
 export type { RunningOutput } from './channel-output.js';
 
 export interface ChannelDeps {
@@ -64,6 +66,11 @@ export interface ChannelDeps {
    * channel's source, as a failover would be.
    */
   output?: RunningOutput;
+  /**
+   * The output a channel in another thread ran (a reload moved the channel to another channel
+   * worker: output-handoff.ts), gone on from where it stands; `rtp` continues its RTP stream.
+   */
+  handoff?: OutputHandoff;
   /** The network SI every output carries (NIT, TDT/TOT); none when absent. */
   si?: ChannelSi;
   /** Wall clock in ms (default Date.now), for the TDT/TOT and the timetable. */
@@ -172,6 +179,7 @@ export class Channel {
       latencyMs: this.latencyMs,
       rtp: deps.rtp,
       kept: deps.output,
+      handoff: deps.handoff,
       originalNetworkId: deps.si?.originalNetworkId,
       localTimeOffsets: deps.si?.localTimeOffsets,
       log: (level, event, fields) => this.log.log(level, event, fields),

@@ -7,8 +7,9 @@
 // it; a channel that reads a source another channel of a lane reads (one multicast input or
 // MPTS, many services) goes to that lane, so the input is received once; any other goes to the
 // lane with the least nominal bitrate (VBR counted at VBR_BPS), then the fewest channels.
-// Channels never move between lanes while they run: their output, continuity and timeline stay
-// where they are.
+// A running channel moves only when a reload rebuilds it to read an input another lane
+// receives (and its own lane does not): its output goes with it (output-handoff.ts), the
+// receivers see one stream go on with its continuity counters and timeline.
 
 import { availableParallelism } from 'node:os';
 import { Channel, type ChannelSi, type RunningOutput } from '../channel/channel.js';
@@ -148,8 +149,23 @@ class LaneHost implements ChannelHost {
 
   build(spec: ChannelConfig, b: BuildOptions): ChannelHandle {
     const carry = b.carry as LaneCarry | undefined;
-    const lane = carry ? this.lanes[carry.lane]! : this.place(spec);
+    const from = carry ? this.lanes[carry.lane]! : undefined;
+    const lane = from && carry ? this.placeKept(spec, from, carry.from) : this.place(spec);
     this.sendGuide(lane, [spec.epg]);
+    if (from && carry && lane !== from) {
+      // The kept output moves with the channel: the old lane hands its state over.
+      this.o.log.log('info', 'channel-moved', {
+        channel: label(spec),
+        from: from.lane,
+        to: lane.lane,
+        reason: 'its input is received there',
+      });
+      return new LaneChannel(spec, this.nextId++, lane, {
+        staggerIndex: b.staggerIndex,
+        rtp: b.rtp,
+        moved: { from: carry.from, handoff: from.exportCarry(carry.carry) },
+      });
+    }
     return new LaneChannel(spec, this.nextId++, lane, {
       staggerIndex: b.staggerIndex,
       rtp: b.rtp,
@@ -230,14 +246,33 @@ class LaneHost implements ChannelHost {
     timer.unref();
   }
 
-  private place(spec: ChannelConfig): Lane {
-    // A lane given up on takes no new channel while another can (it would only be down).
+  /** The lanes that take new channels: a lane given up on does not while another can. */
+  private openLanes(): Lane[] {
     const open = this.lanes.filter((l) => !this.givenUp.has(l.lane));
-    const lanes = open.length > 0 ? open : this.lanes;
+    return open.length > 0 ? open : this.lanes;
+  }
+
+  /** The first lane with a channel (other than `except`) that reads one of spec's sources. */
+  private sharing(spec: ChannelConfig, lanes: Lane[], except?: LaneChannel): Lane | undefined {
     const keys = new Set(spec.sources.map((s) => s.key));
-    const sharing = lanes.find((l) =>
-      l.members.some((c) => c.config.sources.some((s) => keys.has(s.key))),
+    return lanes.find((l) =>
+      l.members.some((c) => c !== except && c.config.sources.some((s) => keys.has(s.key))),
     );
+  }
+
+  /**
+   * A channel rebuilt with its output kept (`old` ran it in `from`) stays there, unless it now
+   * reads an input that channels of another lane receive and none of `from`'s does: then it
+   * moves there with its output, so the input is received once.
+   */
+  private placeKept(spec: ChannelConfig, from: Lane, old: LaneChannel): Lane {
+    if (this.sharing(spec, [from], old)) return from;
+    return this.sharing(spec, this.openLanes(), old) ?? from;
+  }
+
+  private place(spec: ChannelConfig): Lane {
+    const lanes = this.openLanes();
+    const sharing = this.sharing(spec, lanes);
     if (sharing) return sharing;
     let best = lanes[0]!;
     for (const l of lanes) {

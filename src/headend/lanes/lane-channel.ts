@@ -17,14 +17,22 @@ import type { HistogramSnapshot } from '../metrics/types.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { ChannelReport, FromLane } from './protocol.js';
+import type { OutputHandoff } from '../channel/output-handoff.js';
+
+/** How a channel is added to a lane. */
+export interface LaneAdd {
+  staggerIndex: number;
+  rtp?: { ssrc: number; seq: number };
+  /** An output the lane kept (a stop reply's carry). */
+  carry?: number;
+  /** An output another lane hands over (Lane.exportCarry); the add waits for it. */
+  handoff?: Promise<OutputHandoff | undefined>;
+}
 
 /** What a LaneChannel needs of its lane (lane.ts). */
 export interface LaneLink {
   readonly lane: number;
-  add(
-    ch: LaneChannel,
-    o: { staggerIndex: number; rtp?: { ssrc: number; seq: number }; carry?: number },
-  ): void;
+  add(ch: LaneChannel, o: LaneAdd): void;
   send(m: { t: 'start' | 'tap'; id: number; on?: boolean }): void;
   /** Resolves once the lane has applied it (its log lines are in). */
   update(id: number, kind: 'identity' | 'mux' | 'schedule', config: ChannelConfig): Promise<void>;
@@ -45,6 +53,12 @@ export interface LaneCarry {
   carry: number;
   /** The channel that sent through it. */
   from: LaneChannel;
+}
+
+/** A kept output moved to another lane: its state as the old lane hands it over. */
+export interface LaneMove {
+  from: LaneChannel;
+  handoff: Promise<OutputHandoff | undefined>;
 }
 
 const EMPTY: HistogramSnapshot = { buckets: [], counts: [], sum: 0, count: 0 };
@@ -72,13 +86,18 @@ export class LaneChannel implements ChannelHandle {
     public config: ChannelConfig,
     readonly id: number,
     private link: LaneLink,
-    o: { staggerIndex: number; rtp?: { ssrc: number; seq: number }; carry?: LaneCarry },
+    o: {
+      staggerIndex: number;
+      rtp?: { ssrc: number; seq: number };
+      carry?: LaneCarry;
+      moved?: LaneMove;
+    },
   ) {
     this.staggerIndex = o.staggerIndex;
     this.outputKey = outputKey(config.output);
-    this.from = o.carry?.from;
+    this.from = o.carry?.from ?? o.moved?.from;
     // The kept output sends to the RTSP destinations of the channel it came from.
-    for (const [k, d] of o.carry?.from.destinations ?? []) this.destinations.set(k, d);
+    for (const [k, d] of this.from?.destinations ?? []) this.destinations.set(k, d);
     this.monitor = {
       psiIntervals: () => this.report?.psi ?? { pat: EMPTY, pmt: EMPTY, sdt: EMPTY },
       siIntervals: () => this.report?.si ?? { nit: EMPTY, eit_pf: EMPTY, tdt: EMPTY, tot: EMPTY },
@@ -90,7 +109,20 @@ export class LaneChannel implements ChannelHandle {
         this.link.alert(this.id, a);
       },
     };
-    link.add(this, { staggerIndex: o.staggerIndex, rtp: o.rtp, carry: o.carry?.carry });
+    link.add(this, {
+      staggerIndex: o.staggerIndex,
+      rtp: o.rtp,
+      carry: o.carry?.carry,
+      handoff: o.moved?.handoff,
+    });
+    // A moved output's queue is new: the RTSP destinations go to it too.
+    if (o.moved) for (const d of this.destinations.values()) this.addDestination(link, d);
+  }
+
+  private addDestination(link: LaneLink, d: DestinationSpec): void {
+    void link.request({ t: 'dest-add', id: this.id, dest: d }).then((r) => {
+      if (r.error !== undefined) this.destinations.delete(d.id);
+    });
   }
 
   get lane(): number {
@@ -125,8 +157,7 @@ export class LaneChannel implements ChannelHandle {
     if (this.alert) link.alert(this.id, this.alert);
     if (this.started) link.send({ t: 'start', id: this.id });
     if (this.taps.size > 0) link.send({ t: 'tap', id: this.id, on: true });
-    for (const d of this.destinations.values())
-      void link.request({ t: 'dest-add', id: this.id, dest: d });
+    for (const d of this.destinations.values()) this.addDestination(link, d);
   }
 
   async stop(opts: { keepOutput?: boolean } = {}): Promise<CarriedOutput | null> {

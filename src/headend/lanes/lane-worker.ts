@@ -11,6 +11,8 @@ import type { GuideView } from '../epg/eit-feed.js';
 import type { Programme } from '../epg/xmltv.js';
 import type { LogFields, Logger, LogLevel } from '../log.js';
 import { outputKey } from '../channel/output-key.js';
+import { handOff } from '../channel/output-handoff.js';
+import { monotonicNs } from '../../scheduler/mono-clock.js';
 import { LocalTime } from '../../scheduler/timezone.js';
 import { watchStalls } from '../stall-watch.js';
 import { startPacer } from './pacer-setup.js';
@@ -79,21 +81,35 @@ interface Hosted {
   untap?: () => void;
 }
 const channels = new Map<number, Hosted>();
-/** Outputs of stopped channels kept for the channels that replace them (a reload). */
-const carried = new Map<number, RunningOutput>();
+/** Outputs of stopped channels kept for the channels that replace them (a reload), by carry. */
+const carried = new Map<number, { output: RunningOutput; key: string }>();
 let nextCarry = 1;
+/** Queues of outputs handed to another lane, sending what they hold: removed when it is due. */
+const draining = new Map<string, NodeJS.Timeout>();
+/** How long after its last datagram is due a handed-over queue is removed. */
+const DRAIN_SLACK_MS = 200;
 
 function add(m: Extract<ToLane, { t: 'add' }>): void {
-  const output = m.carry === undefined ? undefined : carried.get(m.carry);
+  const output = m.carry === undefined ? undefined : carried.get(m.carry)?.output;
   if (m.carry !== undefined) carried.delete(m.carry);
+  // The same output back while its old queue drains (moved away and back at once): the old
+  // queue goes now, so the new one can open.
+  const key = outputKey(m.config.output);
+  const drain = draining.get(key);
+  if (drain) {
+    clearTimeout(drain);
+    draining.delete(key);
+    void pacer.removeChannel(key);
+  }
   try {
     const ch = new Channel(m.config, {
       hub: sources,
       pacer,
       log,
       staggerIndex: m.staggerIndex,
-      rtp: m.rtp,
+      rtp: m.handoff?.rtp ?? m.rtp,
       output,
+      handoff: m.handoff,
       si: {
         originalNetworkId: init.originalNetworkId,
         nit,
@@ -125,9 +141,27 @@ async function stop(m: Extract<ToLane, { t: 'stop' }>): Promise<void> {
   let carry: number | undefined;
   if (kept) {
     carry = nextCarry++;
-    carried.set(carry, kept);
+    carried.set(carry, { output: kept, key: h.ch.outputKey });
   }
   post({ t: 'reply', req: m.req, carry, rtp: h.ch.rtpState() });
+}
+
+/**
+ * A kept output goes to another lane (output-handoff.ts): what its remuxer holds is sent, its
+ * state goes in the reply, and its queue sends what it holds and is removed once that is due.
+ */
+function handOver(m: Extract<ToLane, { t: 'export' }>): void {
+  const c = carried.get(m.carry);
+  carried.delete(m.carry);
+  if (!c) return post({ t: 'reply', req: m.req, error: `no kept output ${m.carry}` });
+  const handoff = handOff(c.output, monotonicNs);
+  const waitMs = Math.max(0, (handoff.lastDueNs - monotonicNs()) / 1e6) + DRAIN_SLACK_MS;
+  const timer = setTimeout(() => {
+    draining.delete(c.key);
+    void pacer.removeChannel(c.key);
+  }, waitMs);
+  draining.set(c.key, timer);
+  post({ t: 'reply', req: m.req, handoff });
 }
 
 /** Datagrams a tap gathers before it posts them, however soon. */
@@ -217,6 +251,8 @@ async function close(req: number): Promise<void> {
   channels.clear();
   await sources.close();
   carried.clear();
+  for (const timer of draining.values()) clearTimeout(timer);
+  draining.clear();
   await pacer.close();
   post({ t: 'reply', req });
   port.close();
@@ -231,6 +267,8 @@ port.on('message', (m: ToLane) => {
       return void h?.ch.start();
     case 'stop':
       return void stop(m);
+    case 'export':
+      return handOver(m);
     case 'identity':
       h?.ch.updateIdentity(m.config);
       return post({ t: 'reply', req: m.req });

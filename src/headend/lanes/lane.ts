@@ -12,7 +12,8 @@ import type { Logger } from '../log.js';
 import type { PacerStats } from '../../scheduler/protocol.js';
 import { startWorker } from '../../scheduler/pacer.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
-import type { LaneChannel, LaneLink } from './lane-channel.js';
+import type { LaneAdd, LaneChannel, LaneLink } from './lane-channel.js';
+import type { OutputHandoff } from '../channel/output-handoff.js';
 import type { FromLane, LaneInit, ToLane } from './protocol.js';
 
 /** How often the lane hears the state of the sources the main thread serves it. */
@@ -37,6 +38,8 @@ export class Lane implements LaneLink {
   private readonly worker: Worker;
   private readonly channels = new Map<number, LaneChannel>();
   private readonly pending = new Map<number, (r: Reply) => void>();
+  /** Commands of channels waiting for a handed-over output (add), in order. */
+  private readonly holding = new Map<number, ToLane[]>();
   private nextReq = 1;
   /** Subscriptions the main thread serves: sub → [source key, unsubscribe]. */
   private readonly subs = new Map<number, [string, () => void]>();
@@ -80,13 +83,31 @@ export class Lane implements LaneLink {
     return sum;
   }
 
-  add(
-    ch: LaneChannel,
-    o: { staggerIndex: number; rtp?: { ssrc: number; seq: number }; carry?: number },
-  ): void {
+  add(ch: LaneChannel, o: LaneAdd): void {
     this.channels.set(ch.id, ch);
     if (this.lost !== null) return ch.onLaneLost(this.lost);
-    this.post({ t: 'add', id: ch.id, config: ch.config, ...o });
+    const { handoff, ...rest } = o;
+    if (!handoff) return this.post({ t: 'add', id: ch.id, config: ch.config, ...rest });
+    // An output another lane hands over: the channel is added once its state is here, and its
+    // commands until then wait in order.
+    const held: ToLane[] = [];
+    this.holding.set(ch.id, held);
+    void handoff.then((h) => {
+      this.holding.delete(ch.id);
+      this.post({ t: 'add', id: ch.id, config: ch.config, ...rest, ...(h ? { handoff: h } : {}) });
+      for (const m of held) this.post(m);
+    });
+  }
+
+  /**
+   * Hands a kept output (a stop reply's carry) over to another lane: its state, or undefined
+   * when the lane could not (then the channel starts a new output there).
+   */
+  async exportCarry(carry: number): Promise<OutputHandoff | undefined> {
+    const r = await this.request({ t: 'export', carry });
+    if (r.error !== undefined)
+      this.o.log.log('warn', 'channel-handoff-failed', { worker: this.lane, message: r.error });
+    return r.handoff;
   }
 
   send(m: { t: 'start' | 'tap'; id: number; on?: boolean }): void {
@@ -122,7 +143,8 @@ export class Lane implements LaneLink {
       | { t: 'identity' | 'mux' | 'schedule'; id: number; config: ChannelConfig }
       | { t: 'stop'; id: number; keepOutput: boolean }
       | { t: 'dest-add'; id: number; dest: DestinationSpec }
-      | { t: 'dest-remove'; id: number; destId: string },
+      | { t: 'dest-remove'; id: number; destId: string }
+      | { t: 'export'; carry: number },
   ): Promise<Reply> {
     if (this.lost !== null) return Promise.resolve({ t: 'reply', req: 0, error: this.lost });
     const req = this.nextReq++;
@@ -148,7 +170,9 @@ export class Lane implements LaneLink {
   }
 
   private post(m: ToLane, transfer?: ArrayBuffer[]): void {
-    if (this.lost === null) this.worker.postMessage(m, transfer);
+    const held = 'id' in m ? this.holding.get(m.id) : undefined;
+    if (held) held.push(m);
+    else if (this.lost === null) this.worker.postMessage(m, transfer);
   }
 
   private onMessage(m: FromLane): void {

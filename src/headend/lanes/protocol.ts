@@ -7,6 +7,7 @@ import type { PacingSpec } from '../config/types.js';
 import type { ChannelAlert } from '../channel/programme.js';
 import type { ChannelConfig, ChannelSourceSpec, ChannelStatus } from '../channel/types.js';
 import type { PacingLateness } from '../channel/handle.js';
+import type { OutputHandoff } from '../channel/output-handoff.js';
 import type { HistogramSnapshot } from '../metrics/types.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
@@ -61,7 +62,11 @@ export type ToLane =
       rtp?: { ssrc: number; seq: number };
       /** An output this lane kept (a stop reply's carry) that the channel takes over. */
       carry?: number;
+      /** An output another lane ran (its export reply), gone on from where it stands. */
+      handoff?: OutputHandoff;
     }
+  /** A kept output (a stop reply's carry) goes to another lane: its state in the reply. */
+  | { t: 'export'; req: number; carry: number }
   | { t: 'start'; id: number }
   | { t: 'stop'; id: number; req: number; keepOutput: boolean }
   | { t: 'identity' | 'mux' | 'schedule'; id: number; req: number; config: ChannelConfig }
@@ -82,7 +87,14 @@ export type FromLane =
   | { t: 'report'; channels: [number, ChannelReport][]; logs: LogLine[] }
   /** The channel could not be built (its constructor threw). */
   | { t: 'failed'; id: number; message: string }
-  | { t: 'reply'; req: number; error?: string; carry?: number; rtp?: RtpStreamState }
+  | {
+      t: 'reply';
+      req: number;
+      error?: string;
+      carry?: number;
+      rtp?: RtpStreamState;
+      handoff?: OutputHandoff;
+    }
   /** Datagrams the channel queued while tapped: bytes back to back, one entry each. */
   | {
       t: 'tap-data';

@@ -25,7 +25,7 @@ import { PCR_HZ, PCR_MODULUS, pcrDelta } from '../packet.js';
 import { NIT_PID } from '../psi/nit.js';
 import { EIT_PID } from '../psi/eit.js';
 import { serializeTdt, serializeTot, TDT_TOT_PID, type LocalTimeOffset } from '../psi/tdt-tot.js';
-import { PsiTable } from './psi-table.js';
+import { PsiTable, type PsiTableState } from './psi-table.js';
 import { SectionCarousel } from './section-carousel.js';
 
 const MS = PCR_HZ / 1000;
@@ -43,6 +43,22 @@ export interface NetworkTablesOptions {
   psiIntervalMs?: number;
   /** The TOT's local_time_offset entries at a UTC instant (ms); absent: no TOT, TDT only. */
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
+}
+
+/**
+ * Where the network tables stand (NetworkTables.state): each table's version and continuity
+ * counter, when each is next due, the UTC reference. The EIT schedule's sections are not in it:
+ * the channel that goes on sets them again.
+ */
+export interface NetworkTablesState {
+  nit: PsiTableState;
+  time: PsiTableState;
+  eitPf: PsiTableState;
+  hasNit: boolean;
+  hasEit: boolean;
+  due: { nit: number; time: number; eit: number };
+  refT: number;
+  refUtcMs: number;
 }
 
 export class NetworkTables {
@@ -74,6 +90,33 @@ export class NetworkTables {
     this.eitTicks = (o.eitIntervalMs ?? 1500) * MS;
     this.scheduleShare = (o.psiIntervalMs ?? 100) / (o.scheduleCycleMs ?? 8000);
     this.offsets = o.localTimeOffsets;
+  }
+
+  state(): NetworkTablesState {
+    return {
+      nit: this.nit.state(),
+      time: this.time.state(),
+      eitPf: this.eitPf.state(),
+      hasNit: this.hasNit,
+      hasEit: this.hasEit,
+      due: { nit: this.nitDue, time: this.timeDue, eit: this.eitDue },
+      refT: this.refT,
+      refUtcMs: this.refUtcMs,
+    };
+  }
+
+  /** Goes on from another NetworkTables' state (an output carried to another thread). */
+  restore(s: NetworkTablesState): void {
+    this.nit.restore(s.nit);
+    this.time.restore(s.time);
+    this.eitPf.restore(s.eitPf);
+    this.hasNit = s.hasNit;
+    this.hasEit = s.hasEit;
+    this.nitDue = s.due.nit;
+    this.timeDue = s.due.time;
+    this.eitDue = s.due.eit;
+    this.refT = s.refT;
+    this.refUtcMs = s.refUtcMs;
   }
 
   /** The NIT to carry (sections with their version), or null for none. Sent at the next block. */

@@ -7,8 +7,12 @@ import type { ProgramInfo, ServiceInfo } from '../demux.js';
 import { serializePat, PAT_PID } from '../psi/pat.js';
 import { serializePmt } from '../psi/pmt.js';
 import { serializeSdt, SDT_PID } from '../psi/sdt.js';
-import { PsiTable } from './psi-table.js';
-import { NetworkTables, type NetworkTablesOptions } from './network-tables.js';
+import { PsiTable, type PsiTableState } from './psi-table.js';
+import {
+  NetworkTables,
+  type NetworkTablesOptions,
+  type NetworkTablesState,
+} from './network-tables.js';
 
 export interface OutputPsiOptions {
   transportStreamId: number;
@@ -32,6 +36,22 @@ export interface OutputIdentity {
   providerName?: string;
   programNumber?: number;
   transportStreamId?: number;
+}
+
+/** The output's PSI/SI as sent (OutputPsi.state): identity, program, tables with versions and counters. */
+export interface OutputPsiState {
+  identity: Required<Pick<OutputIdentity, 'programNumber' | 'transportStreamId'>> &
+    Pick<OutputIdentity, 'serviceName' | 'providerName'>;
+  names: { service: string; provider: string; type: number };
+  flags: { eitPf: boolean; eitSchedule: boolean; passSdt: boolean };
+  program: ProgramInfo | null;
+  pids: readonly number[];
+  pcrPid: number;
+  inputService: ServiceInfo | null;
+  pat: PsiTableState;
+  pmt: PsiTableState;
+  sdt: PsiTableState | null;
+  network: NetworkTablesState;
 }
 
 export class OutputPsi {
@@ -86,6 +106,50 @@ export class OutputPsi {
     const pat = this.updatePat();
     const rest = this.setProgram(this.program, this.pids, this.pcrPid);
     return pat || rest;
+  }
+
+  state(): OutputPsiState {
+    const o = this.o;
+    return {
+      identity: {
+        programNumber: o.programNumber,
+        transportStreamId: o.transportStreamId,
+        serviceName: o.serviceName,
+        providerName: o.providerName,
+      },
+      names: { service: this.serviceName, provider: this.providerName, type: this.serviceType },
+      flags: { eitPf: this.eitPf, eitSchedule: this.eitSchedule, passSdt: this.passSdt },
+      program: this.program,
+      pids: this.pids,
+      pcrPid: this.pcrPid,
+      inputService: this.inputService,
+      pat: this.pat.state(),
+      pmt: this.pmt.state(),
+      sdt: this.sdt ? this.sdt.state() : null,
+      network: this.network.state(),
+    };
+  }
+
+  /**
+   * Goes on from another OutputPsi's state (an output carried to another thread): what it sent,
+   * with the same versions and continuity counters. A new identity is setIdentity's after this.
+   */
+  restore(s: OutputPsiState): void {
+    Object.assign(this.o, s.identity);
+    this.serviceName = s.names.service;
+    this.providerName = s.names.provider;
+    this.serviceType = s.names.type;
+    this.eitPf = s.flags.eitPf;
+    this.eitSchedule = s.flags.eitSchedule;
+    this.passSdt = s.flags.passSdt;
+    this.program = s.program;
+    this.pids = s.pids;
+    this.pcrPid = s.pcrPid;
+    this.inputService = s.inputService;
+    this.pat.restore(s.pat);
+    this.pmt.restore(s.pmt);
+    if (this.sdt && s.sdt) this.sdt.restore(s.sdt);
+    this.network.restore(s.network);
   }
 
   private updatePat(): boolean {

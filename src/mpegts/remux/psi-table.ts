@@ -15,6 +15,14 @@ export class PidCounter {
   }
 }
 
+/** A table as it is being sent (PsiTable.state): what an output carried to another thread needs. */
+export interface PsiTableState {
+  packets: Uint8Array;
+  version: number;
+  content: string;
+  cc: number;
+}
+
 export class PsiTable {
   private packets: Uint8Array = new Uint8Array(0);
   private version = -1;
@@ -24,6 +32,24 @@ export class PsiTable {
     readonly pid: number,
     readonly counter = new PidCounter(),
   ) {}
+
+  /** The table as sent now, its version and its PID's continuity counter (a copy). */
+  state(): PsiTableState {
+    return {
+      packets: this.packets.slice(),
+      version: this.version,
+      content: this.content,
+      cc: this.counter.cc,
+    };
+  }
+
+  /** Goes on from `s` (another PsiTable's state): the same packets, version and counter. */
+  restore(s: PsiTableState): void {
+    this.packets = s.packets;
+    this.version = s.version;
+    this.content = s.content;
+    this.counter.cc = s.cc;
+  }
 
   /** Number of packets one repetition takes. */
   get packetCount(): number {

@@ -57,7 +57,7 @@ import { DecodeDelay } from './decode-delay.js';
 import { codecFamily, isRandomAccess } from '../rap.js';
 import { smoothedSpan } from './vbr-smoothing.js';
 import type { OutputIdentity } from './output-psi.js';
-import type { RemuxOptions, RemuxSink, RemuxStats } from './types.js';
+import type { RemuxOptions, RemuxSink, RemuxStats, RemuxerState } from './types.js';
 
 const MS = PCR_HZ / 1000;
 const MAX_ES = 64;
@@ -404,6 +404,88 @@ export class Remuxer implements PacketSink {
       }
     }
     return changed;
+  }
+
+  /**
+   * The output as it stands, to go on in another Remuxer (a channel moved to another thread):
+   * its identity (PIDs, continuity counters, PSI/SI versions), its timeline and its mux state.
+   * Taken after splice(), which sent what the input had given; nothing of the input is in it.
+   */
+  state(): RemuxerState {
+    return {
+      ccOut: this.ccOut.slice(),
+      lastPtsOut: this.lastPtsOut.slice(),
+      videoOut: this.videoOut.slice(),
+      outPcrPid: this.outPcrPid,
+      pcrPidFixed: this.pcrPidFixed,
+      currentOutPids: [...this.currentOutPids],
+      haveTimeline: this.haveTimeline,
+      offset: this.offset,
+      outEnd: this.outEnd,
+      slotT: this.slotT,
+      lastPcrOutT: this.lastPcrOutT,
+      nextPsiDue: this.nextPsiDue,
+      psiStep: this.psiStep,
+      slotTicks: this.slotTicks,
+      cbrOrigin: this.cbrOrigin,
+      cbrNext: this.cbrNext,
+      pcrAlign: this.pcrAlign,
+      alignAt: this.alignAt,
+      rate: {
+        ticksPerPacket: this.ticksPerPacket,
+        ticks: this.rateTicks,
+        packets: this.ratePackets,
+      },
+      delay: {
+        value: this.delay.value,
+        raises: this.delay.raises,
+        min: this.delay.min,
+        max: this.delay.max,
+      },
+      stats: { ...this.stats },
+      cbr: { overflows: this.cbrOverflows, maxLagMs: this.cbrMaxLagMs },
+      implausiblePts: this.implausiblePts,
+      psi: this.psi.state(),
+    };
+  }
+
+  /**
+   * Goes on from another Remuxer's state() (made with the same basePid, PMT PID and network
+   * options): the next packets carry on its continuity counters, versions and timeline, and
+   * the next input is spliced on as splice() would (its PTS after the last sent on each PID).
+   * Then setIdentity/setMux apply a new config's settings as in place.
+   */
+  restore(s: RemuxerState): void {
+    this.ccOut.set(s.ccOut);
+    this.lastPtsOut.set(s.lastPtsOut);
+    this.videoOut.set(s.videoOut);
+    this.outPcrPid = s.outPcrPid;
+    this.pcrPidFixed = s.pcrPidFixed;
+    this.currentOutPids = [...s.currentOutPids];
+    this.haveTimeline = s.haveTimeline;
+    this.outEnd = s.outEnd;
+    this.slotT = s.slotT;
+    this.lastPcrOutT = s.lastPcrOutT;
+    this.nextPsiDue = s.nextPsiDue;
+    this.psiStep = s.psiStep;
+    this.slotTicks = s.slotTicks;
+    this.cbrOrigin = s.cbrOrigin;
+    this.cbrNext = s.cbrNext;
+    this.pcrAlign = s.pcrAlign;
+    this.alignAt = s.alignAt;
+    this.ticksPerPacket = s.rate.ticksPerPacket;
+    this.rateTicks = s.rate.ticks;
+    this.ratePackets = s.rate.packets;
+    Object.assign(this.delay, s.delay);
+    this.delay.allowance = this.slotTicks === 0 ? this.smoothTicks : 0;
+    Object.assign(this.stats, s.stats);
+    this.cbrOverflows = s.cbr.overflows;
+    this.cbrMaxLagMs = s.cbr.maxLagMs;
+    this.implausiblePts = s.implausiblePts;
+    this.psi.restore(s.psi);
+    this.setOffset(s.offset);
+    this.splicePending = this.haveTimeline;
+    this.gate.armAll();
   }
 
   /** Output time reached so far (27 MHz, unwrapped). */

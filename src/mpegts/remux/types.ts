@@ -2,6 +2,7 @@
 // the packetizer and whoever feeds it (the daemon's channels, `headend remux`, tests, benches).
 
 import type { NetworkTablesOptions } from './network-tables.js';
+import type { OutputPsiState } from './output-psi.js';
 
 export interface RemuxOptions {
   /** Input program_number to select from an MPTS; default: the first program of the PAT. */
@@ -92,4 +93,36 @@ export interface RemuxStats {
   nonRapStarts: number;
   /** Input packets with payload on the selected program's elementary streams (before any wait). */
   contentPacketsIn: number;
+}
+
+/**
+ * A remuxer's output as it stands (Remuxer.state), plain data that crosses threads: per PID
+ * continuity counter, last PTS and video codec family (8192 entries each), the output PCR PID,
+ * the timeline and CBR line, the PSI/SI with versions and counters, the counters so far.
+ */
+export interface RemuxerState {
+  ccOut: Uint8Array;
+  lastPtsOut: Float64Array;
+  videoOut: Uint8Array;
+  outPcrPid: number;
+  pcrPidFixed: boolean;
+  currentOutPids: number[];
+  haveTimeline: boolean;
+  offset: number;
+  outEnd: number;
+  slotT: number;
+  lastPcrOutT: number;
+  nextPsiDue: number;
+  psiStep: number;
+  slotTicks: number;
+  cbrOrigin: number;
+  cbrNext: number;
+  pcrAlign: number;
+  alignAt: number;
+  rate: { ticksPerPacket: number; ticks: number; packets: number };
+  delay: { value: number; raises: number; min: number; max: number };
+  stats: RemuxStats;
+  cbr: { overflows: number; maxLagMs: number };
+  implausiblePts: number;
+  psi: OutputPsiState;
 }

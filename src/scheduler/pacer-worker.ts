@@ -37,6 +37,7 @@ import {
   ST_SENT,
   latenessBucket,
   ringViews,
+  type RingLayout,
   type RingViews,
 } from './ring.js';
 import {
@@ -95,9 +96,9 @@ class WorkerChannel implements PacedQueue {
    * from it; made again only when a datagram's size differs (the channel changed its packets per
    * datagram), so a send allocates nothing.
    */
-  private readonly slots: Buffer[];
-  private readonly views: Buffer[];
-  private readonly buf: Buffer;
+  private slots: Buffer[] = [];
+  private views: Buffer[] = [];
+  private buf!: Buffer;
   private offsetNs = 0;
   private staggered = false;
   /** Sends since the last TAIL release that libuv may still hold. */
@@ -111,24 +112,38 @@ class WorkerChannel implements PacedQueue {
   /** Whether the head's times are computed, and for which read index. */
   private cached = false;
   private cachedRead = 0;
+  /** Larger rings the producer moved to, in order: each is read once the one before is empty. */
+  private readonly next: RingViews[] = [];
 
   constructor(
     readonly id: string,
-    private readonly v: RingViews,
+    private v: RingViews,
     readonly output: PacedOutput,
     private readonly staggerIndex: number,
-    tsBytes: number,
+    private readonly tsBytes: number,
     private readonly limiter: BurstLimiter,
   ) {
+    this.use(v);
+  }
+
+  /** Reads `v` from now on: per slot views made once (allocation here, never per send). */
+  private use(v: RingViews): void {
+    this.v = v;
     const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
     this.buf = buf;
     this.slots = [];
     this.views = [];
     for (let s = 0; s < v.capacity; s++) {
       const at = s * v.slotBytes;
-      this.slots.push(buf.subarray(at, at + RTP_HEADROOM + tsBytes));
-      this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + tsBytes));
+      this.slots.push(buf.subarray(at, at + RTP_HEADROOM + this.tsBytes));
+      this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + this.tsBytes));
     }
+    this.cached = false;
+  }
+
+  /** The producer moved to a larger ring (ring.ts): it is read once the current one is empty. */
+  grew(ring: RingLayout): void {
+    this.next.push(ringViews(ring, this.v.stats));
   }
 
   headFloor(): number {
@@ -146,7 +161,13 @@ class WorkerChannel implements PacedQueue {
     const read = v.ctl[CTL_READ];
     if (this.cached && read === this.cachedRead) return this.headAtNs;
     const n = (Atomics.load(v.ctl, CTL_HEAD) - read) | 0;
-    if (n <= 0) return Infinity;
+    if (n <= 0) {
+      // Empty: final if the producer has moved to a larger ring (it never writes here again).
+      const next = this.next.shift();
+      if (next === undefined) return Infinity;
+      this.use(next);
+      return this.headDue();
+    }
     const slot = read & v.mask;
     if (!this.staggered && n >= 2) {
       // Fix the channel's phase once its datagram interval is seen (first two datagrams).
@@ -258,7 +279,7 @@ port.on('message', (m: ToWorker) => {
         (out) => {
           const ch = new WorkerChannel(
             m.id,
-            ringViews(m.ring),
+            ringViews(m.ring, m.counters),
             out,
             m.staggerIndex,
             m.spec.packetsPerDatagram * 188,
@@ -284,6 +305,8 @@ port.on('message', (m: ToWorker) => {
       () => post({ type: 'dest-done', req: m.req }),
       (e: Error) => post({ type: 'dest-done', req: m.req, error: e.message }),
     );
+  } else if (m.type === 'ring') {
+    void opening.get(m.id)?.then((ch) => ch?.grew(m.ring));
   } else if (m.type === 'remove') {
     void remove(m.id).then(() => post({ type: 'removed', id: m.id }));
   } else if (m.type === 'close') {

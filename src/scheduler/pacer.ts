@@ -22,7 +22,11 @@ import {
   ST_SEND_ERRORS,
   ST_RELAXED,
   ST_SENT,
+  createCounters,
   createRing,
+  ringHeld,
+  RTP_HEADROOM,
+  type RingLayout,
   latenessHistogram,
   ringPush,
   ringQueued,
@@ -58,7 +62,10 @@ export interface PacerOptions {
   onStats?: (s: PacerStats) => void;
   /** Called when the worker dies (the pacer is unusable afterwards). */
   onError?: (e: Error) => void;
-  /** Slots per channel queue (rounded up to a power of two). Default 2048 (~5 s at 4 Mbit/s). */
+  /**
+   * Most slots a channel queue grows to (rounded up to a power of two). Default 4096 (~11 s at
+   * 4 Mbit/s). Queues start at START_SLOTS (or this, when smaller) and double when 3/4 full.
+   */
   queueSlots?: number;
   /**
    * Run the pacing thread SCHED_FIFO at this priority (1-99; 0 or absent: normal scheduling).
@@ -125,18 +132,26 @@ export interface ChannelHandle extends DatagramQueue {
   removeDestination(id: string): Promise<void>;
 }
 
+/** Slots a channel queue starts with (670 ms at 4 Mbit/s; faster channels grow theirs: ring.ts). */
+const START_SLOTS = 256;
+
 class PacerChannel implements ChannelHandle {
   closed = false;
   readonly ready: Promise<OutputInfo | Error>;
   settle!: (r: OutputInfo | Error) => void;
   private readonly maxBytes: number;
+  /** Rings replaced by a larger one, while the worker may still be sending what they hold. */
+  private old: RingViews[] = [];
 
   constructor(
     readonly id: string,
-    private readonly v: RingViews,
+    private v: RingViews,
     private readonly wake: Int32Array,
     readonly rtp: { ssrc: number; seq: number },
     private readonly request: (m: DestRequest) => Promise<void>,
+    /** Most slots the ring may grow to, and how the worker hears of a new ring. */
+    private readonly maxSlots: number,
+    private readonly grown: (ring: RingLayout) => void,
   ) {
     this.maxBytes = v.slotBytes - 12;
     this.ready = new Promise((resolve) => (this.settle = resolve));
@@ -147,6 +162,7 @@ class PacerChannel implements ChannelHandle {
     if (bytes.length > this.maxBytes || bytes.length === 0) {
       throw new RangeError(`datagram of ${bytes.length} bytes (1..${this.maxBytes})`);
     }
+    if (ringHeld(this.v) * 4 >= this.v.capacity * 3 && this.v.capacity < this.maxSlots) this.grow();
     const r = ringPush(this.v, bytes, dueNs, pcr27);
     if (r === 'full') return false;
     if (r === 'empty-before') {
@@ -154,6 +170,15 @@ class PacerChannel implements ChannelHandle {
       Atomics.notify(this.wake, WAKE_DATA);
     }
     return true;
+  }
+
+  /** From now on into a ring twice the size; the worker sends the old one's first (ring.ts). */
+  private grow(): void {
+    const ring = createRing(this.v.capacity * 2, this.v.slotBytes - RTP_HEADROOM);
+    this.old = this.old.filter((o) => ringQueued(o) > 0);
+    this.old.push(this.v);
+    this.v = ringViews(ring, this.v.stats);
+    this.grown(ring);
   }
 
   addDestination(dest: DestinationSpec): Promise<void> {
@@ -175,7 +200,7 @@ class PacerChannel implements ChannelHandle {
       sendErrors: s[ST_SEND_ERRORS],
       relaxed: s[ST_RELAXED],
       bytes: s[ST_BYTES],
-      queued: ringQueued(this.v),
+      queued: this.old.reduce((n, o) => n + ringQueued(o), ringQueued(this.v)),
       lateness: latenessHistogram(s),
     };
   }
@@ -252,13 +277,30 @@ export class Pacer {
       throw new RangeError(`packetsPerDatagram must be 1..7`);
     // Slots hold the largest datagram (7 packets), so that the channel can change its packets
     // per datagram in place (a reload): the queue takes any size from then on.
-    const ring = createRing(this.opts.queueSlots ?? 2048, MAX_PACKETS_PER_DATAGRAM * 188);
+    const maxSlots = this.opts.queueSlots ?? 4096;
+    const ring = createRing(Math.min(START_SLOTS, maxSlots), MAX_PACKETS_PER_DATAGRAM * 188);
+    const counters = createCounters();
     const rtp = ch.output.rtp ?? { ssrc: randomU32(), seq: randomU32() & 0xffff };
-    const handle = new PacerChannel(ch.id, ringViews(ring), this.wake, rtp, (m) => this.request(m));
+    const handle = new PacerChannel(
+      ch.id,
+      ringViews(ring, counters),
+      this.wake,
+      rtp,
+      (m) => this.request(m),
+      maxSlots,
+      (next) => this.post({ type: 'ring', id: ch.id, ring: next }),
+    );
     this.channels.set(ch.id, handle);
     const staggerIndex = ch.staggerIndex ?? this.staggerNext;
     this.staggerNext = Math.max(this.staggerNext, staggerIndex) + 1;
-    this.post({ type: 'add', id: ch.id, spec: { ...ch.output, rtp }, ring, staggerIndex });
+    this.post({
+      type: 'add',
+      id: ch.id,
+      spec: { ...ch.output, rtp },
+      ring,
+      counters,
+      staggerIndex,
+    });
     return handle;
   }
 

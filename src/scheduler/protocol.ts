@@ -11,7 +11,17 @@ export const WAKE_CTRL = 1;
 export const WAKE_WORDS = 2;
 
 export type ToWorker =
-  | { type: 'add'; id: string; spec: OutputSpec; ring: RingLayout; staggerIndex: number }
+  | {
+      type: 'add';
+      id: string;
+      spec: OutputSpec;
+      ring: RingLayout;
+      /** The channel's counters (ring.ts createCounters), shared by its rings. */
+      counters: SharedArrayBuffer;
+      staggerIndex: number;
+    }
+  /** The channel's producer moved to this larger ring: send what the current one holds first. */
+  | { type: 'ring'; id: string; ring: RingLayout }
   | { type: 'remove'; id: string }
   | { type: 'dest-add'; id: string; dest: DestinationSpec; req: number }
   | { type: 'dest-remove'; id: string; destId: string; req: number }

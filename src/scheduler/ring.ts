@@ -1,16 +1,24 @@
-// A channel's datagram queue in shared memory: single producer (the main thread, which runs the
-// remuxer) and single consumer (the pacing worker). One SharedArrayBuffer per channel:
+// A channel's datagram queue in shared memory: single producer (the thread that runs the
+// remuxer) and single consumer (the pacing worker). One SharedArrayBuffer per ring:
 //
 //   ctl    Int32Array  [HEAD, READ, TAIL]  free-running counters, slot = counter & mask
 //            HEAD  next slot the producer writes (Atomics.store after the slot is complete)
 //            READ  next slot the consumer sends (the producer wakes the worker when HEAD = READ)
 //            TAIL  slots before it are free again (≤ READ: a send still queued in the socket
 //                  holds its slot until the kernel has taken it)
-//   stats  Float64Array  per-channel counters, each written by one side only
 //   meta   Float64Array  per slot: due time (monotonic ns), PCR of the first packet (27 MHz, NaN
 //                        when unknown)
 //   len    Int32Array    per slot: bytes of TS in the slot
 //   data   bytes         per slot: RTP_HEADROOM bytes for an RTP header, then the TS packets
+// and one more for the channel's counters (Float64Array, each written by one side only), which
+// outlive its rings.
+//
+// A ring starts small and is replaced by one twice its size when it runs 3/4 full (the pacer's
+// queueSlots caps it): a ring's every slot is touched as it cycles, so its size is memory the
+// channel holds for good, and a 4 Mbit/s channel with 400 ms queued needs 152 slots, not 2048.
+// The producer moves to the new ring at once and never writes to the old one again; the
+// consumer sends what the old one holds, then moves on (the pacer tells it of the new ring after
+// the producer has moved, so an empty old ring is then final).
 //
 // Atomics.store/load on the counters order the plain writes of the slot before them (the
 // ECMAScript memory model: sequentially consistent atomics synchronize-with each other).
@@ -72,6 +80,11 @@ export interface RingLayout {
   slotBytes: number;
 }
 
+/** A channel's counters (ST_*), shared by its rings. */
+export function createCounters(): SharedArrayBuffer {
+  return new SharedArrayBuffer(ST_WORDS * 8);
+}
+
 export interface RingViews {
   ctl: Int32Array;
   stats: Float64Array;
@@ -88,17 +101,17 @@ export function createRing(capacity: number, tsBytes: number): RingLayout {
   let cap = 1;
   while (cap < capacity) cap *= 2;
   const slotBytes = RTP_HEADROOM + tsBytes;
-  const size = 16 + ST_WORDS * 8 + cap * 16 + cap * 4 + cap * slotBytes;
+  const size = 16 + cap * 16 + cap * 4 + cap * slotBytes;
   return { sab: new SharedArrayBuffer(size), capacity: cap, slotBytes };
 }
 
-export function ringViews(r: RingLayout): RingViews {
+/** Views of a ring, with the channel's counters (createCounters, or a ring's `stats`). */
+export function ringViews(r: RingLayout, counters: SharedArrayBuffer | Float64Array): RingViews {
   const cap = r.capacity;
   let at = 0;
   const ctl = new Int32Array(r.sab, at, CTL_WORDS);
   at += 16;
-  const stats = new Float64Array(r.sab, at, ST_WORDS);
-  at += ST_WORDS * 8;
+  const stats = counters instanceof Float64Array ? counters : new Float64Array(counters);
   const meta = new Float64Array(r.sab, at, cap * 2);
   at += cap * 16;
   const len = new Int32Array(r.sab, at, cap);
@@ -136,4 +149,9 @@ export function ringPush(
 /** Datagrams queued and not yet sent. */
 export function ringQueued(v: RingViews): number {
   return (Atomics.load(v.ctl, CTL_HEAD) - Atomics.load(v.ctl, CTL_READ)) | 0;
+}
+
+/** Slots held (queued, or sent and still in the socket): the producer's measure of fullness. */
+export function ringHeld(v: RingViews): number {
+  return (v.ctl[CTL_HEAD] - Atomics.load(v.ctl, CTL_TAIL)) | 0;
 }

@@ -275,6 +275,32 @@ t.test('several channels share the loop; removeChannel stops one', async (t) => 
   t.ok(chans[1].stats.sent < dgs.length, 'removed channel stopped early');
 });
 
+t.test('a queue grows as it fills: 3 s queued at once, all sent, in order', async (t) => {
+  // Channel queues start at 256 slots and move to a ring twice the size when 3/4 full; the
+  // worker sends what the old ring holds first. 1140 datagrams at once take three moves.
+  const dgs = cbrDatagrams(3000);
+  const rx = await startReceiver('239.255.7.1', 5722);
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({ id: 'g', output: output({ port: 5722 }) });
+  t.notOk((await ch.ready) instanceof Error, 'output opened');
+  const start = now() + 50e6;
+  const ok = dgs.map((d) => ch.enqueue(d.bytes, start + (d.pcr27 - dgs[0].pcr27) / 0.027, d.pcr27));
+  t.ok(ok.every(Boolean), `all ${dgs.length} taken`);
+  t.ok(ch.stats.queued > 900, `${ch.stats.queued} queued at once`);
+  for (let i = 0; i < 250 && ch.stats.sent < dgs.length; i++) await sleep(20);
+  await sleep(100);
+  const got = await rx.stop();
+  t.equal(ch.stats.sent, dgs.length, 'all sent');
+  t.equal(ch.stats.dropped, 0, 'none dropped');
+  t.equal(ch.stats.queued, 0, 'nothing left');
+  t.equal(got.length, dgs.length, 'all received');
+  t.ok(
+    got.every((g, i) => Buffer.compare(g.data, Buffer.from(dgs[i].bytes)) === 0),
+    'in order, bytes intact across the moves to larger rings',
+  );
+});
+
 t.test('queue full: enqueue returns false and counts the drop', async (t) => {
   const pacer = new Pacer({ outputModule: OUTPUT_MODULE, queueSlots: 4 });
   t.teardown(() => pacer.close());

@@ -1,14 +1,19 @@
 // The headend's read-only HTTP surface (RFC 9110 semantics over node:http, no framework):
 //
-//   GET  /playlist.m3u            extended M3U, multicast URLs (?rtsp=1: RTSP URLs)  http/m3u.ts
+//   GET  /playlist.m3u            extended M3U: ?format=multicast (udp, rtp; the default),
+//                                 rtsp (or ?rtsp=1), http: the channels the client may play
+//                                                                                   http/m3u.ts
+//   GET  /stream/<slug|number>    the channel as HTTP MPEG-TS; /udp/<g>:<p>, /rtp/<g>:<p>
+//                                 (udpxy's paths) too                 http/stream-routes.ts
 //   GET  /epg.xml                 the guide of the channels as XMLTV (tvg-id = slug) epg/xmltv-out.ts
 //   GET  /api/channels            headend + every channel's state as JSON      http/channel-json.ts
 //   GET  /api/channels/<slug|n>   one channel (404 JSON when unknown)
 //   GET  /healthz                 200 "ok", or 503 naming the channels that are down
 //   GET  /metrics                 the injected metrics (Prometheus text), else a placeholder
-//   POST /api/reload              the injected reload → ReloadResult (200 ok, 422 invalid)
+//   POST /api/reload              the injected reload → ReloadResult (200 ok, 422 invalid);
+//                                 clients granted `write` (access/policy.ts)
 //   GET  /api/alert               the emergency override's state              http/alert-api.ts
-//   POST /api/alert               turn it on or off (bearer token)
+//   POST /api/alert               turn it on or off (the alert token, or a `write` grant)
 //
 // HEAD is answered for every GET (RFC 9110 §9.3.2: same headers, no body); a known path with
 // another method gets 405 with Allow (§15.5.6); an unknown path 404 JSON. Hardening: header
@@ -23,12 +28,16 @@ import type { ChannelStatus } from './channel/types.js';
 import type { ChannelSpec, ListenSpec } from './config/types.js';
 import { fromSystemError } from './errors.js';
 import { channelJson, channelsJson, findChannel, type HeadendInfo } from './http/channel-json.js';
+import type { GuardDecision } from './access/guard.js';
 import { playlistM3u } from './http/m3u.js';
 import { epgXml } from './epg/xmltv-out.js';
-import { postAlert, type AlertApi } from './http/alert-api.js';
+import { hasAlertToken, postAlert, type AlertApi } from './http/alert-api.js';
 import type { Programme } from './epg/xmltv.js';
 import type { Logger } from './log.js';
 import type { DaemonService, ReloadResult } from './services.js';
+import { requestToken, type AccessGuard } from './access/guard.js';
+import { isStreamPath, serveStream, type StreamRoutesOptions } from './http/stream-routes.js';
+import type { PlaylistUrls } from './http/m3u.js';
 
 /** Largest request head accepted (request line + headers), bytes: beyond it, 431. */
 export const MAX_HEADER_BYTES = 8 * 1024;
@@ -55,6 +64,12 @@ export interface HttpServerOptions {
   alert?: AlertApi;
   /** Clock for uptime (tests). */
   now?: () => number;
+  /** HTTP MPEG-TS (/stream/…); absent: 404. */
+  stream?: StreamRoutesOptions;
+  /** The access rules; absent: every client may read everything and write. */
+  guard?: AccessGuard;
+  /** Whether headend.access is configured (then a `write` grant may post alerts). */
+  accessConfigured?: () => boolean;
 }
 
 export interface HttpServer extends DaemonService {
@@ -105,12 +120,48 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   const now = o.now ?? Date.now;
   const log = o.log;
 
+  const client = (req: IncomingMessage, url: URL) => ({
+    address: req.socket.remoteAddress ?? '',
+    token: requestToken(req.headers.authorization, url),
+  });
+  /** The channel numbers the client may see, or the denial (a bad token). */
+  const visibleTo = (req: IncomingMessage, url: URL, surface: 'playlist' | 'guide') => {
+    const all = o.channels().map((c) => c.spec.number);
+    return o.guard ? o.guard.visible(client(req, url), all, surface) : all;
+  };
+  const denied = (d: Extract<GuardDecision, { ok: false }>): Reply => {
+    const r = jsonError(
+      d.status,
+      d.status === 401 ? 'unauthorized' : d.status === 429 ? 'too-many' : 'forbidden',
+      d.reason === 'bad-token'
+        ? 'the token is not valid'
+        : d.reason === 'too-many-failures'
+          ? 'too many bad tokens from this address: try again in a minute'
+          : d.reason === 'no-token'
+            ? 'send a token: Authorization: Bearer <token>'
+            : 'this client may not do that',
+    );
+    return d.status === 401
+      ? { ...r, headers: { 'www-authenticate': 'Bearer realm="headend"' } }
+      : r;
+  };
+
   const routes = new Map<string, Partial<Record<string, Route>>>();
   routes.set('/playlist.m3u', {
     GET: (req, url) => {
-      const wantRtsp = ['1', 'true', 'yes'].includes(url.searchParams.get('rtsp') ?? '');
-      let base: { host: string; port: number } | null = null;
-      if (wantRtsp) {
+      const seen = visibleTo(req, url, 'playlist');
+      if (!Array.isArray(seen)) return denied(seen);
+      const legacyRtsp = ['1', 'true', 'yes'].includes(url.searchParams.get('rtsp') ?? '');
+      const format = url.searchParams.get('format') ?? (legacyRtsp ? 'rtsp' : 'multicast');
+      const token = url.searchParams.get('token') ?? undefined;
+      const here = hostOfHeader(req.headers.host) ?? req.socket.localAddress ?? '127.0.0.1';
+      const bare = here.replace(/^::ffff:/, '');
+      let urls: PlaylistUrls;
+      if (format === 'multicast' || format === 'udp' || format === 'rtp') {
+        urls = { kind: 'multicast' };
+      } else if (format === 'http') {
+        urls = { kind: 'http', host: bare, port: req.socket.localPort ?? 0, token };
+      } else if (format === 'rtsp') {
         const r = o.rtsp();
         if (r === null) {
           return text(
@@ -119,32 +170,40 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
               '/playlist.m3u lists the multicast URLs\n',
           );
         }
-        const host = isWildcard(r.host)
-          ? (hostOfHeader(req.headers.host) ?? req.socket.localAddress ?? '127.0.0.1')
-          : r.host;
-        base = { host: host.replace(/^::ffff:/, ''), port: r.port };
+        urls = { kind: 'rtsp', host: isWildcard(r.host) ? bare : r.host, port: r.port, token };
+      } else {
+        return text(400, `unknown format "${format}": multicast (udp, rtp), rtsp or http\n`);
       }
       const channels = o.channels().map((c) => c.spec);
-      const here = hostOfHeader(req.headers.host) ?? req.socket.localAddress ?? '127.0.0.1';
-      const port = req.socket.localPort;
       const host = here.includes(':') && !here.startsWith('[') ? `[${here}]` : here;
       return {
         status: 200,
         type: 'audio/x-mpegurl; charset=utf-8',
-        body: playlistM3u(channels, base, `http://${host}:${port}/epg.xml`),
+        body: playlistM3u(
+          channels.filter((c) => seen.includes(c.number)),
+          urls,
+          `http://${host}:${req.socket.localPort}/epg.xml`,
+        ),
       };
     },
   });
   routes.set('/epg.xml', {
-    GET: () => ({
-      status: 200,
-      type: 'application/xml; charset=utf-8',
-      body: epgXml(
-        o.channels().map((c) => c.spec),
-        o.programmes ?? (() => []),
-      ),
-      headers: { 'cache-control': 'max-age=300' },
-    }),
+    GET: (req, url) => {
+      const seen = visibleTo(req, url, 'guide');
+      if (!Array.isArray(seen)) return denied(seen);
+      return {
+        status: 200,
+        type: 'application/xml; charset=utf-8',
+        body: epgXml(
+          o
+            .channels()
+            .map((c) => c.spec)
+            .filter((c) => seen.includes(c.number)),
+          o.programmes ?? (() => []),
+        ),
+        headers: { 'cache-control': 'max-age=300' },
+      };
+    },
   });
   routes.set('/api/channels', {
     GET: () => json(200, channelsJson(o.headend(), o.channels(), now(), o.tuners?.() ?? [])),
@@ -171,7 +230,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     },
   });
   routes.set('/api/reload', {
-    POST: async () => {
+    POST: async (req, url) => {
+      const d = o.guard?.check(client(req, url), 'write', 'reload');
+      if (d && !d.ok) return denied(d);
       if (!o.reload) {
         return jsonError(501, 'not-implemented', 'reload is not available in this daemon');
       }
@@ -184,9 +245,17 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   routes.set('/api/alert', {
     GET: () =>
       o.alert ? json(200, o.alert.state()) : jsonError(404, 'not-found', 'no alert service'),
-    POST: (req, _url, body) => {
+    POST: (req, url, body) => {
       if (!o.alert) return jsonError(404, 'not-found', 'no alert service');
-      const r = postAlert(o.alert, req, body);
+      // With access rules, a client granted `write` needs no alert token.
+      let granted = false;
+      if (o.guard && o.accessConfigured?.() && !hasAlertToken(o.alert, req)) {
+        const d = o.guard.check(client(req, url), 'write', 'alert');
+        if (!d.ok && (d.reason === 'bad-token' || d.reason === 'too-many-failures'))
+          return denied(d);
+        granted = d.ok;
+      }
+      const r = postAlert(o.alert, req, body, granted);
       if (r.status !== 200)
         log.log('warn', 'http-alert-refused', { status: r.status, from: req.socket.remoteAddress });
       return { ...json(r.status, r.body), ...(r.headers ? { headers: r.headers } : {}) };
@@ -250,6 +319,25 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (o.stream && (req.method === 'GET' || req.method === 'HEAD')) {
+      const url = URL.canParse(req.url ?? '', 'http://headend.invalid')
+        ? new URL(req.url ?? '/', 'http://headend.invalid')
+        : undefined;
+      if (url && isStreamPath(url.pathname)) {
+        try {
+          serveStream(o.stream, req, res, url);
+        } catch (err) {
+          log.log('error', 'http-error', {
+            method: req.method,
+            path: url.pathname,
+            message: err instanceof Error ? err.message : String(err),
+          });
+          if (!res.headersSent) send(req, res, jsonError(500, 'internal', 'the stream failed'));
+          else res.destroy();
+        }
+        return;
+      }
+    }
     // Bodies are read, bounded (POST /api/alert reads its JSON).
     let bodyBytes = 0;
     const chunks: Buffer[] = [];
@@ -350,8 +438,10 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   return {
     name: 'http',
     address,
+    reloaded: () => o.stream?.streams.reattach(),
     stop: () =>
       new Promise<void>((resolve) => {
+        o.stream?.streams.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -10,7 +10,10 @@ import { startRtspServer, type RtspServer } from './rtsp/server.js';
 import { rtspChannelSource } from './rtsp/channel-source.js';
 import type { RunningDaemon } from './daemon.js';
 import type { DaemonService } from './services.js';
-import type { ChannelSpec } from './config/types.js';
+import type { ChannelSpec, HeadendSpec } from './config/types.js';
+import { AccessPolicy } from './access/policy.js';
+import { AccessGuard } from './access/guard.js';
+import { TsStreams } from './http/ts-stream.js';
 import type { Logger } from './log.js';
 
 export const VERSION = '0.1.0';
@@ -35,12 +38,35 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     }
   };
 
+  // The access rules of the unicast surfaces, as the current config (a reload's) has them.
+  let policyOf: HeadendSpec | undefined;
+  let policy = new AccessPolicy(null);
+  const guard = new AccessGuard(() => {
+    if (policyOf !== d.config) {
+      policyOf = d.config;
+      policy = new AccessPolicy(d.config.access);
+    }
+    return policy;
+  }, log);
+  const streams = config.http
+    ? new TsStreams(
+        () => d.config.http ?? config.http!,
+        () => d.channels,
+        log,
+      )
+    : undefined;
+
   let rtsp: RtspServer | undefined;
   const rtspSpec = config.rtsp;
   if (rtspSpec) {
     const source = rtspChannelSource(d, rtspSpec, log);
     rtsp = await attempt('rtsp', async () => {
-      const server = await startRtspServer({ spec: rtspSpec, source, log });
+      const server = await startRtspServer({
+        spec: rtspSpec,
+        source,
+        log,
+        authorize: (client, channel) => guard.check(client, { channel }, 'rtsp'),
+      });
       // Sessions of a channel that a reload rebuilt move to the new channel.
       return Object.assign(server, { reloaded: () => source.reattach() });
     });
@@ -75,6 +101,10 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     pacing: () => d.pacing(),
     ffmpegChildren: () => d.ffmpegPids(),
     tuners: () => d.tuners(),
+    http: () => ({
+      denied: guard.denied,
+      streams: streams?.stats,
+    }),
     alerts: () => {
       if (!d.alerts.alerts.configured) return undefined;
       const st = d.alerts.state();
@@ -106,6 +136,9 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         programmes: (id) => d.guide.programmes(id),
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),
+        stream: streams && { handles: () => d.channels, streams, guard },
+        guard,
+        accessConfigured: () => d.config.access !== null,
         alert: {
           state: () => d.alerts.state(),
           token: () => d.alerts.token,

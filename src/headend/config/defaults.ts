@@ -34,6 +34,11 @@ export const DEFAULTS = {
   fileLoop: true,
   /** headend.http.listen: status, playlist, API and metrics (loopback only by default). */
   httpListen: { host: '127.0.0.1', port: 8080 },
+  /** HTTP-TS client limits (headend.http). */
+  httpMaxClients: 1000,
+  httpMaxPerChannel: 500,
+  httpMaxPerAddress: 16,
+  httpClientBuffer: 4 * 1024 * 1024,
   /** headend.rtsp.listen */
   rtspListen: { host: '0.0.0.0', port: 8554 },
   /** headend.rtsp.rtp_port: the server's RTP port for unicast UDP (RTCP on the next one). */

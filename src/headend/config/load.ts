@@ -35,6 +35,8 @@ import { ErrorSink } from './sink.js';
 import { DEFAULT_EPG_REFRESH_MS, resolveNetwork } from './network.js';
 import { resolveTuners } from './tuners.js';
 import { services } from './services.js';
+import { resolveAccess } from './access.js';
+import { resolve as resolvePath } from 'node:path';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
 import { describe } from './values.js';
 
@@ -178,6 +180,15 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     line: positions.line(['headend', 'alert']),
     tuners,
   });
+  const access =
+    headendData?.access === undefined
+      ? null
+      : resolveAccess(
+          headendData.access,
+          channels.map((c) => c.spec),
+          (p) => resolvePath(configDir(file), p),
+          (path, m) => sink.add(['headend', 'access', ...path], m),
+        );
   if (sink.errors.length > 0) return { errors: sink.sorted() };
   const config: HeadendSpec = {
     name: base.name,
@@ -189,6 +200,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     tos: base.tos,
     ...svc,
     alert,
+    access,
     tuners: [...tuners.tuners.values()],
     channels: channels.map((c) => c.spec),
     file,

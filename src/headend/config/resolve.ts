@@ -195,6 +195,7 @@ export function resolveChannel(
   if (raw.hd_lcn !== undefined) channel.hdLcn = raw.hd_lcn;
   const group = raw.group ?? def.group;
   if (group !== undefined) channel.group = group;
+  if (raw.logo !== undefined) channel.logo = raw.logo;
   if (schedule.length > 0) channel.schedule = schedule;
   return channel;
 }

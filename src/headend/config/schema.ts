@@ -27,8 +27,17 @@
 //   ffmpeg: /usr/bin/ffmpeg       ffmpeg binary (default: FFMPEG_PATH, then ffmpeg on PATH,
 //                                 then the ffmpeg-static package)
 //   http:                         HTTP surface: /playlist.m3u, /api/channels, /healthz,
-//                                 /metrics; `http: false` turns it off
+//                                 /metrics, /stream/<slug|number> (MPEG-TS); `http: false`
+//                                 turns it off
 //     listen: 127.0.0.1:8080      host:port, or a port (default 127.0.0.1:8080; port 0 = any)
+//     max_clients: 1000           HTTP-TS clients in all (default 1000); then 503
+//     max_clients_per_channel: 500   (default 500)
+//     max_clients_per_address: 16    (default 16)
+//     client_buffer: 4194304      bytes a client may fall behind before it is dropped
+//                                 (default 4 MiB: ~8 s of a 4 Mbit/s channel)
+//   access: { … }                 who may play what over unicast and who may write
+//                                 (config/access.ts; without it every client may play
+//                                 everything and only this machine may reload)
 //   rtsp:                         RTSP server (rtsp://host:port/<slug or number>);
 //                                 `rtsp: false` turns it off
 //     listen: 0.0.0.0:8554        host:port, or a port (default 0.0.0.0:8554; 554 needs
@@ -132,6 +141,7 @@
 //     group: lobby                the channel's group: emergency alerts for a zone of that
 //                                 name (config/alert.ts), and the M3U group-title
 //     schedule: [ … ]             a timetable of other sources by time (config/timetable.ts)
+//     logo: https://…/news.png   the channel's logo (M3U tvg-logo) (default none)
 //     hd_lcn: 101                 the number HD-capable TVs give this channel instead of its
 //                                 own (EACEM HD simulcast LCN, 0x88), 1-1023: an HD simulcast
 //                                 taking the place of its SD twin (default none)
@@ -194,6 +204,7 @@ import { countryCode, serviceType, timeZone } from './network.js';
 import { tunerId } from './tuning-values.js';
 import { SCHEDULE_KEYS, scheduleRuleSchema } from './timetable.js';
 import { ALERT_KEYS, SERIAL_KEYS, alertSchema } from './alert.js';
+import { ACCESS_KEYS, accessSchema } from './access.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
 const TestSchema = z.preprocess(
@@ -270,6 +281,7 @@ const channelShape = {
   epg: text().optional(),
   hd_lcn: integer(1, 1023).optional(),
   group: text().optional(),
+  logo: text().optional(),
   schedule: z.array(scheduleRuleSchema(SourceSchema)).optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
@@ -293,8 +305,13 @@ export const HeadendSchema = z.strictObject({
   http: offOr(
     z.strictObject({
       listen: listenAddress(DEFAULTS.httpListen.host).optional(),
+      max_clients: integer(1, 100_000).optional(),
+      max_clients_per_channel: integer(1, 100_000).optional(),
+      max_clients_per_address: integer(1, 100_000).optional(),
+      client_buffer: integer(65_536, 256 * 1024 * 1024).optional(),
     }),
   ).optional(),
+  access: accessSchema.optional(),
   rtsp: offOr(
     z.strictObject({
       listen: listenAddress(DEFAULTS.rtspListen.host).optional(),
@@ -379,7 +396,8 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'serial') return SERIAL_KEYS;
   if (last === 'schedule' && typeof tail === 'number') return SCHEDULE_KEYS;
   if (last === 'transcode') return Object.keys(TranscodeSchema.shape);
-  if (last === 'http') return ['listen'];
+  if (last === 'http') return HTTP_KEYS;
+  if (last === 'access') return ACCESS_KEYS;
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
   if (last === 'pacing')
@@ -387,6 +405,13 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   return [];
 }
 
+const HTTP_KEYS = [
+  'listen',
+  'max_clients',
+  'max_clients_per_channel',
+  'max_clients_per_address',
+  'client_buffer',
+];
 const RTSP_KEYS = [
   'listen',
   'rtp_port',

@@ -26,7 +26,14 @@ export function services(
   channels: readonly ChannelSpec[],
   sink: ErrorSink,
 ): Services {
-  const http = raw?.http === false ? null : { ...(raw?.http?.listen ?? DEFAULTS.httpListen) };
+  const h = raw?.http === false ? null : (raw?.http ?? {});
+  const http = h && {
+    ...(h.listen ?? DEFAULTS.httpListen),
+    maxClients: h.max_clients ?? DEFAULTS.httpMaxClients,
+    maxPerChannel: h.max_clients_per_channel ?? DEFAULTS.httpMaxPerChannel,
+    maxPerAddress: h.max_clients_per_address ?? DEFAULTS.httpMaxPerAddress,
+    clientBufferBytes: h.client_buffer ?? DEFAULTS.httpClientBuffer,
+  };
   let rtsp: Services['rtsp'] = null;
   if (raw?.rtsp !== false) {
     const r = raw?.rtsp ?? {};

@@ -82,6 +82,7 @@ import type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { PacingMode } from '../../scheduler/pacing-loop.js';
 import type { NetworkSpec } from './network.js';
 import type { SerialAlarmSpec } from './alert.js';
+import type { AccessSpec } from './access.js';
 import type { TimetableRule } from '../../scheduler/timetable.js';
 
 export interface ChannelSpec {
@@ -116,6 +117,8 @@ export interface ChannelSpec {
   hdLcn?: number;
   /** The channel's group (`group:`): alert zones, the M3U group-title. */
   group?: string;
+  /** The channel's logo (`logo:`, a URL): the M3U tvg-logo. */
+  logo?: string;
   /** Timetable rules (`schedule:`), first match wins; absent or empty: none. */
   schedule?: ScheduleSpec[];
   /** 1-based line of the channel's entry in the file (for log lines). */
@@ -145,6 +148,15 @@ export interface ListenSpec {
   host: string;
   /** 0: any free port. */
   port: number;
+}
+
+/** `headend.http`: where it listens, and its HTTP-TS client limits. */
+export interface HttpSpec extends ListenSpec {
+  maxClients: number;
+  maxPerChannel: number;
+  maxPerAddress: number;
+  /** Bytes a client may fall behind before it is dropped. */
+  clientBufferBytes: number;
 }
 
 export interface RtspSpec {
@@ -193,7 +205,9 @@ export interface HeadendSpec {
   /** ffmpeg binary from the config; undefined = FFMPEG_PATH, PATH, ffmpeg-static. */
   ffmpeg?: string;
   /** null: off. */
-  http: ListenSpec | null;
+  http: HttpSpec | null;
+  /** Who may use the unicast surfaces and write (`headend.access`); null: not configured. */
+  access: AccessSpec | null;
   rtsp: RtspSpec | null;
   sap: SapSpec | null;
   pacing: PacingSpec;

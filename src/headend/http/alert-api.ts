@@ -44,7 +44,31 @@ export function tokenMatches(given: string, token: string): boolean {
 const fail = (status: number, error: string, message: string, headers?: Record<string, string>) =>
   ({ status, body: { error, message }, ...(headers ? { headers } : {}) }) as AlertReply;
 
-export function postAlert(api: AlertApi, req: IncomingMessage, body: Buffer): AlertReply {
+/** Whether the request carries the alert token (Authorization: Bearer). */
+export function hasAlertToken(api: AlertApi, req: IncomingMessage): boolean {
+  const token = api.token();
+  const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return token !== undefined && auth !== null && tokenMatches(auth[1]!, token);
+}
+
+/**
+ * POST /api/alert. `granted`: the client may write by the access rules (headend.access), so
+ * it needs no alert token.
+ */
+export function postAlert(
+  api: AlertApi,
+  req: IncomingMessage,
+  body: Buffer,
+  granted = false,
+): AlertReply {
+  if (!granted) {
+    const refused = checkAlertToken(api, req);
+    if (refused) return refused;
+  }
+  return applyAlert(api, body);
+}
+
+function checkAlertToken(api: AlertApi, req: IncomingMessage): AlertReply | undefined {
   const token = api.token();
   if (token === undefined)
     return fail(
@@ -61,6 +85,10 @@ export function postAlert(api: AlertApi, req: IncomingMessage, body: Buffer): Al
     return fail(403, 'forbidden', 'the token is not the alert token', {
       'www-authenticate': 'Bearer realm="headend", error="invalid_token"',
     });
+  return undefined;
+}
+
+function applyAlert(api: AlertApi, body: Buffer): AlertReply {
   let v: unknown;
   try {
     v = JSON.parse(body.toString('utf8'));

@@ -8,6 +8,7 @@ import { channelMetrics } from './channel-metrics.js';
 import { headendMetrics } from './headend-metrics.js';
 import { tunerMetrics } from './tuner-metrics.js';
 import { alertMetrics } from './alert-metrics.js';
+import { httpMetrics } from './http-metrics.js';
 import { ChildCpu, clockTicks } from './proc-cpu.js';
 import type { Labels } from './scrape-metric.js';
 import type { ChannelMetricsInput, Metrics, MetricsOptions } from './types.js';
@@ -47,6 +48,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
     ...headendMetrics({ pacing: o.pacing, ffmpegChildren: o.ffmpegChildren, cpu }),
     ...tunerMetrics(() => o.tuners?.() ?? []),
     ...alertMetrics(() => o.alerts?.()),
+    ...httpMetrics(() => o.http?.()),
   ];
   for (const m of metrics) register.registerMetric(m);
 

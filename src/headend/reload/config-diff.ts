@@ -55,6 +55,7 @@ const muxOf = (c: ChannelSpec): string =>
 const fixedOf = (c: ChannelSpec): string =>
   canon({ ...c, output: { ...c.output, packetsPerDatagram: undefined } }, [
     'line',
+    'logo', // the playlists read it from the config: nothing runs on it
     ...IDENTITY,
     ...MUX,
     ...PROGRAMME,
@@ -123,7 +124,7 @@ export function diffChannels(
   }
   d.removed.push(...oldLeft.values());
   for (const [o, n] of pairs) {
-    if (canon(o, ['line']) === canon(n, ['line'])) d.unchanged.push([o, n]);
+    if (canon(o, ['line', 'logo']) === canon(n, ['line', 'logo'])) d.unchanged.push([o, n]);
     else if (fixedOf(o) === fixedOf(n)) d.updated.push([o, n]);
     else d.restarted.push([o, n]);
   }

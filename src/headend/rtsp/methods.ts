@@ -39,6 +39,14 @@ export interface MethodContext {
   maxBufferedBytes: number;
   /** The host name or address put in SDP o= (default: the address the client connected to). */
   publicHost?: string;
+  /**
+   * Whether the client (its address, the bearer token it sent: Authorization: Bearer, or
+   * ?token= in the URL) may play the channel (access/guard.ts); absent: every client may.
+   */
+  authorize?: (
+    client: { address: string; token?: string },
+    channel: number,
+  ) => { ok: true } | { ok: false; status: number };
   /** Ready → Playing: the reply to send instead of 200 when it fails. */
   startSession(s: Session, ch: RtspChannel): Promise<Reply | undefined>;
   stopSession(s: Session): void;
@@ -48,7 +56,22 @@ export interface MethodContext {
 /** The request handler of the server's connections. */
 export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => Promise<Reply> {
   const { spec, source, log, stats, sessions, perClient, byRtcpAddress } = x;
-  const { maxBufferedBytes, publicHost, startSession, stopSession, endSession } = x;
+  const { maxBufferedBytes, publicHost, startSession, stopSession, endSession, authorize } = x;
+
+  /**
+   * The access rules for DESCRIBE and SETUP: 401 with WWW-Authenticate: Bearer (RFC 6750 §3)
+   * when a token is wanted, 403 when refused (RTSP has no 429: too many bad tokens is 403).
+   */
+  function refused(c: Conn, req: RtspRequest, query: string, channel: number): Reply | undefined {
+    if (!authorize) return undefined;
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '');
+    const token = bearer?.[1] ?? new URLSearchParams(query).get('token') ?? undefined;
+    const d = authorize({ address: c.socket.remoteAddress ?? c.remote, token }, channel);
+    if (d.ok) return undefined;
+    if (d.status === 401)
+      return { status: 401, headers: [['WWW-Authenticate', 'Bearer realm="headend"']] };
+    return { status: 403 };
+  }
   const timeoutS = Math.max(1, Math.round(spec.sessionTimeoutMs / 1000));
 
   /**
@@ -117,6 +140,8 @@ export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => 
       case 'DESCRIBE': {
         const r = resolve(req.uri);
         if (r === undefined) return { status: 404 };
+        const no = refused(c, req, r.query, r.channel.number);
+        if (no) return no;
         const ch = r.channel;
         // The c= line names the multicast group only when asked (?multicast): GStreamer's
         // rtspsrc, given a multicast c=, refuses every unicast transport.
@@ -192,6 +217,8 @@ export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => 
   ): Reply {
     const r = resolve(req.uri);
     if (r === undefined) return { status: 404 };
+    const no = refused(c, req, r.query, r.channel.number);
+    if (no) return no;
     const header = req.headers.get('transport');
     if (header === undefined) return { status: 400 };
     if (sid !== undefined && existing === undefined) return { status: 454 };

@@ -18,7 +18,7 @@ import type { RtspChannel, RtspChannelSource } from './types.js';
 import { DEFAULT_LIMITS, type RtspLimits } from './message.js';
 import type { Session } from './session.js';
 import { Connections, type Reply } from './connection.js';
-import { createMethods } from './methods.js';
+import { createMethods, type MethodContext } from './methods.js';
 import { buildSenderReport, isRtcpCompound, rtpTimeAt } from './rtcp.js';
 
 export interface RtspServerLimits extends RtspLimits {
@@ -58,6 +58,8 @@ export interface RtspServerOptions {
   /** The host name or address put in SDP o= (default: the address the client connected to). */
   publicHost?: string;
   limits?: Partial<RtspServerLimits>;
+  /** The access rules (DESCRIBE, SETUP): MethodContext.authorize. */
+  authorize?: MethodContext['authorize'];
 }
 
 export interface RtspStats {
@@ -141,6 +143,7 @@ export async function startRtspServer(o: RtspServerOptions): Promise<RtspServer>
       byRtcpAddress,
       maxBufferedBytes: limits.maxBufferedBytes,
       publicHost: o.publicHost,
+      authorize: o.authorize,
       startSession,
       stopSession,
       endSession,

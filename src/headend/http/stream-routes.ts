@@ -1,0 +1,109 @@
+// The streaming paths of the HTTP surface (GET and HEAD), each a channel's HTTP MPEG-TS
+// (ts-stream.ts) once the access rules allow it (access/guard.ts):
+//
+//   /stream/<slug|number>          the channel
+//   /udp/<group>:<port>            udpxy's paths, for clients set up for a udpxy relay: the
+//   /rtp/<group>:<port>            channel whose output is that group and port
+//
+// The client's token: `Authorization: Bearer …` or `?token=…`. Refusals are JSON with a code:
+// 401 (a token is wanted, with WWW-Authenticate: Bearer, RFC 6750 §3), 403, 429 (too many bad
+// tokens), 404 (no such channel).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChannelHandle } from '../channel/handle.js';
+import type { AccessGuard } from '../access/guard.js';
+import { requestToken } from '../access/guard.js';
+import type { TsStreams } from './ts-stream.js';
+
+export interface StreamRoutesOptions {
+  handles: () => readonly ChannelHandle[];
+  streams: TsStreams;
+  guard?: AccessGuard;
+}
+
+const STREAM = /^\/stream\/([^/]+)$/;
+const UDPXY = /^\/(udp|rtp)\/@?(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/?$/;
+
+/** Whether `path` is a streaming path (then `serve` answers it). */
+export function isStreamPath(path: string): boolean {
+  return STREAM.test(path) || UDPXY.test(path);
+}
+
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  error: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({ error, message }) + '\n';
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Finds the channel of a streaming path. */
+function channelOf(path: string, handles: readonly ChannelHandle[]): ChannelHandle | undefined {
+  const m = STREAM.exec(path);
+  if (m) {
+    let key: string;
+    try {
+      key = decodeURIComponent(m[1]!).replace(/\.ts$/, '');
+    } catch {
+      return undefined;
+    }
+    return handles.find((h) => h.config.slug === key || String(h.config.number) === key);
+  }
+  const u = UDPXY.exec(path);
+  if (!u) return undefined;
+  const port = Number(u[3]);
+  return handles.find((h) => h.config.output.group === u[2] && h.config.output.port === port);
+}
+
+export function serveStream(
+  o: StreamRoutesOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): void {
+  const handle = channelOf(url.pathname, o.handles());
+  if (!handle) {
+    refuse(req, res, 404, 'not-found', `no channel at ${url.pathname}`);
+    return;
+  }
+  if (o.guard) {
+    const d = o.guard.check(
+      {
+        address: req.socket.remoteAddress ?? '',
+        token: requestToken(req.headers.authorization, url),
+      },
+      { channel: handle.config.number },
+      'stream',
+    );
+    if (!d.ok) {
+      const message =
+        d.reason === 'no-token'
+          ? 'this channel needs a token: Authorization: Bearer <token> or ?token=<token>'
+          : d.reason === 'bad-token'
+            ? 'the token is not valid'
+            : d.reason === 'too-many-failures'
+              ? 'too many bad tokens from this address: try again in a minute'
+              : `this client may not play channel ${handle.config.number}`;
+      refuse(
+        req,
+        res,
+        d.status,
+        d.status === 401 ? 'unauthorized' : d.status === 429 ? 'too-many' : 'forbidden',
+        message,
+        d.status === 401 ? { 'www-authenticate': 'Bearer realm="headend"' } : {},
+      );
+      return;
+    }
+  }
+  o.streams.serve(req, res, handle);
+}

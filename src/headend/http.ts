@@ -25,7 +25,8 @@ import type { TunerReport } from './tuners/report.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ChannelStatus } from './channel/types.js';
-import type { ChannelSpec, ListenSpec } from './config/types.js';
+import type { ChannelSpec, HdhrSpec, ListenSpec } from './config/types.js';
+import { discoverJson, deviceXml, lineupJson, lineupStatusJson } from './hdhr/device.js';
 import { fromSystemError } from './errors.js';
 import { channelJson, channelsJson, findChannel, type HeadendInfo } from './http/channel-json.js';
 import type { GuardDecision } from './access/guard.js';
@@ -70,6 +71,8 @@ export interface HttpServerOptions {
   guard?: AccessGuard;
   /** Whether headend.access is configured (then a `write` grant may post alerts). */
   accessConfigured?: () => boolean;
+  /** HDHomeRun emulation (hdhr/device.ts); absent: its paths are 404. */
+  hdhomerun?: { spec: () => HdhrSpec | null; deviceId: string };
 }
 
 export interface HttpServer extends DaemonService {
@@ -205,6 +208,53 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       };
     },
   });
+  // HDHomeRun emulation: the device's HTTP API, its URLs on the address the client used.
+  const hdhr = o.hdhomerun;
+  const baseOf = (req: IncomingMessage): string => {
+    const here = hostOfHeader(req.headers.host) ?? req.socket.localAddress ?? '127.0.0.1';
+    const bare = here.replace(/^::ffff:/, '');
+    return `http://${bare.includes(':') ? `[${bare}]` : bare}:${req.socket.localPort}`;
+  };
+  if (hdhr) {
+    const off = (): Reply => jsonError(404, 'not-found', 'HDHomeRun emulation is off');
+    const view = (req: IncomingMessage, spec: HdhrSpec) => ({
+      spec,
+      deviceId: hdhr.deviceId,
+      base: baseOf(req),
+    });
+    routes.set('/discover.json', {
+      GET: (req) => {
+        const spec = hdhr.spec();
+        return spec ? json(200, discoverJson(view(req, spec))) : off();
+      },
+    });
+    routes.set('/lineup.json', {
+      GET: (req, url) => {
+        if (!hdhr.spec()) return off();
+        const seen = visibleTo(req, url, 'playlist');
+        if (!Array.isArray(seen)) return denied(seen);
+        const channels = o
+          .channels()
+          .map((c) => c.spec)
+          .filter((c) => seen.includes(c.number));
+        const token = url.searchParams.get('token') ?? undefined;
+        return json(200, lineupJson(baseOf(req), channels, token));
+      },
+    });
+    routes.set('/lineup_status.json', {
+      GET: () => (hdhr.spec() ? json(200, lineupStatusJson()) : off()),
+    });
+    // A media server asks for a scan (POST /lineup.post?scan=start): the lineup is the config.
+    routes.set('/lineup.post', { POST: () => (hdhr.spec() ? json(200, {}) : off()) });
+    routes.set('/device.xml', {
+      GET: (req) => {
+        const spec = hdhr.spec();
+        if (!spec) return off();
+        return { status: 200, type: 'text/xml; charset=utf-8', body: deviceXml(view(req, spec)) };
+      },
+    });
+  }
+
   routes.set('/api/channels', {
     GET: () => json(200, channelsJson(o.headend(), o.channels(), now(), o.tuners?.() ?? [])),
   });

@@ -4,7 +4,10 @@
 // unknown interface) is logged as `service-error` and the channels keep streaming without it.
 
 import { createMetrics } from './metrics/index.js';
-import { startHttpServer } from './http.js';
+import { startHttpServer, type HttpServer } from './http.js';
+import { deriveDeviceId } from './hdhr/device.js';
+import { startDiscovery } from './hdhr/discovery.js';
+import { localIPv4, machineInterfaces } from './config/interfaces.js';
 import { startSapAnnouncer } from './sap.js';
 import { startRtspServer, type RtspServer } from './rtsp/server.js';
 import { rtspChannelSource } from './rtsp/channel-source.js';
@@ -116,10 +119,13 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     },
   });
 
+  const hdhrSpec = config.hdhomerun;
+  const hdhrId = hdhrSpec?.deviceId ?? deriveDeviceId(`${config.name}/${config.network.networkId}`);
   const httpSpec = config.http;
+  let http: HttpServer | undefined;
   if (httpSpec) {
     const startedAtMs = Date.now();
-    await attempt('http', () =>
+    http = await attempt('http', () =>
       startHttpServer({
         listen: httpSpec,
         log,
@@ -139,6 +145,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         stream: streams && { handles: () => d.channels, streams, guard },
         guard,
         accessConfigured: () => d.config.access !== null,
+        hdhomerun: hdhrSpec ? { spec: () => d.config.hdhomerun, deviceId: hdhrId } : undefined,
         alert: {
           state: () => d.alerts.state(),
           token: () => d.alerts.token,
@@ -148,5 +155,43 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
       }),
     );
   }
+  if (hdhrSpec && http) {
+    const address = hdhrAddress(hdhrSpec.address, http.address.host, config.interface);
+    const port = http.address.port;
+    await attempt('hdhomerun', async () => {
+      const discovery = await startDiscovery({
+        deviceId: hdhrId,
+        tuners: hdhrSpec.tuners,
+        base: `http://${address}:${port}`,
+        interfaceAddress: ifaceAddress(config.interface),
+        ttl: config.ttl,
+        log,
+        version: VERSION,
+        ...testPorts(),
+      });
+      return { name: 'hdhomerun', stop: () => discovery.stop() };
+    });
+  }
   return started;
+}
+
+/**
+ * HEADEND_HDHOMERUN_PORTS="<discovery>,<ssdp>": other ports than 65001 and 1900, for tests
+ * that run beside a stand-in HDHomeRun (clients only ever use the standard ones).
+ */
+function testPorts(): { discoverPort?: number; ssdpPort?: number } {
+  const [a, b] = (process.env.HEADEND_HDHOMERUN_PORTS ?? '').split(',').map(Number);
+  return a && b ? { discoverPort: a, ssdpPort: b } : {};
+}
+
+/** The address discovery answers name: configured, else http's (not a wildcard), else the interface's. */
+function hdhrAddress(configured: string | undefined, listen: string, iface: string): string {
+  if (configured !== undefined) return configured;
+  if (listen !== '0.0.0.0' && listen !== '::' && !listen.includes(':')) return listen;
+  return ifaceAddress(iface);
+}
+
+function ifaceAddress(iface: string): string {
+  const a = localIPv4(iface, machineInterfaces());
+  return typeof a === 'string' ? a : '127.0.0.1';
 }

@@ -35,6 +35,16 @@
 //     max_clients_per_address: 16    (default 16)
 //     client_buffer: 4194304      bytes a client may fall behind before it is dropped
 //                                 (default 4 MiB: ~8 s of a 4 Mbit/s channel)
+//   hdhomerun:                    HDHomeRun emulation for Plex, Jellyfin, Emby (off unless
+//                                 given; needs http): /discover.json, /lineup.json,
+//                                 /lineup_status.json, /device.xml, and discovery answered
+//                                 (SiliconDust's UDP 65001, SSDP/UPnP on 1900)
+//     tuners: 4                   TunerCount: streams the media server may open (default 4)
+//     device_id: 1A2B3C4D         DeviceID, 8 hex digits with a valid check digit (default:
+//                                 derived from the headend's name and network id, stable)
+//     name: Example Hotel         FriendlyName (default the headend name)
+//     address: 192.168.1.10       the address in discovery answers (default: http's listen
+//                                 address, else headend.interface's)
 //   access: { … }                 who may play what over unicast and who may write
 //                                 (config/access.ts; without it every client may play
 //                                 everything and only this machine may reload)
@@ -185,9 +195,12 @@ import {
   bitrate,
   boolean,
   codec,
+  describe,
   duration,
   integer,
   interfaceName,
+  invalid,
+  leaf,
   listenAddress,
   nonEmpty,
   number,
@@ -205,6 +218,7 @@ import { tunerId } from './tuning-values.js';
 import { SCHEDULE_KEYS, scheduleRuleSchema } from './timetable.js';
 import { ALERT_KEYS, SERIAL_KEYS, alertSchema } from './alert.js';
 import { ACCESS_KEYS, accessSchema } from './access.js';
+import { validDeviceId } from '../tuners/hdhomerun/packet.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
 const TestSchema = z.preprocess(
@@ -312,6 +326,14 @@ export const HeadendSchema = z.strictObject({
     }),
   ).optional(),
   access: accessSchema.optional(),
+  hdhomerun: offOr(
+    z.strictObject({
+      tuners: integer(1, 64).optional(),
+      device_id: hdhrDeviceId().optional(),
+      name: text().optional(),
+      address: z.ipv4({ error: 'expected an IPv4 address' }).optional(),
+    }),
+  ).optional(),
   rtsp: offOr(
     z.strictObject({
       listen: listenAddress(DEFAULTS.rtspListen.host).optional(),
@@ -347,6 +369,18 @@ export const HeadendSchema = z.strictObject({
   alert: alertSchema(SourceSchema).optional(),
   defaults: ChannelSchema.optional(),
 });
+
+/** An HDHomeRun DeviceID: 8 hex digits whose check digit is right (a real device's form). */
+function hdhrDeviceId() {
+  return leaf((v) => {
+    const t = typeof v === 'number' ? String(v) : v;
+    if (typeof t !== 'string' || !/^[0-9a-fA-F]{8}$/.test(t))
+      return invalid(`expected 8 hex digits such as 1A2B3C4D, got ${describe(v)}`);
+    if (!validDeviceId(parseInt(t, 16)))
+      return invalid(`${t} is not a valid HDHomeRun DeviceID (its check digit is wrong)`);
+    return t.toUpperCase();
+  });
+}
 
 /** `false` turns a service off, `true` takes its defaults, a mapping sets them. */
 function offOr<T extends z.ZodType>(shape: T) {
@@ -398,6 +432,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'transcode') return Object.keys(TranscodeSchema.shape);
   if (last === 'http') return HTTP_KEYS;
   if (last === 'access') return ACCESS_KEYS;
+  if (last === 'hdhomerun') return ['tuners', 'device_id', 'name', 'address'];
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
   if (last === 'pacing')

@@ -12,7 +12,7 @@ import type { ErrorSink } from './sink.js';
 import type { ChannelSpec, HeadendSpec } from './types.js';
 import { ipv4ToNumber, isMulticastV4 } from '../inputs/url.js';
 
-type Services = Pick<HeadendSpec, 'http' | 'rtsp' | 'sap' | 'pacing' | 'watch'>;
+type Services = Pick<HeadendSpec, 'http' | 'rtsp' | 'sap' | 'pacing' | 'watch' | 'hdhomerun'>;
 
 /** IPv4 dotted quad + a 32-bit offset (wraps within 2^32). */
 export function addToAddress(address: string, offset: number): string {
@@ -68,7 +68,16 @@ export function services(
     spinBudgetPercent: raw?.pacing?.spin_budget ?? null,
     workers: raw?.pacing?.workers ?? DEFAULT_WORKERS,
   };
-  return { http, rtsp, sap, pacing, watch: raw?.watch ?? false };
+  let hdhomerun: Services['hdhomerun'] = null;
+  const hd = raw?.hdhomerun;
+  if (hd !== undefined && hd !== false) {
+    if (http === null)
+      sink.add(['headend', 'hdhomerun'], 'HDHomeRun emulation is served over HTTP: turn http on');
+    hdhomerun = { tuners: hd.tuners ?? 4, name: hd.name ?? raw?.name ?? 'headend' };
+    if (hd.device_id !== undefined) hdhomerun.deviceId = hd.device_id;
+    if (hd.address !== undefined) hdhomerun.address = hd.address;
+  }
+  return { http, rtsp, sap, pacing, watch: raw?.watch ?? false, hdhomerun };
 }
 
 /** The RTP companion group of a raw-UDP multicast channel (undefined for RTP or unicast outputs). */

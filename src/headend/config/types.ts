@@ -159,6 +159,16 @@ export interface HttpSpec extends ListenSpec {
   clientBufferBytes: number;
 }
 
+/** `headend.hdhomerun`: the emulated tuner as media servers see it. */
+export interface HdhrSpec {
+  tuners: number;
+  /** 8 hex digits; undefined: derived from the headend's name and network id. */
+  deviceId?: string;
+  name: string;
+  /** The address in discovery answers; undefined: http's listen address or the interface's. */
+  address?: string;
+}
+
 export interface RtspSpec {
   listen: ListenSpec;
   /** Even; RTCP on rtpPort + 1. */
@@ -206,6 +216,8 @@ export interface HeadendSpec {
   ffmpeg?: string;
   /** null: off. */
   http: HttpSpec | null;
+  /** HDHomeRun emulation (`headend.hdhomerun`); null: off. */
+  hdhomerun: HdhrSpec | null;
   /** Who may use the unicast surfaces and write (`headend.access`); null: not configured. */
   access: AccessSpec | null;
   rtsp: RtspSpec | null;

@@ -76,7 +76,7 @@ export function updateKinds(
 }
 
 /** Settings that need a daemon restart when they change (the services read them at start). */
-const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap', 'pacing'] as const;
+const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap', 'pacing', 'hdhomerun'] as const;
 
 /** Stable JSON (sorted keys) of a value, without the keys in `omit` at the top level. */
 function canon(v: unknown, omit: readonly string[] = []): string {

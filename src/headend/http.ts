@@ -1,7 +1,9 @@
 // The headend's read-only HTTP surface (RFC 9110 semantics over node:http, no framework):
 //
 //   GET  /playlist.m3u            extended M3U: ?format=multicast (udp, rtp; the default),
-//                                 rtsp (or ?rtsp=1), http: the channels the client may play
+//                                 rtsp (or ?rtsp=1), http, hls: the channels the client may play
+//   GET  /hls/<slug>/index.m3u8   HLS of channels with `hls:` (and their segments)
+//                                                                         http/hls-routes.ts
 //                                                                                   http/m3u.ts
 //   GET  /stream/<slug|number>    the channel as HTTP MPEG-TS; /udp/<g>:<p>, /rtp/<g>:<p>
 //                                 (udpxy's paths) too                 http/stream-routes.ts
@@ -38,6 +40,7 @@ import type { Logger } from './log.js';
 import type { DaemonService, ReloadResult } from './services.js';
 import { requestToken, type AccessGuard } from './access/guard.js';
 import { isStreamPath, serveStream, type StreamRoutesOptions } from './http/stream-routes.js';
+import { isHlsPath, serveHls, type HlsRoutesOptions } from './http/hls-routes.js';
 import type { PlaylistUrls } from './http/m3u.js';
 
 /** Largest request head accepted (request line + headers), bytes: beyond it, 431. */
@@ -71,6 +74,8 @@ export interface HttpServerOptions {
   guard?: AccessGuard;
   /** Whether headend.access is configured (then a `write` grant may post alerts). */
   accessConfigured?: () => boolean;
+  /** HLS (/hls/…); absent: 404. */
+  hls?: HlsRoutesOptions;
   /** HDHomeRun emulation (hdhr/device.ts); absent: its paths are 404. */
   hdhomerun?: { spec: () => HdhrSpec | null; deviceId: string };
 }
@@ -162,8 +167,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       let urls: PlaylistUrls;
       if (format === 'multicast' || format === 'udp' || format === 'rtp') {
         urls = { kind: 'multicast' };
-      } else if (format === 'http') {
-        urls = { kind: 'http', host: bare, port: req.socket.localPort ?? 0, token };
+      } else if (format === 'http' || format === 'hls') {
+        urls = { kind: format, host: bare, port: req.socket.localPort ?? 0, token };
       } else if (format === 'rtsp') {
         const r = o.rtsp();
         if (r === null) {
@@ -175,7 +180,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         }
         urls = { kind: 'rtsp', host: isWildcard(r.host) ? bare : r.host, port: r.port, token };
       } else {
-        return text(400, `unknown format "${format}": multicast (udp, rtp), rtsp or http\n`);
+        return text(400, `unknown format "${format}": multicast (udp, rtp), rtsp, http or hls\n`);
       }
       const channels = o.channels().map((c) => c.spec);
       const host = here.includes(':') && !here.startsWith('[') ? `[${here}]` : here;
@@ -183,7 +188,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         status: 200,
         type: 'audio/x-mpegurl; charset=utf-8',
         body: playlistM3u(
-          channels.filter((c) => seen.includes(c.number)),
+          channels.filter(
+            (c) => seen.includes(c.number) && (format !== 'hls' || c.hls !== undefined),
+          ),
           urls,
           `http://${host}:${req.socket.localPort}/epg.xml`,
         ),
@@ -369,13 +376,16 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    if (o.stream && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (req.method === 'GET' || req.method === 'HEAD') {
       const url = URL.canParse(req.url ?? '', 'http://headend.invalid')
         ? new URL(req.url ?? '/', 'http://headend.invalid')
         : undefined;
-      if (url && isStreamPath(url.pathname)) {
+      const stream = url && o.stream && isStreamPath(url.pathname) ? o.stream : undefined;
+      const hls = url && o.hls && isHlsPath(url.pathname) ? o.hls : undefined;
+      if (url && (stream || hls)) {
         try {
-          serveStream(o.stream, req, res, url);
+          if (stream) serveStream(stream, req, res, url);
+          else serveHls(hls!, req, res, url);
         } catch (err) {
           log.log('error', 'http-error', {
             method: req.method,
@@ -488,10 +498,14 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   return {
     name: 'http',
     address,
-    reloaded: () => o.stream?.streams.reattach(),
+    reloaded: () => {
+      o.stream?.streams.reattach();
+      o.hls?.hls.sync();
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         o.stream?.streams.close();
+        o.hls?.hls.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -17,6 +17,7 @@ import type { ChannelSpec, HeadendSpec } from './config/types.js';
 import { AccessPolicy } from './access/policy.js';
 import { AccessGuard } from './access/guard.js';
 import { TsStreams } from './http/ts-stream.js';
+import { HlsService } from './hls/hls-service.js';
 import type { Logger } from './log.js';
 
 export const VERSION = '0.1.0';
@@ -51,6 +52,14 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     }
     return policy;
   }, log);
+  const hls = config.http
+    ? new HlsService(
+        () => d.config.channels,
+        () => d.channels,
+        log,
+      )
+    : undefined;
+  hls?.sync();
   const streams = config.http
     ? new TsStreams(
         () => d.config.http ?? config.http!,
@@ -143,6 +152,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),
         stream: streams && { handles: () => d.channels, streams, guard },
+        hls: hls && { hls, guard },
         guard,
         accessConfigured: () => d.config.access !== null,
         hdhomerun: hdhrSpec ? { spec: () => d.config.hdhomerun, deviceId: hdhrId } : undefined,

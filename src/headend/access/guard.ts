@@ -13,7 +13,7 @@ const MAX_FAILURES = 10;
 const SWEEP_AT = 10_000;
 
 /** Where a request came in: the label of its denials. */
-export type Surface = 'stream' | 'playlist' | 'guide' | 'rtsp' | 'reload' | 'alert';
+export type Surface = 'stream' | 'hls' | 'playlist' | 'guide' | 'rtsp' | 'reload' | 'alert';
 
 export type GuardDecision =
   Decision | { ok: false; status: 429; reason: 'too-many-failures'; who: string };

@@ -196,6 +196,11 @@ export function resolveChannel(
   const group = raw.group ?? def.group;
   if (group !== undefined) channel.group = group;
   if (raw.logo !== undefined) channel.logo = raw.logo;
+  const hls = raw.hls ?? def.hls;
+  if (hls !== undefined && hls !== false) {
+    const h = hls === true ? {} : hls;
+    channel.hls = { segmentMs: h.segment ?? 2000, window: h.window ?? 6 };
+  }
   if (schedule.length > 0) channel.schedule = schedule;
   return channel;
 }

@@ -152,6 +152,9 @@
 //                                 name (config/alert.ts), and the M3U group-title
 //     schedule: [ … ]             a timetable of other sources by time (config/timetable.ts)
 //     logo: https://…/news.png   the channel's logo (M3U tvg-logo) (default none)
+//     hls: true                   HLS of the channel at /hls/<slug>/index.m3u8 (default off;
+//                                 in defaults for every channel), or { segment: 2s (1-10s),
+//                                 window: 6 (3-30 segments) }
 //     hd_lcn: 101                 the number HD-capable TVs give this channel instead of its
 //                                 own (EACEM HD simulcast LCN, 0x88), 1-1023: an HD simulcast
 //                                 taking the place of its SD twin (default none)
@@ -296,6 +299,15 @@ const channelShape = {
   hd_lcn: integer(1, 1023).optional(),
   group: text().optional(),
   logo: text().optional(),
+  hls: z
+    .union([
+      boolean(),
+      z.strictObject({
+        segment: duration(1000, 10_000).optional(),
+        window: integer(3, 30).optional(),
+      }),
+    ])
+    .optional(),
   schedule: z.array(scheduleRuleSchema(SourceSchema)).optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);

@@ -119,6 +119,8 @@ export interface ChannelSpec {
   group?: string;
   /** The channel's logo (`logo:`, a URL): the M3U tvg-logo. */
   logo?: string;
+  /** HLS of the channel (`hls:`); undefined: none. */
+  hls?: { segmentMs: number; window: number };
   /** Timetable rules (`schedule:`), first match wins; absent or empty: none. */
   schedule?: ScheduleSpec[];
   /** 1-based line of the channel's entry in the file (for log lines). */

@@ -4,7 +4,8 @@
 // RFC 1112 join) or `udp://source@group:port` (source-specific, RFC 4607), `rtp://…` alike;
 // RTSP URLs are `rtsp://host:port/<slug>` (RFC 2326 §3.2) for clients that cannot join a group,
 // HTTP URLs `http://host:port/stream/<slug>` (HTTP MPEG-TS, http/ts-stream.ts) for players and
-// Wi-Fi devices behind access points that drop multicast. A client that sent its token in the
+// Wi-Fi devices behind access points that drop multicast, HLS URLs
+// `http://host:port/hls/<slug>/index.m3u8` (channels with `hls:`) for phones and browsers. A client that sent its token in the
 // query gets it in the unicast URLs too, so the player sends it back.
 //
 //   #EXTM3U x-tvg-url="http://host:8080/epg.xml"
@@ -23,7 +24,8 @@ export type PlaylistChannel = Pick<
 
 /** What the URLs are: the multicast itself, or a unicast server's (with a token to pass on). */
 export type PlaylistUrls =
-  { kind: 'multicast' } | { kind: 'rtsp' | 'http'; host: string; port: number; token?: string };
+  | { kind: 'multicast' }
+  | { kind: 'rtsp' | 'http' | 'hls'; host: string; port: number; token?: string };
 
 /** Where RTSP URLs point; null: multicast URLs. */
 export type RtspBase = { host: string; port: number } | null;
@@ -60,7 +62,12 @@ function urlOf(ch: PlaylistChannel, urls: PlaylistUrls | RtspBase): string {
   const u: PlaylistUrls =
     urls === null ? { kind: 'multicast' } : 'kind' in urls ? urls : { kind: 'rtsp', ...urls };
   if (u.kind === 'multicast') return multicastUrl(ch.output);
-  const url = u.kind === 'rtsp' ? rtspUrl(u, ch.slug) : streamUrl(u, ch.slug);
+  const url =
+    u.kind === 'rtsp'
+      ? rtspUrl(u, ch.slug)
+      : u.kind === 'hls'
+        ? streamUrl(u, ch.slug).replace(/\/stream\/([^/]+)$/, '/hls/$1/index.m3u8')
+        : streamUrl(u, ch.slug);
   return u.token === undefined ? url : `${url}?token=${encodeURIComponent(u.token)}`;
 }
 

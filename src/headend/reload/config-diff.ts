@@ -56,6 +56,7 @@ const fixedOf = (c: ChannelSpec): string =>
   canon({ ...c, output: { ...c.output, packetsPerDatagram: undefined } }, [
     'line',
     'logo', // the playlists read it from the config: nothing runs on it
+    'hls', // the HLS service follows the config by itself (hls-service.ts sync)
     ...IDENTITY,
     ...MUX,
     ...PROGRAMME,
@@ -124,7 +125,8 @@ export function diffChannels(
   }
   d.removed.push(...oldLeft.values());
   for (const [o, n] of pairs) {
-    if (canon(o, ['line', 'logo']) === canon(n, ['line', 'logo'])) d.unchanged.push([o, n]);
+    if (canon(o, ['line', 'logo', 'hls']) === canon(n, ['line', 'logo', 'hls']))
+      d.unchanged.push([o, n]);
     else if (fixedOf(o) === fixedOf(n)) d.updated.push([o, n]);
     else d.restarted.push([o, n]);
   }

@@ -1,0 +1,78 @@
+// HlsSegmenter (RFC 8216): the remuxed sample cut into segments that start with PAT, PMT and a
+// video access point, about the target long; a live playlist of the last `window` segments
+// with a moving media sequence and a target duration that bounds every EXTINF; output time
+// going back starts a segment marked EXT-X-DISCONTINUITY, counted by
+// EXT-X-DISCONTINUITY-SEQUENCE once it leaves the window.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Remuxer } from '../../../src/mpegts/remux/remuxer.js';
+import { DatagramCutter } from '../../../src/scheduler/datagram-cutter.js';
+import { HlsSegmenter } from '../../../src/headend/hls/segmenter.js';
+import { getPid, hasPayload } from '../../../src/mpegts/packet.js';
+import { isRandomAccess, codecFamily } from '../../../src/mpegts/rap.js';
+import { Demuxer } from '../../../src/mpegts/demux.js';
+
+const SAMPLE = fileURLToPath(new URL('../../../../samples/sample.ts', import.meta.url));
+const input = readFileSync(SAMPLE);
+const dgrams: { bytes: Uint8Array; t27: number }[] = [];
+const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (bytes, t27) =>
+  dgrams.push({ bytes: bytes.slice(), t27 }),
+);
+const r = new Remuxer({ pcrAlign: 7 }, cut.push);
+for (let o = 0; o < input.length; o += 1316) r.push(input.subarray(o, o + 1316));
+r.end();
+const span = (dgrams[dgrams.length - 1]!.t27 - dgrams[0]!.t27) / 27e6;
+
+t.test('segments: PAT, PMT, an access point; a live window', async (t) => {
+  const seg = new HlsSegmenter({ targetMs: 1000, window: 3 });
+  for (const d of dgrams) seg.datagram(d.bytes, d.t27);
+  const text = seg.playlist((n) => `${n}.ts`)!;
+  t.ok(span > 3, `the sample lasts ${span.toFixed(1)} s`);
+  const lines = text.trim().split('\n');
+  t.same(lines.slice(0, 2), ['#EXTM3U', '#EXT-X-VERSION:3']);
+  const target = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(text)![1]);
+  const durations = [...text.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+  t.ok(durations.length <= 3, 'at most the window');
+  t.ok(
+    durations.every((x) => Math.round(x) <= target),
+    `EXTINFs ${durations} within ${target}`,
+  );
+  const first = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)![1]);
+  const uris = lines.filter((l) => l.endsWith('.ts')).map((l) => Number(l.slice(0, -3)));
+  t.same(
+    uris,
+    uris.map((_, i) => first + i),
+    'sequence numbers follow the media sequence',
+  );
+  for (const n of uris) {
+    const b = seg.segment(n)!.bytes;
+    t.equal(getPid(b, 0), 0, `segment ${n}: the PAT first`);
+    const dm = new Demuxer();
+    dm.processAligned(b.subarray(0, 376));
+    t.ok(dm.program, 'then the PMT');
+    const video = dm.program!.streams.find((s) => s.kind === 'video')!;
+    let o = 376;
+    while (!(getPid(b, o) === video.pid && hasPayload(b, o))) o += 188;
+    t.ok(
+      isRandomAccess(b, o, codecFamily(video.streamType, video.codec)),
+      'video from an access point',
+    );
+  }
+});
+
+t.test('a timeline that goes back: a discontinuity, counted when it leaves', async (t) => {
+  const seg = new HlsSegmenter({ targetMs: 1000, window: 12 });
+  for (const d of dgrams) seg.datagram(d.bytes, d.t27);
+  for (const d of dgrams) seg.datagram(d.bytes, d.t27); // the same output time again
+  const text = seg.playlist((n) => `${n}.ts`)!;
+  t.match(text, /#EXT-X-DISCONTINUITY\n/, 'marked');
+  t.notMatch(text, /#EXT-X-DISCONTINUITY-SEQUENCE/, 'none has left the window yet');
+  // Later output, contiguous: the marked segment slides out of the window.
+  for (let k = 1; k <= 4; k++) {
+    const shift = k * (span + 1) * 27e6;
+    for (const d of dgrams) seg.datagram(d.bytes, d.t27 + shift);
+  }
+  const later = seg.playlist((n) => `${n}.ts`)!;
+  t.match(later, /#EXT-X-DISCONTINUITY-SEQUENCE:[1-9]/, 'counted once gone from the window');
+});

@@ -17,6 +17,7 @@ import type { ChannelSpec, HeadendSpec } from './config/types.js';
 import { AccessPolicy } from './access/policy.js';
 import { AccessGuard } from './access/guard.js';
 import { TsStreams } from './http/ts-stream.js';
+import { Relay } from './http/relay.js';
 import { HlsService } from './hls/hls-service.js';
 import type { Logger } from './log.js';
 
@@ -151,7 +152,19 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         programmes: (id) => d.guide.programmes(id),
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),
-        stream: streams && { handles: () => d.channels, streams, guard },
+        stream: streams && {
+          handles: () => d.channels,
+          streams,
+          guard,
+          relay:
+            httpSpec.relay.length > 0
+              ? new Relay({
+                  allow: httpSpec.relay,
+                  interfaceAddress: () => ifaceAddress(d.config.interface),
+                  log,
+                })
+              : undefined,
+        },
         hls: hls && { hls, guard },
         guard,
         accessConfigured: () => d.config.access !== null,

@@ -45,7 +45,7 @@ export class AccessGuard {
       }
     }
     // A list (channel -1) is never refused for want of a grant: it is filtered instead.
-    const listing = need !== 'write' && need.channel < 0;
+    const listing = typeof need === 'object' && need.channel < 0;
     if (!d.ok && !(listing && (d.reason === 'not-granted' || d.reason === 'no-token')))
       this.denial(d, surface, need, t);
     this.sweep(t);
@@ -84,7 +84,7 @@ export class AccessGuard {
       client: d.who,
       reason: d.reason,
       status: d.status,
-      ...(need === 'write' || need.channel < 0 ? {} : { channel: need.channel }),
+      ...(typeof need === 'object' && need.channel >= 0 ? { channel: need.channel } : {}),
     });
   }
 

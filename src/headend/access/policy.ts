@@ -19,8 +19,8 @@ export interface Client {
   token?: string;
 }
 
-/** What is asked: a channel (by number), the channel list, or a write. */
-export type Need = { channel: number } | 'write';
+/** What is asked: a channel (by number), a write, or the relay of another group (`all`). */
+export type Need = { channel: number } | 'write' | 'relay';
 
 export type Decision =
   | { ok: true; who: string }
@@ -86,6 +86,7 @@ export class AccessPolicy {
       return LOOPBACK.check(a.address, a.family);
     }
     if (need === 'write') return grants.includes(WRITE);
+    if (need === 'relay') return grants.includes(ALL);
     return grants.some((g) => {
       if (g === ALL) return true;
       const p = this.spec!.packages.get(g);

@@ -35,6 +35,10 @@
 //     max_clients_per_address: 16    (default 16)
 //     client_buffer: 4194304      bytes a client may fall behind before it is dropped
 //                                 (default 4 MiB: ~8 s of a 4 Mbit/s channel)
+//     relay: [239.1.0.0/16]       udpxy's relay of other groups: /udp/<group>:<port> and
+//                                 /rtp/<group>:<port> of these multicast subnets (true: any,
+//                                 224.0.0.0/4), joined on headend.interface while a client
+//                                 reads (default false: only the headend's own outputs)
 //   hdhomerun:                    HDHomeRun emulation for Plex, Jellyfin, Emby (off unless
 //                                 given; needs http): /discover.json, /lineup.json,
 //                                 /lineup_status.json, /device.xml, and discovery answered
@@ -220,7 +224,8 @@ import { countryCode, serviceType, timeZone } from './network.js';
 import { tunerId } from './tuning-values.js';
 import { SCHEDULE_KEYS, scheduleRuleSchema } from './timetable.js';
 import { ALERT_KEYS, SERIAL_KEYS, alertSchema } from './alert.js';
-import { ACCESS_KEYS, accessSchema } from './access.js';
+import { ACCESS_KEYS, accessSchema, parseSubnet, type Subnet } from './access.js';
+import { BlockList } from 'node:net';
 import { validDeviceId } from '../tuners/hdhomerun/packet.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
@@ -335,6 +340,11 @@ export const HeadendSchema = z.strictObject({
       max_clients_per_channel: integer(1, 100_000).optional(),
       max_clients_per_address: integer(1, 100_000).optional(),
       client_buffer: integer(65_536, 256 * 1024 * 1024).optional(),
+      relay: z
+        .union([boolean(), z.array(leaf((v) => subnetValue(v)))], {
+          error: 'expected true, false or a list of multicast subnets such as 239.1.0.0/16',
+        })
+        .optional(),
     }),
   ).optional(),
   access: accessSchema.optional(),
@@ -381,6 +391,19 @@ export const HeadendSchema = z.strictObject({
   alert: alertSchema(SourceSchema).optional(),
   defaults: ChannelSchema.optional(),
 });
+
+/** A multicast subnet (IPv4) that the HTTP relay may join. */
+function subnetValue(v: unknown): Subnet | ReturnType<typeof invalid> {
+  if (typeof v !== 'string')
+    return invalid(`expected a subnet such as 239.1.0.0/16, got ${describe(v)}`);
+  const s = parseSubnet(v);
+  if (typeof s === 'string') return invalid(s);
+  if (s.family !== 'ipv4' || !MULTICAST.check(s.address, 'ipv4'))
+    return invalid(`${v} is not an IPv4 multicast subnet (224.0.0.0/4)`);
+  return s;
+}
+const MULTICAST = new BlockList();
+MULTICAST.addSubnet('224.0.0.0', 4, 'ipv4');
 
 /** An HDHomeRun DeviceID: 8 hex digits whose check digit is right (a real device's form). */
 function hdhrDeviceId() {
@@ -454,6 +477,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
 
 const HTTP_KEYS = [
   'listen',
+  'relay',
   'max_clients',
   'max_clients_per_channel',
   'max_clients_per_address',

@@ -33,6 +33,12 @@ export function services(
     maxPerChannel: h.max_clients_per_channel ?? DEFAULTS.httpMaxPerChannel,
     maxPerAddress: h.max_clients_per_address ?? DEFAULTS.httpMaxPerAddress,
     clientBufferBytes: h.client_buffer ?? DEFAULTS.httpClientBuffer,
+    relay:
+      h.relay === true
+        ? [{ address: '224.0.0.0', prefix: 4, family: 'ipv4' as const }]
+        : h.relay === false || h.relay === undefined
+          ? []
+          : h.relay,
   };
   let rtsp: Services['rtsp'] = null;
   if (raw?.rtsp !== false) {

@@ -82,7 +82,7 @@ import type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { PacingMode } from '../../scheduler/pacing-loop.js';
 import type { NetworkSpec } from './network.js';
 import type { SerialAlarmSpec } from './alert.js';
-import type { AccessSpec } from './access.js';
+import type { AccessSpec, Subnet } from './access.js';
 import type { TimetableRule } from '../../scheduler/timetable.js';
 
 export interface ChannelSpec {
@@ -159,6 +159,8 @@ export interface HttpSpec extends ListenSpec {
   maxPerAddress: number;
   /** Bytes a client may fall behind before it is dropped. */
   clientBufferBytes: number;
+  /** Groups the udpxy relay may join ([]: none). */
+  relay: Subnet[];
 }
 
 /** `headend.hdhomerun`: the emulated tuner as media servers see it. */

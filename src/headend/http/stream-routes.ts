@@ -13,12 +13,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChannelHandle } from '../channel/handle.js';
 import type { AccessGuard } from '../access/guard.js';
 import { requestToken } from '../access/guard.js';
-import type { TsStreams } from './ts-stream.js';
+import { channelSource, type TsSource, type TsStreams } from './ts-stream.js';
+import type { Relay } from './relay.js';
 
 export interface StreamRoutesOptions {
   handles: () => readonly ChannelHandle[];
   streams: TsStreams;
   guard?: AccessGuard;
+  /** udpxy's relay of other groups (http.relay); absent: only the channels' own outputs. */
+  relay?: Relay;
 }
 
 const STREAM = /^\/stream\/([^/]+)$/;
@@ -72,8 +75,13 @@ export function serveStream(
   url: URL,
 ): void {
   const handle = channelOf(url.pathname, o.handles());
-  if (!handle) {
-    refuse(req, res, 404, 'not-found', `no channel at ${url.pathname}`);
+  let source: TsSource | undefined = handle && channelSource(handle);
+  const u = UDPXY.exec(url.pathname);
+  if (!source && u && o.relay?.allows(u[2]!))
+    source = o.relay.source(u[2]!, Number(u[3]), u[1] === 'rtp');
+  if (!source) {
+    const why = u && o.relay ? ' (and the relay does not take that group)' : '';
+    refuse(req, res, 404, 'not-found', `no channel at ${url.pathname}${why}`);
     return;
   }
   if (o.guard) {
@@ -82,7 +90,7 @@ export function serveStream(
         address: req.socket.remoteAddress ?? '',
         token: requestToken(req.headers.authorization, url),
       },
-      { channel: handle.config.number },
+      handle ? { channel: handle.config.number } : 'relay',
       'stream',
     );
     if (!d.ok) {
@@ -93,7 +101,9 @@ export function serveStream(
             ? 'the token is not valid'
             : d.reason === 'too-many-failures'
               ? 'too many bad tokens from this address: try again in a minute'
-              : `this client may not play channel ${handle.config.number}`;
+              : handle
+                ? `this client may not play channel ${handle.config.number}`
+                : 'this client may not use the relay (it needs the grant all)';
       refuse(
         req,
         res,
@@ -105,5 +115,5 @@ export function serveStream(
       return;
     }
   }
-  o.streams.serve(req, res, handle);
+  o.streams.serve(req, res, source);
 }

@@ -29,9 +29,25 @@ interface Client {
   skip: number;
 }
 
+/** What a stream is read from: a channel (its tap), or a relayed group (relay.ts). */
+export interface TsSource {
+  /** The channel's slug, or `udp:<group>:<port>` for a relay. */
+  readonly key: string;
+  /** The channel it is, when it is one (a reload may replace it: reattach). */
+  readonly channel?: ChannelHandle;
+  tap(listener: (ts: Uint8Array, t27: number) => void): () => void;
+}
+
+/** A channel as a TsSource. */
+export const channelSource = (h: ChannelHandle): TsSource => ({
+  key: h.config.slug,
+  channel: h,
+  tap: (l) => h.tap(l),
+});
+
 interface Fanout {
   slug: string;
-  handle: ChannelHandle;
+  source: TsSource;
   untap: () => void;
   clients: Set<Client>;
   batch: Uint8Array;
@@ -66,8 +82,8 @@ export class TsStreams {
    * Serves `handle`'s stream on `res` (GET; HEAD: the headers only). Refuses with 503 when a
    * client limit is reached.
    */
-  serve(req: IncomingMessage, res: ServerResponse, handle: ChannelHandle): void {
-    const slug = handle.config.slug;
+  serve(req: IncomingMessage, res: ServerResponse, source: TsSource): void {
+    const slug = source.key;
     const address = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const s = this.spec();
     const f = this.fanouts.get(slug);
@@ -102,7 +118,7 @@ export class TsStreams {
     }
     res.flushHeaders();
     const client: Client = { res, address, start: new StreamStart(), skip: 0 };
-    const fan = f ?? this.open(slug, handle);
+    const fan = f ?? this.open(slug, source);
     fan.clients.add(client);
     this.total++;
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
@@ -115,15 +131,16 @@ export class TsStreams {
   reattach(): void {
     const bySlug = new Map(this.channels().map((c) => [c.config.slug, c]));
     for (const fan of [...this.fanouts.values()]) {
+      if (!fan.source.channel) continue; // a relay: not the config's
       const now = bySlug.get(fan.slug);
-      if (now === fan.handle) continue;
+      if (now === fan.source.channel) continue;
       fan.untap();
       if (!now) {
         for (const c of fan.clients) c.res.end();
         continue;
       }
-      fan.handle = now;
-      fan.untap = now.tap((ts, t27) => this.datagram(fan, ts, t27));
+      fan.source = channelSource(now);
+      fan.untap = fan.source.tap((ts, t27) => this.datagram(fan, ts, t27));
     }
   }
 
@@ -136,10 +153,10 @@ export class TsStreams {
     this.fanouts.clear();
   }
 
-  private open(slug: string, handle: ChannelHandle): Fanout {
+  private open(slug: string, source: TsSource): Fanout {
     const fan: Fanout = {
       slug,
-      handle,
+      source,
       untap: () => {},
       clients: new Set(),
       batch: new Uint8Array(BATCH_BYTES),
@@ -147,7 +164,7 @@ export class TsStreams {
       scheduled: false,
       scratch: new Uint8Array(7 * 188),
     };
-    fan.untap = handle.tap((ts, t27) => this.datagram(fan, ts, t27));
+    fan.untap = source.tap((ts, t27) => this.datagram(fan, ts, t27));
     this.fanouts.set(slug, fan);
     return fan;
   }

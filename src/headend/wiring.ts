@@ -19,6 +19,7 @@ import { AccessGuard } from './access/guard.js';
 import { TsStreams } from './http/ts-stream.js';
 import { Relay } from './http/relay.js';
 import { HlsService } from './hls/hls-service.js';
+import { deathSignalWrapper, resolveFfmpeg } from './sources/index.js';
 import type { Logger } from './log.js';
 
 export const VERSION = '0.1.0';
@@ -58,6 +59,10 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         () => d.config.channels,
         () => d.channels,
         log,
+        () => {
+          const f = resolveFfmpeg(d.config.ffmpeg);
+          return 'error' in f ? null : [...deathSignalWrapper(), f.path];
+        },
       )
     : undefined;
   hls?.sync();

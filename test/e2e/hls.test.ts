@@ -4,8 +4,10 @@
 // is killed and it fails over to its backup (the page reports currentTime advancing and no
 // fatal error); ffprobe reads the playlist (video and audio); VLC plays it (when VLC can run
 // here); the playlist is a live RFC 8216 one (target duration, media sequence moving, 6
-// segments of about 2 s); the playlist format=hls lists it. Without Chromium the browser part
-// is skipped, saying so (.ci/run installs Debian's chromium).
+// segments of about 2 s); the playlist format=hls lists it. A second channel has a ladder (one
+// 180p rung, an ffmpeg transcode) and AES-128: its master playlist names both, its playlists
+// carry EXT-X-KEY, its key is 16 bytes, ffprobe and hls.js play the master playlist. Without
+// Chromium the browser part is skipped, saying so (.ci/run installs Debian's chromium).
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
@@ -17,7 +19,7 @@ import { vlc, vlcSkipReason } from '../helpers/vlc.js';
 import { FFPROBE, childPid, marker, sleep, startDaemon, stopAndCheck } from './helpers.js';
 
 const HTTP = 18781;
-const TEXTS = ['hlsA', 'hlsB'].map((m) => marker(m));
+const TEXTS = ['hlsA', 'hlsB', 'hlsC'].map((m) => marker(m));
 const CHROMIUM = '/usr/bin/chromium';
 const HLS_JS = fileURLToPath(
   new URL('../../../node_modules/hls.js/dist/hls.min.js', import.meta.url),
@@ -28,7 +30,10 @@ const CONFIG =
   `channels:\n  - number: 5\n    name: Phones\n    output: udp://239.255.81.1:6811\n` +
   `    hls: { segment: 2s }\n    stall_timeout: 1s\n` +
   `    source:\n      test: { pattern: smpte, resolution: 320x180, rate: 25, bitrate: 300k, text: ${TEXTS[0]} }\n` +
-  `    backup:\n      - test: { pattern: testsrc, resolution: 320x180, rate: 25, bitrate: 300k, text: ${TEXTS[1]} }\n`;
+  `    backup:\n      - test: { pattern: testsrc, resolution: 320x180, rate: 25, bitrate: 300k, text: ${TEXTS[1]} }\n` +
+  `  - number: 6\n    name: Ladder\n    output: udp://239.255.81.2:6812\n` +
+  `    hls: { segment: 2s, ladder: [180p], encrypt: true }\n` +
+  `    source:\n      test: { pattern: smpte, resolution: 480x270, rate: 25, bitrate: 500k, text: ${TEXTS[2]} }\n`;
 
 const PAGE = `<!doctype html><html><body><video id="v" muted autoplay playsinline></video>
 <script src="/hls.js"></script><script>
@@ -97,6 +102,48 @@ t.test(
     );
     t.match(kinds, /video/, 'ffprobe reads the HLS: video');
     t.match(kinds, /audio/, 'and audio');
+
+    // The ladder and AES-128.
+    const lbase = `http://127.0.0.1:${HTTP}/hls/ladder`;
+    let rungText = '';
+    for (let i = 0; i < 60; i++) {
+      const r = await fetch(`${lbase}/180p/index.m3u8`);
+      rungText = await r.text();
+      if (r.status === 200 && (rungText.match(/#EXTINF/g) ?? []).length >= 2) break;
+      await sleep(500);
+    }
+    t.match(rungText, /#EXT-X-KEY:METHOD=AES-128,URI="\.\.\/key"/, 'the rung: encrypted, AES-128');
+    const masterText = await (await fetch(`${lbase}/master.m3u8`)).text();
+    t.match(
+      masterText,
+      /#EXT-X-STREAM-INF:BANDWIDTH=\d+\nindex\.m3u8\n/,
+      'master: the channel itself',
+    );
+    t.match(
+      masterText,
+      /#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180\n180p\/index\.m3u8\n/,
+      'and the 180p rung',
+    );
+    const key = Buffer.from(await (await fetch(`${lbase}/key`)).arrayBuffer());
+    t.equal(key.length, 16, 'the key: 16 bytes');
+    const lkinds = await new Promise<string>((resolve, reject) =>
+      execFile(
+        FFPROBE,
+        [
+          '-v',
+          'error',
+          '-show_entries',
+          'stream=codec_type',
+          '-of',
+          'csv=p=0',
+          `${lbase}/master.m3u8`,
+        ],
+        { timeout: 40_000 },
+        (e, out) => (e ? reject(e) : resolve(out)),
+      ),
+    );
+    t.match(lkinds, /video/, 'ffprobe reads the encrypted ladder: video');
+    t.match(lkinds, /audio/, 'and audio');
 
     const vskip = vlcSkipReason();
     if (vskip) t.comment(`VLC: skipped: ${vskip}`);
@@ -169,6 +216,17 @@ t.test(
       );
       t.ok(advanced > 25, `currentTime advanced ${advanced.toFixed(1)} s in 30 s`);
       t.ok(longest < 1500, `no stall: the longest still stretch ${longest} ms`);
+
+      // The encrypted ladder in the browser.
+      const tab2 = await browser.newPage();
+      await tab2.goto(
+        `http://127.0.0.1:${port}/?src=${encodeURIComponent(`${lbase}/master.m3u8`)}`,
+      );
+      await sleep(10_000);
+      const s2 = (await tab2.evaluate('window.state')) as State;
+      t.same(s2.fatal, [], 'hls.js: the encrypted ladder, no fatal error');
+      const t2 = s2.times.map(([, c]) => c);
+      t.ok(t2[t2.length - 1]! > 3, `and it plays (currentTime ${t2[t2.length - 1]!.toFixed(1)} s)`);
     }
     await stopAndCheck(t, d, TEXTS);
   },

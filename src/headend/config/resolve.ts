@@ -199,7 +199,12 @@ export function resolveChannel(
   const hls = raw.hls ?? def.hls;
   if (hls !== undefined && hls !== false) {
     const h = hls === true ? {} : hls;
-    channel.hls = { segmentMs: h.segment ?? 2000, window: h.window ?? 6 };
+    channel.hls = {
+      segmentMs: h.segment ?? 2000,
+      window: h.window ?? 6,
+      ladder: [...new Set(h.ladder ?? [])],
+      encrypt: h.encrypt ?? false,
+    };
   }
   if (schedule.length > 0) channel.schedule = schedule;
   return channel;

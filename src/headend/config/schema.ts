@@ -158,7 +158,11 @@
 //     logo: https://…/news.png   the channel's logo (M3U tvg-logo) (default none)
 //     hls: true                   HLS of the channel at /hls/<slug>/index.m3u8 (default off;
 //                                 in defaults for every channel), or { segment: 2s (1-10s),
-//                                 window: 6 (3-30 segments) }
+//                                 window: 6 (3-30 segments), ladder: [720p, 360p] (one ffmpeg
+//                                 transcode per rung, /hls/<slug>/master.m3u8; rungs 1080p,
+//                                 720p, 540p, 480p, 360p, 240p, 180p), encrypt: true
+//                                 (AES-128 segments, the key at /hls/<slug>/key behind the
+//                                 access rules) }
 //     hd_lcn: 101                 the number HD-capable TVs give this channel instead of its
 //                                 own (EACEM HD simulcast LCN, 0x88), 1-1023: an HD simulcast
 //                                 taking the place of its SD twin (default none)
@@ -225,6 +229,9 @@ import { tunerId } from './tuning-values.js';
 import { SCHEDULE_KEYS, scheduleRuleSchema } from './timetable.js';
 import { ALERT_KEYS, SERIAL_KEYS, alertSchema } from './alert.js';
 import { ACCESS_KEYS, accessSchema, parseSubnet, type Subnet } from './access.js';
+
+/** The rungs an HLS ladder may have (hls/ladder.ts RUNGS). */
+const LADDER_RUNGS = ['1080p', '720p', '540p', '480p', '360p', '240p', '180p'] as const;
 import { BlockList } from 'node:net';
 import { validDeviceId } from '../tuners/hdhomerun/packet.js';
 
@@ -310,6 +317,10 @@ const channelShape = {
       z.strictObject({
         segment: duration(1000, 10_000).optional(),
         window: integer(3, 30).optional(),
+        ladder: z
+          .array(z.enum(LADDER_RUNGS, { error: `expected a rung: ${LADDER_RUNGS.join(', ')}` }))
+          .optional(),
+        encrypt: boolean().optional(),
       }),
     ])
     .optional(),

@@ -120,7 +120,7 @@ export interface ChannelSpec {
   /** The channel's logo (`logo:`, a URL): the M3U tvg-logo. */
   logo?: string;
   /** HLS of the channel (`hls:`); undefined: none. */
-  hls?: { segmentMs: number; window: number };
+  hls?: { segmentMs: number; window: number; ladder: string[]; encrypt: boolean };
   /** Timetable rules (`schedule:`), first match wins; absent or empty: none. */
   schedule?: ScheduleSpec[];
   /** 1-based line of the channel's entry in the file (for log lines). */

@@ -8,18 +8,35 @@
 // both behind the access rules (a token given as ?token= is carried into the segment URIs),
 // with Access-Control-Allow-Origin: * so that web players (hls.js) on other origins can read
 // them. After a reload, sync() follows the config: new HLS channels start, dropped ones stop,
-// a rebuilt channel's segmenter goes on from the new channel (its output continues).
+// a rebuilt channel's segmenter goes on from the new channel (its output continues). A
+// ladder (ladder.ts) adds one transcode per rung, fed from the same tap; `encrypt` gives the
+// channel a random AES-128 key at start (segmenter.ts encrypts; the routes serve the key).
 
 import type { ChannelHandle } from '../channel/handle.js';
 import type { ChannelSpec } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { randomBytes } from 'node:crypto';
 import { HlsSegmenter } from './segmenter.js';
+import { Rung } from './ladder.js';
 
 interface Running {
   handle: ChannelHandle;
   untap: () => void;
   seg: HlsSegmenter;
+  /** The config it runs (JSON of spec.hls): another one restarts it. */
   key: string;
+  rungs: Rung[];
+  /** The AES-128 key of its segments (encrypt), rungs included. */
+  aes?: Buffer;
+}
+
+/** What the routes serve of a channel's HLS. */
+export interface HlsChannel {
+  number: number;
+  slug: string;
+  seg: HlsSegmenter;
+  rungs: readonly Rung[];
+  aes?: Buffer;
 }
 
 export class HlsService {
@@ -29,6 +46,8 @@ export class HlsService {
     private readonly specs: () => readonly ChannelSpec[],
     private readonly handles: () => readonly ChannelHandle[],
     private readonly log: Logger,
+    /** ffmpeg (behind its parent-death wrapper) for ladders; null: none can run. */
+    private readonly ffmpeg: () => readonly string[] | null,
   ) {}
 
   /** Starts, moves or stops segmenters as the config and the running channels say. */
@@ -45,34 +64,62 @@ export class HlsService {
       const key = spec ? JSON.stringify(spec.hls) : '';
       if (!spec || !h || key !== r.key) {
         r.untap();
+        for (const rung of r.rungs) rung.stop();
         this.running.delete(slug);
         this.log.log('info', 'hls-stop', { channel: slug });
       } else if (h !== r.handle) {
         r.untap();
         r.handle = h;
-        r.untap = h.tap((ts, t27) => r.seg.datagram(ts, t27));
+        r.untap = this.feed(h, r);
       }
     }
     for (const [slug, spec] of wanted) {
       const h = bySlug.get(slug);
       if (!h || this.running.has(slug)) continue;
-      const seg = new HlsSegmenter({ targetMs: spec.hls!.segmentMs, window: spec.hls!.window });
-      const untap = h.tap((ts, t27) => seg.datagram(ts, t27));
-      this.running.set(slug, { handle: h, untap, seg, key: JSON.stringify(spec.hls) });
+      const hls = spec.hls!;
+      const aes = hls.encrypt ? randomBytes(16) : undefined;
+      const opts = { targetMs: hls.segmentMs, window: hls.window, key: aes };
+      const ffmpeg = this.ffmpeg();
+      if (hls.ladder.length > 0 && !ffmpeg)
+        this.log.log('error', 'hls-ladder-off', {
+          channel: slug,
+          message: 'no ffmpeg to transcode with',
+        });
+      const rungs = ffmpeg ? hls.ladder.map((n) => new Rung(n, ffmpeg, slug, opts, this.log)) : [];
+      const r: Running = {
+        handle: h,
+        untap: () => {},
+        seg: new HlsSegmenter(opts),
+        key: JSON.stringify(hls),
+        rungs,
+        aes,
+      };
+      r.untap = this.feed(h, r);
+      this.running.set(slug, r);
       this.log.log('info', 'hls-start', {
         channel: slug,
-        segmentMs: spec.hls!.segmentMs,
-        window: spec.hls!.window,
+        segmentMs: hls.segmentMs,
+        window: hls.window,
+        ladder: hls.ladder,
+        encrypt: hls.encrypt,
       });
     }
   }
 
-  /** The segmenter of a channel by slug or number, with its channel's number. */
-  find(key: string): { seg: HlsSegmenter; number: number; slug: string } | undefined {
+  /** A channel's HLS by slug or number. */
+  find(key: string): HlsChannel | undefined {
     for (const [slug, r] of this.running)
       if (slug === key || String(r.handle.config.number) === key)
-        return { seg: r.seg, number: r.handle.config.number, slug };
+        return { seg: r.seg, number: r.handle.config.number, slug, rungs: r.rungs, aes: r.aes };
     return undefined;
+  }
+
+  /** The channel's output into its segmenter and its ladder's transcodes. */
+  private feed(h: ChannelHandle, r: Running): () => void {
+    return h.tap((ts, t27) => {
+      r.seg.datagram(ts, t27);
+      for (const rung of r.rungs) rung.write(ts);
+    });
   }
 
   /** Whether a channel (by slug) has HLS running. */
@@ -81,7 +128,10 @@ export class HlsService {
   }
 
   stop(): void {
-    for (const r of this.running.values()) r.untap();
+    for (const r of this.running.values()) {
+      r.untap();
+      for (const rung of r.rungs) rung.stop();
+    }
     this.running.clear();
   }
 }

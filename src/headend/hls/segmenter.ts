@@ -14,6 +14,7 @@
 //   timeline), starts a new segment marked EXT-X-DISCONTINUITY; EXT-X-DISCONTINUITY-SEQUENCE
 //   counts those that left the window (§4.3.3.3).
 
+import { createCipheriv } from 'node:crypto';
 import { Demuxer } from '../../mpegts/demux.js';
 import { MAX_PCR_STEP, getPid, payloadUnitStart, TS_PACKET_SIZE } from '../../mpegts/packet.js';
 import { codecFamily, isRandomAccess } from '../../mpegts/rap.js';
@@ -32,11 +33,17 @@ export interface SegmenterOptions {
   targetMs?: number;
   /** Segments in the playlist (default 6). */
   window?: number;
+  /**
+   * AES-128 (§4.3.2.4): each segment encrypted whole, AES-128-CBC with PKCS#7 padding, under
+   * this 16-byte key, its IV the segment's media sequence number (128-bit big-endian, §5.2).
+   */
+  key?: Buffer;
 }
 
 export class HlsSegmenter {
   private readonly targetTicks: number;
   private readonly window: number;
+  private readonly key: Buffer | undefined;
   private readonly demux = new Demuxer();
   private pat: Uint8Array | null = null;
   private pmt: Uint8Array | null = null;
@@ -56,6 +63,7 @@ export class HlsSegmenter {
   constructor(o: SegmenterOptions = {}) {
     this.targetTicks = ((o.targetMs ?? 2000) / 1000) * HZ;
     this.window = Math.max(2, o.window ?? 6);
+    this.key = o.key;
   }
 
   /** One datagram of the channel's output (bytes valid during the call) at output time t27. */
@@ -89,8 +97,11 @@ export class HlsSegmenter {
     }
   }
 
-  /** The live media playlist; `uri(seq)` names a segment. Null before the first segment. */
-  playlist(uri: (seq: number) => string): string | null {
+  /**
+   * The live media playlist; `uri(seq)` names a segment, `keyUri` the key (encrypted ones).
+   * Null before the first segment.
+   */
+  playlist(uri: (seq: number) => string, keyUri = 'key'): string | null {
     if (this.segments.length === 0) return null;
     const list = this.segments.slice(-this.window);
     const before = this.segments.length - list.length;
@@ -103,6 +114,7 @@ export class HlsSegmenter {
       `#EXT-X-MEDIA-SEQUENCE:${list[0]!.seq}`,
     ];
     if (dseq > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${dseq}`);
+    if (this.key) lines.push(`#EXT-X-KEY:METHOD=AES-128,URI="${keyUri}"`);
     for (const s of list) {
       if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
       lines.push(`#EXTINF:${s.durationS.toFixed(3)},`, uri(s.seq));
@@ -112,6 +124,13 @@ export class HlsSegmenter {
 
   segment(seq: number): HlsSegment | undefined {
     return this.segments.find((s) => s.seq === seq);
+  }
+
+  /** The highest bit rate of a segment in the window (EXT-X-STREAM-INF BANDWIDTH), bit/s. */
+  get peakBps(): number {
+    let peak = 0;
+    for (const s of this.segments) peak = Math.max(peak, (s.bytes.length * 8) / s.durationS);
+    return Math.round(peak);
   }
 
   /** Segments in the window now. */
@@ -162,9 +181,11 @@ export class HlsSegmenter {
     this.open = false;
     const durationS = Math.max(0.001, (t27 - this.startT) / HZ);
     this.target = Math.max(this.target, Math.ceil(durationS));
+    const seq = this.nextSeq++;
+    const plain = Buffer.from(this.buf.slice(0, this.used).buffer);
     this.segments.push({
-      seq: this.nextSeq++,
-      bytes: Buffer.from(this.buf.slice(0, this.used).buffer),
+      seq,
+      bytes: this.key ? encrypt(plain, this.key, seq) : plain,
       durationS,
       discontinuity: this.openDiscontinuity,
     });
@@ -175,4 +196,12 @@ export class HlsSegmenter {
       if (gone.discontinuity) this.discontinuitySeq++;
     }
   }
+}
+
+/** AES-128-CBC with PKCS#7 padding, the IV the media sequence number (RFC 8216 §5.2). */
+function encrypt(plain: Buffer, key: Buffer, seq: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(BigInt(seq), 8);
+  const c = createCipheriv('aes-128-cbc', key, iv);
+  return Buffer.concat([c.update(plain), c.final()]);
 }

@@ -1,7 +1,11 @@
 // The HLS paths of the HTTP surface (GET and HEAD; hls/hls-service.ts makes the segments):
 //
-//   /hls/<slug|number>/index.m3u8   the live media playlist (RFC 8216 §4), max-age=1
-//   /hls/<slug|number>/<seq>.ts     a media segment, immutable, cached for its window
+//   /hls/<slug|number>/index.m3u8          the live media playlist (RFC 8216 §4), max-age=1
+//   /hls/<slug|number>/<seq>.ts            a media segment, immutable, cached for its window
+//   /hls/<slug|number>/master.m3u8         with a ladder: the master playlist (§4.3.4.2), the
+//                                          channel itself first, then each rung
+//   /hls/<slug|number>/<rung>/index.m3u8   a rung's media playlist, and <rung>/<seq>.ts
+//   /hls/<slug|number>/key                 the AES-128 key of an encrypted channel (no-store)
 //
 // behind the access rules (the channel's number is what is asked for); a ?token= is carried
 // into the playlist's segment URIs. CORS: Access-Control-Allow-Origin: * (web players).
@@ -9,14 +13,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessGuard } from '../access/guard.js';
 import { requestToken } from '../access/guard.js';
-import type { HlsService } from '../hls/hls-service.js';
+import type { HlsChannel, HlsService } from '../hls/hls-service.js';
 
 export interface HlsRoutesOptions {
   hls: HlsService;
   guard?: AccessGuard;
 }
 
-const PATH = /^\/hls\/([^/]+)\/(index\.m3u8|(\d{1,12})\.ts)$/;
+const PATH = /^\/hls\/([^/]+)\/(?:(\d{3,4}p)\/)?(index\.m3u8|master\.m3u8|key|(\d{1,12})\.ts)$/;
 
 export function isHlsPath(path: string): boolean {
   return PATH.test(path);
@@ -74,17 +78,45 @@ export function serveHls(
         d.status === 401 ? 'this channel needs a token' : 'this client may not play this channel',
       );
   }
-  if (m[3] === undefined) {
-    const q = url.searchParams.get('token');
-    const suffix = q === null ? '' : `?token=${encodeURIComponent(q)}`;
-    const text = ch.seg.playlist((seq) => `${seq}.ts${suffix}`);
-    if (text === null)
-      return refuse(req, res, 503, 'the first segment is not ready yet: try again shortly');
-    return reply(req, res, 200, 'application/vnd.apple.mpegurl', text, {
-      'cache-control': 'max-age=1',
+  const q = url.searchParams.get('token');
+  const suffix = q === null ? '' : `?token=${encodeURIComponent(q)}`;
+  const what = m[3]!;
+  const M3U8 = 'application/vnd.apple.mpegurl';
+  if (what === 'key') {
+    if (!ch.aes || m[2]) return refuse(req, res, 404, "this channel's HLS is not encrypted");
+    return reply(req, res, 200, 'application/octet-stream', ch.aes, {
+      'cache-control': 'no-store',
     });
   }
-  const s = ch.seg.segment(Number(m[3]));
-  if (!s) return refuse(req, res, 404, `segment ${m[3]} is not in the window`);
+  if (what === 'master.m3u8') {
+    if (m[2] || ch.rungs.length === 0) return refuse(req, res, 404, 'this channel has no ladder');
+    return reply(req, res, 200, M3U8, master(ch, suffix), { 'cache-control': 'max-age=5' });
+  }
+  const rung = m[2] ? ch.rungs.find((r) => r.name === m[2]) : undefined;
+  if (m[2] && !rung) return refuse(req, res, 404, `no rung ${m[2]} in this channel's ladder`);
+  const seg = rung ? rung.seg : ch.seg;
+  if (what === 'index.m3u8') {
+    const keyUri = rung ? `../key${suffix}` : `key${suffix}`;
+    const text = seg.playlist((seq) => `${seq}.ts${suffix}`, keyUri);
+    if (text === null)
+      return refuse(req, res, 503, 'the first segment is not ready yet: try again shortly');
+    return reply(req, res, 200, M3U8, text, { 'cache-control': 'max-age=1' });
+  }
+  const s = seg.segment(Number(m[4]));
+  if (!s) return refuse(req, res, 404, `segment ${m[4]} is not in the window`);
   reply(req, res, 200, 'video/mp2t', s.bytes, { 'cache-control': 'max-age=60, immutable' });
+}
+
+/** The master playlist: the channel as it is (its peak rate over the window), then each rung. */
+function master(ch: HlsChannel, suffix: string): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3'];
+  lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, ch.seg.peakBps)}`, `index.m3u8${suffix}`);
+  for (const r of ch.rungs) {
+    const width = Math.round((r.height * 16) / 9 / 2) * 2;
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},RESOLUTION=${width}x${r.height}`,
+      `${r.name}/index.m3u8${suffix}`,
+    );
+  }
+  return lines.join('\n') + '\n';
 }

@@ -32,7 +32,7 @@
 // Prints a table; writes bench/results/rtsp-sessions-latest.json.
 import '../test/helpers/private-network.js'; // before any socket: only inside the private network namespace
 import type { Test } from 'tap';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,8 @@ import { join } from 'node:path';
 import { MdiMeter } from '../src/mpegts/analyzer/mdi.js';
 import { TS_PACKET_SIZE } from '../src/mpegts/packet.js';
 import { startDaemon, type Daemon } from '../test/e2e/helpers.js';
-import { chunkTimes, loopClip, makeClip } from './input.js';
+import { loopClip, makeClip } from './input.js';
+import { Feeder } from './feeder.js';
 import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
 import { startReceiver, type Packet } from './receiver.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
@@ -102,50 +103,6 @@ async function freeEvenPorts(count: number, from: number): Promise<number[]> {
   }
   if (out.length < count) throw new Error(`only ${out.length} free even UDP ports from ${from}`);
   return out;
-}
-
-// ------------------------------------------------------------------ source
-
-/** Sends a TS stream to udp://host:port in datagram-sized chunks at its own PCR pace. */
-class Feeder {
-  private readonly sock: UdpSocket = createSocket('udp4');
-  private readonly times: Float64Array;
-  private timer: NodeJS.Timeout | undefined;
-  private next = 0;
-  private anchorNs = 0;
-  wraps = 0;
-
-  constructor(
-    private readonly ts: Uint8Array,
-    private readonly port: number,
-  ) {
-    this.times = chunkTimes(ts, TS_BYTES);
-  }
-
-  start(): void {
-    this.anchorNs = Number(process.hrtime.bigint());
-    const tick = (): void => {
-      const el = (Number(process.hrtime.bigint()) - this.anchorNs) / 1e9;
-      while (this.times[this.next] <= el) {
-        const at = this.next * TS_BYTES;
-        this.sock.send(this.ts.subarray(at, at + TS_BYTES), this.port, HOST);
-        if (++this.next === this.times.length) {
-          // Past the end: start again (a discontinuity; the input is sized not to get here).
-          this.next = 0;
-          this.wraps++;
-          this.anchorNs = Number(process.hrtime.bigint());
-          break;
-        }
-      }
-      this.timer = setTimeout(tick, 2);
-    };
-    tick();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-    this.sock.close();
-  }
 }
 
 // ------------------------------------------------------------------ RTSP client
@@ -555,7 +512,7 @@ async function run(t: Test, dir: string): Promise<void> {
     { nice: 10 },
   );
   const rxNs = (): number => (Date.now() - rx.epochSec * 1000) * 1e6;
-  const feeder = new Feeder(input, srcPort);
+  const feeder = new Feeder(input, srcPort, HOST);
   feeder.start();
   let d: Daemon | undefined;
   const phases: Phase[] = [];

@@ -38,7 +38,7 @@ import { hasAlertToken, postAlert, type AlertApi } from './http/alert-api.js';
 import type { Programme } from './epg/xmltv.js';
 import type { Logger } from './log.js';
 import type { DaemonService, ReloadResult } from './services.js';
-import { requestToken, type AccessGuard } from './access/guard.js';
+import { denial, requestToken, type AccessGuard } from './access/guard.js';
 import { isStreamPath, serveStream, type StreamRoutesOptions } from './http/stream-routes.js';
 import { isHlsPath, serveHls, type HlsRoutesOptions } from './http/hls-routes.js';
 import type { PlaylistUrls } from './http/m3u.js';
@@ -138,17 +138,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     return o.guard ? o.guard.visible(client(req, url), all, surface) : all;
   };
   const denied = (d: Extract<GuardDecision, { ok: false }>): Reply => {
-    const r = jsonError(
-      d.status,
-      d.status === 401 ? 'unauthorized' : d.status === 429 ? 'too-many' : 'forbidden',
-      d.reason === 'bad-token'
-        ? 'the token is not valid'
-        : d.reason === 'too-many-failures'
-          ? 'too many bad tokens from this address: try again in a minute'
-          : d.reason === 'no-token'
-            ? 'send a token: Authorization: Bearer <token>'
-            : 'this client may not do that',
-    );
+    const { error, message } = denial(d, 'this client may not do that');
+    const r = jsonError(d.status, error, message);
     return d.status === 401
       ? { ...r, headers: { 'www-authenticate': 'Bearer realm="headend"' } }
       : r;

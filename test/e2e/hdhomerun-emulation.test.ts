@@ -11,14 +11,13 @@
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { createSocket } from 'node:dgram';
-import { execFile } from 'node:child_process';
 import { SaxesParser } from 'saxes';
 import {
   decodeDiscoverReply,
   encodeDiscoverRequest,
   validDeviceId,
 } from '../../src/headend/tuners/hdhomerun/packet.js';
-import { FFPROBE, marker, startDaemon, stopAndCheck } from './helpers.js';
+import { marker, probeKinds, startDaemon, stopAndCheck } from './helpers.js';
 
 const HTTP = 18771;
 const PORTS = { discover: 65071, ssdp: 19071 };
@@ -78,22 +77,7 @@ t.test('an HDHomeRun as media servers see one', async (t) => {
 
   const lineup = (await json('/lineup.json')) as Record<string, unknown>[];
   t.same(lineup, [{ GuideNumber: '7', GuideName: 'Lobby HD', URL: `${base}/stream/7`, HD: 1 }]);
-  const kinds = await new Promise<string>((resolve, reject) =>
-    execFile(
-      FFPROBE,
-      [
-        '-v',
-        'error',
-        '-show_entries',
-        'stream=codec_type',
-        '-of',
-        'csv=p=0',
-        lineup[0]!.URL as string,
-      ],
-      { timeout: 20_000 },
-      (err, out) => (err ? reject(err) : resolve(out)),
-    ),
-  );
+  const kinds = await probeKinds(lineup[0]!.URL as string);
   t.match(kinds, /video/, 'ffprobe plays the lineup URL: video');
   t.match(kinds, /audio/, 'and audio');
   t.same(await json('/lineup_status.json'), {

@@ -965,3 +965,12 @@ export function firstFrameMs(
   const f = frames.find((x) => x.ns >= tNs && x.width === width);
   return f === undefined ? Infinity : (f.ns - tNs) / 1e6;
 }
+
+/** The codec types ffprobe finds at `url` (HTTP, HLS…), comma-separated lines ("video\naudio"). */
+export function probeKinds(url: string, timeoutMs = 30_000): Promise<string> {
+  const args = ['-v', 'error', '-rw_timeout', '8000000'];
+  args.push('-show_entries', 'stream=codec_type', '-of', 'csv=p=0', url);
+  return new Promise((resolve, reject) =>
+    execFile(FFPROBE, args, { timeout: timeoutMs }, (e, out) => (e ? reject(e) : resolve(out))),
+  );
+}

@@ -10,13 +10,13 @@
 // Chromium the browser part is skipped, saying so (.ci/run installs Debian's chromium).
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { vlc, vlcSkipReason } from '../helpers/vlc.js';
-import { FFPROBE, childPid, marker, sleep, startDaemon, stopAndCheck } from './helpers.js';
+import { vlcPlays, vlcSkipReason } from '../helpers/vlc.js';
+import { childPid, marker, probeKinds, sleep, startDaemon, stopAndCheck } from './helpers.js';
 
 const HTTP = 18781;
 const TEXTS = ['hlsA', 'hlsB', 'hlsC'].map((m) => marker(m));
@@ -92,14 +92,7 @@ t.test(
       'the playlist (format=hls) lists it',
     );
 
-    const kinds = await new Promise<string>((resolve, reject) =>
-      execFile(
-        FFPROBE,
-        ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', url],
-        { timeout: 30_000 },
-        (e, out) => (e ? reject(e) : resolve(out)),
-      ),
-    );
+    const kinds = await probeKinds(url);
     t.match(kinds, /video/, 'ffprobe reads the HLS: video');
     t.match(kinds, /audio/, 'and audio');
 
@@ -126,43 +119,16 @@ t.test(
     );
     const key = Buffer.from(await (await fetch(`${lbase}/key`)).arrayBuffer());
     t.equal(key.length, 16, 'the key: 16 bytes');
-    const lkinds = await new Promise<string>((resolve, reject) =>
-      execFile(
-        FFPROBE,
-        [
-          '-v',
-          'error',
-          '-show_entries',
-          'stream=codec_type',
-          '-of',
-          'csv=p=0',
-          `${lbase}/master.m3u8`,
-        ],
-        { timeout: 40_000 },
-        (e, out) => (e ? reject(e) : resolve(out)),
-      ),
-    );
+    const lkinds = await probeKinds(`${lbase}/master.m3u8`, 40_000);
     t.match(lkinds, /video/, 'ffprobe reads the encrypted ladder: video');
     t.match(lkinds, /audio/, 'and audio');
 
     const vskip = vlcSkipReason();
     if (vskip) t.comment(`VLC: skipped: ${vskip}`);
     else {
-      const v = vlc(t, [
-        '-I',
-        'dummy',
-        '--vout',
-        'dummy',
-        '--aout',
-        'dummy',
-        '--run-time=6',
-        '--play-and-exit',
-        '-vv',
-        url,
-      ]);
-      await v.done;
-      t.match(v.err(), /using demux module "ts"/, 'VLC: the segments through its TS demux');
-      t.match(v.err(), /using video decoder module/, 'VLC: a video decoder');
+      const err = await vlcPlays(t, url);
+      t.match(err, /using demux module "ts"/, 'VLC: the segments through its TS demux');
+      t.match(err, /using video decoder module/, 'VLC: a video decoder');
     }
 
     const skip = chromiumSkip();

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Analyzer } from '../../src/mpegts/analyzer/index.js';
 import { FFMPEG, REPO, failing, sleep, startDaemon, stopAndCheck, tempDir } from './helpers.js';
-import { vlc, vlcSkipReason } from '../helpers/vlc.js';
+import { vlcPlays, vlcSkipReason } from '../helpers/vlc.js';
 
 const HTTP = 18180;
 const RTSP = 18554;
@@ -164,20 +164,8 @@ t.test('RTSP: ffmpeg (udp, tcp, udp_multicast), GStreamer and VLC play the examp
   if (skip) {
     t.comment(`VLC: skipped: ${skip}`);
   } else {
-    const v = vlc(t, [
-      '-I',
-      'dummy',
-      '--vout',
-      'dummy',
-      '--aout',
-      'dummy',
-      '--run-time=6',
-      '--play-and-exit',
-      '-vv',
-      `rtsp://127.0.0.1:${RTSP}/102`,
-    ]);
-    await v.done;
-    const e = v.err();
+    const err = await vlcPlays(t, `rtsp://127.0.0.1:${RTSP}/102`);
+    const e = err;
     t.match(e, /using demux module "ts"/, 'VLC: MPEG-TS demux of the RTSP stream');
     t.match(e, /using video decoder module/, 'VLC: a video decoder');
     t.match(e, /using audio decoder module/, 'VLC: an audio decoder');

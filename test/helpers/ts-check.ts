@@ -14,6 +14,7 @@ import {
 } from '../../src/mpegts/packet.js';
 import { locatePesTimestamps, readTimestamp } from '../../src/mpegts/pes.js';
 import { concatBytes } from '../../src/mpegts/psi/section.js';
+import { Analyzer } from '../../src/mpegts/analyzer/analyzer.js';
 
 export interface StreamCheck {
   packets: number;
@@ -155,4 +156,15 @@ export function prng(seed: number): () => number {
     s ^= s << 5;
     return (s >>> 0) / 2 ** 32;
   };
+}
+
+/** TR 101 290 priority-1 and -2 checks that failed on `out` (our analyzer): `id name count`. */
+export function priority12(out: Uint8Array): string[] {
+  const a = new Analyzer();
+  a.push(out);
+  a.end();
+  const rep = a.report();
+  return [...rep.tr101290.priority1, ...rep.tr101290.priority2]
+    .filter((x) => x.errors > 0)
+    .map((x) => `${x.id} ${x.name} ${x.errors}`);
 }

@@ -48,3 +48,16 @@ export function vlc(
   });
   return { child, out: () => out, err: () => err, done };
 }
+
+/**
+ * Plays `url` for 6 s in VLC with no output devices and its verbose log; resolves with what
+ * it logged (stderr), where "using demux module" and "using … decoder module" tell it played.
+ */
+export async function vlcPlays(t: Test, url: string): Promise<string> {
+  const v = vlc(t, [
+    ...['-I', 'dummy', '--vout', 'dummy', '--aout', 'dummy'],
+    ...['--run-time=6', '--play-and-exit', '-vv', url],
+  ]);
+  await v.done;
+  return v.err();
+}

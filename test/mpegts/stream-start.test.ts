@@ -3,25 +3,14 @@
 // access point, every stream at a PES start, no continuity error, and from then on every
 // packet; a client that never sees a random access point starts video after rapWaitMs.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Remuxer } from '../../src/mpegts/remux/remuxer.js';
-import { DatagramCutter } from '../../src/scheduler/datagram-cutter.js';
+import { remuxedSample } from '../helpers/remuxed-sample.js';
 import { StreamStart } from '../../src/mpegts/stream-start.js';
 import { getPid, hasPayload, payloadUnitStart } from '../../src/mpegts/packet.js';
 import { isRandomAccess, codecFamily } from '../../src/mpegts/rap.js';
 import { Demuxer } from '../../src/mpegts/demux.js';
 import { checkStream } from '../helpers/ts-check.js';
 
-const SAMPLE = fileURLToPath(new URL('../../../samples/sample.ts', import.meta.url));
-const input = readFileSync(SAMPLE);
-const dgrams: { bytes: Uint8Array; t27: number }[] = [];
-const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (bytes, t27) =>
-  dgrams.push({ bytes: bytes.slice(), t27 }),
-);
-const r = new Remuxer({ pcrAlign: 7 }, cut.push);
-for (let o = 0; o < input.length; o += 1316) r.push(input.subarray(o, o + 1316));
-r.end();
+const dgrams = remuxedSample();
 
 const whole = new Demuxer();
 for (const d of dgrams) whole.processAligned(d.bytes);

@@ -102,3 +102,23 @@ export function requestToken(authorization: string | undefined, url: URL): strin
   if (m) return m[1];
   return url.searchParams.get('token') ?? undefined;
 }
+
+/**
+ * A refusal as the HTTP surface answers it: its error code and a message (`notGranted` says
+ * what the client may not do).
+ */
+export function denial(
+  d: Extract<GuardDecision, { ok: false }>,
+  notGranted: string,
+): { error: string; message: string } {
+  const error = d.status === 401 ? 'unauthorized' : d.status === 429 ? 'too-many' : 'forbidden';
+  const message =
+    d.reason === 'no-token'
+      ? 'send a token: Authorization: Bearer <token>, or ?token=<token>'
+      : d.reason === 'bad-token'
+        ? 'the token is not valid'
+        : d.reason === 'too-many-failures'
+          ? 'too many bad tokens from this address: try again in a minute'
+          : notGranted;
+  return { error, message };
+}

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChannelHandle } from '../channel/handle.js';
 import type { AccessGuard } from '../access/guard.js';
-import { requestToken } from '../access/guard.js';
+import { denial, requestToken } from '../access/guard.js';
 import { channelSource, type TsSource, type TsStreams } from './ts-stream.js';
 import type { Relay } from './relay.js';
 
@@ -94,21 +94,17 @@ export function serveStream(
       'stream',
     );
     if (!d.ok) {
-      const message =
-        d.reason === 'no-token'
-          ? 'this channel needs a token: Authorization: Bearer <token> or ?token=<token>'
-          : d.reason === 'bad-token'
-            ? 'the token is not valid'
-            : d.reason === 'too-many-failures'
-              ? 'too many bad tokens from this address: try again in a minute'
-              : handle
-                ? `this client may not play channel ${handle.config.number}`
-                : 'this client may not use the relay (it needs the grant all)';
+      const { error, message } = denial(
+        d,
+        handle
+          ? `this client may not play channel ${handle.config.number}`
+          : 'this client may not use the relay (it needs the grant all)',
+      );
       refuse(
         req,
         res,
         d.status,
-        d.status === 401 ? 'unauthorized' : d.status === 429 ? 'too-many' : 'forbidden',
+        error,
         message,
         d.status === 401 ? { 'www-authenticate': 'Bearer realm="headend"' } : {},
       );

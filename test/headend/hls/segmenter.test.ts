@@ -4,24 +4,13 @@
 // going back starts a segment marked EXT-X-DISCONTINUITY, counted by
 // EXT-X-DISCONTINUITY-SEQUENCE once it leaves the window.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Remuxer } from '../../../src/mpegts/remux/remuxer.js';
-import { DatagramCutter } from '../../../src/scheduler/datagram-cutter.js';
+import { remuxedSample } from '../../helpers/remuxed-sample.js';
 import { HlsSegmenter } from '../../../src/headend/hls/segmenter.js';
 import { getPid, hasPayload } from '../../../src/mpegts/packet.js';
 import { isRandomAccess, codecFamily } from '../../../src/mpegts/rap.js';
 import { Demuxer } from '../../../src/mpegts/demux.js';
 
-const SAMPLE = fileURLToPath(new URL('../../../../samples/sample.ts', import.meta.url));
-const input = readFileSync(SAMPLE);
-const dgrams: { bytes: Uint8Array; t27: number }[] = [];
-const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (bytes, t27) =>
-  dgrams.push({ bytes: bytes.slice(), t27 }),
-);
-const r = new Remuxer({ pcrAlign: 7 }, cut.push);
-for (let o = 0; o < input.length; o += 1316) r.push(input.subarray(o, o + 1316));
-r.end();
+const dgrams = remuxedSample();
 const span = (dgrams[dgrams.length - 1]!.t27 - dgrams[0]!.t27) / 27e6;
 
 t.test('segments: PAT, PMT, an access point; a live window', async (t) => {

@@ -5,10 +5,9 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { Remuxer } from '../../../src/mpegts/remux/remuxer.js';
-import { Analyzer } from '../../../src/mpegts/analyzer/analyzer.js';
 import { pcrDiff } from '../../../src/mpegts/packet.js';
 import { synthesize, simpleProgram } from '../../helpers/synth.js';
-import { checkStream, collector } from '../../helpers/ts-check.js';
+import { checkStream, collector, priority12 } from '../../helpers/ts-check.js';
 import type { StreamCheck } from '../../helpers/ts-check.js';
 
 const { ts } = synthesize({
@@ -45,16 +44,6 @@ function rateBetween(chk: StreamCheck, from: number, to: number): number {
   const [i0, p0] = ps[0];
   const [i1, p1] = ps[ps.length - 1];
   return ((i1 - i0) * 188 * 8 * 27e6) / pcrDiff(p1, p0);
-}
-
-function priority12(out: Uint8Array): string[] {
-  const a = new Analyzer();
-  a.push(out);
-  a.end();
-  const rep = a.report();
-  return [...rep.tr101290.priority1, ...rep.tr101290.priority2]
-    .filter((x) => x.errors > 0)
-    .map((x) => `${x.id} ${x.name} ${x.errors} ${x.detail ?? ''}`);
 }
 
 /** Continuity, timeline and analyzer checks that must hold across every change. */

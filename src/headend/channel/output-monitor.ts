@@ -40,7 +40,6 @@ export const SI_BUCKETS: readonly number[] = [0.5, 1, 1.5, 2, 3, 5, 10, 30];
 /** Upper bounds (s) of the PCR interval histogram. */
 export const PCR_BUCKETS: readonly number[] = [0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.1, 0.5];
 
-const NPID = 8192;
 const NULL_PID = 0x1fff;
 const SDT_PID = 0x0011;
 const NIT_PID = 0x0010;
@@ -139,7 +138,8 @@ export class OutputMonitor {
   private readonly lastSiT = [NaN, NaN, NaN, NaN];
 
   /** Last PCR value per PID (27 MHz, raw), -1 before the first. */
-  private readonly lastPcr = new Float64Array(NPID).fill(-1);
+  /** The last PCR by PID (a stream has one PCR PID or a few). */
+  private readonly lastPcr = new Map<number, number>();
   /** Output time (27 MHz, unwrapped) of the last PAT / PMT / SDT start, NaN before the first. */
   private lastPatT = NaN;
   private lastPmtT = NaN;
@@ -230,8 +230,8 @@ export class OutputMonitor {
 
   /** A PCR on pid; af0 = the adaptation field's flags byte (bit 7 discontinuity_indicator). */
   private onPcr(pid: number, pcr: number, af0: number): void {
-    const last = this.lastPcr[pid];
-    this.lastPcr[pid] = pcr;
+    const last = this.lastPcr.get(pid) ?? -1;
+    this.lastPcr.set(pid, pcr);
     if (last < 0 || (af0 & 0x80) !== 0) return;
     const d = pcrDelta(pcr, last);
     if (d > 0 && d <= MAX_PCR_STEP) this.pcr.observe(d / PCR_HZ);

@@ -70,10 +70,12 @@ export class Analyzer implements FramerSink {
 
   private readonly packets = new Float64Array(NPID);
   private readonly cc: Continuity;
-  private readonly teiPackets = new Float64Array(NPID);
-  private readonly scrambledPackets = new Float64Array(NPID);
+  /** Packets with transport_error_indicator / scrambled, by PID (rare: absent when none). */
+  private readonly teiPackets = new Map<number, number>();
+  private readonly scrambledPackets = new Map<number, number>();
   private readonly catReported = new Uint8Array(NPID);
-  private readonly lastPtsNs = new Float64Array(NPID).fill(-1);
+  /** By PID: when its last PTS came (absent: none yet). */
+  private readonly lastPtsNs = new Map<number, number>();
 
   /** Byte position of the next packet among framed packets (skipped bytes excluded). */
   private bytePos = 0;
@@ -208,13 +210,13 @@ export class Analyzer implements FramerSink {
 
     if (tei) {
       // §2.4.3.2: at least one uncorrectable bit error; nothing else in it is trusted.
-      this.teiPackets[pid]++;
+      this.teiPackets.set(pid, (this.teiPackets.get(pid) ?? 0) + 1);
       this.counters.error(CK.TRANSPORT, now);
       return;
     }
     const scrambled = (b3 & 0xc0) !== 0;
     if (scrambled) {
-      this.scrambledPackets[pid]++;
+      this.scrambledPackets.set(pid, (this.scrambledPackets.get(pid) ?? 0) + 1);
       if (!this.psi.catSeen && this.catReported[pid] === 0) {
         this.catReported[pid] = 1;
         this.counters.error(CK.CAT, now);
@@ -274,12 +276,12 @@ export class Analyzer implements FramerSink {
     if ((b[p + 6] & 0xc0) !== 0x80 || (b[p + 7] & 0x80) === 0) return;
     // Marker bits of the PTS field must be set; otherwise it is not a PTS.
     if ((b[p + 9] & 0x01) === 0 || (b[p + 11] & 0x01) === 0 || (b[p + 13] & 0x01) === 0) return;
-    const last = this.lastPtsNs[pid];
+    const last = this.lastPtsNs.get(pid) ?? -1;
     if (last >= 0 && now - last > PTS_LIMIT_NS) {
       this.counters.error(CK.PTS, now);
       this.counters.note(CK.PTS, pidName(pid));
     }
-    this.lastPtsNs[pid] = now;
+    this.lastPtsNs.set(pid, now);
   }
 
   report(): AnalyzerReport {
@@ -303,11 +305,12 @@ export class Analyzer implements FramerSink {
     for (let pid = 0; pid < NPID; pid++) {
       const n = this.packets[pid];
       if (n === 0) continue;
-      const ccErrors = this.cc.errors[pid];
-      const dups = this.cc.duplicates[pid];
+      const ccErrors = this.cc.errors.get(pid) ?? 0;
+      const dups = this.cc.duplicates.get(pid) ?? 0;
       duplicates += dups;
       if (ccErrors > 0) ccPids.push(`${pidName(pid)} ×${ccErrors}`);
-      if (this.teiPackets[pid] > 0) teiPids.push(`${pidName(pid)} ×${this.teiPackets[pid]}`);
+      const tei = this.teiPackets.get(pid) ?? 0;
+      if (tei > 0) teiPids.push(`${pidName(pid)} ×${tei}`);
       pids.push({
         pid,
         label: this.psi.label(pid),
@@ -315,8 +318,8 @@ export class Analyzer implements FramerSink {
         bitrate: sec > 0 ? (n * TS_PACKET_SIZE * 8) / sec : 0,
         ccErrors,
         duplicates: dups,
-        pcrCount: this.pcr.count[pid],
-        scrambled: this.scrambledPackets[pid] > 0,
+        pcrCount: this.pcr.countOf(pid),
+        scrambled: (this.scrambledPackets.get(pid) ?? 0) > 0,
       });
     }
     if (ccPids.length) override.set(CK.CC, { detail: shortList(ccPids) });

@@ -33,10 +33,10 @@ export const CC_DUP = 2;
 export const CC_EXTRA_COPY = 3;
 
 export class Continuity {
-  /** 1.4 errors per PID. */
-  readonly errors = new Float64Array(NPID);
+  /** 1.4 errors per PID (PIDs with none are absent: errors are rare, PIDs many). */
+  readonly errors = new Map<number, number>();
   /** Allowed duplicates per PID (§2.4.3.3), not errors. */
-  readonly duplicates = new Float64Array(NPID);
+  readonly duplicates = new Map<number, number>();
   /** Byte position of the PID's last packet (where a continuity gap began). */
   readonly lastPos = new Float64Array(NPID);
   /** Packets missing in the gap found by the last packet() that returned CC_GAP. */
@@ -82,11 +82,11 @@ export class Continuity {
             const n = this.copies[pid];
             if (n < 255) this.copies[pid] = n + 1;
             if (n >= 1) {
-              this.errors[pid]++;
+              this.errors.set(pid, (this.errors.get(pid) ?? 0) + 1);
               this.lost = 0;
               return CC_EXTRA_COPY;
             }
-            this.duplicates[pid]++;
+            this.duplicates.set(pid, (this.duplicates.get(pid) ?? 0) + 1);
             return CC_DUP;
           }
           result = this.gap(pid, (cc - expected) & 0x0f);
@@ -104,7 +104,7 @@ export class Continuity {
   }
 
   private gap(pid: number, lost: number): number {
-    this.errors[pid]++;
+    this.errors.set(pid, (this.errors.get(pid) ?? 0) + 1);
     this.lost = lost;
     return CC_GAP;
   }

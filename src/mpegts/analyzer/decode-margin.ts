@@ -16,7 +16,6 @@
 
 import { PCR_MODULUS, pcrDelta, ptsDelta } from '../packet.js';
 
-const NPID = 8192;
 /** PES headers held, all PIDs together, waiting for their PCR_PID's next PCR. */
 const CAP = 64;
 /** PCR steps trusted for interpolation: forward and at most this many ticks (1 s). */
@@ -51,19 +50,32 @@ export interface DecodeMarginReport {
   streams: DecodeMarginStream[];
 }
 
-export class DecodeMargin {
-  private readonly count = new Float64Array(NPID);
-  private readonly min = new Float64Array(NPID);
-  private readonly max = new Float64Array(NPID);
-  private readonly late = new Float64Array(NPID);
-  private readonly over = new Float64Array(NPID);
-  private readonly low = new Float64Array(NPID);
-  // Per PCR PID: the last two PCRs (27 MHz, as read) and their byte positions.
-  private readonly pcrN = new Uint8Array(NPID);
-  private readonly pcr1 = new Float64Array(NPID);
-  private readonly pos1 = new Float64Array(NPID);
+/** The margins measured on one PES PID. */
+interface Margins {
+  count: number;
+  min: number;
+  max: number;
+  late: number;
+  over: number;
+  low: number;
+}
+
+/** One PCR PID: how many PCRs seen (up to 2), the last (27 MHz, as read) and its position. */
+interface PcrTrack {
+  n: number;
+  pcr1: number;
+  pos1: number;
   /** Ticks per byte of the last trusted interval; 0 when unknown. */
-  private readonly rate = new Float64Array(NPID);
+  rate: number;
+}
+
+/**
+ * Per PID records, made at a PID's first PES or PCR (a stream has a handful of PIDs: 8192-entry
+ * arrays of each figure were most of a channel's output monitor, all of it touched at start).
+ */
+export class DecodeMargin {
+  private readonly margins = new Map<number, Margins>();
+  private readonly pcrs = new Map<number, PcrTrack>();
   // Held PES headers.
   private readonly hPid = new Int16Array(CAP).fill(-1);
   private readonly hPcrPid = new Int16Array(CAP);
@@ -77,15 +89,17 @@ export class DecodeMargin {
 
   /** A PCR of `pid` in the packet at byte position `pos`; `di`: discontinuity_indicator. */
   onPcr(pid: number, pcr: number, pos: number, di: boolean): void {
-    const n = this.pcrN[pid];
-    const step = n > 0 ? pcrDelta(pcr, this.pcr1[pid]) : -1;
-    const bytes = pos - this.pos1[pid];
+    let t = this.pcrs.get(pid);
+    if (!t) this.pcrs.set(pid, (t = { n: 0, pcr1: 0, pos1: 0, rate: 0 }));
+    const n = t.n;
+    const step = n > 0 ? pcrDelta(pcr, t.pcr1) : -1;
+    const bytes = pos - t.pos1;
     const trusted = n > 0 && !di && step > 0 && step <= MAX_STEP && bytes > 0;
     if (this.held > 0) {
       for (let k = 0; k < CAP; k++) {
         if (this.hPid[k] < 0 || this.hPcrPid[k] !== pid) continue;
         if (trusted) {
-          const stc = this.pcr1[pid] + ((this.hPos[k] - this.pos1[pid]) * step) / bytes;
+          const stc = t.pcr1 + ((this.hPos[k] - t.pos1) * step) / bytes;
           this.record(this.hPid[k], this.hDts[k], stc);
         } else {
           this.extrapolate(k);
@@ -96,15 +110,15 @@ export class DecodeMargin {
     }
     // Bytes per tick stay meaningful across a new time base: the rate is kept until a
     // trusted interval replaces it.
-    if (trusted) this.rate[pid] = step / bytes;
-    this.pcr1[pid] = pcr;
-    this.pos1[pid] = pos;
-    if (n < 2) this.pcrN[pid] = n + 1;
+    if (trusted) t.rate = step / bytes;
+    t.pcr1 = pcr;
+    t.pos1 = pos;
+    if (n < 2) t.n = n + 1;
   }
 
   /** A PES header on `pid` (timed by `pcrPid`, -1 if unknown) at byte position `pos`. */
   onPes(pid: number, pcrPid: number, dts: number, pos: number): void {
-    if (pcrPid < 0 || this.pcrN[pcrPid] === 0) return;
+    if (pcrPid < 0 || (this.pcrs.get(pcrPid)?.n ?? 0) === 0) return;
     let free = -1;
     let oldest = 0;
     for (let k = 0; k < CAP; k++) {
@@ -139,41 +153,40 @@ export class DecodeMargin {
 
   /** Measures held entry k on its PCR PID's last PCR and rate (dropped without a rate). */
   private extrapolate(k: number): void {
-    const p = this.hPcrPid[k];
-    const rate = this.rate[p];
-    if (rate <= 0) return;
-    this.record(this.hPid[k], this.hDts[k], this.pcr1[p] + (this.hPos[k] - this.pos1[p]) * rate);
+    const t = this.pcrs.get(this.hPcrPid[k]);
+    if (!t || t.rate <= 0) return;
+    this.record(this.hPid[k], this.hDts[k], t.pcr1 + (this.hPos[k] - t.pos1) * t.rate);
   }
 
   private record(pid: number, dts: number, stc: number): void {
     // 33-bit wrap: the signed distance on the 90 kHz clock (stc may lie past PCR_MODULUS).
     const ms = ptsDelta(dts, (stc % PCR_MODULUS) / 300) / 90;
-    const n = this.count[pid];
-    if (n === 0 || ms < this.min[pid]) this.min[pid] = ms;
-    if (n === 0 || ms > this.max[pid]) this.max[pid] = ms;
-    this.count[pid] = n + 1;
-    if (ms < 0) this.late[pid]++;
-    else if (ms > T_STD_LIMIT_MS) this.over[pid]++;
-    else if (ms < this.warnMs) this.low[pid]++;
+    let m = this.margins.get(pid);
+    if (!m) this.margins.set(pid, (m = { count: 0, min: 0, max: 0, late: 0, over: 0, low: 0 }));
+    if (m.count === 0 || ms < m.min) m.min = ms;
+    if (m.count === 0 || ms > m.max) m.max = ms;
+    m.count++;
+    if (ms < 0) m.late++;
+    else if (ms > T_STD_LIMIT_MS) m.over++;
+    else if (ms < this.warnMs) m.low++;
   }
 
   report(label: (pid: number) => string): DecodeMarginReport {
     const streams: DecodeMarginStream[] = [];
     let errors = 0;
     let warnings = 0;
-    for (let pid = 0; pid < NPID; pid++) {
-      if (this.count[pid] === 0) continue;
-      errors += this.late[pid] + this.over[pid];
-      warnings += this.low[pid];
+    for (const [pid, m] of [...this.margins].sort((a, b) => a[0] - b[0])) {
+      errors += m.late + m.over;
+      warnings += m.low;
       streams.push({
         pid,
         label: label(pid),
-        count: this.count[pid],
-        minMs: round1(this.min[pid]),
-        maxMs: round1(this.max[pid]),
-        late: this.late[pid],
-        overLimit: this.over[pid],
-        low: this.low[pid],
+        count: m.count,
+        minMs: round1(m.min),
+        maxMs: round1(m.max),
+        late: m.late,
+        overLimit: m.over,
+        low: m.low,
       });
     }
     return {

@@ -219,12 +219,17 @@ export interface PcrPidStats {
   firstErrNs: number;
 }
 
+/** One PCR PID's state: PCRs seen, the last one and when it came, its accuracy window. */
+interface PcrPid {
+  count: number;
+  lastPcr: number;
+  lastNs: number;
+  w: PcrWindow;
+}
+
 export class PcrChecker {
-  readonly count = new Float64Array(8192);
-  private readonly lastPcr = new Float64Array(8192);
-  private readonly lastNs = new Float64Array(8192);
-  private readonly windows: (PcrWindow | undefined)[] = new Array(8192);
-  private readonly pcrPids: number[] = [];
+  /** By PID, made at its first PCR (a stream has one or a few: no 8192-entry tables). */
+  private readonly pids = new Map<number, PcrPid>();
 
   constructor(private readonly counters: CheckCounters) {}
 
@@ -234,7 +239,12 @@ export class PcrChecker {
    * every accuracy window starts again and evaluations that used later PCRs are dropped.
    */
   lost(lossPos: number): void {
-    for (const pid of this.pcrPids) this.windows[pid]?.lost(lossPos);
+    for (const p of this.pids.values()) p.w.lost(lossPos);
+  }
+
+  /** PCRs seen on `pid`. */
+  countOf(pid: number): number {
+    return this.pids.get(pid)?.count ?? 0;
   }
 
   /**
@@ -242,16 +252,14 @@ export class PcrChecker {
    * unknown), discontinuity_indicator `di`; `arrival`: nowNs is an arrival time.
    */
   onPcr(pid: number, pcr: number, pos: number, nowNs: number, di: boolean, arrival: boolean): void {
-    let w = this.windows[pid];
-    if (!w) {
-      this.windows[pid] = w = new PcrWindow();
-      this.pcrPids.push(pid);
-    }
+    let p = this.pids.get(pid);
+    if (!p) this.pids.set(pid, (p = { count: 0, lastPcr: 0, lastNs: 0, w: new PcrWindow() }));
+    const w = p.w;
     const c = this.counters;
-    if (this.count[pid] > 0) {
-      const lastNs = this.lastNs[pid];
+    if (p.count > 0) {
+      const lastNs = p.lastNs;
       const elapsed = nowNs >= 0 && lastNs >= 0 ? nowNs - lastNs : -1;
-      const stepTicks = pcrDelta(pcr, this.lastPcr[pid]);
+      const stepTicks = pcrDelta(pcr, p.lastPcr);
       const stepNs = stepTicks * NS_PER_TICK;
       let continuous = !di;
       if (!di && (stepNs < 0 || stepNs > PCR_STEP_MAX_NS)) {
@@ -271,9 +279,9 @@ export class PcrChecker {
         w.restart();
       }
     }
-    this.count[pid]++;
-    this.lastPcr[pid] = pcr;
-    this.lastNs[pid] = nowNs;
+    p.count++;
+    p.lastPcr = pcr;
+    p.lastNs = nowNs;
     w.add(pcr, pos, nowNs);
   }
 
@@ -288,19 +296,18 @@ export class PcrChecker {
 
   /** Counts held-back evaluations (end of input). */
   flush(): void {
-    for (const pid of this.pcrPids) this.windows[pid]?.flush();
+    for (const p of this.pids.values()) p.w.flush();
   }
 
   /** Per-PID PCR figures, VBR classification applied. */
   stats(): PcrPidStats[] {
     const out: PcrPidStats[] = [];
-    for (const pid of [...this.pcrPids].sort((a, b) => a - b)) {
-      const w = this.windows[pid];
-      if (!w) continue;
+    for (const [pid, p] of [...this.pids].sort((a, b) => a[0] - b[0])) {
+      const w = p.w;
       const vbr = w.samples >= VBR_MIN_SAMPLES && w.gross + w.steps > VBR_FRACTION * w.samples;
       out.push({
         pid,
-        count: this.count[pid],
+        count: p.count,
         samples: w.samples,
         errors: w.errors,
         maxAbsNs: w.maxAbsNs,
@@ -313,9 +320,7 @@ export class PcrChecker {
   }
 
   reset(): void {
-    this.count.fill(0);
-    this.windows.fill(undefined);
-    this.pcrPids.length = 0;
+    this.pids.clear();
   }
 }
 

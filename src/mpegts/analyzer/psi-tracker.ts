@@ -61,14 +61,15 @@ export class PsiTracker {
   /** PCR_PID of the program of each video/audio PID (from its PMT), -1 when none. */
   readonly pcrPidOf = new Int16Array(8192).fill(-1);
   catSeen = false;
-  private readonly assemblers: (SectionAssembler | undefined)[] = new Array(8192);
+  private readonly assemblers = new Map<number, SectionAssembler>();
   private readonly tables = new TableCollector();
   private now = -1;
   private timeKnown = false;
   private patDeadline = Infinity;
   private patSeen = false;
   private programs: ProgramState[] = [];
-  private readonly pmtDeadline = new Float64Array(8192).fill(Infinity);
+  /** By PMT PID (absent: Infinity, no deadline). */
+  private readonly pmtDeadline = new Map<number, number>();
   private pmtPids: number[] = [];
   private readonly siDeadline = new Float64Array(5).fill(Infinity);
   private readonly siSeen = new Uint8Array(5);
@@ -78,7 +79,8 @@ export class PsiTracker {
   private labels = new Map<number, string>();
   /** PIDs watched by PID_error (1.6): ES PIDs of non-sparse kinds and PCR PIDs. */
   private watched: number[] = [];
-  private readonly watchArm = new Float64Array(8192);
+  /** By watched PID (absent: 0). */
+  private readonly watchArm = new Map<number, number>();
   private readonly unrefTracked = new Uint8Array(8192);
   private unrefPending: number[] = [];
   private unrefSince: number[] = [];
@@ -93,19 +95,22 @@ export class PsiTracker {
 
   private addPsiPid(pid: number): void {
     this.role[pid] = ROLE_PSI;
-    if (this.assemblers[pid]) return;
-    this.assemblers[pid] = new SectionAssembler(pid, {
-      onSection: (s, p) => this.onSection(s, p, false),
-      // An unchanged repetition: timed and checked like any section, not parsed again.
-      onRepeat: (s, p) => this.onSection(s, p, true),
-      onFault: (f, p, t) => this.onFault(f, p, t),
-    });
+    if (this.assemblers.has(pid)) return;
+    this.assemblers.set(
+      pid,
+      new SectionAssembler(pid, {
+        onSection: (s, p) => this.onSection(s, p, false),
+        // An unchanged repetition: timed and checked like any section, not parsed again.
+        onRepeat: (s, p) => this.onSection(s, p, true),
+        onFault: (f, p, t) => this.onFault(f, p, t),
+      }),
+    );
   }
 
   /** Feeds a packet of a ROLE_PSI PID at analyzer time nowNs (-1 when unknown). */
   packet(b: Uint8Array, o: number, pid: number, nowNs: number): void {
     this.now = nowNs;
-    this.assemblers[pid]?.push(b, o);
+    this.assemblers.get(pid)?.push(b, o);
   }
 
   /** A scrambled packet on a PSI PID: PAT_error / PMT_error (1.3, 1.5). */
@@ -125,12 +130,12 @@ export class PsiTracker {
     this.timeKnown = true;
     this.now = nowNs;
     this.patDeadline = nowNs + PAT_LIMIT;
-    for (const pid of this.pmtPids) this.pmtDeadline[pid] = nowNs + PMT_LIMIT;
+    for (const pid of this.pmtPids) this.pmtDeadline.set(pid, nowNs + PMT_LIMIT);
     for (let i = 0; i < 5; i++) {
       const required = this.opts.requiredSi.includes(siKey(i));
       if (this.siSeen[i] || required) this.siDeadline[i] = nowNs + SI_LIMIT[i];
     }
-    for (const pid of this.watched) this.watchArm[pid] = nowNs;
+    for (const pid of this.watched) this.watchArm.set(pid, nowNs);
   }
 
   /** Evaluates every deadline at nowNs. */
@@ -142,10 +147,10 @@ export class PsiTracker {
       this.patDeadline = nowNs + PAT_LIMIT;
     }
     for (const pid of this.pmtPids) {
-      if (nowNs > this.pmtDeadline[pid]) {
+      if (nowNs > (this.pmtDeadline.get(pid) ?? Infinity)) {
         c.error(CK.PMT, nowNs);
         c.note(CK.PMT, pidName(pid));
-        this.pmtDeadline[pid] = nowNs + PMT_LIMIT;
+        this.pmtDeadline.set(pid, nowNs + PMT_LIMIT);
       }
     }
     for (let i = 0; i < 5; i++) {
@@ -158,11 +163,11 @@ export class PsiTracker {
     const limit = this.opts.pidTimeoutNs;
     for (const pid of this.watched) {
       const seen = this.lastSeenNs[pid];
-      const ref = seen > this.watchArm[pid] ? seen : this.watchArm[pid];
+      const ref = seen > (this.watchArm.get(pid) ?? 0) ? seen : (this.watchArm.get(pid) ?? 0);
       if (nowNs - ref > limit) {
         c.error(CK.PID, nowNs);
         c.note(CK.PID, pidName(pid));
-        this.watchArm[pid] = nowNs;
+        this.watchArm.set(pid, nowNs);
       }
     }
     if (this.unrefPending.length) this.tickUnreferenced(nowNs);
@@ -233,7 +238,10 @@ export class PsiTracker {
     if (pid >= 0x10 && pid <= 0x14 && !this.pmtPids.includes(pid))
       return this.onSi(s, pid, tid, repeat);
     if (tid !== 0x02) return;
-    this.pmtDeadline[pid] = this.arrived(this.pmtDeadline[pid], PMT_LIMIT, CK.PMT, pidName(pid));
+    this.pmtDeadline.set(
+      pid,
+      this.arrived(this.pmtDeadline.get(pid) ?? Infinity, PMT_LIMIT, CK.PMT, pidName(pid)),
+    );
     if (repeat) return;
     const t = this.tables.push(s, pid);
     if (t) this.onPmt(parsePmt(t[0]), pid);
@@ -294,10 +302,10 @@ export class PsiTracker {
       programs.push(old ?? { programNumber: p.programNumber, pmtPid: p.pid });
       if (!pmtPids.includes(p.pid)) pmtPids.push(p.pid);
     }
-    for (const pid of this.pmtPids) if (!pmtPids.includes(pid)) this.pmtDeadline[pid] = Infinity;
+    for (const pid of this.pmtPids) if (!pmtPids.includes(pid)) this.pmtDeadline.set(pid, Infinity);
     for (const pid of pmtPids) {
       if (!this.pmtPids.includes(pid) && this.timeKnown)
-        this.pmtDeadline[pid] = this.now + PMT_LIMIT;
+        this.pmtDeadline.set(pid, this.now + PMT_LIMIT);
       this.addPsiPid(pid);
     }
     this.programs = programs;
@@ -360,7 +368,7 @@ export class PsiTracker {
     const watch = (pid: number): void => {
       if (watched.includes(pid)) return;
       watched.push(pid);
-      if (!this.watched.includes(pid)) this.watchArm[pid] = this.timeKnown ? this.now : Infinity;
+      if (!this.watched.includes(pid)) this.watchArm.set(pid, this.timeKnown ? this.now : Infinity);
     };
     for (const pid of this.pmtPids) {
       ref[pid] = 1;

@@ -198,7 +198,7 @@ export function resolveChannel(
   if (raw.logo !== undefined) channel.logo = raw.logo;
   const hls = raw.hls ?? def.hls;
   if (hls !== undefined && hls !== false) {
-    const h = hls === true ? {} : hls;
+    const h = hls;
     channel.hls = {
       segmentMs: h.segment ?? 2000,
       window: h.window ?? 6,

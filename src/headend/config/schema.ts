@@ -210,6 +210,7 @@ import {
   duration,
   integer,
   interfaceName,
+  Invalid,
   invalid,
   leaf,
   listenAddress,
@@ -311,19 +312,16 @@ const channelShape = {
   hd_lcn: integer(1, 1023).optional(),
   group: text().optional(),
   logo: text().optional(),
-  hls: z
-    .union([
-      boolean(),
-      z.strictObject({
-        segment: duration(1000, 10_000).optional(),
-        window: integer(3, 30).optional(),
-        ladder: z
-          .array(z.enum(LADDER_RUNGS, { error: `expected a rung: ${LADDER_RUNGS.join(', ')}` }))
-          .optional(),
-        encrypt: boolean().optional(),
-      }),
-    ])
-    .optional(),
+  hls: offOr(
+    z.strictObject({
+      segment: duration(1000, 10_000).optional(),
+      window: integer(3, 30).optional(),
+      ladder: z
+        .array(z.enum(LADDER_RUNGS, { error: `expected a rung: ${LADDER_RUNGS.join(', ')}` }))
+        .optional(),
+      encrypt: boolean().optional(),
+    }),
+  ).optional(),
   schedule: z.array(scheduleRuleSchema(SourceSchema)).optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
@@ -351,11 +349,7 @@ export const HeadendSchema = z.strictObject({
       max_clients_per_channel: integer(1, 100_000).optional(),
       max_clients_per_address: integer(1, 100_000).optional(),
       client_buffer: integer(65_536, 256 * 1024 * 1024).optional(),
-      relay: z
-        .union([boolean(), z.array(leaf((v) => subnetValue(v)))], {
-          error: 'expected true, false or a list of multicast subnets such as 239.1.0.0/16',
-        })
-        .optional(),
+      relay: leaf(relayValue).optional(),
     }),
   ).optional(),
   access: accessSchema.optional(),
@@ -403,8 +397,24 @@ export const HeadendSchema = z.strictObject({
   defaults: ChannelSchema.optional(),
 });
 
+/** http.relay: true (any multicast group), false, or the multicast subnets it may join. */
+function relayValue(v: unknown): boolean | Subnet[] | Invalid {
+  if (typeof v === 'boolean') return v;
+  if (!Array.isArray(v))
+    return invalid(
+      `expected true, false or a list of multicast subnets such as 239.1.0.0/16, got ${describe(v)}`,
+    );
+  const out: Subnet[] = [];
+  for (const x of v) {
+    const s = subnetValue(x);
+    if (s instanceof Invalid) return s;
+    out.push(s);
+  }
+  return out;
+}
+
 /** A multicast subnet (IPv4) that the HTTP relay may join. */
-function subnetValue(v: unknown): Subnet | ReturnType<typeof invalid> {
+function subnetValue(v: unknown): Subnet | Invalid {
   if (typeof v !== 'string')
     return invalid(`expected a subnet such as 239.1.0.0/16, got ${describe(v)}`);
   const s = parseSubnet(v);
@@ -479,6 +489,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'http') return HTTP_KEYS;
   if (last === 'access') return ACCESS_KEYS;
   if (last === 'hdhomerun') return ['tuners', 'device_id', 'name', 'address'];
+  if (last === 'hls') return ['segment', 'window', 'ladder', 'encrypt'];
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
   if (last === 'pacing')

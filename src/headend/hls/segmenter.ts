@@ -15,7 +15,7 @@
 //   counts those that left the window (§4.3.3.3).
 
 import { createCipheriv } from 'node:crypto';
-import { Demuxer } from '../../mpegts/demux.js';
+import { Demuxer, ROLE_PSI } from '../../mpegts/demux.js';
 import { MAX_PCR_STEP, getPid, payloadUnitStart, TS_PACKET_SIZE } from '../../mpegts/packet.js';
 import { codecFamily, isRandomAccess } from '../../mpegts/rap.js';
 
@@ -80,7 +80,7 @@ export class HlsSegmenter {
       if (pid === 0 && payloadUnitStart(ts, o)) this.pat = ts.slice(o, o + TS_PACKET_SIZE);
       const p = this.demux.program;
       if (p === null) continue;
-      if (r === -2 && pid !== 0 && payloadUnitStart(ts, o) && this.isPmtPid(pid))
+      if (r === ROLE_PSI && pid !== 0 && payloadUnitStart(ts, o) && this.isPmtPid(pid))
         this.pmt = ts.slice(o, o + TS_PACKET_SIZE);
       if (r >= 0 && payloadUnitStart(ts, o) && this.cutsHere(r, ts, o)) {
         const due = !this.open || t27 - this.startT >= this.targetTicks;

@@ -18,6 +18,7 @@ import { installSystemdCommand } from './headend/commands/install-systemd.js';
 import { reloadCommand } from './headend/commands/reload.js';
 import { alertCommand } from './headend/commands/alert.js';
 import { statusCommand } from './headend/commands/status.js';
+import { clusterStatusCommand } from './headend/commands/cluster-status.js';
 import { validateCommand } from './headend/commands/validate.js';
 import { HeadendError, isHeadendError } from './headend/errors.js';
 import { parseBitrate, parseDuration, parseInteger } from './headend/units.js';
@@ -187,9 +188,15 @@ export function buildProgram(): Command {
       'debug, info (default), warn or error',
       choice(['debug', 'info', 'warn', 'error']),
     )
+    .option(
+      '--node <name>',
+      "this node's name in a cluster (headend.cluster; sets HEADEND_NODE; default the host name)",
+    )
     .exitOverride()
-    .action(async (o: RunCliOptions) => {
-      process.exitCode = await runCommand(o);
+    .action(async (o: RunCliOptions & { node?: string }) => {
+      const { node, ...run } = o;
+      if (node !== undefined) process.env.HEADEND_NODE = node;
+      process.exitCode = await runCommand(run);
     });
 
   program
@@ -241,13 +248,14 @@ export function buildProgram(): Command {
     .command('status')
     .description("the running daemon's channels: state, bitrate, source, errors")
     .option('--url <url>', `the daemon's HTTP surface (default ${DEFAULT_DAEMON_URL})`)
-    .option('--json', 'print GET /api/channels as JSON', false)
+    .option('--json', 'print GET /api/channels (or /api/cluster) as JSON', false)
+    .option('--cluster', 'the cluster instead: nodes, leases, channel owners, load', false)
     .exitOverride()
-    .action(async (o: { url?: string; json: boolean }) => {
-      process.exitCode = await statusCommand(
-        { url: o.url ?? DEFAULT_DAEMON_URL, json: o.json },
-        processIo,
-      );
+    .action(async (o: { url?: string; json: boolean; cluster: boolean }) => {
+      const url = o.url ?? DEFAULT_DAEMON_URL;
+      process.exitCode = o.cluster
+        ? await clusterStatusCommand({ url, json: o.json }, processIo)
+        : await statusCommand({ url, json: o.json }, processIo);
     });
 
   program

@@ -48,6 +48,9 @@ import { CPU_DMA_LATENCY, holdCpuLatency, type CpuLatencyHold } from './cpu-late
 import { watchStalls } from './stall-watch.js';
 import { AlertService } from './alert/alert-service.js';
 import type { SerialBinding } from './alert/serial-alarm.js';
+import type { OutputSi } from '../mpegts/remux/output-psi.js';
+import { ETCD_CONFIG_TRIGGER, startCluster, type ClusterRun } from './cluster/cluster-run.js';
+import type { ClusterCoordinator } from './cluster/coordinator.js';
 
 export interface DaemonOptions {
   configFile?: string;
@@ -94,6 +97,8 @@ export interface RunningDaemon {
   ffmpegPids(): number[];
   /** Every configured tuner: state, channels on it, the front end's last reading. */
   tuners(): TunerReport[];
+  /** Cluster mode (headend.cluster): membership, owners, load; null for a single headend. */
+  readonly cluster: ClusterCoordinator | null;
 }
 
 /** How long a stop may take from the signal before `headend run` gives up on it. */
@@ -209,6 +214,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   });
   /** Running channels by slug of the current config. */
   let channels = new Map<string, ChannelHandle>();
+  // Cluster mode: only the channels this node owns run (cluster/coordinator.ts decides);
+  // null: a single headend runs every channel.
+  let owned: ReadonlySet<string> | null = config.cluster ? new Set() : null;
+  /** The stored SI of channels being taken over from another node, for their build. */
+  let takeover: ReadonlyMap<string, OutputSi> = new Map();
+  const runs = (c: ChannelSpec): boolean => owned === null || owned.has(c.slug);
   // The emergency override (headend.alert): its source kept warm, its serial input open.
   const alerts = new AlertService({
     spec: config.alert,
@@ -225,8 +236,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     rtp?: { ssrc: number; seq: number },
     output?: CarriedOutput,
   ): ChannelHandle | null => {
+    // Fenced (or given up) since the reload began: it stays off.
+    if (!runs(spec)) return null;
     try {
-      const ch = host.build(spec, { staggerIndex: index, rtp, carry: output, si: si() });
+      const ch = host.build(spec, {
+        staggerIndex: index,
+        rtp,
+        carry: output,
+        si: si(),
+        continueFrom: takeover.get(spec.slug),
+      });
       // Under an alert from its first byte (before its source opens).
       alerts.applyTo(ch);
       ch.start();
@@ -252,6 +271,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   };
 
   config.channels.forEach((spec, i) => {
+    if (!runs(spec)) return;
     const ch = build(spec, i);
     if (ch) channels.set(spec.slug, ch);
   });
@@ -259,8 +279,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   let stopping: Promise<void> | null = null;
   let watcher: { close(): void } | null = null;
 
-  const apply = async (next: HeadendSpec, text: string, trigger: string): Promise<ReloadResult> => {
-    const d = diffChannels(config.channels, next.channels);
+  let cluster: ClusterRun | null = null;
+  const apply = async (
+    next: HeadendSpec,
+    text: string,
+    trigger: string,
+    placement?: {
+      owned: ReadonlySet<string> | null;
+      continueFrom: ReadonlyMap<string, OutputSi>;
+    },
+  ): Promise<ReloadResult> => {
+    const before = config.channels.filter(runs);
+    if (placement) [owned, takeover] = [placement.owned, placement.continueFrom];
+    const d = diffChannels(before, next.channels.filter(runs));
     const result: ReloadResult = {
       ok: true,
       errors: [],
@@ -323,6 +354,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       if (ch) nextChannels.set(n.slug, ch);
       log.log('info', 'channel-added', { channel: channelLabel(n) });
     }
+    takeover = new Map();
+    // A fence during the reload: what it built meanwhile goes too.
+    for (const c of next.channels)
+      if (!runs(c) && nextChannels.has(c.slug)) {
+        await stopChannel(nextChannels.get(c.slug)!);
+        nextChannels.delete(c.slug);
+      }
     // Keep the file's order.
     channels = new Map(
       next.channels
@@ -344,8 +382,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       guideTimer = setInterval(loadGuide, next.epgRefreshMs);
       guideTimer.unref();
     }
+    const changed = text !== configText;
     config = next;
     configText = text;
+    if (placement) {
+      log.log('info', 'cluster-run', {
+        added: result.added,
+        removed: result.removed,
+        channels: channels.size,
+      });
+      for (const s of services) s.reloaded?.();
+      return result;
+    }
+    if (changed || trigger !== ETCD_CONFIG_TRIGGER) cluster?.reloaded(text, trigger);
     // Every reload reads the guides again (new sources, or a fresher file).
     guide.setSources(next.epg, dirname(file)).catch(guideFailed);
     if (result.restartRequired!.length > 0)
@@ -407,6 +456,40 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   }
   setWatch(config.watch);
 
+  /** Runs what the cluster gives this node, in turn with reloads. */
+  const runOwned = (
+    o: ReadonlySet<string> | null,
+    continueFrom: ReadonlyMap<string, OutputSi>,
+  ): Promise<void> => {
+    const p = queue.then(() =>
+      stopping ? undefined : apply(config, configText, 'cluster', { owned: o, continueFrom }),
+    );
+    queue = p.catch(() => undefined);
+    return p.then(() => undefined);
+  };
+  /** Fenced: every channel off now, not in turn (a reload under way builds nothing more). */
+  const fence = async (): Promise<void> => {
+    owned = new Set();
+    const all = [...channels.values()];
+    channels = new Map();
+    await Promise.all(all.map((c) => stopChannel(c)));
+    log.log('warn', 'cluster-fence-stopped', { channels: all.length });
+    for (const s of services) s.reloaded?.();
+  };
+  if (config.cluster)
+    cluster = startCluster({
+      spec: config.cluster,
+      log,
+      file,
+      text: () => configText,
+      channels: () => config.channels,
+      running: () => channels,
+      run: runOwned,
+      fence,
+      runAll: () => runOwned(null, new Map()),
+      reload,
+    });
+
   /** What the stop under way has not finished, in the order it stops them. */
   const stopPending = new Set<string>();
   const step = async (what: string, work: () => Promise<unknown>): Promise<void> => {
@@ -454,6 +537,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
           step(`channel ${channelLabel(c.config)}`, () => stopChannel(c)),
         ),
       );
+      // Its lease revoked once its channels are off: the other nodes take them over now.
+      await cluster?.stop();
       await alerts.stop();
       await step(sources, () => hub.close());
       await step('pacer', () => host.close());
@@ -486,6 +571,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         return t === undefined ? undefined : hub.state(sourceKey({ tuner: t }));
       }),
     reload: (trigger) => reload(trigger),
+    cluster: cluster?.coordinator ?? null,
     stop,
     stopPending: () => [...stopPending],
   };

@@ -10,6 +10,7 @@
 //   GET  /epg.xml                 the guide of the channels as XMLTV (tvg-id = slug) epg/xmltv-out.ts
 //   GET  /api/channels            headend + every channel's state as JSON      http/channel-json.ts
 //   GET  /api/channels/<slug|n>   one channel (404 JSON when unknown)
+//   GET  /api/cluster             cluster mode: nodes, leases, owners, load    cluster/coordinator.ts
 //   GET  /healthz                 200 "ok", or 503 naming the channels that are down
 //   GET  /metrics                 the injected metrics (Prometheus text), else a placeholder
 //   POST /api/reload              the injected reload → ReloadResult (200 ok, 422 invalid);
@@ -42,6 +43,7 @@ import { denial, requestToken, type AccessGuard } from './access/guard.js';
 import { isStreamPath, serveStream, type StreamRoutesOptions } from './http/stream-routes.js';
 import { isHlsPath, serveHls, type HlsRoutesOptions } from './http/hls-routes.js';
 import type { PlaylistUrls } from './http/m3u.js';
+import type { ClusterStatus } from './cluster/coordinator.js';
 
 /** Largest request head accepted (request line + headers), bytes: beyond it, 431. */
 export const MAX_HEADER_BYTES = 8 * 1024;
@@ -78,6 +80,8 @@ export interface HttpServerOptions {
   hls?: HlsRoutesOptions;
   /** HDHomeRun emulation (hdhr/device.ts); absent: its paths are 404. */
   hdhomerun?: { spec: () => HdhrSpec | null; deviceId: string };
+  /** Cluster mode's state (GET /api/cluster); null: a single headend (404). */
+  cluster?: () => ClusterStatus | null;
 }
 
 export interface HttpServer extends DaemonService {
@@ -255,6 +259,14 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
 
   routes.set('/api/channels', {
     GET: () => json(200, channelsJson(o.headend(), o.channels(), now(), o.tuners?.() ?? [])),
+  });
+  routes.set('/api/cluster', {
+    GET: () => {
+      const c = o.cluster?.();
+      return c
+        ? json(200, c)
+        : jsonError(404, 'not-found', 'this headend is not in a cluster (headend.cluster)');
+    },
   });
   routes.set('/healthz', {
     GET: () => {

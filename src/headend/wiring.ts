@@ -119,6 +119,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     pacing: () => d.pacing(),
     ffmpegChildren: () => d.ffmpegPids(),
     tuners: () => d.tuners(),
+    cluster: () => d.cluster?.status(),
     http: () => ({
       denied: guard.denied,
       streams: streams?.stats,
@@ -154,6 +155,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         },
         rtsp: () => (rtsp ? { host: rtsp.address.host, port: rtsp.address.port } : null),
         tuners: () => d.tuners(),
+        cluster: () => d.cluster?.status() ?? null,
         programmes: (id) => d.guide.programmes(id),
         metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
         reload: () => d.reload('api'),

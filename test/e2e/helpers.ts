@@ -68,12 +68,14 @@ export interface Daemon {
 
 /**
  * Starts `headend run -c <file>`; the config is written to a temp dir unless a path is given;
- * `env` adds to the daemon's environment.
+ * `env` adds to the daemon's environment; `o.wrap` runs it through a command (nsenter into a
+ * namespace: netns-rig.ts) and `o.args` adds to its arguments.
  */
 export function startDaemon(
   t: Test,
   config: { text: string } | { file: string },
   env?: NodeJS.ProcessEnv,
+  o: { wrap?: string[]; args?: string[] } = {},
 ): Daemon {
   let configFile: string;
   if ('file' in config) {
@@ -82,7 +84,9 @@ export function startDaemon(
     configFile = join(tempDir(t), 'channels.yaml');
     writeFileSync(configFile, config.text);
   }
-  const proc = spawn(process.execPath, [CLI, 'run', '-c', configFile], {
+  const argv = [process.execPath, CLI, 'run', '-c', configFile, ...(o.args ?? [])];
+  const [cmd, ...args] = [...(o.wrap ?? []), ...argv] as [string, ...string[]];
+  const proc = spawn(cmd, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(env ? { env: { ...process.env, ...env } } : {}),
   });

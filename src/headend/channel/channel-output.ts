@@ -24,6 +24,7 @@ import { OutputHealth } from './output-health.js';
 import { CbrWatch } from './cbr-watch.js';
 import { BehindWatch } from './behind-watch.js';
 import type { ChannelConfig, DatagramListener, OutputQueue, OutputScheduler } from './types.js';
+import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from './output-handoff.js';
 
 /**
@@ -59,6 +60,8 @@ export interface ChannelOutputDeps {
   kept?: RunningOutput;
   /** An output handed over from another thread to go on from: ChannelDeps.handoff. */
   handoff?: OutputHandoff;
+  /** The SI of an output another node sent: ChannelDeps.continueFrom. */
+  continueFrom?: OutputSi;
   /** NIT original_network_id and the TOT's local time offsets (ChannelSi). */
   originalNetworkId?: number;
   localTimeOffsets?: (utcMs: number) => readonly LocalTimeOffset[];
@@ -137,6 +140,10 @@ export class ChannelOutput {
     this.monitor = kept?.monitor ?? new OutputMonitor();
     if (kept) this.takeOver(kept, config, sink, out);
     else if (deps.handoff) this.resume(deps.handoff, config);
+    else if (deps.continueFrom) {
+      this.remuxer.continueFrom(deps.continueFrom);
+      this.remuxer.setIdentity(identityOf(config));
+    }
   }
 
   /**
@@ -176,12 +183,7 @@ export class ChannelOutput {
 
   /** A continued output takes the channel's identity and mux, and splices to its source. */
   private goOn(c: ChannelConfig, packetsPerDatagram: number): void {
-    this.remuxer.setIdentity({
-      serviceName: c.name,
-      providerName: c.provider,
-      programNumber: c.programNumber,
-      transportStreamId: c.transportStreamId,
-    });
+    this.remuxer.setIdentity(identityOf(c));
     this.setMux(c, { packetsPerDatagram, bitrate: c.bitrate });
     this.remuxer.splice(c.sources[0]?.service ?? null);
   }
@@ -395,3 +397,11 @@ export class ChannelOutput {
     }
   }
 }
+
+/** The output identity a channel's config gives its remuxer. */
+const identityOf = (c: ChannelConfig) => ({
+  serviceName: c.name,
+  providerName: c.provider,
+  programNumber: c.programNumber,
+  transportStreamId: c.transportStreamId,
+});

@@ -39,6 +39,7 @@ import type {
   SourceProvider,
 } from './types.js';
 
+import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from './output-handoff.js';
 
 export type { RunningOutput } from './channel-output.js';
@@ -71,6 +72,11 @@ export interface ChannelDeps {
    * worker: output-handoff.ts), gone on from where it stands; `rtp` continues its RTP stream.
    */
   handoff?: OutputHandoff;
+  /**
+   * The SI of the output another node sent (a cluster takeover: cluster/identity.ts): this
+   * output goes on with its versions and flags its first PCR (Remuxer.continueFrom).
+   */
+  continueFrom?: OutputSi;
   /** The network SI every output carries (NIT, TDT/TOT); none when absent. */
   si?: ChannelSi;
   /** Wall clock in ms (default Date.now), for the TDT/TOT and the timetable. */
@@ -180,6 +186,7 @@ export class Channel {
       rtp: deps.rtp,
       kept: deps.output,
       handoff: deps.handoff,
+      continueFrom: deps.continueFrom,
       originalNetworkId: deps.si?.originalNetworkId,
       localTimeOffsets: deps.si?.localTimeOffsets,
       log: (level, event, fields) => this.log.log(level, event, fields),
@@ -667,6 +674,11 @@ export class Channel {
   }
 
   /** The paced RTP stream as RTSP needs it (RTP-Info, RTCP SR). */
+  /** The output's PSI/SI as it stands, for the node that may take the channel over. */
+  psiState(): OutputSi {
+    return this.remuxer.psiState();
+  }
+
   rtpState(): RtpStreamState | undefined {
     return this.output.rtpState();
   }

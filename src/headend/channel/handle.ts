@@ -8,6 +8,7 @@ import type { RtpStreamState } from '../rtsp/types.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { ChannelConfig, ChannelStatus, DatagramListener } from './types.js';
 import type { ChannelAlert } from './programme.js';
+import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 
 /** The output checks the metrics read (output-monitor.ts). */
 export interface ChannelMonitorView {
@@ -58,6 +59,8 @@ export interface ChannelHandle {
   addRtpDestination(d: DestinationSpec): Promise<void>;
   removeRtpDestination(id: string): Promise<void>;
   rtpState(): RtpStreamState | undefined;
+  /** The output's PSI/SI as it stands (cluster/identity.ts); undefined once stopped. */
+  psiState(): OutputSi | undefined | Promise<OutputSi | undefined>;
   pacingLateness(): PacingLateness | undefined;
 }
 

@@ -17,6 +17,7 @@ export { PATTERN_ALIASES, TEST_PATTERNS } from './types.js';
 export { CONFIG_SEARCH_PATHS, DEFAULTS } from './defaults.js';
 export { findConfigFile, formatConfigError, loadConfigFile, loadConfigText } from './load.js';
 export type { LoadOptions } from './load.js';
+export type { ClusterSpec } from './cluster.js';
 export { localIPv4, machineInterfaces } from './interfaces.js';
 export type { InterfaceLookup, InterfaceTable } from './interfaces.js';
 export { slugify, sourceKey } from './resolve.js';

@@ -36,6 +36,7 @@ import { DEFAULT_EPG_REFRESH_MS, resolveNetwork } from './network.js';
 import { resolveTuners } from './tuners.js';
 import { services } from './services.js';
 import { resolveAccess } from './access.js';
+import { resolveCluster } from './cluster.js';
 import { resolve as resolvePath } from 'node:path';
 import type { ChannelSpec, ConfigError, ConfigResult, HeadendSpec } from './types.js';
 import { describe } from './values.js';
@@ -201,6 +202,7 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     ...svc,
     alert,
     access,
+    cluster: resolveCluster(headendData?.cluster),
     tuners: [...tuners.tuners.values()],
     channels: channels.map((c) => c.spec),
     file,

@@ -207,6 +207,10 @@ export function resolveChannel(
     };
   }
   if (schedule.length > 0) channel.schedule = schedule;
+  const prefer = raw.prefer ?? def.prefer;
+  if (prefer !== undefined && prefer.length > 0) channel.prefer = [...prefer];
+  const avoid = raw.avoid ?? def.avoid;
+  if (avoid !== undefined && avoid.length > 0) channel.avoid = [...avoid];
   return channel;
 }
 

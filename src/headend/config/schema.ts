@@ -95,6 +95,8 @@
 //                                 whole (remux, native UDP inputs, their own pacing thread);
 //                                 auto: one per core beyond the first, at least one; 0: every
 //                                 channel on the main thread with one pacing thread
+//   cluster: { … }                several headends share the channels through etcd
+//                                 (config/cluster.ts; off unless given)
 //   alert: { … }                  the emergency override: card, zones, token, serial input
 //                                 (config/alert.ts; off unless given)
 //   watch: false                  reload when channels.yaml changes on disk (default false;
@@ -235,6 +237,7 @@ import { ACCESS_KEYS, accessSchema, parseSubnet, type Subnet } from './access.js
 const LADDER_RUNGS = ['1080p', '720p', '540p', '480p', '360p', '240p', '180p'] as const;
 import { BlockList } from 'node:net';
 import { validDeviceId } from '../tuners/hdhomerun/packet.js';
+import { clusterSchema, nodeList } from './cluster.js';
 
 /** `test: smpte` is short for `test: { pattern: smpte }`. */
 const TestSchema = z.preprocess(
@@ -323,6 +326,8 @@ const channelShape = {
     }),
   ).optional(),
   schedule: z.array(scheduleRuleSchema(SourceSchema)).optional(),
+  prefer: nodeList().optional(),
+  avoid: nodeList().optional(),
 };
 export const ChannelSchema = z.strictObject(channelShape);
 
@@ -394,6 +399,7 @@ export const HeadendSchema = z.strictObject({
     .optional(),
   watch: boolean().optional(),
   alert: alertSchema(SourceSchema).optional(),
+  cluster: clusterSchema.optional(),
   defaults: ChannelSchema.optional(),
 });
 
@@ -490,6 +496,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'access') return ACCESS_KEYS;
   if (last === 'hdhomerun') return ['tuners', 'device_id', 'name', 'address'];
   if (last === 'hls') return ['segment', 'window', 'ladder', 'encrypt'];
+  if (last === 'cluster') return Object.keys(clusterSchema.shape);
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
   if (last === 'pacing')

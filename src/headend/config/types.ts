@@ -82,6 +82,7 @@ import type { OutputSpec } from '../../scheduler/output-contract.js';
 import type { PacingMode } from '../../scheduler/pacing-loop.js';
 import type { NetworkSpec } from './network.js';
 import type { SerialAlarmSpec } from './alert.js';
+import type { ClusterSpec } from './cluster.js';
 import type { AccessSpec, Subnet } from './access.js';
 import type { TimetableRule } from '../../scheduler/timetable.js';
 
@@ -123,6 +124,9 @@ export interface ChannelSpec {
   hls?: { segmentMs: number; window: number; ladder: string[]; encrypt: boolean };
   /** Timetable rules (`schedule:`), first match wins; absent or empty: none. */
   schedule?: ScheduleSpec[];
+  /** Cluster mode: nodes this channel should run on (`prefer:`), and run on last (`avoid:`). */
+  prefer?: string[];
+  avoid?: string[];
   /** 1-based line of the channel's entry in the file (for log lines). */
   line: number;
 }
@@ -222,6 +226,8 @@ export interface HeadendSpec {
   http: HttpSpec | null;
   /** HDHomeRun emulation (`headend.hdhomerun`); null: off. */
   hdhomerun: HdhrSpec | null;
+  /** Cluster mode (`headend.cluster`, config/cluster.ts); null: a single headend. */
+  cluster: ClusterSpec | null;
   /** Who may use the unicast surfaces and write (`headend.access`); null: not configured. */
   access: AccessSpec | null;
   rtsp: RtspSpec | null;

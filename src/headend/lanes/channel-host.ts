@@ -11,6 +11,7 @@
 // receives (and its own lane does not): its output goes with it (output-handoff.ts), the
 // receivers see one stream go on with its continuity counters and timeline.
 
+import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import { availableParallelism } from 'node:os';
 import { Channel, type ChannelSi, type RunningOutput } from '../channel/channel.js';
 import type { CarriedOutput, ChannelHandle } from '../channel/handle.js';
@@ -41,6 +42,8 @@ export interface BuildOptions {
   rtp?: { ssrc: number; seq: number };
   carry?: CarriedOutput;
   si: ChannelSi;
+  /** The SI of the output another node sent (a cluster takeover): ChannelDeps.continueFrom. */
+  continueFrom?: OutputSi;
 }
 
 /** One pacing thread's latest figures; `worker` names the lane (absent on the main thread). */
@@ -103,6 +106,7 @@ class LocalHost implements ChannelHost {
       staggerIndex: b.staggerIndex,
       rtp: b.rtp,
       output: b.carry as RunningOutput | undefined,
+      continueFrom: b.continueFrom,
       si: b.si,
       timezone: this.o.timezone,
     });
@@ -170,6 +174,7 @@ class LaneHost implements ChannelHost {
       staggerIndex: b.staggerIndex,
       rtp: b.rtp,
       carry,
+      continueFrom: b.continueFrom,
     });
   }
 

@@ -17,6 +17,7 @@ import type { HistogramSnapshot } from '../metrics/types.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type { DestinationSpec } from '../../scheduler/output-contract.js';
 import type { ChannelReport, FromLane } from './protocol.js';
+import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from '../channel/output-handoff.js';
 
 /** How a channel is added to a lane. */
@@ -27,6 +28,8 @@ export interface LaneAdd {
   carry?: number;
   /** An output another lane hands over (Lane.exportCarry); the add waits for it. */
   handoff?: Promise<OutputHandoff | undefined>;
+  /** The SI of an output another node sent (a cluster takeover). */
+  continueFrom?: OutputSi;
 }
 
 /** What a LaneChannel needs of its lane (lane.ts). */
@@ -42,7 +45,8 @@ export interface LaneLink {
       | { t: 'identity' | 'mux' | 'schedule'; id: number; config: ChannelConfig }
       | { t: 'stop'; id: number; keepOutput: boolean }
       | { t: 'dest-add'; id: number; dest: DestinationSpec }
-      | { t: 'dest-remove'; id: number; destId: string },
+      | { t: 'dest-remove'; id: number; destId: string }
+      | { t: 'psi'; id: number },
   ): Promise<Extract<FromLane, { t: 'reply' }>>;
   setNit(sections: readonly Uint8Array[]): void;
 }
@@ -91,6 +95,7 @@ export class LaneChannel implements ChannelHandle {
       rtp?: { ssrc: number; seq: number };
       carry?: LaneCarry;
       moved?: LaneMove;
+      continueFrom?: OutputSi;
     },
   ) {
     this.staggerIndex = o.staggerIndex;
@@ -114,6 +119,7 @@ export class LaneChannel implements ChannelHandle {
       rtp: o.rtp,
       carry: o.carry?.carry,
       handoff: o.moved?.handoff,
+      continueFrom: o.continueFrom,
     });
     // A moved output's queue is new: the RTSP destinations go to it too.
     if (o.moved) for (const d of this.destinations.values()) this.addDestination(link, d);
@@ -268,6 +274,11 @@ export class LaneChannel implements ChannelHandle {
     this.destinations.delete(id);
     const r = await this.link.request({ t: 'dest-remove', id: this.id, destId: id });
     if (r.error !== undefined) throw new Error(r.error);
+  }
+
+  async psiState(): Promise<OutputSi | undefined> {
+    if (this.stopped) return undefined;
+    return (await this.link.request({ t: 'psi', id: this.id })).psi;
   }
 
   rtpState(): RtpStreamState | undefined {

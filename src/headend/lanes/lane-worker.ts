@@ -110,6 +110,7 @@ function add(m: Extract<ToLane, { t: 'add' }>): void {
       rtp: m.handoff?.rtp ?? m.rtp,
       output,
       handoff: m.handoff,
+      continueFrom: m.continueFrom,
       si: {
         originalNetworkId: init.originalNetworkId,
         nit,
@@ -269,6 +270,8 @@ port.on('message', (m: ToLane) => {
       return void stop(m);
     case 'export':
       return handOver(m);
+    case 'psi':
+      return post({ t: 'reply', req: m.req, psi: h?.ch.psiState() });
     case 'identity':
       h?.ch.updateIdentity(m.config);
       return post({ t: 'reply', req: m.req });

@@ -144,6 +144,7 @@ export class Lane implements LaneLink {
       | { t: 'stop'; id: number; keepOutput: boolean }
       | { t: 'dest-add'; id: number; dest: DestinationSpec }
       | { t: 'dest-remove'; id: number; destId: string }
+      | { t: 'psi'; id: number }
       | { t: 'export'; carry: number },
   ): Promise<Reply> {
     if (this.lost !== null) return Promise.resolve({ t: 'reply', req: 0, error: this.lost });

@@ -15,6 +15,7 @@ import type { PacerStats } from '../../scheduler/protocol.js';
 import type { SourceStatus } from '../sources/types.js';
 import type { LogFields, LogLevel } from '../log.js';
 import type { Programme } from '../epg/xmltv.js';
+import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 
 /** workerData of a lane. */
 export interface LaneInit {
@@ -64,7 +65,11 @@ export type ToLane =
       carry?: number;
       /** An output another lane ran (its export reply), gone on from where it stands. */
       handoff?: OutputHandoff;
+      /** The SI of an output another node sent (a cluster takeover): Remuxer.continueFrom. */
+      continueFrom?: OutputSi;
     }
+  /** The channel's output SI as it stands (Remuxer.psiState), in the reply. */
+  | { t: 'psi'; id: number; req: number }
   /** A kept output (a stop reply's carry) goes to another lane: its state in the reply. */
   | { t: 'export'; req: number; carry: number }
   | { t: 'start'; id: number }
@@ -94,6 +99,7 @@ export type FromLane =
       carry?: number;
       rtp?: RtpStreamState;
       handoff?: OutputHandoff;
+      psi?: OutputSi;
     }
   /** Datagrams the channel queued while tapped: bytes back to back, one entry each. */
   | {

@@ -9,6 +9,7 @@ import { headendMetrics } from './headend-metrics.js';
 import { tunerMetrics } from './tuner-metrics.js';
 import { alertMetrics } from './alert-metrics.js';
 import { httpMetrics } from './http-metrics.js';
+import { clusterMetrics } from './cluster-metrics.js';
 import { ChildCpu, clockTicks } from './proc-cpu.js';
 import type { Labels } from './scrape-metric.js';
 import type { ChannelMetricsInput, Metrics, MetricsOptions } from './types.js';
@@ -49,6 +50,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
     ...tunerMetrics(() => o.tuners?.() ?? []),
     ...alertMetrics(() => o.alerts?.()),
     ...httpMetrics(() => o.http?.()),
+    ...clusterMetrics(() => o.cluster?.()),
   ];
   for (const m of metrics) register.registerMetric(m);
 

@@ -2,6 +2,7 @@
 // daemon injects readers returning these shapes; nothing is pushed from the hot path: a scrape
 // asks the readers for the current figures and renders them.
 
+import type { ClusterStatus } from '../cluster/coordinator.js';
 import type { HttpMetricsInput } from './http-metrics.js';
 import type { AlertMetricsInput } from './alert-metrics.js';
 import type { ChannelStatus } from '../channel/types.js';
@@ -51,6 +52,8 @@ export interface ChannelMetricsInput {
 export interface MetricsOptions {
   /** Access denials and HTTP MPEG-TS clients (headend_http_*); absent: none. */
   http?: () => HttpMetricsInput | undefined;
+  /** Cluster mode's state (cluster-metrics.ts); absent or null: a single headend. */
+  cluster?: () => ClusterStatus | null | undefined;
   /** The emergency override's state (headend_alert_*); absent: no such series. */
   alerts?: () => AlertMetricsInput | undefined;
   channels: () => readonly ChannelMetricsInput[];

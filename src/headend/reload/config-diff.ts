@@ -54,9 +54,7 @@ const muxOf = (c: ChannelSpec): string =>
 /** The channel without what an in-place update can change. */
 const fixedOf = (c: ChannelSpec): string =>
   canon({ ...c, output: { ...c.output, packetsPerDatagram: undefined } }, [
-    'line',
-    'logo', // the playlists read it from the config: nothing runs on it
-    'hls', // the HLS service follows the config by itself (hls-service.ts sync)
+    ...NOT_RUN, // the HLS service follows the config by itself (hls-service.ts sync)
     ...IDENTITY,
     ...MUX,
     ...PROGRAMME,
@@ -77,7 +75,18 @@ export function updateKinds(
 }
 
 /** Settings that need a daemon restart when they change (the services read them at start). */
-const RESTART_KEYS = ['name', 'ffmpeg', 'http', 'rtsp', 'sap', 'pacing', 'hdhomerun'] as const;
+const RESTART_KEYS = [
+  'name',
+  'ffmpeg',
+  'http',
+  'rtsp',
+  'sap',
+  'pacing',
+  'hdhomerun',
+  'cluster',
+] as const;
+/** What nothing running reads: the playlists read logo, placement reads prefer and avoid. */
+const NOT_RUN = ['line', 'logo', 'hls', 'prefer', 'avoid'];
 
 /** Stable JSON (sorted keys) of a value, without the keys in `omit` at the top level. */
 function canon(v: unknown, omit: readonly string[] = []): string {
@@ -125,8 +134,7 @@ export function diffChannels(
   }
   d.removed.push(...oldLeft.values());
   for (const [o, n] of pairs) {
-    if (canon(o, ['line', 'logo', 'hls']) === canon(n, ['line', 'logo', 'hls']))
-      d.unchanged.push([o, n]);
+    if (canon(o, NOT_RUN) === canon(n, NOT_RUN)) d.unchanged.push([o, n]);
     else if (fixedOf(o) === fixedOf(n)) d.updated.push([o, n]);
     else d.restarted.push([o, n]);
   }

@@ -54,6 +54,19 @@ export interface OutputPsiState {
   network: NetworkTablesState;
 }
 
+/**
+ * What of an output's PSI/SI another process goes on with (continueFrom): all but the network
+ * tables' timing, which belongs to the timeline of the process that sent them.
+ */
+export type OutputSi = Omit<OutputPsiState, 'network'> & {
+  network: Pick<NetworkTablesState, 'eitPf' | 'hasEit'>;
+};
+
+/** An output's SI to carry to another process: OutputSi of a state. */
+export function outputSi(s: OutputPsiState): OutputSi {
+  return { ...s, network: { eitPf: s.network.eitPf, hasEit: s.network.hasEit } };
+}
+
 export class OutputPsi {
   private readonly pat = new PsiTable(PAT_PID);
   private readonly pmt: PsiTable;
@@ -150,6 +163,18 @@ export class OutputPsi {
     this.pmt.restore(s.pmt);
     if (this.sdt && s.sdt) this.sdt.restore(s.sdt);
     this.network.restore(s.network);
+  }
+
+  /**
+   * Takes up the SI of an output another process sent (a cluster takeover: the channel's new
+   * node goes on with what receivers hold): the tables with their versions and counters, the
+   * program and its PIDs, the EIT p/f. Not the NIT or the TDT/TOT timing, which belong to the
+   * other process's timeline: they stay this output's own.
+   */
+  continueFrom(s: OutputSi): void {
+    const own = this.network.state();
+    this.restore({ ...s, network: own });
+    this.network.restore({ ...own, eitPf: s.network.eitPf, hasEit: s.network.hasEit });
   }
 
   private updatePat(): boolean {

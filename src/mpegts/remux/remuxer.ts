@@ -18,7 +18,8 @@
 //   discontinuity_indicator, splice() or idle() start a new input timeline: the offset is chosen
 //   so output time continues from where it stopped and no PTS goes back on any output PID; any
 //   gap is filled with PSI/PCR (and nulls in CBR). The output timeline never breaks, so the
-//   output carries no discontinuity_indicator.
+//   output carries no discontinuity_indicator, but for one case: an output taken up from
+//   another process (continueFrom, a cluster takeover) flags its first PCR.
 
 import { EIT_PID } from '../psi/eit.js';
 import {
@@ -51,7 +52,7 @@ import type { ProgramInfo, ServiceInfo } from '../demux.js';
 import { addTimestampOffset, locatePesTimestamps, readTimestamp, TS_LO } from '../pes.js';
 import { isPesKind } from '../stream-types.js';
 import { assignOutputPids, PCR_ONLY_OFFSET } from './pid-map.js';
-import { OutputPsi } from './output-psi.js';
+import { OutputPsi, outputSi, type OutputSi } from './output-psi.js';
 import { StartGate } from './start-gate.js';
 import { DecodeDelay } from './decode-delay.js';
 import { codecFamily, isRandomAccess } from '../rap.js';
@@ -158,6 +159,8 @@ export class Remuxer implements PacketSink {
   private slotT = 0;
   private offsetPending = false;
   private splicePending = false;
+  /** The next PCR goes out with discontinuity_indicator set (continueFrom). */
+  private pcrDiscontinuityNext = false;
   private lastAnchorRaw = 0;
   private lastAnchorIn = 0;
   private outEnd = 0;
@@ -486,6 +489,34 @@ export class Remuxer implements PacketSink {
     this.setOffset(s.offset);
     this.splicePending = this.haveTimeline;
     this.gate.armAll();
+  }
+
+  /** The output's PSI/SI as it stands (cluster/identity.ts keeps it for another node). */
+  psiState(): OutputSi {
+    return outputSi(this.psi.state());
+  }
+
+  /**
+   * Starts as the continuation of an output another process sent (a cluster takeover): its
+   * PSI/SI with the versions receivers hold (OutputPsi.continueFrom), and the first PCR with
+   * discontinuity_indicator set (ISO/IEC 13818-1 §2.4.3.5): this output's timeline is new,
+   * and the flag tells receivers the jump is meant. Call before the first packet.
+   */
+  continueFrom(psi: OutputSi): void {
+    this.psi.continueFrom(psi);
+    // Its PCR PID and stream PIDs too: sent before the input's program is known (idle, CBR
+    // fill), the PMT must stay the one receivers hold.
+    if (psi.program) {
+      this.outPcrPid = psi.pcrPid;
+      this.pcrPidFixed = true;
+      this.currentOutPids = [...psi.pids];
+    }
+    this.pcrDiscontinuityNext = true;
+  }
+
+  private flagPcrDiscontinuity(at: number): void {
+    setDiscontinuity(this.mem, at, true);
+    this.pcrDiscontinuityNext = false;
   }
 
   /** Output time reached so far (27 MHz, unwrapped). */
@@ -864,6 +895,7 @@ export class Remuxer implements PacketSink {
         if (hasPcr(mem, at)) {
           setPcr(mem, at, Math.round(t));
           this.lastPcrOutT = t;
+          if (this.pcrDiscontinuityNext) this.flagPcrDiscontinuity(at);
         }
       } else if (
         aligned
@@ -876,8 +908,9 @@ export class Remuxer implements PacketSink {
           this.outPcrPid,
           this.ccOut[this.outPcrPid],
           Math.round(t),
-          false,
+          this.pcrDiscontinuityNext,
         );
+        this.pcrDiscontinuityNext = false;
         this.lastPcrOutT = t;
         if (pcrLeft > 0) pcrLeft--;
         if (!aligned) {
@@ -905,7 +938,10 @@ export class Remuxer implements PacketSink {
         this.copyContent(at, ci++);
         if (hasPcr(mem, at)) {
           if (aligned) stripPcr(mem, at);
-          else setPcr(mem, at, Math.round(t));
+          else {
+            setPcr(mem, at, Math.round(t));
+            if (this.pcrDiscontinuityNext) this.flagPcrDiscontinuity(at);
+          }
         }
       } else {
         mem.copyWithin(at, this.nullAt, this.nullAt + TS_PACKET_SIZE);

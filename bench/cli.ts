@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 
 /** The repository (bench scripts run from dist/bench). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,4 +38,23 @@ export function hostInfo() {
     loadavg: loadavg(),
     node: process.version,
   };
+}
+
+/** A minimal Test for the test helpers (startDaemon, netns-rig) outside tap: teardowns at the end. */
+export function fakeTest(): { t: Test; teardown: () => Promise<void> } {
+  const fns: (() => unknown)[] = [];
+  const t = { teardown: (fn: () => unknown) => fns.push(fn) } as unknown as Test;
+  return {
+    t,
+    teardown: async () => {
+      for (const fn of fns.reverse()) await fn();
+    },
+  };
+}
+
+/** The p-quantile (0..1) of values, nearest rank; NaN when there are none. */
+export function quantile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
 }

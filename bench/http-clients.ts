@@ -21,10 +21,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Test } from 'tap';
 import { TS_PACKET_SIZE } from '../src/mpegts/packet.js';
 import { startDaemon } from '../test/e2e/helpers.js';
-import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
+import { ROOT, arg, fakeTest, fmt, hostInfo, writeResult } from './cli.js';
 import { Feeder } from './feeder.js';
 import { describeFloor, measureFloor } from './floor.js';
 import { loopClip, makeClip } from './input.js';
@@ -50,18 +49,6 @@ interface Phase {
   fromNs: number;
   toNs: number;
   wire?: OutputFigures;
-}
-
-/** A minimal Test for startDaemon outside tap: teardowns run at the end. */
-function fakeTest(): { t: Test; teardown: () => Promise<void> } {
-  const fns: (() => unknown)[] = [];
-  const t = { teardown: (fn: () => unknown) => fns.push(fn) } as unknown as Test;
-  return {
-    t,
-    teardown: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
 }
 
 async function main(): Promise<void> {

@@ -17,12 +17,18 @@ import '../helpers/private-network.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ETCD_ADDRESSES, HUB_ADDRESS, makeRig, spawnIn, type Host } from '../helpers/netns-rig.js';
+import {
+  ETCD_URLS,
+  makeRig,
+  runsOf,
+  startEtcd,
+  startReceivers,
+  type Host,
+  type Received,
+} from '../helpers/netns-rig.js';
 import { CLI, FFPROBE, REPO, nowNs, sleep, startDaemon, tempDir, type Daemon } from './helpers.js';
 import { checkStream } from '../helpers/ts-check.js';
 
-const RECEIVER = fileURLToPath(new URL('../helpers/cluster-receiver.js', import.meta.url));
 const TTL_MS = 2000;
 const PORT = 5000;
 const GROUPS: Record<string, string> = {
@@ -48,7 +54,7 @@ const config = (channels: string[]): string =>
     '  http: { listen: 0.0.0.0:8080 }',
     '  rtsp: false',
     '  cluster:',
-    `    etcd: [${ETCD_ADDRESSES.map((a) => `http://${a}:2379`).join(', ')}]`,
+    `    etcd: [${ETCD_URLS.join(', ')}]`,
     `    ttl: ${TTL_MS / 1000}s`,
     '    handback: 4s',
     '    config: etcd',
@@ -64,79 +70,21 @@ const THREE = channel(3, 'three', SAMPLE);
 const FOUR = channel(4, 'four', SAMPLE);
 const FIVE = channel(5, 'five', test('testsrc2'));
 
-interface Change {
-  group: string;
-  from: string;
-  at: number;
-}
-
 t.test('three headends share the channels through etcd', async (t) => {
   const dir = tempDir(t);
   const rig = await makeRig(t, NODES);
   const { hub } = rig;
   const addressOf = new Map(rig.nodes.map((n) => [n.address, n]));
 
-  // etcd: three members on the hub's bridge.
-  const peers = ETCD_ADDRESSES.map((a, i) => `e${i}=http://${a}:2380`).join(',');
-  ETCD_ADDRESSES.forEach((a, i) => {
-    spawnIn(
-      t,
-      hub,
-      'etcd',
-      [
-        `--name=e${i}`,
-        `--data-dir=${join(dir, `etcd${i}`)}`,
-        `--listen-client-urls=http://${a}:2379`,
-        `--advertise-client-urls=http://${a}:2379`,
-        `--listen-peer-urls=http://${a}:2380`,
-        `--initial-advertise-peer-urls=http://${a}:2380`,
-        `--initial-cluster=${peers}`,
-        '--initial-cluster-state=new',
-        '--heartbeat-interval=100',
-        '--election-timeout=1000',
-      ],
-      { stdio: 'ignore' },
-    );
-  });
-  const endpoints = ETCD_ADDRESSES.map((a) => `http://${a}:2379`).join(',');
-  const healthy = async (): Promise<boolean> => {
-    for (let i = 0; i < 100; i++) {
-      const r = spawnSync(
-        'nsenter',
-        ['-t', String(hub.pid), '-n', 'etcdctl', `--endpoints=${endpoints}`, 'endpoint', 'health'],
-        { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
-      );
-      if (r.status === 0) return true;
-      await sleep(200);
-    }
-    return false;
-  };
-  t.ok(await healthy(), 'etcd: three healthy members');
-
-  // The receivers.
-  const recDir = join(dir, 'rec');
-  mkdirSync(recDir);
-  const changes: Change[] = [];
-  const receiver = spawnIn(
+  t.ok(await startEtcd(t, hub, dir), 'etcd: three healthy members');
+  const rx = startReceivers(
     t,
     hub,
-    process.execPath,
-    [RECEIVER, recDir, HUB_ADDRESS, ...Object.values(GROUPS).map((g) => `${g}:${PORT}`)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    join(dir, 'rec'),
+    Object.values(GROUPS).map((g) => `${g}:${PORT}`),
   );
-  let tail = '';
-  receiver.stdout!.setEncoding('utf8');
-  receiver.stdout!.on('data', (s: string) => {
-    tail += s;
-    let nl: number;
-    while ((nl = tail.indexOf('\n')) >= 0) {
-      const o = JSON.parse(tail.slice(0, nl)) as Partial<Change>;
-      tail = tail.slice(nl + 1);
-      if (o.from && o.group && o.at) changes.push(o as Change);
-    }
-  });
-  const senderOf = (slug: string): string | undefined =>
-    changes.filter((c) => c.group === GROUPS[slug]).at(-1)?.from;
+  const { changes } = rx;
+  const senderOf = (slug: string): string | undefined => rx.senderOf(GROUPS[slug]!);
   const waitFor = async (what: string, ok: () => boolean, ms: number): Promise<boolean> => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
@@ -302,11 +250,10 @@ t.test('three headends share the channels through etcd', async (t) => {
   await sleep(2000);
 
   // The recordings: stop the receivers before the daemons (a stopping node hands over).
-  receiver.kill('SIGTERM');
-  await new Promise((res) => receiver.once('exit', res));
+  await rx.stop();
   for (const n of alive) await daemons.get(n.name)!.stop();
 
-  const rec = (slug: string) => readRecording(join(recDir, `${GROUPS[slug]}.bin`));
+  const rec = (slug: string) => rx.read(GROUPS[slug]!);
   // Never two senders on a group: one run per owner, each long (two at once would interleave).
   for (const slug of Object.keys(GROUPS)) {
     const runs = runsOf(rec(slug));
@@ -349,41 +296,6 @@ t.test('three headends share the channels through etcd', async (t) => {
   t.equal(pb.service, pa.service);
   t.same(pa.streams, pb.streams, `ffprobe: the same PIDs and codecs ${pb.streams.join(', ')}`);
 });
-
-interface Received {
-  ns: number;
-  from: string;
-  data: Buffer;
-}
-
-function readRecording(file: string): Received[] {
-  let b: Buffer;
-  try {
-    b = readFileSync(file);
-  } catch {
-    return [];
-  }
-  const out: Received[] = [];
-  for (let o = 0; o + 16 <= b.length;) {
-    const len = b.readUInt32LE(o);
-    const ns = b.readDoubleLE(o + 4);
-    const ip = b.readUInt32LE(o + 12);
-    const from = [24, 16, 8, 0].map((s) => (ip >>> s) & 255).join('.');
-    out.push({ ns, from, data: b.subarray(o + 16, o + 16 + len) });
-    o += 16 + len;
-  }
-  return out;
-}
-
-function runsOf(rec: Received[]): { from: string; count: number }[] {
-  const runs: { from: string; count: number }[] = [];
-  for (const d of rec) {
-    const last = runs.at(-1);
-    if (last && last.from === d.from) last.count++;
-    else runs.push({ from: d.from, count: 1 });
-  }
-  return runs;
-}
 
 function pidsOf(ts: Buffer): Set<number> {
   const s = new Set<number>();

@@ -9,7 +9,9 @@
 //   node:  eth0 10.99.0.(11+i)/24; 224/4 → eth0
 
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 
 export const HUB_ADDRESS = '10.99.0.1';
@@ -110,4 +112,130 @@ export async function makeRig(t: Test, nodeNames: string[]): Promise<Rig> {
       sh(node, ETCD_ADDRESSES.map((a) => `ip route ${op} blackhole ${a}/32`).join('\n'));
     },
   };
+}
+
+/** Starts etcd's members on the hub (data under `dir`); resolves once every one is healthy. */
+export async function startEtcd(t: Test, hub: Host, dir: string): Promise<boolean> {
+  const peers = ETCD_ADDRESSES.map((a, i) => `e${i}=http://${a}:2380`).join(',');
+  ETCD_ADDRESSES.forEach((a, i) => {
+    spawnIn(
+      t,
+      hub,
+      'etcd',
+      [
+        `--name=e${i}`,
+        `--data-dir=${join(dir, `etcd${i}`)}`,
+        `--listen-client-urls=http://${a}:2379`,
+        `--advertise-client-urls=http://${a}:2379`,
+        `--listen-peer-urls=http://${a}:2380`,
+        `--initial-advertise-peer-urls=http://${a}:2380`,
+        `--initial-cluster=${peers}`,
+        '--initial-cluster-state=new',
+        '--heartbeat-interval=100',
+        '--election-timeout=1000',
+      ],
+      { stdio: 'ignore' },
+    );
+  });
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync(
+      'nsenter',
+      [
+        '-t',
+        String(hub.pid),
+        '-n',
+        'etcdctl',
+        `--endpoints=${ETCD_URLS.join(',')}`,
+        'endpoint',
+        'health',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
+    if (r.status === 0) return true;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return false;
+}
+
+export const ETCD_URLS = ETCD_ADDRESSES.map((a) => `http://${a}:2379`);
+
+/** A change of sender on a group, as the receivers saw it (ns: this machine's monotonic clock). */
+export interface SenderChange {
+  group: string;
+  from: string;
+  at: number;
+}
+
+/** One datagram of a recording. */
+export interface Received {
+  ns: number;
+  from: string;
+  data: Buffer;
+}
+
+export interface Receivers {
+  changes: SenderChange[];
+  /** The last sender seen on a group. */
+  senderOf(group: string): string | undefined;
+  /** Stops them; then read() has their recordings. */
+  stop(): Promise<void>;
+  read(group: string): Received[];
+}
+
+const RECEIVER = fileURLToPath(new URL('./cluster-receiver.js', import.meta.url));
+
+/** The receivers (cluster-receiver.ts) on the hub, joined to each group:port. */
+export function startReceivers(t: Test, hub: Host, dir: string, groups: string[]): Receivers {
+  mkdirSync(dir, { recursive: true });
+  const changes: SenderChange[] = [];
+  const p = spawnIn(t, hub, process.execPath, [RECEIVER, dir, HUB_ADDRESS, ...groups], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let tail = '';
+  p.stdout!.setEncoding('utf8');
+  p.stdout!.on('data', (s: string) => {
+    tail += s;
+    let nl: number;
+    while ((nl = tail.indexOf('\n')) >= 0) {
+      const o = JSON.parse(tail.slice(0, nl)) as Partial<SenderChange>;
+      tail = tail.slice(nl + 1);
+      if (o.from && o.group && o.at) changes.push(o as SenderChange);
+    }
+  });
+  return {
+    changes,
+    senderOf: (group) => changes.filter((c) => c.group === group).at(-1)?.from,
+    stop: async () => {
+      if (p.exitCode !== null) return;
+      p.kill('SIGTERM');
+      await new Promise((res) => p.once('exit', res));
+    },
+    read: (group) => readRecording(join(dir, `${group}.bin`)),
+  };
+}
+
+function readRecording(file: string): Received[] {
+  if (!existsSync(file)) return [];
+  const b = readFileSync(file);
+  const out: Received[] = [];
+  for (let o = 0; o + 16 <= b.length;) {
+    const len = b.readUInt32LE(o);
+    const ns = b.readDoubleLE(o + 4);
+    const ip = b.readUInt32LE(o + 12);
+    const from = [24, 16, 8, 0].map((s) => (ip >>> s) & 255).join('.');
+    out.push({ ns, from, data: b.subarray(o + 16, o + 16 + len) });
+    o += 16 + len;
+  }
+  return out;
+}
+
+/** The runs of one sender after another in a recording. */
+export function runsOf(rec: Received[]): { from: string; count: number }[] {
+  const runs: { from: string; count: number }[] = [];
+  for (const d of rec) {
+    const last = runs.at(-1);
+    if (last && last.from === d.from) last.count++;
+    else runs.push({ from: d.from, count: 1 });
+  }
+  return runs;
 }

@@ -46,6 +46,7 @@ import type { Logger } from './log.js';
 import { createNotifier, type Notifier } from './notify.js';
 import { CPU_DMA_LATENCY, holdCpuLatency, type CpuLatencyHold } from './cpu-latency.js';
 import { watchStalls } from './stall-watch.js';
+import { sendLicence } from '../scheduler/pacer.js';
 import { AlertService } from './alert/alert-service.js';
 import type { SerialBinding } from './alert/serial-alarm.js';
 import type { OutputSi } from '../mpegts/remux/output-psi.js';
@@ -203,7 +204,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
   };
   noteLineup(config.channels);
   // Where the channels run: the main thread or channel workers (headend.pacing.workers).
+  // Cluster mode: the pacing threads send only while this node's etcd lease is sure to hold
+  // (cluster/member.ts moves the licence on); none until it joins.
+  const licence = config.cluster ? sendLicence() : undefined;
+  if (licence) new Float64Array(licence)[0] = 1;
   const host = startChannelHost({
+    licence,
     workers: config.pacing.workers,
     pacing: config.pacing,
     hub,
@@ -488,6 +494,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       fence,
       runAll: () => runOwned(null, new Map()),
       reload,
+      licence: licence!,
     });
 
   /** What the stop under way has not finished, in the order it stops them. */

@@ -70,6 +70,9 @@ export function watchStalls(log: Logger, opts: StallWatchOptions = {}): StallWat
   h.enable();
   const loop = new Throttle(log, 'event-loop-stall', everyMs);
   const pacing = new Throttle(log, 'pacing-late', everyMs);
+  /** Datagrams held back by the send licence since the last pacing-unlicensed line. */
+  let unsent = 0;
+  let unsentLogMs = -Infinity;
   /** Per channel worker: each says for itself which channels it holds back. */
   const late: Throttle[] = [];
   const timer = setInterval(() => {
@@ -81,6 +84,20 @@ export function watchStalls(log: Logger, opts: StallWatchOptions = {}): StallWat
   timer.unref();
   return {
     pacer(st, who) {
+      if (st.unlicensed > 0) {
+        unsent += st.unlicensed;
+        if (Date.now() - unsentLogMs >= everyMs) {
+          unsentLogMs = Date.now();
+          log.log('warn', 'pacing-unlicensed', {
+            thread: 'pacing',
+            ...(who?.worker === undefined ? {} : { worker: who.worker }),
+            datagrams: unsent,
+            message:
+              'datagrams not sent: the send licence ran out (this node could not confirm its etcd lease in time)',
+          });
+          unsent = 0;
+        }
+      }
       const ms = st.lateMaxNs / 1e6;
       if (ms <= lateMs) return;
       if (who?.worker === undefined) pacing.note(ms, { thread: 'pacing', channels: st.channels });

@@ -206,7 +206,10 @@ class WorkerChannel implements PacedQueue {
       this.views[slot] = this.buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + len);
     }
     this.staggered = true;
-    this.output.send(this.slots[slot], this.views[slot], v.meta[slot * 2 + 1], v.meta[slot * 2]);
+    // Past the send licence (cluster fencing): the datagram goes, unsent, as if sent.
+    if (licence !== null && licence[0]! > 0 && now > licence[0]!) loopStats.unlicensed++;
+    else
+      this.output.send(this.slots[slot], this.views[slot], v.meta[slot * 2 + 1], v.meta[slot * 2]);
     Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
     const st = v.stats;
     st[ST_SENT]++;
@@ -250,11 +253,16 @@ const realtimePriority = (workerData.realtimePriority as number) ?? 0;
 /** The loop runs SCHED_FIFO (set once at start). */
 let realtime = false;
 const loopStats: PacerStats = freshStats();
+/** PacerOptions.licence: sends stop after licence[0] (monotonic ns; 0: no limit). */
+const licence = workerData.licence
+  ? new Float64Array(workerData.licence as SharedArrayBuffer)
+  : null;
 
 function freshStats(): PacerStats {
   return {
     channels: 0,
     sent: 0,
+    unlicensed: 0,
     lateMaxNs: 0,
     sleeps: 0,
     yields: 0,

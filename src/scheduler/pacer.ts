@@ -80,6 +80,18 @@ export interface PacerOptions {
    * SpinBudget.
    */
   spinBudget?: number;
+  /**
+   * The send licence: a SharedArrayBuffer of one Float64, the monotonic time (ns, mono-clock.ts)
+   * after which the pacing thread sends nothing (0: no limit). Whoever grants the right to send
+   * (cluster mode's etcd lease) moves it on; if they stop, sends stop at that time, whatever the
+   * thread that should have stopped the channels is doing.
+   */
+  licence?: SharedArrayBuffer;
+}
+
+/** A send licence (PacerOptions.licence) with no limit yet. */
+export function sendLicence(): SharedArrayBuffer {
+  return new SharedArrayBuffer(8);
 }
 
 /**
@@ -250,6 +262,7 @@ export class Pacer {
       realtimePriority: priority,
       mode,
       spinBudget: opts.spinBudget,
+      licence: opts.licence,
     });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (e) => {

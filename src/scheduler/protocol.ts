@@ -45,6 +45,8 @@ export interface PacerStats {
   channels: number;
   /** Datagrams sent in the period. */
   sent: number;
+  /** Datagrams not sent in the period because the send licence had run out (PacerOptions.licence). */
+  unlicensed: number;
   /** Worst lateness of a send in the period (send time − due), ns. */
   lateMaxNs: number;
   /** Sleeps (Atomics.wait) and event-loop yields in the period. */

@@ -16,6 +16,7 @@ function stats(lateMs: number): PacerStats {
   return {
     channels: 3,
     sent: 100,
+    unlicensed: 0,
     lateMaxNs: lateMs * 1e6,
     sleeps: 0,
     yields: 0,

@@ -9,7 +9,7 @@ import { createSocket as createUdpSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pacer, type PacerStats } from '../../src/scheduler/pacer.js';
+import { Pacer, sendLicence, type PacerStats } from '../../src/scheduler/pacer.js';
 import { SpinMargin } from '../../src/scheduler/pacing-loop.js';
 import { OUTPUT_MODULE } from '../../src/headend/output/output.js';
 import { ClockMap } from '../../src/scheduler/clock-map.js';
@@ -299,6 +299,42 @@ t.test('a queue grows as it fills: 3 s queued at once, all sent, in order', asyn
     got.every((g, i) => Buffer.compare(g.data, Buffer.from(dgs[i].bytes)) === 0),
     'in order, bytes intact across the moves to larger rings',
   );
+});
+
+t.test('the send licence: nothing leaves once it has run out (cluster fencing)', async (t) => {
+  // Cluster mode moves the licence on with every answered etcd keep-alive; if that stops (the
+  // main thread held up, etcd gone), sends stop at the licence's end whatever else happens.
+  const dgs = cbrDatagrams(1000);
+  const rx = await startReceiver('239.255.7.1', 5723);
+  const licence = sendLicence();
+  const until = new Float64Array(licence);
+  let unlicensed = 0;
+  const pacer = new Pacer({
+    outputModule: OUTPUT_MODULE,
+    licence,
+    onStats: (s) => (unlicensed += s.unlicensed),
+  });
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({ id: 'l', output: output({ port: 5723 }) });
+  t.notOk((await ch.ready) instanceof Error, 'output opened');
+  const start = now() + 50e6;
+  // The licence ends halfway through the second.
+  until[0] = start + 500e6;
+  for (const d of dgs) ch.enqueue(d.bytes, start + (d.pcr27 - dgs[0].pcr27) / 0.027, d.pcr27);
+  for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
+  await sleep(1200); // a stats period
+  const got = await rx.stop();
+  t.equal(ch.stats.sent, dgs.length, 'every datagram left the queue');
+  const half = Math.round(dgs.length / 2);
+  t.ok(
+    Math.abs(got.length - half) <= 3,
+    `${got.length} of ${dgs.length} on the wire: those due before the licence ended (${half})`,
+  );
+  t.ok(
+    got.every((g) => g.ns <= until[0]! + 5e6),
+    'none after its end',
+  );
+  t.equal(unlicensed, dgs.length - got.length, `the ${unlicensed} unsent are counted`);
 });
 
 t.test('queue full: enqueue returns false and counts the drop', async (t) => {

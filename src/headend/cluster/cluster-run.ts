@@ -26,6 +26,8 @@ export interface ClusterRunOptions {
   /** Runs every channel (standalone_fallback). */
   runAll(): Promise<void>;
   reload(trigger: string): Promise<ReloadResult>;
+  /** The pacing threads' send licence (PacerOptions.licence). */
+  licence: SharedArrayBuffer;
 }
 
 export const configHash = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -72,10 +74,14 @@ export function startCluster(o: ClusterRunOptions): ClusterRun {
         : undefined,
     },
     configHash(o.text()),
+    new Float64Array(o.licence),
   );
   void coordinator.start().then(async (joined) => {
     if (!joined) {
-      if (spec.standaloneFallback) await o.runAll();
+      if (spec.standaloneFallback) {
+        new Float64Array(o.licence)[0] = 0; // alone: no limit
+        await o.runAll();
+      }
       return;
     }
     if (!etcdConfig) return;

@@ -88,6 +88,8 @@ export class ClusterCoordinator {
     private readonly log: Logger,
     private readonly host: ClusterHost,
     private hash: string,
+    /** The pacing threads' send licence (member.ts). */
+    licence?: Float64Array,
   ) {
     this.member = new ClusterMember(
       spec,
@@ -101,6 +103,7 @@ export class ClusterCoordinator {
         config: (text) => this.host.configChanged?.(text),
       },
       hash,
+      licence,
     );
   }
 

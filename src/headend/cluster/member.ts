@@ -29,6 +29,7 @@ import {
 } from 'etcd3';
 import type { ClusterSpec } from '../config/cluster.js';
 import type { Logger } from '../log.js';
+import { monotonicNs } from '../../scheduler/mono-clock.js';
 
 export interface NodeEntry {
   name: string;
@@ -83,6 +84,12 @@ export class ClusterMember {
     private readonly events: MemberEvents,
     /** The hash of the config this node runs (in its node key). */
     private hash: string,
+    /**
+     * The pacing threads' send licence (PacerOptions.licence): moved on with every answered
+     * keep-alive to the time this node fences itself, so sends stop then even if the main
+     * thread that stops the channels is held up.
+     */
+    private readonly licence?: Float64Array,
   ) {
     this.client = new Etcd3({
       hosts: spec.etcd,
@@ -132,7 +139,7 @@ export class ClusterMember {
     const sent = now();
     this.leaseId = await lease.grant();
     this.lease = lease;
-    this.lastOkSentMs = sent;
+    this.setLastOk(sent);
     // The node's key, only if no other process holds the name (an old self's expires).
     const key = `nodes/${this.node}`;
     const r = await this.ns
@@ -234,7 +241,7 @@ export class ClusterMember {
     lease.keepaliveOnce({ deadline: Date.now() + this.callMs }).then(
       () => {
         if (this.lease !== lease) return;
-        this.lastOkSentMs = Math.max(this.lastOkSentMs, sent);
+        this.setLastOk(Math.max(this.lastOkSentMs, sent));
         if (this.state === 'fenced') {
           this.state = 'member';
           this.log.log('info', 'cluster-unfenced', {
@@ -251,11 +258,20 @@ export class ClusterMember {
     );
   }
 
+  /** How long after the last answered keep-alive's send this node fences itself. */
+  private get fenceAfterMs(): number {
+    return this.spec.ttlMs - Math.max(FENCE_MARGIN_MIN_MS, this.spec.ttlMs / 5);
+  }
+
+  private setLastOk(sentMs: number): void {
+    this.lastOkSentMs = sentMs;
+    if (this.licence) this.licence[0] = (sentMs + this.fenceAfterMs) * 1e6;
+  }
+
   private checkFence(): void {
     if (this.state !== 'member') return;
-    const margin = Math.max(FENCE_MARGIN_MIN_MS, this.spec.ttlMs / 5);
     const since = now() - this.lastOkSentMs;
-    if (since < this.spec.ttlMs - margin) return;
+    if (since < this.fenceAfterMs) return;
     this.state = 'fenced';
     this.fences++;
     const reason = `no answer from etcd for ${Math.round(since)} ms (lease ${this.spec.ttlMs} ms)`;
@@ -272,6 +288,7 @@ export class ClusterMember {
     if (this.state === 'member') {
       this.state = 'fenced';
       this.fences++;
+      if (this.licence) this.licence[0] = 1; // long past
       this.events.fence(reason);
     }
     this.log.log('warn', 'cluster-rejoin', { node: this.node, message: reason });
@@ -407,6 +424,7 @@ function isLeaseGone(err: unknown): boolean {
   return err instanceof EtcdLeaseInvalidError;
 }
 
-const now = (): number => performance.now();
+/** Monotonic ms in the clock every thread shares (the pacing threads read the licence in it). */
+const now = (): number => monotonicNs() / 1e6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));

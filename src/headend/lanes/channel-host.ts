@@ -73,6 +73,8 @@ export interface HostOptions {
   /** The network SI at start (the lanes make the rest of ChannelSi themselves). */
   si: ChannelSi;
   onStats: (t: PacingThreadStats) => void;
+  /** The send licence of every pacing thread (cluster mode: PacerOptions.licence). */
+  licence?: SharedArrayBuffer;
 }
 
 /** headend.workers as a count: 'auto' is one per core beyond the first, at least one. */
@@ -92,10 +94,16 @@ class LocalHost implements ChannelHost {
   private last: PacerStats | undefined;
 
   constructor(private readonly o: HostOptions) {
-    this.pacer = startPacer(o.pacing, o.log, (stats) => {
-      this.last = stats;
-      o.onStats({ stats, channels: [] });
-    });
+    this.pacer = startPacer(
+      o.pacing,
+      o.log,
+      (stats) => {
+        this.last = stats;
+        o.onStats({ stats, channels: [] });
+      },
+      undefined,
+      o.licence,
+    );
   }
 
   build(spec: ChannelConfig, b: BuildOptions): ChannelHandle {
@@ -208,6 +216,7 @@ class LaneHost implements ChannelHost {
         timezone: o.timezone,
         country: o.si.country ?? null,
         reportMs: REPORT_MS,
+        licence: o.licence,
       },
       hub: o.hub,
       log: o.log,

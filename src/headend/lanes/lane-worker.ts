@@ -73,6 +73,7 @@ const pacer = startPacer(
   log,
   (stats) => post({ t: 'pacer-stats', stats }),
   (e) => log.log('error', 'pacer-failed', { message: e.message }),
+  init.licence,
 );
 
 interface Hosted {

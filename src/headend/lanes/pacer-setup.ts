@@ -13,6 +13,8 @@ export function startPacer(
   log: Logger,
   onStats: (st: PacerStats) => void,
   onError?: (e: Error) => void,
+  /** The send licence (PacerOptions.licence: cluster mode's lease). */
+  licence?: SharedArrayBuffer,
 ): Pacer {
   const { spinBudgetPercent } = pacing;
   let grid = false;
@@ -28,6 +30,7 @@ export function startPacer(
     realtimePriority: pacing.realtimePriority,
     mode: pacing.mode,
     spinBudget: spinBudgetPercent === null ? undefined : spinBudgetPercent / 100,
+    licence,
   });
   void pacer.thread.then((th) => {
     if (th === null) return; // the worker failed: onError said so

@@ -30,6 +30,8 @@ export interface LaneInit {
   country: string | null;
   /** How often the lane reports its channels (ms). */
   reportMs: number;
+  /** The send licence of its pacing thread (cluster mode: PacerOptions.licence). */
+  licence?: SharedArrayBuffer;
 }
 
 /** One channel's state, as a lane reports it every LaneInit.reportMs. */

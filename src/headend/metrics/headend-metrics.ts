@@ -73,6 +73,12 @@ export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
     ),
     pacerGauge(
       ctx,
+      'headend_pacer_unlicensed',
+      'Datagrams the pacing thread did not send over the last period because its send licence had run out (cluster mode: this node could not confirm its etcd lease).',
+      (s) => s.unlicensed,
+    ),
+    pacerGauge(
+      ctx,
       'headend_pacer_channels',
       'Outputs the pacing thread serves.',
       (s) => s.channels,

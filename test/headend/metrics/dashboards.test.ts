@@ -17,6 +17,21 @@ async function exposedNames(): Promise<Set<string>> {
     channels,
     pacing: () => (pacerStats ? [{ stats: pacerStats }] : []),
     ffmpegChildren: () => [process.pid],
+    // A cluster member, so that each headend_cluster_* series exists.
+    cluster: () => ({
+      node: 'a',
+      state: 'member',
+      lease: { id: '1', ttl_ms: 5000, since_keepalive_ms: 100 },
+      hash: 'h',
+      cluster_hash: 'h',
+      nodes: [{ name: 'a', hash: 'h', agrees: true, capacity: 1, channels: 2, bitrate: 8e6 }],
+      owners: { news: 'a', sport: 'a' },
+      unowned: [],
+      handback: 'after 60 s quiet',
+      fences: 0,
+      joins: 1,
+      takeovers: 0,
+    }),
     // An alert configured (and on), so that each headend_alert_* series exists.
     alerts: () => ({ zones: ['*'], channels: 2, changes: new Map([['serial', 1]]) }),
     // Two locked tuners (dB and % scales), so that each headend_tuner_* series exists.

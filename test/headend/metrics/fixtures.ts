@@ -54,6 +54,7 @@ export function channels(): ChannelMetricsInput[] {
 export const pacerStats: PacerStats = {
   channels: 2,
   sent: 500,
+  unlicensed: 0,
   lateMaxNs: 250_000,
   sleeps: 100,
   yields: 10,

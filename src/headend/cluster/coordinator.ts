@@ -47,6 +47,8 @@ export interface ClusterStatus {
   cluster_hash: string | null;
   nodes: {
     name: string;
+    /** The etcd lease its node key (and its channels' owner keys) are on. */
+    lease: string;
     hash: string;
     agrees: boolean;
     capacity: number;
@@ -419,6 +421,7 @@ export class ClusterCoordinator {
         .sort((a, b) => (a.name < b.name ? -1 : 1))
         .map((n) => ({
           name: n.name,
+          lease: n.lease,
           hash: n.hash,
           agrees: n.hash === ch,
           capacity: this.capacity(n.name),

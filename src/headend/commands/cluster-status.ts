@@ -44,7 +44,7 @@ export function formatClusterStatus(s: ClusterStatus): string {
   const w = Math.max(4, ...s.nodes.map((n) => n.name.length));
   for (const n of s.nodes)
     lines.push(
-      `  ${n.name.padEnd(w)}  ${String(n.channels).padStart(4)} ch  ${(n.bitrate / 1e6).toFixed(1).padStart(7)} Mbit/s  capacity ${n.capacity}${n.agrees ? '' : '  CONFIG DIFFERS'}`,
+      `  ${n.name.padEnd(w)}  lease ${n.lease}  ${String(n.channels).padStart(4)} ch  ${(n.bitrate / 1e6).toFixed(1).padStart(7)} Mbit/s  capacity ${n.capacity}${n.agrees ? '' : '  CONFIG DIFFERS'}`,
     );
   const by = new Map<string, string[]>();
   for (const [slug, node] of Object.entries(s.owners))

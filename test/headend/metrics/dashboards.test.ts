@@ -24,7 +24,9 @@ async function exposedNames(): Promise<Set<string>> {
       lease: { id: '1', ttl_ms: 5000, since_keepalive_ms: 100 },
       hash: 'h',
       cluster_hash: 'h',
-      nodes: [{ name: 'a', hash: 'h', agrees: true, capacity: 1, channels: 2, bitrate: 8e6 }],
+      nodes: [
+        { name: 'a', lease: '1', hash: 'h', agrees: true, capacity: 1, channels: 2, bitrate: 8e6 },
+      ],
       owners: { news: 'a', sport: 'a' },
       unowned: [],
       handback: 'after 60 s quiet',

@@ -10,6 +10,7 @@
 // C-states cost ~0.1-0.2 ms. The price is power: CPUs poll instead of sleeping.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Logger } from './log.js';
 
 export const CPU_DMA_LATENCY = '/dev/cpu_dma_latency';
 
@@ -55,4 +56,21 @@ export function holdCpuLatency(us: number, path = CPU_DMA_LATENCY): CpuLatencyRe
       },
     },
   };
+}
+
+/** headend.pacing.cpu_dma_latency: holds the request while the daemon runs (null: not asked). */
+export function holdPacingLatency(us: number | null, log: Logger): CpuLatencyHold | null {
+  if (us === null) return null;
+  const r = holdCpuLatency(us);
+  if (r.ok) {
+    log.log('info', 'cpu-latency', { us, file: CPU_DMA_LATENCY });
+    return r.hold;
+  }
+  log.log('warn', 'cpu-latency-failed', {
+    us,
+    code: r.code,
+    message: r.message,
+    hint: 'needs root (the file is root-only); under systemd, tuned-adm profile latency-performance holds it for the whole machine',
+  });
+  return null;
 }

@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_STOP_TIMEOUT, STOP_DEADLINE_MS, runDaemon } from '../../src/headend/daemon.js';
+import { EXIT_STOP_TIMEOUT, STOP_DEADLINE_MS, runDaemon } from '../../src/headend/run-daemon.js';
 import type { Logger, LogFields } from '../../src/headend/log.js';
 
 interface Line {

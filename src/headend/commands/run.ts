@@ -4,7 +4,7 @@
 // within 5 s of the signal (`stop-timeout` says what was left): then the process exits at once,
 // whatever still holds its event loop.
 
-import { EXIT_STOP_TIMEOUT, runDaemon } from '../daemon.js';
+import { EXIT_STOP_TIMEOUT, runDaemon } from '../run-daemon.js';
 import { startServices } from '../wiring.js';
 import { createLogger } from '../log.js';
 import type { LogFormat, LogLevel } from '../log.js';

@@ -237,6 +237,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     index: number,
     rtp?: { ssrc: number; seq: number },
     output?: CarriedOutput,
+    lane?: number,
   ): ChannelHandle | null => {
     // Fenced (or given up) since the reload began: it stays off.
     if (!runs(spec)) return null;
@@ -247,6 +248,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         carry: output,
         si: si(),
         continueFrom: takeover.get(spec.slug),
+        lane,
       });
       // Under an alert from its first byte (before its source opens).
       alerts.applyTo(ch);
@@ -280,6 +282,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
 
   let stopping: Promise<void> | null = null;
   let watcher: { close(): void } | null = null;
+
+  /**
+   * Channel workers left uneven by a reload (channels removed from one): the channels the host
+   * names move with their outputs (lanes/balance.ts; `channel-moved`, reason load balance).
+   */
+  const balance = async (cfg: HeadendSpec): Promise<void> => {
+    for (const m of host.movesForBalance()) {
+      const ch = channels.get(m.slug);
+      const index = cfg.channels.findIndex((c) => c.slug === m.slug);
+      if (!ch || index < 0) continue;
+      const output = await stopChannel(ch, true);
+      const rtp = ch.rtpState();
+      const carriedRtp = output || !rtp ? undefined : { ssrc: rtp.ssrc, seq: rtp.nextSeq };
+      const moved = build(cfg.channels[index]!, index, carriedRtp, output ?? undefined, m.lane);
+      if (!moved && output) await host.drop(cfg.channels[index]!);
+      if (moved) channels.set(m.slug, moved);
+      else channels.delete(m.slug);
+    }
+  };
 
   let cluster: ClusterRun | null = null;
   const apply = async (
@@ -369,6 +390,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
         .filter((c) => nextChannels.has(c.slug))
         .map((c) => [c.slug, nextChannels.get(c.slug)!]),
     );
+    await balance(next);
     // The line-up's NIT follows the channels and the network's name at once (its id, zone and
     // country wait for a restart: restartRequired).
     network = { ...network, name: next.network.name };

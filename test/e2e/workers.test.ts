@@ -8,7 +8,8 @@
 // (zero continuity errors across it) while the others stream on; a reload that makes a channel
 // read the input of the other worker's channels moves it there with its output handed over
 // between the threads (the recording across both reloads: zero continuity errors, zero
-// priority-1 errors); the stop is clean.
+// priority-1 errors); a reload that empties one worker moves a channel of the other there
+// (load balance), its output handed over alike; the stop is clean.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
@@ -31,10 +32,15 @@ import {
 const SAMPLE = fileURLToPath(new URL('../../../samples/sample.ts', import.meta.url));
 const HTTP = '127.0.0.1:18747';
 const IN = { group: '239.255.47.9', port: 6479 };
-const OUTS = [1, 2, 3, 4].map((k) => ({ group: `239.255.47.${k}`, port: 6470 + k }));
-const TEXTS = [3, 4].map((k) => marker(`wk${k}`));
+const OUTS = [1, 2, 3, 4, 5, 6].map((k) => ({ group: `239.255.47.${k}`, port: 6470 + k }));
+const TEXTS = [3, 4, 5, 6].map((k) => marker(`wk${k}`));
 
-function configText(pattern: string, fourthReadsInput = false): string {
+/** Channels 1-4; with `more` 5 and 6 too (test patterns); `only` keeps those numbers. */
+function configText(
+  pattern: string,
+  fourthReadsInput = false,
+  o: { more?: boolean; only?: number[] } = {},
+): string {
   const url = `udp://@${IN.group}:${IN.port}?interface=127.0.0.1`;
   const test = (k: number, p: string): string =>
     `    source:\n      test: { pattern: ${p}, resolution: 320x180, rate: 15, bitrate: 150k, ` +
@@ -42,13 +48,16 @@ function configText(pattern: string, fourthReadsInput = false): string {
   return (
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n  rtsp: false\n` +
     `  http: { listen: ${HTTP} }\n  pacing: { workers: 2 }\nchannels:\n` +
-    OUTS.map(
-      (o, i) =>
-        `  - number: ${i + 1}\n    name: W${i + 1}\n    output: udp://${o.group}:${o.port}\n` +
-        (i < 2 || (i === 3 && fourthReadsInput)
-          ? `    source: ${url}\n`
-          : test(i + 1, i === 2 ? pattern : 'smpte')),
-    ).join('')
+    OUTS.slice(0, o.more ? 6 : 4)
+      .map(
+        (out, i) =>
+          `  - number: ${i + 1}\n    name: W${i + 1}\n    output: udp://${out.group}:${out.port}\n` +
+          (i < 2 || (i === 3 && fourthReadsInput)
+            ? `    source: ${url}\n`
+            : test(i + 1, i === 2 ? pattern : i < 4 ? 'smpte' : 'testsrc2')),
+      )
+      .filter((_, i) => !o.only || o.only.includes(i + 1))
+      .join('')
   );
 }
 
@@ -81,8 +90,8 @@ t.test(
     t.equal(udpOpens.length, 1, 'the shared input is opened once');
     t.equal(udpOpens[0]?.worker, workerOf(1), 'in the worker of its channels');
 
-    const recs = await Promise.all(OUTS.map((o) => openRecorder(t, o.group, o.port)));
-    const probes = await Promise.all(OUTS.map((o) => ffprobeJson(o.group, o.port, 8)));
+    const recs = await Promise.all(OUTS.slice(0, 4).map((o) => openRecorder(t, o.group, o.port)));
+    const probes = await Promise.all(OUTS.slice(0, 4).map((o) => ffprobeJson(o.group, o.port, 8)));
     probes.forEach((p, i) => {
       const kinds = (p.streams ?? []).map((s) => s.codec_type);
       t.ok(
@@ -162,12 +171,56 @@ t.test(
     );
     await sleep(1000);
     await Promise.all(recs.map((x) => x.close()));
-    recs.forEach((rec, i) => {
+    const clean = (rec: (typeof recs)[number], name: string): void => {
       const rep = analyzeRecording(rec);
-      t.ok(rec.datagrams.length > 100, `W${i + 1}: ${rec.datagrams.length} datagrams recorded`);
-      t.equal(check(rep, '1.4').errors, 0, `W${i + 1}: zero continuity errors`);
-      t.equal(rep.priority1Errors, 0, `W${i + 1}: zero priority-1 errors (${failing(rep)})`);
-    });
+      t.ok(rec.datagrams.length > 100, `${name}: ${rec.datagrams.length} datagrams recorded`);
+      t.equal(check(rep, '1.4').errors, 0, `${name}: zero continuity errors`);
+      t.equal(rep.priority1Errors, 0, `${name}: zero priority-1 errors (${failing(rep)})`);
+    };
+    recs.forEach((rec, i) => clean(rec, `W${i + 1}`));
+
+    // Load balance: channels 5 and 6 join the test patterns' worker (the less loaded), then a
+    // reload removes 1, 2 and 4 (the input's worker empties): one of 3, 5 and 6 moves there
+    // with its output, and the receivers see one stream go on.
+    const from3 = d.events.length;
+    writeFileSync(file, configText('testsrc', true, { more: true }));
+    d.proc.kill('SIGHUP');
+    await d.waitFor((e) => e.event === 'reload', 15_000, from3);
+    for (const k of [5, 6]) {
+      const up = await d.waitFor(
+        (e) => e.event === 'source-up' && e.channel === `${k} W${k}`,
+        20_000,
+        from3,
+      );
+      t.equal(up.worker, workerOf(3), `W${k} goes to the worker with less load`);
+    }
+    const later = await Promise.all(
+      [3, 5, 6].map((k) => openRecorder(t, OUTS[k - 1]!.group, OUTS[k - 1]!.port)),
+    );
+    await sleep(1500);
+    const from4 = d.events.length;
+    writeFileSync(file, configText('testsrc', true, { more: true, only: [3, 5, 6] }));
+    d.proc.kill('SIGHUP');
+    const r4 = await d.waitFor((e) => e.event === 'reload', 15_000, from4);
+    t.same(r4.removed, ['w1', 'w2', 'w4'], 'the input’s channels removed');
+    const balanced = await d.waitFor(
+      (e) => e.event === 'channel-moved' && e.reason === 'load balance',
+      15_000,
+      from4,
+    );
+    t.match(
+      balanced,
+      { from: workerOf(3), to: workerOf(1) },
+      `${String(balanced.channel)} moves to the emptied worker (load balance)`,
+    );
+    t.equal(
+      d.events.slice(from4).filter((e) => e.event === 'channel-moved').length,
+      1,
+      'one move: 8 against 4 Mbit/s is as even as it gets',
+    );
+    await sleep(2500);
+    await Promise.all(later.map((x) => x.close()));
+    later.forEach((rec, i) => clean(rec, `W${[3, 5, 6][i]} across the balance`));
     await stopAndCheck(t, d, TEXTS);
   },
 );

@@ -7,9 +7,10 @@
 // it; a channel that reads a source another channel of a lane reads (one multicast input or
 // MPTS, many services) goes to that lane, so the input is received once; any other goes to the
 // lane with the least nominal bitrate (VBR counted at VBR_BPS), then the fewest channels.
-// A running channel moves only when a reload rebuilds it to read an input another lane
-// receives (and its own lane does not): its output goes with it (output-handoff.ts), the
-// receivers see one stream go on with its continuity counters and timeline.
+// A running channel moves when a reload rebuilds it to read an input another lane receives
+// (and its own lane does not), and when a reload leaves the lanes uneven (balance.ts: the
+// daemon rebuilds what movesForBalance names): its output goes with it (output-handoff.ts),
+// the receivers see one stream go on with its continuity counters and timeline.
 
 import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import { availableParallelism } from 'node:os';
@@ -24,6 +25,7 @@ import type { Pacer } from '../../scheduler/pacer.js';
 import { startPacer } from './pacer-setup.js';
 import { Lane } from './lane.js';
 import { LaneChannel, type LaneCarry } from './lane-channel.js';
+import { balanceMoves, type LaneLoad } from './balance.js';
 
 /** A VBR channel's weight in placement, bit/s. */
 const VBR_BPS = 4_000_000;
@@ -44,6 +46,8 @@ export interface BuildOptions {
   si: ChannelSi;
   /** The SI of the output another node sent (a cluster takeover): ChannelDeps.continueFrom. */
   continueFrom?: OutputSi;
+  /** With `carry`: the lane its output moves to (a load-balance move: movesForBalance). */
+  lane?: number;
 }
 
 /** One pacing thread's latest figures; `worker` names the lane (absent on the main thread). */
@@ -59,6 +63,11 @@ export interface ChannelHost {
   build(spec: ChannelConfig, o: BuildOptions): ChannelHandle;
   /** A carried output whose new channel could not be built goes off the air. */
   drop(spec: ChannelConfig): Promise<void>;
+  /**
+   * Running channels to move so the lanes' loads even out (balance.ts): rebuild each with its
+   * output kept and BuildOptions.lane. None on the main thread or with one lane.
+   */
+  movesForBalance(): { slug: string; lane: number }[];
   pacing(): PacingThreadStats[];
   close(): Promise<void>;
 }
@@ -125,6 +134,10 @@ class LocalHost implements ChannelHost {
     return this.pacer.removeChannel(outputKey(spec.output));
   }
 
+  movesForBalance(): { slug: string; lane: number }[] {
+    return [];
+  }
+
   pacing(): PacingThreadStats[] {
     return this.last ? [{ stats: this.last, channels: [] }] : [];
   }
@@ -162,7 +175,9 @@ class LaneHost implements ChannelHost {
   build(spec: ChannelConfig, b: BuildOptions): ChannelHandle {
     const carry = b.carry as LaneCarry | undefined;
     const from = carry ? this.lanes[carry.lane]! : undefined;
-    const lane = from && carry ? this.placeKept(spec, from, carry.from) : this.place(spec);
+    const balanced = b.lane !== undefined ? this.lanes[b.lane] : undefined;
+    const lane =
+      from && carry ? (balanced ?? this.placeKept(spec, from, carry.from)) : this.place(spec);
     this.sendGuide(lane, [spec.epg]);
     if (from && carry && lane !== from) {
       // The kept output moves with the channel: the old lane hands its state over.
@@ -170,7 +185,7 @@ class LaneHost implements ChannelHost {
         channel: label(spec),
         from: from.lane,
         to: lane.lane,
-        reason: 'its input is received there',
+        reason: balanced ? 'load balance' : 'its input is received there',
       });
       return new LaneChannel(spec, this.nextId++, lane, {
         staggerIndex: b.staggerIndex,
@@ -189,6 +204,19 @@ class LaneHost implements ChannelHost {
   drop(): Promise<void> {
     // A lane never fails a build synchronously: it drops the carried output itself.
     return Promise.resolve();
+  }
+
+  movesForBalance(): { slug: string; lane: number }[] {
+    const loads: LaneLoad[] = this.lanes.map((l) => ({
+      lane: l.lane,
+      open: !this.givenUp.has(l.lane),
+      channels: l.members.map((c) => ({
+        slug: c.config.slug,
+        bits: c.config.bitrate ?? VBR_BPS,
+        sources: c.config.sources.map((s) => s.key),
+      })),
+    }));
+    return balanceMoves(loads).flatMap((m) => m.slugs.map((slug) => ({ slug, lane: m.to })));
   }
 
   pacing(): PacingThreadStats[] {

@@ -485,8 +485,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
     o: ReadonlySet<string> | null,
     continueFrom: ReadonlyMap<string, OutputSi>,
   ): Promise<void> => {
+    // Decided before a fence that came while it waited its turn: nothing runs while fenced.
+    const fenced = (): boolean => o !== null && cluster?.coordinator.active === false;
     const p = queue.then(() =>
-      stopping ? undefined : apply(config, configText, 'cluster', { owned: o, continueFrom }),
+      stopping
+        ? undefined
+        : apply(config, configText, 'cluster', {
+            owned: fenced() ? new Set() : o,
+            continueFrom,
+          }),
     );
     queue = p.catch(() => undefined);
     return p.then(() => undefined);

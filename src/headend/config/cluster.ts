@@ -32,7 +32,7 @@
 
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { boolean, describe, duration, invalid, leaf, number, type Invalid } from './values.js';
+import { boolean, describe, duration, invalid, leaf, type Invalid } from './values.js';
 import { parseDuration } from '../units.js';
 
 const NODE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -97,7 +97,16 @@ export const clusterSchema = z.strictObject({
   ),
   node: nodeName().optional(),
   ttl: duration(2_000, 60_000).optional(),
-  capacity: z.record(z.string().regex(NODE_RE), number(0.099, 1000, 'capacity')).optional(),
+  capacity: z
+    .record(
+      z.string().regex(NODE_RE, { error: 'a node name: letters, digits, - and _' }),
+      leaf((v) =>
+        typeof v === 'number' && v >= 0.1 && v <= 1000
+          ? v
+          : invalid(`expected a capacity from 0.1 to 1000, got ${describe(v)}`),
+      ),
+    )
+    .optional(),
   prefix: leaf((v) =>
     typeof v === 'string' && /^\/[A-Za-z0-9/_.-]*$/.test(v) && !v.endsWith('/')
       ? v

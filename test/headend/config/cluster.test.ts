@@ -68,6 +68,10 @@ t.test('mistakes at their position', async (t) => {
   );
   t.match(errors(channel('    prefer: [ok, "bad name"]\n')), /c\.yaml:6:\d+: .*node name/);
   t.match(
+    errors(`headend:\n  cluster: { etcd: [http://e:2379], capacity: { a: 0 } }\n${channel()}`),
+    /c\.yaml:2:\d+: .*capacity from 0\.1 to 1000, got 0/,
+  );
+  t.match(
     errors(`headend:\n  cluster: { etcd: [http://e:2379], ttls: 5s }\n${channel()}`),
     /c\.yaml:2:\d+: .*ttls.*ttl/s,
   );

@@ -9,12 +9,15 @@
 #      tuners, the CLI, shutdown, the relay, the HDHomeRun emulation, the cluster), in two
 #      lanes at once, each one file at a time in a network namespace of its own (no group,
 #      port or loopback address shared); their output is printed after, whole.
-# tap prints a `# { total, pass, fail }` line per run; .ci/run adds them up.
+# Each phase runs its files as plain node processes (scripts/run-tests.mjs: tap's own runner
+# loads its process tracker into every test and every node process a test starts) and prints
+# one `# { total, pass, fail }` line; .ci/run adds them up.
 set -uo pipefail
+shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
-opts=(--disable-coverage --timeout=600)
+run=(node scripts/run-tests.mjs --timeout 600)
 status=0
-npx tap "${opts[@]}" --jobs=2 "dist/test/{mpegts,scheduler,headend,interop}/**/*.test.js" || status=1
+"${run[@]}" --jobs 2 dist/test/{mpegts,scheduler,headend,interop}/**/*.test.js || status=1
 
 LANE_X=(scan-network relay interface probe)
 LANE_Y=(cluster cluster-config scan shutdown hdhomerun-emulation)
@@ -24,17 +27,17 @@ for f in dist/test/e2e/*.test.js; do
   n="$(basename "$f" .test.js)"
   [[ " ${LANE_X[*]} ${LANE_Y[*]} " == *" $n "* ]] || alone+=("$f")
 done
-npx tap "${opts[@]}" --jobs=1 "${alone[@]}" || status=1
+"${run[@]}" --jobs 1 "${alone[@]}" || status=1
 
 x_log="$(mktemp "${TMPDIR:-/tmp}/headend-lane-x.XXXXXX")"
 y_log="$(mktemp "${TMPDIR:-/tmp}/headend-lane-y.XXXXXX")"
 # A namespace of its own each: in-netns.sh makes a new one unless told it is inside one.
 mapfile -t x_files < <(files "${LANE_X[@]}")
 mapfile -t y_files < <(files "${LANE_Y[@]}")
-HEADEND_IN_NETNS=0 bash scripts/in-netns.sh npx tap "${opts[@]}" --jobs=1 "${x_files[@]}" \
+HEADEND_IN_NETNS=0 bash scripts/in-netns.sh "${run[@]}" --jobs 1 "${x_files[@]}" \
   >"$x_log" 2>&1 &
 x_pid=$!
-HEADEND_IN_NETNS=0 bash scripts/in-netns.sh npx tap "${opts[@]}" --jobs=1 "${y_files[@]}" \
+HEADEND_IN_NETNS=0 bash scripts/in-netns.sh "${run[@]}" --jobs 1 "${y_files[@]}" \
   >"$y_log" 2>&1 &
 y_pid=$!
 wait "$x_pid" || status=1

@@ -3,23 +3,17 @@
 // arguments and options, turns human units into numbers, and maps outcomes to exit statuses:
 //   0 ok · 1 the analysed stream has priority-1 errors (validate: the config is invalid)
 //   · 2 usage or I/O error.
+// The verbs that load much (the daemon with its etcd and metrics clients, tuners, scans) are
+// imported when they run: `headend analyze` or a usage error does not wait for them.
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { analyzeCommand } from './headend/commands/analyze.js';
 import { EXIT_USAGE, processIo } from './headend/commands/io.js';
 import { remuxCommand } from './headend/commands/remux.js';
-import { runCommand, type RunCliOptions } from './headend/commands/run.js';
+import type { RunCliOptions } from './headend/commands/run.js';
 import { DEFAULT_DAEMON_URL } from './headend/commands/daemon-api.js';
-import { probeCommand } from './headend/commands/probe.js';
-import { scanCommand } from './headend/commands/scan.js';
 import { discoverAddress, outputBase } from './headend/scan/options.js';
-import { installSystemdCommand } from './headend/commands/install-systemd.js';
-import { reloadCommand } from './headend/commands/reload.js';
-import { alertCommand } from './headend/commands/alert.js';
-import { statusCommand } from './headend/commands/status.js';
-import { clusterStatusCommand } from './headend/commands/cluster-status.js';
-import { validateCommand } from './headend/commands/validate.js';
 import { HeadendError, isHeadendError } from './headend/errors.js';
 import { parseBitrate, parseDuration, parseInteger } from './headend/units.js';
 import type { RemuxOptions } from './mpegts/remux/types.js';
@@ -172,6 +166,7 @@ export function buildProgram(): Command {
     )
     .exitOverride()
     .action(async (o: { config?: string }) => {
+      const { validateCommand } = await import('./headend/commands/validate.js');
       process.exitCode = await validateCommand(o.config, processIo);
     });
 
@@ -196,6 +191,7 @@ export function buildProgram(): Command {
     .action(async (o: RunCliOptions & { node?: string }) => {
       const { node, ...run } = o;
       if (node !== undefined) process.env.HEADEND_NODE = node;
+      const { runCommand } = await import('./headend/commands/run.js');
       process.exitCode = await runCommand(run);
     });
 
@@ -206,6 +202,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON', false)
     .exitOverride()
     .action(async (o: { url?: string; json: boolean }) => {
+      const { reloadCommand } = await import('./headend/commands/reload.js');
       process.exitCode = await reloadCommand(
         { url: o.url ?? DEFAULT_DAEMON_URL, json: o.json },
         processIo,
@@ -240,6 +237,7 @@ export function buildProgram(): Command {
           process.exitCode = 2;
           return;
         }
+        const { alertCommand } = await import('./headend/commands/alert.js');
         process.exitCode = await alertCommand({ state, ...o }, processIo);
       },
     );
@@ -253,6 +251,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(async (o: { url?: string; json: boolean; cluster: boolean }) => {
       const url = o.url ?? DEFAULT_DAEMON_URL;
+      const { clusterStatusCommand } = await import('./headend/commands/cluster-status.js');
+      const { statusCommand } = await import('./headend/commands/status.js');
       process.exitCode = o.cluster
         ? await clusterStatusCommand({ url, json: o.json }, processIo)
         : await statusCommand({ url, json: o.json }, processIo);
@@ -293,6 +293,7 @@ export function buildProgram(): Command {
           discover?: string;
         },
       ) => {
+        const { probeCommand } = await import('./headend/commands/probe.js');
         process.exitCode = await probeCommand(
           url,
           {
@@ -353,6 +354,7 @@ export function buildProgram(): Command {
       const onSigint = (): void => ac.abort();
       process.once('SIGINT', onSigint);
       try {
+        const { scanCommand } = await import('./headend/commands/scan.js');
         process.exitCode = await scanCommand(
           target,
           {
@@ -386,6 +388,7 @@ export function buildProgram(): Command {
     )
     .exitOverride()
     .action(async (o: { root: string; bin?: string; rtspPort?: number }) => {
+      const { installSystemdCommand } = await import('./headend/commands/install-systemd.js');
       process.exitCode = await installSystemdCommand(
         { root: o.root, bin: o.bin, rtspPort: o.rtspPort },
         processIo,

@@ -4,14 +4,18 @@
 // is killed and it fails over to its backup (the page reports currentTime advancing and no
 // fatal error); ffprobe reads the playlist (video and audio); VLC plays it (when VLC can run
 // here); the playlist is a live RFC 8216 one (target duration, media sequence moving, 6
-// segments of about 2 s); the playlist format=hls lists it. A second channel has a ladder (one
-// 180p rung, an ffmpeg transcode) and AES-128: its master playlist names both, its playlists
-// carry EXT-X-KEY, its key is 16 bytes, ffprobe and hls.js play the master playlist. Without
+// segments of about 2 s); the playlist format=hls lists it. A second channel has a ladder (240p
+// and 180p rungs, one ffmpeg transcode) and AES-128: its master playlist names all three, its
+// playlists carry EXT-X-KEY, its key is 16 bytes, the rungs are aligned (the same media
+// sequence numbers, and segment n of each starts with a keyframe of the same timestamp, as
+// ffprobe reads the decrypted segments), ffprobe and hls.js play the master playlist. Without
 // Chromium the browser part is skipped, saying so (.ci/run installs Debian's chromium).
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createDecipheriv } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +36,7 @@ const CONFIG =
   `    source:\n      test: { pattern: smpte, resolution: 320x180, rate: 25, bitrate: 300k, text: ${TEXTS[0]} }\n` +
   `    backup:\n      - test: { pattern: testsrc, resolution: 320x180, rate: 25, bitrate: 300k, text: ${TEXTS[1]} }\n` +
   `  - number: 6\n    name: Ladder\n    output: udp://239.255.81.2:6812\n` +
-  `    hls: { segment: 2s, ladder: [180p], encrypt: true }\n` +
+  `    hls: { segment: 2s, ladder: [240p, 180p], encrypt: true }\n` +
   `    source:\n      test: { pattern: smpte, resolution: 480x270, rate: 25, bitrate: 500k, text: ${TEXTS[2]} }\n`;
 
 const PAGE = `<!doctype html><html><body><video id="v" muted autoplay playsinline></video>
@@ -117,8 +121,14 @@ t.test(
       /#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180\n180p\/index\.m3u8\n/,
       'and the 180p rung',
     );
+    t.match(
+      masterText,
+      /#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=426x240\n240p\/index\.m3u8\n/,
+      'and the 240p rung',
+    );
     const key = Buffer.from(await (await fetch(`${lbase}/key`)).arrayBuffer());
     t.equal(key.length, 16, 'the key: 16 bytes');
+    await rungsAligned(t, lbase, ['240p', '180p'], key);
     const lkinds = await probeKinds(`${lbase}/master.m3u8`, 40_000);
     t.match(lkinds, /video/, 'ffprobe reads the encrypted ladder: video');
     t.match(lkinds, /audio/, 'and audio');
@@ -197,3 +207,56 @@ t.test(
     await stopAndCheck(t, d, TEXTS);
   },
 );
+
+/**
+ * The ladder's rungs are cut alike: their playlists hold the same media sequence numbers, and
+ * in two segments of each (decrypted: AES-128-CBC, the IV the sequence number) the first video
+ * packet is a keyframe with the same timestamp in every rung (ffprobe), and every rung's segment
+ * holds as many pictures.
+ */
+async function rungsAligned(t: Test, base: string, rungs: string[], key: Buffer): Promise<void> {
+  const lists = await Promise.all(
+    rungs.map(async (r) => (await (await fetch(`${base}/${r}/index.m3u8`)).text()).split('\n')),
+  );
+  const seqs = lists.map((l) => {
+    const first = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(l.join('\n'))?.[1]);
+    const n = l.filter((x) => x.startsWith('#EXTINF')).length;
+    return Array.from({ length: n }, (_, i) => first + i);
+  });
+  const common = seqs[0]!.filter((q) => seqs.every((s) => s.includes(q)));
+  t.ok(common.length >= 2, `the rungs list the same segments (${common.join(', ')})`);
+  const dir = t.testdir();
+  for (const seq of common.slice(-2)) {
+    const firsts: string[] = [];
+    const pictures: number[] = [];
+    for (const r of rungs) {
+      const enc = Buffer.from(await (await fetch(`${base}/${r}/${seq}.ts`)).arrayBuffer());
+      const iv = Buffer.alloc(16);
+      iv.writeBigUInt64BE(BigInt(seq), 8);
+      const d = createDecipheriv('aes-128-cbc', key, iv);
+      const file = join(dir, `${r}-${seq}.ts`);
+      writeFileSync(file, Buffer.concat([d.update(enc), d.final()]));
+      const p = spawnSync('ffprobe', [
+        ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts,flags'],
+        ...['-of', 'csv=p=0', file],
+      ]);
+      const packets = p.stdout
+        .toString()
+        .split('\n')
+        .filter((l) => l !== '');
+      firsts.push(packets[0] ?? '');
+      pictures.push(packets.length);
+    }
+    t.match(firsts[0], /^\d+,K/, `segment ${seq} of ${rungs[0]} starts with a keyframe`);
+    t.same(
+      new Set(firsts).size,
+      1,
+      `segment ${seq}: the same first picture in every rung (${firsts.join(' | ')})`,
+    );
+    t.same(
+      new Set(pictures).size,
+      1,
+      `segment ${seq}: as many pictures in every rung (${pictures.join(', ')})`,
+    );
+  }
+}

@@ -161,7 +161,7 @@
 //     hls: true                   HLS of the channel at /hls/<slug>/index.m3u8 (default off;
 //                                 in defaults for every channel), or { segment: 2s (1-10s),
 //                                 window: 6 (3-30 segments), ladder: [720p, 360p] (one ffmpeg
-//                                 transcode per rung, /hls/<slug>/master.m3u8; rungs 1080p,
+//                                 transcode for all rungs, /hls/<slug>/master.m3u8; rungs 1080p,
 //                                 720p, 540p, 480p, 360p, 240p, 180p), encrypt: true
 //                                 (AES-128 segments, the key at /hls/<slug>/key behind the
 //                                 access rules) }

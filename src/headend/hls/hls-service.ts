@@ -9,7 +9,7 @@
 // with Access-Control-Allow-Origin: * so that web players (hls.js) on other origins can read
 // them. After a reload, sync() follows the config: new HLS channels start, dropped ones stop,
 // a rebuilt channel's segmenter goes on from the new channel (its output continues). A
-// ladder (ladder.ts) adds one transcode per rung, fed from the same tap; `encrypt` gives the
+// ladder (ladder.ts) adds one transcode for all its rungs, fed from the same tap; `encrypt` gives the
 // channel a random AES-128 key at start (segmenter.ts encrypts; the routes serve the key).
 
 import type { ChannelHandle } from '../channel/handle.js';
@@ -17,7 +17,7 @@ import type { ChannelSpec } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { randomBytes } from 'node:crypto';
 import { HlsSegmenter } from './segmenter.js';
-import { Rung } from './ladder.js';
+import { Ladder, type Rung } from './ladder.js';
 
 interface Running {
   handle: ChannelHandle;
@@ -25,7 +25,8 @@ interface Running {
   seg: HlsSegmenter;
   /** The config it runs (JSON of spec.hls): another one restarts it. */
   key: string;
-  rungs: Rung[];
+  /** Its ladder's transcode (null: no ladder, or no ffmpeg). */
+  ladder: Ladder | null;
   /** The AES-128 key of its segments (encrypt), rungs included. */
   aes?: Buffer;
 }
@@ -64,7 +65,7 @@ export class HlsService {
       const key = spec ? JSON.stringify(spec.hls) : '';
       if (!spec || !h || key !== r.key) {
         r.untap();
-        for (const rung of r.rungs) rung.stop();
+        r.ladder?.stop();
         this.running.delete(slug);
         this.log.log('info', 'hls-stop', { channel: slug });
       } else if (h !== r.handle) {
@@ -85,13 +86,16 @@ export class HlsService {
           channel: slug,
           message: 'no ffmpeg to transcode with',
         });
-      const rungs = ffmpeg ? hls.ladder.map((n) => new Rung(n, ffmpeg, slug, opts, this.log)) : [];
+      const ladder =
+        ffmpeg && hls.ladder.length > 0
+          ? new Ladder(hls.ladder, ffmpeg, slug, opts, this.log)
+          : null;
       const r: Running = {
         handle: h,
         untap: () => {},
         seg: new HlsSegmenter(opts),
         key: JSON.stringify(hls),
-        rungs,
+        ladder,
         aes,
       };
       r.untap = this.feed(h, r);
@@ -110,7 +114,13 @@ export class HlsService {
   find(key: string): HlsChannel | undefined {
     for (const [slug, r] of this.running)
       if (slug === key || String(r.handle.config.number) === key)
-        return { seg: r.seg, number: r.handle.config.number, slug, rungs: r.rungs, aes: r.aes };
+        return {
+          seg: r.seg,
+          number: r.handle.config.number,
+          slug,
+          rungs: r.ladder?.rungs ?? [],
+          aes: r.aes,
+        };
     return undefined;
   }
 
@@ -118,7 +128,7 @@ export class HlsService {
   private feed(h: ChannelHandle, r: Running): () => void {
     return h.tap((ts, t27) => {
       r.seg.datagram(ts, t27);
-      for (const rung of r.rungs) rung.write(ts);
+      r.ladder?.write(ts);
     });
   }
 
@@ -130,7 +140,7 @@ export class HlsService {
   stop(): void {
     for (const r of this.running.values()) {
       r.untap();
-      for (const rung of r.rungs) rung.stop();
+      r.ladder?.stop();
     }
     this.running.clear();
   }

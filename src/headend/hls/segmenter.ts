@@ -38,10 +38,19 @@ export interface SegmenterOptions {
    * this 16-byte key, its IV the segment's media sequence number (128-bit big-endian, §5.2).
    */
   key?: Buffer;
+  /**
+   * The encoder puts a random access point at each segment boundary (the ladder's transcode,
+   * ladder.ts): cut at every one that comes at least half a target after the segment's start.
+   * The boundaries are then the encoder's, the same in every rung, and not lost to a PCR that
+   * puts one a little under the target after the last (the segment would run to the next).
+   */
+  keyframeAligned?: boolean;
 }
 
 export class HlsSegmenter {
   private readonly targetTicks: number;
+  /** How long a segment runs at least before an access point ends it. */
+  private readonly minTicks: number;
   private readonly window: number;
   private readonly key: Buffer | undefined;
   private readonly demux = new Demuxer();
@@ -62,6 +71,7 @@ export class HlsSegmenter {
 
   constructor(o: SegmenterOptions = {}) {
     this.targetTicks = ((o.targetMs ?? 2000) / 1000) * HZ;
+    this.minTicks = o.keyframeAligned ? this.targetTicks / 2 : this.targetTicks;
     this.window = Math.max(2, o.window ?? 6);
     this.key = o.key;
   }
@@ -83,7 +93,7 @@ export class HlsSegmenter {
       if (r === ROLE_PSI && pid !== 0 && payloadUnitStart(ts, o) && this.isPmtPid(pid))
         this.pmt = ts.slice(o, o + TS_PACKET_SIZE);
       if (r >= 0 && payloadUnitStart(ts, o) && this.cutsHere(r, ts, o)) {
-        const due = !this.open || t27 - this.startT >= this.targetTicks;
+        const due = !this.open || t27 - this.startT >= this.minTicks;
         if (due) {
           if (this.open) this.close(t27);
           this.begin(t27);

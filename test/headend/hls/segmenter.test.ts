@@ -2,11 +2,13 @@
 // video access point, about the target long; a live playlist of the last `window` segments
 // with a moving media sequence and a target duration that bounds every EXTINF; output time
 // going back starts a segment marked EXT-X-DISCONTINUITY, counted by
-// EXT-X-DISCONTINUITY-SEQUENCE once it leaves the window.
+// EXT-X-DISCONTINUITY-SEQUENCE once it leaves the window. keyframeAligned (the ladder's rungs,
+// whose encoder puts an access point at each boundary) cuts at every access point, even one a
+// little less than the target after the last.
 import t from 'tap';
 import { remuxedSample } from '../../helpers/remuxed-sample.js';
 import { HlsSegmenter } from '../../../src/headend/hls/segmenter.js';
-import { getPid, hasPayload } from '../../../src/mpegts/packet.js';
+import { getPid, hasPayload, payloadUnitStart } from '../../../src/mpegts/packet.js';
 import { isRandomAccess, codecFamily } from '../../../src/mpegts/rap.js';
 import { Demuxer } from '../../../src/mpegts/demux.js';
 
@@ -65,3 +67,36 @@ t.test('a timeline that goes back: a discontinuity, counted when it leaves', asy
   const later = seg.playlist((n) => `${n}.ts`)!;
   t.match(later, /#EXT-X-DISCONTINUITY-SEQUENCE:[1-9]/, 'counted once gone from the window');
 });
+
+t.test(
+  'keyframeAligned: a segment at every access point, even one just short of the target',
+  async (t) => {
+    // The sample's access points, by output time.
+    const dm = new Demuxer();
+    const raps: number[] = [];
+    for (const d of dgrams)
+      for (let o = 0; o < d.bytes.length; o += 188) {
+        const r = dm.process(d.bytes, o);
+        const video = dm.program?.streams.findIndex((s) => s.kind === 'video') ?? -1;
+        if (r < 0 || r !== video || !payloadUnitStart(d.bytes, o)) continue;
+        const s = dm.program!.streams[video]!;
+        if (isRandomAccess(d.bytes, o, codecFamily(s.streamType, s.codec))) raps.push(d.t27);
+      }
+    t.ok(raps.length >= 4, `${raps.length} access points`);
+    const gaps = raps.slice(1).map((x, i) => (x - raps[i]!) / 27e3);
+    // A target a little over the longest gap: every gap falls short of it, as the PCR-timed gap
+    // between two rung keyframes forced exactly one target apart can.
+    const targetMs = Math.max(...gaps) * 1.01;
+    const count = (aligned: boolean): number => {
+      const seg = new HlsSegmenter({ targetMs, window: 30, keyframeAligned: aligned });
+      for (const d of dgrams) seg.datagram(d.bytes, d.t27);
+      seg.datagram(dgrams[0]!.bytes, dgrams.at(-1)!.t27 + 27e6 * 10); // closes the last one
+      return seg.count;
+    };
+    t.equal(count(true), raps.length, 'aligned: one segment per access point');
+    t.ok(
+      count(false) <= Math.ceil(raps.length / 2) + 1,
+      `not aligned: every other one (${count(false)})`,
+    );
+  },
+);

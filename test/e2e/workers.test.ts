@@ -221,6 +221,14 @@ t.test(
     await sleep(2500);
     await Promise.all(later.map((x) => x.close()));
     later.forEach((rec, i) => clean(rec, `W${[3, 5, 6][i]} across the balance`));
+    // The moved channel's source (a test pattern: an ffmpeg child of the main thread) lingers
+    // after the old worker lets it go, and the new worker subscribes to the same run: its
+    // ffmpeg is not started again (that took 0.5-1 s here, seconds for a network source).
+    t.same(
+      d.events.slice(from4).filter((e) => e.event === 'source-start'),
+      [],
+      'no source started again across the move',
+    );
     await stopAndCheck(t, d, TEXTS);
   },
 );

@@ -3,10 +3,16 @@
 //
 //   const hub = new SourceHub({ log: (e) => logger.log(e) });
 //   const off = hub.subscribe(spec, { data, restarted, failed });   // first subscriber opens
-//   off();                                                           // last one closes
+//   off();                                             // last one closes (after lingerMs)
 //   await hub.close();                                               // no child left behind
 //
 // udp:// and rtp:// are read natively (UdpReceiver); everything else is an ffmpeg child.
+//
+// A source whose last subscriber leaves runs on for `lingerMs` (tuners excepted: another
+// transponder may need the adapter at once): a channel rebuilt by a reload, or moved to another
+// channel worker, subscribes again within milliseconds and goes on with the same run. Closing
+// at once restarted its ffmpeg child, and the receivers saw a PTS gap of 0.7 s and more
+// (TR 101 290 2.5) across every rebuild.
 
 import { isHeadendError } from '../errors.js';
 import { parseInputAddress } from '../inputs/url.js';
@@ -41,12 +47,19 @@ export interface SourceHubOptions {
   deathSignal?: boolean;
   /** HDHomeRun tuners: where discovery asks (interface, unicast targets), status poll period. */
   hdhomerun?: HdhomerunOptions;
+  /** How long a source with no subscriber left runs on (not tuners). Default LINGER_MS. */
+  lingerMs?: number;
 }
+
+/** Default SourceHubOptions.lingerMs: longer than a reload's rebuild or a move takes. */
+export const LINGER_MS = 3000;
 
 export class SourceHub {
   private readonly sources = new Map<string, SupervisedSource>();
   private readonly specs = new Map<string, string>();
   private readonly pending = new Set<Promise<void>>();
+  /** Sources with no subscriber, running on until their timer closes them. */
+  private readonly lingering = new Map<SupervisedSource, NodeJS.Timeout>();
   private ffmpeg: { path: string } | { error: string } | undefined;
   private closed = false;
 
@@ -72,20 +85,36 @@ export class SourceHub {
       });
     }
     const s = src;
+    const linger = this.lingering.get(s);
+    if (linger !== undefined) {
+      clearTimeout(linger);
+      this.lingering.delete(s);
+    }
     const rec = s.add(sub, opts?.stallMs, spec.service);
     if (s.state === 'idle') s.open();
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      if (s.remove(rec) === 0) {
-        if (this.sources.get(spec.key) === s) {
-          this.sources.delete(spec.key);
-          this.specs.delete(spec.key);
-        }
-        void s.close();
-      }
+      if (s.remove(rec) > 0) return;
+      const ms = spec.tuner === undefined ? (this.opts.lingerMs ?? LINGER_MS) : 0;
+      if (ms > 0 && !this.closed) {
+        const timer = setTimeout(() => this.retire(spec.key, s), ms);
+        timer.unref();
+        this.lingering.set(s, timer);
+      } else this.retire(spec.key, s);
     };
+  }
+
+  /** Closes a source nobody subscribes to (any more). */
+  private retire(key: string, s: SupervisedSource): void {
+    this.lingering.delete(s);
+    if (s.subscribers > 0) return;
+    if (this.sources.get(key) === s) {
+      this.sources.delete(key);
+      this.specs.delete(key);
+    }
+    void s.close();
   }
 
   state(key: string): SourceStatus | undefined {
@@ -105,6 +134,8 @@ export class SourceHub {
   /** Stops every source and waits until every ffmpeg child has exited. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.lingering.values()) clearTimeout(timer);
+    this.lingering.clear();
     const all = [...this.sources.values()];
     this.sources.clear();
     this.specs.clear();

@@ -53,8 +53,8 @@ t.test('a test pattern is TS with a video and an audio stream within 3 s', async
   t.equal(log.events.filter((e) => e.level !== 'info').length, 0, 'no warning from ffmpeg');
 });
 
-t.test('one child per key; the last unsubscribe kills it', async (t) => {
-  const { h } = hub(t);
+t.test('one child per key; the last unsubscribe kills it after lingerMs', async (t) => {
+  const { h } = hub(t, { lingerMs: 400 });
   const name = marker();
   const a = new Recorder();
   const b = new Recorder();
@@ -71,7 +71,18 @@ t.test('one child per key; the last unsubscribe kills it', async (t) => {
   t.equal(h.state('shared')?.state, 'running', 'still running for the other subscriber');
   t.same(processesWith(name), pids);
   offB();
-  t.equal(h.state('shared'), undefined, 'closed');
+  t.equal(h.state('shared')?.state, 'running', 'no subscriber: it lingers');
+  // A channel rebuilt by a reload (or moved to another worker) subscribes again at once.
+  const c = new Recorder();
+  const offC = h.subscribe(pattern('shared', name), c);
+  t.ok(await waitFor(() => c.bytes > 10_000, 2000), 'a new subscriber gets bytes');
+  t.same(processesWith(name), pids, 'from the same child: not started again');
+  t.equal(h.state('shared')?.restarts, 0);
+  await new Promise((r) => setTimeout(r, 600));
+  t.same(processesWith(name), pids, 'its linger timer ended with the new subscriber');
+  offC();
+  t.equal(h.state('shared')?.state, 'running', 'lingers again');
+  t.ok(await waitFor(() => h.state('shared') === undefined, 1000), 'closed after lingerMs');
   t.ok(await waitFor(() => processesWith(name).length === 0, 2000), 'child gone');
 });
 

@@ -73,6 +73,16 @@ t.test('a locked adapter delivers its multiplex and reports lock, signal, C/N', 
   t.equal(h.pidOf('tuner:roof'), undefined, 'no ffmpeg child counted');
 });
 
+t.test('a tuner does not linger after its last subscriber: another tune may need it', async (t) => {
+  const { spec } = adapter(t);
+  const { h } = hub(t);
+  const rec = new Recorder();
+  const off = h.subscribe(source(spec), rec);
+  await waitFor(() => rec.program !== null, 10_000);
+  off();
+  t.equal(h.state('tuner:roof'), undefined, 'closed at once (other sources linger)');
+});
+
 t.test(
   'named failures: missing adapter, busy, no lock; the hub backs off; nothing left',
   async (t) => {

@@ -21,6 +21,8 @@ import { loadGenerator, type GenResult } from './mpts-play.js';
 export const RATE = 4e6;
 /** `--realtime N`: the daemon's pacing thread at SCHED_FIFO priority N (0: the default, off). */
 const REALTIME = arg('realtime', 0);
+/** --mode spin|balanced|sleep: headend.pacing.mode (absent: the daemon's default). */
+const MODE = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(process.argv.indexOf('--mode'));
 /** `--workers N|auto`: headend.pacing.workers (absent: the daemon's default). */
 const WORKERS = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(
   process.argv.indexOf('--workers'),
@@ -29,6 +31,8 @@ export const SERVICES = 8;
 /** Seconds of each play left out at the start (channels starting) and at the end (draining). */
 export const WARMUP = 4;
 export const TAIL = 1;
+/** The load floor's thread sleeps to a deadline this often (500 wake-ups a second). */
+const LOAD_FLOOR_PERIOD_NS = 2_000_000;
 const HTTP_PORT = 18180;
 const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
@@ -56,6 +60,12 @@ export interface Phase {
 export interface PhaseRun {
   label: string;
   floor: Floor;
+  /**
+   * A thread that sleeps to a deadline every 2 ms, in the bench's process, during the phase's
+   * window: how late the OS woke a sleeping thread under the phase's load (the pacer of the
+   * default mode sleeps to most sends). Null when not asked for (the ramp).
+   */
+  loadFloor: Floor | null;
   generator: GenResult | null;
   cpuPercent: number;
   peakRssMB: number;
@@ -69,6 +79,7 @@ function pacingYaml(): string {
   const keys = [
     ...(REALTIME > 0 ? [`realtime_priority: ${REALTIME}`] : []),
     ...(WORKERS !== '' ? [`workers: ${WORKERS}`] : []),
+    ...(MODE !== '' ? [`mode: ${MODE}`] : []),
   ];
   return keys.length > 0 ? `  pacing: { ${keys.join(', ')} }\n` : '';
 }
@@ -200,8 +211,13 @@ export async function runPhase(
   file: string,
   ph: Phase,
   floorSeconds: number,
+  loadFloorSeconds = 0,
 ): Promise<{ run: Omit<PhaseRun, 'worst'>; fromMs: number; toMs: number }> {
   const floor = await measureFloor('spin', floorSeconds);
+  const underLoad = (): Promise<Floor | null> =>
+    loadFloorSeconds > 0
+      ? measureFloor('sleep', loadFloorSeconds, LOAD_FLOOR_PERIOD_NS)
+      : Promise.resolve(null);
   const load = ph.kind === 'loaded' ? startTranscodes() : [];
   try {
     if (ph.kind === 'ffmpeg') {
@@ -216,6 +232,7 @@ export async function runPhase(
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       await sleep(WARMUP * 1000);
+      const loadFloor = underLoad();
       const c0 = cpuSeconds(p.pid!);
       const w0 = performance.now();
       // Its CPU is read while it runs (after its exit /proc has nothing left).
@@ -236,6 +253,7 @@ export async function runPhase(
         run: {
           label: ph.label,
           floor,
+          loadFloor: await loadFloor,
           generator: null,
           cpuPercent: ((c1 - c0) / secs) * 100,
           peakRssMB: NaN,
@@ -262,6 +280,7 @@ export async function runPhase(
       await sleep(WARMUP * 1000);
       let running = true;
       const late = ours ? scrapeLateness(() => running) : Promise.resolve(NaN);
+      const loadFloor = underLoad();
       const c0 = cpuNow();
       const w0 = performance.now();
       const generator = await gen.done;
@@ -281,6 +300,7 @@ export async function runPhase(
         run: {
           label: ph.label,
           floor,
+          loadFloor: await loadFloor,
           generator,
           cpuPercent: cpu,
           peakRssMB: rss,

@@ -9,8 +9,8 @@
 // with Access-Control-Allow-Origin: * so that web players (hls.js) on other origins can read
 // them. After a reload, sync() follows the config: new HLS channels start, dropped ones stop,
 // a rebuilt channel's segmenter goes on from the new channel (its output continues). A
-// ladder (ladder.ts) adds one transcode for all its rungs, fed from the same tap; `encrypt` gives the
-// channel a random AES-128 key at start (segmenter.ts encrypts; the routes serve the key).
+// ladder (ladder.ts) adds one transcode for all its rungs, fed from the same tap; `encrypt`
+// gives the channel a random AES-128 key at start (segmenter.ts encrypts; the routes serve it).
 
 import type { ChannelHandle } from '../channel/handle.js';
 import type { ChannelSpec } from '../config/types.js';

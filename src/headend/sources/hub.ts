@@ -2,17 +2,18 @@
 // with that key (one transponder or MPTS, many services):
 //
 //   const hub = new SourceHub({ log: (e) => logger.log(e) });
-//   const off = hub.subscribe(spec, { data, restarted, failed });   // first subscriber opens
-//   off();                                             // last one closes (after lingerMs)
-//   await hub.close();                                               // no child left behind
+//   const off = hub.subscribe(spec, { data, restarted, failed }); // the first one opens
+//   off();                                  // the last one closes (after lingerMs)
+//   await hub.close();                      // no child left behind
 //
 // udp:// and rtp:// are read natively (UdpReceiver); everything else is an ffmpeg child.
 //
 // A source whose last subscriber leaves runs on for `lingerMs` (tuners excepted: another
 // transponder may need the adapter at once): a channel rebuilt by a reload, or moved to another
 // channel worker, subscribes again within milliseconds and goes on with the same run. Closing
-// at once restarted its ffmpeg child, and the receivers saw a PTS gap of 0.7 s and more
-// (TR 101 290 2.5) across every rebuild.
+// at once started its ffmpeg child again: 0.5-1 s without input for a test pattern, seconds for
+// a network source that must connect and probe. A subscriber with another spec for the key (a
+// reload changed the source) does not reuse a lingering run: it is closed and opened anew.
 
 import { isHeadendError } from '../errors.js';
 import { parseInputAddress } from '../inputs/url.js';
@@ -72,6 +73,10 @@ export class SourceHub {
   subscribe(spec: SourceSpec, sub: SourceSubscriber, opts?: { stallMs?: number }): () => void {
     if (this.closed) throw new Error('SourceHub is closed');
     let src = this.sources.get(spec.key);
+    if (src !== undefined && this.unlinger(src) && this.specs.get(spec.key) !== identity(spec)) {
+      this.retire(spec.key, src);
+      src = undefined;
+    }
     if (src === undefined) {
       src = this.create(spec);
       this.sources.set(spec.key, src);
@@ -85,11 +90,6 @@ export class SourceHub {
       });
     }
     const s = src;
-    const linger = this.lingering.get(s);
-    if (linger !== undefined) {
-      clearTimeout(linger);
-      this.lingering.delete(s);
-    }
     const rec = s.add(sub, opts?.stallMs, spec.service);
     if (s.state === 'idle') s.open();
     let done = false;
@@ -106,9 +106,18 @@ export class SourceHub {
     };
   }
 
+  /** Ends a source's linger (its timer); whether it was lingering. */
+  private unlinger(s: SupervisedSource): boolean {
+    const timer = this.lingering.get(s);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    this.lingering.delete(s);
+    return true;
+  }
+
   /** Closes a source nobody subscribes to (any more). */
   private retire(key: string, s: SupervisedSource): void {
-    this.lingering.delete(s);
+    this.unlinger(s);
     if (s.subscribers > 0) return;
     if (this.sources.get(key) === s) {
       this.sources.delete(key);

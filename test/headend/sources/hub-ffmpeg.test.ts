@@ -86,6 +86,23 @@ t.test('one child per key; the last unsubscribe kills it after lingerMs', async 
   t.ok(await waitFor(() => processesWith(name).length === 0, 2000), 'child gone');
 });
 
+t.test('a lingering source is not reused by a subscriber with another spec', async (t) => {
+  const { h } = hub(t, { lingerMs: 5000 });
+  const before = marker();
+  const after = marker();
+  const a = new Recorder();
+  const offA = h.subscribe(pattern('changed', before), a);
+  t.ok(await waitFor(() => a.bytes > 0, 3000), 'the old spec runs');
+  offA();
+  t.equal(h.state('changed')?.state, 'running', 'and lingers');
+  // A reload changed the source: the same key, another spec.
+  const b = new Recorder();
+  h.subscribe(pattern('changed', after), b);
+  await waitFor(() => b.serviceName !== '', 5000);
+  t.equal(b.serviceName, after, 'the new spec runs');
+  t.ok(await waitFor(() => processesWith(before).length === 0, 2000), 'the old child is gone');
+});
+
 t.test('SIGKILL of the child: failed(exit), restarted(), data again', async (t) => {
   const { h, log } = hub(t);
   const name = marker();

@@ -23,8 +23,8 @@ const BATCH_BYTES = 64 * 1316;
  * How long datagrams gather before they go to the clients. Players buffer seconds; what costs is
  * a write per client per batch. Flushed at the end of each event-loop turn (a channel worker's
  * 5 ms batch), 200 clients of one 5 Mbit/s channel were ~40,000 writes a second on the main
- * thread, beside the pacing threads on the same cores (bench/http-clients, 200 HTTP-TS + 200 HLS
- * clients: the daemon 25.6 % of a core with a flush per turn, 23.4 % with FLUSH_MS).
+ * thread, beside the pacing threads on the same cores; with FLUSH_MS, ~5,000. (bench/http-clients
+ * could not tell the two apart on CPU: 22.5-26.9 % of a core either way, run to run.)
  */
 export const FLUSH_MS = 40;
 

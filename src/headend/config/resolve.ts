@@ -93,6 +93,7 @@ export function resolveChannel(
   }
   checkServiceTwice(raw, at(), sink);
   checkTosTwice(raw, at(), sink);
+  checkRadioLadder(raw, def, at(), sink);
   if (raw.number === undefined || raw.name === undefined || raw.output === undefined) return;
 
   const name = raw.name;
@@ -459,4 +460,34 @@ export function resolveAlert(raw: RawHeadend['alert'], ctx: ChannelContext): Ale
   if (token !== undefined) spec.token = token;
   if (raw.serial !== undefined) spec.serial = serialSpec(raw.serial);
   return spec;
+}
+
+/**
+ * EN 300 468 Table 87's sound services (digital radio 0x02, FM radio 0x07, advanced codec radio
+ * 0x0A) have no video: an HLS ladder transcodes video (hls/ladder.ts), and its ffmpeg would fail
+ * and be started again every 2 s for as long as the channel runs.
+ */
+const RADIO_SERVICE_TYPES = new Set([0x02, 0x07, 0x0a]);
+
+function checkRadioLadder(
+  raw: RawChannel,
+  def: RawChannel,
+  path: PathSegment[],
+  sink: ErrorSink,
+): void {
+  const type = raw.service_type ?? def.service_type;
+  const hls = raw.hls ?? def.hls;
+  if (type === undefined || !RADIO_SERVICE_TYPES.has(type)) return;
+  if (hls === undefined || hls === false || !hls.ladder?.length) return;
+  const where =
+    raw.hls !== undefined
+      ? [...path, 'hls', 'ladder']
+      : raw.service_type !== undefined
+        ? [...path, 'service_type']
+        : ['headend', 'defaults', 'hls', 'ladder'];
+  sink.add(
+    where,
+    `a radio service (service_type ${type}) has no video for an HLS ladder to transcode: leave ladder out`,
+    true,
+  );
 }

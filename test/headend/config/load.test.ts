@@ -997,6 +997,19 @@ t.test('the SI network: network, network_id, timezone, country, service_type', a
   t.match(errs[3].message, /expected tv, hd, uhd, radio or a number 1-255, got 'movie'/);
 });
 
+t.test('a radio service with an HLS ladder: refused at the ladder key', async (t) => {
+  const text =
+    'channels:\n' +
+    channel(1, '    service_type: radio\n    hls:\n      ladder: [360p]\n') +
+    channel(2, '    service_type: radio\n    hls: true\n');
+  const errs = errors(text);
+  t.same(errs.map(where), [at(text, 'ladder: [360p]')], 'one error, at channel 1');
+  t.match(
+    errs[0].message,
+    /channels\[0\]\.hls\.ladder: a radio service \(service_type 2\) has no video/,
+  );
+});
+
 t.test('timetables: schedule rules and the group', async (t) => {
   const c = ok(
     'channels:\n' +

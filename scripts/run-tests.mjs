@@ -54,19 +54,23 @@ function runOne(file) {
       clearTimeout(kill);
       const text = Buffer.concat(chunks).toString('utf8');
       const ms = performance.now() - t0;
-      const m = /^# \{ total: .*\}$/m.exec(text.replace(/\x1b\[[0-9;]*m/g, ''));
+      // The root test's summary: the last such line (tap prints it at the end).
+      const summary = text
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .match(/^# \{ total: .*\}$/gm)
+        ?.at(-1);
       const counts = { total: 0, pass: 0, fail: 0, skip: 0, todo: 0 };
-      if (m) {
+      if (summary) {
         for (const k of Object.keys(counts)) {
-          const f = new RegExp(`\\b${k}: (\\d+)`).exec(m[0]);
+          const f = new RegExp(`\\b${k}: (\\d+)`).exec(summary);
           if (f) counts[k] = Number(f[1]);
         }
       }
       let note = '';
-      if (!m || ((code !== 0 || signal) && counts.fail === 0)) {
+      if (!summary || ((code !== 0 || signal) && counts.fail === 0)) {
         counts.fail += 1;
         counts.total += 1;
-        note = ` (ended by ${signal ?? `exit status ${code}`}${m ? ' with no failed assertion' : ', no tap summary'})`;
+        note = ` (ended by ${signal ?? `exit status ${code}`}${summary ? ' with no failed assertion' : ', no tap summary'})`;
       }
       resolve({ file, ms, code, signal, counts, text, note });
     });

@@ -294,7 +294,8 @@ export class Channel {
     this.programme.stop();
     if (this.timer) this.timer();
     this.timer = null;
-    for (const l of this.links) l.close();
+    // A stopping channel is most often rebuilt or moved at once: its sources linger (SourceHub).
+    for (const l of this.links) l.close(true);
     const kept = await this.output.close(
       opts.keepOutput === true,
       this.config.output.packetsPerDatagram,

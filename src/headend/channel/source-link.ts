@@ -11,7 +11,13 @@
 import { Framer } from '../../mpegts/framer.js';
 import { Demuxer } from '../../mpegts/demux.js';
 import { hasPayload } from '../../mpegts/packet.js';
-import type { ChannelSourceSpec, ChannelTuner, SourceProvider, SourceSubscriber } from './types.js';
+import type {
+  ChannelSourceSpec,
+  ChannelTuner,
+  SourceProvider,
+  SourceSubscriber,
+  Unsubscribe,
+} from './types.js';
 
 export interface LinkEvents {
   data(link: SourceLink, chunk: Uint8Array): void;
@@ -35,7 +41,7 @@ export class SourceLink implements SourceSubscriber {
   bytes = 0;
   private demux: Demuxer;
   private readonly framer: Framer;
-  private unsubscribe: (() => void) | null = null;
+  private unsubscribe: Unsubscribe | null = null;
   /** Restarts counted over earlier subscriptions (closed since). */
   private restartsBefore = 0;
   /** The hub's restart count of the source when this subscription began. */
@@ -89,9 +95,10 @@ export class SourceLink implements SourceSubscriber {
     this.restartsAtOpen = this.hubRestarts();
   }
 
-  close(): void {
+  /** `linger`: the channel is stopping, not failing over (Unsubscribe). */
+  close(linger = false): void {
     this.restartsBefore = this.restarts;
-    this.unsubscribe?.();
+    this.unsubscribe?.({ linger });
     this.unsubscribe = null;
     this.healthySinceNs = -1;
     this.awaitingProgramSinceNs = -1;

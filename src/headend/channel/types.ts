@@ -68,12 +68,19 @@ export interface SourceSubscriber {
   failed(reason: string, message?: string): void;
 }
 
+/**
+ * Ends a subscription. `linger`: the channel is stopping (a reload rebuilds it, or it moves to
+ * another worker) and will likely subscribe again at once: the source runs on for a while
+ * (SourceHub's lingerMs) instead of closing. A failover's closes do not linger.
+ */
+export type Unsubscribe = (o?: { linger?: boolean }) => void;
+
 export interface SourceProvider {
   subscribe(
     spec: ChannelSourceSpec,
     sub: SourceSubscriber,
     opts?: { stallMs?: number },
-  ): () => void;
+  ): Unsubscribe;
   state(
     key: string,
   ):

@@ -8,7 +8,12 @@ import { sourceKind } from '../sources/ffmpeg-args.js';
 import { SourceHub } from '../sources/hub.js';
 import type { SourceSpec, SourceStatus } from '../sources/types.js';
 import type { Logger } from '../log.js';
-import type { ChannelSourceSpec, SourceProvider, SourceSubscriber } from '../channel/types.js';
+import type {
+  ChannelSourceSpec,
+  SourceProvider,
+  SourceSubscriber,
+  Unsubscribe,
+} from '../channel/types.js';
 import type { FromLane } from './protocol.js';
 
 /** Whether the lane opens this source itself (a network input without a tuner). */
@@ -39,14 +44,14 @@ export class LaneSources implements SourceProvider {
     spec: ChannelSourceSpec,
     sub: SourceSubscriber,
     opts?: { stallMs?: number },
-  ): () => void {
+  ): Unsubscribe {
     if (laneOpens(spec)) return this.local.subscribe(spec as SourceSpec, sub, opts);
     const id = this.nextSub++;
     this.subs.set(id, sub);
     this.post({ t: 'src-sub', sub: id, spec, stallMs: opts?.stallMs });
-    return () => {
+    return (o) => {
       if (!this.subs.delete(id)) return;
-      this.post({ t: 'src-unsub', sub: id });
+      this.post({ t: 'src-unsub', sub: id, linger: o?.linger === true });
     };
   }
 

@@ -7,7 +7,7 @@
 
 import type { Worker } from 'node:worker_threads';
 import type { ChannelAlert } from '../channel/programme.js';
-import type { ChannelConfig, SourceProvider } from '../channel/types.js';
+import type { ChannelConfig, SourceProvider, Unsubscribe } from '../channel/types.js';
 import type { Logger } from '../log.js';
 import type { PacerStats } from '../../scheduler/protocol.js';
 import { startWorker } from '../../scheduler/pacer.js';
@@ -42,7 +42,7 @@ export class Lane implements LaneLink {
   private readonly holding = new Map<number, ToLane[]>();
   private nextReq = 1;
   /** Subscriptions the main thread serves: sub → [source key, unsubscribe]. */
-  private readonly subs = new Map<number, [string, () => void]>();
+  private readonly subs = new Map<number, [string, Unsubscribe]>();
   private readonly stateTimer: NodeJS.Timeout;
   private lost: string | null = null;
   private closing = false;
@@ -194,7 +194,7 @@ export class Lane implements LaneLink {
       case 'src-sub':
         return this.subscribe(m.sub, m.spec, m.stallMs);
       case 'src-unsub': {
-        this.subs.get(m.sub)?.[1]();
+        this.subs.get(m.sub)?.[1]({ linger: m.linger });
         this.subs.delete(m.sub);
         return;
       }
@@ -250,9 +250,9 @@ export class Lane implements LaneLink {
     );
     this.subs.set(sub, [
       spec.key,
-      () => {
+      (o) => {
         if (timer) clearTimeout(timer);
-        off();
+        off(o);
       },
     ]);
   }

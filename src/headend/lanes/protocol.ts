@@ -113,5 +113,5 @@ export type FromLane =
       dueNs: Float64Array;
     }
   | { t: 'src-sub'; sub: number; spec: ChannelSourceSpec; stallMs?: number }
-  | { t: 'src-unsub'; sub: number }
+  | { t: 'src-unsub'; sub: number; linger: boolean }
   | { t: 'pacer-stats'; stats: PacerStats };

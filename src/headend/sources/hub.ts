@@ -8,9 +8,11 @@
 //
 // udp:// and rtp:// are read natively (UdpReceiver); everything else is an ffmpeg child.
 //
-// A source whose last subscriber leaves runs on for `lingerMs` (tuners excepted: another
-// transponder may need the adapter at once): a channel rebuilt by a reload, or moved to another
-// channel worker, subscribes again within milliseconds and goes on with the same run. Closing
+// A source whose last subscriber leaves with `off({ linger: true })` (a stopping channel:
+// channel.ts stop) runs on for `lingerMs` (tuners excepted: another transponder may need the
+// adapter at once): a channel rebuilt by a reload, or moved to another channel worker,
+// subscribes again within milliseconds and goes on with the same run. A failover's close does
+// not linger (a backup no longer in use stops at once, as before). Closing
 // at once started its ffmpeg child again: 0.5-1 s without input for a test pattern, seconds for
 // a network source that must connect and probe. A subscriber with another spec for the key (a
 // reload changed the source) does not reuse a lingering run: it is closed and opened anew.
@@ -70,7 +72,11 @@ export class SourceHub {
    * Subscribes to the source `spec.key`, opening it on the first subscriber. Returns the
    * unsubscribe function; the last unsubscribe stops the source (its ffmpeg child is killed).
    */
-  subscribe(spec: SourceSpec, sub: SourceSubscriber, opts?: { stallMs?: number }): () => void {
+  subscribe(
+    spec: SourceSpec,
+    sub: SourceSubscriber,
+    opts?: { stallMs?: number },
+  ): (o?: { linger?: boolean }) => void {
     if (this.closed) throw new Error('SourceHub is closed');
     let src = this.sources.get(spec.key);
     if (src !== undefined && this.unlinger(src) && this.specs.get(spec.key) !== identity(spec)) {
@@ -93,11 +99,11 @@ export class SourceHub {
     const rec = s.add(sub, opts?.stallMs, spec.service);
     if (s.state === 'idle') s.open();
     let done = false;
-    return () => {
+    return (o) => {
       if (done) return;
       done = true;
       if (s.remove(rec) > 0) return;
-      const ms = spec.tuner === undefined ? (this.opts.lingerMs ?? LINGER_MS) : 0;
+      const ms = o?.linger && spec.tuner === undefined ? (this.opts.lingerMs ?? LINGER_MS) : 0;
       if (ms > 0 && !this.closed) {
         const timer = setTimeout(() => this.retire(spec.key, s), ms);
         timer.unref();

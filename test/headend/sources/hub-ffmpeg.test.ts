@@ -70,7 +70,7 @@ t.test('one child per key; the last unsubscribe kills it after lingerMs', async 
   await waitFor(() => b.bytes > bBefore + 10_000, 2000);
   t.equal(h.state('shared')?.state, 'running', 'still running for the other subscriber');
   t.same(processesWith(name), pids);
-  offB();
+  offB({ linger: true }); // a stopping channel's (channel.ts stop)
   t.equal(h.state('shared')?.state, 'running', 'no subscriber: it lingers');
   // A channel rebuilt by a reload (or moved to another worker) subscribes again at once.
   const c = new Recorder();
@@ -80,10 +80,14 @@ t.test('one child per key; the last unsubscribe kills it after lingerMs', async 
   t.equal(h.state('shared')?.restarts, 0);
   await new Promise((r) => setTimeout(r, 600));
   t.same(processesWith(name), pids, 'its linger timer ended with the new subscriber');
-  offC();
+  offC({ linger: true });
   t.equal(h.state('shared')?.state, 'running', 'lingers again');
   t.ok(await waitFor(() => h.state('shared') === undefined, 1000), 'closed after lingerMs');
   t.ok(await waitFor(() => processesWith(name).length === 0, 2000), 'child gone');
+  // A failover's close (a backup no longer in use) does not linger.
+  const offD = h.subscribe(pattern('shared', name), new Recorder());
+  offD();
+  t.equal(h.state('shared'), undefined, 'without linger: closed at once');
 });
 
 t.test('a lingering source is not reused by a subscriber with another spec', async (t) => {
@@ -93,7 +97,7 @@ t.test('a lingering source is not reused by a subscriber with another spec', asy
   const a = new Recorder();
   const offA = h.subscribe(pattern('changed', before), a);
   t.ok(await waitFor(() => a.bytes > 0, 3000), 'the old spec runs');
-  offA();
+  offA({ linger: true });
   t.equal(h.state('changed')?.state, 'running', 'and lingers');
   // A reload changed the source: the same key, another spec.
   const b = new Recorder();

@@ -79,7 +79,7 @@ t.test('a tuner does not linger after its last subscriber: another tune may need
   const rec = new Recorder();
   const off = h.subscribe(source(spec), rec);
   await waitFor(() => rec.program !== null, 10_000);
-  off();
+  off({ linger: true });
   t.equal(h.state('tuner:roof'), undefined, 'closed at once (other sources linger)');
 });
 

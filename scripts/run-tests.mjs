@@ -33,7 +33,6 @@ if (files.length === 0) {
 
 const totals = { total: 0, pass: 0, fail: 0, skip: 0, todo: 0 };
 const started = performance.now();
-let printed = 0;
 const results = new Array(files.length);
 let nextToPrint = 0;
 
@@ -72,7 +71,7 @@ function runOne(file) {
         counts.total += 1;
         note = ` (ended by ${signal ?? `exit status ${code}`}${summary ? ' with no failed assertion' : ', no tap summary'})`;
       }
-      resolve({ file, ms, code, signal, counts, text, note });
+      resolve({ file, ms, counts, text, note });
     });
   });
 }
@@ -81,14 +80,13 @@ function flush() {
   while (nextToPrint < files.length && results[nextToPrint]) {
     const r = results[nextToPrint++];
     const ok = r.counts.fail === 0;
-    printed++;
     const body = r.text
       .replace(/\n$/, '')
       .split('\n')
       .map((l) => `    ${l}`)
       .join('\n');
     process.stdout.write(
-      `${ok ? 'ok' : 'not ok'} ${printed} - ${r.file} # time=${r.ms.toFixed(3)}ms${r.note}\n${body}\n`,
+      `${ok ? 'ok' : 'not ok'} ${nextToPrint} - ${r.file} # time=${r.ms.toFixed(3)}ms${r.note}\n${body}\n`,
     );
     for (const k of Object.keys(totals)) totals[k] += r.counts[k];
   }

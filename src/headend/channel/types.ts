@@ -8,6 +8,7 @@ import type {
   OutputSpec,
 } from '../../scheduler/output-contract.js';
 
+import type { Unsubscribe } from '../sources/types.js';
 import type { TunerStatus } from '../tuners/types.js';
 import type { TimetableRule } from '../../scheduler/timetable.js';
 import type { ProgrammeStatus } from './programme.js';
@@ -68,12 +69,8 @@ export interface SourceSubscriber {
   failed(reason: string, message?: string): void;
 }
 
-/**
- * Ends a subscription. `linger`: the channel is stopping (a reload rebuilds it, or it moves to
- * another worker) and will likely subscribe again at once: the source runs on for a while
- * (SourceHub's lingerMs) instead of closing. A failover's closes do not linger.
- */
-export type Unsubscribe = (o?: { linger?: boolean }) => void;
+/** Ends a subscription (SourceHub's, sources/types.ts): `{ linger }` when the channel stops. */
+export type { Unsubscribe };
 
 export interface SourceProvider {
   subscribe(

@@ -27,7 +27,13 @@ import { startHdhomerun, type HdhomerunOptions } from '../tuners/hdhomerun/run.j
 import type { StartRun } from './run.js';
 import { RateLimiter } from './stderr-log.js';
 import { SupervisedSource } from './supervisor.js';
-import type { SourceEvent, SourceSpec, SourceStatus, SourceSubscriber } from './types.js';
+import type {
+  SourceEvent,
+  SourceSpec,
+  SourceStatus,
+  SourceSubscriber,
+  Unsubscribe,
+} from './types.js';
 import { startUdp } from './udp-source.js';
 import { startDvb } from '../tuners/dvb/run.js';
 import { startSatip } from '../tuners/satip/run.js';
@@ -72,11 +78,7 @@ export class SourceHub {
    * Subscribes to the source `spec.key`, opening it on the first subscriber. Returns the
    * unsubscribe function; the last unsubscribe stops the source (its ffmpeg child is killed).
    */
-  subscribe(
-    spec: SourceSpec,
-    sub: SourceSubscriber,
-    opts?: { stallMs?: number },
-  ): (o?: { linger?: boolean }) => void {
+  subscribe(spec: SourceSpec, sub: SourceSubscriber, opts?: { stallMs?: number }): Unsubscribe {
     if (this.closed) throw new Error('SourceHub is closed');
     let src = this.sources.get(spec.key);
     if (src !== undefined && this.unlinger(src) && this.specs.get(spec.key) !== identity(spec)) {

@@ -92,3 +92,10 @@ export interface SourceStatus {
 
 /** Why a run failed, as passed to SourceSubscriber.failed. */
 export type FailureReason = 'exit' | 'stall' | 'garbage' | 'spawn' | 'open' | 'tuner';
+
+/**
+ * Ends a subscription. `linger`: the channel is stopping (a reload rebuilds it, or it moves to
+ * another worker) and will likely subscribe again at once: the source runs on for a while
+ * (SourceHub's lingerMs) instead of closing. A failover's closes do not linger.
+ */
+export type Unsubscribe = (o?: { linger?: boolean }) => void;

@@ -2,8 +2,10 @@
 //
 //   /hls/<slug|number>/index.m3u8          the live media playlist (RFC 8216 §4), max-age=1
 //   /hls/<slug|number>/<seq>.ts            a media segment, immutable, cached for its window
-//   /hls/<slug|number>/master.m3u8         with a ladder: the master playlist (§4.3.4.2), the
-//                                          channel itself first, then each rung
+//   /hls/<slug|number>/master.m3u8         with a ladder: the master playlist (§4.3.4.2), its
+//                                          rungs, highest first (not the channel itself: its
+//                                          segments start at its source's own keyframes, which
+//                                          are not the rungs' pictures)
 //   /hls/<slug|number>/<rung>/index.m3u8   a rung's media playlist, and <rung>/<seq>.ts
 //   /hls/<slug|number>/key                 the AES-128 key of an encrypted channel (no-store)
 //
@@ -13,7 +15,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessGuard } from '../access/guard.js';
 import { requestToken } from '../access/guard.js';
-import type { HlsChannel, HlsService } from '../hls/hls-service.js';
+import type { HlsService } from '../hls/hls-service.js';
+import type { Rung } from '../hls/ladder.js';
 
 export interface HlsRoutesOptions {
   hls: HlsService;
@@ -90,7 +93,7 @@ export function serveHls(
   }
   if (what === 'master.m3u8') {
     if (m[2] || ch.rungs.length === 0) return refuse(req, res, 404, 'this channel has no ladder');
-    return reply(req, res, 200, M3U8, master(ch, suffix), { 'cache-control': 'max-age=5' });
+    return reply(req, res, 200, M3U8, masterPlaylist(ch, suffix), { 'cache-control': 'max-age=5' });
   }
   const rung = m[2] ? ch.rungs.find((r) => r.name === m[2]) : undefined;
   if (m[2] && !rung) return refuse(req, res, 404, `no rung ${m[2]} in this channel's ladder`);
@@ -107,11 +110,21 @@ export function serveHls(
   reply(req, res, 200, 'video/mp2t', s.bytes, { 'cache-control': 'max-age=60, immutable' });
 }
 
-/** The master playlist: the channel as it is (its peak rate over the window), then each rung. */
-function master(ch: HlsChannel, suffix: string): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3'];
-  lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, ch.seg.peakBps)}`, `index.m3u8${suffix}`);
-  for (const r of ch.rungs) {
+/**
+ * The master playlist: the ladder's rungs, highest first. Only the rungs: they are cut at the
+ * same pictures (hls/ladder.ts), so a player may switch between them at any segment (RFC 8216
+ * §6.2.4; Apple's HLS authoring spec: IDR frames aligned across variants). The channel's own
+ * segments start at its source's keyframes, not at those pictures: listed with them, a switch
+ * to or from it would jump. Its own playlist stays at index.m3u8.
+ */
+export function masterPlaylist(
+  ch: { rungs: readonly Pick<Rung, 'name' | 'height' | 'bandwidth'>[] },
+  suffix: string,
+): string {
+  // Every segment of a rung starts with an IDR frame (§4.3.5.1).
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const rungs = [...ch.rungs].sort((a, b) => b.bandwidth - a.bandwidth);
+  for (const r of rungs) {
     const width = Math.round((r.height * 16) / 9 / 2) * 2;
     lines.push(
       `#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},RESOLUTION=${width}x${r.height}`,

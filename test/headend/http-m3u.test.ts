@@ -140,3 +140,18 @@ t.test('channel JSON: fields, number order, uptime, lookup by slug or number', a
   t.equal(findChannel(channels, '999'), undefined);
   t.equal(findChannel(channels, 'nope'), undefined);
 });
+
+t.test('radio="true" on every radio service_type of EN 300 468 Table 87, not on TV', async (t) => {
+  const typed = [0x01, 0x02, 0x07, 0x0a, 0x19].map((serviceType, i) => ({
+    ...ch(300 + i, `S${serviceType}`, `s${serviceType}`, 'Acme'),
+    serviceType,
+  }));
+  const extinf = playlistM3u(typed, null)
+    .split('\n')
+    .filter((l) => l.startsWith('#EXTINF'));
+  t.same(
+    extinf.map((l) => l.includes(' radio="true"')),
+    [false, true, true, true, false],
+    'digital radio 0x02, FM radio 0x07 and advanced codec radio 0x0A are radio',
+  );
+});

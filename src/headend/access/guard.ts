@@ -1,6 +1,7 @@
 // The access policy (policy.ts) as every surface applies it: each denial is counted (by
-// surface and reason: headend_http_denied_total) and logged at most once per client and surface
-// a minute (`access-denied`, the client by address or token name, never the token); an address
+// surface and reason: headend_http_denied_total) and logged at most once per client a minute
+// (`access-denied`, the client by address or token name, never the token; `unlogged`: the
+// client's denials since its last line, on any surface, which the line stands for); an address
 // that failed with a token (a bad one) more than MAX_FAILURES times within a minute is refused
 // outright (429) until the minute has passed, so tokens cannot be guessed at speed.
 
@@ -21,7 +22,8 @@ export type GuardDecision =
 export class AccessGuard {
   /** Denials by `surface reason` (the metric). */
   readonly denied = new Map<string, number>();
-  private readonly logged = new Map<string, number>();
+  /** Per client: when its last denial was logged, and its denials since, not logged. */
+  private readonly logged = new Map<string, { at: number; unlogged: number }>();
   private readonly failures = new Map<string, number[]>();
 
   constructor(
@@ -66,7 +68,7 @@ export class AccessGuard {
     return this.policy().visible(client, all) ?? [];
   }
 
-  /** Counts and (once a minute per client and surface) logs a denial. */
+  /** Counts and (once a minute per client) logs a denial. */
   private denial(
     d: Extract<GuardDecision, { ok: false }>,
     surface: Surface,
@@ -75,22 +77,25 @@ export class AccessGuard {
   ) {
     const key = `${surface} ${d.reason}`;
     this.denied.set(key, (this.denied.get(key) ?? 0) + 1);
-    const logKey = `${d.who} ${surface}`;
-    const last = this.logged.get(logKey);
-    if (last !== undefined && t - last < WINDOW_MS) return;
-    this.logged.set(logKey, t);
+    const last = this.logged.get(d.who);
+    if (last !== undefined && t - last.at < WINDOW_MS) {
+      last.unlogged++;
+      return;
+    }
+    this.logged.set(d.who, { at: t, unlogged: 0 });
     this.log.log('warn', 'access-denied', {
       surface,
       client: d.who,
       reason: d.reason,
       status: d.status,
       ...(typeof need === 'object' && need.channel >= 0 ? { channel: need.channel } : {}),
+      ...(last && last.unlogged > 0 ? { unlogged: last.unlogged } : {}),
     });
   }
 
   private sweep(t: number): void {
     if (this.logged.size + this.failures.size < SWEEP_AT) return;
-    for (const [k, v] of this.logged) if (t - v >= WINDOW_MS) this.logged.delete(k);
+    for (const [k, v] of this.logged) if (t - v.at >= WINDOW_MS) this.logged.delete(k);
     for (const [k, v] of this.failures)
       if (v.every((x) => t - x >= WINDOW_MS)) this.failures.delete(k);
   }

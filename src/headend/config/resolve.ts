@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isRadioServiceType } from '../../mpegts/psi/sdt.js';
 import { isHeadendError } from '../errors.js';
 import { parseInputAddress } from '../inputs/url.js';
 import { DEFAULTS } from './defaults.js';
@@ -463,12 +464,10 @@ export function resolveAlert(raw: RawHeadend['alert'], ctx: ChannelContext): Ale
 }
 
 /**
- * EN 300 468 Table 87's sound services (digital radio 0x02, FM radio 0x07, advanced codec radio
- * 0x0A) have no video: an HLS ladder transcodes video (hls/ladder.ts), and its ffmpeg would fail
- * and be started again every 2 s for as long as the channel runs.
+ * A radio service (EN 300 468 Table 87's sound services, isRadioServiceType) has no video: an
+ * HLS ladder transcodes video (hls/ladder.ts), and its ffmpeg would fail and be started again
+ * every 2 s for as long as the channel runs.
  */
-const RADIO_SERVICE_TYPES = new Set([0x02, 0x07, 0x0a]);
-
 function checkRadioLadder(
   raw: RawChannel,
   def: RawChannel,
@@ -477,7 +476,7 @@ function checkRadioLadder(
 ): void {
   const type = raw.service_type ?? def.service_type;
   const hls = raw.hls ?? def.hls;
-  if (type === undefined || !RADIO_SERVICE_TYPES.has(type)) return;
+  if (!isRadioServiceType(type)) return;
   if (hls === undefined || hls === false || !hls.ladder?.length) return;
   const where =
     raw.hls !== undefined

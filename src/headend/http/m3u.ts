@@ -13,9 +13,10 @@
 //   udp://@239.255.50.1:5000
 //
 // group-title is the channel's `group:` (else its provider); radio="true" marks radio services
-// (service_type 0x02, EN 300 468 §6.2.33).
+// (service_type 0x02, 0x07 or 0x0A, EN 300 468 §6.2.33 Table 87).
 
 import type { ChannelSpec } from '../config/types.js';
+import { isRadioServiceType } from '../../mpegts/psi/sdt.js';
 
 export type PlaylistChannel = Pick<
   ChannelSpec,
@@ -84,7 +85,7 @@ export function playlistM3u(
   const lines = [epgUrl === undefined ? '#EXTM3U' : `#EXTM3U x-tvg-url="${attr(epgUrl)}"`];
   for (const ch of sorted) {
     const logo = ch.logo === undefined ? '' : ` tvg-logo="${attr(ch.logo)}"`;
-    const radio = ch.serviceType === 0x02 ? ' radio="true"' : '';
+    const radio = isRadioServiceType(ch.serviceType) ? ' radio="true"' : '';
     lines.push(
       `#EXTINF:-1 tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}" tvg-id="${attr(ch.slug)}"` +
         `${logo} group-title="${attr(ch.group ?? ch.provider)}"${radio},${title(ch.name)}`,

@@ -42,6 +42,14 @@ export const SERVICE_TYPE_AVC_SD = 0x16;
 export const SERVICE_TYPE_AVC_HD = 0x19;
 export const SERVICE_TYPE_HEVC = 0x1f;
 
+/** Table 87's sound services: digital radio (0x02), FM radio (0x07), advanced codec radio (0x0A). */
+const RADIO_SERVICE_TYPES: ReadonlySet<number> = new Set([SERVICE_TYPE_RADIO, 0x07, 0x0a]);
+
+/** Whether a service_type is a radio (sound-only) service (Table 87). */
+export function isRadioServiceType(type: number | undefined): boolean {
+  return type !== undefined && RADIO_SERVICE_TYPES.has(type);
+}
+
 export interface SdtService {
   serviceId: number;
   eitSchedule: boolean;

@@ -163,6 +163,9 @@ t.test('the guard: counted, logged once a minute, 429 after ten bad tokens', asy
     event: 'access-denied',
     fields: { surface: 'stream', reason: 'no-token', channel: 101 },
   });
+  g.check({ address: '192.0.2.9' }, { channel: 101 }, 'hls');
+  t.equal(g.denied.get('hls no-token'), 1, 'counted on its own surface');
+  t.equal(log.lines.length, 1, 'the same client on another surface: not logged again that minute');
   for (let i = 0; i < 10; i++)
     t.match(
       g.check(
@@ -185,6 +188,14 @@ t.test('the guard: counted, logged once a minute, 429 after ten bad tokens', asy
   t.ok(
     g.check({ address: '192.0.2.9', token: TOKEN_A }, { channel: 101 }, 'stream').ok,
     'a minute later: allowed',
+  );
+  t.equal(log.lines.length, 1, 'one line for the minute');
+  g.check({ address: '192.0.2.9' }, { channel: 101 }, 'playlist');
+  t.equal(log.lines.length, 2, 'a minute later a denial is logged again');
+  t.match(
+    log.lines[1],
+    { fields: { surface: 'playlist', reason: 'no-token', unlogged: 14 } },
+    'with the denials the minute did not log (2 + 1 + 10 + the 429)',
   );
   t.notMatch(JSON.stringify(log.lines), /bad-\d|aaaaaaaa/, 'no token in the log');
   t.equal(requestToken('Bearer abc', new URL('http://x/?token=def')), 'abc');

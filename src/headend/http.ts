@@ -175,7 +175,10 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         }
         urls = { kind: 'rtsp', host: isWildcard(r.host) ? bare : r.host, port: r.port, token };
       } else {
-        return text(400, `unknown format "${format}": multicast (udp, rtp), rtsp, http or hls\n`);
+        return text(
+          400,
+          `unknown format "${format}": multicast (every channel's own), udp or rtp (the channels sent so), rtsp, http or hls\n`,
+        );
       }
       const channels = o.channels().map((c) => c.spec);
       const host = here.includes(':') && !here.startsWith('[') ? `[${here}]` : here;
@@ -184,7 +187,11 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         type: 'audio/x-mpegurl; charset=utf-8',
         body: playlistM3u(
           channels.filter(
-            (c) => seen.includes(c.number) && (format !== 'hls' || c.hls !== undefined),
+            (c) =>
+              seen.includes(c.number) &&
+              (format !== 'hls' || c.hls !== undefined) &&
+              // udp / rtp: the channels a client of that one protocol can join.
+              ((format !== 'udp' && format !== 'rtp') || c.output.protocol === format),
           ),
           urls,
           `http://${host}:${req.socket.localPort}/epg.xml`,

@@ -250,3 +250,36 @@ t.test('listening on a taken port fails with E_NET', async (t) => {
     { code: 'E_NET', message: /address already in use/ },
   );
 });
+
+t.test(
+  'GET /playlist.m3u?format=…: each kind of URL; udp and rtp list the channels sent so',
+  async (t) => {
+    const urls = async (q: string): Promise<string[]> =>
+      (await (await fetch(`${base}/playlist.m3u?${q}`)).text())
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'));
+    const out = channels[0]!.spec.output;
+    const was = out.protocol;
+    out.protocol = 'rtp'; // 102 Sport sends RTP, 101 News plain UDP
+    try {
+      t.same(await urls('format=multicast'), ['udp://@239.1.1.1:5000', 'rtp://@239.1.1.2:5000']);
+      t.same(await urls('format=udp'), ['udp://@239.1.1.1:5000'], 'udp: the UDP channel only');
+      t.same(await urls('format=rtp'), ['rtp://@239.1.1.2:5000'], 'rtp: the RTP channel only');
+    } finally {
+      out.protocol = was;
+    }
+    const port = new URL(base).port;
+    t.same(await urls('format=rtsp'), [
+      'rtsp://127.0.0.1:8554/news',
+      'rtsp://127.0.0.1:8554/sport',
+    ]);
+    t.same(await urls('format=http'), [
+      `http://127.0.0.1:${port}/stream/news`,
+      `http://127.0.0.1:${port}/stream/sport`,
+    ]);
+    t.same(await urls('format=hls'), [], 'hls: only channels with hls (none here)');
+    const bad = await fetch(`${base}/playlist.m3u?format=dash`);
+    t.equal(bad.status, 400);
+    t.match(await bad.text(), /unknown format "dash"/);
+  },
+);

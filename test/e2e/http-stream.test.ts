@@ -1,7 +1,10 @@
 // HTTP MPEG-TS and the access rules on the real daemon (issue 13), as users try them:
 // - ffprobe reads /stream/<n> and udpxy's /udp/<group>:<port> (video and audio); ffmpeg records
-//   /stream/1 for 30 s while a raw recording of the same 30 s has zero TR 101 290 priority-1
-//   errors; VLC plays the HTTP URL (when VLC can run here);
+//   /stream/1, /udp/<group>:<port> of channel 2 and channel 2's HLS playlist for 30 s each, all
+//   at once: each recording has video and audio and zero TR 101 290 priority-1 errors, as has
+//   a raw recording of /stream/1 over the same 30 s (the bytes as sent, where a continuity
+//   error would show: ffmpeg writes its own counters); VLC plays the HTTP URL (when VLC can
+//   run here);
 // - 200 concurrent clients on one channel and 5 that never read (a small receive window, from
 //   python3): the 200 lose nothing (no continuity error, about the same bytes each), the 5 are
 //   dropped and counted;
@@ -44,7 +47,8 @@ function config(tokens: string): string {
     `  - number: ${k}\n    name: H${k}\n    output: udp://${OUT[k - 1]!.group}:${OUT[k - 1]!.port}\n` +
     `    bitrate: 1M\n    logo: http://logos.invalid/h${k}.png\n    group: floor-${k}\n` +
     `    source:\n      test: { pattern: smpte, resolution: 320x180, rate: 25, bitrate: 300k, ` +
-    `text: ${TEXTS[k - 1]} }\n`;
+    `text: ${TEXTS[k - 1]} }\n` +
+    (k === 2 ? '    hls: true\n' : '');
   return (
     `headend:\n  interface: 127.0.0.1\n  ttl: 1\n` +
     `  rtsp: { listen: 127.0.0.1:${RTSP}, rtp_port: 18764 }\n` +
@@ -134,6 +138,10 @@ function describe(path: string, from: string, token?: string): Promise<number> {
   });
 }
 
+/** The priority-1 checks (TR 101 290 §5.2.1) with errors, as `id count`. */
+const priority1 = (r: ReturnType<Analyzer['report']>): string[] =>
+  r.tr101290.priority1.filter((x) => x.errors > 0).map((x) => `${x.id} ${x.errors}`);
+
 const SLOW = `
 import socket, sys, time
 s = socket.socket()
@@ -170,28 +178,34 @@ t.test('HTTP MPEG-TS and access rules on the real daemon', async (t) => {
     req.on('error', reject);
     req.end();
   });
-  const rec = join(dir, 'rec.ts');
-  const ff = new Promise<number | null>((resolve) =>
-    spawn(
-      FFMPEG,
-      [
-        '-v',
-        'error',
-        '-y',
-        '-i',
-        `http://127.0.0.1:${HTTP}/stream/1`,
-        '-t',
-        '30',
-        '-map',
-        '0',
-        '-c',
-        'copy',
-        rec,
-      ],
-      {
+  /** ffmpeg reads `url` for 30 s into `file`, copying every stream: its exit code. */
+  const record = (url: string, file: string): Promise<number | null> =>
+    new Promise((resolve) =>
+      spawn(FFMPEG, ['-v', 'error', '-y', '-i', url, '-t', '30', '-map', '0', '-c', 'copy', file], {
         stdio: 'ignore',
-      },
-    ).on('exit', (code) => resolve(code)),
+      }).on('exit', (code) => resolve(code)),
+    );
+  const base = `http://127.0.0.1:${HTTP}`;
+  const recordings = [
+    { what: '/stream/1', file: join(dir, 'rec-stream.ts'), url: `${base}/stream/1` },
+    {
+      what: 'the udpxy path',
+      file: join(dir, 'rec-udp.ts'),
+      url: `${base}/udp/${OUT[1]!.group}:${OUT[1]!.port}`,
+    },
+    { what: 'the HLS playlist', file: join(dir, 'rec-hls.ts'), url: `${base}/hls/h2/index.m3u8` },
+  ];
+  const ff = recordings.slice(0, 2).map((r) => record(r.url, r.file));
+  // HLS: once its first segments are there.
+  ff.push(
+    (async () => {
+      for (let i = 0; i < 40; i++) {
+        const r = await fetch(recordings[2]!.url);
+        if (r.status === 200 && ((await r.text()).match(/#EXTINF/g) ?? []).length >= 2) break;
+        await sleep(500);
+      }
+      return record(recordings[2]!.url, recordings[2]!.file);
+    })(),
   );
 
   const kinds1 = await probeKinds(`http://127.0.0.1:${HTTP}/stream/1`);
@@ -283,13 +297,23 @@ t.test('HTTP MPEG-TS and access rules on the real daemon', async (t) => {
   t.notMatch(JSON.stringify(d.events), new RegExp(`${GOOD}|${BAD}`), 'no token in the log');
 
   await raw;
-  t.equal(await ff, 0, 'ffmpeg recorded 30 s of /stream/1');
-  t.ok(readFileSync(rec).length > 100_000, 'the recording has bytes');
   const a = new Analyzer();
   for (const [c, ns] of rawArrivals) a.push(c, ns);
   a.end();
   const rep = a.report();
-  const p1 = rep.tr101290.priority1.filter((x) => x.errors > 0).map((x) => `${x.id} ${x.errors}`);
-  t.same(p1, [], `the raw 30 s: zero priority-1 errors (${failing(rep)})`);
+  t.same(priority1(rep), [], `the raw 30 s: zero priority-1 errors (${failing(rep)})`);
+  const codes = await Promise.all(ff);
+  for (const [i, r] of recordings.entries()) {
+    t.equal(codes[i], 0, `ffmpeg recorded 30 s of ${r.what}`);
+    const fa = new Analyzer(); // timed by the recording's own PCRs
+    fa.push(readFileSync(r.file));
+    fa.end();
+    const frep = fa.report();
+    const secs = frep.totals.durationSec;
+    t.ok(secs >= 25, `${r.what}: ${secs.toFixed(1)} s recorded`);
+    t.same(priority1(frep), [], `${r.what}: zero priority-1 errors (${failing(frep)})`);
+    const kinds = await probeKinds(r.file);
+    t.ok(/video/.test(kinds) && /audio/.test(kinds), `${r.what}: video and audio in the recording`);
+  }
   await stopAndCheck(t, d, TEXTS);
 });

@@ -39,7 +39,7 @@ import { hasAlertToken, postAlert, type AlertApi } from './http/alert-api.js';
 import type { Programme } from './epg/xmltv.js';
 import type { Logger } from './log.js';
 import type { DaemonService, ReloadResult } from './services.js';
-import { denial, requestToken, type AccessGuard } from './access/guard.js';
+import { denial, requestToken, withoutToken, type AccessGuard } from './access/guard.js';
 import { isStreamPath, serveStream, type StreamRoutesOptions } from './http/stream-routes.js';
 import { isHlsPath, serveHls, type HlsRoutesOptions } from './http/hls-routes.js';
 import type { PlaylistUrls } from './http/m3u.js';
@@ -314,11 +314,13 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       o.alert ? json(200, o.alert.state()) : jsonError(404, 'not-found', 'no alert service'),
     POST: (req, url, body) => {
       if (!o.alert) return jsonError(404, 'not-found', 'no alert service');
-      // With access rules, a client granted `write` needs no alert token.
+      // With access rules, a client granted `write` needs no alert token; without an alert
+      // token the access rules alone decide (401/403, not the trigger-off 404).
       let granted = false;
       if (o.guard && o.accessConfigured?.() && !hasAlertToken(o.alert, req)) {
         const d = o.guard.check(client(req, url), 'write', 'alert');
-        if (!d.ok && (d.reason === 'bad-token' || d.reason === 'too-many-failures'))
+        const rulesOnly = o.alert.token() === undefined;
+        if (!d.ok && (rulesOnly || d.reason === 'bad-token' || d.reason === 'too-many-failures'))
           return denied(d);
         granted = d.ok;
       }
@@ -380,7 +382,11 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       'x-content-type-options': 'nosniff',
       ...r.headers,
     });
-    log.log('debug', 'http-request', { method: req.method, path: req.url, status: r.status });
+    log.log('debug', 'http-request', {
+      method: req.method,
+      path: withoutToken(req.url),
+      status: r.status,
+    });
     // HEAD: same headers, no body (node:http drops it too; say so explicitly).
     res.end(req.method === 'HEAD' ? undefined : body);
   };
@@ -427,7 +433,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         (err: unknown) => {
           log.log('error', 'http-error', {
             method: req.method,
-            path: req.url,
+            path: withoutToken(req.url),
             message: err instanceof Error ? err.message : String(err),
           });
           send(req, res, jsonError(500, 'internal', 'the request failed inside the headend'));

@@ -127,3 +127,8 @@ export function denial(
           : notGranted;
   return { error, message };
 }
+
+/** A request target (HTTP path, RTSP URI) as logged: a `token=` query value is never written. */
+export function withoutToken<T extends string | undefined>(target: T): T {
+  return target?.replace(/([?&]token=)[^&#]*/gi, '$1…') as T;
+}

@@ -22,6 +22,7 @@ import { chooseTransport, formatTransport, type TransportAnswer } from './transp
 import { newSessionId, sessionIdOf, type Session } from './session.js';
 import { InterleavedSender } from './interleaved.js';
 import { rtpTimeAt } from './rtcp.js';
+import { withoutToken } from '../access/guard.js';
 
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
 /** SAT>IP's stream control path segment (`stream=N`). */
@@ -130,7 +131,7 @@ export function createMethods(x: MethodContext): (c: Conn, req: RtspRequest) => 
     log.log('debug', 'rtsp-request', {
       client: c.remote,
       method: req.method,
-      uri: req.uri,
+      uri: withoutToken(req.uri),
       session: sid,
     });
     switch (req.method) {

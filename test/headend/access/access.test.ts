@@ -13,7 +13,7 @@ import {
   type HeadendSpec,
 } from '../../../src/headend/config/index.js';
 import { AccessPolicy } from '../../../src/headend/access/policy.js';
-import { AccessGuard, requestToken } from '../../../src/headend/access/guard.js';
+import { AccessGuard, requestToken, withoutToken } from '../../../src/headend/access/guard.js';
 import type { LogFields, Logger, LogLevel } from '../../../src/headend/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'access-test-'));
@@ -200,4 +200,12 @@ t.test('the guard: counted, logged once a minute, 429 after ten bad tokens', asy
   t.notMatch(JSON.stringify(log.lines), /bad-\d|aaaaaaaa/, 'no token in the log');
   t.equal(requestToken('Bearer abc', new URL('http://x/?token=def')), 'abc');
   t.equal(requestToken(undefined, new URL('http://x/?token=def')), 'def');
+});
+
+t.test('withoutToken: a request target is logged without its token', async (t) => {
+  t.equal(withoutToken('/stream/1?token=abc123'), '/stream/1?token=…');
+  t.equal(withoutToken('/hls/a/1.ts?x=1&TOKEN=abc&y=2'), '/hls/a/1.ts?x=1&TOKEN=…&y=2');
+  t.equal(withoutToken('rtsp://h:554/news?token=s3cret#f'), 'rtsp://h:554/news?token=…#f');
+  t.equal(withoutToken('/stream/1?mytoken=abc'), '/stream/1?mytoken=abc', 'only a token= key');
+  t.equal(withoutToken(undefined), undefined);
 });

@@ -123,6 +123,7 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
     http: () => ({
       denied: guard.denied,
       streams: streams?.stats,
+      channels: d.channels.map((ch) => ch.config.slug),
     }),
     alerts: () => {
       if (!d.alerts.alerts.configured) return undefined;

@@ -1,5 +1,6 @@
 // headend_http_* metrics: requests the access rules refused (by surface and reason), and the
-// HTTP MPEG-TS clients (per channel now; dropped for falling behind; refused by a limit).
+// HTTP MPEG-TS clients (per channel now, 0 for a channel nobody reads, so that a sum is 0 and
+// not "no data"; dropped for falling behind; refused by a limit).
 // Read at scrape time.
 
 import type { Metric } from 'prom-client';
@@ -11,6 +12,24 @@ export interface HttpMetricsInput {
   denied: ReadonlyMap<string, number>;
   /** HTTP-TS figures; undefined when HTTP is off. */
   streams?: StreamStats;
+  /** The channels' slugs: each has a clients series, 0 while nobody reads it. */
+  channels?: readonly string[];
+}
+
+/** Clients per channel: every channel's (0 when none), then any other stream's (a relay). */
+function clientSeries(
+  i: HttpMetricsInput | undefined,
+): { labels: { channel: string }; value: number }[] {
+  const now = i?.streams?.clients;
+  if (!now) return [];
+  const out = (i.channels ?? []).map((channel) => ({
+    labels: { channel },
+    value: now.get(channel) ?? 0,
+  }));
+  const listed = new Set(i.channels ?? []);
+  for (const [channel, value] of now)
+    if (!listed.has(channel)) out.push({ labels: { channel }, value });
+  return out;
 }
 
 export function httpMetrics(read: () => HttpMetricsInput | undefined): Metric[] {
@@ -29,11 +48,7 @@ export function httpMetrics(read: () => HttpMetricsInput | undefined): Metric[] 
       name: 'headend_http_stream_clients',
       help: 'HTTP MPEG-TS clients of a channel now.',
       type: 'gauge',
-      collect: () =>
-        [...(read()?.streams?.clients ?? [])].map(([channel, value]) => ({
-          labels: { channel },
-          value,
-        })),
+      collect: () => clientSeries(read()),
     }),
     scrapeMetric({
       name: 'headend_http_stream_dropped_total',

@@ -6,7 +6,8 @@
 #      alone: each starts the real daemon with its ffmpeg children, and on a 2-core box
 #      anything beside it would be measured as the daemon's own stalls.
 #   3. The end-to-end tests that check what arrives, not when (scans and probes of stand-in
-#      tuners, the CLI, shutdown, the relay, the HDHomeRun emulation, the cluster), in two
+#      tuners, the CLI, shutdown, the relay, the HDHomeRun emulation, the access rules on every
+#      surface, the HTTP client limits, the cluster), in two
 #      lanes at once, each one file at a time in a network namespace of its own (no group,
 #      port or loopback address shared); their output is printed after, whole.
 # Each phase runs its files as plain node processes (scripts/run-tests.mjs: tap's own runner
@@ -19,7 +20,7 @@ run=(node scripts/run-tests.mjs --timeout 600)
 status=0
 "${run[@]}" --jobs 2 dist/test/{mpegts,scheduler,headend,interop}/**/*.test.js || status=1
 
-LANE_X=(scan-network relay interface probe)
+LANE_X=(scan-network relay interface probe access-matrix http-limits)
 LANE_Y=(cluster cluster-config scan shutdown hdhomerun-emulation)
 files() { for n in "$@"; do echo "dist/test/e2e/$n.test.js"; done; }
 alone=()

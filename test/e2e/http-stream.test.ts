@@ -1,4 +1,6 @@
 // HTTP MPEG-TS and the access rules on the real daemon (issue 13), as users try them:
+// - /stream/1 is chunked and carries the very bytes of the channel's multicast (a run of 50
+//   datagrams from the middle of 30 s found whole in a recording of the group);
 // - ffprobe reads /stream/<n> and udpxy's /udp/<group>:<port> (video and audio); ffmpeg records
 //   /stream/1, /udp/<group>:<port> of channel 2 and channel 2's HLS playlist for 30 s each, all
 //   at once: each recording has video and audio and zero TR 101 290 priority-1 errors, as has
@@ -28,6 +30,7 @@ import {
   FFMPEG,
   failing,
   marker,
+  openRecorder,
   probeKinds,
   sleep,
   startDaemon,
@@ -167,10 +170,14 @@ t.test('HTTP MPEG-TS and access rules on the real daemon', async (t) => {
     spawn('python3', ['-c', SLOW, String(HTTP), '90'], { stdio: 'ignore' }),
   );
   t.teardown(() => slow.forEach((p) => p.kill()));
-  // A raw 30 s recording and ffmpeg's, side by side, while the rest runs.
+  // A raw 30 s recording and ffmpeg's, side by side, while the rest runs; and the channel's
+  // multicast over the same time, whose bytes the HTTP stream must carry.
+  const mcast = await openRecorder(t, OUT[0]!.group, OUT[0]!.port);
   const rawArrivals: [Buffer, number][] = [];
+  let chunked = '';
   const raw = new Promise<void>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: HTTP, path: '/stream/1' }, (res) => {
+      chunked = String(res.headers['transfer-encoding']);
       res.on('data', (c: Buffer) => rawArrivals.push([c, Number(process.hrtime.bigint())]));
       setTimeout(() => res.destroy(), 30_000);
       res.on('close', () => resolve());
@@ -297,6 +304,16 @@ t.test('HTTP MPEG-TS and access rules on the real daemon', async (t) => {
   t.notMatch(JSON.stringify(d.events), new RegExp(`${GOOD}|${BAD}`), 'no token in the log');
 
   await raw;
+  const sent = Buffer.concat((await mcast.close()).map((x) => x.data));
+  const got = Buffer.concat(rawArrivals.map(([c]) => c));
+  t.equal(chunked, 'chunked', 'HTTP-TS: Transfer-Encoding: chunked');
+  // After its start (PAT, PMT, an access point), the HTTP stream is the multicast's datagrams
+  // back to back: a run of 50 of them from the middle of the recording is found there whole.
+  const run = got.subarray(got.length >> 1, (got.length >> 1) + 50 * 7 * 188);
+  t.ok(
+    run.length === 50 * 7 * 188 && sent.indexOf(run) >= 0,
+    `the same bytes as the multicast (${got.length} bytes over HTTP, ${sent.length} sent)`,
+  );
   const a = new Analyzer();
   for (const [c, ns] of rawArrivals) a.push(c, ns);
   a.end();

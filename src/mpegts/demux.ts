@@ -62,6 +62,18 @@ export interface DemuxOptions {
   program?: number;
 }
 
+/**
+ * The input's PSI as a Demuxer last took it whole: the sections of its PAT, of the selected
+ * program's PMT (with its PID) and of its SDT. Plain data: prime() gives it to another Demuxer,
+ * which then knows the program before the input repeats its tables (a remuxer resumed where
+ * another was cut, remuxer.ts).
+ */
+export interface DemuxPsi {
+  pat: Uint8Array[] | null;
+  pmt: { pid: number; sections: Uint8Array[] } | null;
+  sdt: Uint8Array[] | null;
+}
+
 export class Demuxer {
   /** Per-PID role: ROLE_* or the index of the elementary stream in `program.streams`. */
   readonly role = new Int16Array(MAX_PID + 1).fill(ROLE_DROP);
@@ -74,6 +86,8 @@ export class Demuxer {
   private readonly pmtTables = new TableCollector();
   private lastSdt: Sdt | null = null;
   private pmtPid = -1;
+  /** The sections of the last PAT, PMT and SDT taken (psi()). */
+  private readonly taken: DemuxPsi = { pat: null, pmt: null, sdt: null };
 
   constructor(
     private readonly opts: DemuxOptions = {},
@@ -111,6 +125,7 @@ export class Demuxer {
     this.tables.reset();
     this.pmtTables.reset();
     this.lastSdt = null;
+    this.taken.pat = this.taken.pmt = this.taken.sdt = null;
     this.program = null;
     this.pat = null;
     this.service = null;
@@ -118,6 +133,25 @@ export class Demuxer {
     this.pendingProgram = undefined;
     this.watchPsi(PAT_PID);
     this.watchPsi(SDT_PID);
+  }
+
+  /** The input's PSI as last taken whole (copies). */
+  psi(): DemuxPsi {
+    const copy = (l: Uint8Array[] | null) => l && l.map((x) => x.slice());
+    const t = this.taken;
+    return {
+      pat: copy(t.pat),
+      pmt: t.pmt && { pid: t.pmt.pid, sections: copy(t.pmt.sections)! },
+      sdt: copy(t.sdt),
+    };
+  }
+
+  /** Takes another Demuxer's psi() as if those sections had just arrived: PAT, PMT, SDT. */
+  prime(p: DemuxPsi): void {
+    for (const x of p.pat ?? []) this.onSection(x, PAT_PID);
+    if (p.pmt && p.pmt.pid === this.pmtPid)
+      for (const x of p.pmt.sections) this.onSection(x, p.pmt.pid);
+    for (const x of p.sdt ?? []) this.onSection(x, SDT_PID);
   }
 
   /** Convenience for offline use: classifies every packet of a chunk aligned on 188 bytes. */
@@ -143,15 +177,21 @@ export class Demuxer {
     if (pid === PAT_PID) {
       if (tableId !== PAT_TABLE_ID) return;
       const sections = this.tables.push(s);
-      if (sections) this.onPat(parsePat(sections));
+      if (!sections) return;
+      this.taken.pat = sections.slice();
+      this.onPat(parsePat(sections));
     } else if (pid === this.pmtPid && tableId === PMT_TABLE_ID) {
       const sections = this.pmtTables.push(s, pid);
       if (!sections) return;
       const pmt = parsePmt(sections[0]);
-      if (pmt.programNumber === this.selectedProgram) this.onPmt(pmt);
+      if (pmt.programNumber !== this.selectedProgram) return;
+      this.taken.pmt = { pid, sections: sections.slice() };
+      this.onPmt(pmt);
     } else if (pid === SDT_PID && tableId === 0x42) {
       const sections = this.tables.push(s);
-      if (sections) this.onSdt(sections);
+      if (!sections) return;
+      this.taken.sdt = sections.slice();
+      this.onSdt(sections);
     }
   }
 

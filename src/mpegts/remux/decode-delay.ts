@@ -67,6 +67,17 @@ export class DecodeDelay {
     this.minMargin = Math.max(0, Math.min(900, minMarginMs)) * MS;
   }
 
+  /** What deciding and raising go on from (a remuxer resumed where another was cut). */
+  inputState(): { pending: boolean; raiseTo: number; maxRaw: number } {
+    return { pending: this.pending, raiseTo: this.raiseTo, maxRaw: this.maxRaw };
+  }
+
+  resumeInput(s: { pending: boolean; raiseTo: number; maxRaw: number }): void {
+    this.pending = s.pending;
+    this.raiseTo = s.raiseTo;
+    this.maxRaw = s.maxRaw;
+  }
+
   /** A raise waits for the next video keyframe. */
   get awaitsKeyframe(): boolean {
     return this.raiseTo > this.value;

@@ -58,7 +58,13 @@ import { DecodeDelay } from './decode-delay.js';
 import { codecFamily, isRandomAccess } from '../rap.js';
 import { smoothedSpan } from './vbr-smoothing.js';
 import type { OutputIdentity } from './output-psi.js';
-import type { RemuxOptions, RemuxSink, RemuxStats, RemuxerState } from './types.js';
+import type {
+  RemuxOptions,
+  RemuxSink,
+  RemuxStats,
+  RemuxerInputState,
+  RemuxerState,
+} from './types.js';
 
 const MS = PCR_HZ / 1000;
 const MAX_ES = 64;
@@ -195,6 +201,11 @@ export class Remuxer implements PacketSink {
   private alignAt = 0;
   /** Output time of the last PCR written, for aligned PCR placement. */
   private lastPcrOutT = -Infinity;
+  /** cutAtNextAnchor: 0 not asked, 1 at the next anchor, 2 cut (input ignored since). */
+  private cutStage = 0;
+  private cutInput: RemuxerInputState | null = null;
+  /** resume(): the input's program is the one the output carries on (no splice for it). */
+  private resuming = false;
 
   constructor(
     opts: RemuxOptions,
@@ -323,6 +334,7 @@ export class Remuxer implements PacketSink {
    * the input program_number of the new source (null: its first program; omitted: unchanged).
    */
   splice(program?: number | null): void {
+    this.clearCut();
     this.closeSegmentEstimated();
     this.splicePending = true;
     this.framer.reset(); // a partial packet of the old source must not join the new one's bytes
@@ -338,6 +350,7 @@ export class Remuxer implements PacketSink {
    * timeline, joined to the output's where this left it.
    */
   idle(ms: number): void {
+    this.clearCut();
     this.closeSegmentEstimated();
     if (!this.haveTimeline) this.startTimeline(0);
     this.fillTo(this.outEnd + ms * MS);
@@ -491,6 +504,84 @@ export class Remuxer implements PacketSink {
     this.gate.armAll();
   }
 
+  /**
+   * Stops reading the input just before its next PCR on the PCR PID that goes on with the
+   * timeline, everything before that packet sent (the segment it closes timed by that PCR, as
+   * without the cut); input after it is ignored. inputState() then holds what another Remuxer
+   * needs to read on from that very packet (resume). While a splice is pending, a stream waits
+   * to start or no segment is open, the cut waits for the next anchor.
+   */
+  cutAtNextAnchor(): void {
+    if (this.cutStage === 0) this.cutStage = 1;
+  }
+
+  /** After the cut: the input side, for resume() with state(); null before it. */
+  inputState(): RemuxerInputState | null {
+    return this.cutInput;
+  }
+
+  /**
+   * Goes on from a Remuxer cut by cutAtNextAnchor (its state() and inputState(), made with the
+   * same options): fed the input from `input.cutPacket` on, it sends what the other would have
+   * sent had it read on — the same packets with the same counters at the same output times. The
+   * input's PSI comes with the state, so nothing waits for the input to repeat it.
+   */
+  resume(s: RemuxerState, input: RemuxerInputState): void {
+    this.restore(s);
+    this.resuming = true;
+    this.demux.prime(input.psi);
+    this.resuming = false;
+    this.gate.openAll();
+    this.splicePending = false;
+    this.lastAnchorRaw = input.lastAnchorRaw;
+    this.lastAnchorIn = input.lastAnchorIn;
+    this.inLastCc.set(input.inLastCc);
+    this.firstPes.set(input.firstPes);
+    this.dropPes.set(input.dropPes);
+    this.delay.resumeInput(input.delay);
+    this.pcrDiscontinuityNext = input.pcrDiscontinuityNext;
+  }
+
+  /**
+   * This remuxer, cut, reads on from its own cut packet (a channel rebuilt in place takes the
+   * output over): feed it the input from `inputState().cutPacket` on, as if never cut.
+   */
+  readOn(): void {
+    this.clearCut();
+  }
+
+  /** Forgets a cut (asked or done): the input is read again. */
+  private clearCut(): void {
+    this.cutStage = 0;
+    this.cutInput = null;
+  }
+
+  /** cutAtNextAnchor: cuts before packet b[o] when it is the anchor to cut at. */
+  private tryCut(b: Uint8Array, o: number): boolean {
+    if (getPid(b, o) !== this.pcrInPid || !hasPcr(b, o)) return false;
+    if (!this.haveTimeline || this.splicePending || !this.segOpen || this.gate.waiting)
+      return false;
+    const d = pcrDelta(getPcr(b, o), this.lastAnchorRaw);
+    if (discontinuityIndicator(b, o) || d <= 0 || d > MAX_PCR_STEP) return false;
+    // What onAnchor does with the segment this PCR closes; the packet is the next remuxer's.
+    if (this.offsetPending) this.decideOffset();
+    this.finalize(this.segT0 + (this.lastAnchorIn + d - this.segAnchorIn));
+    this.segOpen = false;
+    this.cutStage = 2;
+    this.cutInput = {
+      cutPacket: b.slice(o, o + TS_PACKET_SIZE),
+      lastAnchorRaw: this.lastAnchorRaw,
+      lastAnchorIn: this.lastAnchorIn,
+      inLastCc: this.inLastCc.slice(),
+      firstPes: this.firstPes.slice(),
+      dropPes: this.dropPes.slice(),
+      delay: this.delay.inputState(),
+      pcrDiscontinuityNext: this.pcrDiscontinuityNext,
+      psi: this.demux.psi(),
+    };
+    return true;
+  }
+
   /** The output's PSI/SI as it stands (cluster/identity.ts keeps it for another node). */
   psiState(): OutputSi {
     return outputSi(this.psi.state());
@@ -527,6 +618,7 @@ export class Remuxer implements PacketSink {
   // ---------------------------------------------------------------- per input packet
 
   packet(b: Uint8Array, o: number): void {
+    if (this.cutStage !== 0 && (this.cutStage === 2 || this.tryCut(b, o))) return;
     this.stats.packetsIn++;
     const r = this.demux.process(b, o);
     let outPid: number;
@@ -723,7 +815,7 @@ export class Remuxer implements PacketSink {
     let moved = this.pcrInPid !== p.pcrPid;
     for (let i = 0; i < p.streams.length && i < MAX_ES; i++)
       if (this.esInPid[i] !== p.streams[i].pid) moved = true;
-    if (this.haveTimeline && moved) {
+    if (this.haveTimeline && moved && !this.resuming) {
       // Another source's packets (possibly another clock) must not join the open segment.
       this.closeSegmentEstimated();
       this.splicePending = true;

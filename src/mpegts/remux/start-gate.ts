@@ -67,6 +67,11 @@ export class StartGate {
     for (let i = 0; i < this.count; i++) if (i !== this.video) this.arm(i);
   }
 
+  /** Every stream passes as it comes: the input goes on exactly where another remuxer left it. */
+  openAll(): void {
+    this.wait.fill(GATE_OPEN);
+  }
+
   /** The input's clock starts anew (a new input timeline): the wait is timed from its next PCR. */
   restartClock(): void {
     this.armedIn = NaN;

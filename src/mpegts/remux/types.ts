@@ -2,6 +2,7 @@
 // the packetizer and whoever feeds it (the daemon's channels, `headend remux`, tests, benches).
 
 import type { NetworkTablesOptions } from './network-tables.js';
+import type { DemuxPsi } from '../demux.js';
 import type { OutputPsiState } from './output-psi.js';
 
 export interface RemuxOptions {
@@ -125,4 +126,25 @@ export interface RemuxerState {
   cbr: { overflows: number; maxLagMs: number };
   implausiblePts: number;
   psi: OutputPsiState;
+}
+
+/**
+ * The input side of a Remuxer cut before an input PCR (Remuxer.cutAtNextAnchor), plain data:
+ * with the output's state() it lets another Remuxer go on with the same input from that packet
+ * (Remuxer.resume) as if one remuxer had read it all: no splice, no wait for an access point.
+ */
+export interface RemuxerInputState {
+  /** The input packet the cut stopped before (a PCR of the input's PCR PID): the next one's first. */
+  cutPacket: Uint8Array;
+  lastAnchorRaw: number;
+  lastAnchorIn: number;
+  /** Per input PID: the last continuity counter (8192 entries). */
+  inLastCc: Int8Array;
+  /** Per output PID: 1 until its first PES on this input timeline; 1 while a PES is dropped. */
+  firstPes: Uint8Array;
+  dropPes: Uint8Array;
+  delay: { pending: boolean; raiseTo: number; maxRaw: number };
+  pcrDiscontinuityNext: boolean;
+  /** The input's PSI as last taken whole (Demuxer.psi). */
+  psi: DemuxPsi;
 }

@@ -9,7 +9,8 @@
 // read the input of the other worker's channels moves it there with its output handed over
 // between the threads (the recording across both reloads: zero continuity errors, zero
 // priority-1 errors); a reload that empties one worker moves a channel of the other there
-// (load balance), its output handed over alike; the stop is clean.
+// (load balance), its output handed over alike and its input read on from where the old worker
+// cut it (input-resumed; no PTS gap); the stop is clean.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +23,9 @@ import {
   failing,
   ffprobeJson,
   marker,
+  maxGapMs,
   openRecorder,
+  scan,
   sleep,
   startDaemon,
   stopAndCheck,
@@ -228,6 +231,28 @@ t.test(
       d.events.slice(from4).filter((e) => e.event === 'source-start'),
       [],
       'no source started again across the move',
+    );
+    // Make-before-break: the old worker's remuxer stopped reading just before an input PCR, and
+    // the new one read the same run on from that packet (the hub's recent bytes): no splice, so
+    // no wait for the test pattern's next keyframe, and no PTS gap (TR 101 290 2.5).
+    t.ok(
+      d.events
+        .slice(from4)
+        .some((e) => e.event === 'input-resumed' && e.channel === balanced.channel),
+      `${String(balanced.channel)}: its input read on from the cut (input-resumed)`,
+    );
+    const gaps = later.map((rec) => maxGapMs(scan(rec.datagrams).videoPesNs));
+    later.forEach((rec, i) => {
+      const rep = analyzeRecording(rec);
+      t.equal(check(rep, '2.5').errors, 0, `W${[3, 5, 6][i]}: no PTS gap across the balance`);
+    });
+    // A splice waited for the test pattern's next keyframe (GOP 1 s): up to a second without
+    // pictures (291 ms in one run with the hub's recent bytes off). Read on from the cut, the
+    // moved channel's pictures come as the others' do (within 100 ms of their longest wait).
+    t.ok(
+      gaps[0]! <= Math.max(gaps[1]!, gaps[2]!) + 100,
+      `W3's longest wait between pictures across the move ${gaps[0]!.toFixed(0)} ms ` +
+        `(W5, W6 meanwhile: ${gaps[1]!.toFixed(0)}, ${gaps[2]!.toFixed(0)} ms)`,
     );
     await stopAndCheck(t, d, TEXTS);
   },

@@ -26,6 +26,7 @@ import { BehindWatch } from './behind-watch.js';
 import type { ChannelConfig, DatagramListener, OutputQueue, OutputScheduler } from './types.js';
 import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from './output-handoff.js';
+import { startsWithPacket, type InputCut } from './input-cut.js';
 
 /**
  * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
@@ -44,6 +45,8 @@ export interface RunningOutput {
   lastPcr27: number;
   /** Datagrams queued so far (the next one's RTP sequence is the queue's first + this). */
   queued: number;
+  /** Where its remuxer's input was cut (input-cut.ts); absent: the next channel splices. */
+  cut?: InputCut;
 }
 
 export interface ChannelOutputDeps {
@@ -98,6 +101,8 @@ export class ChannelOutput {
   private closedRtp: RtpStreamState | undefined;
   /** Whether the output can send (socket open, sends going out): `down` when not. */
   private readonly health = new OutputHealth();
+  /** A cut input to go on from, until the first bytes say whether they do (input-cut.ts). */
+  private cut: InputCut | null = null;
   /** Sends later than 25 ms: said (channel-behind) at most every 10 s. */
   private readonly behind = new BehindWatch();
   /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
@@ -164,6 +169,7 @@ export class ChannelOutput {
     this.queued = kept.queued;
     kept.remuxer.setSink(sink);
     kept.cutter.setOut(out);
+    this.cut = kept.cut ?? null;
     this.goOn(c, kept.packetsPerDatagram);
   }
 
@@ -173,7 +179,9 @@ export class ChannelOutput {
    * (ChannelDeps.rtp), its first datagram due after the old queue's last.
    */
   private resume(h: OutputHandoff, c: ChannelConfig): void {
-    this.remuxer.restore(h.remuxer);
+    this.cut = h.cut ?? null;
+    if (h.cut) this.remuxer.resume(h.remuxer, h.cut.input);
+    else this.remuxer.restore(h.remuxer);
     this.cutter.restore(h.cutter);
     this.clock.restore(h.clock);
     this.lastDueNs = h.lastDueNs;
@@ -181,11 +189,51 @@ export class ChannelOutput {
     this.goOn(c, h.packetsPerDatagram);
   }
 
-  /** A continued output takes the channel's identity and mux, and splices to its source. */
+  /**
+   * A continued output takes the channel's identity and mux, and splices to its source, unless
+   * its input was cut: then the first bytes decide (input()).
+   */
   private goOn(c: ChannelConfig, packetsPerDatagram: number): void {
     this.remuxer.setIdentity(identityOf(c));
     this.setMux(c, { packetsPerDatagram, bitrate: c.bitrate });
-    this.remuxer.splice(c.sources[0]?.service ?? null);
+    if (!this.cut) this.remuxer.splice(c.sources[0]?.service ?? null);
+  }
+
+  /** The packet to read source `spec` on from, when the output's input was cut on it. */
+  resumeFrom(spec: { key: string; service?: number }): Uint8Array | undefined {
+    const cut = this.cut;
+    return cut && cut.key === spec.key && cut.service === spec.service
+      ? cut.input.cutPacket
+      : undefined;
+  }
+
+  /**
+   * Source bytes about to go into the remuxer, from source `spec`: the first after a cut go on
+   * from it when they begin at its packet; otherwise the output splices to them.
+   */
+  input(chunk: Uint8Array, spec: { key: string; service?: number }): void {
+    const cut = this.cut;
+    if (!cut) return;
+    const from = this.resumeFrom(spec);
+    this.cut = null;
+    if (from !== undefined && startsWithPacket(chunk, from)) {
+      this.remuxer.readOn();
+      this.deps.log('info', 'input-resumed', { source: cut.key });
+    } else {
+      // Another source (a reload changed it), or its bytes from the cut are gone (input-cut.ts,
+      // said): the output splices to what comes.
+      if (from !== undefined)
+        this.deps.log('info', 'input-spliced', {
+          source: spec.key,
+          message: 'the bytes after the cut were not there any more: spliced to the source',
+        });
+      this.remuxer.splice(spec.service ?? null);
+    }
+  }
+
+  /** The output splices (a failover, a restart): a cut input is no longer gone on from. */
+  dropCut(): void {
+    this.cut = null;
   }
 
   /**
@@ -214,7 +262,11 @@ export class ChannelOutput {
    * Closes the queue, unless `keep` and it opened: then it stays, still sending what is queued,
    * and is returned for the channel that replaces this one.
    */
-  async close(keep: boolean, packetsPerDatagram: number): Promise<RunningOutput | null> {
+  async close(
+    keep: boolean,
+    packetsPerDatagram: number,
+    cutSource?: { key: string; service?: number },
+  ): Promise<RunningOutput | null> {
     const q = this.queue;
     const kept = keep && this.opened && q !== null;
     if (q && !kept) await this.deps.pacer.removeChannel(this.key);
@@ -232,6 +284,7 @@ export class ChannelOutput {
       lastDueNs: this.lastDueNs,
       lastPcr27: this.lastPcr27,
       queued: this.queued,
+      ...cutOf(this.remuxer, cutSource),
     };
   }
 
@@ -405,3 +458,12 @@ const identityOf = (c: ChannelConfig) => ({
   programNumber: c.programNumber,
   transportStreamId: c.transportStreamId,
 });
+
+/** The remuxer's cut, when it was cut (Channel.stop with keepOutput) on `source`. */
+function cutOf(
+  remuxer: Remuxer,
+  source: { key: string; service?: number } | undefined,
+): { cut?: InputCut } {
+  const input = remuxer.inputState();
+  return input && source ? { cut: { input, key: source.key, service: source.service } } : {};
+}

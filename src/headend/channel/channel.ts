@@ -101,6 +101,8 @@ export interface ChannelSi {
   country?: string | null;
 }
 
+/** How long a stopping channel's kept output waits for its input's next PCR (cutInput). */
+const CUT_WAIT_MS = 200;
 /** Bytes must have stopped this long before the idle filler takes over (a live source is bursty). */
 const QUIET_MS = 250;
 /**
@@ -165,6 +167,8 @@ export class Channel {
   /** The channel's own output, checked as it is queued: PSI/PCR intervals, TR 101 290. */
   readonly monitor: OutputMonitor;
   private pending: PendingSwitch | null = null;
+  /** cutInput: called once the remuxer is cut (feed), or at the time limit. */
+  private onCut: (() => void) | null = null;
 
   constructor(
     config: ChannelConfig,
@@ -259,7 +263,8 @@ export class Channel {
       // The source opens and the schedule starts only now: whatever was queued before the
       // output could send (the pacing thread's first start takes half a second) left late, in
       // one burst.
-      this.links[this.active]?.open();
+      const link = this.links[this.active];
+      link?.open(link && this.output.resumeFrom(link.spec));
       this.timer = everyTick(this.deps.tickMs ?? 40, () => this.tick());
       if (r instanceof Error) {
         this.lastError = r.message;
@@ -294,15 +299,43 @@ export class Channel {
     this.programme.stop();
     if (this.timer) this.timer();
     this.timer = null;
+    // A kept output's input is cut before an input PCR, for the next channel to read on from.
+    const cutSource = opts.keepOutput === true ? await this.cutInput() : undefined;
     // A stopping channel is most often rebuilt or moved at once: its sources linger (SourceHub).
     for (const l of this.links) l.close(true);
     const kept = await this.output.close(
       opts.keepOutput === true,
       this.config.output.packetsPerDatagram,
+      cutSource,
     );
     this.state = 'stopped';
-    this.log.log('info', 'channel-stop', kept ? { output: 'kept' } : undefined);
+    this.log.log(
+      'info',
+      'channel-stop',
+      kept ? { output: 'kept', ...(kept.cut ? { input: 'cut' } : {}) } : undefined,
+    );
     return kept;
+  }
+
+  /**
+   * Make-before-break (input-cut.ts): the remuxer stops reading just before the source in use
+   * gives its next PCR, at most CUT_WAIT_MS from now; the source it read, once cut.
+   */
+  private cutInput(): Promise<{ key: string; service?: number } | undefined> {
+    const link = this.links[this.active];
+    const live = this.state === 'running' || this.state === 'failover';
+    if (!link?.subscribed || this.pending || !live) return Promise.resolve(undefined);
+    this.remuxer.cutAtNextAnchor();
+    const source = { key: link.spec.key, service: link.spec.service };
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.onCut = null;
+        resolve(this.remuxer.inputState() ? source : undefined);
+      };
+      const timer = setTimeout(done, CUT_WAIT_MS);
+      this.onCut = done;
+    });
   }
 
   /** Whether this channel and `other` sent through the same pacer queue (a handed-over one). */
@@ -430,12 +463,20 @@ export class Channel {
     }
   }
 
+  /** The output splices to the source's next bytes (a cut input is no longer gone on from). */
+  private splice(service: number | null): void {
+    this.output.dropCut();
+    this.remuxer.splice(service);
+  }
+
   /** Source bytes into the remuxer, and the packets that come out of it to the pacer. */
   private feed(link: SourceLink, chunk: Uint8Array): void {
     const s = this.remuxer.stats;
     const before = s.packetsOut;
     const content = s.contentPacketsIn;
+    this.output.input(chunk, link.spec);
     this.remuxer.push(chunk);
+    if (this.onCut && this.remuxer.inputState()) this.onCut();
     const now = this.nowNs();
     if (s.packetsOut !== before) this.lastProducedNs = now;
     if (s.contentPacketsIn !== content) link.lastPayloadNs = now;
@@ -444,7 +485,7 @@ export class Channel {
 
   private onRestarted(link: SourceLink): void {
     if (link.index !== this.active) return;
-    this.remuxer.splice(link.spec.service ?? null);
+    this.splice(link.spec.service ?? null);
   }
 
   private onFailed(link: SourceLink, reason: string, message?: string): void {
@@ -496,7 +537,7 @@ export class Channel {
     this.links[from].useProgramOf(null);
     link.useProgramOf(this.remuxProgram);
     link.open();
-    this.remuxer.splice(link.spec.service ?? null);
+    this.splice(link.spec.service ?? null);
     this.eitPass?.reset();
     this.sourceUpSinceMs = undefined;
     // Backups run only while in use; the primary stays open so its recovery is seen.
@@ -542,7 +583,7 @@ export class Channel {
       this.links[this.active].useProgramOf(null);
       this.active = index;
       this.links[index].useProgramOf(this.remuxProgram);
-      this.remuxer.splice(this.links[index].spec.service ?? null);
+      this.splice(this.links[index].spec.service ?? null);
       this.log.log('info', 'programme', { source: label, reason: why });
       return;
     }

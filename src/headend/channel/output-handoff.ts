@@ -10,6 +10,7 @@ import type { RemuxerState } from '../../mpegts/remux/types.js';
 import type { DatagramCutterState } from '../../scheduler/datagram-cutter.js';
 import type { ClockMapState } from '../../scheduler/clock-map.js';
 import type { RunningOutput } from './channel-output.js';
+import type { InputCut } from './input-cut.js';
 
 export interface OutputHandoff {
   remuxer: RemuxerState;
@@ -21,11 +22,15 @@ export interface OutputHandoff {
   lastPcr27: number;
   /** The RTP stream to continue: its SSRC and the sequence number of the next datagram. */
   rtp: { ssrc: number; seq: number };
+  /** Where the remuxer's input was cut (input-cut.ts): the new thread's reads on from there. */
+  cut?: InputCut;
 }
 
 /**
  * Sends what the kept output's remuxer still holds (the open segment) through its own queue,
  * then takes its state. From here the queue only drains: remove it once `lastDueNs` has passed.
+ * A remuxer whose input was cut (Channel.stop) has sent everything before the cut already: it
+ * is not spliced, and the cut goes with the state.
  */
 export function handOff(kept: RunningOutput, nowNs: () => number): OutputHandoff {
   let queued = kept.queued;
@@ -39,7 +44,7 @@ export function handOff(kept: RunningOutput, nowNs: () => number): OutputHandoff
     lastPcr27 = t27;
   });
   kept.remuxer.setSink(kept.cutter.push);
-  kept.remuxer.splice();
+  if (!kept.cut) kept.remuxer.splice();
   return {
     remuxer: kept.remuxer.state(),
     cutter: kept.cutter.state(),
@@ -48,5 +53,6 @@ export function handOff(kept: RunningOutput, nowNs: () => number): OutputHandoff
     lastDueNs,
     lastPcr27,
     rtp: { ssrc: kept.queue.rtp.ssrc, seq: (kept.queue.rtp.seq + queued) & 0xffff },
+    ...(kept.cut ? { cut: kept.cut } : {}),
   };
 }

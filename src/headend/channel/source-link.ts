@@ -88,10 +88,14 @@ export class SourceLink implements SourceSubscriber {
     return this.spec.url ?? 'test';
   }
 
-  open(): void {
+  /** `from`: go on from this packet of the source's run (a moved or rebuilt channel's cut). */
+  open(from?: Uint8Array): void {
     if (this.unsubscribe) return;
     this.payloadWatchNs = this.nowNs();
-    this.unsubscribe = this.hub.subscribe(this.spec, this, { stallMs: this.stallMs });
+    this.unsubscribe = this.hub.subscribe(this.spec, this, {
+      stallMs: this.stallMs,
+      ...(from ? { from } : {}),
+    });
     this.restartsAtOpen = this.hubRestarts();
   }
 

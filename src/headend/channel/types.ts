@@ -76,7 +76,8 @@ export interface SourceProvider {
   subscribe(
     spec: ChannelSourceSpec,
     sub: SourceSubscriber,
-    opts?: { stallMs?: number },
+    /** `from`: go on from this packet of the run (SourceHub.subscribe). */
+    opts?: { stallMs?: number; from?: Uint8Array },
   ): Unsubscribe;
   state(
     key: string,

@@ -43,12 +43,12 @@ export class LaneSources implements SourceProvider {
   subscribe(
     spec: ChannelSourceSpec,
     sub: SourceSubscriber,
-    opts?: { stallMs?: number },
+    opts?: { stallMs?: number; from?: Uint8Array },
   ): Unsubscribe {
     if (laneOpens(spec)) return this.local.subscribe(spec as SourceSpec, sub, opts);
     const id = this.nextSub++;
     this.subs.set(id, sub);
-    this.post({ t: 'src-sub', sub: id, spec, stallMs: opts?.stallMs });
+    this.post({ t: 'src-sub', sub: id, spec, stallMs: opts?.stallMs, from: opts?.from });
     return (o) => {
       if (!this.subs.delete(id)) return;
       this.post({ t: 'src-unsub', sub: id, linger: o?.linger === true });

@@ -192,7 +192,7 @@ export class Lane implements LaneLink {
       case 'tap-data':
         return this.channels.get(m.id)?.onTapData(m);
       case 'src-sub':
-        return this.subscribe(m.sub, m.spec, m.stallMs);
+        return this.subscribe(m.sub, m.spec, m.stallMs, m.from);
       case 'src-unsub': {
         this.subs.get(m.sub)?.[1]({ linger: m.linger });
         this.subs.delete(m.sub);
@@ -208,6 +208,7 @@ export class Lane implements LaneLink {
     sub: number,
     spec: Extract<FromLane, { t: 'src-sub' }>['spec'],
     stallMs?: number,
+    from?: Uint8Array,
   ): void {
     // Bytes gathered for up to RELAY_MS into one buffer of their own (a chunk may be a view of
     // a buffer its source reuses, or go to other subscribers too), handed over as one message
@@ -246,7 +247,7 @@ export class Lane implements LaneLink {
           this.post({ t: 'src-failed', sub, reason, message });
         },
       },
-      stallMs === undefined ? undefined : { stallMs },
+      { ...(stallMs === undefined ? {} : { stallMs }), ...(from ? { from } : {}) },
     );
     this.subs.set(sub, [
       spec.key,

@@ -112,6 +112,13 @@ export type FromLane =
       pcr27: Float64Array;
       dueNs: Float64Array;
     }
-  | { t: 'src-sub'; sub: number; spec: ChannelSourceSpec; stallMs?: number }
+  | {
+      t: 'src-sub';
+      sub: number;
+      spec: ChannelSourceSpec;
+      stallMs?: number;
+      /** Go on from this packet of the run (SourceHub.subscribe `from`). */
+      from?: Uint8Array;
+    }
   | { t: 'src-unsub'; sub: number; linger: boolean }
   | { t: 'pacer-stats'; stats: PacerStats };

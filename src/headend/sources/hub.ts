@@ -16,6 +16,9 @@
 // at once started its ffmpeg child again: 0.5-1 s without input for a test pattern, seconds for
 // a network source that must connect and probe. A subscriber with another spec for the key (a
 // reload changed the source) does not reuse a lingering run: it is closed and opened anew.
+// A subscriber may ask to go on `from` a packet another stopped reading before (a channel's
+// remuxer cut for a move or a rebuild): it gets the run's recent bytes from it first
+// (recent-bytes.ts).
 
 import { isHeadendError } from '../errors.js';
 import { parseInputAddress } from '../inputs/url.js';
@@ -78,7 +81,11 @@ export class SourceHub {
    * Subscribes to the source `spec.key`, opening it on the first subscriber. Returns the
    * unsubscribe function; the last unsubscribe stops the source (its ffmpeg child is killed).
    */
-  subscribe(spec: SourceSpec, sub: SourceSubscriber, opts?: { stallMs?: number }): Unsubscribe {
+  subscribe(
+    spec: SourceSpec,
+    sub: SourceSubscriber,
+    opts?: { stallMs?: number; from?: Uint8Array },
+  ): Unsubscribe {
     if (this.closed) throw new Error('SourceHub is closed');
     let src = this.sources.get(spec.key);
     if (src !== undefined && this.unlinger(src) && this.specs.get(spec.key) !== identity(spec)) {
@@ -98,7 +105,7 @@ export class SourceHub {
       });
     }
     const s = src;
-    const rec = s.add(sub, opts?.stallMs, spec.service);
+    const rec = s.add(sub, opts?.stallMs, spec.service, opts?.from);
     if (s.state === 'idle') s.open();
     let done = false;
     return (o) => {
@@ -181,6 +188,7 @@ export class SourceHub {
       stallMs,
       startMs: this.opts.startMs ?? Math.max(stallMs, 8000),
       track: this.track,
+      keepRecent: spec.tuner === undefined,
     });
   }
 

@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backoff } from './backoff.js';
 import { SourceHealth } from './health.js';
+import { RecentBytes } from './recent-bytes.js';
 import { ServiceRouter } from '../../mpegts/service-router.js';
 import type { TunerStatus } from '../tuners/types.js';
 import type { RunContext, SourceRun, StartRun } from './run.js';
@@ -38,6 +39,11 @@ export interface SupervisorOptions {
   startMs: number;
   /** Keeps the stop of a run until the hub's close() has seen it end. */
   track: (p: Promise<void>) => void;
+  /**
+   * Keep the run's last bytes for a subscriber that goes on from a packet (recent-bytes.ts):
+   * only for runs whose chunks are fresh buffers (ffmpeg, the UDP receiver; not tuners).
+   */
+  keepRecent?: boolean;
 }
 
 interface SubRecord {
@@ -70,6 +76,8 @@ export class SupervisedSource {
   private readonly serviceWatchers = new Set<() => void>();
   /** With two or more subscribers: each gets only its service's packets (service-router.ts). */
   private router: ServiceRouter | undefined;
+  /** The run's last bytes, for a subscriber that goes on from a packet (recent-bytes.ts). */
+  private readonly recent = new RecentBytes();
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -97,8 +105,23 @@ export class SupervisedSource {
     return s;
   }
 
-  add(sub: SourceSubscriber, stallMs?: number, service?: number): SubRecord {
+  /**
+   * `from`: the packet (188 bytes) where the subscriber goes on from another's reading: the
+   * run's bytes from it on come first, when they are still kept (else only the live ones: the
+   * subscriber sees the difference in its first bytes).
+   */
+  add(sub: SourceSubscriber, stallMs?: number, service?: number, from?: Uint8Array): SubRecord {
     const rec: SubRecord = { sub, service, stallMs, seen: false };
+    const back = from && this.stateNow === 'running' ? this.recent.from(from) : null;
+    if (back) {
+      rec.seen = true;
+      this.call(() => sub.data(back));
+    }
+    if (from)
+      this.emit('info', 'resume', back ? 'bytes from the cut given' : 'the cut is not kept', {
+        bytes: back?.length ?? 0,
+        state: this.stateNow,
+      });
     const before = this.serviceSet();
     this.subs = [...this.subs, rec];
     this.servicesChanged(before);
@@ -173,6 +196,7 @@ export class SupervisedSource {
     this.tunerStatus = undefined;
     this.serviceWatchers.clear();
     this.health.reset(performance.now());
+    this.recent.clear();
     this.setState('starting');
     const token = {};
     this.token = token;
@@ -243,6 +267,7 @@ export class SupervisedSource {
       }
       this.router?.reset();
     }
+    if (this.o.keepRecent) this.recent.push(chunk, now);
     const subs = this.subs;
     for (const r of subs) r.seen = true;
     if (this.router) {

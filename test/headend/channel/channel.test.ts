@@ -87,6 +87,8 @@ interface Rig {
   lines: Line[];
   /** Feeds `ms` of a synthetic program (at muxRate) to the channel's source. */
   feed(ms: number, muxRate?: number, program?: SynthProgram): void;
+  /** Feeds these bytes to the channel's source. */
+  feedBytes(b: Uint8Array): void;
   advance(ms: number): void;
   now(): number;
   /** Whether the channel has subscribed to its source. */
@@ -137,6 +139,9 @@ function rig(
       });
       pcr = endPcr;
       for (let at = 0; at < ts.length; at += 1316) sub?.data(ts.subarray(at, at + 1316));
+    },
+    feedBytes(b) {
+      sub?.data(b);
     },
     advance(ms) {
       now += ms * 1e6;
@@ -380,6 +385,129 @@ t.test('a rebuilt channel with the same output takes it over: one stream goes on
     .map((c) => `${c.id} ${c.name}: ${c.errors} ${c.detail ?? ''}`);
   t.same(errors, [], 'no continuity, PCR or PSI error across the hand-over');
   t.ok(rep.totals.durationSec > 3, `${rep.totals.durationSec.toFixed(1)} s analyzed`);
+});
+
+t.test(
+  'a kept output reads its source on from the cut: no splice (make-before-break)',
+  async (t) => {
+    const r = rig(t, INFO, CONFIG);
+    await r.channel.start();
+    await run(r, 2);
+    // The stop waits for the next input PCR: the source goes on meanwhile (one continuous run).
+    const { ts } = synthesize({
+      programs: [simpleProgram(1, 0x100)],
+      durationMs: 6000,
+      muxRate: 2e6,
+      startPcr: 0,
+    });
+    const stopped = r.channel.stop({ keepOutput: true });
+    // 2 s were fed from PCR 0: go on from there, the run's next bytes.
+    const at = Math.floor((2e6 / 8 / 188) * 2) * 188;
+    let o = at;
+    let kept: Awaited<typeof stopped> | undefined;
+    void stopped.then((k) => (kept = k));
+    for (; o < ts.length && kept === undefined; o += 1316) {
+      r.feedBytes(ts.subarray(o, o + 1316));
+      await settle(1);
+    }
+    await stopped;
+    t.ok(kept?.cut, 'the kept output carries the cut');
+    t.match(
+      r.lines.find((l) => l.event === 'channel-stop'),
+      { fields: { output: 'kept', input: 'cut' } },
+      'channel-stop says so',
+    );
+    const packet = kept!.cut!.input.cutPacket;
+    const from = Buffer.from(ts).indexOf(Buffer.from(packet));
+    t.ok(from >= at && from < o, 'cut before a packet of the run it was reading');
+    const splices = kept!.remuxer.stats.splices;
+    let asked: Uint8Array | undefined;
+    let sub: SourceSubscriber | undefined;
+    const lines: Line[] = [];
+    const next = new Channel(CONFIG, {
+      hub: {
+        subscribe: (_s, s, opts) => {
+          asked = opts?.from;
+          sub = s;
+          return () => (sub = undefined);
+        },
+        state: () => undefined,
+      },
+      pacer: {
+        addChannel: () => t.fail('a new queue was asked for') as never,
+        removeChannel: () => Promise.resolve(),
+      },
+      log: logger(lines),
+      staggerIndex: 0,
+      nowNs: r.now,
+      tickMs: 1,
+      output: kept!,
+    });
+    t.teardown(() => next.stop());
+    await next.start();
+    t.ok(asked && Buffer.from(asked).equals(Buffer.from(packet)), 'it subscribes from the cut');
+    // The hub gives the run's bytes from that packet on.
+    for (let p = from; p < ts.length; p += 1316) sub?.data(ts.subarray(p, p + 1316));
+    t.ok(
+      lines.some((l) => l.event === 'input-resumed'),
+      'input-resumed: read on from the cut',
+    );
+    t.equal(kept!.remuxer.stats.splices, splices, 'no splice');
+    const a = new Analyzer();
+    r.queue.data.forEach((d, i) => a.push(d, r.queue.dues[i]));
+    a.end();
+    const rep = a.report();
+    const errors = [...rep.tr101290.priority1, ...rep.tr101290.priority2]
+      .filter((c) => c.errors > 0)
+      .map((c) => `${c.id} ${c.name}: ${c.errors} ${c.detail ?? ''}`);
+    t.same(errors, [], 'no continuity, PCR, PTS or PSI error across the rebuild');
+  },
+);
+
+t.test('bytes that do not go on from the cut: the kept output splices to them', async (t) => {
+  const r = rig(t, INFO, CONFIG);
+  await r.channel.start();
+  await run(r, 2);
+  const stopped = r.channel.stop({ keepOutput: true });
+  for (let i = 0; i < 10; i++) {
+    r.feed(50);
+    await settle(1);
+  }
+  const kept = await stopped;
+  t.ok(kept?.cut, 'cut');
+  const splices = kept!.remuxer.stats.splices;
+  let sub: SourceSubscriber | undefined;
+  const lines: Line[] = [];
+  const next = new Channel(CONFIG, {
+    hub: {
+      subscribe: (_s, s) => ((sub = s), () => (sub = undefined)),
+      state: () => undefined,
+    },
+    pacer: {
+      addChannel: () => t.fail('no new queue') as never,
+      removeChannel: () => Promise.resolve(),
+    },
+    log: logger(lines),
+    staggerIndex: 0,
+    nowNs: r.now,
+    tickMs: 1,
+    output: kept!,
+  });
+  t.teardown(() => next.stop());
+  await next.start();
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x100)],
+    durationMs: 2000,
+    muxRate: 2e6,
+    startPcr: 9e11,
+  });
+  for (let p = 0; p < ts.length; p += 1316) sub?.data(ts.subarray(p, p + 1316));
+  t.ok(
+    lines.some((l) => l.event === 'input-spliced'),
+    'input-spliced: said',
+  );
+  t.equal(kept!.remuxer.stats.splices, splices + 1, 'and spliced');
+  t.ok(r.queue.data.length > 0);
 });
 
 t.test('an output that did not open is not handed over: the next channel opens it', async (t) => {

@@ -90,6 +90,38 @@ t.test('one child per key; the last unsubscribe kills it after lingerMs', async 
   t.equal(h.state('shared'), undefined, 'without linger: closed at once');
 });
 
+t.test('a subscriber `from` a packet of the run gets the bytes from it first', async (t) => {
+  const { h } = hub(t, { lingerMs: 3000 });
+  const name = marker();
+  const a = new Recorder(true);
+  const offA = h.subscribe(pattern('from', name), a);
+  t.ok(await waitFor(() => a.bytes > 200_000, 5000), 'the run delivers');
+  // A packet 100 ms of bytes back (300 kbit/s video + audio: a few kB), aligned on A's stream.
+  const all = Buffer.concat(a.kept);
+  const at = Math.floor((all.length - 8000) / 188) * 188;
+  t.equal(all[at], 0x47, 'a packet of the run');
+  const packet = all.subarray(at, at + 188);
+  offA({ linger: true }); // the old reader stops (a channel moved or rebuilt)
+  await new Promise((r) => setTimeout(r, 100));
+  const b = new Recorder(true);
+  const offB = h.subscribe(pattern('from', name), b, { from: packet });
+  t.ok(b.kept.length > 0, 'at once, before any live bytes');
+  const first = Buffer.from(b.kept[0]!);
+  t.ok(first.subarray(0, 188).equals(packet), 'beginning with that packet');
+  t.ok(
+    first.subarray(0, all.length - at).equals(all.subarray(at)),
+    'then what the old reader got after it',
+  );
+  t.ok(first.length > all.length - at, 'and what came while nobody read');
+  await waitFor(() => b.kept.length > 2, 2000);
+  t.equal(h.state('from')?.restarts, 0, 'the same run');
+  offB();
+  const c = new Recorder(true);
+  const offC = h.subscribe(pattern('from', name), c, { from: new Uint8Array(188).fill(0x47) });
+  t.equal(c.kept.length, 0, 'a packet not among the recent bytes: only live bytes, later');
+  offC();
+});
+
 t.test('a lingering source is not reused by a subscriber with another spec', async (t) => {
   const { h } = hub(t, { lingerMs: 5000 });
   const before = marker();

@@ -23,10 +23,17 @@ import '../helpers/private-network.js'; // before any socket: only inside the pr
 import t from 'tap';
 import { createDecipheriv } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { marker, sleep, startDaemon, stopAndCheck, tempDir } from './helpers.js';
+import {
+  httpGet,
+  marker,
+  sleep,
+  startDaemon,
+  stopAndCheck,
+  tempDir,
+  type HttpGot,
+} from './helpers.js';
 
 const HTTP = 18931;
 const RTSP = 18932;
@@ -60,48 +67,9 @@ function config(tokens: string): string {
   );
 }
 
-interface Got {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** One HTTP request from `from` (a bearer token in the header when given); streams are read for `readMs`. */
-function get(
-  path: string,
-  o: { from?: string; token?: string; method?: string; body?: string; readMs?: number } = {},
-): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: HTTP,
-        path,
-        method: o.method ?? 'GET',
-        localAddress: o.from ?? ALLOWED,
-        headers,
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        const done = (): void =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(parts),
-          });
-        res.on('end', done);
-        res.on('close', done);
-        if (o.readMs !== undefined) setTimeout(() => res.destroy(), o.readMs);
-      },
-    );
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
+/** One HTTP request to the daemon (helpers.ts httpGet). */
+const get = (path: string, o: Parameters<typeof httpGet>[2] = {}): Promise<HttpGot> =>
+  httpGet(HTTP, path, o);
 
 interface RtspReply {
   status: number;

@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from 'node:http';
 import { Analyzer, type AnalyzerReport, type Check } from '../../src/mpegts/analyzer/index.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -977,4 +978,53 @@ export function probeKinds(url: string, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(FFPROBE, args, { timeout: timeoutMs }, (e, out) => (e ? reject(e) : resolve(out))),
   );
+}
+
+/** An HTTP reply read whole (a stream: what came in readMs). */
+export interface HttpGot {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * One HTTP request to 127.0.0.1:`port` from `from` (a second loopback address of the private
+ * namespace, default 127.0.0.1), a bearer token in the header when given; a stream is read for
+ * `readMs`, then closed.
+ */
+export function httpGet(
+  port: number,
+  path: string,
+  o: { from?: string; token?: string; method?: string; body?: string; readMs?: number } = {},
+): Promise<HttpGot> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: o.method ?? 'GET',
+        localAddress: o.from ?? '127.0.0.1',
+        headers,
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        const done = (): void =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(parts),
+          });
+        res.on('end', done);
+        res.on('close', done);
+        if (o.readMs !== undefined) setTimeout(() => res.destroy(), o.readMs);
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }

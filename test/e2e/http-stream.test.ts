@@ -36,6 +36,8 @@ import {
   startDaemon,
   stopAndCheck,
   tempDir,
+  httpGet,
+  type HttpGot,
 } from './helpers.js';
 
 const HTTP = 18761;
@@ -62,45 +64,9 @@ function config(tokens: string): string {
   );
 }
 
-interface Got {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** One request from `from`; streams are read for `readMs` (then closed). */
-function get(
-  path: string,
-  o: { from?: string; token?: string; method?: string; readMs?: number } = {},
-): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: HTTP,
-        path,
-        method: o.method ?? 'GET',
-        localAddress: o.from ?? '127.0.0.1',
-        headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        const done = (): void =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(parts),
-          });
-        res.on('end', done);
-        res.on('close', done);
-        if (o.readMs !== undefined) setTimeout(() => res.destroy(), o.readMs);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** One HTTP request to the daemon (helpers.ts httpGet). */
+const get = (path: string, o: Parameters<typeof httpGet>[2] = {}): Promise<HttpGot> =>
+  httpGet(HTTP, path, o);
 
 /** Continuity errors in a client's bytes (whole packets from its first). */
 function ccErrors(b: Buffer): number {

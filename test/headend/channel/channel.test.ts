@@ -13,6 +13,7 @@ import type {
 } from '../../../src/headend/channel/types.js';
 import type { OutputInfo } from '../../../src/scheduler/output-contract.js';
 import { Analyzer } from '../../../src/mpegts/analyzer/index.js';
+import type { RunningOutput } from '../../../src/headend/channel/channel-output.js';
 import { logger, type Line } from '../../helpers/log-lines.js';
 import { simpleProgram, synthesize, type SynthProgram } from '../../helpers/synth.js';
 
@@ -387,6 +388,38 @@ t.test('a rebuilt channel with the same output takes it over: one stream goes on
   t.ok(rep.totals.durationSec > 3, `${rep.totals.durationSec.toFixed(1)} s analyzed`);
 });
 
+/**
+ * A channel rebuilt on `kept` (the same config), started: what it logs, the `from` its source
+ * subscription asked for, and its source's bytes.
+ */
+async function takeOver(t: Test, r: Rig, kept: RunningOutput) {
+  let sub: SourceSubscriber | undefined;
+  let asked: Uint8Array | undefined;
+  const lines: Line[] = [];
+  const next = new Channel(CONFIG, {
+    hub: {
+      subscribe: (_s, s, opts) => {
+        asked = opts?.from;
+        sub = s;
+        return () => (sub = undefined);
+      },
+      state: () => undefined,
+    },
+    pacer: {
+      addChannel: () => t.fail('a new queue was asked for') as never,
+      removeChannel: () => Promise.resolve(),
+    },
+    log: logger(lines),
+    staggerIndex: 0,
+    nowNs: r.now,
+    tickMs: 1,
+    output: kept,
+  });
+  t.teardown(() => next.stop());
+  await next.start();
+  return { lines, asked: () => asked, feed: (b: Uint8Array) => sub?.data(b) };
+}
+
 t.test(
   'a kept output reads its source on from the cut: no splice (make-before-break)',
   async (t) => {
@@ -421,35 +454,13 @@ t.test(
     const from = Buffer.from(ts).indexOf(Buffer.from(packet));
     t.ok(from >= at && from < o, 'cut before a packet of the run it was reading');
     const splices = kept!.remuxer.stats.splices;
-    let asked: Uint8Array | undefined;
-    let sub: SourceSubscriber | undefined;
-    const lines: Line[] = [];
-    const next = new Channel(CONFIG, {
-      hub: {
-        subscribe: (_s, s, opts) => {
-          asked = opts?.from;
-          sub = s;
-          return () => (sub = undefined);
-        },
-        state: () => undefined,
-      },
-      pacer: {
-        addChannel: () => t.fail('a new queue was asked for') as never,
-        removeChannel: () => Promise.resolve(),
-      },
-      log: logger(lines),
-      staggerIndex: 0,
-      nowNs: r.now,
-      tickMs: 1,
-      output: kept!,
-    });
-    t.teardown(() => next.stop());
-    await next.start();
+    const n = await takeOver(t, r, kept!);
+    const asked = n.asked();
     t.ok(asked && Buffer.from(asked).equals(Buffer.from(packet)), 'it subscribes from the cut');
     // The hub gives the run's bytes from that packet on.
-    for (let p = from; p < ts.length; p += 1316) sub?.data(ts.subarray(p, p + 1316));
+    for (let p = from; p < ts.length; p += 1316) n.feed(ts.subarray(p, p + 1316));
     t.ok(
-      lines.some((l) => l.event === 'input-resumed'),
+      n.lines.some((l) => l.event === 'input-resumed'),
       'input-resumed: read on from the cut',
     );
     t.equal(kept!.remuxer.stats.splices, splices, 'no splice');
@@ -476,34 +487,16 @@ t.test('bytes that do not go on from the cut: the kept output splices to them', 
   const kept = await stopped;
   t.ok(kept?.cut, 'cut');
   const splices = kept!.remuxer.stats.splices;
-  let sub: SourceSubscriber | undefined;
-  const lines: Line[] = [];
-  const next = new Channel(CONFIG, {
-    hub: {
-      subscribe: (_s, s) => ((sub = s), () => (sub = undefined)),
-      state: () => undefined,
-    },
-    pacer: {
-      addChannel: () => t.fail('no new queue') as never,
-      removeChannel: () => Promise.resolve(),
-    },
-    log: logger(lines),
-    staggerIndex: 0,
-    nowNs: r.now,
-    tickMs: 1,
-    output: kept!,
-  });
-  t.teardown(() => next.stop());
-  await next.start();
+  const n = await takeOver(t, r, kept!);
   const { ts } = synthesize({
     programs: [simpleProgram(1, 0x100)],
     durationMs: 2000,
     muxRate: 2e6,
     startPcr: 9e11,
   });
-  for (let p = 0; p < ts.length; p += 1316) sub?.data(ts.subarray(p, p + 1316));
+  for (let p = 0; p < ts.length; p += 1316) n.feed(ts.subarray(p, p + 1316));
   t.ok(
-    lines.some((l) => l.event === 'input-spliced'),
+    n.lines.some((l) => l.event === 'input-spliced'),
     'input-spliced: said',
   );
   t.equal(kept!.remuxer.stats.splices, splices + 1, 'and spliced');

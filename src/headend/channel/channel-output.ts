@@ -340,6 +340,17 @@ export class ChannelOutput {
     const latencyMs = this.deps.latencyMs;
     const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
     const wantMs = latencyMs - Math.max(0, aheadMs);
+    if (this.cut) {
+      // The source's bytes from the cut are on their way (another thread's hub): the queue
+      // holds out until an eighth of the latency is left, then filler goes out, and the input
+      // no longer goes on from the cut (the filler moved the output on: it splices).
+      if (aheadMs > latencyMs / 8) return;
+      this.deps.log('info', 'input-spliced', {
+        source: this.cut.key,
+        message: 'the bytes after the cut did not come in time: spliced to the source',
+      });
+      this.cut = null;
+    }
     if (wantMs > latencyMs / 4) {
       this.remuxer.idle(wantMs);
       this.stampUtc(now);

@@ -529,7 +529,8 @@ export class Channel {
    */
   private switchTo(index: number, why: string, handover?: Uint8Array, event?: string): void {
     const from = this.active;
-    if (index === from) return;
+    // Stopping (its input being cut): no other source is opened to linger for nothing.
+    if (index === from || this.stopping) return;
     const waitedMs = this.pending ? (this.nowNs() - this.pending.sinceNs) / 1e6 : undefined;
     this.pending = null;
     this.active = index;

@@ -112,7 +112,11 @@ export class SupervisedSource {
    */
   add(sub: SourceSubscriber, stallMs?: number, service?: number, from?: Uint8Array): SubRecord {
     const rec: SubRecord = { sub, service, stallMs, seen: false };
-    const back = from && this.stateNow === 'running' ? this.recent.from(from) : null;
+    let back = from && this.stateNow === 'running' ? this.recent.from(from) : null;
+    // With others reading, it gets routed packets from now on (whole ones, from where the
+    // router's framing stands): the replay ends at its last whole packet, which is where they
+    // go on. (A router made for it now starts framing afresh: the packet astride loses its tail.)
+    if (back && this.subs.length > 0) back = back.subarray(0, back.length - (back.length % 188));
     if (back) {
       rec.seen = true;
       this.call(() => sub.data(back));

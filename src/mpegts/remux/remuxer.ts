@@ -508,8 +508,8 @@ export class Remuxer implements PacketSink {
    * Stops reading the input just before its next PCR on the PCR PID that goes on with the
    * timeline, everything before that packet sent (the segment it closes timed by that PCR, as
    * without the cut); input after it is ignored. inputState() then holds what another Remuxer
-   * needs to read on from that very packet (resume). While a splice is pending, a stream waits
-   * to start or no segment is open, the cut waits for the next anchor.
+   * needs to read on from that very packet (resume), a stream's wait to start included. While
+   * a splice is pending or no segment is open, the cut waits for the next anchor.
    */
   cutAtNextAnchor(): void {
     if (this.cutStage === 0) this.cutStage = 1;
@@ -531,7 +531,7 @@ export class Remuxer implements PacketSink {
     this.resuming = true;
     this.demux.prime(input.psi);
     this.resuming = false;
-    this.gate.openAll();
+    this.gate.setWaits(input.gate);
     this.splicePending = false;
     this.lastAnchorRaw = input.lastAnchorRaw;
     this.lastAnchorIn = input.lastAnchorIn;
@@ -548,6 +548,8 @@ export class Remuxer implements PacketSink {
    */
   readOn(): void {
     this.clearCut();
+    // The framer holds the start of the packet after the cut, which comes again whole.
+    this.framer.reset();
   }
 
   /** Forgets a cut (asked or done): the input is read again. */
@@ -559,8 +561,7 @@ export class Remuxer implements PacketSink {
   /** cutAtNextAnchor: cuts before packet b[o] when it is the anchor to cut at. */
   private tryCut(b: Uint8Array, o: number): boolean {
     if (getPid(b, o) !== this.pcrInPid || !hasPcr(b, o)) return false;
-    if (!this.haveTimeline || this.splicePending || !this.segOpen || this.gate.waiting)
-      return false;
+    if (!this.haveTimeline || this.splicePending || !this.segOpen) return false;
     const d = pcrDelta(getPcr(b, o), this.lastAnchorRaw);
     if (discontinuityIndicator(b, o) || d <= 0 || d > MAX_PCR_STEP) return false;
     // What onAnchor does with the segment this PCR closes; the packet is the next remuxer's.
@@ -577,6 +578,7 @@ export class Remuxer implements PacketSink {
       dropPes: this.dropPes.slice(),
       delay: this.delay.inputState(),
       pcrDiscontinuityNext: this.pcrDiscontinuityNext,
+      gate: this.gate.waits(),
       psi: this.demux.psi(),
     };
     return true;

@@ -67,9 +67,15 @@ export class StartGate {
     for (let i = 0; i < this.count; i++) if (i !== this.video) this.arm(i);
   }
 
-  /** Every stream passes as it comes: the input goes on exactly where another remuxer left it. */
-  openAll(): void {
-    this.wait.fill(GATE_OPEN);
+  /** What each stream waits for, and since when: another remuxer goes on with it (resume). */
+  waits(): { wait: Uint8Array; armedIn: number } {
+    return { wait: this.wait.slice(), armedIn: this.armedIn };
+  }
+
+  /** Takes another gate's waits() over (after setStreams with the same program). */
+  setWaits(w: { wait: Uint8Array; armedIn: number }): void {
+    this.wait.set(w.wait);
+    this.armedIn = w.armedIn;
   }
 
   /** The input's clock starts anew (a new input timeline): the wait is timed from its next PCR. */

@@ -145,6 +145,8 @@ export interface RemuxerInputState {
   dropPes: Uint8Array;
   delay: { pending: boolean; raiseTo: number; maxRaw: number };
   pcrDiscontinuityNext: boolean;
+  /** What each stream still waits for to start (StartGate.waits): a stream not begun yet. */
+  gate: { wait: Uint8Array; armedIn: number };
   /** The input's PSI as last taken whole (Demuxer.psi). */
   psi: DemuxPsi;
 }

@@ -503,6 +503,40 @@ t.test('bytes that do not go on from the cut: the kept output splices to them', 
   t.ok(r.queue.data.length > 0);
 });
 
+t.test(
+  'a cut input whose bytes do not come: the queue holds out, then filler and a splice',
+  async (t) => {
+    const r = rig(t, INFO, CONFIG);
+    await r.channel.start();
+    await run(r, 2);
+    const stopped = r.channel.stop({ keepOutput: true });
+    for (let i = 0; i < 10; i++) {
+      r.feed(50);
+      await settle(1);
+    }
+    const kept = await stopped;
+    t.ok(kept?.cut, 'cut');
+    const n = await takeOver(t, r, kept!);
+    const queued = r.queue.data.length;
+    // The old channel queued up to its latency (400 ms) ahead; 300 ms pass with no bytes.
+    for (let i = 0; i < 6; i++) {
+      r.advance(50);
+      await settle(3);
+    }
+    t.equal(r.queue.data.length, queued, 'no filler while the bytes from the cut may still come');
+    t.notOk(n.lines.some((l) => l.event === 'input-spliced'));
+    for (let i = 0; i < 8; i++) {
+      r.advance(50);
+      await settle(3);
+    }
+    t.ok(
+      n.lines.some((l) => l.event === 'input-spliced'),
+      'an eighth of the latency left: input-spliced',
+    );
+    t.ok(r.queue.data.length > queued, 'and filler goes out');
+  },
+);
+
 t.test('an output that did not open is not handed over: the next channel opens it', async (t) => {
   let removes = 0;
   const r = rig(t, new Error('no such interface'), CONFIG, () => {

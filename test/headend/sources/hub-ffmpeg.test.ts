@@ -122,6 +122,30 @@ t.test('a subscriber `from` a packet of the run gets the bytes from it first', a
   offC();
 });
 
+t.test('with another reader (routed packets), the replay ends at a whole packet', async (t) => {
+  const { h } = hub(t, { lingerMs: 3000 });
+  const name = marker();
+  const x = new Recorder(); // stays: the run is routed to each reader
+  const offX = h.subscribe(pattern('routed', name), x);
+  const a = new Recorder(true);
+  const offA = h.subscribe(pattern('routed', name), a);
+  t.ok(await waitFor(() => a.bytes > 200_000, 5000), 'the run delivers');
+  const all = Buffer.concat(a.kept);
+  const at = Math.floor((all.length - 8000) / 188) * 188;
+  offA();
+  await new Promise((r) => setTimeout(r, 60));
+  const b = new Recorder(true);
+  const offB = h.subscribe(pattern('routed', name), b, { from: all.subarray(at, at + 188) });
+  t.ok(b.kept.length > 0 && b.kept[0]!.length % 188 === 0, 'the replay: whole packets');
+  await waitFor(() => b.bytes > 100_000, 3000);
+  const got = Buffer.concat(b.kept);
+  let misaligned = 0;
+  for (let o = 0; o + 188 <= got.length; o += 188) if (got[o] !== 0x47) misaligned++;
+  t.equal(misaligned, 0, `then routed packets join on (${got.length} bytes, every packet in step)`);
+  offB();
+  offX();
+});
+
 t.test('a lingering source is not reused by a subscriber with another spec', async (t) => {
   const { h } = hub(t, { lingerMs: 5000 });
   const before = marker();

@@ -3,12 +3,15 @@
 import t from 'tap';
 import { RECENT_BYTES, RECENT_MS, RecentBytes } from '../../../src/headend/sources/recent-bytes.js';
 
-/** n packets, packet i filled with i's low byte after a 0x47. */
+/** n packets: packet k (from + i) is 0x47, k as 16 bits, then k's low byte. */
 function packets(from: number, n: number): Uint8Array {
   const b = new Uint8Array(n * 188);
   for (let i = 0; i < n; i++) {
-    b.fill((from + i) & 0xff, i * 188, (i + 1) * 188);
+    const k = from + i;
+    b.fill(k & 0xff, i * 188, (i + 1) * 188);
     b[i * 188] = 0x47;
+    b[i * 188 + 1] = k >> 8;
+    b[i * 188 + 2] = k & 0xff;
   }
   return b;
 }

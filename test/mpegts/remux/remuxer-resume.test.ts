@@ -148,17 +148,54 @@ t.test('a splice after a cut reads the input again (the hand-over fell back)', a
   t.equal(a.stats.packetsIn, n + 100, 'and the input is read');
 });
 
-t.test('the cut waits while the input has not started (the start gate)', async (t) => {
-  const out = collector();
-  const a = new Remuxer({ pcrAlign: 7 }, out.sink);
-  a.cutAtNextAnchor();
-  a.push(sample.subarray(0, 188 * 40)); // before any access point of the video
-  t.equal(a.inputState(), null, 'not cut while the video waits for its access point');
-  for (let o = 188 * 40; o < sample.length && a.inputState() === null; o += 1316)
-    a.push(sample.subarray(o, o + 1316));
-  t.ok(a.inputState(), 'cut at the first anchor once every stream has started');
-  t.equal(a.starting, false);
-  const n = a.stats.packetsIn;
-  a.push(sample.subarray(188 * 2000, 188 * 2100));
-  t.equal(a.stats.packetsIn, n, 'input after the cut is not read');
-});
+t.test(
+  'a cut while the video still waits for its access point: the wait goes on in B',
+  async (t) => {
+    const opts: Opts = { pcrAlign: 7 };
+    const ref = whole(sample, opts);
+    // The first PCR after packet 30 comes before the sample's first keyframe ends its wait.
+    const a = new Remuxer(opts, () => {});
+    prep(a);
+    a.push(sample.subarray(0, 188 * 30));
+    t.ok(a.starting, 'the video waits for its access point');
+    const r = handOver(sample, opts, 188 * 30);
+    t.ok(
+      r.cut.gate.wait.some((w) => w !== 0),
+      'the cut carries a stream still waiting',
+    );
+    t.ok(
+      Buffer.from(concatBytes([r.a, r.b])).equals(Buffer.from(ref)),
+      'A then B: byte for byte what one remuxer sends',
+    );
+    const c = new Remuxer(opts, () => {});
+    c.cutAtNextAnchor();
+    for (let o = 0; o < sample.length && c.inputState() === null; o += 1316)
+      c.push(sample.subarray(o, o + 1316));
+    const n = c.stats.packetsIn;
+    c.push(sample.subarray(188 * 2000, 188 * 2100));
+    t.equal(c.stats.packetsIn, n, 'input after the cut is not read');
+  },
+);
+
+t.test(
+  'readOn with the cut in the middle of a chunk: the partial packet is not glued on',
+  async (t) => {
+    const opts: Opts = { pcrAlign: 7 };
+    const ref = whole(sample, opts);
+    const out = collector();
+    const a = new Remuxer(opts, out.sink);
+    prep(a);
+    // Chunks of 1000 bytes: the cut falls inside one, and its end holds part of a packet.
+    let o = 0;
+    const half = sample.length >> 1;
+    for (; o < half; o += 1000) a.push(sample.subarray(o, o + 1000));
+    a.cutAtNextAnchor();
+    for (; a.inputState() === null && o < sample.length; o += 1000)
+      a.push(sample.subarray(o, o + 1000));
+    const from = Buffer.from(sample).indexOf(Buffer.from(a.inputState()!.cutPacket));
+    a.readOn();
+    for (let p = from; p < sample.length; p += 1000) a.push(sample.subarray(p, p + 1000));
+    a.end();
+    t.ok(Buffer.from(out.bytes()).equals(Buffer.from(ref)), 'byte for byte what one remuxer sends');
+  },
+);

@@ -288,10 +288,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
    * names move with their outputs (lanes/balance.ts; `channel-moved`, reason load balance).
    */
   const balance = async (cfg: HeadendSpec): Promise<void> => {
-    for (const m of host.movesForBalance()) {
+    // All at once: each stop waits for its input's cut (Channel.stop, up to 200 ms).
+    const moves = host.movesForBalance().map(async (m) => {
       const ch = channels.get(m.slug);
       const index = cfg.channels.findIndex((c) => c.slug === m.slug);
-      if (!ch || index < 0) continue;
+      if (!ch || index < 0) return;
       const output = await stopChannel(ch, true);
       const rtp = ch.rtpState();
       const carriedRtp = output || !rtp ? undefined : { ssrc: rtp.ssrc, seq: rtp.nextSeq };
@@ -299,7 +300,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       if (!moved && output) await host.drop(cfg.channels[index]!);
       if (moved) channels.set(m.slug, moved);
       else channels.delete(m.slug);
-    }
+    });
+    await Promise.all(moves);
   };
 
   let cluster: ClusterRun | null = null;

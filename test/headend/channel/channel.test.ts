@@ -475,7 +475,8 @@ t.test(
   },
 );
 
-t.test('bytes that do not go on from the cut: the kept output splices to them', async (t) => {
+/** A channel run for 2 s, then stopped with its output kept while its source goes on: cut. */
+async function cutRunning(t: Test): Promise<{ r: Rig; kept: RunningOutput }> {
   const r = rig(t, INFO, CONFIG);
   await r.channel.start();
   await run(r, 2);
@@ -485,9 +486,14 @@ t.test('bytes that do not go on from the cut: the kept output splices to them', 
     await settle(1);
   }
   const kept = await stopped;
-  t.ok(kept?.cut, 'cut');
-  const splices = kept!.remuxer.stats.splices;
-  const n = await takeOver(t, r, kept!);
+  t.ok(kept?.cut, 'cut before an input PCR');
+  return { r, kept: kept! };
+}
+
+t.test('bytes that do not go on from the cut: the kept output splices to them', async (t) => {
+  const { r, kept } = await cutRunning(t);
+  const splices = kept.remuxer.stats.splices;
+  const n = await takeOver(t, r, kept);
   const { ts } = synthesize({
     programs: [simpleProgram(1, 0x100)],
     durationMs: 2000,
@@ -499,23 +505,14 @@ t.test('bytes that do not go on from the cut: the kept output splices to them', 
     n.lines.some((l) => l.event === 'input-spliced'),
     'input-spliced: said',
   );
-  t.equal(kept!.remuxer.stats.splices, splices + 1, 'and spliced');
+  t.equal(kept.remuxer.stats.splices, splices + 1, 'and spliced');
   t.ok(r.queue.data.length > 0);
 });
 
 t.test(
   'a cut input whose bytes do not come: the queue holds out, then filler and a splice',
   async (t) => {
-    const r = rig(t, INFO, CONFIG);
-    await r.channel.start();
-    await run(r, 2);
-    const stopped = r.channel.stop({ keepOutput: true });
-    for (let i = 0; i < 10; i++) {
-      r.feed(50);
-      await settle(1);
-    }
-    const kept = await stopped;
-    t.ok(kept?.cut, 'cut');
+    const { r, kept } = await cutRunning(t);
     const n = await takeOver(t, r, kept!);
     const queued = r.queue.data.length;
     // The old channel queued up to its latency (400 ms) ahead; 300 ms pass with no bytes.

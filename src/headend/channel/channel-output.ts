@@ -26,7 +26,7 @@ import { BehindWatch } from './behind-watch.js';
 import type { ChannelConfig, DatagramListener, OutputQueue, OutputScheduler } from './types.js';
 import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from './output-handoff.js';
-import { startsWithPacket, type InputCut } from './input-cut.js';
+import { startsWithPacket, type InputCut, type SourceRef } from './input-cut.js';
 
 /**
  * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
@@ -200,7 +200,7 @@ export class ChannelOutput {
   }
 
   /** The packet to read source `spec` on from, when the output's input was cut on it. */
-  resumeFrom(spec: { key: string; service?: number }): Uint8Array | undefined {
+  resumeFrom(spec: SourceRef): Uint8Array | undefined {
     const cut = this.cut;
     return cut && cut.key === spec.key && cut.service === spec.service
       ? cut.input.cutPacket
@@ -211,7 +211,7 @@ export class ChannelOutput {
    * Source bytes about to go into the remuxer, from source `spec`: the first after a cut go on
    * from it when they begin at its packet; otherwise the output splices to them.
    */
-  input(chunk: Uint8Array, spec: { key: string; service?: number }): void {
+  input(chunk: Uint8Array, spec: SourceRef): void {
     const cut = this.cut;
     if (!cut) return;
     const from = this.resumeFrom(spec);
@@ -265,7 +265,7 @@ export class ChannelOutput {
   async close(
     keep: boolean,
     packetsPerDatagram: number,
-    cutSource?: { key: string; service?: number },
+    cutSource?: SourceRef,
   ): Promise<RunningOutput | null> {
     const q = this.queue;
     const kept = keep && this.opened && q !== null;
@@ -471,10 +471,7 @@ const identityOf = (c: ChannelConfig) => ({
 });
 
 /** The remuxer's cut, when it was cut (Channel.stop with keepOutput) on `source`. */
-function cutOf(
-  remuxer: Remuxer,
-  source: { key: string; service?: number } | undefined,
-): { cut?: InputCut } {
+function cutOf(remuxer: Remuxer, source: SourceRef | undefined): { cut?: InputCut } {
   const input = remuxer.inputState();
   return input && source ? { cut: { input, key: source.key, service: source.service } } : {};
 }

@@ -12,6 +12,7 @@
 // delivers, the remuxer's idle output (PAT/PMT/SDT and PCR, nulls in CBR) keeps the output
 // alive, generated just ahead of the pacer so the queue never runs dry: tuned boxes stay tuned.
 
+import type { SourceRef } from './input-cut.js';
 import type { Remuxer } from '../../mpegts/remux/remuxer.js';
 import { SpliceProbe } from '../../mpegts/splice-probe.js';
 import type { Logger } from '../log.js';
@@ -321,7 +322,7 @@ export class Channel {
    * Make-before-break (input-cut.ts): the remuxer stops reading just before the source in use
    * gives its next PCR, at most CUT_WAIT_MS from now; the source it read, once cut.
    */
-  private cutInput(): Promise<{ key: string; service?: number } | undefined> {
+  private cutInput(): Promise<SourceRef | undefined> {
     const link = this.links[this.active];
     const live = this.state === 'running' || this.state === 'failover';
     if (!link?.subscribed || this.pending || !live) return Promise.resolve(undefined);

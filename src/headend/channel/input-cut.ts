@@ -9,12 +9,15 @@
 
 import type { RemuxerInputState } from '../../mpegts/remux/types.js';
 
-/** Where a kept or handed-over output's input was cut: the state, and the source it read. */
-export interface InputCut {
-  input: RemuxerInputState;
-  /** The source key and service the cut remuxer read (only that source can go on). */
+/** A source as a channel reads it: its hub key and the service it takes. */
+export interface SourceRef {
   key: string;
-  service: number | undefined;
+  service?: number;
+}
+
+/** Where a kept or handed-over output's input was cut: the state, and the source it read. */
+export interface InputCut extends SourceRef {
+  input: RemuxerInputState;
 }
 
 /** Whether `chunk` begins with `packet` (the source's bytes go on from the cut). */

@@ -17,6 +17,12 @@ export function arg(name: string, def: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
 
+/** `--name 1,4,20` on the command line, else `def`. */
+export function listArg(name: string, def: number[]): number[] {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1].split(',').map(Number) : def;
+}
+
 /** Writes bench/results/<name>-latest.json; returns its path relative to the repository. */
 export function writeResult(name: string, result: unknown): string {
   const dir = join(ROOT, 'bench', 'results');

@@ -49,7 +49,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
+import { ROOT, arg, fmt, hostInfo, listArg, writeResult } from './cli.js';
 import { PACING, figures, worstOf, type Key } from './wire-figures.js';
 import { describeFloor } from './floor.js';
 import { startCapture } from './pcap.js';
@@ -85,11 +85,6 @@ function haveDvblast(): boolean {
   if (spawnSync('dvblast', ['-V'], { stdio: 'ignore' }).status === 0) return true;
   console.log('dvblast: not installed, its phases are skipped (Debian: apt-get install dvblast)');
   return false;
-}
-
-function listArg(name: string, def: number[]): number[] {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1].split(',').map(Number) : def;
 }
 
 function plan(): Phase[] {

@@ -9,52 +9,48 @@
 //    catch-up; a send more than REANCHOR_NS behind its time (another stall) pulls the schedule
 //    up to REANCHOR_NS before that send. REANCHOR_NS is above this VM's usual wake-up delay of a
 //    sleeping loop (1-2 ms): at 0.5 ms every late wake-up lost catch-up progress.
-// 2. Window (the hard bound, TR 101 290's 10 ms): the datagram due at d waits until WINDOW_NS
-//    after the send of the last datagram due before d − S + c, S = factor × WINDOW_NS of
-//    schedule and c = min(g, S − WINDOW_NS − WINDOW_GUARD_NS), g its due gap. So a window holds
-//    the datagrams of less than S − c of schedule: at a constant gap ⌊factor·W/g⌋ of them, never
-//    fewer than on-time sending puts there (⌈W/g⌉; a 7 ms gap: 2) — at 5.5 Mbit/s (g = 1.91
-//    ms) 6, 1.15× the rate's share, where the span S alone let one more through (7, 1.34×; 8
-//    on the wire, 1.53×). c is capped so the datagram looked back to is always due more than
-//    W + guard earlier: one sent on time never holds the next on time, whatever the gaps of a
-//    VBR schedule do. Sends are remembered in a ring (RING entries: a 12 ms span up to ~900
-//    Mbit/s a channel). This bound is hard (windowEnd): the loop's early window never sends a
-//    datagram before it (pacing-loop.ts PacedQueue.headFloor). And a send counts from when the
-//    datagram was in the kernel (handed(), read after the send call returns), not from the
-//    loop's clock read before the call: a thread held off the CPU between the two, or a
-//    sendmmsg of a whole pass, put it on the wire later than its recorded time, and the next
-//    window's datagram inside the window (bench/scale, 4 Mbit/s: 5 in 10 ms on the wire, 1.32×
-//    the rate, where the loop's own times never had more than 4; 1.05× with both). The wait
-//    ends WINDOW_GUARD_NS past the window, the clock's granularity and the float's rounding.
+// 2. Window (the hard bound, TR 101 290's 10 ms, in bytes): a datagram stands for the schedule
+//    since the datagram before it (due gap g, its packets g/N each; at CBR its bytes are the
+//    rate × g). The sends of any 10 ms (W) may stand for at most L of schedule, L = factor × W
+//    (12 ms: 1.2× the rate's bytes), or what on-time sending puts in a window where that is
+//    more (a 7 ms gap: two datagrams, 14 ms; a VBR gap: the schedule from the last datagram
+//    due W + guard earlier). So what ends its schedule at X may leave once the send that ends
+//    at X − L or later is W + guard old (windowEnd). A datagram the window cannot hold whole
+//    leaves in two parts (the caller's choice, `parts`): now, the packets that fit; the rest
+//    when the window holds them. Whole datagrams only, the catch-up at 4 Mbit/s (g = 2.63 ms)
+//    was 4 datagrams per 10 ms, 1.05× the rate (5 are 1.32×): a 10 ms stall took 200 ms to
+//    make up, and a loop that left each held datagram more than 0.52 ms after its window's end
+//    (this VM's wake-ups, the 1 ms grid) fell behind without end (rule 3 then gave it 1.32-1.58×
+//    on the wire, bench/scale). In two parts it drains at the window's own 1.2×, and falls
+//    behind only past 2 ms of such lag (L − W − guard). The window counts from when a send was
+//    in the kernel (handed(), read after the send call returns), not from the loop's clock read
+//    before the call: a thread held off the CPU between the two, or a sendmmsg of a whole pass,
+//    put it on the wire later than its recorded time (bench/scale, 4 Mbit/s: 5 in 10 ms on the
+//    wire where the loop's own times never had more than 4). The wait ends WINDOW_GUARD_NS past
+//    the window (the clock's granularity, the float's rounding). The loop may send up to its
+//    early window before the time earliest() gives (pacing-loop.ts coalesceWindow), never
+//    before windowEnd (PacedQueue.headFloor).
 //
 // On time, neither rule holds anything back (the previous send was a whole due gap earlier; the
-// window's datagram left N gaps, ≥ 10 ms, of schedule ago). The worst lateness is the stall's
-// length, and the catch-up after a stall of S lasts about S / (f − 1), f the effective factor
-// N·g / (WINDOW_NS + WINDOW_GUARD_NS): at most `factor`, 1.2 at 1 ms gaps, 1.15 at 5.5
-// Mbit/s, 1.05 at 4 Mbit/s (4 datagrams in 10 ms are 1.05×, 5 are 1.32×: a 10 ms stall takes
-// 200 ms to make up there, whatever the rule). A gap that is zero or negative (a new timeline
-// after a discontinuity, a reload) limits nothing and starts the window afresh. The limiter holds no clock: the loop asks it
-// and tells it. The loop may send a datagram up to its early window before the time given
-// (pacing-loop.ts coalesceWindow), but never before rule 2's bound.
+// window's sends stand for at most L of schedule). The worst lateness is the stall's length,
+// and the catch-up after a stall of S lasts about S / (f − 1), f ≈ L / (W + guard + the loop's
+// lag after each window end): 1.2 for a punctual loop, 1.09 for one on the 1 ms grid. A gap that
+// is zero or negative (a new timeline after a discontinuity, a reload) limits nothing and
+// starts the window afresh. The limiter holds no clock: the loop asks it and tells it.
 //
-// 3. No runaway. Rule 2 counts from the actual sends, so a loop that leaves each held datagram
-//    later after its window's end than the window's slack (N·g − W − guard: 1.47 ms at 5.5
-//    Mbit/s, 0.52 ms at 4 Mbit/s) adds the difference once per window, and the channel falls
-//    behind without end (bench/limiter-sim: woken 2.5 ms late, 101 ms behind after 10 s; 3 ms,
-//    537 ms). A stall's backlog shrinks by every window; a runaway's does not. So the least
-//    lateness of each 10 ms of due time is kept for the last 100 ms, and over the latest 10 ms
-//    how many of the window-held sends left later after their window's end than its slack: a
-//    channel more than RELAX_NS behind then and now, no less behind now, most of whose sends
-//    lag their windows by the slack or more (it cannot gain), gets one datagram more per
-//    window (the reference send one gap earlier) until it is back within RELAX_NS / 2. A loop
-//    that sends on time but was stalled again during a catch-up is more behind too, but gains
-//    in most windows: it keeps the strict window (with "mean lag > 0" as the test, every loop
-//    that sends on a tick qualified, and bench/scale at 20 channels relaxed most of the time;
-//    with the mean lag against the slack, one stall's late sends did). That costs one datagram
-//    per 10 ms more (7 at 5.5 Mbit/s; 8 in a window that spans a change) only while the loop
-//    cannot keep up anyway, and bounds the delay: 13, 19 and 25 ms behind for loops woken 2,
-//    2.5 and 3 ms late every time, 25-30 ms for a noisy one (0-2 ms late, 10 % of wake-ups
-//    0-6 ms more).
+// 3. No runaway. Rule 2 counts from the actual sends, so a loop that leaves each held send
+//    later after its window's end than L − W − guard adds the difference once per window, and
+//    the channel falls behind without end. A stall's backlog shrinks by every window; a
+//    runaway's does not. So the least lateness of each 10 ms of due time is kept for the last
+//    100 ms, and over the latest 10 ms how many of the sends a window bounded were no less late
+//    than the send their window counted from (they did not gain): a channel more than RELAX_NS
+//    behind then and now, no less behind now, most of whose bounded sends did not gain, gets
+//    RELAX_STEP_NS more schedule per window (L + 1 ms: 1.3× the rate), and another step each
+//    100 ms that this goes on, up to RELAX_MAX_NS (1.6×), until it is back within RELAX_NS / 2;
+//    its sends are counted as relaxed (headend_channel_datagrams_relaxed_total): the pacing
+//    thread cannot keep up. bench/limiter-sim: a loop that wakes 0-2 ms late never relaxes; one
+//    that wakes 0-4 ms late, or 3 ms every time, at 4 Mbit/s needs 1.3-1.4× to stay within 25
+//    ms (whole datagrams, one datagram more per window: 1.32×, 1.58× on the wire).
 
 /** Default factor: 1.2 × the channel's own rate at most. */
 export const DEFAULT_BURST_FACTOR = 1.2;
@@ -62,119 +58,179 @@ export const DEFAULT_BURST_FACTOR = 1.2;
 export const REANCHOR_NS = 2_000_000;
 /** The window the burst is judged over (TR 101 290, and the issue's 10 ms). */
 export const WINDOW_NS = 10_000_000;
-/** How far past the window's end the datagram it held leaves (see rule 2). */
+/** How far past the window's end the send it held leaves (see rule 2). */
 export const WINDOW_GUARD_NS = 10_000;
+/** Sends remembered (parts count apart): a 12 ms span up to ~450 Mbit/s a channel. */
 const RING = 1024;
 /** Rule 3 (see above): how far behind, over how many slots of how much due time. */
 export const RELAX_NS = 5_000_000;
+export const RELAX_STEP_NS = 1_000_000;
+export const RELAX_MAX_NS = 6_000_000;
 const TREND_SLOT_NS = 10_000_000;
 const TREND_SLOTS = 10;
+/** Below this a packet count is taken as whole (float rounding of the schedule's shares). */
+const EPS = 1e-6;
 
 export class BurstLimiter {
+  /** The due time of the latest datagram begun, and of the one before it (its share's start). */
   private lastDueNs = NaN;
-  /** The previous datagram's spaced time. */
+  private prevDueNs = NaN;
+  /** The latest datagram's spaced time (rule 1). */
   private lastAtNs = -Infinity;
-  /** Sends remembered: due time and send time, oldest at `head`. */
-  private readonly dues = new Float64Array(RING);
+  /** Sends remembered, oldest at `head`: where the schedule they stand for ends, and when. */
+  private readonly ends = new Float64Array(RING);
   private readonly sends = new Float64Array(RING);
   private head = 0;
   private count = 0;
+  /**
+   * Where the schedule of the send at `head` starts while it is its timeline's first (taken to
+   * stand for one gap, as the next; NaN until that gap is known), else −Infinity (pruned).
+   */
+  private startEnd = -Infinity;
   /** Sends recorded since the last handed(): their times are the loop's, before the send call. */
   private unstamped = 0;
+  /** The datagram earliest() was last asked about: due, packets, done, share, limit. */
+  private qDue = NaN;
+  private qPackets = 1;
+  private qDone = 0;
+  private qBase = 0;
+  private qPkt = 0;
+  /** Rule 2's limit L for it (Infinity: no window applies). */
+  private qLimit = Infinity;
+  /** When its whole rest may leave by rule 2 (−Infinity: at once). */
+  private qWhole = -Infinity;
+  /** The lateness (send − end) of the send its window counts from (NaN: none). */
+  private qRefLate = NaN;
+  private windowEndNs = -Infinity;
   /** Rule 3: the least lateness of each recent slot of due time, newest at `slot`. */
   private readonly slotLate = new Float64Array(TREND_SLOTS + 1).fill(NaN);
   private slot = 0;
   private slotEnd = -Infinity;
-  private relaxed = false;
-  private windowEndNs = -Infinity;
-  /**
-   * Rule 3, over the slot's sends that a window bounded: how many there were, and how many left
-   * later after the window's end than its slack (N·g − W − guard: how late a send may leave and
-   * the channel still gain on its schedule).
-   */
+  /** Rule 3: the schedule added to L (0: not in force), and the due time of its last step. */
+  private relaxNs = 0;
+  private relaxStepDue = -Infinity;
+  /** Rule 3, over the slot: sends a window bounded, and how many of them did not gain. */
   private slotWindows = 0;
   private slotLosing = 0;
-  /** The window slack of the datagram earliest() was last asked about (NaN: no window). */
-  private slackNs = NaN;
 
   constructor(private readonly factor = DEFAULT_BURST_FACTOR) {
     if (!(factor > 1)) throw new RangeError(`burst factor must be > 1, got ${factor}`);
   }
 
-  /** Whether rule 3 is in force: one datagram more per window (the channel ran away). */
+  /** Whether rule 3 is in force: more schedule per window (the channel ran away). */
   get relaxing(): boolean {
-    return this.relaxed;
+    return this.relaxNs > 0;
   }
 
   /**
-   * Rule 2's bound for the datagram earliest() was last asked about: it must not leave before
-   * this at all (−Infinity: no bound). The loop may send a datagram a little before the time
-   * earliest() gives (its early window), never before this: sent early, a datagram the window
-   * held reached the wire inside the window (5 datagrams in 10 ms at 4 Mbit/s, 1.32× the rate).
+   * Rule 2's bound for what earliest() was last asked about: it must not leave before this at
+   * all (−Infinity: no bound), early window or not.
    */
   get windowEnd(): number {
     return this.windowEndNs;
   }
 
-  /** The earliest time a datagram due at `dueNs` may leave (≥ dueNs). */
-  earliest(dueNs: number): number {
+  /**
+   * The earliest time the datagram due at `dueNs` (`packets` TS packets, `done` of them sent)
+   * may leave, whole or (with `parts`) its first part: ≥ dueNs.
+   */
+  earliest(dueNs: number, packets = 1, done = 0, parts = false): number {
     this.windowEndNs = -Infinity;
-    this.slackNs = NaN;
-    const gap = dueNs - this.lastDueNs;
+    this.qRefLate = NaN;
+    this.qLimit = Infinity;
+    this.qWhole = -Infinity;
+    const rest = done > 0 && dueNs === this.lastDueNs;
+    const base = rest ? this.prevDueNs : this.lastDueNs;
+    const gap = dueNs - base;
+    this.qDue = dueNs;
+    this.qPackets = packets;
+    this.qDone = rest ? done : 0;
+    this.qBase = base;
+    this.qPkt = gap / packets;
     if (!(gap > 0)) return dueNs;
-    let t = this.lastAtNs + gap / this.factor;
-    if (t < dueNs) t = dueNs;
-    // The last send due before the window's span: keep it at the head, drop those before it.
-    const span = this.factor * WINDOW_NS;
-    const from = dueNs - span + Math.min(gap, Math.max(0, span - WINDOW_NS - WINDOW_GUARD_NS));
-    while (this.count >= 2 && this.dues[(this.head + 1) % RING] < from) {
-      this.head = (this.head + 1) % RING;
-      this.count--;
+    if (this.startEnd !== this.startEnd) this.startEnd = base - gap;
+    let t = dueNs;
+    if (!rest) {
+      const spaced = this.lastAtNs + gap / this.factor;
+      if (spaced > t) t = spaced;
     }
-    if (this.count > 0 && this.dues[this.head] < from) {
-      const w = this.sends[this.head] + WINDOW_NS + WINDOW_GUARD_NS - (this.relaxed ? gap : 0);
-      this.windowEndNs = w;
-      this.slackNs = dueNs - this.dues[this.head] - WINDOW_NS - WINDOW_GUARD_NS;
-      if (w > t) t = w;
+    if (this.count === 0) return t;
+    // L: factor × W of schedule, or what on-time sends put in a window where that is more.
+    let limit = this.factor * WINDOW_NS;
+    const onTimeFrom = this.endAtOrBefore(dueNs - WINDOW_NS - WINDOW_GUARD_NS);
+    if (dueNs - onTimeFrom > limit && onTimeFrom > -Infinity) limit = dueNs - onTimeFrom;
+    limit += this.relaxNs;
+    this.qLimit = limit;
+    this.prune(base - limit - gap);
+    const whole = this.boundFor(dueNs - limit, true);
+    this.qWhole = whole;
+    if (whole <= t || !parts || rest || packets < 2) {
+      this.windowEndNs = whole;
+      return whole > t ? whole : t;
     }
-    return t;
+    const first = this.boundFor(base + (this.qDone + 1) * this.qPkt - limit, false);
+    this.windowEndNs = first;
+    return first > t ? first : t;
+  }
+
+  /** How many of the rest of the datagram earliest() was asked about may leave at `nowNs`. */
+  fit(nowNs: number): number {
+    const rest = this.qPackets - this.qDone;
+    if (nowNs >= this.qWhole) return rest;
+    const cut = nowNs - WINDOW_NS - WINDOW_GUARD_NS;
+    let e = this.startEnd === this.startEnd ? this.startEnd : -Infinity;
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) % RING;
+      if (this.sends[i] > cut) break;
+      e = this.ends[i];
+    }
+    const n = Math.floor((e + this.qLimit - this.qBase) / this.qPkt + EPS) - this.qDone;
+    return n < 0 ? 0 : n > rest ? rest : n;
   }
 
   /**
-   * The datagram due at `dueNs` left at `nowNs`; `atNs`: what earliest() gave for it (the loop
-   * has it already: not computed twice per send).
+   * `count` packets (default: the rest) of the datagram due at `dueNs` left at `nowNs`; `atNs`:
+   * what earliest() gave for it (the loop has it already: not computed twice per send).
    */
-  sent(dueNs: number, nowNs: number, atNs = this.earliest(dueNs)): void {
-    if (!(dueNs - this.lastDueNs > 0)) {
+  sent(dueNs: number, nowNs: number, atNs?: number, count?: number): void {
+    if (atNs === undefined || dueNs !== this.qDue) atNs = this.earliest(dueNs);
+    const begins = this.qDone === 0;
+    if (begins && !(dueNs - this.lastDueNs > 0)) {
       // A new timeline: a new window, a new trend.
       this.count = 0;
       this.unstamped = 0;
+      this.startEnd = NaN;
       this.slotLate.fill(NaN);
       this.slotEnd = -Infinity;
-      this.relaxed = false;
+      this.relaxNs = 0;
     }
-    this.trend(dueNs, nowNs - dueNs, nowNs - this.windowEndNs, this.slackNs);
-    const at = atNs;
-    this.lastAtNs = nowNs - at > REANCHOR_NS ? nowNs - REANCHOR_NS : at;
-    this.lastDueNs = dueNs;
+    const done = Math.min(this.qPackets, this.qDone + (count ?? this.qPackets));
+    const end = done >= this.qPackets || !(this.qPkt > 0) ? dueNs : this.qBase + done * this.qPkt;
+    this.trend(dueNs, nowNs - end, this.qRefLate);
+    if (begins) {
+      this.lastAtNs = nowNs - atNs > REANCHOR_NS ? nowNs - REANCHOR_NS : atNs;
+      this.prevDueNs = this.lastDueNs;
+      this.lastDueNs = dueNs;
+    }
+    this.qDone = done;
+    this.qDue = done >= this.qPackets ? NaN : dueNs;
     if (this.count === RING) {
       this.head = (this.head + 1) % RING;
       this.count--;
+      this.startEnd = -Infinity;
     }
     const i = (this.head + this.count) % RING;
-    this.dues[i] = dueNs;
+    this.ends[i] = end;
     this.sends[i] = nowNs;
     this.count++;
     this.unstamped = Math.min(this.unstamped + 1, this.count);
   }
 
   /**
-   * The datagrams sent since the last call were handed to the kernel by `nowNs` (read after the
-   * send call returned). The window counts from this time: the loop reads its clock before the
+   * The sends since the last call were handed to the kernel by `nowNs` (read after the send
+   * call returned). The window counts from this time: the loop reads its clock before the
    * send call, and a thread held off the CPU between the two (or a batch's sendmmsg) put a
-   * datagram on the wire later than its recorded time, so that the next window's datagram,
-   * held 10 ms after the recorded time, reached the wire inside the window (bench/scale: 5
-   * datagrams in 10 ms at 4 Mbit/s, where the loop's own times never had more than 4).
+   * datagram on the wire later than its recorded time.
    */
   handed(nowNs: number): void {
     for (let k = Math.max(0, this.count - this.unstamped); k < this.count; k++) {
@@ -184,28 +240,74 @@ export class BurstLimiter {
     this.unstamped = 0;
   }
 
+  /** The end of the latest send whose schedule ends at or before `x` (−Infinity: none kept). */
+  private endAtOrBefore(x: number): number {
+    let e = -Infinity;
+    for (let k = 0; k < this.count; k++) {
+      const v = this.ends[(this.head + k) % RING];
+      if (v > x) break;
+      e = v;
+    }
+    return e;
+  }
+
   /**
-   * Rule 3: the slot's least lateness; for the sends a window bounded, whether each left later
-   * after its end (`lagNs`) than its slack (`slackNs`; NaN where no window applied). At each
-   * new slot: whether the channel runs away.
+   * When what ends its schedule at `need` + L may leave: W + guard after the first send that
+   * ends at `need` or later (−Infinity: none, no bound). `ref`: that send is the reference of
+   * rule 3 (its lateness kept).
    */
-  private trend(dueNs: number, lateNs: number, lagNs: number, slackNs: number): void {
+  private boundFor(need: number, ref: boolean): number {
+    if (this.startEnd >= need) return -Infinity;
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) % RING;
+      if (this.ends[i] >= need) {
+        if (ref) this.qRefLate = this.sends[i] - this.ends[i];
+        return this.sends[i] + WINDOW_NS + WINDOW_GUARD_NS;
+      }
+    }
+    return -Infinity;
+  }
+
+  /** Forgets the sends no query reaches back to: all but the last that ends before `x`. */
+  private prune(x: number): void {
+    while (this.count >= 2 && this.ends[(this.head + 1) % RING] < x) {
+      this.head = (this.head + 1) % RING;
+      this.count--;
+      this.startEnd = -Infinity;
+    }
+  }
+
+  /**
+   * Rule 3: the slot's least lateness; for the sends a window bounded, whether each was no less
+   * late than the send its window counted from (`refLate`; NaN where no window applied). At
+   * each new slot: whether the channel runs away.
+   */
+  private trend(dueNs: number, lateNs: number, refLate: number): void {
     const n = this.slotLate.length;
     if (dueNs >= this.slotEnd) {
       const done = this.slotLate[this.slot];
       const old = this.slotLate[(this.slot + 1) % n];
       const losing = this.slotLosing * 2 > this.slotWindows;
-      if (done < RELAX_NS / 2) this.relaxed = false;
-      else if (done > RELAX_NS && old > RELAX_NS && done >= old && losing) this.relaxed = true;
+      if (done < RELAX_NS / 2) this.relaxNs = 0;
+      else if (
+        done > RELAX_NS &&
+        old > RELAX_NS &&
+        done >= old &&
+        losing &&
+        dueNs - this.relaxStepDue >= TREND_SLOTS * TREND_SLOT_NS
+      ) {
+        this.relaxNs = Math.min(RELAX_MAX_NS, this.relaxNs + RELAX_STEP_NS);
+        this.relaxStepDue = dueNs;
+      }
       this.slot = (this.slot + 1) % n;
       this.slotLate[this.slot] = lateNs;
       this.slotLosing = 0;
       this.slotWindows = 0;
       this.slotEnd = dueNs + TREND_SLOT_NS;
     } else if (lateNs < this.slotLate[this.slot]) this.slotLate[this.slot] = lateNs;
-    if (slackNs === slackNs) {
+    if (refLate === refLate) {
       this.slotWindows++;
-      if (lagNs >= slackNs) this.slotLosing++;
+      if (lateNs >= refLate) this.slotLosing++;
     }
   }
 }

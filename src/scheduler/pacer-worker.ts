@@ -19,6 +19,11 @@
 //
 // A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
 // queued send still points into the slot.
+//
+// A datagram the burst window cannot hold whole (burst-limit.ts rule 2) leaves in two parts: the
+// packets that fit, then the rest when the window holds them, each copied into a scratch slot of
+// its own with room for its RTP header (two RTP packets, consecutive sequence numbers, the same
+// timestamp). Only while the socket holds no queued send, which may still point into a scratch.
 
 import { BurstLimiter, DEFAULT_BURST_FACTOR } from './burst-limit.js';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -35,6 +40,7 @@ import {
   ST_RELAXED,
   ST_SEND_ERRORS,
   ST_SENT,
+  ST_SPLIT,
   latenessBucket,
   ringViews,
   type RingLayout,
@@ -89,6 +95,22 @@ let spinSink = 0;
 
 /** Default datagram interval for the stagger when a channel's own is not known yet. */
 const DEFAULT_INTERVAL_NS = 1e6;
+const TS = 188;
+/** Most TS packets in a datagram (OutputSpec.packetsPerDatagram). */
+const MAX_PACKETS = 7;
+
+/** A slot of its own for one part of a datagram: views for each packet count, made once. */
+class Scratch {
+  readonly buf = Buffer.alloc(RTP_HEADROOM + MAX_PACKETS * TS);
+  readonly slots: Buffer[] = [];
+  readonly views: Buffer[] = [];
+  constructor() {
+    for (let k = 0; k <= MAX_PACKETS; k++) {
+      this.slots.push(this.buf.subarray(0, RTP_HEADROOM + k * TS));
+      this.views.push(this.buf.subarray(RTP_HEADROOM, RTP_HEADROOM + k * TS));
+    }
+  }
+}
 
 class WorkerChannel implements PacedQueue {
   /**
@@ -114,6 +136,10 @@ class WorkerChannel implements PacedQueue {
   private cachedRead = 0;
   /** Larger rings the producer moved to, in order: each is read once the one before is empty. */
   private readonly next: RingViews[] = [];
+  /** Packets of the head datagram sent already (its first part), and its parts' slots. */
+  private headDone = 0;
+  private readonly firstPart = new Scratch();
+  private readonly restPart = new Scratch();
 
   constructor(
     readonly id: string,
@@ -180,7 +206,9 @@ class WorkerChannel implements PacedQueue {
     }
     // Due as scheduled, and as the burst limit lets it go after a stall (burst-limit.ts).
     this.headDueNs = v.meta[slot * 2] + this.offsetNs;
-    this.headAtNs = this.limiter.earliest(this.headDueNs);
+    const packets = (v.len[slot] / TS) | 0;
+    const parts = packets > 1 && this.output.queued === 0;
+    this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
     this.headFloorNs = this.limiter.windowEnd;
     // Until its phase is fixed, a second datagram may still move it.
     this.cached = this.staggered;
@@ -193,32 +221,59 @@ class WorkerChannel implements PacedQueue {
     const now = this.headAtNs + sinceAtNs;
     const lateNs = now - this.headDueNs;
     const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
-    this.limiter.sent(this.headDueNs, now, this.headAtNs);
-    this.sentInPass = true;
-    this.cached = false;
     const v = this.v;
     const read = v.ctl[CTL_READ];
     const slot = read & v.mask;
     const len = v.len[slot];
+    const packets = (len / TS) | 0;
+    const from = this.headDone;
+    // The rest of a datagram goes whole; a datagram begun, the packets the window holds now.
+    let k = packets - from;
+    if (from === 0 && k > 1) {
+      const fit = this.limiter.fit(now);
+      if (fit < k) k = fit > 0 ? fit : 1;
+    }
+    this.limiter.sent(this.headDueNs, now, this.headAtNs, k);
+    this.sentInPass = true;
+    this.cached = false;
     if (this.views[slot].length !== len) {
       const at = slot * v.slotBytes;
       this.slots[slot] = this.buf.subarray(at, at + RTP_HEADROOM + len);
       this.views[slot] = this.buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + len);
     }
     this.staggered = true;
+    let out = this.slots[slot];
+    let ts = this.views[slot];
+    if (k < packets) {
+      // One part: copied into a slot of its own, with room for its RTP header.
+      const s = from === 0 ? this.firstPart : this.restPart;
+      this.views[slot].copy(s.buf, RTP_HEADROOM, from * TS, (from + k) * TS);
+      out = s.slots[k];
+      ts = s.views[k];
+    }
     // Past the send licence (cluster fencing): the datagram goes, unsent, as if sent.
-    if (licence !== null && licence[0]! > 0 && now > licence[0]!) loopStats.unlicensed++;
-    else
-      this.output.send(this.slots[slot], this.views[slot], v.meta[slot * 2 + 1], v.meta[slot * 2]);
-    Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
+    // (Counted once per datagram, when it is done.)
+    const unlicensed = licence !== null && licence[0]! > 0 && now > licence[0]!;
+    if (!unlicensed) this.output.send(out, ts, v.meta[slot * 2 + 1], v.meta[slot * 2]);
     const st = v.stats;
+    st[ST_BYTES] += k * TS;
+    if (lateNs > loopStats.lateMaxNs) loopStats.lateMaxNs = lateNs;
+    if (from + k < packets) {
+      // The first part: the datagram (and its slot) is done when the rest has gone.
+      st[ST_SPLIT]++;
+      this.headDone = from + k;
+      this.unreleased = true;
+      return;
+    }
+    // A datagram done (whole, or its rest): counted once, as late as its last byte.
+    this.headDone = 0;
+    if (unlicensed) loopStats.unlicensed++;
+    Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
     st[ST_SENT]++;
-    st[ST_BYTES] += len;
     if (lateNs > st[ST_LATE_MAX]) st[ST_LATE_MAX] = lateNs;
     if (lateNs > 0) st[ST_LATE_SUM] += lateNs;
     if (relaxed) st[ST_RELAXED]++;
     st[ST_LATE_HIST + latenessBucket(lateNs)]++;
-    if (lateNs > loopStats.lateMaxNs) loopStats.lateMaxNs = lateNs;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
     else this.unreleased = true;
   }

@@ -21,6 +21,7 @@ import {
   ST_LATE_MAX,
   ST_SEND_ERRORS,
   ST_RELAXED,
+  ST_SPLIT,
   ST_SENT,
   createCounters,
   createRing,
@@ -126,6 +127,8 @@ export interface ChannelStats {
   queued: number;
   /** Sent under the burst limit's rule 3: the channel ran behind without catching up. */
   relaxed: number;
+  /** Datagrams the burst window could not hold whole, sent in two parts: one RTP packet more each. */
+  split: number;
   /** How late each datagram left (cumulative counts per upper bound in s, then +Inf). */
   lateness: ReturnType<typeof latenessHistogram>;
 }
@@ -136,7 +139,8 @@ export interface ChannelHandle extends DatagramQueue {
   readonly ready: Promise<OutputInfo | Error>;
   /**
    * The channel's RTP stream: SSRC, and the sequence number of datagram k (k = 0 the first
-   * sent) is (seq + k) & 0xffff — so the next one is (seq + stats.sent) & 0xffff.
+   * sent) is (seq + k) & 0xffff — so the next one is (seq + stats.sent + stats.split) & 0xffff
+   * (a datagram sent in two parts is two RTP packets).
    */
   readonly rtp: { ssrc: number; seq: number };
   /** Sends the channel's RTP packets to one more receiver too (RTSP); rejects when it cannot. */
@@ -211,6 +215,7 @@ class PacerChannel implements ChannelHandle {
       lateNs: s[ST_LATE_MAX],
       sendErrors: s[ST_SEND_ERRORS],
       relaxed: s[ST_RELAXED],
+      split: s[ST_SPLIT],
       bytes: s[ST_BYTES],
       queued: this.old.reduce((n, o) => n + ringQueued(o), ringQueued(this.v)),
       lateness: latenessHistogram(s),

@@ -39,6 +39,11 @@ export const ST_BYTES = 4;
 export const ST_LATE_SUM = 5;
 /** Sends the burst limit let through under its rule 3 (a channel behind without catching up). */
 export const ST_RELAXED = 6;
+/**
+ * Datagrams the burst window could not hold whole: sent in two parts (burst-limit.ts rule 2), two
+ * RTP packets (ST_SENT counts the datagram once, when its rest has gone).
+ */
+export const ST_SPLIT = 7;
 /** Sends by lateness (send time − due time): LATENESS_BUCKETS_S[i] counts at ST_LATE_HIST + i. */
 export const ST_LATE_HIST = 8;
 /**

@@ -112,6 +112,46 @@ async function startReceiver(
   };
 }
 
+/**
+ * What a receiver got, with each datagram the burst window sent in two parts (burst-limit.ts
+ * rule 2) joined again, by the sizes sent: TS bytes, or (rtp) the first part's RTP header and
+ * the parts' payloads. The two parts of one datagram are two RTP packets with one timestamp.
+ */
+function joinParts(
+  got: Arrival[],
+  sizes: number[],
+  rtp = false,
+): { arrivals: Arrival[]; parts: number } {
+  const head = rtp ? 12 : 0;
+  const arrivals: Arrival[] = [];
+  let parts = 0;
+  let g = 0;
+  for (const size of sizes) {
+    if (g >= got.length) break;
+    const first = got[g++];
+    let body = first.data.subarray(head);
+    while (body.length < size && g < got.length) {
+      const next = got[g++];
+      if (rtp) {
+        const a = parseRtpHeader(first.data, 0, first.data.length);
+        const b = parseRtpHeader(next.data, 0, next.data.length);
+        if (!a || !b || a.timestamp !== b.timestamp)
+          throw new Error('a part with another timestamp');
+      }
+      body = Buffer.concat([body, next.data.subarray(head)]);
+      parts++;
+    }
+    arrivals.push({
+      ns: first.ns,
+      data: rtp ? Buffer.concat([first.data.subarray(0, 12), body]) : body,
+    });
+  }
+  while (g < got.length) arrivals.push(got[g++]);
+  return { arrivals, parts };
+}
+
+const sizesOf = (dgs: { bytes: Uint8Array }[]): number[] => dgs.map((d) => d.bytes.length);
+
 const now = (): number => Number(process.hrtime.bigint());
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -159,13 +199,15 @@ t.test('UDP channel at 4 Mbit/s CBR: complete, in order, clean, paced', async (t
   t.equal(refused, 0, 'queue never full');
   for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
   await sleep(100);
-  const got = await rx.stop();
+  const wire = await rx.stop();
+  const { arrivals: got, parts } = joinParts(wire, sizesOf(dgs));
   t.equal(ch.stats.sent, dgs.length, 'all sent');
   t.equal(ch.stats.dropped, 0);
+  t.equal(parts, ch.stats.split, `${parts} datagrams in two parts, as counted`);
   t.equal(got.length, dgs.length, 'all received');
   t.ok(
-    got.every((g) => g.data.length === 1316),
-    '1316 bytes each',
+    wire.every((g) => g.data.length % 188 === 0 && g.data.length <= 1316),
+    'whole TS packets, 1316 bytes at most',
   );
   t.ok(
     got.every((g, i) => Buffer.compare(g.data, Buffer.from(dgs[i].bytes)) === 0),
@@ -211,7 +253,7 @@ t.test(
       await feedLive((d, due) => void ch.enqueue(d.bytes, due, d.pcr27), dgs);
       for (let k = 0; k < 100 && ch.stats.sent < dgs.length; k++) await sleep(20);
       await sleep(50);
-      const got = await rx.stop();
+      const { arrivals: got } = joinParts(await rx.stop(), sizesOf(dgs));
       await pacer.close();
       t.equal(got.length, dgs.length, `${mode}: all received`);
       t.ok(
@@ -235,9 +277,11 @@ t.test('RTP channel: PT 33, sequence +1, timestamps follow the PCR', async (t) =
   await feedLive((d, due) => ch.enqueue(d.bytes, due, d.pcr27), dgs);
   for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
   await sleep(100);
-  const got = await rx.stop();
+  const wire = await rx.stop();
+  const { arrivals: got } = joinParts(wire, sizesOf(dgs), true);
   t.equal(got.length, dgs.length);
   const h = got.map((g) => parseRtpHeader(g.data, 0, g.data.length));
+  const seqs = wire.map((g) => parseRtpHeader(g.data, 0, g.data.length)!.sequence);
   t.ok(
     h.every((x) => x !== null && x.payloadType === 33 && !x.marker && x.payloadLength === 1316),
     'valid RTP, PT 33, no marker, 7 TS packets',
@@ -246,10 +290,10 @@ t.test('RTP channel: PT 33, sequence +1, timestamps follow the PCR', async (t) =
   let tsOk = true;
   for (let i = 0; i < h.length; i++) {
     if (h[i]!.timestamp !== rtpTimestampFromPcr(dgs[i].pcr27)) tsOk = false;
-    if (i > 0 && sequenceDiff(h[i]!.sequence, h[i - 1]!.sequence) !== 1) seqOk = false;
     if (Buffer.compare(got[i].data.subarray(12), Buffer.from(dgs[i].bytes)) !== 0) tsOk = false;
   }
-  t.ok(seqOk, 'sequence +1 per datagram');
+  for (let i = 1; i < seqs.length; i++) if (sequenceDiff(seqs[i], seqs[i - 1]) !== 1) seqOk = false;
+  t.ok(seqOk, 'sequence +1 per RTP packet (a datagram in two parts is two)');
   t.ok(tsOk, 'timestamp = PCR / 300 of the first packet, payload intact');
   t.equal(new Set(h.map((x) => x!.ssrc)).size, 1, 'one SSRC');
 });
@@ -290,7 +334,7 @@ t.test('a queue grows as it fills: 3 s queued at once, all sent, in order', asyn
   t.ok(ch.stats.queued > 900, `${ch.stats.queued} queued at once`);
   for (let i = 0; i < 250 && ch.stats.sent < dgs.length; i++) await sleep(20);
   await sleep(100);
-  const got = await rx.stop();
+  const { arrivals: got } = joinParts(await rx.stop(), sizesOf(dgs));
   t.equal(ch.stats.sent, dgs.length, 'all sent');
   t.equal(ch.stats.dropped, 0, 'none dropped');
   t.equal(ch.stats.queued, 0, 'nothing left');
@@ -323,7 +367,7 @@ t.test('the send licence: nothing leaves once it has run out (cluster fencing)',
   for (const d of dgs) ch.enqueue(d.bytes, start + (d.pcr27 - dgs[0].pcr27) / 0.027, d.pcr27);
   for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
   await sleep(1200); // a stats period
-  const got = await rx.stop();
+  const { arrivals: got } = joinParts(await rx.stop(), sizesOf(dgs));
   t.equal(ch.stats.sent, dgs.length, 'every datagram left the queue');
   const half = Math.round(dgs.length / 2);
   t.ok(
@@ -431,11 +475,12 @@ t.test('a UDP channel also feeds RTP destinations (RTSP) with the paced stream',
   await feedLive((d, due) => ch.enqueue(d.bytes, due, d.pcr27), dgs);
   for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
   await sleep(100);
-  const onGroup = await group.stop();
-  const onUni = await uni.stop();
+  const { arrivals: onGroup } = joinParts(await group.stop(), sizesOf(dgs));
+  const uniWire = await uni.stop();
+  const { arrivals: onUni } = joinParts(uniWire, sizesOf(dgs), true);
   t.equal(onGroup.length, dgs.length, 'the group gets every datagram');
   t.equal(onUni.length, dgs.length, 'so does the destination');
-  const h = onUni.map((g) => parseRtpHeader(g.data, 0, g.data.length)!);
+  const h = uniWire.map((g) => parseRtpHeader(g.data, 0, g.data.length)!);
   t.equal(h[0].sequence, firstSeq, 'first sequence number as the main thread predicts it');
   t.ok(
     h.every((x) => x.ssrc === ch.rtp.ssrc),
@@ -446,7 +491,7 @@ t.test('a UDP channel also feeds RTP destinations (RTSP) with the paced stream',
     'RTP payload = the TS on the group',
   );
   const late = ch.stats.lateness;
-  t.equal(late.count, dgs.length, 'every send in the lateness histogram');
+  t.equal(late.count, dgs.length, 'every datagram in the lateness histogram');
   t.equal(late.counts.length, late.buckets.length + 1);
   t.ok(
     late.counts.every((c, i) => i === 0 || c >= late.counts[i - 1]),
@@ -489,7 +534,7 @@ t.test(
     await feedLive((d, due) => void ch.enqueue(d.bytes, due, d.pcr27), dgs);
     for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
     await sleep(100);
-    const got = await rx.stop();
+    const { arrivals: got } = joinParts(await rx.stop(), sizesOf(dgs));
     t.equal(got.length, dgs.length, 'all received');
     t.ok(
       got.every((g, i) => Buffer.compare(g.data, Buffer.from(dgs[i].bytes)) === 0),
@@ -534,13 +579,18 @@ t.test(
     t.equal(refused, 0, 'the queue takes every size');
     for (let i = 0; i < 100 && ch.stats.sent < sent.length; i++) await sleep(20);
     await sleep(100);
-    const got = await rx.stop();
+    const wire = await rx.stop();
+    const { arrivals: got } = joinParts(
+      wire,
+      sent.map((b) => b.length),
+      true,
+    );
     t.equal(got.length, sent.length, 'all received');
     t.ok(
       got.every((g, i) => Buffer.compare(g.data.subarray(12), Buffer.from(sent[i])) === 0),
       'each with its own size and bytes, in order',
     );
-    const seqs = got.map((g) => parseRtpHeader(g.data, 0, g.data.length)!.sequence);
+    const seqs = wire.map((g) => parseRtpHeader(g.data, 0, g.data.length)!.sequence);
     t.ok(
       seqs.every((s, i) => i === 0 || sequenceDiff(s, seqs[i - 1]) === 1),
       'one RTP stream throughout',

@@ -414,10 +414,10 @@ export class ChannelOutput {
     const clock = this.outputClock();
     return {
       ssrc: q.rtp.ssrc,
-      nextSeq: (q.rtp.seq + st.sent) & 0xffff,
+      nextSeq: (q.rtp.seq + st.sent + (st.split ?? 0)) & 0xffff,
       rtpTime: clock ? rtpTimestampFromPcr(clock.pcr27) : 0,
       atNs: clock ? clock.dueNs : this.deps.nowNs(),
-      packets: st.sent,
+      packets: st.sent + (st.split ?? 0),
       octets: st.bytes,
     };
   }

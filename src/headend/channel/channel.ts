@@ -422,6 +422,7 @@ export class Channel {
       datagramsSent: q?.sent ?? 0,
       datagramsDropped: q?.dropped ?? 0,
       datagramsRelaxed: q?.relaxed,
+      datagramsSplit: q?.split,
       remux: {
         ...s,
         cbrOverflows: this.remuxer.cbrOverflows,

@@ -52,7 +52,11 @@ export function handOff(kept: RunningOutput, nowNs: () => number): OutputHandoff
     packetsPerDatagram: kept.packetsPerDatagram,
     lastDueNs,
     lastPcr27,
-    rtp: { ssrc: kept.queue.rtp.ssrc, seq: (kept.queue.rtp.seq + queued) & 0xffff },
+    // A datagram sent in two parts took two sequence numbers (burst-limit.ts rule 2).
+    rtp: {
+      ssrc: kept.queue.rtp.ssrc,
+      seq: (kept.queue.rtp.seq + queued + (kept.queue.stats.split ?? 0)) & 0xffff,
+    },
     ...(kept.cut ? { cut: kept.cut } : {}),
   };
 }

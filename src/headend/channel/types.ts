@@ -96,11 +96,16 @@ export interface OutputQueue extends DatagramQueue {
     sendErrors?: number;
     /** Sends under the burst limit's rule 3 (burst-limit.ts; absent where not counted). */
     relaxed?: number;
+    /** Datagrams sent in two parts (burst-limit.ts rule 2; absent where not counted). */
+    split?: number;
     lateness: { buckets: readonly number[]; counts: number[]; sumSeconds: number; count: number };
   };
   /** Settles when the output socket is open (its info) or could not open (an Error). */
   readonly ready: Promise<OutputInfo | Error>;
-  /** The channel's RTP stream: SSRC, and datagram k carries sequence (seq + k) & 0xffff. */
+  /**
+   * The channel's RTP stream: SSRC, and the k-th RTP packet carries sequence (seq + k) & 0xffff
+   * (a datagram sent in two parts is two: stats.split).
+   */
   readonly rtp: { ssrc: number; seq: number };
   addDestination(d: DestinationSpec): Promise<void>;
   removeDestination(id: string): Promise<void>;
@@ -137,6 +142,11 @@ export interface ChannelStatus {
    * without catching up (the pacing thread could not keep up); absent before the output opens.
    */
   datagramsRelaxed?: number;
+  /**
+   * Datagrams the burst window could not hold whole after a stall, sent in two parts (two RTP
+   * packets; counted once in datagramsSent); absent before the output opens.
+   */
+  datagramsSplit?: number;
   remux: Record<string, number>;
   /** TR 101 290 counters of the channel's own output (an analyzer on its datagrams), when on. */
   analyzer?: Record<string, number>;

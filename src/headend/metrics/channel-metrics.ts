@@ -122,6 +122,14 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
         'more than 5 ms behind without catching up (the pacing thread could not keep up).',
       (c) => c.status.datagramsRelaxed,
     ),
+    perChannel(
+      ctx,
+      'headend_channel_datagrams_split_total',
+      'counter',
+      'Datagrams the burst limit sent in two parts after a stall: the packets its 10 ms window ' +
+        'held at once, then the rest (counted once in datagrams_sent_total).',
+      (c) => c.status.datagramsSplit,
+    ),
     scrapeMetric({
       name: 'headend_channel_source_state',
       help: 'State of the channel: 1 on the series of the current state, 0 on the others.',

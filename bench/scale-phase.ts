@@ -70,6 +70,13 @@ export interface PhaseRun {
   cpuPercent: number;
   peakRssMB: number;
   lateMaxMs: number;
+  /**
+   * Of the datagrams the daemon sent in the window (headend_channel_datagrams_*_total): the
+   * share the burst limit relaxed (rule 3: the pacer could not keep up) and the share it sent
+   * in two parts (rule 2). NaN for the peers.
+   */
+  relaxedShare: number;
+  splitShare: number;
   warnings: Record<string, number>;
   worst: ReturnType<typeof worstOf>;
 }
@@ -169,21 +176,40 @@ export function startTranscodes(): ChildProcess[] {
   );
 }
 
-/** The worst headend_pacer_late_max_seconds seen while `running`. */
-async function scrapeLateness(running: () => boolean): Promise<number> {
+/** The sum of a metric's series in a /metrics text. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
+    sum += Number(m[1]);
+  return sum;
+}
+
+/**
+ * While `running`: the worst headend_pacer_late_max_seconds (ms), and the datagrams sent,
+ * relaxed and sent in two parts between the first scrape and the last.
+ */
+async function scrapePacer(
+  running: () => boolean,
+): Promise<{ lateMaxMs: number; relaxedShare: number; splitShare: number }> {
   let worst = 0;
+  let first: number[] | undefined;
+  let last: number[] | undefined;
+  const names = ['sent', 'relaxed', 'split'].map((k) => `headend_channel_datagrams_${k}_total`);
   while (running()) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics`)).text();
       // One series per pacing thread (labelled `worker` with channel workers).
       for (const m of text.matchAll(/^headend_pacer_late_max_seconds(?:\{[^}]*\})? (\S+)$/gm))
         worst = Math.max(worst, Number(m[1]));
+      last = names.map((n) => metricSum(text, n));
+      first ??= last;
     } catch {
       // not listening yet, or gone at the end
     }
     await sleep(500);
   }
-  return worst * 1000;
+  const d = (k: number): number => (first && last ? last[k] - first[k] : NaN);
+  return { lateMaxMs: worst * 1000, relaxedShare: d(1) / d(0), splitShare: d(2) / d(0) };
 }
 
 /** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
@@ -258,6 +284,8 @@ export async function runPhase(
           cpuPercent: ((c1 - c0) / secs) * 100,
           peakRssMB: NaN,
           lateMaxMs: NaN,
+          relaxedShare: NaN,
+          splitShare: NaN,
           warnings: {},
         },
         fromMs: t0 + WARMUP * 1000,
@@ -279,7 +307,8 @@ export async function runPhase(
       gen.go();
       await sleep(WARMUP * 1000);
       let running = true;
-      const late = ours ? scrapeLateness(() => running) : Promise.resolve(NaN);
+      const none = { lateMaxMs: NaN, relaxedShare: NaN, splitShare: NaN };
+      const pacer = ours ? scrapePacer(() => running) : Promise.resolve(none);
       const loadFloor = underLoad();
       const c0 = cpuNow();
       const w0 = performance.now();
@@ -289,7 +318,7 @@ export async function runPhase(
       const rss = tools.reduce((sum, t) => sum + peakRssMB(t.proc.pid!), 0);
       const endMs = Date.now();
       running = false;
-      const lateMaxMs = await late;
+      const { lateMaxMs, relaxedShare, splitShare } = await pacer;
       for (const t of tools) t.proc.kill('SIGTERM');
       await Promise.all(
         tools.map((t) =>
@@ -305,6 +334,8 @@ export async function runPhase(
           cpuPercent: cpu,
           peakRssMB: rss,
           lateMaxMs,
+          relaxedShare,
+          splitShare,
           warnings: warningsOf(tools.flatMap((t) => t.log)),
         },
         fromMs: goMs + WARMUP * 1000,

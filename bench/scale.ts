@@ -160,6 +160,9 @@ interface RunFigures {
   lostPackets: number;
   ccErrors: number;
   lateMaxMs: number;
+  /** Shares of the daemon's datagrams relaxed (burst-limit.ts rule 3) and sent in two parts. */
+  relaxedShare: number;
+  splitShare: number;
   cpuPercent: number;
   cpuPer100Mbit: number;
   rssPerChannelMB: number;
@@ -219,6 +222,8 @@ async function main(): Promise<void> {
         lostPackets: w.lostPackets,
         ccErrors: w.ccErrors,
         lateMaxMs: x.lateMaxMs,
+        relaxedShare: x.relaxedShare,
+        splitShare: x.splitShare,
         cpuPercent: x.cpuPercent,
         cpuPer100Mbit: x.cpuPercent / ((ph.channels * RATE) / 100e6),
         rssPerChannelMB: x.peakRssMB / ph.channels,
@@ -348,6 +353,11 @@ async function main(): Promise<void> {
     const warn = b.per.flatMap((p, r) =>
       Object.entries(p.warnings).map(([k, n]) => `run ${r + 1} ${k} ×${n}`),
     );
+    if (Number.isFinite(s.relaxedShare.worst))
+      console.log(
+        `               datagrams relaxed (rule 3) ${f(s.relaxedShare.median * 100, 2)}|${f(s.relaxedShare.worst * 100, 2)} %, ` +
+          `in two parts ${f(s.splitShare.median * 100, 2)}|${f(s.splitShare.worst * 100, 2)} %`,
+      );
     if (warn.length) console.log(`               ${warn.join('; ')}`);
   }
   for (const [r, rr] of ramps.entries()) {

@@ -72,6 +72,11 @@ export class Framer {
     this.locked = false;
   }
 
+  /** How many bytes pending() holds (without a view made for it). */
+  get pendingLength(): number {
+    return this.carry;
+  }
+
   /** The staged bytes not yet judged (a partial packet, or ones awaiting sync confirmation). */
   pending(): Uint8Array {
     return this.buf.subarray(this.base, this.base + this.carry);

@@ -275,10 +275,9 @@ export class SupervisedSource {
     const subs = this.subs;
     for (const r of subs) r.seen = true;
     if (this.router) {
-      this.router.route(chunk, (slot, packets) => this.call(() => subs[slot].sub.data(packets)));
-    } else {
-      for (const r of subs) this.call(() => r.sub.data(chunk));
-    }
+      this.routing = subs; // slots index the subscribers as they were when the chunk came
+      this.router.route(chunk, this.routed);
+    } else for (const r of subs) this.feed(r.sub, chunk);
     if (verdict !== undefined && this.stateNow === 'running') {
       this.fail(
         'garbage',
@@ -345,6 +344,23 @@ export class SupervisedSource {
       this.o.track(run.stop('SIGKILL')); // a stopped (SIGSTOP) process only dies of SIGKILL
     }
     this.backoffTimer = setTimeout(() => this.beginRun(), delay);
+  }
+
+  /** The subscribers a chunk being routed goes to (a subscriber may leave during it). */
+  private routing: SubRecord[] = [];
+  /** A slot's packets to its subscriber (made once: no closure per chunk). */
+  private readonly routed = (slot: number, packets: Uint8Array): void => {
+    const r = this.routing[slot];
+    if (r) this.feed(r.sub, packets);
+  };
+
+  /** Bytes to a subscriber; one that throws is logged, the others still get theirs. */
+  private feed(sub: SourceSubscriber, bytes: Uint8Array): void {
+    try {
+      sub.data(bytes);
+    } catch (err) {
+      this.emit('error', 'subscriber', `a subscriber threw: ${String(err)}`);
+    }
   }
 
   private call(f: () => void): void {

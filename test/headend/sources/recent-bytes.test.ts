@@ -54,3 +54,34 @@ t.test('kept RECENT_MS and at most RECENT_BYTES', async (t) => {
   const kept = big.from(packets(n - 1, 1));
   t.ok(kept && kept.length === 64 * 188, 'the newest kept');
 });
+
+t.test('the ring: grows, wraps, and gives the same bytes as the chunks kept', async (t) => {
+  // 60,000 packets (11 MB) in chunks of 1-40,000 bytes (cutting packets anywhere), 5 ms apart: the
+  // ring grows from 64 KiB as RECENT_MS needs, wraps many times, and from() gives exactly the
+  // bytes of the chunks younger than RECENT_MS from the packet on (a plain list of chunks,
+  // kept as before, is the model).
+  const all = packets(0, 60_000);
+  const r = new RecentBytes();
+  const model: { at: number; ms: number }[] = [];
+  let seed = 12345;
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  let ok = true;
+  let checks = 0;
+  for (let at = 0, ms = 0; at < all.length; ms += 5) {
+    const n = Math.min(all.length - at, 1 + Math.floor(rnd() * 40_000));
+    r.push(all.subarray(at, at + n), ms);
+    model.push({ at, ms });
+    at += n;
+    while (model.length > 1 && model[0].ms < ms - RECENT_MS) model.shift();
+    const oldest = model[0].at;
+    // A packet that starts within what is kept: from it on; one before: null.
+    const k = Math.floor(oldest / 188) + 1 + Math.floor(rnd() * 50);
+    if ((k + 1) * 188 <= at) {
+      const got = r.from(all.subarray(k * 188, (k + 1) * 188));
+      if (!got || !Buffer.from(got).equals(Buffer.from(all.subarray(k * 188, at)))) ok = false;
+      checks++;
+    }
+    if (oldest >= 188 && r.from(all.subarray(0, 188)) !== null) ok = false;
+  }
+  t.ok(ok, `${checks} checks: the bytes from the packet on, and nothing older than RECENT_MS`);
+});

@@ -1,0 +1,248 @@
+// One channel's queue in the pacing worker (pacer-worker.ts): its ring of timed datagrams
+// (ring.ts), its burst limit (burst-limit.ts) and its output, as the loop sees it (PacedQueue):
+// the head's time, and its send.
+//
+// A datagram the burst window cannot hold whole (burst-limit.ts rule 2) leaves in two parts: the
+// packets that fit, then the rest when the window holds them, each copied into a scratch slot of
+// its own with room for its RTP header (two RTP packets, consecutive sequence numbers, the same
+// timestamp). Only while the socket holds no queued send, which may still point into a scratch.
+// The datagram counts once (sent, lateness) when its rest has gone; its slot is released then.
+//
+// A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
+// queued send still points into the slot.
+
+import type { BurstLimiter } from './burst-limit.js';
+import type { PacedOutput } from './output-contract.js';
+import { staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
+import {
+  CTL_HEAD,
+  CTL_READ,
+  CTL_TAIL,
+  RTP_HEADROOM,
+  ST_BYTES,
+  ST_LATE_HIST,
+  ST_LATE_MAX,
+  ST_LATE_SUM,
+  ST_RELAXED,
+  ST_SEND_ERRORS,
+  ST_SENT,
+  ST_SPLIT,
+  latenessBucket,
+  ringViews,
+  type RingLayout,
+  type RingViews,
+} from './ring.js';
+
+/** Default datagram interval for the stagger when a channel's own is not known yet. */
+const DEFAULT_INTERVAL_NS = 1e6;
+const TS = 188;
+/** Most TS packets in a datagram (OutputSpec.packetsPerDatagram). */
+const MAX_PACKETS = 7;
+
+/** A slot of its own for one part of a datagram: views for each packet count, made once. */
+class Scratch {
+  readonly buf = Buffer.alloc(RTP_HEADROOM + MAX_PACKETS * TS);
+  readonly slots: Buffer[] = [];
+  readonly views: Buffer[] = [];
+  constructor() {
+    for (let k = 0; k <= MAX_PACKETS; k++) {
+      this.slots.push(this.buf.subarray(0, RTP_HEADROOM + k * TS));
+      this.views.push(this.buf.subarray(RTP_HEADROOM, RTP_HEADROOM + k * TS));
+    }
+  }
+}
+
+/** What the loop counts across its channels (PacerStats) that a channel's sends add to. */
+export interface LoopCounters {
+  lateMaxNs: number;
+  unlicensed: number;
+}
+
+export class WorkerChannel implements PacedQueue {
+  /**
+   * Per slot: the slot (RTP header room + TS) and its TS part, as long as the last datagram sent
+   * from it; made again only when a datagram's size differs (the channel changed its packets per
+   * datagram), so a send allocates nothing.
+   */
+  private slots: Buffer[] = [];
+  private views: Buffer[] = [];
+  private buf!: Buffer;
+  private offsetNs = 0;
+  private staggered = false;
+  /** Sends since the last TAIL release that libuv may still hold. */
+  private unreleased = false;
+  /** Sent in the current pass, not yet known to be in the kernel (handed()). */
+  private sentInPass = false;
+  /** The head datagram's due time (staggered), and when the burst limit lets it leave. */
+  private headDueNs = 0;
+  private headAtNs = 0;
+  private headFloorNs = -Infinity;
+  /** Whether the head's times are computed, and for which read index. */
+  private cached = false;
+  private cachedRead = 0;
+  /** Larger rings the producer moved to, in order: each is read once the one before is empty. */
+  private readonly next: RingViews[] = [];
+  /** Packets of the head datagram sent already (its first part), and its parts' slots. */
+  private headDone = 0;
+  private readonly firstPart = new Scratch();
+  private readonly restPart = new Scratch();
+
+  constructor(
+    readonly id: string,
+    private v: RingViews,
+    readonly output: PacedOutput,
+    private readonly staggerIndex: number,
+    private readonly tsBytes: number,
+    private readonly limiter: BurstLimiter,
+    private readonly loopStats: LoopCounters,
+    /** PacerOptions.licence: sends stop after licence[0] (monotonic ns; 0: no limit). */
+    private readonly licence: Float64Array | null,
+  ) {
+    this.use(v);
+  }
+
+  /** Reads `v` from now on: per slot views made once (allocation here, never per send). */
+  private use(v: RingViews): void {
+    this.v = v;
+    const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    this.buf = buf;
+    this.slots = [];
+    this.views = [];
+    for (let s = 0; s < v.capacity; s++) {
+      const at = s * v.slotBytes;
+      this.slots.push(buf.subarray(at, at + RTP_HEADROOM + this.tsBytes));
+      this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + this.tsBytes));
+    }
+    this.cached = false;
+  }
+
+  /** The producer moved to a larger ring (ring.ts): it is read once the current one is empty. */
+  grew(ring: RingLayout): void {
+    this.next.push(ringViews(ring, this.v.stats));
+  }
+
+  headFloor(): number {
+    return this.headFloorNs;
+  }
+
+  /**
+   * The head's time, computed once per head: sendDue asks every queue for each datagram it
+   * sends, and the burst limit was worked out again each time (channels × datagrams a second).
+   * What it depends on changes only when the head leaves (sendHead) or the limiter learns
+   * when the pass's sends were in the kernel (handed).
+   */
+  headDue(): number {
+    const v = this.v;
+    const read = v.ctl[CTL_READ];
+    if (this.cached && read === this.cachedRead) return this.headAtNs;
+    const n = (Atomics.load(v.ctl, CTL_HEAD) - read) | 0;
+    if (n <= 0) {
+      // Empty: final if the producer has moved to a larger ring (it never writes here again).
+      const next = this.next.shift();
+      if (next === undefined) return Infinity;
+      this.use(next);
+      return this.headDue();
+    }
+    const slot = read & v.mask;
+    if (!this.staggered && n >= 2) {
+      // Fix the channel's phase once its datagram interval is seen (first two datagrams).
+      const d = v.meta[((read + 1) & v.mask) * 2] - v.meta[slot * 2];
+      this.offsetNs = staggerOffsetNs(
+        this.staggerIndex,
+        d > 0 && d < 20e6 ? d : DEFAULT_INTERVAL_NS,
+      );
+      this.staggered = true;
+    }
+    // Due as scheduled, and as the burst limit lets it go after a stall (burst-limit.ts).
+    this.headDueNs = v.meta[slot * 2] + this.offsetNs;
+    const packets = (v.len[slot] / TS) | 0;
+    const parts = packets > 1 && this.output.queued === 0;
+    this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
+    this.headFloorNs = this.limiter.windowEnd;
+    // Until its phase is fixed, a second datagram may still move it.
+    this.cached = this.staggered;
+    this.cachedRead = read;
+    return this.headAtNs;
+  }
+
+  /** `lateNs`: behind the time the loop was given (headDue()); lateness counts from the due time. */
+  sendHead(sinceAtNs: number): void {
+    const now = this.headAtNs + sinceAtNs;
+    const lateNs = now - this.headDueNs;
+    const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
+    const v = this.v;
+    const read = v.ctl[CTL_READ];
+    const slot = read & v.mask;
+    const len = v.len[slot];
+    const packets = (len / TS) | 0;
+    const from = this.headDone;
+    // The rest of a datagram goes whole; a datagram begun, the packets the window holds now.
+    let k = packets - from;
+    if (from === 0 && k > 1) {
+      const fit = this.limiter.fit(now);
+      if (fit < k) k = fit > 0 ? fit : 1;
+    }
+    this.limiter.sent(this.headDueNs, now, this.headAtNs, k);
+    this.sentInPass = true;
+    this.cached = false;
+    if (this.views[slot].length !== len) {
+      const at = slot * v.slotBytes;
+      this.slots[slot] = this.buf.subarray(at, at + RTP_HEADROOM + len);
+      this.views[slot] = this.buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + len);
+    }
+    this.staggered = true;
+    let out = this.slots[slot];
+    let ts = this.views[slot];
+    if (k < packets) {
+      // One part: copied into a slot of its own, with room for its RTP header.
+      const s = from === 0 ? this.firstPart : this.restPart;
+      this.views[slot].copy(s.buf, RTP_HEADROOM, from * TS, (from + k) * TS);
+      out = s.slots[k];
+      ts = s.views[k];
+    }
+    // Past the send licence (cluster fencing): the datagram goes, unsent, as if sent.
+    // (Counted once per datagram, when it is done.)
+    const licence = this.licence;
+    const unlicensed = licence !== null && licence[0]! > 0 && now > licence[0]!;
+    if (!unlicensed) this.output.send(out, ts, v.meta[slot * 2 + 1], v.meta[slot * 2]);
+    const st = v.stats;
+    st[ST_BYTES] += k * TS;
+    if (lateNs > this.loopStats.lateMaxNs) this.loopStats.lateMaxNs = lateNs;
+    if (from + k < packets) {
+      // The first part: the datagram (and its slot) is done when the rest has gone.
+      st[ST_SPLIT]++;
+      this.headDone = from + k;
+      this.unreleased = true;
+      return;
+    }
+    // A datagram done (whole, or its rest): counted once, as late as its last byte.
+    this.headDone = 0;
+    if (unlicensed) this.loopStats.unlicensed++;
+    Atomics.store(v.ctl, CTL_READ, (read + 1) | 0);
+    st[ST_SENT]++;
+    if (lateNs > st[ST_LATE_MAX]) st[ST_LATE_MAX] = lateNs;
+    if (lateNs > 0) st[ST_LATE_SUM] += lateNs;
+    if (relaxed) st[ST_RELAXED]++;
+    st[ST_LATE_HIST + latenessBucket(lateNs)]++;
+    if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
+    else this.unreleased = true;
+  }
+
+  /** The loop's sends so far are in the kernel by `nowNs` (BurstLimiter.handed). */
+  handed(nowNs: number): void {
+    if (this.sentInPass) {
+      this.sentInPass = false;
+      this.limiter.handed(nowNs);
+      this.cached = false;
+    }
+  }
+
+  /** Frees sent slots once the socket holds no queued send; copies the error count. */
+  release(): void {
+    this.v.stats[ST_SEND_ERRORS] = this.output.counters.sendErrors;
+    if (this.unreleased && this.output.queued === 0) {
+      this.unreleased = false;
+      Atomics.store(this.v.ctl, CTL_TAIL, this.v.ctl[CTL_READ]);
+    }
+  }
+}

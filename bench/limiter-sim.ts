@@ -13,16 +13,12 @@
 // the first and the last third of the run (growing = lateness compounds), the mean lateness,
 // the burst (most bytes in any 10 ms against the rate's 10 ms share; the target is 1.2), and
 // the sends rule 3 relaxed. Writes bench/results/limiter-sim-latest.json.
-import { BurstLimiter } from '../src/scheduler/burst-limit.js';
-import { sendDue } from '../src/scheduler/pacing-loop.js';
-import { limitedQueue, maxPacketsInWindow, type Sent } from '../test/helpers/limited-queue.js';
+import { lateLoop, seeded } from '../test/helpers/limited-queue.js';
 import { arg, fmt, listArg, writeResult } from './cli.js';
 
-const MS = 1e6;
 const SECONDS = arg('seconds', 10);
 const RATES = listArg('mbps', [4, 5.5]);
 const SEEDS = arg('seeds', 4);
-const EARLY_NS = 1 * MS;
 
 type Delay = (rnd: () => number) => number;
 
@@ -38,64 +34,21 @@ const CASES: { name: string; delay: Delay }[] = [
   { name: 'noisy: 0-2 ms, 10 % +0-6 ms', delay: (r) => r() * 2 + (r() < 0.1 ? r() * 6 : 0) },
 ];
 
-interface Run {
-  lateMaxFirstMs: number;
-  lateMaxLastMs: number;
-  lateMeanMs: number;
-  burst: number;
-  relaxed: number;
-}
-
-function simulate(mbps: number, delay: Delay, seed: number, parts: boolean): Run {
-  let state = seed >>> 0;
-  const rnd = (): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-  const gapNs = ((1316 * 8) / (mbps * 1e6)) * 1e9;
-  const dues: number[] = [];
-  for (let i = 0; i < (SECONDS * 1e9) / gapNs; i++) dues.push(i * gapNs);
-  const sent: Sent[] = [];
-  const limiter = new BurstLimiter();
-  const q = limitedQueue(dues, limiter, sent, 7, parts);
-  const out = { sent: 0, sendAtNs: Infinity };
-  let now = 0;
-  let relaxed = 0;
-  let done = 0;
-  while (done < dues.length * 7) {
-    const before = sent.length;
-    sendDue([q], () => now, out, EARLY_NS);
-    for (let i = before; i < sent.length; i++) {
-      done += sent[i].packets;
-      if (limiter.relaxing) relaxed++;
-    }
-    now = Math.max(now + 0.05 * MS, out.sendAtNs) + delay(rnd) * MS;
-  }
-  const late = sent.map((s) => (s.at - s.due) / MS);
-  const third = Math.floor(late.length / 3);
-  const max = (xs: number[]): number => xs.reduce((m, x) => Math.max(m, x), -Infinity);
-  const perWindow = (mbps * 1e6 * 0.01) / 8 / 188;
-  return {
-    lateMaxFirstMs: max(late.slice(0, third)),
-    lateMaxLastMs: max(late.slice(-third)),
-    lateMeanMs: late.reduce((a, x) => a + Math.max(0, x), 0) / late.length,
-    burst: maxPacketsInWindow(sent, 10) / perWindow,
-    relaxed,
-  };
-}
-
 function main(): void {
   const rows = RATES.flatMap((mbps) =>
     CASES.flatMap((c) =>
       [false, true].map((parts) => {
-        const runs = Array.from({ length: SEEDS }, (_, k) => simulate(mbps, c.delay, k + 1, parts));
+        const runs = Array.from({ length: SEEDS }, (_, k) => {
+          const rnd = seeded(k + 1);
+          return lateLoop(mbps, SECONDS, () => c.delay(rnd), parts);
+        });
         return {
           mbps,
           case: c.name,
           datagrams: parts ? 'in two parts' : 'whole',
-          lateMaxFirstMs: Math.max(...runs.map((r) => r.lateMaxFirstMs)),
-          lateMaxLastMs: Math.max(...runs.map((r) => r.lateMaxLastMs)),
-          lateMeanMs: Math.max(...runs.map((r) => r.lateMeanMs)),
+          lateMaxFirstMs: Math.max(...runs.map((r) => r.worstFirst)),
+          lateMaxLastMs: Math.max(...runs.map((r) => r.worstLast)),
+          lateMeanMs: Math.max(...runs.map((r) => r.meanLate)),
           burst: Math.max(...runs.map((r) => r.burst)),
           relaxed: runs.reduce((n, r) => n + r.relaxed, 0),
         };

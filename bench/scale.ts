@@ -94,12 +94,14 @@ function plan(): Phase[] {
     channels: n,
     outs: outputsOf(p, n),
   }));
-  phases.push({
-    label: `loaded ${LOADED}`,
-    kind: 'loaded',
-    channels: LOADED,
-    outs: outputsOf(phases.length, LOADED),
-  });
+  // `--loaded 0`: no loaded phase (a phase of no channel had no input group to play).
+  if (LOADED > 0)
+    phases.push({
+      label: `loaded ${LOADED}`,
+      kind: 'loaded',
+      channels: LOADED,
+      outs: outputsOf(phases.length, LOADED),
+    });
   if (DVBLAST > 0)
     phases.push({
       label: `dvblast ${DVBLAST}`,

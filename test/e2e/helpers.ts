@@ -1028,3 +1028,20 @@ export function httpGet(
     req.end(o.body);
   });
 }
+
+/**
+ * The sizes of the datagrams a channel sent, a datagram the burst limit sent in two parts
+ * (burst-limit.ts rule 2: consecutive datagrams smaller than `size` that add up to it) counted
+ * once at `size`. A part alone at either end of the list (its other part outside it) is left out.
+ */
+export function datagramSizes(list: readonly { data: Uint8Array }[], size: number): Set<number> {
+  const out = new Set<number>();
+  for (let i = 0; i < list.length; i++) {
+    const n = list[i].data.length;
+    if (n < size && i + 1 < list.length && n + list[i + 1].data.length === size) {
+      out.add(size);
+      i++;
+    } else if (!(n < size && (i === 0 || i === list.length - 1))) out.add(n);
+  }
+  return out;
+}

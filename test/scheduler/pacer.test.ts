@@ -378,7 +378,10 @@ t.test('the send licence: nothing leaves once it has run out (cluster fencing)',
     got.every((g) => g.ns <= until[0]! + 5e6),
     'none after its end',
   );
-  t.equal(unlicensed, dgs.length - got.length, `the ${unlicensed} unsent are counted`);
+  // A datagram whose first part left before the licence ended and its rest after is counted
+  // unsent (it is not whole on the wire).
+  const whole = got.filter((g) => g.data.length === 1316).length;
+  t.equal(unlicensed, dgs.length - whole, `the ${unlicensed} unsent are counted`);
 });
 
 t.test('queue full: enqueue returns false and counts the drop', async (t) => {

@@ -273,14 +273,20 @@ port.on('message', (m: ToLane) => {
       return handOver(m);
     case 'psi':
       return post({ t: 'reply', req: m.req, psi: h?.ch.psiState() });
+    // An update answered with a fresh report first: what /api/channels and `headend status`
+    // say right after a reload is the updated channel (its next switch), not the report of up
+    // to reportMs before it (the timetable e2e test read the old next switch, in CI).
     case 'identity':
       h?.ch.updateIdentity(m.config);
+      report();
       return post({ t: 'reply', req: m.req });
     case 'mux':
       h?.ch.updateMux(m.config);
+      report();
       return post({ t: 'reply', req: m.req });
     case 'schedule':
       h?.ch.updateSchedule(m.config);
+      report();
       return post({ t: 'reply', req: m.req });
     case 'alert':
       return h?.ch.programme.setAlert(m.alert);

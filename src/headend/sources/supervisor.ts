@@ -119,7 +119,7 @@ export class SupervisedSource {
     if (back && this.subs.length > 0) back = back.subarray(0, back.length - (back.length % 188));
     if (back) {
       rec.seen = true;
-      this.call(() => sub.data(back));
+      this.feed(sub, back);
     }
     if (from)
       this.emit('info', 'resume', back ? 'bytes from the cut given' : 'the cut is not kept', {
@@ -354,21 +354,26 @@ export class SupervisedSource {
     if (r) this.feed(r.sub, packets);
   };
 
-  /** Bytes to a subscriber; one that throws is logged, the others still get theirs. */
+  /** Bytes to a subscriber (no closure per chunk, unlike call()). */
   private feed(sub: SourceSubscriber, bytes: Uint8Array): void {
     try {
       sub.data(bytes);
     } catch (err) {
-      this.emit('error', 'subscriber', `a subscriber threw: ${String(err)}`);
+      this.threw(err);
     }
   }
 
+  /** A call into a subscriber; one that throws is logged, the others still get theirs. */
   private call(f: () => void): void {
     try {
       f();
     } catch (err) {
-      this.emit('error', 'subscriber', `a subscriber threw: ${String(err)}`);
+      this.threw(err);
     }
+  }
+
+  private threw(err: unknown): void {
+    this.emit('error', 'subscriber', `a subscriber threw: ${String(err)}`);
   }
 
   private setState(s: SourceState): void {

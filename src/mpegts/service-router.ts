@@ -68,6 +68,15 @@ export class ServiceRouter implements PacketSink {
     this.planned = -1;
   }
 
+  /**
+   * The bytes taken in and not yet routed: the head of a packet astride chunks (or packets
+   * awaiting sync). A reader that goes on with the source's bytes as they come, when the router
+   * is dropped, takes them first.
+   */
+  pending(): Uint8Array {
+    return this.framer.pending();
+  }
+
   /** A new stream instance (the source restarted): tables and partial packets forgotten. */
   reset(): void {
     this.framer.reset();

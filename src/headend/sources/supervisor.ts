@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Backoff } from './backoff.js';
 import { SourceHealth } from './health.js';
 import { RecentBytes } from './recent-bytes.js';
-import { ServiceRouter } from '../../mpegts/service-router.js';
+import { FanOut } from './fan-out.js';
 import type { TunerStatus } from '../tuners/types.js';
 import type { RunContext, SourceRun, StartRun } from './run.js';
 import type {
@@ -74,8 +74,8 @@ export class SupervisedSource {
   since = Date.now();
   private tunerStatus: TunerStatus | undefined;
   private readonly serviceWatchers = new Set<() => void>();
-  /** With two or more subscribers: each gets only its service's packets (service-router.ts). */
-  private router: ServiceRouter | undefined;
+  /** One subscriber takes the bytes as they come; two or more, their own packets each. */
+  private readonly fan = new FanOut<SubRecord>((sub, bytes) => this.feed(sub, bytes));
   /** The run's last bytes, for a subscriber that goes on from a packet (recent-bytes.ts). */
   private readonly recent = new RecentBytes();
 
@@ -113,10 +113,8 @@ export class SupervisedSource {
   add(sub: SourceSubscriber, stallMs?: number, service?: number, from?: Uint8Array): SubRecord {
     const rec: SubRecord = { sub, service, stallMs, seen: false };
     let back = from && this.stateNow === 'running' ? this.recent.from(from) : null;
-    // With others reading, it gets routed packets from now on (whole ones, from where the
-    // router's framing stands): the replay ends at its last whole packet, which is where they
-    // go on. (A router made for it now starts framing afresh: the packet astride loses its tail.)
-    if (back && this.subs.length > 0) back = back.subarray(0, back.length - (back.length % 188));
+    // With others reading, it gets routed packets from now on: the replay ends where they go on.
+    if (back) back = this.fan.replay(rec, back, this.subs.length);
     if (back) {
       rec.seen = true;
       this.feed(sub, back);
@@ -129,7 +127,7 @@ export class SupervisedSource {
     const before = this.serviceSet();
     this.subs = [...this.subs, rec];
     this.servicesChanged(before);
-    this.replanRoutes();
+    this.fan.replan(this.subs, rec);
     return rec;
   }
 
@@ -138,19 +136,8 @@ export class SupervisedSource {
     const before = this.serviceSet();
     this.subs = this.subs.filter((r) => r !== rec);
     if (this.subs.length > 0) this.servicesChanged(before);
-    this.replanRoutes();
+    this.fan.replan(this.subs);
     return this.subs.length;
-  }
-
-  /** One subscriber takes the bytes as they come; two or more, their own packets each. */
-  private replanRoutes(): void {
-    if (this.subs.length < 2) {
-      this.router = undefined;
-      return;
-    }
-    const services = this.subs.map((r) => r.service);
-    if (this.router) this.router.setServices(services);
-    else this.router = new ServiceRouter(services);
   }
 
   private serviceSet(): Set<number | undefined> {
@@ -269,15 +256,12 @@ export class SupervisedSource {
       for (const r of this.subs) {
         if (r.seen) this.call(() => r.sub.restarted());
       }
-      this.router?.reset();
+      this.fan.reset();
     }
     if (this.o.keepRecent) this.recent.push(chunk, now);
     const subs = this.subs;
     for (const r of subs) r.seen = true;
-    if (this.router) {
-      this.routing = subs; // slots index the subscribers as they were when the chunk came
-      this.router.route(chunk, this.routed);
-    } else for (const r of subs) this.feed(r.sub, chunk);
+    this.fan.deliver(chunk, subs);
     if (verdict !== undefined && this.stateNow === 'running') {
       this.fail(
         'garbage',
@@ -345,14 +329,6 @@ export class SupervisedSource {
     }
     this.backoffTimer = setTimeout(() => this.beginRun(), delay);
   }
-
-  /** The subscribers a chunk being routed goes to (a subscriber may leave during it). */
-  private routing: SubRecord[] = [];
-  /** A slot's packets to its subscriber (made once: no closure per chunk). */
-  private readonly routed = (slot: number, packets: Uint8Array): void => {
-    const r = this.routing[slot];
-    if (r) this.feed(r.sub, packets);
-  };
 
   /** Bytes to a subscriber (no closure per chunk, unlike call()). */
   private feed(sub: SourceSubscriber, bytes: Uint8Array): void {

@@ -132,12 +132,13 @@ port.on('message', (m: ToWorker) => {
         },
       );
     opening.set(m.id, p);
-  } else if (m.type === 'dest-add' || m.type === 'dest-remove') {
+  } else if (m.type === 'dest-add' || m.type === 'dest-remove' || m.type === 'whole') {
     void (async () => {
       const ch = await opening.get(m.id);
       if (!ch) throw new Error(`channel ${m.id} has no open output`);
       if (m.type === 'dest-add') await ch.output.addDestination(m.dest);
-      else await ch.output.removeDestination(m.destId);
+      else if (m.type === 'dest-remove') await ch.output.removeDestination(m.destId);
+      else ch.sendWhole();
     })().then(
       () => post({ type: 'dest-done', req: m.req }),
       (e: Error) => post({ type: 'dest-done', req: m.req, error: e.message }),

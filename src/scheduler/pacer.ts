@@ -146,6 +146,12 @@ export interface ChannelHandle extends DatagramQueue {
   /** Sends the channel's RTP packets to one more receiver too (RTSP); rejects when it cannot. */
   addDestination(d: DestinationSpec): Promise<void>;
   removeDestination(id: string): Promise<void>;
+  /**
+   * No datagram in two parts any more: once this settles, stats.split no longer moves, so the
+   * sequence number after the queue's last datagram is (seq + sent + queued + split) & 0xffff,
+   * and another queue may go on from it (a channel moved to another worker).
+   */
+  sendWhole(): Promise<void>;
 }
 
 /** Slots a channel queue starts with (670 ms at 4 Mbit/s; faster channels grow theirs: ring.ts). */
@@ -207,6 +213,11 @@ class PacerChannel implements ChannelHandle {
     return this.request({ type: 'dest-remove', id: this.id, destId });
   }
 
+  sendWhole(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.request({ type: 'whole', id: this.id });
+  }
+
   get stats(): ChannelStats {
     const s = this.v.stats;
     return {
@@ -225,7 +236,8 @@ class PacerChannel implements ChannelHandle {
 
 type DestRequest =
   | { type: 'dest-add'; id: string; dest: DestinationSpec }
-  | { type: 'dest-remove'; id: string; destId: string };
+  | { type: 'dest-remove'; id: string; destId: string }
+  | { type: 'whole'; id: string };
 
 export class Pacer {
   private reqNext = 1;

@@ -25,13 +25,19 @@ export type ToWorker =
   | { type: 'remove'; id: string }
   | { type: 'dest-add'; id: string; dest: DestinationSpec; req: number }
   | { type: 'dest-remove'; id: string; destId: string; req: number }
+  /**
+   * The channel's queue only drains from now on, while another queue goes on with its RTP
+   * stream (a channel moved to another worker): no datagram is sent in two parts any more, so
+   * the sequence numbers the queue still takes are its datagrams', known once this is answered.
+   */
+  | { type: 'whole'; id: string; req: number }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'opened'; id: string; info: OutputInfo }
   | { type: 'open-failed'; id: string; error: string }
   | { type: 'removed'; id: string }
-  /** Answer to dest-add / dest-remove: error set when it failed. */
+  /** Answer to dest-add / dest-remove / whole: error set when it failed. */
   | { type: 'dest-done'; req: number; error?: string }
   | { type: 'stats'; stats: PacerStats }
   /** Sent once at start: the pacing thread's id, and its timer slack set (or why not). */

@@ -86,6 +86,8 @@ export class WorkerChannel implements PacedQueue {
   private headDone = 0;
   private readonly firstPart = new Scratch();
   private readonly restPart = new Scratch();
+  /** No more datagrams in two parts (the queue drains; sendWhole()). */
+  private whole = false;
 
   constructor(
     readonly id: string,
@@ -113,6 +115,16 @@ export class WorkerChannel implements PacedQueue {
       this.slots.push(buf.subarray(at, at + RTP_HEADROOM + this.tsBytes));
       this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + this.tsBytes));
     }
+    this.cached = false;
+  }
+
+  /**
+   * From now on every datagram goes whole (one begun still sends its rest), so the RTP sequence
+   * numbers the queue takes are known: its split count stays as it is (ST_SPLIT). For a queue
+   * that drains while another goes on with its RTP stream (pacer.ts ChannelHandle.sendWhole).
+   */
+  sendWhole(): void {
+    this.whole = true;
     this.cached = false;
   }
 
@@ -156,7 +168,7 @@ export class WorkerChannel implements PacedQueue {
     // Due as scheduled, and as the burst limit lets it go after a stall (burst-limit.ts).
     this.headDueNs = v.meta[slot * 2] + this.offsetNs;
     const packets = (v.len[slot] / TS) | 0;
-    const parts = packets > 1 && this.output.queued === 0;
+    const parts = packets > 1 && this.output.queued === 0 && !this.whole;
     this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
     this.headFloorNs = this.limiter.windowEnd;
     // Until its phase is fixed, a second datagram may still move it.
@@ -178,7 +190,7 @@ export class WorkerChannel implements PacedQueue {
     const from = this.headDone;
     // The rest of a datagram goes whole; a datagram begun, the packets the window holds now.
     let k = packets - from;
-    if (from === 0 && k > 1) {
+    if (from === 0 && k > 1 && !this.whole) {
       const fit = this.limiter.fit(now);
       if (fit < k) k = fit > 0 ? fit : 1;
     }

@@ -345,6 +345,58 @@ t.test('a queue grows as it fills: 3 s queued at once, all sent, in order', asyn
   );
 });
 
+t.test(
+  'sendWhole: a queue that drains sends every datagram whole (the RTP sequence is known)',
+  async (t) => {
+    // 300 ms of datagrams all due 200 ms ago: the burst limit spreads the backlog at 1.2x the
+    // rate, and the window takes a datagram in two parts whenever it cannot hold it whole (a
+    // queue without sendWhole, alongside, shows that it does). After sendWhole the draining
+    // queue's split count stays, so the sequence number another queue goes on from, taken when
+    // sendWhole settles (output-handoff.ts), follows its last RTP packet: before, a split after
+    // the count made the two queues' numbers overlap.
+    const dgs = cbrDatagrams(300);
+    const rxWhole = await startReceiver('239.255.7.12', 5724);
+    const rxParts = await startReceiver('239.255.7.13', 5725);
+    const pacer = new Pacer({ outputModule: OUTPUT_MODULE });
+    t.teardown(() => pacer.close());
+    const whole = pacer.addChannel({
+      id: 'w',
+      output: output({ protocol: 'rtp', group: '239.255.7.12', port: 5724 }),
+    });
+    const parts = pacer.addChannel({
+      id: 'p',
+      output: output({ protocol: 'rtp', group: '239.255.7.13', port: 5725 }),
+    });
+    t.notOk((await whole.ready) instanceof Error, 'outputs opened');
+    t.notOk((await parts.ready) instanceof Error);
+    await whole.sendWhole();
+    const split0 = whole.stats.split;
+    const due0 = now() - 200e6;
+    for (const ch of [whole, parts])
+      for (const d of dgs) ch.enqueue(d.bytes, due0 + (d.pcr27 - dgs[0].pcr27) / 0.027, d.pcr27);
+    for (
+      let i = 0;
+      i < 100 && (whole.stats.sent < dgs.length || parts.stats.sent < dgs.length);
+      i++
+    )
+      await sleep(20);
+    await sleep(50);
+    const wireWhole = await rxWhole.stop();
+    const wireParts = await rxParts.stop();
+    t.ok(parts.stats.split > 0, `alongside, without sendWhole: ${parts.stats.split} in two parts`);
+    t.equal(whole.stats.split, split0, 'after sendWhole: none in two parts');
+    t.equal(wireWhole.length, dgs.length, 'every datagram one RTP packet');
+    const seqs = wireWhole.map((g) => parseRtpHeader(g.data, 0, g.data.length)!.sequence);
+    const next = (whole.rtp.seq + whole.stats.sent + whole.stats.split) & 0xffff;
+    t.equal(
+      sequenceDiff(next, seqs[seqs.length - 1]),
+      1,
+      'the next sequence follows the last sent',
+    );
+    t.equal(wireParts.length, dgs.length + parts.stats.split, 'alongside: a packet more per split');
+  },
+);
+
 t.test('the send licence: nothing leaves once it has run out (cluster fencing)', async (t) => {
   // Cluster mode moves the licence on with every answered etcd keep-alive; if that stops (the
   // main thread held up, etcd gone), sends stop at the licence's end whatever else happens.

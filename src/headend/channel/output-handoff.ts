@@ -31,8 +31,12 @@ export interface OutputHandoff {
  * then takes its state. From here the queue only drains: remove it once `lastDueNs` has passed.
  * A remuxer whose input was cut (Channel.stop) has sent everything before the cut already: it
  * is not spliced, and the cut goes with the state.
+ *
+ * The RTP sequence to go on from is known once the draining queue sends its datagrams whole
+ * (sendWhole): one it sent in two parts took two numbers, and one it split after the count was
+ * taken made the new queue's first numbers repeat its last (a receiver drops the repeats).
  */
-export function handOff(kept: RunningOutput, nowNs: () => number): OutputHandoff {
+export async function handOff(kept: RunningOutput, nowNs: () => number): Promise<OutputHandoff> {
   let queued = kept.queued;
   let lastDueNs = kept.lastDueNs;
   let lastPcr27 = kept.lastPcr27;
@@ -45,18 +49,16 @@ export function handOff(kept: RunningOutput, nowNs: () => number): OutputHandoff
   });
   kept.remuxer.setSink(kept.cutter.push);
   if (!kept.cut) kept.remuxer.splice();
-  return {
+  const state = {
     remuxer: kept.remuxer.state(),
     cutter: kept.cutter.state(),
     clock: kept.clock.state(),
     packetsPerDatagram: kept.packetsPerDatagram,
     lastDueNs,
     lastPcr27,
-    // A datagram sent in two parts took two sequence numbers (burst-limit.ts rule 2).
-    rtp: {
-      ssrc: kept.queue.rtp.ssrc,
-      seq: (kept.queue.rtp.seq + queued + (kept.queue.stats.split ?? 0)) & 0xffff,
-    },
     ...(kept.cut ? { cut: kept.cut } : {}),
   };
+  await kept.queue.sendWhole?.();
+  const { ssrc, seq } = kept.queue.rtp;
+  return { ...state, rtp: { ssrc, seq: (seq + queued + (kept.queue.stats.split ?? 0)) & 0xffff } };
 }

@@ -109,6 +109,11 @@ export interface OutputQueue extends DatagramQueue {
   readonly rtp: { ssrc: number; seq: number };
   addDestination(d: DestinationSpec): Promise<void>;
   removeDestination(id: string): Promise<void>;
+  /**
+   * No datagram in two parts any more (the queue drains while another goes on with its RTP
+   * stream): once settled, stats.split stays. Absent where nothing is sent in parts.
+   */
+  sendWhole?(): Promise<void>;
 }
 
 export interface OutputScheduler {

@@ -11,7 +11,7 @@ import type { GuideView } from '../epg/eit-feed.js';
 import type { Programme } from '../epg/xmltv.js';
 import type { LogFields, Logger, LogLevel } from '../log.js';
 import { outputKey } from '../channel/output-key.js';
-import { handOff } from '../channel/output-handoff.js';
+import { handOff, type OutputHandoff } from '../channel/output-handoff.js';
 import { monotonicNs } from '../../scheduler/mono-clock.js';
 import { LocalTime } from '../../scheduler/timezone.js';
 import { watchStalls } from '../stall-watch.js';
@@ -152,11 +152,17 @@ async function stop(m: Extract<ToLane, { t: 'stop' }>): Promise<void> {
  * A kept output goes to another lane (output-handoff.ts): what its remuxer holds is sent, its
  * state goes in the reply, and its queue sends what it holds and is removed once that is due.
  */
-function handOver(m: Extract<ToLane, { t: 'export' }>): void {
+async function handOver(m: Extract<ToLane, { t: 'export' }>): Promise<void> {
   const c = carried.get(m.carry);
   carried.delete(m.carry);
   if (!c) return post({ t: 'reply', req: m.req, error: `no kept output ${m.carry}` });
-  const handoff = handOff(c.output, monotonicNs);
+  let handoff: OutputHandoff;
+  try {
+    handoff = await handOff(c.output, monotonicNs);
+  } catch (e) {
+    void pacer.removeChannel(c.key);
+    return post({ t: 'reply', req: m.req, error: `hand-over: ${(e as Error).message}` });
+  }
   const waitMs = Math.max(0, (handoff.lastDueNs - monotonicNs()) / 1e6) + DRAIN_SLACK_MS;
   const timer = setTimeout(() => {
     draining.delete(c.key);
@@ -270,7 +276,7 @@ port.on('message', (m: ToLane) => {
     case 'stop':
       return void stop(m);
     case 'export':
-      return handOver(m);
+      return void handOver(m);
     case 'psi':
       return post({ t: 'reply', req: m.req, psi: h?.ch.psiState() });
     // An update answered with a fresh report first: what /api/channels and `headend status`

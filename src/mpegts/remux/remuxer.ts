@@ -499,6 +499,9 @@ export class Remuxer implements PacketSink {
     this.cbrMaxLagMs = s.cbr.maxLagMs;
     this.implausiblePts = s.implausiblePts;
     this.psi.restore(s.psi);
+    // The SDT's EIT flags as carried: the same EIT set again (the moved channel's) keeps the SDT.
+    this.eitFlags.pf = s.psi.flags.eitPf;
+    this.eitFlags.schedule = s.psi.flags.eitSchedule;
     this.setOffset(s.offset);
     this.splicePending = this.haveTimeline;
     this.gate.armAll();
@@ -597,6 +600,8 @@ export class Remuxer implements PacketSink {
    */
   continueFrom(psi: OutputSi): void {
     this.psi.continueFrom(psi);
+    this.eitFlags.pf = psi.flags.eitPf;
+    this.eitFlags.schedule = psi.flags.eitSchedule;
     // Its PCR PID and stream PIDs too: sent before the input's program is known (idle, CBR
     // fill), the PMT must stay the one receivers hold.
     if (psi.program) {

@@ -86,3 +86,42 @@ t.test('an identity change after restore bumps versions from the carried ones', 
   t.equal(v(b.state().psi.pmt), v(carried.psi.pmt), 'the PMT keeps its version');
   t.equal(b.state().psi.sdt?.cc, carried.psi.sdt?.cc, 'and the SDT its continuity counter');
 });
+
+t.test('the EIT flags go with the state: the same EIT set again keeps the SDT', async (t) => {
+  // A moved channel sets its EIT p/f and schedule on the new remuxer as on the old. Before, the
+  // remuxer's own flags started false after restore: setting p/f again wrote an SDT without
+  // EIT_schedule_flag (a new version), and the schedule another (EN 300 468 §5.2.3).
+  const eitPf = (version: number): Uint8Array[] => [new Uint8Array([0x4e, version])];
+  const schedule = [new Uint8Array([0x50, 0xf0, 0x00])];
+  const a = new Remuxer({ serviceName: 'A' }, () => {});
+  a.setEitPf(eitPf);
+  a.setEitSchedule(schedule);
+  a.push(ts.subarray(0, HALF));
+  a.splice();
+  const carried = structuredClone(a.state());
+  t.same(carried.psi.flags, { eitPf: true, eitSchedule: true, passSdt: false });
+  const b = new Remuxer({ serviceName: 'A' }, () => {});
+  b.restore(carried);
+  b.setEitPf(eitPf);
+  b.setEitSchedule(schedule);
+  const v = (x: { version: number } | null): number => x?.version ?? -1;
+  t.equal(v(b.state().psi.sdt), v(carried.psi.sdt), 'the SDT keeps its version');
+  b.setEitSchedule([]);
+  t.equal(v(b.state().psi.sdt), (v(carried.psi.sdt) + 1) & 31, 'a real change still moves it');
+  t.same(b.state().psi.flags, { eitPf: true, eitSchedule: false, passSdt: false });
+});
+
+t.test('a cluster takeover (continueFrom) takes the EIT flags too', async (t) => {
+  const eitPf = (version: number): Uint8Array[] => [new Uint8Array([0x4e, version])];
+  const a = new Remuxer({ serviceName: 'A' }, () => {});
+  a.setEitPf(eitPf);
+  a.setEitSchedule([new Uint8Array([0x50, 0xf0, 0x00])]);
+  a.push(ts.subarray(0, HALF));
+  const held = structuredClone(a.psiState());
+  const b = new Remuxer({ serviceName: 'A' }, () => {});
+  b.continueFrom(held);
+  b.setEitPf(eitPf);
+  const v = (x: { version: number } | null): number => x?.version ?? -1;
+  t.equal(v(b.psiState().sdt), v(held.sdt), 'p/f set again: the SDT receivers hold stays');
+  t.same(b.psiState().flags, held.flags, 'EIT_schedule_flag kept');
+});

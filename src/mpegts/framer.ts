@@ -22,8 +22,8 @@ const SPAN = (SYNC_ACQUIRE - 1) * TS_PACKET_SIZE;
 
 export class Framer {
   /** Backing store; the staging area is buf[base, base+capacity). */
-  readonly buf: Uint8Array;
-  private readonly base: number;
+  private store: Uint8Array;
+  private base: number;
   private readonly cap: number;
   private carry = 0;
   private locked = false;
@@ -43,15 +43,31 @@ export class Framer {
     store?: { buf: Uint8Array; base: number },
   ) {
     this.cap = Math.max(capacity, TS_PACKET_SIZE * (SYNC_ACQUIRE + 3));
-    this.buf = store ? store.buf : new Uint8Array(this.cap);
+    this.store = store ? store.buf : new Uint8Array(this.cap);
     this.base = store ? store.base : 0;
   }
 
+  /** The backing store the packets handed out are in. */
+  get buf(): Uint8Array {
+    return this.store;
+  }
+
+  /**
+   * Stages into `store` from now on, the bytes held moved there (a caller's array that had to
+   * grow; the same capacity).
+   */
+  restage(store: { buf: Uint8Array; base: number }): void {
+    store.buf.set(this.store.subarray(this.base, this.base + this.carry), store.base);
+    this.store = store.buf;
+    this.base = store.base;
+  }
+
   push(chunk: Uint8Array): void {
-    const room = this.cap - TS_PACKET_SIZE;
     for (let at = 0; at < chunk.length;) {
-      const n = Math.min(room, chunk.length - at);
-      this.buf.set(
+      // The staging area holds what is carried (up to SYNC_ACQUIRE packets awaiting sync) and
+      // this much of the chunk: never past its end, into the caller's store.
+      const n = Math.min(this.cap - this.carry, chunk.length - at);
+      this.store.set(
         at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n),
         this.base + this.carry,
       );
@@ -79,7 +95,7 @@ export class Framer {
 
   /** The staged bytes not yet judged (a partial packet, or ones awaiting sync confirmation). */
   pending(): Uint8Array {
-    return this.buf.subarray(this.base, this.base + this.carry);
+    return this.store.subarray(this.base, this.base + this.carry);
   }
 
   /**
@@ -87,7 +103,7 @@ export class Framer {
    * yet known (the staged bytes end first; at the end of input, what is there decides).
    */
   private confirm(p: number, len: number, final: boolean): number {
-    const b = this.buf;
+    const b = this.store;
     for (let k = p + TS_PACKET_SIZE; k <= p + SPAN; k += TS_PACKET_SIZE) {
       if (k >= len) return final ? 1 : 0;
       if (b[k] !== SYNC_BYTE) return -1;
@@ -97,7 +113,7 @@ export class Framer {
 
   /** Scans staged bytes [base, base+len). */
   private scan(stagedLen: number, final: boolean): void {
-    const b = this.buf;
+    const b = this.store;
     const len = this.base + stagedLen;
     let p = this.base;
     while (p + TS_PACKET_SIZE <= len) {

@@ -287,5 +287,29 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
         'each view still holds its own datagram',
       );
     });
+
+    t.test('native, transient: each datagram a view of the read arena, no copy', async (t) => {
+      const rx = new UdpReceiver(input(`udp://@${group(22)}:${port(22)}`));
+      const seen: number[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      rx.listen((d) => {
+        seen.push(d[4]);
+        buffers.add(d.buffer);
+      }, true);
+      t.equal(await rx.open(), undefined);
+      const s = await sender();
+      t.teardown(() => s.close());
+      const msgs = Array.from({ length: 150 }, (_, k) => tsDatagram(k));
+      await send(s, msgs, group(22), port(22));
+      for (let k = 0; k < 100 && seen.length < 150; k++)
+        await new Promise((r) => setTimeout(r, 10));
+      rx.close();
+      t.same(
+        seen,
+        msgs.map((_, k) => k),
+        'every datagram, in order, read during the call',
+      );
+      t.equal(buffers.size, 1, 'all of them views of one arena (nothing copied per batch)');
+    });
   }
 }

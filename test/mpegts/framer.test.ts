@@ -97,3 +97,42 @@ t.test('four sync bytes in a row are not enough; five are', async (t) => {
   );
   t.equal(r.skipped, 100 + 4 * 188 + 100);
 });
+
+t.test('a chunk after bytes held for sync fits the staging area, however long', async (t) => {
+  // Four packets cannot confirm sync (five sync bytes are needed): they stay held. The next
+  // chunk is staged after them only as far as the staging area goes; before, the framer
+  // staged (capacity − 188) bytes after them, past its end (a RangeError in its own buffer,
+  // the bytes after it in a caller's store).
+  const packets: number[] = [];
+  const f = new Framer({ packet: (b, o) => void packets.push(b[o + 4]) }, 188 * 8);
+  const ts = new Uint8Array(188 * 40);
+  for (let i = 0; i < 40; i++) {
+    ts[i * 188] = 0x47;
+    ts[i * 188 + 4] = i;
+  }
+  f.push(ts.subarray(0, 188 * 4));
+  t.equal(f.pendingLength, 188 * 4, 'four packets held');
+  f.push(ts.subarray(188 * 4));
+  t.same(packets, [...Array(40).keys()].slice(0, packets.length), 'every packet, in order');
+  t.ok(packets.length >= 35, `${packets.length} out (the last await sync's end)`);
+  f.end();
+  t.equal(packets.length, 40, 'all 40 at the end of input');
+});
+
+t.test('restage: the bytes held move to the new store and framing goes on', async (t) => {
+  const got: number[] = [];
+  const a = { buf: new Uint8Array(188 * 10), base: 188 };
+  const f = new Framer({ packet: (b, o) => void got.push(b[o + 4]) }, 188 * 8, a);
+  const ts = new Uint8Array(188 * 12);
+  for (let i = 0; i < 12; i++) {
+    ts[i * 188] = 0x47;
+    ts[i * 188 + 4] = i;
+  }
+  f.push(ts.subarray(0, 188 * 6 + 100));
+  const b = { buf: new Uint8Array(188 * 20), base: 188 * 3 };
+  f.restage(b);
+  t.equal(f.buf, b.buf, 'packets come from the new store');
+  f.push(ts.subarray(188 * 6 + 100));
+  f.end();
+  t.same(got, [...Array(12).keys()], 'every packet once, in order');
+});

@@ -96,6 +96,38 @@ t.test('chunks cut anywhere, with garbage before the stream: framed once', async
   check(t, got, 'cut chunks');
 });
 
+t.test('one long chunk (whole or cut): routed in pieces, the same packets', async (t) => {
+  // ServiceRouter routes up to PIECE (87 packets) at a time; longer reads (a pipe, a tuner)
+  // are routed piece after piece, whole packets or not.
+  check(t, routeAll([ts], [2, 3, undefined]), 'one chunk of the whole stream');
+  const odd = 188 * 300 + 77;
+  check(
+    t,
+    routeAll([ts.subarray(0, odd), ts.subarray(odd)], [2, 3, undefined]),
+    'two long chunks, the cut inside a packet',
+  );
+});
+
+t.test('slots added while a packet is held: it reaches every slot whole', async (t) => {
+  // More slots make the router's array grow; the bytes the framer holds (a packet astride
+  // the chunks) move with it.
+  const r = new ServiceRouter([undefined]);
+  const got: Uint8Array[][] = [[], [], [], [], []];
+  const cut = 188 * 40 + 100;
+  r.route(ts.subarray(0, cut), (slot, b) => got[slot].push(...packets(b)));
+  r.setServices([undefined, undefined, undefined, undefined, undefined]);
+  r.route(ts.subarray(cut), (slot, b) => got[slot].push(...packets(b)));
+  t.equal(got[0].length, input.length, 'the first slot: every packet');
+  t.ok(
+    got[0].every((p, i) => Buffer.compare(p, input[i]) === 0),
+    'unchanged, in order, the one astride included',
+  );
+  t.ok(
+    got.slice(1).every((g) => g.length === input.length - 40),
+    'the new slots: every packet from the one astride on',
+  );
+});
+
 t.test(
   'a new PMT version moves the program: the slot follows before the next packet',
   async (t) => {

@@ -7,7 +7,10 @@
 // next wake-up finds several queued; at a higher rate it is watched all the time.
 //
 // Each batch is copied into one fresh Buffer, and each datagram handed on is a view of it that
-// the consumer may keep (the read arena itself is reused).
+// the consumer may keep (the read arena itself is reused). A consumer that only reads each
+// datagram during the call (`transient`: a source, whose subscribers take views valid during
+// the call) gets views of the arena itself: no copy and no allocation per datagram or batch
+// (the copy was the largest allocation of a channel worker at 40 channels: 34 MB in 14 s).
 
 import type { NativePoll, NativeUdp } from '../net/native-udp.js';
 
@@ -40,6 +43,8 @@ export class NativeReceiveSocket {
   /** The arena as a Buffer, for copy() without a view per datagram. */
   private readonly arenaBuf: Buffer;
   private readonly lens = new Int32Array(MAX_DATAGRAMS);
+  /** Per arena slot, a view as long as the last datagram read into it (transient mode). */
+  private readonly views: Buffer[] = [];
   private poller: NativePoll | undefined;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
@@ -71,8 +76,11 @@ export class NativeReceiveSocket {
     return new NativeReceiveSocket(udp, s.fd, { address: s.address, port: s.port });
   }
 
-  /** Starts reading; `pauseMs` > 0 reads in batches that far apart. */
-  start(h: NativeReceiveHandlers, pauseMs: number): void {
+  /**
+   * Starts reading; `pauseMs` > 0 reads in batches that far apart. `transient`: each datagram
+   * is a view of the read arena, valid during h.datagram() only.
+   */
+  start(h: NativeReceiveHandlers, pauseMs: number, transient = false): void {
     const resume = (): void => {
       this.timer = undefined;
       if (this.closed || this.poller === undefined) return;
@@ -80,7 +88,7 @@ export class NativeReceiveSocket {
       this.udp.pollPause(this.poller, false);
     };
     this.poller = this.udp.poll(this.fd, () => {
-      const n = this.readAll(h);
+      const n = this.readAll(h, transient);
       if (this.closed || pauseMs <= 0 || n >= BUSY || this.paused) return;
       this.paused = true;
       this.udp.pollPause(this.poller!, true);
@@ -89,7 +97,7 @@ export class NativeReceiveSocket {
   }
 
   /** Reads until the kernel has nothing queued; returns how many datagrams were read. */
-  private readAll(h: NativeReceiveHandlers): number {
+  private readAll(h: NativeReceiveHandlers, transient: boolean): number {
     const { udp, arena, lens } = this;
     let total = 0;
     while (!this.closed) {
@@ -101,6 +109,12 @@ export class NativeReceiveSocket {
         return total;
       }
       if (n === 0) break;
+      total += n;
+      if (transient) {
+        this.handArena(h, n);
+        if (n < MAX_DATAGRAMS) break;
+        continue;
+      }
       let bytes = 0;
       for (let i = 0; i < n; i++) if (lens[i] > 0) bytes += lens[i];
       const copy = Buffer.allocUnsafe(bytes);
@@ -121,10 +135,27 @@ export class NativeReceiveSocket {
         h.datagram(copy.subarray(at, at + len));
         at += len;
       }
-      total += n;
       if (n < MAX_DATAGRAMS) break;
     }
     return total;
+  }
+
+  /** The batch's datagrams as views of the arena (made again only when a length changes). */
+  private handArena(h: NativeReceiveHandlers, n: number): void {
+    const { lens, views } = this;
+    for (let i = 0; i < n && !this.closed; i++) {
+      const len = lens[i];
+      if (len < 0) {
+        h.truncated();
+        continue;
+      }
+      let v = views[i];
+      if (v === undefined || v.length !== len) {
+        v = this.arenaBuf.subarray(i * SLOT_BYTES, i * SLOT_BYTES + len);
+        views[i] = v;
+      }
+      h.datagram(v);
+    }
   }
 
   close(): void {

@@ -95,6 +95,7 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
   private readonly rtp: RtpHeader = {} as RtpHeader;
   private lastSeq = -1;
   private listener: ((data: Uint8Array) => void) | undefined;
+  private transient = false;
 
   constructor(input: NetworkInput, opts: UdpReceiverOptions = {}) {
     this.input = input;
@@ -142,6 +143,7 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
           },
         },
         this.batchMs,
+        this.transient,
       );
       return undefined;
     }
@@ -183,11 +185,13 @@ export class UdpReceiver implements AsyncIterable<Datagram> {
   }
 
   /**
-   * Hands every datagram's TS bytes to `listener` as it arrives (a view the listener may keep),
+   * Hands every datagram's TS bytes to `listener` as it arrives (a view the listener may keep;
+   * with `transient`, valid during the call only: no copy where the socket reads in batches),
    * instead of queueing it for the async iterator; no arrival times. Set before open().
    */
-  listen(listener: (data: Uint8Array) => void): void {
+  listen(listener: (data: Uint8Array) => void, transient = false): void {
     this.listener = listener;
+    this.transient = transient;
   }
 
   /** Local address and port the socket is bound to (after open). */

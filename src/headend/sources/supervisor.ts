@@ -40,8 +40,8 @@ export interface SupervisorOptions {
   /** Keeps the stop of a run until the hub's close() has seen it end. */
   track: (p: Promise<void>) => void;
   /**
-   * Keep the run's last bytes for a subscriber that goes on from a packet (recent-bytes.ts):
-   * only for runs whose chunks are fresh buffers (ffmpeg, the UDP receiver; not tuners).
+   * Keep the run's last bytes for a subscriber that goes on from a packet (recent-bytes.ts,
+   * copied: the chunks need not outlive the call). The hub asks for it except for tuners.
    */
   keepRecent?: boolean;
 }

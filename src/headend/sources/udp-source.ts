@@ -15,9 +15,10 @@ export const UDP_BATCH_MS = 5;
 export function startUdp(input: NetworkInput, ctx: RunContext): SourceRun {
   const rx = new UdpReceiver(input, { batchMs: UDP_BATCH_MS });
   let stopping = false;
+  // RunContext.data: the view is valid during the call only (no copy of each batch).
   rx.listen((data) => {
     if (!stopping) ctx.data(data);
-  });
+  }, true);
   const done = (async () => {
     const err = await rx.open();
     if (err !== undefined) {

@@ -293,6 +293,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon | 
       const ch = channels.get(m.slug);
       const index = cfg.channels.findIndex((c) => c.slug === m.slug);
       if (!ch || index < 0) return;
+      // Its inputs open in the lane it goes to before it stops here: read on from the cut.
+      await host.warm(cfg.channels[index]!, m.lane);
       const output = await stopChannel(ch, true);
       const rtp = ch.rtpState();
       const carriedRtp = output || !rtp ? undefined : { ssrc: rtp.ssrc, seq: rtp.nextSeq };

@@ -25,6 +25,7 @@ import type { Pacer } from '../../scheduler/pacer.js';
 import { startPacer } from './pacer-setup.js';
 import { Lane } from './lane.js';
 import { LaneChannel, type LaneCarry } from './lane-channel.js';
+import { laneOpens } from './lane-sources.js';
 import { balanceMoves, type LaneLoad } from './balance.js';
 
 /** A VBR channel's weight in placement, bit/s. */
@@ -68,6 +69,12 @@ export interface ChannelHost {
    * output kept and BuildOptions.lane. None on the main thread or with one lane.
    */
   movesForBalance(): { slug: string; lane: number }[];
+  /**
+   * Before a channel moves to `lane` (movesForBalance): the inputs that lane receives itself are
+   * opened there first (make-before-break), so the moved channel reads on from its old lane's
+   * cut instead of splicing. Settles when they deliver (or after WARM_MS).
+   */
+  warm(spec: ChannelConfig, lane: number): Promise<void>;
   pacing(): PacingThreadStats[];
   close(): Promise<void>;
 }
@@ -136,6 +143,10 @@ class LocalHost implements ChannelHost {
 
   movesForBalance(): { slug: string; lane: number }[] {
     return [];
+  }
+
+  warm(): Promise<void> {
+    return Promise.resolve(); // one thread: nothing moves
   }
 
   pacing(): PacingThreadStats[] {
@@ -217,6 +228,12 @@ class LaneHost implements ChannelHost {
       })),
     }));
     return balanceMoves(loads).flatMap((m) => m.slugs.map((slug) => ({ slug, lane: m.to })));
+  }
+
+  async warm(spec: ChannelConfig, lane: number): Promise<void> {
+    const sources = spec.sources.filter(laneOpens);
+    const to = this.lanes[lane];
+    if (to && sources.length > 0) await to.request({ t: 'warm', sources });
   }
 
   pacing(): PacingThreadStats[] {

@@ -18,6 +18,7 @@ import { watchStalls } from '../stall-watch.js';
 import { startPacer } from './pacer-setup.js';
 import { LaneSources } from './lane-sources.js';
 import type { RtpStreamState } from '../rtsp/types.js';
+import type { Unsubscribe } from '../channel/types.js';
 import type { ChannelReport, FromLane, LaneInit, LogLine, ToLane } from './protocol.js';
 
 const init = workerData as LaneInit;
@@ -172,6 +173,42 @@ async function handOver(m: Extract<ToLane, { t: 'export' }>): Promise<void> {
   post({ t: 'reply', req: m.req, handoff });
 }
 
+/** How long a warm-up waits for an input's first bytes (a feed that is down holds no move). */
+const WARM_MS = 500;
+
+/**
+ * A channel moves here (a load balance, ChannelHost.warm): the inputs this lane receives itself
+ * are opened before its old lane cuts it, so their recent bytes hold the cut and the channel
+ * reads on from it. Each waits for its first bytes, then is let go with linger (the hub keeps
+ * it LINGER_MS, longer than the move takes) for the channel to take it up.
+ */
+async function warm(m: Extract<ToLane, { t: 'warm' }>): Promise<void> {
+  await Promise.all(
+    m.sources.map(
+      (spec) =>
+        new Promise<void>((resolve) => {
+          let off: Unsubscribe | undefined;
+          const done = (): void => {
+            clearTimeout(timer);
+            off?.({ linger: true });
+            off = undefined;
+            resolve();
+          };
+          const timer = setTimeout(done, WARM_MS);
+          const noop = (): void => undefined;
+          off = sources.subscribe(spec, {
+            data: () => {
+              if (off) done();
+            },
+            restarted: noop,
+            failed: noop,
+          });
+        }),
+    ),
+  );
+  post({ t: 'reply', req: m.req });
+}
+
 /** Datagrams a tap gathers before it posts them, however soon. */
 const TAP_BATCH = 64;
 
@@ -277,6 +314,8 @@ port.on('message', (m: ToLane) => {
       return void stop(m);
     case 'export':
       return void handOver(m);
+    case 'warm':
+      return void warm(m);
     case 'psi':
       return post({ t: 'reply', req: m.req, psi: h?.ch.psiState() });
     // An update answered with a fresh report first: what /api/channels and `headend status`

@@ -7,7 +7,12 @@
 
 import type { Worker } from 'node:worker_threads';
 import type { ChannelAlert } from '../channel/programme.js';
-import type { ChannelConfig, SourceProvider, Unsubscribe } from '../channel/types.js';
+import type {
+  ChannelConfig,
+  ChannelSourceSpec,
+  SourceProvider,
+  Unsubscribe,
+} from '../channel/types.js';
 import type { Logger } from '../log.js';
 import type { PacerStats } from '../../scheduler/protocol.js';
 import { startWorker } from '../../scheduler/pacer.js';
@@ -145,7 +150,8 @@ export class Lane implements LaneLink {
       | { t: 'dest-add'; id: number; dest: DestinationSpec }
       | { t: 'dest-remove'; id: number; destId: string }
       | { t: 'psi'; id: number }
-      | { t: 'export'; carry: number },
+      | { t: 'export'; carry: number }
+      | { t: 'warm'; sources: ChannelSourceSpec[] },
   ): Promise<Reply> {
     if (this.lost !== null) return Promise.resolve({ t: 'reply', req: 0, error: this.lost });
     const req = this.nextReq++;

@@ -74,6 +74,11 @@ export type ToLane =
   | { t: 'psi'; id: number; req: number }
   /** A kept output (a stop reply's carry) goes to another lane: its state in the reply. */
   | { t: 'export'; req: number; carry: number }
+  /**
+   * A channel is about to move here: open the inputs the lane receives itself (native UDP)
+   * now, so that their recent bytes hold its old lane's cut; replied once they deliver.
+   */
+  | { t: 'warm'; req: number; sources: ChannelSourceSpec[] }
   | { t: 'start'; id: number }
   | { t: 'stop'; id: number; req: number; keepOutput: boolean }
   | { t: 'identity' | 'mux' | 'schedule'; id: number; req: number; config: ChannelConfig }

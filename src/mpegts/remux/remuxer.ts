@@ -495,6 +495,11 @@ export class Remuxer implements PacketSink {
     Object.assign(this.delay, s.delay);
     this.delay.allowance = this.slotTicks === 0 ? this.smoothTicks : 0;
     Object.assign(this.stats, s.stats);
+    // Counted on by the framer and the gate (push() copies theirs into stats): a moved channel's
+    // counters go on instead of starting again (a Prometheus counter must not go back).
+    this.framer.bytesSkipped = s.stats.bytesSkipped;
+    this.gate.rapStarts = s.stats.rapStarts;
+    this.gate.nonRapStarts = s.stats.nonRapStarts;
     this.cbrOverflows = s.cbr.overflows;
     this.cbrMaxLagMs = s.cbr.maxLagMs;
     this.implausiblePts = s.implausiblePts;

@@ -125,3 +125,21 @@ t.test('a cluster takeover (continueFrom) takes the EIT flags too', async (t) =>
   t.equal(v(b.psiState().sdt), v(held.sdt), 'p/f set again: the SDT receivers hold stays');
   t.same(b.psiState().flags, held.flags, 'EIT_schedule_flag kept');
 });
+
+t.test('the input counters go on after restore (Prometheus counters never go back)', async (t) => {
+  // headend_channel_input_skipped_bytes_total and the RAP starts come from the remuxer's framer
+  // and start gate, which push() copies into stats: before, a restored remuxer's new framer and
+  // gate put them back to zero at its first push.
+  const a = new Remuxer({}, () => {});
+  a.push(new Uint8Array(500).fill(0x33)); // garbage before the stream: skipped
+  a.push(ts.subarray(0, HALF));
+  a.splice();
+  const carried = structuredClone(a.state());
+  t.equal(carried.stats.bytesSkipped, 500, 'skipped before the move');
+  t.ok(carried.stats.rapStarts >= 1, `${carried.stats.rapStarts} RAP start(s) before`);
+  const b = new Remuxer({}, () => {});
+  b.restore(carried);
+  b.push(ts.subarray(HALF));
+  t.equal(b.stats.bytesSkipped, 500, 'skipped bytes go on from the carried count');
+  t.ok(b.stats.rapStarts > carried.stats.rapStarts, 'RAP starts go on (the splice adds one)');
+});

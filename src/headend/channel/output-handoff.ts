@@ -58,7 +58,8 @@ export async function handOff(kept: RunningOutput, nowNs: () => number): Promise
     lastPcr27,
     ...(kept.cut ? { cut: kept.cut } : {}),
   };
-  await kept.queue.sendWhole?.();
+  // A queue whose output never opened sends nothing, so it splits nothing: its refusal is moot.
+  await kept.queue.sendWhole?.().catch(() => undefined);
   const { ssrc, seq } = kept.queue.rtp;
   return { ...state, rtp: { ssrc, seq: (seq + queued + (kept.queue.stats.split ?? 0)) & 0xffff } };
 }

@@ -57,7 +57,15 @@ function index(b: Uint8Array, o: number, from: number): number {
   return -1;
 }
 
-function source(): { src: SupervisedSource; push: (bytes: Uint8Array) => void } {
+/**
+ * A source with a stand-in run; play(to) hands it the stream up to byte `to` in chunks of
+ * 100-3000 bytes cut anywhere (seeded), and `at` says how far it has played.
+ */
+function source(seed: number): {
+  src: SupervisedSource;
+  play: (to: number) => void;
+  readonly at: number;
+} {
   let ctx: RunContext | undefined;
   const src = new SupervisedSource({
     key: 'test',
@@ -74,7 +82,21 @@ function source(): { src: SupervisedSource; push: (bytes: Uint8Array) => void } 
     keepRecent: true,
   });
   src.open();
-  return { src, push: (bytes) => ctx!.data(bytes) };
+  const rnd = prng(seed);
+  let at = 0;
+  return {
+    src,
+    play: (to) => {
+      while (at < to) {
+        const n = Math.min(to - at, 100 + Math.floor(rnd() * 2900));
+        ctx!.data(ts.subarray(at, at + n));
+        at += n;
+      }
+    },
+    get at() {
+      return at;
+    },
+  };
 }
 
 /** Every packet of `program` (its PIDs and the PAT) in [from, to), got in full and in order. */
@@ -91,21 +113,13 @@ function whole(t: Test, r: Reader, program: number, from: number, to: number, wh
 
 t.test('a second reader comes and goes: the first loses nothing, cut anywhere', async (t) => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
-    const rnd = prng(seed);
-    const { src, push } = source();
+    const s = source(seed);
+    const { src, play } = s;
     const first = new Reader();
     const second = new Reader();
     src.add(first, undefined, 1);
-    let at = 0;
-    const play = (to: number): void => {
-      while (at < to) {
-        const n = Math.min(to - at, 100 + Math.floor(rnd() * 2900));
-        push(ts.subarray(at, at + n));
-        at += n;
-      }
-    };
     play(Math.floor(ts.length * (0.3 + 0.05 * seed)));
-    const joinAt = Math.ceil(at / 188);
+    const joinAt = Math.ceil(s.at / 188);
     const rec = src.add(second, undefined, 2);
     play(Math.floor(ts.length * 0.8));
     src.remove(rec);
@@ -120,25 +134,17 @@ t.test('a second reader comes and goes: the first loses nothing, cut anywhere', 
 
 t.test('a newcomer from a packet of the run: the replay joins the routed packets', async (t) => {
   for (const seed of [7, 8, 9, 10]) {
-    const rnd = prng(seed);
-    const { src, push } = source();
+    const s = source(seed);
+    const { src, play } = s;
     const [one, two, three] = [new Reader(), new Reader(), new Reader()];
     src.add(one, undefined, 1);
-    let at = 0;
-    const play = (to: number): void => {
-      while (at < to) {
-        const n = Math.min(to - at, 100 + Math.floor(rnd() * 2900));
-        push(ts.subarray(at, at + n));
-        at += n;
-      }
-    };
     play(Math.floor(ts.length * 0.3));
     // The second goes on from an elementary packet a few packets back (a moved channel).
-    let from = Math.floor(at / 188) - 5;
+    let from = Math.floor(s.at / 188) - 5;
     while (!ES.has(pidAt(from))) from--;
     src.add(two, undefined, 2, ts.subarray(from * 188, from * 188 + 188));
     play(Math.floor(ts.length * 0.6));
-    let from3 = Math.floor(at / 188) - 3;
+    let from3 = Math.floor(s.at / 188) - 3;
     while (!ES.has(pidAt(from3))) from3--;
     src.add(three, undefined, 3, ts.subarray(from3 * 188, from3 * 188 + 188));
     play(ts.length);

@@ -33,6 +33,11 @@ export class FanOut<R extends Reader> {
   /** Bytes of the next chunks owed to `leadTo` as they come, before routing starts. */
   private lead = 0;
   private leadTo: R[] = [];
+  /**
+   * Bytes of the next chunks kept from the one reader (no router): the tail of a packet whose
+   * head it never got (it came while routing was about to begin, and the others left).
+   */
+  private skip = 0;
   /** A newcomer whose replay ends with the head the others hold (replay() to replan()). */
   private holds: R | undefined;
   /** The readers a chunk being routed goes to (one may leave during it). */
@@ -51,6 +56,7 @@ export class FanOut<R extends Reader> {
     this.phase.reset();
     this.lead = 0;
     this.leadTo = [];
+    this.skip = 0;
   }
 
   /** One chunk of the run to `readers` (the current list, kept as it is during the call). */
@@ -58,7 +64,14 @@ export class FanOut<R extends Reader> {
     const router = this.router;
     if (router === undefined) {
       this.phase.push(chunk);
-      for (const r of readers) this.feed(r.sub, chunk);
+      let bytes = chunk;
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length);
+        this.skip -= n;
+        if (n === chunk.length) return;
+        bytes = chunk.subarray(n);
+      }
+      for (const r of readers) this.feed(r.sub, bytes);
       return;
     }
     let rest = chunk;
@@ -121,8 +134,10 @@ export class FanOut<R extends Reader> {
     const router = this.router!;
     this.router = undefined;
     if (this.lead > 0) {
-      // Routing never began: the bytes as they come go on from the head the readers hold.
+      // Routing never began: the bytes as they come go on from the head the readers hold; one
+      // that does not hold it (a newcomer) is spared the tail.
       this.phase.partial = TS_PACKET_SIZE - this.lead;
+      if (stays !== undefined && !this.leadTo.includes(stays)) this.skip = this.lead;
     } else {
       const pending = router.pending();
       if (stays !== undefined && pending.length > 0) this.feed(stays.sub, pending);

@@ -154,3 +154,27 @@ t.test('a newcomer from a packet of the run: the replay joins the routed packets
     whole(t, three, 3, from3, COUNT, `seed ${seed}, the newcomer (2 → 3 readers)`);
   }
 });
+
+t.test(
+  'the reader on air leaves before routing begins: the newcomer gets no stray tail',
+  async (t) => {
+    // 1 → 2 readers with the cut inside a packet, then the first leaves before the next chunk:
+    // the newcomer, alone, takes the bytes as they come, which begin with the tail of a packet
+    // whose head only the first reader had. It is kept from it (its framer skips nothing).
+    for (const seed of [11, 12, 13]) {
+      const s = source(seed);
+      const [one, two] = [new Reader(), new Reader()];
+      const rec = s.src.add(one, undefined, 1);
+      let cut = Math.floor(ts.length * 0.4);
+      if (cut % 188 === 0) cut += 50;
+      s.play(cut);
+      s.src.add(two, undefined, 2);
+      s.src.remove(rec);
+      s.play(ts.length);
+      await s.src.close();
+      t.equal(two.skipped, 0, `seed ${seed}: the newcomer's framer skipped nothing`);
+      t.equal(two.broken, 0, `seed ${seed}: no broken packet`);
+      whole(t, two, 2, Math.ceil(cut / 188), COUNT, `seed ${seed}, the newcomer`);
+    }
+  },
+);

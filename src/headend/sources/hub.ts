@@ -188,7 +188,6 @@ export class SourceHub {
       stallMs,
       startMs: this.opts.startMs ?? Math.max(stallMs, 8000),
       track: this.track,
-      keepRecent: spec.tuner === undefined,
     });
   }
 

@@ -39,11 +39,6 @@ export interface SupervisorOptions {
   startMs: number;
   /** Keeps the stop of a run until the hub's close() has seen it end. */
   track: (p: Promise<void>) => void;
-  /**
-   * Keep the run's last bytes for a subscriber that goes on from a packet (recent-bytes.ts,
-   * copied: the chunks need not outlive the call). The hub asks for it except for tuners.
-   */
-  keepRecent?: boolean;
 }
 
 interface SubRecord {
@@ -258,7 +253,8 @@ export class SupervisedSource {
       }
       this.fan.reset();
     }
-    if (this.o.keepRecent) this.recent.push(chunk, now);
+    // Copied (a tuner's buffers are reused): for a subscriber that goes on from a packet.
+    this.recent.push(chunk, now);
     const subs = this.subs;
     for (const r of subs) r.seen = true;
     this.fan.deliver(chunk, subs);

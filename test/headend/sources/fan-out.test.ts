@@ -79,7 +79,6 @@ function source(seed: number): {
     stallMs: 60_000,
     startMs: 60_000,
     track: () => {},
-    keepRecent: true,
   });
   src.open();
   const rnd = prng(seed);

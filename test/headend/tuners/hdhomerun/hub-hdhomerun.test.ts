@@ -93,6 +93,32 @@ t.test('two channels stream their own TS, natively', async (t) => {
   t.ok(await waitFor(() => d.streaming === 0, 2000), 'closing the hub frees the tuners');
 });
 
+t.test('a second reader from a packet of the tuner run gets the bytes from it first', async (t) => {
+  // A channel rebuilt or moved while another channel of the multiplex keeps the tuner's run
+  // going reads on from its cut (SourceHub.subscribe from): the run's recent bytes are kept for
+  // tuners too (copied, since a tuner's read buffers are reused). Before, tuners kept none and
+  // such a channel spliced, waiting for the next keyframe.
+  const d = await device(t);
+  const { h } = hub(t);
+  const a = new Recorder(true);
+  const s5 = spec(d, 'hdhr-a', '5.1');
+  h.subscribe(s5, a);
+  t.ok(await waitFor(() => a.bytes > 188 * 3000, 10_000), 'the first reader streams');
+  const got = concat(a.kept);
+  // A video packet (unique: its PES bytes) a few packets before the end of what it got.
+  let at = (Math.floor(got.length / 188) - 20) * 188;
+  while (at > 0 && (((got[at + 1]! & 0x1f) << 8) | got[at + 2]!) !== 0x100) at -= 188;
+  const b = new Recorder(true);
+  h.subscribe(s5, b, { from: got.subarray(at, at + 188) });
+  t.ok(await waitFor(() => b.bytes >= got.length - at, 5000), 'the second reader gets bytes');
+  const back = concat(b.kept);
+  t.ok(
+    back.subarray(0, got.length - at).equals(got.subarray(at)),
+    `its first ${got.length - at} bytes: the run's from that packet on, byte for byte`,
+  );
+  t.equal(b.find('restarted'), undefined, 'the same run: no restart told');
+});
+
 t.test("a device id resolved by discovery sent to the tuner's `discover` address", async (t) => {
   const d = await device(t, 2, 0);
   const { h } = hub(t, {

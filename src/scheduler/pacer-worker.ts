@@ -135,6 +135,8 @@ port.on('message', (m: ToWorker) => {
   } else if (m.type === 'dest-add' || m.type === 'dest-remove' || m.type === 'whole') {
     void (async () => {
       const ch = await opening.get(m.id);
+      // With no open output nothing is sent, so nothing is split: sending whole holds already.
+      if (!ch && m.type === 'whole') return;
       if (!ch) throw new Error(`channel ${m.id} has no open output`);
       if (m.type === 'dest-add') await ch.output.addDestination(m.dest);
       else if (m.type === 'dest-remove') await ch.output.removeDestination(m.destId);

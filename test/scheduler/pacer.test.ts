@@ -456,6 +456,9 @@ t.test('a bad output fails its ready promise, not the pacer', async (t) => {
   const bad = pacer.addChannel({ id: 'bad', output: output({ interface: 'no-such-if0' }) });
   const r = await bad.ready;
   t.ok(r instanceof Error && /no IPv4 address/.test(r.message));
+  // A hand-over of such a queue (output-handoff.ts) asks it to send whole: it sends nothing,
+  // so it is answered, not refused.
+  await t.resolves(bad.sendWhole(), 'sendWhole on a queue with no output: answered');
   const good = pacer.addChannel({ id: 'good', output: output({ port: 5721 }) });
   t.notOk((await good.ready) instanceof Error);
   t.throws(() => pacer.addChannel({ id: 'good', output: output({}) }), /already added/);

@@ -58,8 +58,7 @@ export async function handOff(kept: RunningOutput, nowNs: () => number): Promise
     lastPcr27,
     ...(kept.cut ? { cut: kept.cut } : {}),
   };
-  // A queue whose output never opened sends nothing, so it splits nothing: its refusal is moot.
-  await kept.queue.sendWhole?.().catch(() => undefined);
+  await kept.queue.sendWhole?.();
   const { ssrc, seq } = kept.queue.rtp;
   return { ...state, rtp: { ssrc, seq: (seq + queued + (kept.queue.stats.split ?? 0)) & 0xffff } };
 }

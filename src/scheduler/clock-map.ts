@@ -141,6 +141,15 @@ export class ClockMap {
     Object.assign(this, s);
   }
 
+  /**
+   * Whether the next datagram (going on in stream time) is anchored afresh `latency` ahead of
+   * nowNs: nothing was scheduled yet, or the last due time fell behind by more than the queue
+   * holds (dueNs below re-anchors it).
+   */
+  anchorsAfresh(nowNs: number): boolean {
+    return !this.anchored || this.lastDue < nowNs - Math.max(this.latencyNs, 20e6);
+  }
+
   /** Due time (monotonic ns) of the datagram whose stream time is pcr27, produced at nowNs. */
   dueNs(pcr27: number, nowNs: number): number {
     if (!this.anchored) {

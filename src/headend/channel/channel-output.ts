@@ -335,11 +335,17 @@ export class ChannelOutput {
       );
   }
 
-  /** With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. */
+  /**
+   * With no input, emits filler so the scheduled output stays `latencyMs` ahead of now. Filler
+   * that opens a schedule (the first, or after the queue ran dry) is due from `latencyMs` ahead
+   * on already: a quarter of it is enough, where the whole would leave the queue twice as deep
+   * (and every source that follows, and an alert's switch, that much later).
+   */
   keepAlive(now: number): void {
     const latencyMs = this.deps.latencyMs;
     const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
-    const wantMs = latencyMs - Math.max(0, aheadMs);
+    const afresh = this.clock.anchorsAfresh(now);
+    const wantMs = afresh ? latencyMs / 4 : latencyMs - Math.max(0, aheadMs);
     if (this.cut) {
       // The source's bytes from the cut are on their way (another thread's hub): the queue
       // holds out until an eighth of the latency is left, then filler goes out, and the input
@@ -351,7 +357,7 @@ export class ChannelOutput {
       });
       this.cut = null;
     }
-    if (wantMs > latencyMs / 4) {
+    if (afresh || wantMs > latencyMs / 4) {
       this.remuxer.idle(wantMs);
       this.stampUtc(now);
     }

@@ -252,6 +252,45 @@ t.test(
   },
 );
 
+t.test(
+  'the filler keeps the queue the latency deep: at start, under content, after a stall',
+  async (t) => {
+    // The filler that opened the schedule was a whole latency's worth, due from a latency ahead
+    // on: the queue ran 760 ms deep where 400 ms were configured, and every source that followed
+    // (an alert's card too) went on the wire that much later.
+    const r = rig(t, INFO);
+    await r.channel.start();
+    const latency = 400;
+    let worst = 0;
+    const ahead = (): number => (Math.max(...r.queue.dues) - r.now()) / 1e6;
+    for (let i = 0; i < 25; i++) {
+      await settle();
+      worst = Math.max(worst, ahead());
+      r.advance(40);
+    }
+    t.ok(r.queue.dues.length > 0, 'filler went out');
+    t.ok(worst <= latency * 1.25 + 1, `filler alone: at most ${worst.toFixed(0)} ms queued`);
+    t.ok(worst >= latency, 'and the queue is the latency deep');
+    worst = 0;
+    for (let i = 0; i < 8; i++) {
+      r.feed(250);
+      await settle();
+      worst = Math.max(worst, ahead());
+      r.advance(250);
+    }
+    // A feed of 250 ms arrives at once: up to that much over the latency and a quarter.
+    t.ok(worst <= latency * 1.25 + 250 + 1, `with content: at most ${worst.toFixed(0)} ms queued`);
+    r.advance(3000); // the source stalls and the queue runs dry
+    worst = 0;
+    for (let i = 0; i < 25; i++) {
+      await settle();
+      worst = Math.max(worst, ahead());
+      r.advance(40);
+    }
+    t.ok(worst <= latency * 1.25 + 1, `after a stall: at most ${worst.toFixed(0)} ms queued`);
+  },
+);
+
 t.test('a stopped channel is stopped, not down', async (t) => {
   const r = rig(t, new Error('no such interface'));
   await r.channel.start();

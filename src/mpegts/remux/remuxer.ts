@@ -170,6 +170,11 @@ export class Remuxer implements PacketSink {
   private lastAnchorRaw = 0;
   private lastAnchorIn = 0;
   private outEnd = 0;
+  /**
+   * Where the input laid out so far ends on the output clock; outEnd is later by the lag VBR
+   * smoothing trails with (vbr-smoothing.ts), equal without it.
+   */
+  private inEnd = 0;
   private ticksPerPacket: number;
   private rateTicks = 0;
   private ratePackets = 0;
@@ -438,6 +443,7 @@ export class Remuxer implements PacketSink {
       haveTimeline: this.haveTimeline,
       offset: this.offset,
       outEnd: this.outEnd,
+      inEnd: this.inEnd,
       slotT: this.slotT,
       lastPcrOutT: this.lastPcrOutT,
       nextPsiDue: this.nextPsiDue,
@@ -480,6 +486,7 @@ export class Remuxer implements PacketSink {
     this.currentOutPids = [...s.currentOutPids];
     this.haveTimeline = s.haveTimeline;
     this.outEnd = s.outEnd;
+    this.inEnd = s.inEnd;
     this.slotT = s.slotT;
     this.lastPcrOutT = s.lastPcrOutT;
     this.nextPsiDue = s.nextPsiDue;
@@ -738,6 +745,7 @@ export class Remuxer implements PacketSink {
     this.haveTimeline = true;
     this.setOffset(0);
     this.outEnd = raw;
+    this.inEnd = raw;
     this.cbrOrigin = raw;
     this.cbrNext = 0;
   }
@@ -753,11 +761,18 @@ export class Remuxer implements PacketSink {
   }
 
   /**
-   * After a new input timeline begins, picks the offset: output continues from outEnd, and
-   * every PES in the first segment presents after the last PTS sent on its output PID.
+   * After a new input timeline begins, picks the offset: the new input goes on where the old
+   * one ended (inEnd), and every PES in the first segment presents after the last PTS sent on
+   * its output PID. The lag VBR smoothing trailed the old input with carries into the new
+   * one's first segments, where it is pulled back as ever: taken into the offset, it would
+   * shift every later timestamp, and each splice (a failover, an alert and its end) would
+   * leave the queue deeper by up to the smoothing bound for good.
    */
   private decideOffset(): void {
-    let a = this.outEnd;
+    const lag = this.smoothing()
+      ? Math.min(this.smoothTicks, Math.max(0, this.outEnd - this.inEnd))
+      : 0;
+    let a = this.outEnd - lag;
     const anchor90 = this.segAnchor90;
     this.firstPes.fill(1);
     this.delay.pending = true;
@@ -779,11 +794,21 @@ export class Remuxer implements PacketSink {
     if (this.segT0 > this.outEnd) this.fillTo(this.segT0);
   }
 
+  /** VBR smoothing is on: the output may trail its input (vbr-smoothing.ts). */
+  private smoothing(): boolean {
+    return this.slotTicks === 0 && this.smoothTicks > 0;
+  }
+
   /**
-   * The decode delay of a new input, at its first segment with PES in it (decode-delay.ts).
+   * The decode delay of a new input, at its first segment with PES in it (decode-delay.ts);
+   * `spacing`: the segment's own time per packet, so that packet i is taken to arrive i ×
+   * spacing after the anchor, as on the input (the lag VBR smoothing adds is the delay's
+   * allowance). The remuxer's mean rate would not do: it is mostly the old input's, and a
+   * sparse one (an alert card's still picture) took a dense successor's packets to leave
+   * seconds late, raising the delay of every later timestamp by up to 450 ms at a time.
    * Returns false when the segment holds no PES yet.
    */
-  private decideDelay(): boolean {
+  private decideDelay(spacing: number): boolean {
     const anchor90 = this.segAnchor90;
     let minRaw = Infinity;
     let maxRaw = -Infinity;
@@ -796,7 +821,7 @@ export class Remuxer implements PacketSink {
       const tsAt = at + (loc >> 8 || loc & 0xff);
       const dLead = ptsDelta(readTimestamp(this.mem, tsAt), anchor90) * 300;
       if (dLead <= -MAX_PTS_LEAD || dLead >= MAX_PTS_LEAD) continue;
-      const raw = dLead - i * this.ticksPerPacket;
+      const raw = dLead - i * spacing;
       minRaw = Math.min(minRaw, raw);
       maxRaw = Math.max(maxRaw, raw);
       const pid = getPid(this.mem, at);
@@ -878,6 +903,7 @@ export class Remuxer implements PacketSink {
       const t1 = Math.min(t, t0 + this.pcrTicks);
       this.walk(t0, t1, 0, false);
     }
+    this.inEnd = this.outEnd; // filler trails no input
   }
 
   private finalize(t1: number, measured = true): void {
@@ -893,15 +919,16 @@ export class Remuxer implements PacketSink {
       this.ticksPerPacket = this.rateTicks / this.ratePackets;
     }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
-    if (this.delay.pending && n > 0) this.decideDelay();
+    if (this.delay.pending && n > 0) this.decideDelay((t1 - t0) / n);
     const lag = this.outEnd - t0;
-    if (this.slotTicks === 0 && this.smoothTicks > 0 && lag >= 0 && this.stats.packetsOut > 0) {
+    if (this.smoothing() && lag >= 0 && this.stats.packetsOut > 0) {
       // VBR: the output follows the input's mean rate, trailing it by a bounded lag.
       const span = smoothedSpan(t1 - t0, n, lag, this.ticksPerPacket, this.smoothTicks);
       this.walk(this.outEnd, this.outEnd + span, n, this.segHasAnchor);
     } else {
       this.walk(t0, t1, n, this.segHasAnchor);
     }
+    this.inEnd = t1;
     this.segCount = 0;
   }
 

@@ -111,6 +111,8 @@ export interface RemuxerState {
   haveTimeline: boolean;
   offset: number;
   outEnd: number;
+  /** Where the input laid out ends on the output clock (outEnd less the smoothing lag). */
+  inEnd: number;
   slotT: number;
   lastPcrOutT: number;
   nextPsiDue: number;

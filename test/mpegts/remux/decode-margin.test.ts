@@ -88,6 +88,39 @@ t.test('after a splice to a source with other margins, both rules hold', async (
   t.equal(c.ccErrors, 0);
 });
 
+t.test('after a sparse input, a dense one gets the delay it needs, not more', async (t) => {
+  // A still picture (an alert card: one small frame and a PCR every 100 ms) and back. The
+  // delay decided for the dense input took its packets to arrive at the sparse one's mean
+  // spacing, seconds after their PCR: every timestamp went ~450 ms later at each such switch.
+  const still = synthesize({
+    programs: [
+      {
+        programNumber: 1,
+        pmtPid: 0x1000,
+        pcrPid: 0x100,
+        streams: [
+          { pid: 0x100, streamType: 0x1b, fps: 10, frameBytes: 150 },
+          { pid: 0x101, streamType: 0x0f, fps: 10, frameBytes: 100 },
+        ],
+      },
+    ],
+    durationMs: 3000,
+    muxRate: 3e6,
+    pcrIntervalMs: 100,
+    ptsDelayMs: 100,
+    startPcr: 3e9,
+  }).ts;
+  const { r, out } = remux([input(100), still, input(100, 0, 7e9)]);
+  const m = decodeMargins(out, 0x100);
+  const [, hi] = range(m, 0x110);
+  const first = r.decodeMarginMs;
+  t.ok(first.min >= 99.9, `least margin ${first.min.toFixed(1)} ms`);
+  // The dense inputs need 160 ms (margin 100 + headroom 60); each splice may add the 40 ms
+  // that keep PTS going forward.
+  t.ok(hi <= 300, `audio margin at most ${hi.toFixed(1)} ms`);
+  t.equal(checkStream(out, 0x100, 0x1000).ccErrors, 0);
+});
+
 t.test('a raise that is not urgent waits for the next video keyframe', async (t) => {
   // Audio from 1 s on, 230 ms closer to its deadline than the video: 30 ms more than the
   // remuxer assumed for the stream it had not seen: within 30 ms of the minimum, not below it.

@@ -124,3 +124,43 @@ t.test('smoothedSpan keeps the lag within [0, maxLag] and the span positive', as
   // A burst beyond what the lag may hold: laid out ending maxLag behind the input.
   t.equal(smoothedSpan(20 * MS, 5000, 0, 0.2 * MS, maxLag), 120 * MS);
 });
+
+t.test('splices do not bank the smoothing lag: output time keeps pace with input', async (t) => {
+  // Each new input went on from outEnd, the old input's lag taken into the offset for good: a
+  // channel's queue grew deeper by up to the smoothing bound at every failover, alert or rule
+  // switch (an alert card reached TVs 45 ms later at each of 6 alerts in a row).
+  const c = collector();
+  const r = new Remuxer({ pcrAlign: 7 }, c.sink);
+  const inputs = 20;
+  const ms = 1000;
+  for (let i = 0; i < inputs; i++) {
+    const { ts } = synthesize({
+      programs: [
+        {
+          programNumber: 1,
+          pmtPid: 0x1000,
+          pcrPid: 0x100,
+          streams: [
+            // dense and sparse in turn: the rate the smoothing follows lags the new input's
+            { pid: 0x100, streamType: 0x1b, fps: 25, frameBytes: i % 2 ? 2_000 : 60_000 },
+            { pid: 0x101, streamType: 0x0f, fps: 5.4, frameBytes: 2600 },
+          ],
+        },
+      ],
+      durationMs: ms,
+      muxRate: 40e6,
+      pcrIntervalMs: 20,
+      ptsDelayMs: 500,
+      startPcr: (i * 7919 + 1) * 27e6, // every input its own clock
+    });
+    if (i > 0) r.splice();
+    for (let o = 0; o < ts.length; o += 1316) r.push(ts.subarray(o, o + 1316));
+  }
+  r.end();
+  const pcrs = checkStream(c.bytes(), 0x100, 0x1000).pcrs;
+  const spanMs = (pcrs[pcrs.length - 1][1] - pcrs[0][1]) / MS;
+  const extra = spanMs - inputs * ms;
+  t.ok(r.stats.splices >= inputs - 1, `${r.stats.splices} splices`);
+  // One smoothing bound (100 ms) at most, and what splices add to keep PTS forward.
+  t.ok(extra <= 150, `output ${spanMs.toFixed(0)} ms for ${inputs * ms} ms of input`);
+});

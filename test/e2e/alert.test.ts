@@ -2,8 +2,9 @@
 // pseudo-terminal pair (Debian's socat): the daemon reads one end, the test writes
 // `ALARM ON` / `ALARM OFF` to the other. Two channels (one in group lobby) recorded at their
 // groups: on ALARM ON both show the card (ffprobe sees its 640x360 picture where the channels'
-// own are 320x180) within 1 s of the line, and their own picture again after ALARM OFF; zero
-// CC errors and clean PSI/PCR over the whole recording. Then a zone alert (lobby only), the
+// own are 320x180) within 1 s of the line, and their own picture again after ALARM OFF (each
+// also timed as a TV shows it: when the PCRs, as they arrive, reach its PTS); zero CC errors
+// and clean PSI/PCR over the whole recording. Then a zone alert (lobby only), the
 // HTTP trigger with no, a wrong and the right token, the CLI, and the serial device vanishing
 // (socat killed) and returning mid-run.
 import '../helpers/private-network.js'; // before any socket: only inside the private network namespace
@@ -182,16 +183,22 @@ channels:
       frames.some((f) => f.ns < onNs && f.width === 320),
       `${name}: its own picture before the alarm`,
     );
-    for (const [what, at, width, within] of [
-      ['ALARM ON (serial)', onNs, 640, 1000],
-      ['ALARM OFF (serial)', offNs, 320, 6000],
-      ['POST /api/alert on', httpNs, 640, 1000],
-      ['headend alert off', cliNs, 320, 6000],
+    // The stream switches within 1 s of the trigger: the card's first picture arrives. A TV
+    // shows it when the PCRs reach its PTS, the channel's decode delay later (~0.35-0.5 s
+    // with these ffmpeg sources): 0.76-0.98 s after the trigger when measured; bounded here
+    // at 1.2 s so that a busy CI box does not fail it.
+    for (const [what, at, width, arrive, shown] of [
+      ['ALARM ON (serial)', onNs, 640, 1000, 1200],
+      ['ALARM OFF (serial)', offNs, 320, 6000, 6000],
+      ['POST /api/alert on', httpNs, 640, 1000, 1200],
+      ['headend alert off', cliNs, 320, 6000, 6000],
     ] as const) {
-      const ms = firstFrameMs(frames, at, width);
+      const f = frames.find((x) => x.ns >= at && x.width === width);
+      const arrivedMs = f ? (f.ns - at) / 1e6 : Infinity;
+      const shownMs = firstFrameMs(frames, at, width);
       t.ok(
-        ms <= within,
-        `${name}: ${width === 640 ? "the card's" : 'its own'} picture ${ms.toFixed(0)} ms after ${what}`,
+        arrivedMs <= arrive && shownMs <= shown,
+        `${name}: ${width === 640 ? "the card's" : 'its own'} picture ${arrivedMs.toFixed(0)} ms after ${what}, shown at ${shownMs.toFixed(0)} ms`,
       );
     }
   }

@@ -910,22 +910,36 @@ export class TsSender {
 }
 
 /**
- * Width of each video frame of a recording with the arrival time of the datagram its first
- * packet came in (ffprobe -show_frames: pkt_pos is the byte offset of the frame's PES start).
+ * Each video frame of a recording: its width, the arrival time of the datagram its first packet
+ * came in (ffprobe -show_frames: pkt_pos is the byte offset of the frame's PES start), and when
+ * a receiver shows it: its PTS on the receiver's clock, which follows the PCRs as they arrive
+ * (ISO/IEC 13818-1 §2.4.2.2), so the arrival of the PCR equal to the PTS, extrapolated from the
+ * last PCR before it. A frame is shown after it arrives by the stream's decode delay.
  */
 export function frameWidths(
   rec: Recorder,
   dir: string,
   name: string,
-): { ns: number; width: number }[] {
+): { ns: number; shownNs: number; width: number }[] {
   const d = rec.datagrams;
   const file = join(dir, `${name}.ts`);
   writeFileSync(file, Buffer.concat(d.map((x) => x.data)));
   const starts: number[] = [];
+  const pcrs: { ns: number; pcr: number }[] = [];
+  let pcrPid = -1;
   let at = 0;
   for (const x of d) {
     starts.push(at);
     at += x.data.length;
+    const b = x.data;
+    for (let q = 0; q + 188 <= b.length; q += 188) {
+      const pid = ((b[q + 1] & 0x1f) << 8) | b[q + 2];
+      if (!(b[q + 3] & 0x20 && b[q + 4] > 0 && b[q + 5] & 0x10)) continue;
+      if (pcrPid < 0) pcrPid = pid;
+      if (pid !== pcrPid) continue;
+      const base = b[q + 6] * 2 ** 25 + b[q + 7] * 2 ** 17 + b[q + 8] * 2 ** 9 + b[q + 9] * 2;
+      pcrs.push({ ns: x.ns, pcr: (base + (b[q + 10] >> 7)) * 300 });
+    }
   }
   const r = spawnSync(
     FFPROBE,
@@ -935,7 +949,7 @@ export function frameWidths(
       '-select_streams',
       'v:0',
       '-show_entries',
-      'frame=width,pkt_pos',
+      'frame=width,pkt_pos,pts',
       '-of',
       'json',
       file,
@@ -943,9 +957,13 @@ export function frameWidths(
     { encoding: 'utf8', maxBuffer: 64 << 20 },
   );
   const frames =
-    (JSON.parse(r.stdout || '{}') as { frames?: { width?: number; pkt_pos?: string }[] }).frames ??
-    [];
-  const out: { ns: number; width: number }[] = [];
+    (
+      JSON.parse(r.stdout || '{}') as {
+        frames?: { width?: number; pkt_pos?: string; pts?: number }[];
+      }
+    ).frames ?? [];
+  const wrap = 2 ** 33 * 300;
+  const out: { ns: number; shownNs: number; width: number }[] = [];
   for (const f of frames) {
     const pos = Number(f.pkt_pos);
     if (f.width === undefined || !Number.isFinite(pos)) continue;
@@ -956,19 +974,27 @@ export function frameWidths(
       if (starts[mid] <= pos) lo = mid;
       else hi = mid - 1;
     }
-    out.push({ ns: d[lo].ns, width: f.width });
+    // The last PCR at or before the PTS (modulo the 33-bit wrap), up to 2 s before it.
+    const pts27 = (Number(f.pts) * 300) % wrap;
+    let shownNs = NaN;
+    for (const p of pcrs) {
+      const ahead = (pts27 - p.pcr + wrap) % wrap;
+      if (ahead <= 2 * 27e6) shownNs = p.ns + ahead / 0.027;
+      else if (Number.isFinite(shownNs)) break;
+    }
+    out.push({ ns: d[lo].ns, shownNs, width: f.width });
   }
   return out;
 }
 
-/** ms from `tNs` to the first frame of `width` after it (Infinity when none). */
+/** ms from `tNs` to when the first frame of `width` arriving after it is shown (Infinity: none). */
 export function firstFrameMs(
-  frames: { ns: number; width: number }[],
+  frames: { ns: number; shownNs: number; width: number }[],
   tNs: number,
   width: number,
 ): number {
   const f = frames.find((x) => x.ns >= tNs && x.width === width);
-  return f === undefined ? Infinity : (f.ns - tNs) / 1e6;
+  return f === undefined || !Number.isFinite(f.shownNs) ? Infinity : (f.shownNs - tNs) / 1e6;
 }
 
 /** The codec types ffprobe finds at `url` (HTTP, HLS…), comma-separated lines ("video\naudio"). */

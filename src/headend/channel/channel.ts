@@ -674,17 +674,16 @@ export class Channel {
     }
     // Quiet: no bytes, or bytes that give no output (garbage until the hub calls it a failure
     // after stall_timeout): either way the filler keeps PSI and PCR flowing meanwhile.
+    const bytesFlow = !!link && link.lastDataNs >= 0 && now - link.lastDataNs <= QUIET_MS * 1e6;
     const quiet =
-      !link ||
-      link.lastDataNs < 0 ||
-      now - link.lastDataNs > QUIET_MS * 1e6 ||
+      !bytesFlow ||
       this.lastProducedNs < 0 ||
       now - this.lastProducedNs > QUIET_MS * 1e6 ||
       !this.remuxer.demux.program;
     if (quiet) {
       if (link && link.lastDataNs >= 0 && now - link.lastDataNs > this.config.stallMs * 1e6)
         this.state = 'down';
-      this.output.keepAlive(now);
+      this.output.keepAlive(now, bytesFlow);
     }
     this.output.sample(now);
     // EIT p/f (and schedule) for what is on air when this output reaches the TVs.

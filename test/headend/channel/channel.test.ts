@@ -291,6 +291,35 @@ t.test(
   },
 );
 
+t.test('bytes that give no output yet get no filler until the queue is low', async (t) => {
+  // Filler splices: a top-up while a source's first bytes were on their way through the
+  // remuxer (waiting for a PCR or a keyframe) cut them, and the pictures waited for the next
+  // keyframe (a second without PES at a channel's start in the e2e workers test).
+  const r = rig(t, INFO);
+  await r.channel.start();
+  await settle(); // the first filler (no bytes yet)
+  const { ts } = synthesize({ programs: [simpleProgram(1, 0x100)], durationMs: 40, muxRate: 2e6 });
+  const psi: Uint8Array[] = [];
+  for (let o = 0; o + 188 <= ts.length; o += 188) {
+    const pid = ((ts[o + 1] & 0x1f) << 8) | ts[o + 2];
+    if (pid === 0 || pid === 0x1000) psi.push(ts.subarray(o, o + 188));
+  }
+  const latency = 400;
+  let early = 0;
+  let least = Infinity;
+  for (let i = 0; i < 40; i++) {
+    const before = r.queue.dues.length;
+    const ahead = (Math.max(...r.queue.dues) - r.now()) / 1e6;
+    for (const p of psi) r.feedBytes(p); // PAT and PMT: bytes flow, nothing to send yet
+    await settle();
+    if (r.queue.dues.length > before && ahead > latency / 4 + 40) early++;
+    least = Math.min(least, ahead);
+    r.advance(40);
+  }
+  t.equal(early, 0, 'no filler while the queue holds more than a quarter of the latency');
+  t.ok(least > 0, `and the queue never ran dry (${least.toFixed(0)} ms at least)`);
+});
+
 t.test('a stopped channel is stopped, not down', async (t) => {
   const r = rig(t, new Error('no such interface'));
   await r.channel.start();

@@ -191,3 +191,38 @@ t.test('with the remuxer: each datagram leaves at the PCR its head carries', asy
     t.equal(backwards, 0, `${mode}: times only go forward`);
   }
 });
+
+t.test(
+  'the same place of the pushing buffer is handed on as the same view: nothing made per datagram',
+  async (t) => {
+    const seen: Uint8Array[] = [];
+    const firsts: number[] = [];
+    const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (bytes) => {
+      seen.push(bytes);
+      firsts.push(indexOf(bytes, 0));
+    });
+    // A remuxer pushes from one buffer: whole datagrams, then a straddling one (the carry).
+    const buf = new Uint8Array(30 * TS_PACKET_SIZE);
+    const times = new Float64Array(30);
+    for (let round = 0; round < 3; round++) {
+      const p = packets(round * 28, 28, (i) => i * 1000);
+      buf.set(p.bytes);
+      cut.push(buf.subarray(0, 28 * TS_PACKET_SIZE), times);
+    }
+    t.equal(seen.length, 12, '4 datagrams a push');
+    t.same(
+      firsts,
+      [0, 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77],
+      'each read its own packets during the call',
+    );
+    for (let k = 0; k < 4; k++) {
+      t.equal(seen[k], seen[k + 4], `datagram ${k}: the same view in every push`);
+      t.equal(seen[k], seen[k + 8]);
+    }
+    const odd = packets(0, 10, (i) => i);
+    cut.push(odd.bytes.subarray(0, 10 * TS_PACKET_SIZE), times); // 1 whole + 3 carried
+    cut.push(packets(10, 11, (i) => i).bytes, times); // completes the carried one
+    t.equal(indexOf(seen[13], 0), 7, 'a datagram across two pushes comes whole');
+    t.equal(indexOf(seen[13], 6), 13);
+  },
+);

@@ -340,16 +340,14 @@ export class ChannelOutput {
    * of now. Filler that opens a schedule (the first, or after the queue ran dry) is due from
    * `latencyMs` ahead on already: a quarter of it is enough, where the whole would leave the
    * queue twice as deep (and every source that follows, and an alert's switch, that much
-   * later). `bytesFlow`: the input sends bytes that gave no output yet (the remuxer waits for
-   * a PCR, a keyframe, its program): filler, which splices, would cut what is about to start
-   * and make its pictures wait for the next keyframe, so it goes out only when the queue is
-   * down to a quarter of the latency.
+   * later). `inputGoesOn`: the input's bytes come but gave nothing out yet (the remuxer waits
+   * for a PCR): its streams go on after the filler as they began, not from their next
+   * keyframe (Remuxer.idle).
    */
-  keepAlive(now: number, bytesFlow = false): void {
+  keepAlive(now: number, inputGoesOn = false): void {
     const latencyMs = this.deps.latencyMs;
     const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
     const afresh = this.clock.anchorsAfresh(now);
-    if (bytesFlow && !afresh && aheadMs > latencyMs / 4) return;
     const wantMs = afresh ? latencyMs / 4 : latencyMs - Math.max(0, aheadMs);
     if (this.cut) {
       // The source's bytes from the cut are on their way (another thread's hub): the queue
@@ -363,7 +361,7 @@ export class ChannelOutput {
       this.cut = null;
     }
     if (afresh || wantMs > latencyMs / 4) {
-      this.remuxer.idle(wantMs);
+      this.remuxer.idle(wantMs, inputGoesOn);
       this.stampUtc(now);
     }
   }

@@ -469,6 +469,7 @@ export class Channel {
   private splice(service: number | null): void {
     this.output.dropCut();
     this.remuxer.splice(service);
+    this.lastProducedNs = -1; // nothing out of this input yet
   }
 
   /** Source bytes into the remuxer, and the packets that come out of it to the pacer. */
@@ -683,7 +684,9 @@ export class Channel {
     if (quiet) {
       if (link && link.lastDataNs >= 0 && now - link.lastDataNs > this.config.stallMs * 1e6)
         this.state = 'down';
-      this.output.keepAlive(now, bytesFlow);
+      // Bytes of an input that gave nothing out yet: its streams are starting (the remuxer
+      // waits for a PCR), and go on after the filler as they began.
+      this.output.keepAlive(now, bytesFlow && this.lastProducedNs < 0);
     }
     this.output.sample(now);
     // EIT p/f (and schedule) for what is on air when this output reaches the TVs.

@@ -154,3 +154,19 @@ t.test(
     t.ok(got[1].length > 0, 'a service not in the PAT: everything (its PMT never comes)');
   },
 );
+
+t.test('a slot gets the same view for the same length: nothing made per chunk', async (t) => {
+  const r = new ServiceRouter([2, undefined]);
+  const views = new Map<string, Set<Uint8Array>>();
+  let calls = 0;
+  for (let o = 0; o < ts.length; o += 1316)
+    r.route(ts.subarray(o, o + 1316), (slot, b) => {
+      calls++;
+      const k = `${slot}:${b.length}`;
+      if (!views.has(k)) views.set(k, new Set());
+      views.get(k)!.add(b);
+    });
+  const distinct = [...views.values()].reduce((n, s) => n + s.size, 0);
+  t.equal(distinct, views.size, `${calls} calls, ${views.size} views: one per slot and length`);
+  t.ok(calls > 10 * views.size, 'each handed on again and again');
+});

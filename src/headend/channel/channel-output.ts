@@ -340,14 +340,17 @@ export class ChannelOutput {
    * of now. Filler that opens a schedule (the first, or after the queue ran dry) is due from
    * `latencyMs` ahead on already: a quarter of it is enough, where the whole would leave the
    * queue twice as deep (and every source that follows, and an alert's switch, that much
-   * later). `inputGoesOn`: the input's bytes come but gave nothing out yet (the remuxer waits
-   * for a PCR): its streams go on after the filler as they began, not from their next
-   * keyframe (Remuxer.idle).
+   * later). `starting`: the channel's first source sends bytes that gave nothing out yet (the
+   * remuxer waits for a PCR, a keyframe): filler splices, and would make what is about to
+   * start wait for its next keyframe, so it waits until half the latency is left (the
+   * whole-latency opening filler gave a source 500 ms before the first top-up by its size,
+   * and a queue 400 ms too deep).
    */
-  keepAlive(now: number, inputGoesOn = false): void {
+  keepAlive(now: number, starting = false): void {
     const latencyMs = this.deps.latencyMs;
     const aheadMs = this.lastDueNs < 0 ? 0 : (this.lastDueNs - now) / 1e6;
     const afresh = this.clock.anchorsAfresh(now);
+    if (starting && !afresh && aheadMs > latencyMs / 2) return;
     const wantMs = afresh ? latencyMs / 4 : latencyMs - Math.max(0, aheadMs);
     if (this.cut) {
       // The source's bytes from the cut are on their way (another thread's hub): the queue
@@ -361,7 +364,7 @@ export class ChannelOutput {
       this.cut = null;
     }
     if (afresh || wantMs > latencyMs / 4) {
-      this.remuxer.idle(wantMs, inputGoesOn);
+      this.remuxer.idle(wantMs);
       this.stampUtc(now);
     }
   }

@@ -469,7 +469,6 @@ export class Channel {
   private splice(service: number | null): void {
     this.output.dropCut();
     this.remuxer.splice(service);
-    this.lastProducedNs = -1; // nothing out of this input yet
   }
 
   /** Source bytes into the remuxer, and the packets that come out of it to the pacer. */
@@ -684,8 +683,8 @@ export class Channel {
     if (quiet) {
       if (link && link.lastDataNs >= 0 && now - link.lastDataNs > this.config.stallMs * 1e6)
         this.state = 'down';
-      // Bytes of an input that gave nothing out yet: its streams are starting (the remuxer
-      // waits for a PCR), and go on after the filler as they began.
+      // The channel's first source sends bytes, nothing out of them yet (the remuxer waits
+      // for a PCR, a keyframe): they are about to start.
       this.output.keepAlive(now, bytesFlow && this.lastProducedNs < 0);
     }
     this.output.sample(now);

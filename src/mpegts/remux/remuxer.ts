@@ -352,18 +352,16 @@ export class Remuxer implements PacketSink {
   /**
    * Keeps the output alive with no input: closes what is open, then emits `ms` of PSI and PCR
    * (null-padded in CBR) on the running timeline. The next input anchor starts a new input
-   * timeline, joined to the output's where this left it. `inputGoesOn`: the input did not
-   * pause (its bytes come, none out yet: the remuxer waits for a PCR), so its streams go on
-   * after the filler as they were; otherwise what follows a pause lacks the pictures it refers
-   * to, and each stream starts afresh at an access point.
+   * timeline, joined to the output's where this left it.
    */
-  idle(ms: number, inputGoesOn = false): void {
+  idle(ms: number): void {
     this.clearCut();
     this.closeSegmentEstimated();
     if (!this.haveTimeline) this.startTimeline(0);
     this.fillTo(this.outEnd + ms * MS);
     this.splicePending = true;
-    if (!inputGoesOn) this.gate.armAll();
+    // What comes after a pause continues without the pictures it refers to: start it afresh.
+    this.gate.armAll();
     this.flushOut();
   }
 

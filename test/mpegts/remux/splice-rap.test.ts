@@ -118,35 +118,3 @@ t.test(
     t.equal(s.ccErrors, 0, 'CC continuous (dropped packets leave the CC alone)');
   },
 );
-
-t.test(
-  'filler while a starting input goes on keeps its pictures: no wait for a keyframe',
-  async (t) => {
-    // A channel's first bytes waited in the remuxer for a PCR when the filler topped its queue
-    // up: the filler re-armed the start, and the pictures waited for the next keyframe (e2e
-    // workers: one PES, then 1.05 s without any). idle(ms, true) lets the streams go on.
-    const b = source(25, 5e9, 3000); // a keyframe every second
-    const half = Math.floor((0.5 * 3e6) / 8 / PKT) * PKT;
-    const videoAfter = (goesOn: boolean) => {
-      const c = collector();
-      const r = new Remuxer({}, c.sink);
-      for (let o = 0; o < half; o += 1316) r.push(b.subarray(o, Math.min(o + 1316, half)));
-      r.idle(100, goesOn);
-      const at = c.bytes().length;
-      for (let o = half; o < b.length; o += 1316)
-        r.push(b.subarray(o, Math.min(o + 1316, b.length)));
-      r.end();
-      const out = c.bytes();
-      return {
-        video: pesStarts(out, 0x100, at),
-        ccErrors: checkStream(out, 0x100, 0x1000).ccErrors,
-      };
-    };
-    const goes = videoAfter(true);
-    const anew = videoAfter(false);
-    // 2.5 s of 25 fps follow the filler; its next keyframe is 0.5 s in.
-    t.ok(goes.video.length >= 60, `going on: ${goes.video.length} pictures after the filler`);
-    t.ok(anew.video.length <= 51, `a pause: ${anew.video.length}, from the next keyframe`);
-    t.equal(goes.ccErrors, 0, 'CC continuous');
-  },
-);

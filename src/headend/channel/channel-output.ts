@@ -209,16 +209,18 @@ export class ChannelOutput {
 
   /**
    * Source bytes about to go into the remuxer, from source `spec`: the first after a cut go on
-   * from it when they begin at its packet; otherwise the output splices to them.
+   * from it when they begin at its packet (returns true: the output goes on mid-stream);
+   * otherwise the output splices to them.
    */
-  input(chunk: Uint8Array, spec: SourceRef): void {
+  input(chunk: Uint8Array, spec: SourceRef): boolean {
     const cut = this.cut;
-    if (!cut) return;
+    if (!cut) return false;
     const from = this.resumeFrom(spec);
     this.cut = null;
     if (from !== undefined && startsWithPacket(chunk, from)) {
       this.remuxer.readOn();
       this.deps.log('info', 'input-resumed', { source: cut.key });
+      return true;
     } else {
       // Another source (a reload changed it), or its bytes from the cut are gone (input-cut.ts,
       // said): the output splices to what comes.
@@ -228,6 +230,7 @@ export class ChannelOutput {
           message: 'the bytes after the cut were not there any more: spliced to the source',
         });
       this.remuxer.splice(spec.service ?? null);
+      return false;
     }
   }
 

@@ -476,7 +476,9 @@ export class Channel {
     const s = this.remuxer.stats;
     const before = s.packetsOut;
     const content = s.contentPacketsIn;
-    this.output.input(chunk, link.spec);
+    // Read on from the cut: the stream goes on mid-way, as the channel it came from produced
+    // it (not a start, nor quiet: filler now would splice it and re-arm its start).
+    if (this.output.input(chunk, link.spec)) this.lastProducedNs = this.nowNs();
     this.remuxer.push(chunk);
     if (this.onCut && this.remuxer.inputState()) this.onCut();
     const now = this.nowNs();

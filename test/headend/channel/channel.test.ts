@@ -543,6 +543,46 @@ t.test(
   },
 );
 
+t.test('read on from the cut, a low queue gets no filler before the next PCR', async (t) => {
+  // The rebuilt channel had produced nothing yet, so its tick found it quiet: with the queue
+  // under half the latency, filler spliced the resumed input and its pictures waited for the
+  // next keyframe (e2e workers, W3: 968 ms).
+  const r = rig(t, INFO, CONFIG);
+  await r.channel.start();
+  await run(r, 2);
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x100)],
+    durationMs: 6000,
+    muxRate: 2e6,
+    startPcr: 0,
+  });
+  const stopped = r.channel.stop({ keepOutput: true });
+  let o = Math.floor((2e6 / 8 / 188) * 2) * 188;
+  let kept: Awaited<typeof stopped> | undefined;
+  void stopped.then((k) => (kept = k));
+  for (; o < ts.length && kept === undefined; o += 1316) {
+    r.feedBytes(ts.subarray(o, o + 1316));
+    await settle(1);
+  }
+  await stopped;
+  const from = Buffer.from(ts).indexOf(Buffer.from(kept!.cut!.input.cutPacket));
+  const splices = kept!.remuxer.stats.splices;
+  const n = await takeOver(t, r, kept!);
+  // The hand-over took long: 300 ms left in the queue (the cut holds it, no filler).
+  r.advance((Math.max(...r.queue.dues) - r.now()) / 1e6 - 300);
+  await settle();
+  n.feed(ts.subarray(from, from + 1316)); // the first bytes from the cut: no PCR out of them yet
+  r.advance(160); // 140 ms left
+  await settle();
+  await settle();
+  for (let p = from + 1316; p < ts.length; p += 1316) n.feed(ts.subarray(p, p + 1316));
+  t.ok(
+    n.lines.some((l) => l.event === 'input-resumed'),
+    'input-resumed',
+  );
+  t.equal(kept!.remuxer.stats.splices, splices, 'no splice: no filler cut in');
+});
+
 /** A channel run for 2 s, then stopped with its output kept while its source goes on: cut. */
 async function cutRunning(t: Test): Promise<{ r: Rig; kept: RunningOutput }> {
   const r = rig(t, INFO, CONFIG);

@@ -64,7 +64,13 @@ export interface HttpServerOptions {
   programmes?: (id: string) => readonly Programme[];
   /** The configured tuners (the `tuners` list of /api/channels). */
   tuners?: () => readonly TunerReport[];
-  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /**
+   * The exposition text: every metric, or only those `names` (GET /metrics?name=…&name=…);
+   * `unknown` names the first that is not served.
+   */
+  metrics?: (
+    names?: readonly string[],
+  ) => Promise<{ contentType: string; body: string } | { unknown: string }>;
   reload?: () => Promise<ReloadResult>;
   /** The emergency override (GET/POST /api/alert, /healthz); absent: 404. */
   alert?: AlertApi;
@@ -290,9 +296,12 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     },
   });
   routes.set('/metrics', {
-    GET: async () => {
+    GET: async (_req, url) => {
       if (!o.metrics) return text(200, '# headend: metrics are not available in this build yet\n');
-      const m = await o.metrics();
+      // ?name=a&name=b: only those (a dashboard or a bench polling one figure often).
+      const names = url.searchParams.getAll('name');
+      const m = await o.metrics(names.length > 0 ? names : undefined);
+      if ('unknown' in m) return jsonError(404, 'not-found', `no metric named ${m.unknown}`);
       return { status: 200, type: m.contentType, body: m.body };
     },
   });

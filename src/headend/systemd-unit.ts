@@ -4,10 +4,13 @@
 // READY=1, WATCHDOG=1, STOPPING=1 through systemd-notify, hence NotifyAccess=all), SIGHUP for a
 // reload, a dynamic user and a sandbox that leaves only what a headend needs: IP sockets,
 // AF_UNIX (sd_notify), AF_NETLINK (interface names), and CAP_NET_BIND_SERVICE only when RTSP
-// listens on a port below 1024; real-time scheduling (LimitRTPRIO) only when the config asks
-// for a real-time pacing thread; the DVB devices (and the video group) only when the config
+// listens on a port below 1024; the pacing thread's nice value below 0 (LimitNICE, as
+// headend.pacing.nice asks, −10 by default); real-time scheduling (LimitRTPRIO) only when the
+// config asks for a real-time pacing thread; the DVB devices (and the video group) only when the config
 // has local DVB adapters; the serial ports (and the dialout group) only when the emergency
 // override reads a fire panel on one.
+
+import { PACING_NICE } from '../scheduler/realtime.js';
 
 export const UNIT_NAME = 'headend.service';
 export const CONFIG_DIR = '/etc/headend';
@@ -25,6 +28,11 @@ export interface UnitOptions {
    * scheduling (RestrictRealtime=no) up to that priority (LimitRTPRIO=), without a capability.
    */
   realtimePriority?: number;
+  /**
+   * headend.pacing.nice of the config (default PACING_NICE): below 0 the unit lets the
+   * process lower a thread's nice value that far (LimitNICE=), without a capability.
+   */
+  pacingNice?: number;
   /** Watchdog timeout in seconds (30). */
   watchdogSec?: number;
   /** The config has local DVB adapters: the unit opens the DVB devices to the service. */
@@ -86,6 +94,15 @@ export function renderUnit(o: UnitOptions): string {
           `LimitRTPRIO=${rt}`,
         ]
       : ['RestrictRealtime=yes'];
+  const nice = o.pacingNice ?? PACING_NICE;
+  const niceLimit =
+    nice < 0
+      ? [
+          `# headend.pacing.nice: ${nice}: the pacing thread may lower its nice value that far`,
+          `# (RLIMIT_NICE ${20 - nice} = nice ${nice}, setrlimit(2)).`,
+          `LimitNICE=${20 - nice}`,
+        ]
+      : [];
   return [
     '# headend: multicast IPTV headend. Installed by `headend install-systemd`.',
     `# Configuration: ${CONFIG_FILE} (check it with \`headend validate -c ${CONFIG_FILE}\`).`,
@@ -121,6 +138,7 @@ export function renderUnit(o: UnitOptions): string {
     'ProtectClock=yes',
     'ProtectHostname=yes',
     'RestrictNamespaces=yes',
+    ...niceLimit,
     ...realtime,
     'RestrictSUIDSGID=yes',
     'LockPersonality=yes',

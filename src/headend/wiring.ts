@@ -158,7 +158,11 @@ export async function startServices(d: RunningDaemon, log: Logger): Promise<Daem
         tuners: () => d.tuners(),
         cluster: () => d.cluster?.status() ?? null,
         programmes: (id) => d.guide.programmes(id),
-        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+        metrics: async (names) => {
+          const unknown = names?.find((n) => !metrics.has(n));
+          if (unknown !== undefined) return { unknown };
+          return { contentType: metrics.contentType, body: await metrics.render(names) };
+        },
         reload: () => d.reload('api'),
         stream: streams && {
           handles: () => d.channels,

@@ -12,6 +12,8 @@
 // whenever a control message was posted, so that send callbacks (error counting), queued sends
 // (socket buffer full) and add/remove/close messages are processed.
 //
+// The thread first sets its own nice value (PacerOptions.nice, realtime.ts: so that its wake-ups
+// are not kept waiting behind the process's other threads).
 // With a real-time priority (PacerOptions.realtimePriority) the thread first puts itself under
 // SCHED_FIFO (realtime.ts); its spin margin is then capped at SpinMargin.REALTIME_MAX_NS, so it
 // sleeps through most of each gap instead of spinning. The spin also stays within a CPU budget
@@ -27,6 +29,7 @@ import { ringViews } from './ring.js';
 import {
   PACING_TIMER_SLACK_NS,
   makeThreadRealtime,
+  setThreadNice,
   setThreadTimerSlack,
   threadId,
 } from './realtime.js';
@@ -77,6 +80,8 @@ const mode = modeSettings(workerData.mode as PacingMode);
 const margin = new SpinMargin(SpinMargin.MAX_NS, mode.marginQuantile);
 const budget = new SpinBudget((workerData.spinBudget as number | undefined) ?? mode.spinBudget);
 const realtimePriority = (workerData.realtimePriority as number) ?? 0;
+/** PacerOptions.nice (null: leave the thread's nice value as it started). */
+const niceAsked = (workerData.nice as number | null | undefined) ?? null;
 /** The loop runs SCHED_FIFO (set once at start). */
 let realtime = false;
 const loopStats: PacerStats = freshStats();
@@ -168,12 +173,15 @@ const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(res
 
 async function run(): Promise<void> {
   const slack = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
+  const nice = niceAsked === null ? null : setThreadNice(niceAsked);
   post({
     type: 'thread',
     thread: {
       tid: threadId(),
       timerSlackNs: PACING_TIMER_SLACK_NS,
       ...(slack.ok ? {} : { timerSlackError: slack.error }),
+      nice: nice?.nice ?? 0,
+      ...(nice?.ok === false ? { niceError: nice.error } : {}),
     },
   });
   if (realtimePriority > 0) {

@@ -73,6 +73,11 @@ export interface PacerOptions {
    * Needs root, CAP_SYS_NICE or RLIMIT_RTPRIO; `realtime` tells whether it took effect.
    */
   realtimePriority?: number;
+  /**
+   * The pacing thread's nice value, −20..19 (realtime.ts setThreadNice; absent: as it started).
+   * Below the thread's own needs root, CAP_SYS_NICE or RLIMIT_NICE; `thread` tells what it got.
+   */
+  nice?: number;
   /** How the pacing thread waits for due times (PacingMode; default DEFAULT_PACING_MODE). */
   mode?: PacingMode;
   /**
@@ -270,6 +275,10 @@ export class Pacer {
         ? new Promise((resolve) => (this.settleRealtime = resolve))
         : Promise.resolve(null);
     this.thread = new Promise((resolve) => (this.settleThread = resolve));
+    const nice = opts.nice ?? null;
+    if (nice !== null && !(Number.isInteger(nice) && nice >= -20 && nice <= 19)) {
+      throw new RangeError(`nice must be -20..19, got ${nice}`);
+    }
     const mode = opts.mode ?? DEFAULT_PACING_MODE;
     if (!PACING_MODES.includes(mode)) throw new RangeError(`unknown pacing mode ${mode}`);
     this.worker = startWorker(new URL('./pacer-worker.js', import.meta.url), {
@@ -277,6 +286,7 @@ export class Pacer {
       statsEveryMs: opts.onStats ? 1000 : 0,
       outputModule: String(opts.outputModule),
       realtimePriority: priority,
+      nice,
       mode,
       spinBudget: opts.spinBudget,
       licence: opts.licence,

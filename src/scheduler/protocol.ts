@@ -83,6 +83,10 @@ export interface PacerThread {
   timerSlackNs: number;
   /** Why the slack could not be set (its sleeps then end up to 50 µs later). */
   timerSlackError?: string;
+  /** Its nice value as it runs (PacerOptions.nice when that took effect). */
+  nice: number;
+  /** Why the nice value asked for could not be set (realtime.ts setThreadNice). */
+  niceError?: string;
 }
 
 /** Whether the pacing thread runs SCHED_FIFO (PacerOptions.realtimePriority). */

@@ -88,6 +88,16 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
     'every output PCR interval ≤ 40 ms',
   );
   t.ok(sampleOf(m2, 'headend_ffmpeg_children', {}) >= 2, 'ffmpeg children counted');
+  // Only some metrics (?name=, repeated): those families alone; an unknown name is a 404.
+  const asked = ['headend_pacer_late_max_seconds', 'headend_channel_datagrams_sent_total'];
+  const few = await fetch(`${URL_BASE}/metrics?${asked.map((n) => `name=${n}`).join('&')}`);
+  t.equal(few.status, 200);
+  const fewMetrics = parsePromText(await few.text());
+  t.same([...fewMetrics.keys()].sort(), [...asked].sort(), '?name=: only those families');
+  t.ok(sampleOf(fewMetrics, 'headend_channel_datagrams_sent_total', one) >= sent2, 'current');
+  const unknown = await fetch(`${URL_BASE}/metrics?name=headend_no_such_metric`);
+  t.equal(unknown.status, 404);
+  t.match(await unknown.text(), /no metric named headend_no_such_metric/);
 
   // headend.pacing: the daemon tells whether its pacing thread became real-time, and whether
   // it holds the CPU latency request; both depend on what this process is allowed.
@@ -100,6 +110,13 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
   t.equal(th.mode, 'balanced', 'default pacing mode');
   t.equal(th.timerSlackNs, 1000, 'timer slack lowered');
   t.ok(Number(th.tid) > 0, `the pacing thread's tid ${th.tid}`);
+  // ... and its nice value (headend.pacing.nice, −10 by default), as the kernel has it
+  // (/proc/<pid>/task/<tid>/stat field 19); refused without the privilege, with a warning.
+  const stat = readFileSync(`/proc/${d.proc.pid}/task/${th.tid}/stat`, 'utf8');
+  const kernelNice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+  t.equal(th.nice, kernelNice, `the nice value logged is the thread's: ${kernelNice}`);
+  if (process.getuid?.() === 0) t.equal(kernelNice, -10, 'root: the pacing thread at nice −10');
+  else await d.waitFor((e) => e.event === 'pacer-nice-failed', 5000);
   let mayHoldLatency = true;
   try {
     accessSync('/dev/cpu_dma_latency', constants.W_OK);

@@ -142,11 +142,39 @@ channels:
     );
     const r = ok(await installSystemd({ root: dir, bin: process.execPath }));
     t.equal(r.realtimePriority, 30);
+    t.equal(r.pacingNice, -10, 'the pacing nice value by default');
     const k = keys(readFileSync(unitFile, 'utf8'));
     t.ok(k.includes('RestrictRealtime=no'));
     t.ok(k.includes('LimitRTPRIO=30'));
     t.notOk(k.includes('RestrictRealtime=yes'));
     if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
+  },
+);
+
+t.test(
+  'the pacing nice value: LimitNICE lets the thread lower its own that far, no more',
+  async (t) => {
+    const dir = root();
+    const example = ok(await installSystemd({ root: dir }));
+    const unitFile = join(dir, 'etc/systemd/system/headend.service');
+    t.equal(example.pacingNice, -10, 'example: the default');
+    t.ok(keys(readFileSync(unitFile, 'utf8')).includes('LimitNICE=30'), 'RLIMIT_NICE 30: nice −10');
+    if (HAVE_ANALYZE) t.same(verify(unitFile), [0, ''], 'systemd-analyze verify: clean');
+    const config = (nice: number): string => `headend:
+  pacing:
+    nice: ${nice}
+channels:
+  - number: 1
+    name: Mine
+    output: udp://239.255.1.1:5000
+    source: { test: { pattern: smpte } }
+`;
+    writeFileSync(join(dir, 'etc/headend/channels.yaml'), config(-15));
+    t.equal(ok(await installSystemd({ root: dir })).pacingNice, -15);
+    t.ok(keys(readFileSync(unitFile, 'utf8')).includes('LimitNICE=35'), 'nice −15: 35');
+    writeFileSync(join(dir, 'etc/headend/channels.yaml'), config(0));
+    ok(await installSystemd({ root: dir }));
+    t.notOk(readFileSync(unitFile, 'utf8').includes('LimitNICE'), 'nice 0: no limit raised');
   },
 );
 

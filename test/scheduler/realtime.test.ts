@@ -2,7 +2,8 @@
 // only itself (the policy is per thread). Checked from the kernel's side: /proc/<pid>/task/<tid>/
 // stat field 41 (policy: 0 SCHED_OTHER, 1 SCHED_FIFO) and field 40 (rt_priority), proc(5).
 // Where this process may not use real-time scheduling (no root, CAP_SYS_NICE or RLIMIT_RTPRIO),
-// the result must say so with chrt's reason, and the thread stays as it was.
+// the result must say so with chrt's reason, and the thread stays as it was. The same for the
+// thread's nice value (setThreadNice, field 19).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { Worker } from 'node:worker_threads';
 import {
   PACING_TIMER_SLACK_NS,
   makeThreadRealtime,
+  setThreadNice,
   threadId,
+  type NiceResult,
 } from '../../src/scheduler/realtime.js';
 import type { RealtimeResult } from '../../src/scheduler/protocol.js';
 
@@ -106,3 +109,67 @@ t.test('setThreadTimerSlack: the calling thread only, no privilege needed', asyn
     'the main thread keeps its own',
   );
 });
+
+/** A thread's nice value from the kernel's side: /proc/<pid>/task/<tid>/stat field 19, proc(5). */
+function niceOf(tid: number): number {
+  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+}
+
+t.test(
+  'setThreadNice: the calling thread only; refused: the reason, the thread as it was',
+  async (t) => {
+    const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.mod).then((m) => {
+      parentPort.postMessage(m.setThreadNice(workerData.nice));
+      setInterval(() => {}, 1000); // stays alive until terminated
+    });`;
+    const mod = new URL('../../src/scheduler/realtime.js', import.meta.url).href;
+    const mainBefore = niceOf(process.pid);
+    // Raising a nice value is always allowed; lowering it needs a privilege (root here, in CI).
+    for (const nice of [5, -10]) {
+      const worker = new Worker(src, { eval: true, workerData: { mod, nice } });
+      t.teardown(() => worker.terminate());
+      const r = await new Promise<NiceResult>((res, rej) => {
+        worker.once('message', res);
+        worker.once('error', rej);
+      });
+      t.not(r.tid, process.pid, 'a worker has a tid of its own');
+      if (r.ok) {
+        t.same(r, { ok: true, asked: nice, nice, tid: r.tid }, `nice ${nice}`);
+        t.equal(niceOf(r.tid), nice, 'as the kernel has it');
+      } else {
+        t.equal(nice < 0, true, `only lowering may be refused: ${r.error}`);
+        t.match(r.error, /not permitted \(EACCES\)|not permitted \(EPERM\)/);
+        t.equal(r.nice, mainBefore, 'the thread keeps the nice value it started with');
+        t.equal(niceOf(r.tid), mainBefore);
+      }
+    }
+    t.equal(niceOf(process.pid), mainBefore, 'the main thread keeps its own');
+
+    // Refused (an unprivileged user: setpriority fails EACCES): said, never thrown.
+    const eacces = Object.assign(
+      new Error('A system error occurred: uv_os_setpriority returned EACCES'),
+      {
+        code: 'ERR_SYSTEM_ERROR',
+        info: { code: 'EACCES' },
+      },
+    );
+    const refused = setThreadNice(
+      -10,
+      () => {
+        throw eacces;
+      },
+      () => 0,
+    );
+    t.same(refused, {
+      ok: false,
+      asked: -10,
+      nice: 0,
+      tid: process.pid,
+      error: `setpriority(${process.pid}, -10): not permitted (EACCES)`,
+    });
+    t.equal(niceOf(process.pid), mainBefore);
+  },
+);

@@ -2,7 +2,9 @@
 // <root>/etc/systemd/system/headend.service (always rewritten) and the example channels.yaml at
 // <root>/etc/headend/channels.yaml (only when absent), then prints the next steps. The unit gets
 // CAP_NET_BIND_SERVICE only when RTSP listens below port 1024 in that config (or --rtsp-port),
-// and real-time scheduling up to headend.pacing.realtime_priority when the config sets it.
+// the pacing thread's nice value (LimitNICE, headend.pacing.nice, −10 unless the config says
+// otherwise), and real-time scheduling up to headend.pacing.realtime_priority when the config
+// sets it.
 
 import { access, copyFile, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigText } from '../config/load.js';
 import { HeadendError, fromSystemError } from '../errors.js';
 import { CONFIG_FILE, UNIT_NAME, renderUnit } from '../systemd-unit.js';
+import { PACING_NICE } from '../../scheduler/realtime.js';
 import { EXIT_OK, EXIT_USAGE, type CommandIo } from './io.js';
 
 /** The example configuration shipped with the package (package.json "files"). */
@@ -38,6 +41,8 @@ export interface InstallSystemdResult {
   bindLowPorts: boolean;
   /** LimitRTPRIO of the unit (0: real-time scheduling stays forbidden). */
   realtimePriority: number;
+  /** headend.pacing.nice (LimitNICE of the unit when below 0). */
+  pacingNice: number;
   /** The unit opens the DVB devices (the config has local adapters). */
   dvb: boolean;
   /** The unit opens the serial ports (the alarm input reads this device). */
@@ -59,7 +64,13 @@ function planOf(
   text: string,
   file: string,
 ):
-  | { rtspPort: number | null; realtimePriority: number; dvb: boolean; serial?: string }
+  | {
+      rtspPort: number | null;
+      realtimePriority: number;
+      pacingNice: number;
+      dvb: boolean;
+      serial?: string;
+    }
   | { problem: string } {
   // The unit depends on the RTSP port and pacing only; the interfaces are the target machine's
   // (--root may be an image being built), checked there by validate and run.
@@ -69,6 +80,7 @@ function planOf(
   return {
     rtspPort: r.config.rtsp ? r.config.rtsp.listen.port : null,
     realtimePriority: r.config.pacing.realtimePriority,
+    pacingNice: r.config.pacing.nice,
     dvb: r.config.tuners.some((t) => t.kind === 'dvb'),
     serial: r.config.alert?.serial?.device,
   };
@@ -96,11 +108,19 @@ export async function installSystemd(
     const port = o.rtspPort ?? ('problem' in plan ? null : plan.rtspPort);
     const bindLowPorts = port !== null && port > 0 && port < 1024;
     const realtimePriority = 'problem' in plan ? 0 : plan.realtimePriority;
+    const pacingNice = 'problem' in plan ? PACING_NICE : plan.pacingNice;
     const dvb = 'problem' in plan ? false : plan.dvb;
     const serial = 'problem' in plan ? undefined : plan.serial;
     const command = o.bin ? [o.bin] : [process.execPath, await realpath(CLI_JS)];
     await mkdir(dirname(unitPath), { recursive: true });
-    const unit = renderUnit({ command, bindLowPorts, realtimePriority, dvb, serial });
+    const unit = renderUnit({
+      command,
+      bindLowPorts,
+      realtimePriority,
+      pacingNice,
+      dvb,
+      serial,
+    });
     await writeFile(unitPath, unit, { mode: 0o644 });
     written.push(unitPath);
     const nextSteps = [
@@ -116,6 +136,7 @@ export async function installSystemd(
       command,
       bindLowPorts,
       realtimePriority,
+      pacingNice,
       dvb,
       serial,
       configProblem,

@@ -80,6 +80,12 @@
 //     realtime_priority: 20       run it SCHED_FIFO at this priority, 1-99 (0: normal
 //                                 scheduling, the default). Needs root, CAP_SYS_NICE or
 //                                 LimitRTPRIO in the unit; a warning says when it did not apply
+//     nice: -10                   the pacing thread's nice value, -20..19 (default -10), so
+//                                 that its wake-ups do not wait behind the daemon's other
+//                                 threads (its garbage collection, the channel workers) when
+//                                 the CPUs are busy. Below 0 needs root, CAP_SYS_NICE or
+//                                 LimitNICE in the unit (headend install-systemd sets it); a
+//                                 warning says when it did not apply
 //     cpu_dma_latency: 0          hold the kernel's PM QoS CPU latency request
 //                                 (/dev/cpu_dma_latency, µs) while running, so that idle CPUs
 //                                 wake in time for the next send (needs root). On VMs the
@@ -388,6 +394,7 @@ export const HeadendSchema = z.strictObject({
         .enum(PACING_MODES, { error: `expected one of ${PACING_MODES.join(', ')}` })
         .optional(),
       realtime_priority: integer(0, 99).optional(),
+      nice: integer(-20, 19).optional(),
       cpu_dma_latency: integer(0, 2_000_000).optional(),
       spin_budget: integer(0, 100).optional(),
       workers: z
@@ -500,7 +507,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (last === 'rtsp') return RTSP_KEYS;
   if (last === 'sap') return ['address', 'ttl'];
   if (last === 'pacing')
-    return ['mode', 'realtime_priority', 'cpu_dma_latency', 'spin_budget', 'workers'];
+    return ['mode', 'realtime_priority', 'nice', 'cpu_dma_latency', 'spin_budget', 'workers'];
   return [];
 }
 

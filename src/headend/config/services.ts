@@ -4,6 +4,7 @@
 
 import { DEFAULTS } from './defaults.js';
 import { DEFAULT_PACING_MODE } from '../../scheduler/pacing-loop.js';
+import { PACING_NICE } from '../../scheduler/realtime.js';
 
 /** headend.pacing.workers when not given (lanes/channel-host.ts). */
 const DEFAULT_WORKERS: number | 'auto' = 'auto';
@@ -69,6 +70,7 @@ export function services(
         };
   const pacing = {
     realtimePriority: raw?.pacing?.realtime_priority ?? 0,
+    nice: raw?.pacing?.nice ?? PACING_NICE,
     cpuDmaLatencyUs: raw?.pacing?.cpu_dma_latency ?? null,
     mode: raw?.pacing?.mode ?? DEFAULT_PACING_MODE,
     spinBudgetPercent: raw?.pacing?.spin_budget ?? null,

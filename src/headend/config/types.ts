@@ -198,6 +198,8 @@ export interface SapSpec {
 export interface PacingSpec {
   /** SCHED_FIFO priority of the pacing thread, 1-99; 0 = normal scheduling. */
   realtimePriority: number;
+  /** The pacing thread's nice value, −20..19 (scheduler/realtime.ts). */
+  nice: number;
   /** PM QoS CPU latency (µs) held while running; null = leave the kernel's choice. */
   cpuDmaLatencyUs: number | null;
   /** How the pacing thread waits for due times (PacingMode). */

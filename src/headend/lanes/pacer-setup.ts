@@ -1,5 +1,5 @@
-// Starts a pacing thread as headend.pacing says (mode, spin budget, real-time priority) and says
-// what it got: its thread id and timer slack, whether SCHED_FIFO took, and each time it goes on
+// Starts a pacing thread as headend.pacing says (mode, spin budget, nice, real-time priority) and
+// says what it got: its thread id, timer slack and nice value, whether SCHED_FIFO took, and each time it goes on
 // or off the 1 ms grid. The main thread starts one when channels run on it; each channel worker
 // (lane-worker.ts) starts its own.
 
@@ -28,6 +28,7 @@ export function startPacer(
     },
     onError,
     realtimePriority: pacing.realtimePriority,
+    nice: pacing.nice,
     mode: pacing.mode,
     spinBudget: spinBudgetPercent === null ? undefined : spinBudgetPercent / 100,
     licence,
@@ -39,7 +40,15 @@ export function startPacer(
       mode: pacing.mode,
       ...(spinBudgetPercent === null ? {} : { spinBudgetPercent }),
       timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
+      nice: th.nice,
     });
+    if (th.niceError) {
+      log.log('warn', 'pacer-nice-failed', {
+        nice: pacing.nice,
+        message: th.niceError,
+        hint: "its sends may wait behind the daemon's other threads when the CPUs are busy: run as root, or with CAP_SYS_NICE, or LimitNICE= in the unit (headend install-systemd sets it)",
+      });
+    }
     if (th.timerSlackError) {
       log.log('warn', 'pacer-timer-slack-failed', {
         message: th.timerSlackError,

@@ -57,12 +57,17 @@ export function createMetrics(o: MetricsOptions): Metrics {
   let queue: Promise<unknown> = Promise.resolve();
   return {
     contentType: register.contentType,
-    render(): Promise<string> {
+    has: (name) => register.getSingleMetric(name) !== undefined,
+    render(names?: readonly string[]): Promise<string> {
       // Scrapes run one at a time so each sees one consistent reading of the channels.
       const run = queue.then(async () => {
         scrape = null;
         try {
-          return await register.metrics();
+          if (names === undefined) return await register.metrics();
+          // Only these (a cheap look at a few figures, often): each collected and rendered alone.
+          const texts: string[] = [];
+          for (const name of names) texts.push(await register.getSingleMetricAsString(name));
+          return texts.join('\n') + '\n';
         } finally {
           scrape = null;
         }

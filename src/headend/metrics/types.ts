@@ -76,6 +76,11 @@ export interface MetricsOptions {
 export interface Metrics {
   /** The Content-Type of render()'s text. */
   readonly contentType: string;
-  /** The exposition text of every metric, read from the injected readers now. */
-  render(): Promise<string>;
+  /**
+   * The exposition text of every metric (or only of those `names`, each known: has()), read
+   * from the injected readers now.
+   */
+  render(names?: readonly string[]): Promise<string>;
+  /** Whether a metric of that name is served. */
+  has(name: string): boolean;
 }

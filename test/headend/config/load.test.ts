@@ -242,26 +242,33 @@ channels:
 });
 
 t.test(
-  'headend.pacing: balanced by default; mode, priority, CPU latency, spin budget, workers checked',
+  'headend.pacing: balanced by default; mode, priority, nice, CPU latency, spin budget, workers checked',
   async (t) => {
     t.same(ok(`channels:\n${channel(1)}`).pacing, {
       realtimePriority: 0,
+      nice: -10,
       cpuDmaLatencyUs: null,
       mode: 'balanced',
       spinBudgetPercent: null,
       workers: 'auto',
     });
     const on = ok(
-      `headend:\n  pacing:\n    mode: spin\n    realtime_priority: 20\n    cpu_dma_latency: 0\n    spin_budget: 0\n    workers: 0\nchannels:\n${channel(1)}`,
+      `headend:\n  pacing:\n    mode: spin\n    realtime_priority: 20\n    nice: 0\n    cpu_dma_latency: 0\n    spin_budget: 0\n    workers: 0\nchannels:\n${channel(1)}`,
     );
     t.same(on.pacing, {
       realtimePriority: 20,
+      nice: 0,
       cpuDmaLatencyUs: 0,
       mode: 'spin',
       spinBudgetPercent: 0,
       workers: 0,
     });
     t.equal(ok(`headend:\n  pacing: { workers: 3 }\nchannels:\n${channel(1)}`).pacing.workers, 3);
+    const badNice = `headend:\n  pacing:\n    nice: -30\nchannels:\n${channel(1)}`;
+    const bn = errors(badNice);
+    t.equal(bn[0]?.path, 'headend.pacing.nice');
+    t.match(bn[0]?.message, /-20/);
+    t.equal(where(bn[0]), val(badNice, 'nice: -30'));
     const badWorkers = `headend:\n  pacing:\n    workers: many\nchannels:\n${channel(1)}`;
     const w = errors(badWorkers);
     t.equal(w[0]?.path, 'headend.pacing.workers');

@@ -99,6 +99,7 @@ t.test('two lanes: placement, output, a lost thread rebuilt', async (t) => {
     workers: 2,
     pacing: {
       realtimePriority: 0,
+      nice: -10,
       cpuDmaLatencyUs: null,
       mode: 'balanced',
       spinBudgetPercent: null,

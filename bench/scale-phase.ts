@@ -23,6 +23,8 @@ export const RATE = 4e6;
 const REALTIME = arg('realtime', 0);
 /** --mode spin|balanced|sleep: headend.pacing.mode (absent: the daemon's default). */
 const MODE = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(process.argv.indexOf('--mode'));
+/** `--nice N`: headend.pacing.nice, the pacing thread's nice value (absent: the default, −10). */
+const NICE = process.argv.includes('--nice') ? arg('nice', 0) : null;
 /** `--workers N|auto`: headend.pacing.workers (absent: the daemon's default). */
 const WORKERS = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(
   process.argv.indexOf('--workers'),
@@ -87,6 +89,7 @@ function pacingYaml(): string {
     ...(REALTIME > 0 ? [`realtime_priority: ${REALTIME}`] : []),
     ...(WORKERS !== '' ? [`workers: ${WORKERS}`] : []),
     ...(MODE !== '' ? [`mode: ${MODE}`] : []),
+    ...(NICE !== null ? [`nice: ${NICE}`] : []),
   ];
   return keys.length > 0 ? `  pacing: { ${keys.join(', ')} }\n` : '';
 }

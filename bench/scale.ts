@@ -7,10 +7,12 @@
 //                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
 //                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime 0]
 //                          [--keep 1] [--workers N|auto] [--mode spin|balanced|sleep]
+//                          [--nice N]
 //
 // --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N
 // (headend.pacing.realtime_priority); --workers runs its channels on N channel workers
 // (headend.pacing.workers; absent: the daemon's default); --mode sets headend.pacing.mode;
+// --nice sets headend.pacing.nice (the pacing thread's nice value; absent: the default, −10);
 // --keep 1 keeps each run's directory: the configs, the
 // capture and what the daemon logged.
 //
@@ -36,7 +38,8 @@
 // (ms and in datagrams), burst (most bytes in any 10 ms ÷ the mean rate's share), loss and CC
 // errors (bench/wire-figures.ts); the daemon's CPU (% of one core, and per 100 Mbit/s of
 // output), peak RSS (per channel), its worst send lateness (headend_pacer_late_max_seconds,
-// scraped from /metrics every 0.5 s), and its warnings; and the load floor: how late a thread
+// scraped every 0.5 s from /metrics?name=… with only the four metrics it reads, so that the
+// daemon does not render all of them twice a second), and its warnings; and the load floor: how late a thread
 // of the bench that sleeps to a deadline every 2 ms was woken during the phase's window (the
 // floor above is a spinning thread's on the box before the phase; the default pacing mode
 // sleeps to most sends, and on a shared VM a sleeping thread's wake-ups get much later when

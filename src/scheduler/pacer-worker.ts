@@ -27,8 +27,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputModule } from './output-contract.js';
 import { ringViews } from './ring.js';
 import {
+  PACER_THREAD_NAME,
   PACING_TIMER_SLACK_NS,
   makeThreadRealtime,
+  nameThread,
   setThreadNice,
   setThreadTimerSlack,
   threadId,
@@ -172,6 +174,7 @@ async function remove(id: string): Promise<void> {
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function run(): Promise<void> {
+  const named = nameThread(PACER_THREAD_NAME); // top -H, ps -L, perf: which thread paces
   const slack = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
   const nice = niceAsked === null ? null : setThreadNice(niceAsked);
   post({
@@ -180,6 +183,7 @@ async function run(): Promise<void> {
       tid: threadId(),
       timerSlackNs: PACING_TIMER_SLACK_NS,
       ...(slack.ok ? {} : { timerSlackError: slack.error }),
+      ...(named.ok ? { name: PACER_THREAD_NAME } : {}),
       nice: nice?.nice ?? 0,
       ...(nice?.ok === false ? { niceError: nice.error } : {}),
     },

@@ -83,6 +83,8 @@ export interface PacerThread {
   timerSlackNs: number;
   /** Why the slack could not be set (its sleeps then end up to 50 µs later). */
   timerSlackError?: string;
+  /** Its name as ps -L and top -H show it (absent: it could not be named). */
+  name?: string;
   /** Its nice value as it runs (PacerOptions.nice when that took effect). */
   nice: number;
   /** Why the nice value asked for could not be set (realtime.ts setThreadNice). */

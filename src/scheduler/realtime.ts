@@ -56,6 +56,25 @@ export function makeThreadRealtime(priority: number, chrt = 'chrt'): RealtimeRes
   return { ok: true, priority, tid };
 }
 
+/**
+ * Names the calling thread as ps -L, top -H and perf show it (/proc/<tid>/comm, proc(5): at
+ * most 15 bytes, longer is cut). Never throws: the error says why not.
+ */
+export function nameThread(name: string): { ok: true } | { ok: false; error: string } {
+  const tid = threadId();
+  if (tid === 0) return { ok: false, error: 'no /proc/thread-self (not Linux?)' };
+  try {
+    writeFileSync(`/proc/${tid}/comm`, name.slice(0, 15));
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: `/proc/${tid}/comm: ${(e as Error).message}` };
+  }
+}
+
+/** What the pacing thread and the channel workers are called (nameThread). */
+export const PACER_THREAD_NAME = 'headend-pacer';
+export const laneThreadName = (lane: number): string => `headend-lane${lane}`;
+
 /** The slack the pacing thread asks for, ns. */
 export const PACING_TIMER_SLACK_NS = 1000;
 

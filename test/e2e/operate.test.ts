@@ -8,7 +8,7 @@ import '../helpers/private-network.js'; // before any socket: only inside the pr
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { CLI, sleep, startDaemon, stopAndCheck, type LogEvent } from './helpers.js';
 import { parsePromText, sampleOf } from '../helpers/prom-text.js';
 import { decodeSap, type SapMessage } from '../../src/headend/sap/packet.js';
@@ -117,6 +117,18 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
   t.equal(th.nice, kernelNice, `the nice value logged is the thread's: ${kernelNice}`);
   if (process.getuid?.() === 0) t.equal(kernelNice, -10, 'root: the pacing thread at nice −10');
   else await d.waitFor((e) => e.event === 'pacer-nice-failed', 5000);
+  // Threads named for top -H and ps -L: the pacing thread, and each channel worker by number.
+  t.equal(th.name, 'headend-pacer');
+  const comm = (tid: string) => readFileSync(`/proc/${d.proc.pid}/task/${tid}/comm`, 'utf8').trim();
+  t.equal(comm(String(th.tid)), 'headend-pacer', 'as ps -L shows it');
+  const threads = readdirSync(`/proc/${d.proc.pid}/task`).map(comm);
+  const lanes = threads.filter((n) => n.startsWith('headend-lane')).sort();
+  t.same(
+    lanes,
+    lanes.map((_, i) => `headend-lane${i}`),
+    `channel workers: ${lanes.join(', ')}`,
+  );
+  t.equal(threads.filter((n) => n === 'headend-pacer').length, Math.max(1, lanes.length));
   let mayHoldLatency = true;
   try {
     accessSync('/dev/cpu_dma_latency', constants.W_OK);

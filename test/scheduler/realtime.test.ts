@@ -173,3 +173,28 @@ t.test(
     t.equal(niceOf(process.pid), mainBefore);
   },
 );
+
+t.test("nameThread: the calling thread only, cut to the kernel's 15 bytes", async (t) => {
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.mod).then((m) => {
+      parentPort.postMessage({ r: m.nameThread(workerData.name), tid: m.threadId() });
+      setInterval(() => {}, 1000); // stays alive until terminated
+    });`;
+  const mod = new URL('../../src/scheduler/realtime.js', import.meta.url).href;
+  const comm = (tid: number): string =>
+    readFileSync(`/proc/${process.pid}/task/${tid}/comm`, 'utf8').trim();
+  const mainBefore = comm(process.pid);
+  const worker = new Worker(src, {
+    eval: true,
+    workerData: { mod, name: 'headend-lane12-and-more' },
+  });
+  t.teardown(() => worker.terminate());
+  const got = await new Promise<{ r: { ok: boolean }; tid: number }>((res, rej) => {
+    worker.once('message', res);
+    worker.once('error', rej);
+  });
+  t.same(got.r, { ok: true });
+  t.equal(comm(got.tid), 'headend-lane12-', 'as ps -L shows it: 15 bytes');
+  t.equal(comm(process.pid), mainBefore, 'the main thread keeps its name');
+});

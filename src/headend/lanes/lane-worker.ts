@@ -20,6 +20,7 @@ import { LaneSources } from './lane-sources.js';
 import type { RtpStreamState } from '../rtsp/types.js';
 import type { Unsubscribe } from '../channel/types.js';
 import type { ChannelReport, FromLane, LaneInit, LogLine, ToLane } from './protocol.js';
+import { laneThreadName, nameThread } from '../../scheduler/realtime.js';
 
 const init = workerData as LaneInit;
 const port = parentPort!;
@@ -63,6 +64,9 @@ class GuideMirror implements GuideView {
 }
 
 const log = new LaneLogger({ worker: init.lane });
+// top -H, ps -L, perf: which thread is which lane (cosmetic: a failure is only said).
+const named = nameThread(laneThreadName(init.lane));
+if (!named.ok) log.log('debug', 'thread-name-failed', { message: named.error });
 // This thread's own stalls (remux, inputs): a worker that cannot keep up says so.
 const stalls = watchStalls(log, { thread: 'worker' });
 const sources = new LaneSources(post, log);

@@ -41,6 +41,7 @@ export function startPacer(
       ...(spinBudgetPercent === null ? {} : { spinBudgetPercent }),
       timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
       nice: th.nice,
+      ...(th.name !== undefined ? { name: th.name } : {}),
     });
     if (th.niceError) {
       log.log('warn', 'pacer-nice-failed', {

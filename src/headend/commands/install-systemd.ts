@@ -113,15 +113,8 @@ export async function installSystemd(
     const serial = 'problem' in plan ? undefined : plan.serial;
     const command = o.bin ? [o.bin] : [process.execPath, await realpath(CLI_JS)];
     await mkdir(dirname(unitPath), { recursive: true });
-    const unit = renderUnit({
-      command,
-      bindLowPorts,
-      realtimePriority,
-      pacingNice,
-      dvb,
-      serial,
-    });
-    await writeFile(unitPath, unit, { mode: 0o644 });
+    const unitOptions = { command, bindLowPorts, realtimePriority, pacingNice, dvb, serial };
+    await writeFile(unitPath, renderUnit(unitOptions), { mode: 0o644 });
     written.push(unitPath);
     const nextSteps = [
       `headend validate -c ${CONFIG_FILE}   # edit ${CONFIG_FILE} first: outputs, sources`,
@@ -130,18 +123,7 @@ export async function installSystemd(
       'systemctl status headend   # "Active: active (running)" and the STATUS line',
       'journalctl -u headend -f',
     ];
-    return {
-      written,
-      kept,
-      command,
-      bindLowPorts,
-      realtimePriority,
-      pacingNice,
-      dvb,
-      serial,
-      configProblem,
-      nextSteps,
-    };
+    return { written, kept, ...unitOptions, configProblem, nextSteps };
   } catch (err) {
     return fromSystemError('E_IO', `cannot install the systemd unit under '${root}'`, err);
   }

@@ -6,8 +6,8 @@
 // AF_UNIX (sd_notify), AF_NETLINK (interface names), and CAP_NET_BIND_SERVICE only when RTSP
 // listens on a port below 1024; the pacing thread's nice value below 0 (LimitNICE, as
 // headend.pacing.nice asks, −10 by default); real-time scheduling (LimitRTPRIO) only when the
-// config asks for a real-time pacing thread; the DVB devices (and the video group) only when the config
-// has local DVB adapters; the serial ports (and the dialout group) only when the emergency
+// config asks for a real-time pacing thread; the DVB devices (and the video group) only when
+// the config has local DVB adapters; the serial ports (and the dialout group) only when the emergency
 // override reads a fire panel on one.
 
 import { PACING_NICE } from '../scheduler/realtime.js';

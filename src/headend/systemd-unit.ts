@@ -7,8 +7,8 @@
 // listens on a port below 1024; the pacing thread's nice value below 0 (LimitNICE, as
 // headend.pacing.nice asks, −10 by default); real-time scheduling (LimitRTPRIO) only when the
 // config asks for a real-time pacing thread; the DVB devices (and the video group) only when
-// the config has local DVB adapters; the serial ports (and the dialout group) only when the emergency
-// override reads a fire panel on one.
+// the config has local DVB adapters; the serial ports (and the dialout group) only when the
+// emergency override reads a fire panel on one.
 
 import { PACING_NICE } from '../scheduler/realtime.js';
 

@@ -25,13 +25,6 @@
 //   pollStop(handle)                                 for good (the handle is freed)
 //   close(fd)
 //   errorName(errno)                                 'EAGAIN', …
-//   threadSlice(sliceNs)                             → 0, or −errno
-//       asks the kernel for a scheduler slice of sliceNs for the calling thread, keeping its
-//       policy (SCHED_OTHER) and nice value: sched_setattr(2) with sched_runtime, which EEVDF
-//       (Linux 6.12+) takes as the thread's slice (0.1-100 ms). A thread with a shorter slice
-//       than the running one runs as soon as it wakes instead of after the running one's
-//       slice (~1.4 ms here, up to 3 ms under load). No privilege needed. Older kernels
-//       ignore sched_runtime for SCHED_OTHER (the caller checks /proc/<tid>/sched).
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -41,10 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -423,44 +413,6 @@ static napi_value js_poll_pause(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* struct sched_attr of sched_setattr(2) (glibc has no wrapper; the layout is the kernel's). */
-struct headend_sched_attr {
-  uint32_t size;
-  uint32_t sched_policy;
-  uint64_t sched_flags;
-  int32_t sched_nice;
-  uint32_t sched_priority;
-  uint64_t sched_runtime; /* SCHED_OTHER under EEVDF: the slice, ns */
-  uint64_t sched_deadline;
-  uint64_t sched_period;
-  uint32_t sched_util_min;
-  uint32_t sched_util_max;
-};
-
-static napi_value js_thread_slice(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result;
-  int64_t slice;
-  if (!get_args(env, info, 1, argv)) return throw_errno(env, "threadSlice", EINVAL);
-  CHECK(napi_get_value_int64(env, argv[0], &slice));
-  pid_t tid = (pid_t)syscall(SYS_gettid);
-  errno = 0;
-  int nice = getpriority(PRIO_PROCESS, (id_t)tid); /* kept as it is */
-  int32_t r = 0;
-  if (nice == -1 && errno != 0) {
-    r = -errno;
-  } else {
-    struct headend_sched_attr a;
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.sched_policy = 0; /* SCHED_OTHER */
-    a.sched_nice = nice;
-    a.sched_runtime = slice > 0 ? (uint64_t)slice : 0;
-    if (syscall(SYS_sched_setattr, 0, &a, 0) != 0) r = -errno;
-  }
-  napi_create_int32(env, r, &result);
-  return result;
-}
-
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
@@ -491,7 +443,6 @@ NAPI_MODULE_INIT() {
       {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"errorName", NULL, js_error_name, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"threadSlice", NULL, js_thread_slice, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

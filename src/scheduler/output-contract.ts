@@ -99,10 +99,4 @@ export interface OutputModule {
    * (one system call for the pass) sends them here. send() may only queue them until then.
    */
   flush?(): void;
-  /**
-   * Asks for a scheduler slice of `sliceNs` for the calling thread (the pacing thread; see
-   * realtime.ts PACING_SLICE_NS): null when the call was made, else why it could not be. The
-   * caller checks what the kernel took.
-   */
-  threadSlice?(sliceNs: number): string | null;
 }

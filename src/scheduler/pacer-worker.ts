@@ -12,8 +12,8 @@
 // whenever a control message was posted, so that send callbacks (error counting), queued sends
 // (socket buffer full) and add/remove/close messages are processed.
 //
-// The thread first sets its own nice value (PacerOptions.nice) and a short scheduler slice
-// (realtime.ts: so that its wake-ups are not kept waiting behind the process's other threads).
+// The thread first sets its own nice value (PacerOptions.nice, realtime.ts: so that its wake-ups
+// are not kept waiting behind the process's other threads).
 // With a real-time priority (PacerOptions.realtimePriority) the thread first puts itself under
 // SCHED_FIFO (realtime.ts); its spin margin is then capped at SpinMargin.REALTIME_MAX_NS, so it
 // sleeps through most of each gap instead of spinning. The spin also stays within a CPU budget
@@ -28,14 +28,12 @@ import type { OutputModule } from './output-contract.js';
 import { ringViews } from './ring.js';
 import {
   PACER_THREAD_NAME,
-  PACING_SLICE_NS,
   PACING_TIMER_SLACK_NS,
   makeThreadRealtime,
   nameThread,
   setThreadNice,
   setThreadTimerSlack,
   threadId,
-  threadSliceNs,
 } from './realtime.js';
 import {
   SpinBudget,
@@ -173,35 +171,15 @@ async function remove(id: string): Promise<void> {
   await ch.output.close();
 }
 
-/**
- * A short scheduler slice for this thread (realtime.ts PACING_SLICE_NS, through the output
- * module's native addon), and what the kernel took (PacerThread.sliceNs).
- */
-async function askSlice(): Promise<{ sliceNs: number | null; sliceError?: string }> {
-  let why: string | null;
-  try {
-    const mod = await outputs;
-    why = mod.threadSlice ? mod.threadSlice(PACING_SLICE_NS) : 'the output module sets no slice';
-  } catch (e) {
-    why = `the output module did not load: ${(e as Error).message}`;
-  }
-  const got = threadSliceNs();
-  if (why === null && got !== null && got !== PACING_SLICE_NS)
-    why = `the kernel keeps a slice of ${got} ns (a thread's own slice needs Linux 6.12 or later)`;
-  return { sliceNs: got, ...(why === null ? {} : { sliceError: why }) };
-}
-
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function run(): Promise<void> {
   const named = nameThread(PACER_THREAD_NAME); // top -H, ps -L, perf: which thread paces
   const slack = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
   const nice = niceAsked === null ? null : setThreadNice(niceAsked);
-  const slice = await askSlice();
   post({
     type: 'thread',
     thread: {
-      ...slice,
       tid: threadId(),
       timerSlackNs: PACING_TIMER_SLACK_NS,
       ...(slack.ok ? {} : { timerSlackError: slack.error }),

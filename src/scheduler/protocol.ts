@@ -85,10 +85,6 @@ export interface PacerThread {
   timerSlackError?: string;
   /** Its name as ps -L and top -H show it (absent: it could not be named). */
   name?: string;
-  /** Its scheduler slice as the kernel has it, ns (realtime.ts PACING_SLICE_NS); null: not shown. */
-  sliceNs: number | null;
-  /** Why it does not have the slice asked for. */
-  sliceError?: string;
   /** Its nice value as it runs (PacerOptions.nice when that took effect). */
   nice: number;
   /** Why the nice value asked for could not be set (realtime.ts setThreadNice). */

@@ -26,7 +26,7 @@
 // start with its nice value: only the pacing thread sets its own, after it started.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { RealtimeResult } from './protocol.js';
 
@@ -89,30 +89,6 @@ export function setThreadTimerSlack(ns: number): { ok: true } | { ok: false; err
   } catch (e) {
     return { ok: false, error: `/proc/${tid}/timerslack_ns: ${(e as Error).message}` };
   }
-}
-
-/**
- * The scheduler slice the pacing thread asks for (ns): the kernel's least, 0.1 ms. Under EEVDF
- * a waking thread whose slice is shorter than the running one's runs at once; with the
- * default slice (1.4 ms here, 3 ms under load) it waited for the running thread's slice to
- * end, even at nice −10, while the other CPU idled (perf sched, 40 channels: 20 waits over
- * 1 ms in 8 s, up to 3.3 ms behind a V8 helper or the channel worker; with 0.1 ms: one,
- * the next longest 0.26 ms). Set through the native addon (OutputModule.threadSlice).
- */
-export const PACING_SLICE_NS = 100_000;
-
-/** The calling thread's scheduler slice as the kernel has it (/proc/<tid>/sched), or null. */
-export function threadSliceNs(): number | null {
-  const tid = threadId();
-  if (tid === 0) return null;
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${tid}/sched`, 'utf8');
-  } catch {
-    return null; // no /proc/<tid>/sched (CONFIG_SCHED_DEBUG off): the slice is not shown
-  }
-  const m = /^se\.slice\s*:\s*(\d+)/m.exec(text);
-  return m ? Number(m[1]) : null;
 }
 
 /** The nice value the pacing thread asks for by default (headend.pacing.nice). */

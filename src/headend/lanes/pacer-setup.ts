@@ -41,8 +41,6 @@ export function startPacer(
       ...(spinBudgetPercent === null ? {} : { spinBudgetPercent }),
       timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
       nice: th.nice,
-      sliceNs: th.sliceNs,
-      ...(th.sliceError !== undefined ? { sliceError: th.sliceError } : {}),
       ...(th.name !== undefined ? { name: th.name } : {}),
     });
     if (th.niceError) {

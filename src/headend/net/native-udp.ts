@@ -53,11 +53,6 @@ export interface NativeUdp {
   pollStop(h: NativePoll): void;
   close(fd: number): void;
   errorName(errno: number): string;
-  /**
-   * The calling thread's scheduler slice (ns; EEVDF, Linux 6.12+), policy and nice value kept:
-   * 0, or −errno. Absent in an addon built before it.
-   */
-  threadSlice?(sliceNs: number): number;
 }
 
 /** Where the addon is built (node-gyp's output, from dist/src/headend/net/). */

@@ -40,7 +40,7 @@ import {
 } from '../../mpegts/rtp.js';
 import { openDestination, type Destination } from './destination.js';
 import { SendBatch, flushSendBatches } from './send-batch.js';
-import { ipv4ToInt, nativeUdp, nativeUdpUnavailable } from '../net/native-udp.js';
+import { ipv4ToInt } from '../net/native-udp.js';
 import { isMulticastV4 } from '../inputs/url.js';
 import type {
   DestinationSpec,
@@ -312,16 +312,6 @@ function ntpLikeTimestamp(ns: number): number {
 export const openOutput: OutputModule['openOutput'] = (spec) => Output.open(spec);
 /** Sends the pass's batched datagrams (OutputModule.flush). */
 export const flush: () => void = flushSendBatches;
-
-/** The pacing thread's scheduler slice (OutputModule.threadSlice), through the native addon. */
-export const threadSlice: OutputModule['threadSlice'] = (sliceNs) => {
-  const udp = nativeUdp();
-  if (udp === undefined) return `no native addon: ${nativeUdpUnavailable()}`;
-  if (udp.threadSlice === undefined)
-    return 'the native addon predates threadSlice (npm install rebuilds it)';
-  const r = udp.threadSlice(sliceNs);
-  return r === 0 ? null : `sched_setattr: ${udp.errorName(r)}`;
-};
 
 /** URL of this module, for PacerOptions.outputModule. */
 export const OUTPUT_MODULE = import.meta.url;

@@ -1,7 +1,7 @@
 // Starts a pacing thread as headend.pacing says (mode, spin budget, nice, real-time priority) and
-// says what it got: its thread id, name, timer slack and nice value, whether
-// SCHED_FIFO took, and each time it goes on or off the 1 ms grid. The main thread starts one when channels run on it; each channel worker
-// (lane-worker.ts) starts its own.
+// says what it got: its thread id, name, timer slack and nice value, whether SCHED_FIFO took,
+// and each time it goes on or off the 1 ms grid. The main thread starts one when channels run
+// on it; each channel worker (lane-worker.ts) starts its own.
 
 import type { PacingSpec } from '../config/types.js';
 import type { Logger } from '../log.js';

@@ -488,39 +488,49 @@ async function takeOver(t: Test, r: Rig, kept: RunningOutput) {
   return { lines, asked: () => asked, feed: (b: Uint8Array) => sub?.data(b) };
 }
 
+/**
+ * A channel run for 2 s from PCR 0 of a synthesized 6 s run, then stopped with its output kept
+ * while that run goes on (one continuous source): `at` where the run went on at the stop, `end`
+ * how far it was fed before the cut came, `from` the cut packet's place in the run.
+ */
+async function stopMidRun(t: Test) {
+  const r = rig(t, INFO, CONFIG);
+  await r.channel.start();
+  await run(r, 2);
+  // The stop waits for the next input PCR: the source goes on meanwhile (one continuous run).
+  const { ts } = synthesize({
+    programs: [simpleProgram(1, 0x100)],
+    durationMs: 6000,
+    muxRate: 2e6,
+    startPcr: 0,
+  });
+  const stopped = r.channel.stop({ keepOutput: true });
+  // 2 s were fed from PCR 0: go on from there, the run's next bytes.
+  const at = Math.floor((2e6 / 8 / 188) * 2) * 188;
+  let end = at;
+  let kept: Awaited<typeof stopped> | undefined;
+  void stopped.then((k) => (kept = k));
+  for (; end < ts.length && kept === undefined; end += 1316) {
+    r.feedBytes(ts.subarray(end, end + 1316));
+    await settle(1);
+  }
+  await stopped;
+  const from = kept?.cut ? Buffer.from(ts).indexOf(Buffer.from(kept.cut.input.cutPacket)) : -1;
+  return { r, ts, at, end, kept: kept!, from };
+}
+
 t.test(
   'a kept output reads its source on from the cut: no splice (make-before-break)',
   async (t) => {
-    const r = rig(t, INFO, CONFIG);
-    await r.channel.start();
-    await run(r, 2);
-    // The stop waits for the next input PCR: the source goes on meanwhile (one continuous run).
-    const { ts } = synthesize({
-      programs: [simpleProgram(1, 0x100)],
-      durationMs: 6000,
-      muxRate: 2e6,
-      startPcr: 0,
-    });
-    const stopped = r.channel.stop({ keepOutput: true });
-    // 2 s were fed from PCR 0: go on from there, the run's next bytes.
-    const at = Math.floor((2e6 / 8 / 188) * 2) * 188;
-    let o = at;
-    let kept: Awaited<typeof stopped> | undefined;
-    void stopped.then((k) => (kept = k));
-    for (; o < ts.length && kept === undefined; o += 1316) {
-      r.feedBytes(ts.subarray(o, o + 1316));
-      await settle(1);
-    }
-    await stopped;
+    const { r, at, end, kept, from, ts } = await stopMidRun(t);
     t.ok(kept?.cut, 'the kept output carries the cut');
     t.match(
       r.lines.find((l) => l.event === 'channel-stop'),
       { fields: { output: 'kept', input: 'cut' } },
       'channel-stop says so',
     );
-    const packet = kept!.cut!.input.cutPacket;
-    const from = Buffer.from(ts).indexOf(Buffer.from(packet));
-    t.ok(from >= at && from < o, 'cut before a packet of the run it was reading');
+    const packet = kept.cut!.input.cutPacket;
+    t.ok(from >= at && from < end, 'cut before a packet of the run it was reading');
     const splices = kept!.remuxer.stats.splices;
     const n = await takeOver(t, r, kept!);
     const asked = n.asked();
@@ -547,25 +557,7 @@ t.test('read on from the cut, a low queue gets no filler before the next PCR', a
   // The rebuilt channel had produced nothing yet, so its tick found it quiet: with the queue
   // under half the latency, filler spliced the resumed input and its pictures waited for the
   // next keyframe (e2e workers, W3: 968 ms).
-  const r = rig(t, INFO, CONFIG);
-  await r.channel.start();
-  await run(r, 2);
-  const { ts } = synthesize({
-    programs: [simpleProgram(1, 0x100)],
-    durationMs: 6000,
-    muxRate: 2e6,
-    startPcr: 0,
-  });
-  const stopped = r.channel.stop({ keepOutput: true });
-  let o = Math.floor((2e6 / 8 / 188) * 2) * 188;
-  let kept: Awaited<typeof stopped> | undefined;
-  void stopped.then((k) => (kept = k));
-  for (; o < ts.length && kept === undefined; o += 1316) {
-    r.feedBytes(ts.subarray(o, o + 1316));
-    await settle(1);
-  }
-  await stopped;
-  const from = Buffer.from(ts).indexOf(Buffer.from(kept!.cut!.input.cutPacket));
+  const { r, ts, kept, from } = await stopMidRun(t);
   const splices = kept!.remuxer.stats.splices;
   const n = await takeOver(t, r, kept!);
   // The hand-over took long: 300 ms left in the queue (the cut holds it, no filler).

@@ -26,7 +26,7 @@
 //    window, so up to a packet of each window goes unused), and falls behind only past 2 ms of
 //    such lag (L − W − guard). The window counts from when a send was
 //    in the kernel (handed(), read after the send call returns), not from the loop's clock read
-//    before the call: a thread held off the CPU between the two, or a sendmmsg of a whole pass,
+//    before the call: a thread held off the CPU between the two, or a sendmmsg of a pass,
 //    put it on the wire later than its recorded time (bench/scale, 4 Mbit/s: 5 in 10 ms on the
 //    wire where the loop's own times never had more than 4). The wait ends WINDOW_GUARD_NS past
 //    the window (the clock's granularity, the float's rounding). The loop may send up to its

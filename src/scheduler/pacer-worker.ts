@@ -2,8 +2,9 @@
 //
 // How sends happen while this thread is blocked: the output module's sends reach the kernel
 // synchronously from inside this loop, whether or not the event loop turns. With the native
-// addon, each pass's sends are queued and leave together (one sendmmsg per shared socket) when
-// the loop calls OutputModule.flush after the pass; with node:dgram each channel's socket is
+// addon, a pass's sends are queued and leave together (one sendmmsg per shared socket) when
+// the loop calls OutputModule.flush, every PASS_FLUSH_SENDS sends of a pass and at its end
+// (flushPass); with node:dgram each channel's socket is
 // bound and connect()ed when the channel is added (Output.open), so socket.send() goes out at
 // once (uv_udp_try_send). The loop blocks
 // in Atomics.wait (sleeping until a due time minus the spin margin, or until the main thread
@@ -171,6 +172,16 @@ async function remove(id: string): Promise<void> {
   await ch.output.close();
 }
 
+/**
+ * sendDue's PassFlush: the sends queued so far leave (OutputModule.flush), and their queues
+ * learn when they were in the kernel (the burst window counts from then).
+ */
+function flushPass(sent: Int32Array, count: number): void {
+  flushOutputs();
+  const now = clock();
+  for (let i = 0; i < count; i++) queues[sent[i]].handed(now);
+}
+
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function run(): Promise<void> {
@@ -204,10 +215,8 @@ async function run(): Promise<void> {
     const wakeValue = Atomics.load(wake, WAKE_DATA);
     const capped = Math.min(margin.ns, budget.ns);
     const early = coalesceWindow(margin.ns, capped);
-    const next = sendDue(queues, clock, out, early);
-    if (out.sent > 0) flushOutputs();
+    const next = sendDue(queues, clock, out, early, flushPass);
     let now = clock();
-    if (out.sent > 0) for (const q of queues) q.handed(now); // in the kernel by now (burst window)
     loopStats.sent += out.sent;
     budget.add(0, out.sent, now, margin.ns);
     if (statsEvery > 0 && now - periodStart >= statsEvery) {

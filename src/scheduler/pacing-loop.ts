@@ -87,6 +87,24 @@ export const MAX_NO_YIELD_NS = 20_000_000;
 /** Longest single sleep (so the loop notices control messages even when idle). */
 export const MAX_WAIT_NS = 50_000_000;
 
+/**
+ * Sends a pass queued in the output (one sendmmsg per shared socket) once this many are queued,
+ * and tells the queues that sent when they were in the kernel (PassFlush). The burst window
+ * counts from that time (burst-limit.ts rule 2), so a pass of many sends stamped at its end
+ * would set every window of the pass later by the whole pass: at 160 channels × 4 Mbit/s a
+ * pass of a channel-behind backlog took 0.5-2 ms (128-512 sends, ~4 µs each), beyond the 2 ms
+ * a held send may lag its window's end before the channel stops catching up, and the channels
+ * sat 20-30 ms behind for good (rule 3). 16 sends take ~70 µs; a sendmmsg of 16 costs per
+ * datagram what one of 64 does (send-batch.ts: 4 already take it from ~3 µs to ~1.4 µs).
+ */
+export const PASS_FLUSH_SENDS = 16;
+
+/**
+ * Hands the sends queued so far to the kernel and tells the queues that sent them when
+ * (`sent[0..count)`: their indices in sendDue's `queues`, possibly repeated).
+ */
+export type PassFlush = (sent: Int32Array, count: number) => void;
+
 /** What a pass of sendDue did, and when the next one may send. */
 export interface PassResult {
   sent: number;
@@ -101,6 +119,8 @@ export interface PassResult {
 let heap = new Int32Array(64);
 let atOf = new Float64Array(64);
 let dueOf = new Float64Array(64);
+/** The queues that sent since the last PassFlush. */
+const flushed = new Int32Array(PASS_FLUSH_SENDS);
 
 const before = (a: number, b: number): boolean =>
   atOf[a] < atOf[b] || (atOf[a] === atOf[b] && a < b);
@@ -122,6 +142,8 @@ function siftDown(pos: number, size: number): void {
  * Sends everything due by nowNs + earlyNs (and not before its PacedQueue.headFloor) across
  * `queues`, earliest first; returns the time of the earliest datagram left
  * (Infinity when all queues are empty), with the number sent and when it may leave in `out`.
+ * `flush` (if given) is called after every PASS_FLUSH_SENDS sends and once at the end of a
+ * pass that sent: the sends it hands over leave then, not at the end of a long pass.
  *
  * Each queue's time is read once per pass and again only for the queue that just sent (what
  * another queue's time depends on does not change within a pass: its head, its window), kept
@@ -134,6 +156,7 @@ export function sendDue(
   clock: () => number,
   out: PassResult,
   earlyNs = EARLY_NS,
+  flush?: PassFlush,
 ): number {
   const n = queues.length;
   if (heap.length < n) {
@@ -153,8 +176,10 @@ export function sendDue(
   }
   for (let p = (size >> 1) - 1; p >= 0; p--) siftDown(p, size);
   let sent = 0;
+  let pending = 0;
   for (;;) {
     if (size === 0) {
+      if (pending > 0) flush!(flushed, pending);
       out.sendAtNs = Infinity;
       out.sent = sent;
       return Infinity;
@@ -165,12 +190,20 @@ export function sendDue(
     out.sendAtNs = bestAt;
     const now = clock();
     if (bestAt > now) {
+      if (pending > 0) flush!(flushed, pending);
       out.sent = sent;
       return bestDue;
     }
     const q = queues[best];
     q.sendHead(now - bestDue);
     sent++;
+    if (flush !== undefined) {
+      flushed[pending++] = best;
+      if (pending === PASS_FLUSH_SENDS) {
+        flush(flushed, pending);
+        pending = 0;
+      }
+    }
     const d = q.headDue();
     if (d === Infinity) heap[0] = heap[--size];
     else {

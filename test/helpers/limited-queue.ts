@@ -138,3 +138,91 @@ export function lateLoop(
     burst: maxPacketsInWindow(sent, 10) / ((mbps * 1e6 * 0.01) / 8 / 188),
   };
 }
+
+/** What a crowded loop did (crowdedLoop). */
+export interface CrowdedRun {
+  /** Every datagram sent. */
+  complete: boolean;
+  /** The worst lateness (ms) of the sends in the last second. */
+  worstLastMs: number;
+  /** Sends while rule 3 was in force, over all channels. */
+  relaxed: number;
+  /** Most bytes of one channel in any 10 ms against its rate's 10 ms share (the worst channel). */
+  burst: number;
+}
+
+/**
+ * `channels` CBR channels of 7-packet datagrams at `mbps` (staggered), all `behindMs` behind at
+ * the start (a stall), through one loop with a 1 ms early window (the grid) whose clock moves
+ * `sendUs` per send and `flushUs` per flush. A send is in the kernel (BurstLimiter.handed) only
+ * when flushed: with `passEnd` false as the pacing worker does it (sendDue's PassFlush, every
+ * PASS_FLUSH_SENDS sends and at the end of the pass), with `passEnd` once at the end of each
+ * pass. Between passes the loop sleeps to the next time it may send and wakes `wakeMs` late.
+ */
+export function crowdedLoop(o: {
+  channels: number;
+  mbps: number;
+  seconds: number;
+  behindMs: number;
+  sendUs: number;
+  flushUs: number;
+  wakeMs: number;
+  passEnd: boolean;
+}): CrowdedRun {
+  const MS = 1e6;
+  const g = ((1316 * 8) / (o.mbps * 1e6)) * 1e9;
+  const n = Math.floor((o.seconds * 1e9) / g);
+  let now = o.behindMs * MS;
+  let relaxed = 0;
+  const limiters: BurstLimiter[] = [];
+  const logs: Sent[][] = [];
+  const sentIn: number[] = [];
+  const qs: PacedQueue[] = [];
+  for (let c = 0; c < o.channels; c++) {
+    const offset = (c / o.channels) * g;
+    const limiter = new BurstLimiter();
+    const sent: Sent[] = [];
+    const q = limitedQueue(
+      Array.from({ length: n }, (_, i) => offset + i * g),
+      limiter,
+      sent,
+      7,
+    );
+    limiters.push(limiter);
+    logs.push(sent);
+    qs.push({
+      headFloor: () => q.headFloor(),
+      headDue: () => q.headDue(),
+      sendHead(late) {
+        if (limiter.relaxing) relaxed++;
+        q.sendHead(late);
+        sentIn.push(c);
+        now += o.sendUs * 1e3;
+      },
+    });
+  }
+  const flush = (): void => {
+    now += o.flushUs * 1e3;
+    for (const c of sentIn) limiters[c].handed(now);
+    sentIn.length = 0;
+  };
+  const out = { sent: 0, sendAtNs: Infinity };
+  const end = (o.seconds + 1) * 1e9;
+  while (now < end) {
+    const next = sendDue(qs, () => now, out, MS, o.passEnd ? undefined : flush);
+    if (o.passEnd && sentIn.length > 0) flush();
+    if (next === Infinity) break;
+    now = Math.max(now + 0.05 * MS, out.sendAtNs) + o.wakeMs * MS;
+  }
+  const packets = (mbps: number): number => (mbps * 1e6 * 0.01) / 8 / 188;
+  const lastFrom = (o.seconds - 1) * 1e9;
+  let worst = -Infinity;
+  let burst = 0;
+  let complete = true;
+  for (const sent of logs) {
+    if (sent.reduce((a, s) => a + s.packets, 0) < n * 7) complete = false;
+    for (const s of sent) if (s.at >= lastFrom) worst = Math.max(worst, (s.at - s.due) / MS);
+    burst = Math.max(burst, maxPacketsInWindow(sent, 10) / packets(o.mbps));
+  }
+  return { complete, worstLastMs: worst, relaxed, burst };
+}

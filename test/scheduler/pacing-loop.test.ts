@@ -14,8 +14,10 @@ import {
   planWait,
   sendDue,
   staggerOffsetNs,
+  PASS_FLUSH_SENDS,
   type PacedQueue,
 } from '../../src/scheduler/pacing-loop.js';
+import { crowdedLoop } from '../helpers/limited-queue.js';
 
 /** A queue of due times; records (name, due, late) of each send. */
 function queue(name: string, dues: number[], log: [string, number, number][]): PacedQueue {
@@ -118,6 +120,80 @@ t.test("sendDue: the early window never crosses a queue's floor", async (t) => {
   t.equal(next, 1.2e6);
   t.equal(out.sendAtNs, 1.2e6, 'b may leave at its floor, not 0.5 ms before');
 });
+
+t.test('sendDue hands its sends over every PASS_FLUSH_SENDS and at the end', async (t) => {
+  const log: [string, number, number][] = [];
+  const dues = Array.from({ length: 20 }, (_, i) => i * 1e3);
+  const qs = [queue('a', dues, log), queue('b', dues, log), queue('c', [], log)];
+  const flushes: number[][] = [];
+  const out = { sent: 0, sendAtNs: Infinity };
+  let now = 1e6;
+  sendDue(
+    qs,
+    () => now,
+    out,
+    EARLY_NS,
+    (sent, n) => {
+      flushes.push(Array.from(sent.subarray(0, n)));
+      now += 1; // the flush takes time: later sends see it
+    },
+  );
+  t.equal(out.sent, 40);
+  t.same(
+    flushes.map((f) => f.length),
+    [PASS_FLUSH_SENDS, PASS_FLUSH_SENDS, 40 - 2 * PASS_FLUSH_SENDS],
+    'every PASS_FLUSH_SENDS sends, then the rest when the pass ends',
+  );
+  t.same(flushes[0].slice(0, 4), [0, 1, 0, 1], 'the indices of the queues that sent, in order');
+  t.equal(
+    log[16][2] - log[15][2],
+    1 - (log[16][1] - log[15][1]),
+    'a send after a flush sees the clock after it',
+  );
+  flushes.length = 0;
+  sendDue(
+    qs,
+    () => now,
+    out,
+    EARLY_NS,
+    (_sent, n) => flushes.push([n]),
+  );
+  t.same(flushes, [], 'a pass that sends nothing flushes nothing');
+});
+
+// 160 channels × 4 Mbit/s, 50 ms behind after a stall, a loop that takes 4 µs a send (as the
+// pacing thread at that load): their burst windows count from when each send was in the kernel.
+// Flushed only at the end of a pass, every send of a long pass counts from its end, later than
+// the burst window allows to catch up (bench/scale: 160 channels sat 20-30 ms behind for good).
+t.test(
+  'a crowded loop flushing within the pass catches up; flushing at its end does not',
+  async (t) => {
+    const run = (passEnd: boolean) =>
+      crowdedLoop({
+        channels: 160,
+        mbps: 4,
+        seconds: 4,
+        behindMs: 50,
+        sendUs: 4,
+        flushUs: 20,
+        wakeMs: 0.2,
+        passEnd,
+      });
+    const within = run(false);
+    t.ok(within.complete, 'every datagram sent');
+    t.ok(
+      within.worstLastMs < 2,
+      `caught up: worst ${within.worstLastMs.toFixed(2)} ms late in the last second`,
+    );
+    t.equal(within.relaxed, 0, 'never relaxed (rule 3)');
+    t.ok(within.burst <= 1.2, `burst ${within.burst.toFixed(2)}`);
+    const atEnd = run(true);
+    t.ok(
+      atEnd.worstLastMs > 10,
+      `flushed at the end of each pass: still ${atEnd.worstLastMs.toFixed(1)} ms late in the last second`,
+    );
+  },
+);
 
 t.test('planWait: sleep, spin, yield', async (t) => {
   const m = 200_000;

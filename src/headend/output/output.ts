@@ -5,7 +5,7 @@
 // Atomics.wait or a spin. Two ways to send, chosen at open:
 //   - the native addon (the default where it is built): the datagram is copied into the batch
 //     of the socket it shares with the outputs of the same settings, which the worker sends with
-//     one sendmmsg(2) at the end of each pass (send-batch.ts; OutputModule.flush);
+//     one sendmmsg(2) per 16 sends of a pass and at its end (send-batch.ts; OutputModule.flush);
 //   - node:dgram (no addon, or HEADEND_NATIVE_UDP=0): a socket per output, bound and connect()ed
 //     to group:port when opened, so a send needs no DNS lookup or bind callback and Node hands
 //     it to the kernel synchronously (uv_udp_try_send); only when the socket buffer is full does

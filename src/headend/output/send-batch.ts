@@ -1,7 +1,8 @@
 // Batched sending for the pacing thread (native addon, native/udp.c): the outputs that share
-// a source address, egress interface, TTL and TOS share one unconnected UDP socket, and every
-// datagram the pacing loop sends in one pass leaves with one sendmmsg(2) at the end of the pass
-// (flushSendBatches, called by the worker after each pass: OutputModule.flush).
+// a source address, egress interface, TTL and TOS share one unconnected UDP socket, and the
+// datagrams the pacing loop sends in one pass leave with one sendmmsg(2) per 16 of them and at
+// the end of the pass (flushSendBatches, called by the worker: OutputModule.flush;
+// pacing-loop.ts PASS_FLUSH_SENDS).
 //
 // Why shared: a pass sends what falls due now across all channels (on the 1 ms grid of a busy
 // thread, several channels' datagrams), but rarely two of one channel, so a socket per channel
@@ -155,7 +156,7 @@ export class SendBatch {
   }
 }
 
-/** Sends every batch's queued datagrams: once per pass of the pacing loop. */
+/** Sends every batch's queued datagrams: every 16 sends of a pacing pass, and at its end. */
 export function flushSendBatches(): void {
   for (let i = 0; i < list.length; i++) list[i].flush();
 }

@@ -6,7 +6,9 @@ import { RtpWrapper } from '../../src/mpegts/rtp.js';
 import { isHeadendError } from '../../src/headend/errors.js';
 import { UdpReceiver, type Datagram } from '../../src/headend/inputs/udp-receiver.js';
 import { parseInputAddress, type NetworkInput } from '../../src/headend/inputs/url.js';
-import { nativeUdp, nativeUdpUnavailable } from '../../src/headend/net/native-udp.js';
+import { ipv4ToInt, nativeUdp, nativeUdpUnavailable } from '../../src/headend/net/native-udp.js';
+import { READ_BUDGET_NS } from '../../src/headend/inputs/native-receive.js';
+import { SendBatch } from '../../src/headend/output/send-batch.js';
 
 export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
   // tap runs the two suites at once in one namespace: each mode has its own groups and ports, so
@@ -285,6 +287,48 @@ export function udpReceiverSuite(mode: 'native' | 'dgram'): void {
         kept.map((d) => d[4]),
         msgs.map((_, k) => k),
         'each view still holds its own datagram',
+      );
+    });
+
+    t.test('native: a backlog is read in turns that let the thread work between', async (t) => {
+      // Without READ_BUDGET_NS one wake-up read the whole queue, however long its datagrams took:
+      // the first data of a channel worker's inputs held it ~200 ms (bench/scale).
+      const rx = new UdpReceiver(input(`udp://@${group(23)}:${port(23)}`));
+      const seen: number[] = [];
+      rx.listen((d) => {
+        seen.push(d[4]);
+        const until = performance.now() + 0.5; // 0.5 ms of work per datagram: 75 ms in all
+        while (performance.now() < until);
+      }, true);
+      t.equal(await rx.open(), undefined);
+      // 150 datagrams queued in the kernel at once (one synchronous sendmmsg per 64), before
+      // the receiver's next wake-up.
+      const batch = SendBatch.acquire({
+        bindAddress: '127.0.0.1',
+        interfaceAddress: '127.0.0.1',
+        ttl: 1,
+        tos: 0,
+        sendBufferBytes: 1 << 20,
+      })!;
+      t.teardown(() => batch.release());
+      const counters = { sendErrors: 0, lastError: '' };
+      for (let k = 0; k < 150; k++)
+        batch.add(tsDatagram(k), ipv4ToInt(group(23)), port(23), counters);
+      batch.flush();
+      let seenByOtherWork = -1;
+      setImmediate(() => (seenByOtherWork = seen.length));
+      for (let k = 0; k < 100 && seen.length < 150; k++)
+        await new Promise((r) => setTimeout(r, 10));
+      rx.close();
+      t.equal(counters.sendErrors, 0);
+      t.ok(
+        seenByOtherWork > 0 && seenByOtherWork < 150,
+        `other work ran after ${seenByOtherWork} of 150 (one turn reads for at most ${READ_BUDGET_NS / 1e6} ms)`,
+      );
+      t.same(
+        seen,
+        Array.from({ length: 150 }, (_, k) => k),
+        'then every datagram, in order',
       );
     });
 

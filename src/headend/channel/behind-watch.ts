@@ -3,9 +3,12 @@
 // the channel stays behind for about five times the stall). Read once a second from the pacing
 // worker's lateness histogram (cumulative counts, as Prometheus keeps them); said at most every
 // LOG_EVERY_NS, with the count since it was last said. The metric is the histogram itself
-// (headend_channel_pacing_lateness_seconds). Said with it: datagrams the burst limit let out one
-// more per window because the channel stayed behind without catching up (burst-limit.ts rule 3,
-// headend_channel_datagrams_relaxed_total): the pacing thread itself could not keep up.
+// (headend_channel_pacing_lateness_seconds). Said with it: datagrams the burst limit let out
+// with more schedule per window because the channel stayed behind without catching up
+// (burst-limit.ts rule 3, headend_channel_datagrams_relaxed_total): the pacing thread itself
+// could not keep up.
+
+import { RELAX_MAX_NS, RELAX_NS } from '../../scheduler/burst-limit.js';
 
 /** Later than this is behind (a bucket bound of the pacer's lateness histogram). */
 export const BEHIND_S = 0.025;
@@ -58,9 +61,9 @@ export class BehindWatch {
       );
     if (r > 0)
       parts.push(
-        `${r} datagram(s) left one more per 10 ms than the burst limit allows: the channel ` +
-          'stayed more than 5 ms behind without catching up (the pacing thread woke too late ' +
-          'to keep up)',
+        `${r} datagram(s) left above the burst limit (up to ${RELAX_MAX_NS / 1e6} ms more of ` +
+          `the channel's schedule per 10 ms): the channel stayed more than ${RELAX_NS / 1e6} ms ` +
+          'behind without catching up (the pacing thread woke too late to keep up)',
       );
     return { lateSends: n, relaxedSends: r, message: parts.join('; ') };
   }

@@ -143,7 +143,7 @@ export interface ChannelStatus {
   datagramsSent: number;
   datagramsDropped: number;
   /**
-   * Datagrams the burst limit let out one more per 10 ms because the channel stayed behind
+   * Datagrams the burst limit let out above its rate (rule 3) because the channel stayed behind
    * without catching up (the pacing thread could not keep up); absent before the output opens.
    */
   datagramsRelaxed?: number;

@@ -4,6 +4,7 @@
 
 import type { ChannelState } from '../channel/types.js';
 import type { Metric } from 'prom-client';
+import { RELAX_NS } from '../../scheduler/burst-limit.js';
 import { histogramProblem, histogramSamples } from './histogram.js';
 import { scrapeMetric, type Labels, type MetricKind, type Sample } from './scrape-metric.js';
 import type { ChannelMetricsInput, HistogramSnapshot } from './types.js';
@@ -118,8 +119,9 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
       ctx,
       'headend_channel_datagrams_relaxed_total',
       'counter',
-      'Datagrams the burst limit let out one more per 10 ms window because the channel stayed ' +
-        'more than 5 ms behind without catching up (the pacing thread could not keep up).',
+      'Datagrams the burst limit let out above its rate (burst rule 3) because the channel ' +
+        `stayed more than ${RELAX_NS / 1e6} ms behind without catching up (the pacing thread ` +
+        'could not keep up).',
       (c) => c.status.datagramsRelaxed,
     ),
     perChannel(

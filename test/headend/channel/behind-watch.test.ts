@@ -45,6 +45,9 @@ t.test(
     t.equal(w.sample(2 * S, hist(900, 3), 12), undefined, 'within 10 s: held');
     const b = w.sample(11 * S, hist(1300, 3), 12);
     t.match(b, { lateSends: 3, relaxedSends: 2 }, 'both, counted since last said');
-    t.match(b?.message, /more than 25 ms after their due time.*; 2 datagram\(s\) left above the burst limit/);
+    t.match(
+      b?.message,
+      /more than 25 ms after their due time.*; 2 datagram\(s\) left above the burst limit/,
+    );
   },
 );

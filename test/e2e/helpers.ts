@@ -1058,16 +1058,23 @@ export function httpGet(
 /**
  * The sizes of the datagrams a channel sent, a datagram the burst limit sent in two parts
  * (burst-limit.ts rule 2: consecutive datagrams smaller than `size` that add up to it) counted
- * once at `size`. A part alone at either end of the list (its other part outside it) is left out.
+ * once at `size`. A part alone at either end of the list (its other part outside it) is left out,
+ * and so are the parts before the first datagram of at least `size`: a list that begins with
+ * the rest of a datagram would pair each rest with the next one's first part, and a run of parts
+ * that ends in a whole datagram would leave its last part alone (a recording begun while the
+ * channel caught up after its start: CI).
  */
 export function datagramSizes(list: readonly { data: Uint8Array }[], size: number): Set<number> {
   const out = new Set<number>();
-  for (let i = 0; i < list.length; i++) {
+  let first = 0;
+  while (first < list.length && list[first].data.length < size) first++;
+  if (first === list.length) first = 0; // no whole datagram at all: pair from the start
+  for (let i = first; i < list.length; i++) {
     const n = list[i].data.length;
     if (n < size && i + 1 < list.length && n + list[i + 1].data.length === size) {
       out.add(size);
       i++;
-    } else if (!(n < size && (i === 0 || i === list.length - 1))) out.add(n);
+    } else if (!(n < size && (i === first || i === list.length - 1))) out.add(n);
   }
   return out;
 }

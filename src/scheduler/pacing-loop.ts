@@ -88,8 +88,8 @@ export const MAX_NO_YIELD_NS = 20_000_000;
 export const MAX_WAIT_NS = 50_000_000;
 
 /**
- * Sends a pass queued in the output (one sendmmsg per shared socket) once this many are queued,
- * and tells the queues that sent when they were in the kernel (PassFlush). The burst window
+ * How many sends of a pass may wait in the output before they leave (one sendmmsg per shared
+ * socket) and their queues learn when they were in the kernel (PassFlush). The burst window
  * counts from that time (burst-limit.ts rule 2), so a pass of many sends stamped at its end
  * would set every window of the pass later by the whole pass: at 160 channels × 4 Mbit/s a
  * pass of a channel-behind backlog took 0.5-2 ms (128-512 sends, ~4 µs each), beyond the 2 ms

@@ -427,6 +427,8 @@ export class Channel {
         ...s,
         cbrOverflows: this.remuxer.cbrOverflows,
         cbrMaxLagMs: this.remuxer.cbrMaxLagMs,
+        decodeDelayMs: this.remuxer.decodeMarginMs.delay,
+        decodeDelayRaises: this.remuxer.delayRaises,
       },
       analyzer: this.monitor.analyzerCounters(),
       ...this.tunerStatus(),

@@ -82,6 +82,8 @@ function perChannelHistogram(
 }
 
 const remux = (c: ChannelMetricsInput, key: string): number | undefined => c.status.remux[key];
+const secondsOf = (ms: number | undefined): number | undefined =>
+  ms === undefined ? undefined : ms / 1000;
 
 export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
   const one = (h: HistogramSnapshot | undefined): [Labels, HistogramSnapshot][] =>
@@ -197,6 +199,22 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
       'counter',
       'Timestamp discontinuities the remuxer spliced into a continuous output clock.',
       (c) => remux(c, 'splices'),
+    ),
+    perChannel(
+      ctx,
+      'headend_channel_decode_delay_seconds',
+      'gauge',
+      'Time added to every PTS/DTS so that each PES arrives ahead of its decoding time; what a ' +
+        'switch (failover, alert) waits for on screen besides the new source, seconds.',
+      (c) => secondsOf(remux(c, 'decodeDelayMs')),
+    ),
+    perChannel(
+      ctx,
+      'headend_channel_decode_delay_raises_total',
+      'counter',
+      'Raises of the decode delay while an input ran (its PES came too close to their ' +
+        'decoding time); each steps every timestamp later once.',
+      (c) => remux(c, 'decodeDelayRaises'),
     ),
     perChannelHistogram(
       ctx,

@@ -9,9 +9,12 @@
 // delay common to all streams keeps sound and picture together.
 //
 // When it is chosen: at each new input (splice, restart, first output) from the input's first
-// segment that holds PES — the old delay where it serves, raised so that those PES keep the
-// margin (allowing UNSEEN_SPREAD more for a stream with no PES there yet), lowered where the
-// T-STD limit asks. The delay aims HEADROOM above the minimum; while running, a PES that comes
+// segment that holds PES — what those PES need to keep the margin (allowing UNSEEN_SPREAD more
+// for a stream with no PES there yet), but no less than keeps each PID's first PES presenting
+// after its last one sent, and lowered where the T-STD limit asks. So a delay raised while an
+// input ran short (a loaded box, a bursty source) comes down again at the next input by as
+// much as the output's gap between the two allows: the old input's pictures still play out
+// whole, and the channel's latency (an alert's time to the screen) does not ratchet up. The delay aims HEADROOM above the minimum; while running, a PES that comes
 // within SOFT of the minimum asks for a raise that waits for the next video keyframe (a step of
 // every timestamp is least visible there), one below the minimum for a raise at once. Times are
 // 27 MHz ticks; the delay is a multiple of 300.
@@ -85,11 +88,13 @@ export class DecodeDelay {
 
   /**
    * The first segment with PES of a new input: the least and largest DTS − PCR there without
-   * the delay (27 MHz), and whether some PES stream of the program had no PES in it.
+   * the delay (27 MHz), whether some PES stream of the program had no PES in it, and the least
+   * delay with which every PES there presents after the last one sent on its PID (27 MHz;
+   * −Infinity: no PID sent one yet).
    */
-  decide(minRaw: number, maxRaw: number, unseen: boolean): void {
+  decide(minRaw: number, maxRaw: number, unseen: boolean, floor: number): void {
     if (unseen) minRaw -= UNSEEN_SPREAD;
-    let d = Math.max(this.value, this.minMargin + HEADROOM + this.allowance - minRaw);
+    let d = Math.max(floor, this.minMargin + HEADROOM + this.allowance - minRaw);
     d = Math.min(d, T_STD_MAX - CAP_SLACK - maxRaw);
     this.value = Math.max(0, Math.ceil(d / 300) * 300);
     this.maxRaw = maxRaw;
@@ -98,15 +103,22 @@ export class DecodeDelay {
   }
 
   /**
-   * One PES: `raw` its DTS − PCR without the delay; `atLeast` a delay it needs to present after
-   * the PID's last PES (0: none); `keyframe` it starts a video access point. Returns true when
-   * the delay changed.
+   * One PES: `raw` its DTS − PCR without the delay as it leaves; `rawIn` the same had it left
+   * at its input's own spacing (raw less the lag the allowance covers); `atLeast` a delay it
+   * needs to present after the PID's last PES (0: none); `keyframe` it starts a video access
+   * point. Returns true when the delay changed.
+   *
+   * A raise aims as decide() does, from rawIn: taken from raw, the lag the output trailed by
+   * at that moment (up to the whole allowance) would be counted twice.
    */
-  check(raw: number, atLeast: number, keyframe: boolean): boolean {
+  check(raw: number, rawIn: number, atLeast: number, keyframe: boolean): boolean {
     if (raw > this.maxRaw) this.maxRaw = raw;
     let want = Math.max(this.value, atLeast);
     if (raw + this.value < this.minMargin + SOFT) {
-      const target = this.minMargin + HEADROOM + this.allowance - raw;
+      const target = Math.max(
+        this.minMargin + HEADROOM + this.allowance - rawIn,
+        this.minMargin + HEADROOM - raw,
+      );
       if (keyframe || raw + this.value < this.minMargin) want = Math.max(want, target);
       else if (target > this.raiseTo) this.raiseTo = target;
     }

@@ -163,6 +163,14 @@ export class Remuxer implements PacketSink {
   private tsOffLo = 0;
   /** Output time of the slot being filled with content (the PCR a decoder sees it arrive at). */
   private slotT = 0;
+  /**
+   * Output time the content packet in that slot would have at its input's own spacing (the
+   * segment's span spread over its packets): slotT less this is the lag VBR smoothing or the
+   * CBR line adds, which the decode delay's allowance covers.
+   */
+  private contentT = 0;
+  /** The walked segment's input span per content packet (27 MHz). */
+  private contentSpacing = 0;
   private offsetPending = false;
   private splicePending = false;
   /** The next PCR goes out with discontinuity_indicator set (continueFrom). */
@@ -812,6 +820,7 @@ export class Remuxer implements PacketSink {
     const anchor90 = this.segAnchor90;
     let minRaw = Infinity;
     let maxRaw = -Infinity;
+    let floor = -Infinity;
     let seen = 0;
     for (let i = 0; i < this.segCount; i++) {
       if (this.segFlags[i] === 0) continue;
@@ -825,6 +834,12 @@ export class Remuxer implements PacketSink {
       minRaw = Math.min(minRaw, raw);
       maxRaw = Math.max(maxRaw, raw);
       const pid = getPid(this.mem, at);
+      // Its PTS (not DTS) after the PID's last PTS sent, as decideOffset placed it.
+      const last = this.lastPtsOut[pid];
+      if (last === last) {
+        const lead = ptsDelta(readTimestamp(this.mem, at + (loc & 0xff)), anchor90) * 300;
+        floor = Math.max(floor, last + MIN_PTS_STEP - (this.segT0 + lead));
+      }
       for (let e = 0; e < 31 && this.esOutPid[e] >= 0; e++)
         if (this.esOutPid[e] === pid) seen |= 1 << e;
     }
@@ -832,7 +847,7 @@ export class Remuxer implements PacketSink {
     let unseen = false;
     for (let e = 0; e < 31 && this.esOutPid[e] >= 0; e++)
       if (this.esIsPes[e] === 1 && (seen & (1 << e)) === 0) unseen = true;
-    this.delay.decide(minRaw, maxRaw, unseen);
+    this.delay.decide(minRaw, maxRaw, unseen, floor);
     this.updateTsOffset();
     return true;
   }
@@ -920,6 +935,7 @@ export class Remuxer implements PacketSink {
     }
     if (t1 <= t0) t1 = t0 + Math.max(1, n) * this.ticksPerPacket;
     if (this.delay.pending && n > 0) this.decideDelay((t1 - t0) / n);
+    this.contentSpacing = n > 0 ? (t1 - t0) / n : 0;
     const lag = this.outEnd - t0;
     if (this.smoothing() && lag >= 0 && this.stats.packetsOut > 0) {
       // VBR: the output follows the input's mean rate, trailing it by a bounded lag.
@@ -1154,6 +1170,7 @@ export class Remuxer implements PacketSink {
 
   private copyContent(at: number, ci: number): void {
     const src = this.segBase + ci * TS_PACKET_SIZE;
+    this.contentT = this.segT0 + ci * this.contentSpacing;
     this.mem.copyWithin(at, src, src + TS_PACKET_SIZE);
     this.rewriteContent(at, this.segFlags[ci]);
   }
@@ -1237,7 +1254,10 @@ export class Remuxer implements PacketSink {
           const last = this.lastPtsOut[pid];
           if (last === last) atLeast = last + MIN_PTS_STEP - (this.segT0 + lead);
         }
-        if (this.delay.check(this.segT0 + dLead - this.slotT, atLeast, key)) this.updateTsOffset();
+        const dts = this.segT0 + dLead;
+        if (this.delay.check(dts - this.slotT, dts - this.contentT, atLeast, key)) {
+          this.updateTsOffset();
+        }
         const ptsOut = this.segT0 + lead + this.delay.value;
         if (!(ptsOut <= this.lastPtsOut[pid])) this.lastPtsOut[pid] = ptsOut;
       } else {

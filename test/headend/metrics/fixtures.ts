@@ -21,7 +21,14 @@ export function status(n: number, name: string, over: Partial<ChannelStatus> = {
     failovers: 0,
     datagramsSent: 1000,
     datagramsDropped: 0,
-    remux: { packetsOut: 7000, inputCcErrors: 2, bytesSkipped: 188, splices: 1 },
+    remux: {
+      packetsOut: 7000,
+      inputCcErrors: 2,
+      bytesSkipped: 188,
+      splices: 1,
+      decodeDelayMs: 284.5,
+      decodeDelayRaises: 2,
+    },
     ...over,
   };
 }

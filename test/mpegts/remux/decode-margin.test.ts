@@ -9,6 +9,7 @@ import { checkStream, collector, decodeMargins } from '../../helpers/ts-check.js
 import { getPid, payloadUnitStart } from '../../../src/mpegts/packet.js';
 import { locatePesTimestamps, readTimestamp } from '../../../src/mpegts/pes.js';
 import { CODEC_H264, isRandomAccess } from '../../../src/mpegts/rap.js';
+import { DecodeDelay } from '../../../src/mpegts/remux/decode-delay.js';
 
 // The delay rules alone: without VBR smoothing, whose allowance (vbr-smoothing.test.ts) would
 // give every input here 100 ms more headroom than the margins these cases are built around.
@@ -141,4 +142,70 @@ t.test('a raise that is not urgent waits for the next video keyframe', async (t)
   t.ok(isRandomAccess(out, stepAt, CODEC_H264), 'at a keyframe');
   const [alo] = range(decodeMargins(out, 0x100), 0x110);
   t.ok(alo >= 100, `audio never below the minimum meanwhile (min ${alo.toFixed(1)} ms)`);
+});
+
+t.test(
+  'a delay raised on one input comes down at the next, as far as the gap allows',
+  async (t) => {
+    // Input A: audio from 1 s on, 350 ms closer to its deadline than the video: one raise while
+    // running. Then the output idles (a source starting, an alert card's ffmpeg) and input B,
+    // muxed with ample margin, needs far less. Kept, the raise made every later switch show its
+    // first picture that much later (an alert's card at 1.3 s on a loaded CI box).
+    const c = collector();
+    const r = new Remuxer({ vbrSmoothingMs: 0, minDecodeMarginMs: 120 }, c.sink);
+    const feed = (ts: Uint8Array) => {
+      for (let o = 0; o < ts.length; o += 1316) r.push(ts.subarray(o, o + 1316));
+    };
+    feed(input(200, -350, 0, 1000));
+    t.equal(r.delayRaises, 1, 'input A raised the delay once');
+    const raised = r.decodeMarginMs.delay;
+    r.idle(600);
+    r.splice();
+    feed(input(100, 0, 7e9));
+    const lowered = r.decodeMarginMs.delay;
+    t.ok(lowered < raised - 200, `delay ${raised.toFixed(1)} ms on A, ${lowered.toFixed(1)} on B`);
+    // With no gap, the old pictures still queued in the decoder hold it up: never a PTS back.
+    r.splice();
+    feed(input(600, 0, 5e9));
+    r.splice();
+    feed(input(100, 0, 2e9));
+    r.end();
+    const out = c.bytes();
+    const m = decodeMargins(out, 0x100);
+    for (const pid of [0x100, 0x110]) {
+      const [lo, hi] = range(m, pid);
+      t.ok(
+        lo >= 119.9 && hi <= 1000,
+        `PID ${pid.toString(16)}: ${lo.toFixed(1)}…${hi.toFixed(1)} ms`,
+      );
+    }
+    const s = checkStream(out, 0x100, 0x1000);
+    t.equal(s.ccErrors, 0);
+    for (const [pid, list] of s.pts) {
+      let back = 0;
+      for (let i = 1; i < list.length; i++) if (list[i] <= list[i - 1]) back++;
+      t.equal(back, 0, `PID ${pid.toString(16)}: PTS never go back across the splices`);
+    }
+  },
+);
+
+t.test('a raise counts the lag the allowance covers once', async (t) => {
+  // decode_margin 100 ms, VBR smoothing's allowance 100 ms: decided at 264 ms for a first
+  // segment whose closest PES was 4 ms late. A later PES leaves 139 ms after its DTS (without
+  // the delay) while the output trails its input by 100 ms: at the input's spacing it is
+  // 39 ms late. The raise aims 60 ms above the minimum with the allowance, from the 39 ms:
+  // 299 ms. From the 139 ms it went to 399 (seen on a loaded CI box, raise after raise).
+  const MS = 27000;
+  const d = new DecodeDelay(100, 100 * MS);
+  d.decide(-4 * MS, 100 * MS, false, -Infinity);
+  t.equal(d.value / MS, 264, 'decided: 100 + 60 + 100 + 4 ms');
+  t.notOk(d.check(-139 * MS, -39 * MS, 0, false), 'within 30 ms of the minimum: waits');
+  t.ok(d.awaitsKeyframe, 'a raise is asked for');
+  t.ok(d.check(0, 0, 0, true), 'raised at the keyframe');
+  t.equal(d.value / MS, 299, 'to 100 + 60 + 100 + 39 ms');
+  // Below the minimum as it leaves, whatever the input's spacing says: at once, to 60 ms above.
+  const e = new DecodeDelay(100, 0);
+  e.decide(0, 100 * MS, false, -Infinity);
+  t.ok(e.check(-90 * MS, 0, 0, false), 'below the minimum: raised at once');
+  t.equal(e.value / MS, 250, 'to 100 + 60 + 90 ms');
 });

@@ -140,8 +140,14 @@ function siftDown(pos: number, size: number): void {
 
 /**
  * Sends everything due by nowNs + earlyNs (and not before its PacedQueue.headFloor) across
- * `queues`, earliest first; returns the time of the earliest datagram left
- * (Infinity when all queues are empty), with the number sent and when it may leave in `out`.
+ * `queues`, earliest first; returns the earliest time by which a datagram left must go, its
+ * deadline: its due time, or its floor when the burst window holds it past that (Infinity
+ * when all queues are empty), with the number sent and when the first may leave in `out`.
+ * The deadline is the least over every queue, not the one that may leave first: with an early
+ * window, a queue its floor holds to its due time may leave after another that may go early
+ * but is due later, and a wait planned to the latter's due time sent the former up to the
+ * whole window late (measured at 20 channels on the 1 ms grid: 1.1-1.7 ms late sends after
+ * sleeps that woke when asked).
  * `flush` (if given) is called after every PASS_FLUSH_SENDS sends and once at the end of a
  * pass that sent: the sends it hands over leave then, not at the end of a long pass.
  *
@@ -192,7 +198,13 @@ export function sendDue(
     if (bestAt > now) {
       if (pending > 0) flush!(flushed, pending);
       out.sent = sent;
-      return bestDue;
+      let deadline = bestDue > bestAt ? bestDue : bestAt;
+      for (let k = 1; k < size; k++) {
+        const i = heap[k];
+        const d = dueOf[i] > atOf[i] ? dueOf[i] : atOf[i];
+        if (d < deadline) deadline = d;
+      }
+      return deadline;
     }
     const q = queues[best];
     q.sendHead(now - bestDue);

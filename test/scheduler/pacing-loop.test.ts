@@ -121,6 +121,33 @@ t.test("sendDue: the early window never crosses a queue's floor", async (t) => {
   t.equal(out.sendAtNs, 1.2e6, 'b may leave at its floor, not 0.5 ms before');
 });
 
+t.test('sendDue: the wait ends by the least deadline, not the first that may leave', async (t) => {
+  // On the 1 ms grid: a, held by its burst window to its due time 1.0 ms; b due at 1.5 ms may
+  // leave from 0.5 ms. b is first in the heap; planned to b's due time, the sleep sent a
+  // 0.45 ms late (at 20 channels, 1.1-1.7 ms late sends after sleeps that woke when asked).
+  const log: [string, number, number][] = [];
+  const a = { ...queue('a', [1.0e6], log), headFloor: () => 1.0e6 };
+  const b = queue('b', [1.5e6], log);
+  let now = 0.2e6;
+  const out = { sent: 0, sendAtNs: Infinity };
+  let next = sendDue([a, b], () => now, out, SLEEP_COALESCE_NS);
+  t.equal(out.sent, 0, 'nothing may leave yet');
+  t.equal(out.sendAtNs, 0.5e6, 'b may leave first');
+  t.equal(next, 1.0e6, "but a's deadline comes first");
+  while (next !== Infinity) {
+    const plan = planWait(next, now, 50e3, 0, true, out.sendAtNs);
+    if (plan.kind === 'sleep')
+      now += plan.ms * 1e6; // wakes when asked
+    else if (plan.kind === 'spin') now = plan.untilNs;
+    next = sendDue([a, b], () => now, out, SLEEP_COALESCE_NS);
+  }
+  t.same(
+    log.map(([n, , late]) => `${n}${late / 1e3}`),
+    ['b-550', 'a0'],
+    'b goes at the wake-up 50 µs before, early within the grid; a at its time',
+  );
+});
+
 t.test('sendDue hands its sends over every PASS_FLUSH_SENDS and at the end', async (t) => {
   const log: [string, number, number][] = [];
   const dues = Array.from({ length: 20 }, (_, i) => i * 1e3);
@@ -384,7 +411,7 @@ t.test('stagger spreads channels over a datagram interval', async (t) => {
   t.ok(minGap > 2_632_000 / 20 / 3, `no two channels within ${(minGap / 1e3).toFixed(0)} µs`);
 });
 
-/** sendDue as it was before its heap: every queue scanned for every send (the reference). */
+/** sendDue without its heap: every queue scanned for every send (the reference). */
 function sendDueLinear(
   queues: readonly PacedQueue[],
   clock: () => number,
@@ -414,7 +441,13 @@ function sendDueLinear(
     const now = clock();
     if (bestAt > now) {
       out.sent = sent;
-      return bestDue;
+      // The least deadline: a queue's due time, or its floor where that holds it longer.
+      let deadline = Infinity;
+      for (const q of queues) {
+        const d = q.headDue();
+        if (d !== Infinity) deadline = Math.min(deadline, Math.max(d, q.headFloor()));
+      }
+      return deadline;
     }
     queues[best].sendHead(now - bestDue);
     sent++;

@@ -14,10 +14,12 @@
 // after its last one sent, and lowered where the T-STD limit asks. So a delay raised while an
 // input ran short (a loaded box, a bursty source) comes down again at the next input by as
 // much as the output's gap between the two allows: the old input's pictures still play out
-// whole, and the channel's latency (an alert's time to the screen) does not ratchet up. The delay aims HEADROOM above the minimum; while running, a PES that comes
-// within SOFT of the minimum asks for a raise that waits for the next video keyframe (a step of
-// every timestamp is least visible there), one below the minimum for a raise at once. Times are
-// 27 MHz ticks; the delay is a multiple of 300.
+// whole, and the channel's latency (an alert's time to the screen) does not ratchet up.
+//
+// The delay aims HEADROOM above the minimum; while running, a PES that comes within SOFT of the
+// minimum asks for a raise that waits for the next video keyframe (a step of every timestamp is
+// least visible there), one below the minimum for a raise at once. Times are 27 MHz ticks; the
+// delay is a multiple of 300.
 
 import { PCR_HZ } from '../packet.js';
 

@@ -30,7 +30,10 @@ export class SourceLink implements SourceSubscriber {
   lastDataNs = -1;
   /** When the program's video/audio last carried payload (PSI and nulls alone do not count). */
   lastPayloadNs = -1;
-  /** Since when the payload is watched (opened, restarted, or last reported missing). */
+  /**
+   * Since when the payload is watched (opened, bytes began, restarted, or last reported
+   * missing).
+   */
   payloadWatchNs = -1;
   /** This link's own demuxer saw payload in the chunk being read. */
   private sawPayload = false;
@@ -142,6 +145,10 @@ export class SourceLink implements SourceSubscriber {
 
   data(chunk: Uint8Array): void {
     const now = this.nowNs();
+    // Bytes begin (the first, or after a stall): their payload is watched from now, not from
+    // when the link opened (a source that starts later is not failed at its first bytes).
+    if (this.lastDataNs < 0 || now - this.lastDataNs > this.stallMs * 1e6)
+      this.payloadWatchNs = now;
     this.lastDataNs = now;
     this.bytes += chunk.length;
     if (!this.programOf) {

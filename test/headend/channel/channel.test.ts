@@ -392,6 +392,33 @@ t.test('bytes with PSI but no video or audio: the source fails (no payload)', as
   t.equal(r.channel.status().state, 'down');
 });
 
+t.test(
+  'a source that starts sending long after it opened is not failed at its first bytes',
+  async (t) => {
+    // The payload watch began when the source opened: bytes that came more than 3 s later were
+    // failed as 'no payload' at the first tick before their first picture (a daemon started
+    // before its inputs: seen on 20 of 200 channels at once, each restarted for nothing).
+    const r = rig(t, INFO, { ...CONFIG, stallMs: 1000 });
+    await r.channel.start();
+    for (let i = 0; i < 5 * 4; i++) {
+      r.advance(250);
+      await settle();
+    }
+    const silent = simpleProgram(1, 0x100);
+    for (const s of silent.streams) s.startMs = 1e9; // the first bytes: PAT, PMT, PCR only
+    r.feed(100, 2e6, silent);
+    r.advance(100);
+    await settle();
+    await run(r, 2);
+    t.same(
+      r.lines.filter((l) => l.event === 'source-failed').map((l) => l.fields.reason),
+      [],
+      'not failed',
+    );
+    t.equal(r.channel.status().state, 'running');
+  },
+);
+
 t.test('a rebuilt channel with the same output takes it over: one stream goes on', async (t) => {
   let removes = 0;
   const r = rig(t, INFO, CONFIG, () => {

@@ -42,6 +42,7 @@ import type {
 
 import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from './output-handoff.js';
+import type { StartGate } from './start-gate.js';
 
 export type { RunningOutput } from './channel-output.js';
 
@@ -84,6 +85,11 @@ export interface ChannelDeps {
   wallMs?: () => number;
   /** IANA zone of the timetable (default UTC). */
   timezone?: string;
+  /**
+   * The thread's start gate (start-gate.ts): a new channel takes its input in once admitted.
+   * Absent, or a channel that goes on from an output (output, handoff, continueFrom): at once.
+   */
+  startGate?: StartGate;
 }
 
 /** What the daemon gives each channel of the network's SI (headend/si/lineup.ts). */
@@ -170,6 +176,8 @@ export class Channel {
   private pending: PendingSwitch | null = null;
   /** cutInput: called once the remuxer is cut (feed), or at the time limit. */
   private onCut: (() => void) | null = null;
+  /** The start gate let its input in (ChannelDeps.startGate). */
+  private admitted: boolean;
 
   constructor(
     config: ChannelConfig,
@@ -182,6 +190,8 @@ export class Channel {
     this.latencyMs = deps.latencyMs ?? 400;
     this.missingServiceMs = Math.max(3000, config.stallMs);
     this.wallMs = deps.wallMs ?? Date.now;
+    const gate = deps.startGate;
+    this.admitted = !gate || !!deps.output || !!deps.handoff || !!deps.continueFrom;
     this.output = new ChannelOutput(config, {
       pacer: deps.pacer,
       staggerIndex: deps.staggerIndex,
@@ -297,6 +307,7 @@ export class Channel {
    */
   async stop(opts: { keepOutput?: boolean } = {}): Promise<RunningOutput | null> {
     this.stopping = true;
+    this.deps.startGate?.forget(this, this.nowNs());
     this.programme.stop();
     if (this.timer) this.timer();
     this.timer = null;
@@ -456,6 +467,7 @@ export class Channel {
       return;
     }
     if (link.index !== this.active) return;
+    if (!this.admitted && !this.admit(link)) return;
     this.feed(link, chunk);
     // Up: the program is there and carries video/audio (since the last 'no payload' failure).
     const payload = link.lastPayloadNs >= 0 && link.lastPayloadNs >= link.payloadWatchNs;
@@ -465,6 +477,19 @@ export class Channel {
       this.sourceUpSinceMs = Date.now();
       this.log.log('info', 'source-up', { source: link.label, index: link.index });
     }
+  }
+
+  /**
+   * Asks the start gate whether the input may come in; until then its bytes are dropped and
+   * filler keeps the output going. The source's watches (payload, program) start at admission:
+   * the wait is the gate's, not the source's.
+   */
+  private admit(link: SourceLink): boolean {
+    const now = this.nowNs();
+    if (!this.deps.startGate!.admit(this, now)) return false;
+    this.admitted = true;
+    link.watchFrom(now);
+    return true;
   }
 
   /** The output splices to the source's next bytes (a cut input is no longer gone on from). */
@@ -640,8 +665,10 @@ export class Channel {
   private tick(): void {
     const now = this.nowNs();
     const link = this.links[this.active];
+    // A channel waiting for its wave (admit) reads no input yet: nothing to watch.
     if (
       link &&
+      this.admitted &&
       link.awaitingProgramSinceNs >= 0 &&
       now - link.awaitingProgramSinceNs > this.missingServiceMs * 1e6
     ) {
@@ -651,6 +678,7 @@ export class Channel {
     }
     if (
       link &&
+      this.admitted &&
       link.lastDataNs >= 0 &&
       now - link.lastDataNs <= this.config.stallMs * 1e6 &&
       link.payloadWatchNs >= 0 &&

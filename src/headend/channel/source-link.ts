@@ -167,6 +167,12 @@ export class SourceLink implements SourceSubscriber {
     this.events.data(this, chunk);
   }
 
+  /** The payload and program watches begin afresh at `now` (the channel took its input in). */
+  watchFrom(now: number): void {
+    this.payloadWatchNs = now;
+    this.awaitingProgramSinceNs = -1;
+  }
+
   restarted(): void {
     this.payloadWatchNs = this.nowNs();
     this.reset();

@@ -21,6 +21,7 @@ import type { RtpStreamState } from '../rtsp/types.js';
 import type { Unsubscribe } from '../channel/types.js';
 import type { ChannelReport, FromLane, LaneInit, LogLine, ToLane } from './protocol.js';
 import { laneThreadName, nameThread } from '../../scheduler/realtime.js';
+import { loggedStartGate } from '../channel/start-gate.js';
 
 const init = workerData as LaneInit;
 const port = parentPort!;
@@ -71,6 +72,8 @@ if (!named.ok) log.log('debug', 'thread-name-failed', { message: named.error });
 const stalls = watchStalls(log, { thread: 'worker' });
 const sources = new LaneSources(post, log);
 const guide = new GuideMirror();
+/** Channels whose inputs begin together are brought up in waves (start-gate.ts). */
+const startGate = loggedStartGate(log);
 let nit = init.nit;
 const localTime = init.country === null ? undefined : new LocalTime(init.timezone, init.country);
 const pacer = startPacer(
@@ -126,6 +129,7 @@ function add(m: Extract<ToLane, { t: 'add' }>): void {
         country: init.country,
       },
       timezone: init.timezone,
+      startGate,
     });
     channels.set(m.id, { ch });
   } catch (err) {

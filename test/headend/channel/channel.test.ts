@@ -3,7 +3,8 @@
 // no bitrate, whatever its source does; a CBR rate below the content's is warned about.
 import t from 'tap';
 import type { Test } from 'tap';
-import { Channel } from '../../../src/headend/channel/channel.js';
+import { Channel, type ChannelDeps } from '../../../src/headend/channel/channel.js';
+import { FIRST_WAVE, MAX_WAIT_MS, StartGate } from '../../../src/headend/channel/start-gate.js';
 import type {
   ChannelConfig,
   OutputQueue,
@@ -101,6 +102,7 @@ function rig(
   ready: OutputInfo | Error | Promise<OutputInfo | Error>,
   config: ChannelConfig = CONFIG,
   removeChannel: () => Promise<void> = () => Promise.resolve(),
+  extra: Partial<ChannelDeps> = {},
 ): Rig {
   const lines: Line[] = [];
   const queue = fakeQueue(ready);
@@ -125,6 +127,7 @@ function rig(
     staggerIndex: 0,
     nowNs: () => now,
     tickMs: 1,
+    ...extra,
   });
   t.teardown(() => channel.stop());
   return {
@@ -418,6 +421,60 @@ t.test(
     t.equal(r.channel.status().state, 'running');
   },
 );
+
+t.test('a channel waiting for its wave: filler, no source failure, then its input', async (t) => {
+  // The thread stays busy: the channel waits MAX_WAIT_MS, longer than the 3 s watches of its
+  // source (no payload, missing service), which must not fail it meanwhile.
+  const gate = new StartGate({ busy: () => 1 });
+  for (let i = 0; i < FIRST_WAVE; i++) gate.admit({}, 1e12);
+  const r = rig(t, INFO, { ...CONFIG, stallMs: 1000 }, undefined, { startGate: gate });
+  await r.channel.start();
+  const waitMs = MAX_WAIT_MS - 500;
+  for (let ms = 0; ms < waitMs; ms += 250) {
+    r.feed(250);
+    r.advance(250);
+    await settle();
+  }
+  t.equal(gate.waitingCount, 1, 'it waits');
+  t.equal(r.channel.status().state, 'starting');
+  t.equal(r.channel.status().remux.contentPacketsIn, 0, 'its input is not taken in');
+  t.ok(r.queue.dues.length > 0, `filler goes out meanwhile (${r.queue.dues.length} datagrams)`);
+  t.same(
+    r.lines.filter((l) => l.event === 'source-failed').map((l) => l.fields.reason),
+    [],
+    'no source failure while it waits',
+  );
+  await run(r, 2);
+  t.equal(gate.waitingCount, 0, 'let in after MAX_WAIT_MS');
+  t.equal(r.channel.status().state, 'running');
+  t.ok(r.channel.status().remux.contentPacketsIn > 0, 'its input is taken in');
+});
+
+t.test('a channel that goes on from a kept output is not held by the gate', async (t) => {
+  const gate = new StartGate({ busy: () => 1 });
+  for (let i = 0; i < FIRST_WAVE; i++) gate.admit({}, 1e12);
+  const r = rig(t, INFO, CONFIG);
+  await r.channel.start();
+  await run(r, 1);
+  const kept = await r.channel.stop({ keepOutput: true });
+  let sub: SourceSubscriber | undefined;
+  const next = new Channel(CONFIG, {
+    hub: { subscribe: (_s, s) => ((sub = s), () => (sub = undefined)), state: () => undefined },
+    pacer: { addChannel: () => r.queue, removeChannel: () => Promise.resolve() },
+    log: logger([]),
+    staggerIndex: 0,
+    nowNs: () => r.now(),
+    tickMs: 1,
+    output: kept!,
+    startGate: gate,
+  });
+  t.teardown(() => next.stop());
+  await next.start();
+  const { ts } = synthesize({ programs: [simpleProgram(1, 0x100)], durationMs: 500, muxRate: 2e6 });
+  for (let at = 0; at < ts.length; at += 1316) sub?.data(ts.subarray(at, at + 1316));
+  t.equal(gate.waitingCount, 0, 'never asked to wait');
+  t.ok(next.status().remux.contentPacketsIn > 0, 'its input is taken in at once');
+});
 
 t.test('a rebuilt channel with the same output takes it over: one stream goes on', async (t) => {
   let removes = 0;

@@ -1,0 +1,116 @@
+// StartGate: the first wave at once, then waves twice as large each WAVE_MS while the thread has
+// room, nobody waiting past MAX_WAIT_MS, and the staging said once at its start and its end.
+import t from 'tap';
+import {
+  FIRST_WAVE,
+  MAX_BUSY,
+  MAX_WAIT_MS,
+  StartGate,
+  WAVE_MS,
+} from '../../../src/headend/channel/start-gate.js';
+
+const MS = 1e6;
+
+interface Rig {
+  gate: StartGate;
+  events: [string, Record<string, number>][];
+  /** The busy share the gate reads at its next look. */
+  load: { share: number; looks: number };
+}
+
+function rig(): Rig {
+  const events: [string, Record<string, number>][] = [];
+  const load = { share: 0, looks: 0 };
+  const gate = new StartGate({
+    busy: () => {
+      load.looks++;
+      return load.share;
+    },
+    log: (e, f) => events.push([e, f]),
+  });
+  return { gate, events, load };
+}
+
+/** How many of `who` the gate lets in at `now` (each asks once). */
+const admits = (g: StartGate, who: object[], now: number): number =>
+  who.filter((w) => g.admit(w, now)).length;
+
+const channels = (n: number): object[] => Array.from({ length: n }, () => ({}));
+
+t.test('the first wave at once, then twice as many each WAVE_MS', async (t) => {
+  const { gate, events } = rig();
+  const all = channels(100);
+  const t0 = 1e12;
+  t.equal(admits(gate, all, t0), FIRST_WAVE, `the first ${FIRST_WAVE} at once`);
+  t.equal(gate.waitingCount, 100 - FIRST_WAVE);
+  let waiting = all.slice(FIRST_WAVE);
+  t.equal(admits(gate, waiting, t0 + (WAVE_MS - 1) * MS), 0, 'none before WAVE_MS');
+  let size = 2 * FIRST_WAVE;
+  let now = t0;
+  while (waiting.length > 0) {
+    now += WAVE_MS * MS;
+    const before = waiting.length;
+    waiting = waiting.filter((w) => !gate.admit(w, now));
+    t.equal(before - waiting.length, Math.min(size, before), `a wave of ${size}`);
+    size *= 2;
+  }
+  t.equal(gate.waitingCount, 0);
+  t.same(
+    events.map(([e]) => e),
+    ['channels-staged', 'channels-staged-done'],
+    'staging said once as it began and once as it ended',
+  );
+  t.equal(events[1][1].channels, 100 - FIRST_WAVE, 'the channels that waited');
+  t.equal(events[1][1].ms, (now - t0) / MS);
+});
+
+t.test('a busy thread holds the next wave until a look finds room', async (t) => {
+  const { gate, load } = rig();
+  const all = channels(FIRST_WAVE + 5);
+  const t0 = 1e12;
+  admits(gate, all, t0);
+  load.share = MAX_BUSY + 0.05;
+  const rest = all.slice(FIRST_WAVE);
+  t.equal(admits(gate, rest, t0 + WAVE_MS * MS), 0, 'busy: no wave');
+  load.share = 0.1;
+  t.equal(admits(gate, rest, t0 + (WAVE_MS + 100) * MS), 0, 'the next look is WAVE_MS later');
+  t.equal(admits(gate, rest, t0 + 2 * WAVE_MS * MS), 5, 'room: the wave opens');
+  t.equal(load.looks, 3, 'one look at start, one per WAVE_MS');
+});
+
+t.test('no channel waits past MAX_WAIT_MS, however busy the thread', async (t) => {
+  const { gate, load } = rig();
+  const t0 = 1e12;
+  admits(gate, channels(FIRST_WAVE), t0);
+  load.share = 1;
+  const late = {};
+  t.notOk(gate.admit(late, t0 + 10 * MS));
+  t.notOk(gate.admit(late, t0 + (MAX_WAIT_MS + 9) * MS));
+  t.ok(gate.admit(late, t0 + (MAX_WAIT_MS + 10) * MS), 'in after MAX_WAIT_MS');
+  t.equal(gate.waitingCount, 0);
+});
+
+t.test('a channel that stops while it waits ends the staging it was the last of', async (t) => {
+  const { gate, events } = rig();
+  const t0 = 1e12;
+  admits(gate, channels(FIRST_WAVE), t0);
+  const gone = {};
+  t.notOk(gate.admit(gone, t0));
+  gate.forget(gone, t0 + 300 * MS);
+  t.equal(gate.waitingCount, 0);
+  t.same(
+    events.map(([e, f]) => [e, f.channels]),
+    [
+      ['channels-staged', undefined],
+      ['channels-staged-done', 0],
+    ],
+  );
+});
+
+t.test('a channel added long after the start is let in at once', async (t) => {
+  const { gate } = rig();
+  const t0 = 1e12;
+  admits(gate, channels(FIRST_WAVE), t0);
+  t.ok(gate.admit({}, t0 + 3600e9), 'a reload an hour later: a wave of its own');
+  t.ok(gate.admit({}, t0 + 3600e9), 'and its fellows with it');
+});

@@ -29,6 +29,12 @@ import type { OutputHandoff } from './output-handoff.js';
 import { startsWithPacket, type InputCut, type SourceRef } from './input-cut.js';
 
 /**
+ * The share of the latency a new input starts ahead of now (spliceFillMs): three quarters, so
+ * that a source quiet for QUIET_MS (250 ms of 400) still leaves the queue time for the filler.
+ */
+const SPLICE_LEAD = 0.75;
+
+/**
  * A channel's output while it runs, as a rebuilt channel takes it over: the remuxer (PIDs,
  * continuity counters, table versions, timeline), the cutter (with a datagram half cut), the
  * clock map (due times go on), the pacer queue (socket, RTP stream, RTSP destinations, burst
@@ -142,6 +148,8 @@ export class ChannelOutput {
       kept?.cutter ??
       new DatagramCutter({ packetsPerDatagram: config.output.packetsPerDatagram }, out);
     this.clock = kept?.clock ?? new ClockMap({ latencyMs: deps.latencyMs });
+    // A kept remuxer asked the output it came from: from now on, this one.
+    this.remuxer.setSpliceFill(() => this.spliceFillMs());
     this.monitor = kept?.monitor ?? new OutputMonitor();
     if (kept) this.takeOver(kept, config, sink, out);
     else if (deps.handoff) this.resume(deps.handoff, config);
@@ -327,6 +335,20 @@ export class ChannelOutput {
     this.monitor.datagram(bytes, t27, due);
     // Listeners get a view that is valid only during the call (copy to keep it).
     for (const l of this.taps) l(bytes, t27, due);
+  }
+
+  /**
+   * Filler before a new input (Remuxer.setSpliceFill): what brings the queue back to
+   * SPLICE_LEAD of the latency ahead of now. A first input after the starting filler (which
+   * waits until half the latency is left), or one after a source went quiet, would otherwise go
+   * on that shallow for good (the drift controller moves it by 6 ms a minute at most), and the
+   * next quiet of QUIET_MS left the queue empty: sends late by up to 150 ms, then a burst.
+   */
+  private spliceFillMs(): number {
+    if (this.lastDueNs < 0) return 0; // nothing queued yet: the clock anchors latency ahead
+    const aheadMs = (this.lastDueNs - this.deps.nowNs()) / 1e6;
+    const latencyMs = this.deps.latencyMs;
+    return Math.min(latencyMs, Math.max(0, SPLICE_LEAD * latencyMs - aheadMs));
   }
 
   /** The TDT/TOT are stamped through this: output time → the wall clock of its due time. */

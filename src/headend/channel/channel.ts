@@ -42,7 +42,7 @@ import type {
 
 import type { OutputSi } from '../../mpegts/remux/output-psi.js';
 import type { OutputHandoff } from './output-handoff.js';
-import type { StartGate } from './start-gate.js';
+import type { StartWaves } from './start-waves.js';
 
 export type { RunningOutput } from './channel-output.js';
 
@@ -86,10 +86,10 @@ export interface ChannelDeps {
   /** IANA zone of the timetable (default UTC). */
   timezone?: string;
   /**
-   * The thread's start gate (start-gate.ts): a new channel takes its input in once admitted.
+   * The thread's start waves (start-waves.ts): a new channel takes its input in once admitted.
    * Absent, or a channel that goes on from an output (output, handoff, continueFrom): at once.
    */
-  startGate?: StartGate;
+  startWaves?: StartWaves;
 }
 
 /** What the daemon gives each channel of the network's SI (headend/si/lineup.ts). */
@@ -176,7 +176,7 @@ export class Channel {
   private pending: PendingSwitch | null = null;
   /** cutInput: called once the remuxer is cut (feed), or at the time limit. */
   private onCut: (() => void) | null = null;
-  /** The start gate let its input in (ChannelDeps.startGate). */
+  /** The start waves let its input in (ChannelDeps.startWaves). */
   private admitted: boolean;
 
   constructor(
@@ -190,7 +190,7 @@ export class Channel {
     this.latencyMs = deps.latencyMs ?? 400;
     this.missingServiceMs = Math.max(3000, config.stallMs);
     this.wallMs = deps.wallMs ?? Date.now;
-    const gate = deps.startGate;
+    const gate = deps.startWaves;
     this.admitted = !gate || !!deps.output || !!deps.handoff || !!deps.continueFrom;
     this.output = new ChannelOutput(config, {
       pacer: deps.pacer,
@@ -307,7 +307,7 @@ export class Channel {
    */
   async stop(opts: { keepOutput?: boolean } = {}): Promise<RunningOutput | null> {
     this.stopping = true;
-    this.deps.startGate?.forget(this, this.nowNs());
+    this.deps.startWaves?.forget(this, this.nowNs());
     this.programme.stop();
     if (this.timer) this.timer();
     this.timer = null;
@@ -480,13 +480,13 @@ export class Channel {
   }
 
   /**
-   * Asks the start gate whether the input may come in; until then its bytes are dropped and
+   * Asks the start waves whether the input may come in; until then its bytes are dropped and
    * filler keeps the output going. The source's watches (payload, program) start at admission:
-   * the wait is the gate's, not the source's.
+   * the wait is the waves', not the source's.
    */
   private admit(link: SourceLink): boolean {
     const now = this.nowNs();
-    if (!this.deps.startGate!.admit(this, now)) return false;
+    if (!this.deps.startWaves!.admit(this, now)) return false;
     this.admitted = true;
     link.watchFrom(now);
     return true;

@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Channel, type ChannelSi, type RunningOutput } from '../channel/channel.js';
 import type { CarriedOutput, ChannelHandle } from '../channel/handle.js';
 import { outputKey } from '../channel/output-key.js';
-import { loggedStartGate, type StartGate } from '../channel/start-gate.js';
+import { loggedStartWaves, type StartWaves } from '../channel/start-waves.js';
 import type { ChannelConfig, SourceProvider } from '../channel/types.js';
 import type { PacingSpec } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -109,10 +109,10 @@ const label = (c: { number: number; name: string }): string => `${c.number} ${c.
 class LocalHost implements ChannelHost {
   private readonly pacer: Pacer;
   private last: PacerStats | undefined;
-  private readonly startGate: StartGate;
+  private readonly startWaves: StartWaves;
 
   constructor(private readonly o: HostOptions) {
-    this.startGate = loggedStartGate(o.log);
+    this.startWaves = loggedStartWaves(o.log);
     this.pacer = startPacer(
       o.pacing,
       o.log,
@@ -136,7 +136,7 @@ class LocalHost implements ChannelHost {
       continueFrom: b.continueFrom,
       si: b.si,
       timezone: this.o.timezone,
-      startGate: this.startGate,
+      startWaves: this.startWaves,
     });
     return ch;
   }

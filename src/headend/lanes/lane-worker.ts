@@ -21,7 +21,7 @@ import type { RtpStreamState } from '../rtsp/types.js';
 import type { Unsubscribe } from '../channel/types.js';
 import type { ChannelReport, FromLane, LaneInit, LogLine, ToLane } from './protocol.js';
 import { laneThreadName, nameThread } from '../../scheduler/realtime.js';
-import { loggedStartGate } from '../channel/start-gate.js';
+import { loggedStartWaves } from '../channel/start-waves.js';
 
 const init = workerData as LaneInit;
 const port = parentPort!;
@@ -72,8 +72,8 @@ if (!named.ok) log.log('debug', 'thread-name-failed', { message: named.error });
 const stalls = watchStalls(log, { thread: 'worker' });
 const sources = new LaneSources(post, log);
 const guide = new GuideMirror();
-/** Channels whose inputs begin together are brought up in waves (start-gate.ts). */
-const startGate = loggedStartGate(log);
+/** Channels whose inputs begin together are brought up in waves (start-waves.ts). */
+const startWaves = loggedStartWaves(log);
 let nit = init.nit;
 const localTime = init.country === null ? undefined : new LocalTime(init.timezone, init.country);
 const pacer = startPacer(
@@ -129,7 +129,7 @@ function add(m: Extract<ToLane, { t: 'add' }>): void {
         country: init.country,
       },
       timezone: init.timezone,
-      startGate,
+      startWaves,
     });
     channels.set(m.id, { ch });
   } catch (err) {

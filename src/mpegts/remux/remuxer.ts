@@ -219,6 +219,8 @@ export class Remuxer implements PacketSink {
   private cutInput: RemuxerInputState | null = null;
   /** resume(): the input's program is the one the output carries on (no splice for it). */
   private resuming = false;
+  /** setSpliceFill. */
+  private spliceFill: (() => number) | null = null;
 
   constructor(
     opts: RemuxOptions,
@@ -287,6 +289,15 @@ export class Remuxer implements PacketSink {
    */
   setEitTap(tap: ((b: Uint8Array, o: number) => void) | null): void {
     this.eitTap = tap;
+  }
+
+  /**
+   * How much PSI/PCR (and nulls in CBR) to put before a new input timeline's first packet, in
+   * ms, asked as its offset is decided (null: none, the default): the owner's queue, drained
+   * while the input was awaited, is deepened again before the input goes on (ChannelOutput).
+   */
+  setSpliceFill(fill: (() => number) | null): void {
+    this.spliceFill = fill;
   }
 
   /**
@@ -780,7 +791,9 @@ export class Remuxer implements PacketSink {
     const lag = this.smoothing()
       ? Math.min(this.smoothTicks, Math.max(0, this.outEnd - this.inEnd))
       : 0;
-    let a = this.outEnd - lag;
+    // Filler asked for before the new input (setSpliceFill) replaces the smoothing's pull-back.
+    const fill = Math.min(MAX_SPLICE_GAP, Math.max(0, (this.spliceFill?.() ?? 0) * MS));
+    let a = fill > 0 ? this.outEnd + fill : this.outEnd - lag;
     const anchor90 = this.segAnchor90;
     this.firstPes.fill(1);
     this.delay.pending = true;

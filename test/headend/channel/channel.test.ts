@@ -4,7 +4,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { Channel, type ChannelDeps } from '../../../src/headend/channel/channel.js';
-import { FIRST_WAVE, MAX_WAIT_MS, StartGate } from '../../../src/headend/channel/start-gate.js';
+import { FIRST_WAVE, MAX_WAIT_MS, StartWaves } from '../../../src/headend/channel/start-waves.js';
 import type {
   ChannelConfig,
   OutputQueue,
@@ -422,12 +422,49 @@ t.test(
   },
 );
 
+t.test(
+  'the first input after the starting filler goes on three quarters of the latency ahead',
+  async (t) => {
+    // The starting filler waits until half the latency is left, and the input then went on from
+    // there for good: bench/scale's channels ran 140-200 ms ahead instead of ~340, so the 250 ms
+    // before a source that stopped is called quiet emptied their queues (sends 40-140 ms late).
+    const r = rig(t, INFO, CONFIG);
+    await r.channel.start();
+    const noise = new Uint8Array(1316); // bytes, but nothing of a program yet
+    for (let i = 0; i < 8; i++) {
+      r.feedBytes(noise);
+      r.advance(125);
+      await settle();
+    }
+    const last = (): number => (r.queue.dues[r.queue.dues.length - 1] - r.now()) / 1e6;
+    // The input begins just before the filler's next top-up, where its queue is shallowest.
+    for (let i = 0; i < 100 && last() > 215; i++) {
+      r.feedBytes(noise);
+      r.advance(5);
+      await settle(2);
+    }
+    const starting = last();
+    t.ok(starting <= 215, `the starting filler's queue: ${starting.toFixed(0)} ms ahead`);
+    for (let i = 0; i < 8; i++) {
+      r.feed(125);
+      r.advance(125);
+      await settle();
+    }
+    t.equal(r.channel.status().state, 'running');
+    const ahead = last();
+    t.ok(
+      ahead >= 0.75 * 400 - 10 && ahead <= 400,
+      `the input goes on ${ahead.toFixed(0)} ms ahead`,
+    );
+  },
+);
+
 t.test('a channel waiting for its wave: filler, no source failure, then its input', async (t) => {
   // The thread stays busy: the channel waits MAX_WAIT_MS, longer than the 3 s watches of its
   // source (no payload, missing service), which must not fail it meanwhile.
-  const gate = new StartGate({ busy: () => 1 });
+  const gate = new StartWaves({ busy: () => 1 });
   for (let i = 0; i < FIRST_WAVE; i++) gate.admit({}, 1e12);
-  const r = rig(t, INFO, { ...CONFIG, stallMs: 1000 }, undefined, { startGate: gate });
+  const r = rig(t, INFO, { ...CONFIG, stallMs: 1000 }, undefined, { startWaves: gate });
   await r.channel.start();
   const waitMs = MAX_WAIT_MS - 500;
   for (let ms = 0; ms < waitMs; ms += 250) {
@@ -451,7 +488,7 @@ t.test('a channel waiting for its wave: filler, no source failure, then its inpu
 });
 
 t.test('a channel that goes on from a kept output is not held by the gate', async (t) => {
-  const gate = new StartGate({ busy: () => 1 });
+  const gate = new StartWaves({ busy: () => 1 });
   for (let i = 0; i < FIRST_WAVE; i++) gate.admit({}, 1e12);
   const r = rig(t, INFO, CONFIG);
   await r.channel.start();
@@ -466,7 +503,7 @@ t.test('a channel that goes on from a kept output is not held by the gate', asyn
     nowNs: () => r.now(),
     tickMs: 1,
     output: kept!,
-    startGate: gate,
+    startWaves: gate,
   });
   t.teardown(() => next.stop());
   await next.start();

@@ -118,3 +118,41 @@ t.test(
     t.equal(s.ccErrors, 0, 'CC continuous (dropped packets leave the CC alone)');
   },
 );
+
+t.test('setSpliceFill: PSI/PCR before a new input, as much as asked', async (t) => {
+  // The channel deepens its queue again at a splice (ChannelOutput.spliceFillMs): the new
+  // input's first packet goes out that much later on the output clock, the gap kept filled.
+  const a = source(25, 0, 2000);
+  const b = source(25, 5e9, 2000);
+  const gap = (fillMs: number | null): { ms: number; out: Uint8Array } => {
+    const parts: Uint8Array[] = [];
+    const times: number[] = [];
+    const r = new Remuxer({}, (p, tt) => {
+      parts.push(p.slice());
+      for (let i = 0; i < p.length / PKT; i++) times.push(tt[i]);
+    });
+    r.setSpliceFill(fillMs === null ? null : () => fillMs);
+    for (let o = 0; o < a.length; o += 1316) r.push(a.subarray(o, o + 1316));
+    r.idle(0);
+    const before = times[times.length - 1];
+    const at = times.length;
+    for (let o = 0; o < b.length; o += 1316) r.push(b.subarray(o, Math.min(o + 1316, b.length)));
+    r.end();
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let k = 0;
+    for (const p of parts) (out.set(p, k), (k += p.length));
+    const first = pesStarts(out, 0x100, at * PKT)[0] / PKT;
+    return { ms: (times[first] - before) / 27e3, out };
+  };
+  const plain = gap(null);
+  const filled = gap(250);
+  t.ok(plain.ms < 100, `without: the new input starts ${plain.ms.toFixed(0)} ms after the old`);
+  t.ok(
+    filled.ms >= 250 && filled.ms <= 265,
+    `with 250 ms asked: ${filled.ms.toFixed(0)} ms after the old`,
+  );
+  const c = checkStream(filled.out, 0x100, 0x1000);
+  t.equal(c.ccErrors, 0, 'CC continuous');
+  t.ok(c.maxPcrGapMs <= 40, `PCR gap ${c.maxPcrGapMs.toFixed(1)} ms across the fill`);
+  t.ok(c.maxPatGapMs <= 100, `PAT gap ${c.maxPatGapMs.toFixed(1)} ms across the fill`);
+});

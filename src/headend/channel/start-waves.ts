@@ -19,8 +19,8 @@
 // began, and its source's watches wait (Channel.admit). No channel waits longer than
 // MAX_WAIT_MS. A thread that starts at most FIRST_WAVE channels at once holds none back.
 //
-// The gate is pure (time comes in as `nowNs`, the load through StartGateOptions.busy);
-// threadBusy and loggedStartGate bind it to the calling thread.
+// StartWaves is pure (time comes in as `nowNs`, the load through StartWavesOptions.busy);
+// threadBusy and loggedStartWaves bind it to the calling thread.
 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
@@ -34,7 +34,7 @@ export const MAX_WAIT_MS = 5000;
 /** A wave opens only if the thread was busy at most this share of the time since the last look. */
 export const MAX_BUSY = 0.8;
 
-export interface StartGateOptions {
+export interface StartWavesOptions {
   /**
    * The thread's busy share (0-1) since the previous call (its event loop utilization: see
    * threadBusy). Absent: never busy.
@@ -44,9 +44,9 @@ export interface StartGateOptions {
   log?: (event: 'channels-staged' | 'channels-staged-done', fields: Record<string, number>) => void;
 }
 
-export class StartGate {
+export class StartWaves {
   private readonly busy: () => number;
-  private readonly log: StartGateOptions['log'];
+  private readonly log: StartWavesOptions['log'];
   /** Channels that asked and wait: when each first asked. */
   private readonly waiting = new Map<object, number>();
   /** Admissions left in the current wave. */
@@ -59,7 +59,7 @@ export class StartGate {
   private stagedAt = NaN;
   private stagedAdmitted = 0;
 
-  constructor(opts: StartGateOptions = {}) {
+  constructor(opts: StartWavesOptions = {}) {
     this.busy = opts.busy ?? (() => 0);
     this.log = opts.log;
   }
@@ -132,9 +132,9 @@ export function threadBusy(): () => number {
   };
 }
 
-/** The gate of the calling thread, its staging said in `log` (channel workers, main thread). */
-export function loggedStartGate(log: Logger): StartGate {
-  return new StartGate({
+/** The start waves of the calling thread, its staging said in `log` (channel workers, main thread). */
+export function loggedStartWaves(log: Logger): StartWaves {
+  return new StartWaves({
     busy: threadBusy(),
     log: (event, fields) =>
       log.log('info', event, {

@@ -1,18 +1,18 @@
-// StartGate: the first wave at once, then waves twice as large each WAVE_MS while the thread has
+// StartWaves: the first wave at once, then waves twice as large each WAVE_MS while the thread has
 // room, nobody waiting past MAX_WAIT_MS, and the staging said once at its start and its end.
 import t from 'tap';
 import {
   FIRST_WAVE,
   MAX_BUSY,
   MAX_WAIT_MS,
-  StartGate,
+  StartWaves,
   WAVE_MS,
-} from '../../../src/headend/channel/start-gate.js';
+} from '../../../src/headend/channel/start-waves.js';
 
 const MS = 1e6;
 
 interface Rig {
-  gate: StartGate;
+  gate: StartWaves;
   events: [string, Record<string, number>][];
   /** The busy share the gate reads at its next look. */
   load: { share: number; looks: number };
@@ -21,7 +21,7 @@ interface Rig {
 function rig(): Rig {
   const events: [string, Record<string, number>][] = [];
   const load = { share: 0, looks: 0 };
-  const gate = new StartGate({
+  const gate = new StartWaves({
     busy: () => {
       load.looks++;
       return load.share;
@@ -32,7 +32,7 @@ function rig(): Rig {
 }
 
 /** How many of `who` the gate lets in at `now` (each asks once). */
-const admits = (g: StartGate, who: object[], now: number): number =>
+const admits = (g: StartWaves, who: object[], now: number): number =>
   who.filter((w) => g.admit(w, now)).length;
 
 const channels = (n: number): object[] => Array.from({ length: n }, () => ({}));

@@ -9,12 +9,12 @@
 // behind its inputs in half the runs, past its 400 ms queue: sends up to 400 ms late for 2-3 s.
 // Waiting channels cost little (all 250 held back with their inputs flowing: a third of a CPU,
 // no compiler burst), so the first wave is small, and its burst of compiling lands while the
-// thread still has room; in 4 of 4 runs with waves no send was more than 11 ms late.
+// thread still has room; in 8 of 8 runs with waves no send was more than 11 ms late.
 //
 // A channel's input is taken in (admit) only within a wave: the first FIRST_WAVE channels at
 // once, then twice as many as the last wave each WAVE_MS, but only while the thread has room:
 // its event loop was busy at most MAX_BUSY of the time since the last look (a thread behind on
-// its inputs is busy all the time). 250 channels are in after 2.5-3.5 s. Until admitted, a
+// its inputs is busy all the time). 250 channels are in after 3.0-3.5 s. Until admitted, a
 // channel drops its input's bytes, its output carries filler (PSI, PCR) as before its input
 // began, and its source's watches wait (Channel.admit). No channel waits longer than
 // MAX_WAIT_MS. A thread that starts at most FIRST_WAVE channels at once holds none back.

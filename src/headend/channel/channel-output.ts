@@ -389,7 +389,15 @@ export class ChannelOutput {
       this.cut = null;
     }
     if (afresh || wantMs > latencyMs / 4) {
-      this.remuxer.idle(wantMs);
+      // A source gone quiet: at once what brings the queue to half the latency, then at most a
+      // quarter of it per tick. Every channel of an input that stops goes quiet in the same
+      // tick, and 350 ms of filler each at once (200 channels: 70 s of output) held the thread
+      // long enough to send late (23-61 ms at 200-250 channels, bench/scale's input end).
+      const ms =
+        afresh || starting
+          ? wantMs
+          : Math.min(wantMs, Math.max(latencyMs / 4, latencyMs / 2 - aheadMs));
+      this.remuxer.idle(ms);
       this.stampUtc(now);
     }
   }

@@ -14,7 +14,7 @@ import type {
 } from '../../../src/headend/channel/types.js';
 import type { OutputInfo } from '../../../src/scheduler/output-contract.js';
 import { Analyzer } from '../../../src/mpegts/analyzer/index.js';
-import type { RunningOutput } from '../../../src/headend/channel/channel-output.js';
+import { ChannelOutput, type RunningOutput } from '../../../src/headend/channel/channel-output.js';
 import { logger, type Line } from '../../helpers/log-lines.js';
 import { simpleProgram, synthesize, type SynthProgram } from '../../helpers/synth.js';
 
@@ -458,6 +458,55 @@ t.test(
     );
   },
 );
+
+t.test('a source gone quiet: the queue refills by steps, never running dry', async (t) => {
+  // All of an input's channels go quiet in the same tick; each topped its queue up to the
+  // whole latency at once (~350 ms of filler), and 200 of them held the thread long enough to
+  // send late. Now: up to half the latency at once, then a quarter per tick.
+  const queue = fakeQueue(INFO);
+  let now = 1e12;
+  const out = new ChannelOutput(CONFIG, {
+    pacer: { addChannel: () => queue, removeChannel: () => Promise.resolve() },
+    staggerIndex: 0,
+    nowNs: () => now,
+    wallMs: () => 0,
+    latencyMs: 400,
+    log: () => undefined,
+    error: () => undefined,
+  });
+  await out.open(CONFIG);
+  const lead = (): number => (queue.dues[queue.dues.length - 1] - now) / 1e6;
+  /** One tick's top-up: ms of filler queued (VBR filler: a datagram spans ~30 ms). */
+  const topUp = (): number => {
+    const from = queue.dues.length;
+    out.keepAlive(now);
+    return from === queue.dues.length
+      ? 0
+      : (queue.dues[queue.dues.length - 1] - queue.dues[from - 1]) / 1e6;
+  };
+  out.keepAlive(now); // the schedule opens (a quarter of the latency)
+  for (let i = 0; i < 20; i++) ((now += 40e6), topUp());
+  t.ok(lead() >= 300, `running: ${lead().toFixed(0)} ms ahead`);
+  now += (lead() - 50) * 1e6; // found quiet with 50 ms left
+  const first = topUp();
+  t.ok(
+    first >= 120 && first <= 190,
+    `the first top-up: ${first.toFixed(0)} ms (to half the latency)`,
+  );
+  const sizes: number[] = [];
+  let least = lead();
+  for (let i = 0; i < 10; i++) {
+    now += 40e6;
+    least = Math.min(least, lead());
+    sizes.push(topUp());
+  }
+  t.ok(
+    Math.max(...sizes) <= 130,
+    `then at most a quarter per tick: ${sizes.map((x) => x.toFixed(0))}`,
+  );
+  t.ok(least > 0, `never dry (least ${least.toFixed(0)} ms ahead)`);
+  t.ok(lead() >= 300, `refilled: ${lead().toFixed(0)} ms ahead`);
+});
 
 t.test('a channel waiting for its wave: filler, no source failure, then its input', async (t) => {
   // The thread stays busy: the channel waits MAX_WAIT_MS, longer than the 3 s watches of its

@@ -173,6 +173,19 @@ channels:
   const delays = (await (await fetch(`${api}/metrics`)).text())
     .split('\n')
     .filter((l) => l.startsWith('headend_channel_decode_delay'));
+  /** What could have made a picture late: the decode delays and the daemon's own stalls. */
+  const stallsNear = (atNs: number): string =>
+    [
+      ...delays,
+      ...d.events
+        .filter(
+          (e) =>
+            e.atNs > atNs - 1e9 &&
+            e.atNs < atNs + 2e9 &&
+            (e.level !== 'info' || e.event === 'source-up'),
+        )
+        .map((e) => `${((e.atNs - atNs) / 1e6).toFixed(0)} ms: ${JSON.stringify(e)}`),
+    ].join('; ');
   await r1.close();
   await r2.close();
 
@@ -187,20 +200,24 @@ channels:
       frames.some((f) => f.ns < onNs && f.width === 320),
       `${name}: its own picture before the alarm`,
     );
-    // The stream switches within 1 s of the trigger: the card's first picture arrives. A TV
-    // shows it when the PCRs reach its PTS, the channel's decode delay later (~0.35-0.5 s
-    // with these ffmpeg sources): 0.76-0.98 s after the trigger when measured; bounded here
-    // at 1.2 s so that a busy CI box does not fail it.
+    // The stream switches within 1 s of the trigger (issue 11): the card's first picture
+    // arrives, measured ~0.45-0.6 s (the card's ffmpeg starting and reaching a keyframe,
+    // ~0.1 s, then the ~0.35 s of output queued before it). A TV shows it when the PCRs reach
+    // its PTS, the channel's decode delay later (~0.3-0.4 s with these ffmpeg sources):
+    // 0.79-0.94 s after the trigger in 17 runs, quiet and with a CPU hog. That second figure
+    // adds the decode delay to a timing on a shared VM, so it is bounded at 1.5 s, which still
+    // fails a splice that waits for a keyframe of the old source or a delay raised by a frame.
+    // A failure names what the daemon logged of its own stalls around the trigger.
     for (const [what, at, width, arrive, shown] of [
-      ['ALARM ON (serial)', onNs, 640, 1000, 1200],
+      ['ALARM ON (serial)', onNs, 640, 1000, 1500],
       ['ALARM OFF (serial)', offNs, 320, 6000, 6000],
-      ['POST /api/alert on', httpNs, 640, 1000, 1200],
+      ['POST /api/alert on', httpNs, 640, 1000, 1500],
       ['headend alert off', cliNs, 320, 6000, 6000],
     ] as const) {
       const f = frames.find((x) => x.ns >= at && x.width === width);
       const arrivedMs = f ? (f.ns - at) / 1e6 : Infinity;
       const shownMs = firstFrameMs(frames, at, width);
-      const late = arrivedMs <= arrive && shownMs <= shown ? '' : ` (${delays.join('; ')})`;
+      const late = arrivedMs <= arrive && shownMs <= shown ? '' : ` (${stallsNear(at)})`;
       t.ok(
         late === '',
         `${name}: ${width === 640 ? "the card's" : 'its own'} picture ${arrivedMs.toFixed(0)} ms after ${what}, shown at ${shownMs.toFixed(0)} ms${late}`,

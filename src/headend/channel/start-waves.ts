@@ -14,7 +14,9 @@
 // A channel's input is taken in (admit) only within a wave: the first FIRST_WAVE channels at
 // once, then twice as many as the last wave each WAVE_MS, but only while the thread has room:
 // its event loop was busy at most MAX_BUSY of the time since the last look (a thread behind on
-// its inputs is busy all the time). 250 channels are in after 3.0-3.5 s. Until admitted, a
+// its inputs is busy all the time). 250 channels are in after 3.0-3.5 s. A look that finds the
+// thread busy lets in only an even share of the channels still waiting, so that a thread busy
+// throughout has them all in by MAX_WAIT_MS without taking the rest in at once then. Until admitted, a
 // channel drops its input's bytes, its output carries filler (PSI, PCR) as before its input
 // began, and its source's watches wait (Channel.admit). No channel waits longer than
 // MAX_WAIT_MS. A thread that starts at most FIRST_WAVE channels at once holds none back.
@@ -92,11 +94,29 @@ export class StartWaves {
     }
     if (nowNs - this.waveAt < WAVE_MS * 1e6) return false;
     this.waveAt = nowNs;
-    // Looked at once per WAVE_MS: a busy thread waits for the next look.
-    if (this.busy() > MAX_BUSY) return false;
-    this.left = this.next - 1;
+    // Looked at once per WAVE_MS: a busy thread gets no full wave, only its even share of the
+    // channels that would otherwise all come in together at MAX_WAIT_MS (busyShare).
+    if (this.busy() > MAX_BUSY) {
+      this.left = this.busyShare(nowNs) - 1;
+      return this.admitted(who, nowNs);
+    }
+    this.left = Math.max(this.next, this.busyShare(nowNs)) - 1;
     this.next *= 2;
     return this.admitted(who, nowNs);
+  }
+
+  /**
+   * What a look that finds the thread busy lets in (and the least a wave is): the waiting
+   * channels spread evenly over
+   * the looks left before the first of them has waited MAX_WAIT_MS (at least one). A thread
+   * busy at every look would otherwise hold them all to that moment and take them in at
+   * once, the cold start the waves are there to spread (250 channels: 242 together at 5 s,
+   * against ~27 a look).
+   */
+  private busyShare(nowNs: number): number {
+    const oldest = this.waiting.values().next().value ?? nowNs; // a Map keeps insertion order
+    const looksLeft = Math.floor((oldest + MAX_WAIT_MS * 1e6 - nowNs) / (WAVE_MS * 1e6));
+    return Math.ceil(this.waiting.size / Math.max(1, looksLeft));
   }
 
   /** `who` stopped (admitted or not): it waits no longer. */

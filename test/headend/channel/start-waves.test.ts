@@ -1,5 +1,6 @@
 // StartWaves: the first wave at once, then waves twice as large each WAVE_MS while the thread has
-// room, nobody waiting past MAX_WAIT_MS, and the staging said once at its start and its end.
+// room, a busy thread's share spread evenly over the looks, nobody waiting past MAX_WAIT_MS, and
+// the staging said once at its start and its end.
 import t from 'tap';
 import {
   FIRST_WAVE,
@@ -64,18 +65,72 @@ t.test('the first wave at once, then twice as many each WAVE_MS', async (t) => {
   t.equal(events[1][1].ms, (now - t0) / MS);
 });
 
-t.test('a busy thread holds the next wave until a look finds room', async (t) => {
+t.test(
+  'a busy thread gets no full wave, only one channel a look, until a look finds room',
+  async (t) => {
+    const { gate, load } = rig();
+    const all = channels(FIRST_WAVE + 5);
+    const t0 = 1e12;
+    admits(gate, all, t0);
+    load.share = MAX_BUSY + 0.05;
+    let rest = all.slice(FIRST_WAVE);
+    const lookAt = (ms: number): number => {
+      const before = rest.length;
+      rest = rest.filter((w) => !gate.admit(w, t0 + ms * MS));
+      return before - rest.length;
+    };
+    t.equal(lookAt(WAVE_MS), 1, 'busy: its share of 5 over the 10 looks left, one');
+    load.share = 0.1;
+    t.equal(lookAt(WAVE_MS + 100), 0, 'the next look is WAVE_MS later');
+    t.equal(lookAt(2 * WAVE_MS), 4, `room: the wave of ${2 * FIRST_WAVE} opens`);
+    t.equal(load.looks, 3, 'one look at start, one per WAVE_MS');
+  },
+);
+
+t.test(
+  'a thread busy throughout takes its channels in evenly, not all at MAX_WAIT_MS',
+  async (t) => {
+    const { gate, load } = rig();
+    const n = 250;
+    let waiting = channels(n);
+    const t0 = 1e12;
+    load.share = 1;
+    waiting = waiting.filter((w) => !gate.admit(w, t0));
+    t.equal(waiting.length, n - FIRST_WAVE);
+    const looks = MAX_WAIT_MS / WAVE_MS;
+    const perLook: number[] = [];
+    for (let k = 1; k <= looks; k++) {
+      const before = waiting.length;
+      waiting = waiting.filter((w) => !gate.admit(w, t0 + k * WAVE_MS * MS));
+      perLook.push(before - waiting.length);
+    }
+    t.equal(waiting.length, 0, `all in by MAX_WAIT_MS: ${perLook.join(', ')} a look`);
+    const even = Math.ceil((n - FIRST_WAVE) / (looks - 1));
+    t.ok(
+      perLook.every((c) => c <= even),
+      `no look takes more than ${even} (the old code held ${n - FIRST_WAVE} to MAX_WAIT_MS)`,
+    );
+    t.equal(perLook.at(-1), 0, 'none left for the last look');
+  },
+);
+
+t.test('a look with room takes in at least what a busy look would', async (t) => {
   const { gate, load } = rig();
-  const all = channels(FIRST_WAVE + 5);
+  let waiting = channels(250);
   const t0 = 1e12;
-  admits(gate, all, t0);
-  load.share = MAX_BUSY + 0.05;
-  const rest = all.slice(FIRST_WAVE);
-  t.equal(admits(gate, rest, t0 + WAVE_MS * MS), 0, 'busy: no wave');
-  load.share = 0.1;
-  t.equal(admits(gate, rest, t0 + (WAVE_MS + 100) * MS), 0, 'the next look is WAVE_MS later');
-  t.equal(admits(gate, rest, t0 + 2 * WAVE_MS * MS), 5, 'room: the wave opens');
-  t.equal(load.looks, 3, 'one look at start, one per WAVE_MS');
+  load.share = 1;
+  waiting = waiting.filter((w) => !gate.admit(w, t0));
+  for (let k = 1; k <= 4; k++)
+    waiting = waiting.filter((w) => !gate.admit(w, t0 + k * WAVE_MS * MS));
+  t.equal(waiting.length, 242 - 4 * 27, 'four busy looks, 27 each');
+  load.share = 0;
+  const before = waiting.length;
+  waiting = waiting.filter((w) => !gate.admit(w, t0 + 5 * WAVE_MS * MS));
+  t.equal(
+    before - waiting.length,
+    Math.ceil(before / 5),
+    'its share of the 5 looks left, not a wave of 16',
+  );
 });
 
 t.test('no channel waits past MAX_WAIT_MS, however busy the thread', async (t) => {
@@ -83,10 +138,12 @@ t.test('no channel waits past MAX_WAIT_MS, however busy the thread', async (t) =
   const t0 = 1e12;
   admits(gate, channels(FIRST_WAVE), t0);
   load.share = 1;
+  const first = {};
+  t.notOk(gate.admit(first, t0 + 10 * MS));
+  t.ok(gate.admit(first, t0 + (WAVE_MS + 10) * MS), 'a busy look lets in its share: one');
   const late = {};
-  t.notOk(gate.admit(late, t0 + 10 * MS));
-  t.notOk(gate.admit(late, t0 + (MAX_WAIT_MS + 9) * MS));
-  t.ok(gate.admit(late, t0 + (MAX_WAIT_MS + 10) * MS), 'in after MAX_WAIT_MS');
+  t.notOk(gate.admit(late, t0 + (WAVE_MS + 20) * MS));
+  t.ok(gate.admit(late, t0 + (WAVE_MS + 20 + MAX_WAIT_MS) * MS), 'in after MAX_WAIT_MS');
   t.equal(gate.waitingCount, 0);
 });
 

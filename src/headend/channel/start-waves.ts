@@ -100,14 +100,13 @@ export class StartWaves {
       this.left = this.busyShare(nowNs) - 1;
       return this.admitted(who, nowNs);
     }
-    this.left = Math.max(this.next, this.busyShare(nowNs)) - 1;
+    this.left = this.next - 1;
     this.next *= 2;
     return this.admitted(who, nowNs);
   }
 
   /**
-   * What a look that finds the thread busy lets in (and the least a wave is): the waiting
-   * channels spread evenly over
+   * What a look that finds the thread busy lets in: the waiting channels spread evenly over
    * the looks left before the first of them has waited MAX_WAIT_MS (at least one). A thread
    * busy at every look would otherwise hold them all to that moment and take them in at
    * once, the cold start the waves are there to spread (250 channels: 242 together at 5 s,

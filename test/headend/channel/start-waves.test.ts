@@ -114,25 +114,6 @@ t.test(
   },
 );
 
-t.test('a look with room takes in at least what a busy look would', async (t) => {
-  const { gate, load } = rig();
-  let waiting = channels(250);
-  const t0 = 1e12;
-  load.share = 1;
-  waiting = waiting.filter((w) => !gate.admit(w, t0));
-  for (let k = 1; k <= 4; k++)
-    waiting = waiting.filter((w) => !gate.admit(w, t0 + k * WAVE_MS * MS));
-  t.equal(waiting.length, 242 - 4 * 27, 'four busy looks, 27 each');
-  load.share = 0;
-  const before = waiting.length;
-  waiting = waiting.filter((w) => !gate.admit(w, t0 + 5 * WAVE_MS * MS));
-  t.equal(
-    before - waiting.length,
-    Math.ceil(before / 5),
-    'its share of the 5 looks left, not a wave of 16',
-  );
-});
-
 t.test('no channel waits past MAX_WAIT_MS, however busy the thread', async (t) => {
   const { gate, load } = rig();
   const t0 = 1e12;

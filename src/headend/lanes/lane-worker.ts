@@ -6,6 +6,7 @@
 // channel's report every `reportMs`, its log lines, its tapped datagrams and the pacer's figures.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { Channel, type RunningOutput } from '../channel/channel.js';
 import type { GuideView } from '../epg/eit-feed.js';
 import type { Programme } from '../epg/xmltv.js';
@@ -22,6 +23,7 @@ import type { Unsubscribe } from '../channel/types.js';
 import type { ChannelReport, FromLane, LaneInit, LogLine, ToLane } from './protocol.js';
 import { laneThreadName, nameThread } from '../../scheduler/realtime.js';
 import { loggedStartWaves } from '../channel/start-waves.js';
+import { CommandSlices } from './command-slices.js';
 
 const init = workerData as LaneInit;
 const port = parentPort!;
@@ -311,7 +313,15 @@ async function close(req: number): Promise<void> {
   port.close();
 }
 
-port.on('message', (m: ToLane) => {
+/** Commands in slices of the loop's turns (a start of 250 channels is 500 of them). */
+const commands = new CommandSlices<ToLane>({
+  handle,
+  nowMs: () => performance.now(),
+  later: (f) => setImmediate(f),
+});
+port.on('message', (m: ToLane) => commands.take(m));
+
+function handle(m: ToLane): void {
   const h = 'id' in m ? channels.get(m.id) : undefined;
   switch (m.t) {
     case 'add':
@@ -373,7 +383,7 @@ port.on('message', (m: ToLane) => {
     case 'close':
       return void close(m.req);
   }
-});
+}
 
 function noChannel(id: number): Promise<void> {
   return Promise.reject(new Error(`no channel ${id} in worker ${init.lane}`));

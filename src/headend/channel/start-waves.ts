@@ -16,9 +16,9 @@
 // its event loop was busy at most MAX_BUSY of the time since the last look (a thread behind on
 // its inputs is busy all the time). 250 channels are in after 3.0-3.5 s. A look that finds the
 // thread busy lets in only an even share of the channels still waiting, so that a thread busy
-// throughout has them all in by MAX_WAIT_MS without taking the rest in at once then. Until admitted, a
-// channel drops its input's bytes, its output carries filler (PSI, PCR) as before its input
-// began, and its source's watches wait (Channel.admit). No channel waits longer than
+// throughout has them all in by MAX_WAIT_MS without taking the rest in at once then. Until
+// admitted, a channel drops its input's bytes, its output carries filler (PSI, PCR) as before
+// its input began, and its source's watches wait (Channel.admit). No channel waits longer than
 // MAX_WAIT_MS. A thread that starts at most FIRST_WAVE channels at once holds none back.
 //
 // StartWaves is pure (time comes in as `nowNs`, the load through StartWavesOptions.busy);

@@ -64,7 +64,8 @@ interface ModeResult {
 /** The pacing thread's tid from the daemon's log (event pacer-thread), once it is there. */
 async function pacerTid(log: () => string): Promise<number> {
   for (let i = 0; i < 100; i++) {
-    const m = /"event":"pacer-thread","tid":(\d+)/.exec(log());
+    // The lane that runs it logs it with its number first ("worker":0): anywhere in the line.
+    const m = /"event":"pacer-thread"[^\n]*?"tid":(\d+)/.exec(log());
     if (m) return Number(m[1]);
     await sleep(100);
   }

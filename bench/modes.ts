@@ -23,7 +23,7 @@ import { parseDocument } from 'yaml';
 import { ROOT, arg, fmt, hostInfo, writeResult } from './cli.js';
 import { describeFloor, measureFloor, type Floor } from './floor.js';
 import { startCapture } from './pcap.js';
-import { cpuSeconds, peakRssMB, threadCpuSeconds } from './proc-stats.js';
+import { cpuSeconds, pacerThreadTid, peakRssMB, threadCpuSeconds } from './proc-stats.js';
 import { figures, worstOf, type OutputFigures } from './wire-figures.js';
 import { PACING_MODES, type PacingMode } from '../src/scheduler/pacing-loop.js';
 
@@ -64,9 +64,8 @@ interface ModeResult {
 /** The pacing thread's tid from the daemon's log (event pacer-thread), once it is there. */
 async function pacerTid(log: () => string): Promise<number> {
   for (let i = 0; i < 100; i++) {
-    // The lane that runs it logs it with its number first ("worker":0): anywhere in the line.
-    const m = /"event":"pacer-thread"[^\n]*?"tid":(\d+)/.exec(log());
-    if (m) return Number(m[1]);
+    const tid = pacerThreadTid(log());
+    if (tid !== undefined) return tid;
     await sleep(100);
   }
   throw new Error('the daemon never logged its pacer-thread');

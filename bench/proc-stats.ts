@@ -11,6 +11,16 @@ export function cpuSeconds(pid: number): number {
   return statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
+/**
+ * The pacing thread's tid in a daemon's log (its JSON lines): the first pacer-thread line's.
+ * A lane logs it with its number first ("worker":0), so the field is looked for anywhere in
+ * the line (bench/modes.ts stopped at "never logged" when channel workers became the default).
+ */
+export function pacerThreadTid(log: string): number | undefined {
+  const m = /"event":"pacer-thread"[^\n]*?"tid":(\d+)/.exec(log);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Peak resident set (VmHWM), MB. */
 export function peakRssMB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -12,6 +12,7 @@ import { accessSync, constants, readFileSync, readdirSync, writeFileSync } from 
 import { CLI, sleep, startDaemon, stopAndCheck, type LogEvent } from './helpers.js';
 import { parsePromText, sampleOf } from '../helpers/prom-text.js';
 import { decodeSap, type SapMessage } from '../../src/headend/sap/packet.js';
+import { pacerThreadTid } from '../../bench/proc-stats.js';
 
 const HTTP = 18280;
 const URL_BASE = `http://127.0.0.1:${HTTP}`;
@@ -110,6 +111,8 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
   t.equal(th.mode, 'balanced', 'default pacing mode');
   t.equal(th.timerSlackNs, 1000, 'timer slack lowered');
   t.ok(Number(th.tid) > 0, `the pacing thread's tid ${th.tid}`);
+  const { atNs: _at, ...line } = th;
+  t.equal(pacerThreadTid(JSON.stringify(line)), Number(th.tid), 'bench/modes finds it in the log');
   // ... and its nice value (headend.pacing.nice, −10 by default), as the kernel has it
   // (/proc/<pid>/task/<tid>/stat field 19); refused without the privilege, with a warning.
   const stat = readFileSync(`/proc/${d.proc.pid}/task/${th.tid}/stat`, 'utf8');

@@ -95,7 +95,11 @@ export type ToLane =
   | { t: 'close'; req: number };
 
 export type FromLane =
-  /** Every channel's report, then the log lines since the last (logged after it is applied). */
+  /**
+   * Channels' reports (every channel's every LaneInit.reportMs; between, those of the channels
+   * the lines speak of: lane-log.ts), then the log lines since the last (logged after it is
+   * applied).
+   */
   | { t: 'report'; channels: [number, ChannelReport][]; logs: LogLine[] }
   /** The channel could not be built (its constructor threw). */
   | { t: 'failed'; id: number; message: string }

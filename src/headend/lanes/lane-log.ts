@@ -53,12 +53,9 @@ export class LaneLog {
     else this.ids.add(id);
   }
 
-  /** Takes what is pending; `everyChannel` when the caller reports every channel anyway. */
-  take(everyChannel = false): LaneLogBatch {
-    const batch: LaneLogBatch = {
-      lines: this.lines,
-      ids: this.all || everyChannel ? null : new Set(this.ids),
-    };
+  /** Takes what is pending. */
+  take(): LaneLogBatch {
+    const batch: LaneLogBatch = { lines: this.lines, ids: this.all ? null : new Set(this.ids) };
     this.lines = [];
     this.ids.clear();
     this.all = false;

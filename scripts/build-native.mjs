@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm install` runs this: builds the native UDP addon (native/udp.c, sendmmsg/recvmmsg) with
-// node-gyp. Where it cannot be built (not Linux, no make or C compiler), it says so and
+// `npm install` runs this: builds the native UDP addon (native/udp.c, sendmmsg/recvmmsg) and
+// the pacing thread's scheduling slice (native/sched.c, sched_setattr) with node-gyp. Where it cannot be built (not Linux, no make or C compiler), it says so and
 // succeeds: the headend then sends and receives with node:dgram, at a higher CPU cost per
 // datagram, and logs `native-udp` with the reason at start.
 import { spawnSync } from 'node:child_process';

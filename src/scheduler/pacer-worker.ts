@@ -54,6 +54,7 @@ import {
   type ToWorker,
 } from './protocol.js';
 import { monotonicNs } from './mono-clock.js';
+import { PACING_SLICE_NS, setThreadSlice } from './thread-slice.js';
 
 const port = parentPort;
 if (!port) throw new Error('pacer-worker must run as a worker thread');
@@ -188,6 +189,8 @@ async function run(): Promise<void> {
   const named = nameThread(PACER_THREAD_NAME); // top -H, ps -L, perf: which thread paces
   const slack = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
   const nice = niceAsked === null ? null : setThreadNice(niceAsked);
+  // After the nice value: the slice is written back with the thread's attributes as they are.
+  const slice = setThreadSlice(PACING_SLICE_NS);
   post({
     type: 'thread',
     thread: {
@@ -197,6 +200,7 @@ async function run(): Promise<void> {
       ...(named.ok ? { name: PACER_THREAD_NAME } : {}),
       nice: nice?.nice ?? 0,
       ...(nice?.ok === false ? { niceError: nice.error } : {}),
+      ...(slice.ok ? { sliceNs: slice.sliceNs } : { sliceError: slice.error }),
     },
   });
   if (realtimePriority > 0) {

@@ -89,6 +89,10 @@ export interface PacerThread {
   nice: number;
   /** Why the nice value asked for could not be set (realtime.ts setThreadNice). */
   niceError?: string;
+  /** Its EEVDF slice as the kernel reads it back, ns (thread-slice.ts). */
+  sliceNs?: number;
+  /** Why the slice could not be asked for (it runs with the kernel's default). */
+  sliceError?: string;
 }
 
 /** Whether the pacing thread runs SCHED_FIFO (PacerOptions.realtimePriority). */

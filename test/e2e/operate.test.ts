@@ -8,6 +8,7 @@ import '../helpers/private-network.js'; // before any socket: only inside the pr
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { release } from 'node:os';
 import { accessSync, constants, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { CLI, sleep, startDaemon, stopAndCheck, type LogEvent } from './helpers.js';
 import { parsePromText, sampleOf } from '../helpers/prom-text.js';
@@ -120,6 +121,14 @@ t.test('metrics, API, status, reload and SAP of a running daemon', async (t) => 
   t.equal(th.nice, kernelNice, `the nice value logged is the thread's: ${kernelNice}`);
   if (process.getuid?.() === 0) t.equal(kernelNice, -10, 'root: the pacing thread at nice −10');
   else await d.waitFor((e) => e.event === 'pacer-nice-failed', 5000);
+  // ... and its EEVDF slice, 0.2 ms (it preempts longer-slice threads when it wakes), as the
+  // kernel read it back when asked (Linux 6.12 and later). It was asked before the thread
+  // became real-time (as here where allowed); /proc shows se.slice of a thread still fair.
+  t.equal(th.sliceNs, 200_000, 'the pacing thread asked for a 0.2 ms slice');
+  const sched = readFileSync(`/proc/${d.proc.pid}/task/${th.tid}/sched`, 'utf8');
+  const kernelSlice = /^se\.slice\s*:\s*(\d+)/m.exec(sched);
+  if (kernelSlice) t.equal(Number(kernelSlice[1]), 200_000, "the kernel's slice for it");
+  else t.comment(`no se.slice in /proc (${release()}, real-time: ${mayRealtime})`);
   // Threads named for top -H and ps -L: the pacing thread, and each channel worker by number.
   t.equal(th.name, 'headend-pacer');
   const comm = (tid: string) => readFileSync(`/proc/${d.proc.pid}/task/${tid}/comm`, 'utf8').trim();

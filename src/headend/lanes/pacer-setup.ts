@@ -41,6 +41,8 @@ export function startPacer(
       ...(spinBudgetPercent === null ? {} : { spinBudgetPercent }),
       timerSlackNs: th.timerSlackError ? null : th.timerSlackNs,
       nice: th.nice,
+      sliceNs: th.sliceNs ?? null,
+      ...(th.sliceError !== undefined ? { sliceError: th.sliceError } : {}),
       ...(th.name !== undefined ? { name: th.name } : {}),
     });
     if (th.niceError) {

@@ -1,6 +1,7 @@
 // One channel's queue in the pacing worker (pacer-worker.ts): its ring of timed datagrams
 // (ring.ts), its burst limit (burst-limit.ts) and its output, as the loop sees it (PacedQueue):
-// the head's time, and its send.
+// the head's time, and its send. A datagram with a PCR (ISO/IEC 13818-1 §2.4.3.4) never leaves
+// early, so that the clock a receiver recovers from PCR arrivals is not the pacer's early window.
 //
 // A datagram the burst window cannot hold whole (burst-limit.ts rule 2) leaves in two parts: the
 // packets that fit, then the rest when the window holds them, each copied into a scratch slot of
@@ -13,7 +14,7 @@
 
 import type { BurstLimiter } from './burst-limit.js';
 import type { PacedOutput } from './output-contract.js';
-import { staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
+import { EARLY_NS, staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
 import {
   CTL_HEAD,
   CTL_READ,
@@ -171,10 +172,29 @@ export class WorkerChannel implements PacedQueue {
     const parts = packets > 1 && this.output.queued === 0 && !this.whole;
     this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
     this.headFloorNs = this.limiter.windowEnd;
+    if (this.headDone === 0 && this.carriesPcr(slot, packets)) {
+      // A clock reference leaves at its time, never early (pacing-loop.ts, PCR on time).
+      const onTime = this.headDueNs - EARLY_NS;
+      if (onTime > this.headFloorNs) this.headFloorNs = onTime;
+    }
     // Until its phase is fixed, a second datagram may still move it.
     this.cached = this.staggered;
     this.cachedRead = read;
     return this.headAtNs;
+  }
+
+  /**
+   * Whether one of the datagram's packets has a PCR: adaptation_field_control with an
+   * adaptation field (byte 3 bit 5), adaptation_field_length > 0 (byte 4), PCR_flag (byte 5
+   * bit 4) (ISO/IEC 13818-1 §2.4.3.2, §2.4.3.4).
+   */
+  private carriesPcr(slot: number, packets: number): boolean {
+    const d = this.v.data;
+    let o = slot * this.v.slotBytes + RTP_HEADROOM;
+    for (let k = 0; k < packets; k++, o += TS) {
+      if ((d[o + 3] & 0x20) !== 0 && d[o + 4] > 0 && (d[o + 5] & 0x10) !== 0) return true;
+    }
+    return false;
   }
 
   /** `lateNs`: behind the time the loop was given (headDue()); lateness counts from the due time. */

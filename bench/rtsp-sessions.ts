@@ -4,6 +4,7 @@
 //   bash scripts/in-netns.sh node dist/bench/rtsp-sessions.js [--sessions 200] [--seconds 20]
 //       [--realtime 1]
 //
+// Without it the daemon paces as it does by default (SCHED_FIFO 10 where permitted).
 // --realtime 1 runs the daemon with headend.pacing's real-time settings (realtime_priority 20,
 // cpu_dma_latency 0; they need root) and writes rtsp-sessions-realtime-latest.json. Both
 // print the machine floor first (bench/floor.ts: how punctually a thread that only waits runs
@@ -663,7 +664,7 @@ function report(
             )
             .map((e) => e.event),
         }
-      : 'normal',
+      : 'default',
     floor,
     targetExcessDfP99Ms: TARGET_EXCESS_MS,
     idle: {
@@ -685,7 +686,7 @@ function report(
   const s3 = (x: { p50: number; p99: number; max: number }, dd = 2): string =>
     `${f(x.p50, dd)}/${f(x.p99, dd)}/${f(x.max, dd)}`;
   console.log(
-    `rtsp-sessions: 1 channel 4 Mbit/s CBR, RTP/AVP unicast UDP, ${SECONDS} s windows, ${REALTIME ? 'real-time pacing (priority 20, cpu_dma_latency 0)' : 'normal pacing'}, capture: ${result.capture}`,
+    `rtsp-sessions: 1 channel 4 Mbit/s CBR, RTP/AVP unicast UDP, ${SECONDS} s windows, ${REALTIME ? 'real-time pacing (priority 20, cpu_dma_latency 0)' : 'default pacing'}, capture: ${result.capture}`,
   );
   console.log(`machine floor (${FLOOR_SECONDS} s, before the daemon): ${describeFloor(floor)}`);
   console.log(

@@ -19,8 +19,11 @@ import { measureFloor, type Floor } from './floor.js';
 import { loadGenerator, type GenResult } from './mpts-play.js';
 
 export const RATE = 4e6;
-/** `--realtime N`: the daemon's pacing thread at SCHED_FIFO priority N (0: the default, off). */
-const REALTIME = arg('realtime', 0);
+/**
+ * `--realtime N`: the daemon's pacing thread at SCHED_FIFO priority N (0: normal scheduling);
+ * absent: the daemon's default (headend.pacing.realtime_priority).
+ */
+const REALTIME = process.argv.includes('--realtime') ? arg('realtime', 0) : null;
 /** --mode spin|balanced|sleep: headend.pacing.mode (absent: the daemon's default). */
 const MODE = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(process.argv.indexOf('--mode'));
 /** `--nice N`: headend.pacing.nice, the pacing thread's nice value (absent: the default, −10). */
@@ -86,7 +89,7 @@ export interface PhaseRun {
 /** headend.pacing as the options say. */
 function pacingYaml(): string {
   const keys = [
-    ...(REALTIME > 0 ? [`realtime_priority: ${REALTIME}`] : []),
+    ...(REALTIME !== null ? [`realtime_priority: ${REALTIME}`] : []),
     ...(WORKERS !== '' ? [`workers: ${WORKERS}`] : []),
     ...(MODE !== '' ? [`mode: ${MODE}`] : []),
     ...(NICE !== null ? [`nice: ${NICE}`] : []),

@@ -5,12 +5,12 @@
 //
 //   bash scripts/in-netns.sh node dist/bench/scale.js [--counts 1,4,20,40] [--loaded 20]
 //                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
-//                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime 0]
+//                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime N]
 //                          [--keep 1] [--workers N|auto] [--mode spin|balanced|sleep]
 //                          [--nice N]
 //
-// --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N
-// (headend.pacing.realtime_priority); --workers runs its channels on N channel workers
+// --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N, 0 without
+// (headend.pacing.realtime_priority; absent: the daemon's default); --workers runs its channels on N channel workers
 // (headend.pacing.workers; absent: the daemon's default); --mode sets headend.pacing.mode;
 // --nice sets headend.pacing.nice (the pacing thread's nice value; absent: the default, −10);
 // --keep 1 keeps each run's directory: the configs, the

@@ -8,6 +8,12 @@
 // Why: a normally scheduled thread waits behind other runnable threads for its turn (EEVDF
 // slices of ~1-3 ms) and so sends late; a SCHED_FIFO thread preempts them as soon as its timer
 // fires. It must then sleep, not spin (see SpinMargin.REALTIME_MAX_NS).
+// It is the default (DEFAULT_REALTIME_PRIORITY) in the modes that sleep between sends (balanced,
+// sleep). Measured (perf sched, 20 channels with two x264 transcodes at nice 10, HZ 250): the
+// normally scheduled pacing thread, at nice −10 with a 0.2 ms slice (thread-slice.ts), still
+// waited 1-4.2 ms after 25 of 18,000 wake-ups in 14 s, 22 of them behind one x264 thread that
+// ran on until the next scheduler tick; SCHED_FIFO preempts it when the timer fires. bench/scale
+// with two x264 transcodes, PCR jitter p99 1.5-2.6 ms → 0.25 ms.
 //
 // Timer slack (prctl(2) PR_SET_TIMERSLACK, proc(5) /proc/<tid>/timerslack_ns): the kernel may
 // end a normal thread's timed sleep up to its slack late, 50 µs by default, to batch wake-ups.
@@ -28,6 +34,7 @@
 import { spawnSync } from 'node:child_process';
 import { readlinkSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { basename } from 'node:path';
 import type { RealtimeResult } from './protocol.js';
 
 /** The calling thread's kernel id, or 0 when /proc is not there. */
@@ -50,8 +57,10 @@ export function makeThreadRealtime(priority: number, chrt = 'chrt'): RealtimeRes
   });
   if (r.error) return { ok: false, priority, tid, error: `${chrt}: ${r.error.message}` };
   if (r.status !== 0) {
-    const why = (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').pop();
-    return { ok: false, priority, tid, error: `${chrt}: ${why}` };
+    const why = (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').pop() ?? '';
+    // chrt names itself in its messages already ("chrt: failed to set pid …").
+    const named = why.startsWith(`${basename(chrt)}:`);
+    return { ok: false, priority, tid, error: named ? why : `${chrt}: ${why}` };
   }
   return { ok: true, priority, tid };
 }
@@ -93,6 +102,17 @@ export function setThreadTimerSlack(ns: number): { ok: true } | { ok: false; err
 
 /** The nice value the pacing thread asks for by default (headend.pacing.nice). */
 export const PACING_NICE = -10;
+
+/**
+ * headend.pacing.realtime_priority when the config does not say: SCHED_FIFO 10 in the modes
+ * that sleep between sends, none in `spin` (a real-time thread that spins to every send at a
+ * high datagram rate never sleeps, and the kernel then stops it for 50 ms a second:
+ * SpinMargin.REALTIME_MAX_NS). 10: above every normal thread, below threaded interrupts (50).
+ */
+export const DEFAULT_REALTIME_PRIORITY = 10;
+export function defaultRealtimePriority(mode: 'spin' | 'balanced' | 'sleep'): number {
+  return mode === 'spin' ? 0 : DEFAULT_REALTIME_PRIORITY;
+}
 
 /** What setThreadNice did: the thread's nice value after it, and why not, when it failed. */
 export interface NiceResult {

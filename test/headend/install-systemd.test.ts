@@ -121,12 +121,27 @@ t.test(
   'a config with a real-time pacing thread: the unit allows SCHED_FIFO up to it',
   async (t) => {
     const dir = root();
-    ok(await installSystemd({ root: dir }));
+    const example = ok(await installSystemd({ root: dir }));
     const unitFile = join(dir, 'etc/systemd/system/headend.service');
-    t.ok(
-      keys(readFileSync(unitFile, 'utf8')).includes('RestrictRealtime=yes'),
-      'example: forbidden',
+    t.equal(example.realtimePriority, 10, 'example: the default, 10');
+    const ex = keys(readFileSync(unitFile, 'utf8'));
+    t.ok(ex.includes('RestrictRealtime=no'), 'example: allowed');
+    t.ok(ex.includes('LimitRTPRIO=10'), 'example: up to 10');
+    writeFileSync(
+      join(dir, 'etc/headend/channels.yaml'),
+      `headend:
+  pacing:
+    realtime_priority: 0
+channels:
+  - number: 1
+    name: Mine
+    output: udp://239.255.1.1:5000
+    source: { test: { pattern: smpte } }
+`,
     );
+    const off = ok(await installSystemd({ root: dir, bin: process.execPath }));
+    t.equal(off.realtimePriority, 0);
+    t.ok(keys(readFileSync(unitFile, 'utf8')).includes('RestrictRealtime=yes'), '0: forbidden');
     t.notOk(readFileSync(unitFile, 'utf8').includes('LimitRTPRIO'));
     writeFileSync(
       join(dir, 'etc/headend/channels.yaml'),

@@ -6,7 +6,9 @@
 // thread's nice value (setThreadNice, field 19).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   PACING_TIMER_SLACK_NS,
@@ -81,6 +83,24 @@ t.test('an invalid priority is refused by chrt, the thread unchanged', async (t)
   t.equal(r.ok, false);
   t.match(r.error, /chrt: /);
   t.same(policyOf(process.pid), [0, 0]);
+});
+
+t.test("a refusal names chrt once, with chrt's own words", async (t) => {
+  // A stand-in for chrt as an unprivileged user sees it (util-linux prints its own name).
+  const dir = mkdtempSync(join(tmpdir(), 'chrt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fake = join(dir, 'chrt');
+  writeFileSync(
+    fake,
+    `#!/bin/sh\necho "chrt: failed to set pid $4's policy: Operation not permitted" >&2\nexit 1\n`,
+    { mode: 0o755 },
+  );
+  const r = makeThreadRealtime(10, fake);
+  t.equal(r.ok, false);
+  t.match(r.error, /^chrt: failed to set pid \d+'s policy: Operation not permitted$/);
+  // Words that do not name it get its name (the path given) before them.
+  writeFileSync(fake, '#!/bin/sh\necho "no such policy" >&2\nexit 1\n', { mode: 0o755 });
+  t.equal(makeThreadRealtime(10, fake).error, `${fake}: no such policy`);
 });
 
 t.test('setThreadTimerSlack: the calling thread only, no privilege needed', async (t) => {

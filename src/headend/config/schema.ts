@@ -77,9 +77,12 @@
 //                                 most punctual on a busy VM) or sleep (never spins: the
 //                                 least CPU, sends on a 1 ms grid, ~0.1 ms late). Measured
 //                                 in the README
-//     realtime_priority: 20       run it SCHED_FIFO at this priority, 1-99 (0: normal
-//                                 scheduling, the default). Needs root, CAP_SYS_NICE or
-//                                 LimitRTPRIO in the unit; a warning says when it did not apply
+//     realtime_priority: 10       run it SCHED_FIFO at this priority, 1-99, so that it
+//                                 preempts busy threads (transcodes) when a send is due (0:
+//                                 normal scheduling). Default 10 in modes balanced and sleep,
+//                                 0 in spin. Needs root, CAP_SYS_NICE or LimitRTPRIO in the
+//                                 unit (headend install-systemd sets it); a warning says when
+//                                 it did not apply
 //     nice: -10                   the pacing thread's nice value, -20..19 (default -10), so
 //                                 that its wake-ups do not wait behind the daemon's other
 //                                 threads (its garbage collection, the channel workers) when

@@ -4,7 +4,7 @@
 
 import { DEFAULTS } from './defaults.js';
 import { DEFAULT_PACING_MODE } from '../../scheduler/pacing-loop.js';
-import { PACING_NICE } from '../../scheduler/realtime.js';
+import { PACING_NICE, defaultRealtimePriority } from '../../scheduler/realtime.js';
 
 /** headend.pacing.workers when not given (lanes/channel-host.ts). */
 const DEFAULT_WORKERS: number | 'auto' = 'auto';
@@ -68,11 +68,12 @@ export function services(
           port: DEFAULTS.sapPort,
           ttl: raw.sap.ttl ?? ttl,
         };
+  const mode = raw?.pacing?.mode ?? DEFAULT_PACING_MODE;
   const pacing = {
-    realtimePriority: raw?.pacing?.realtime_priority ?? 0,
+    realtimePriority: raw?.pacing?.realtime_priority ?? defaultRealtimePriority(mode),
     nice: raw?.pacing?.nice ?? PACING_NICE,
     cpuDmaLatencyUs: raw?.pacing?.cpu_dma_latency ?? null,
-    mode: raw?.pacing?.mode ?? DEFAULT_PACING_MODE,
+    mode,
     spinBudgetPercent: raw?.pacing?.spin_budget ?? null,
     workers: raw?.pacing?.workers ?? DEFAULT_WORKERS,
   };

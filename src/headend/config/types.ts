@@ -196,7 +196,7 @@ export interface SapSpec {
 
 /** headend.pacing: how the pacing thread is scheduled. */
 export interface PacingSpec {
-  /** SCHED_FIFO priority of the pacing thread, 1-99; 0 = normal scheduling. */
+  /** SCHED_FIFO priority of the pacing thread, 1-99; 0 = normal scheduling (defaultRealtimePriority). */
   realtimePriority: number;
   /** The pacing thread's nice value, −20..19 (scheduler/realtime.ts). */
   nice: number;

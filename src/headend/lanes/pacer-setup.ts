@@ -66,7 +66,7 @@ export function startPacer(
       log.log('warn', 'pacer-realtime-failed', {
         priority: r.priority,
         message: r.error,
-        hint: 'run as root, or with CAP_SYS_NICE, or LimitRTPRIO= in the unit (headend install-systemd sets it)',
+        hint: 'its sends may wait up to a scheduler tick (4 ms) behind busy threads: run as root, or with CAP_SYS_NICE, or LimitRTPRIO= in the unit (headend install-systemd sets it); headend.pacing.realtime_priority: 0 paces without it',
       });
     }
   });

@@ -245,7 +245,7 @@ t.test(
   'headend.pacing: balanced by default; mode, priority, nice, CPU latency, spin budget, workers checked',
   async (t) => {
     t.same(ok(`channels:\n${channel(1)}`).pacing, {
-      realtimePriority: 0,
+      realtimePriority: 10,
       nice: -10,
       cpuDmaLatencyUs: null,
       mode: 'balanced',
@@ -274,9 +274,16 @@ t.test(
     t.equal(w[0]?.path, 'headend.pacing.workers');
     t.match(w[0]?.message, /expected auto or a number of workers, 0-64/);
     t.equal(where(w[0]), val(badWorkers, 'workers: many'));
+    const sleep = ok(`headend:\n  pacing: { mode: sleep }\nchannels:\n${channel(1)}`).pacing;
+    t.equal(sleep.mode, 'sleep');
+    t.equal(sleep.realtimePriority, 10, 'sleep: SCHED_FIFO 10 by default');
+    const spinning = ok(`headend:\n  pacing: { mode: spin }\nchannels:\n${channel(1)}`).pacing;
+    t.equal(spinning.realtimePriority, 0, 'spin: not real-time by default (it would be throttled)');
     t.equal(
-      ok(`headend:\n  pacing: { mode: sleep }\nchannels:\n${channel(1)}`).pacing.mode,
-      'sleep',
+      ok(`headend:\n  pacing: { realtime_priority: 0 }\nchannels:\n${channel(1)}`).pacing
+        .realtimePriority,
+      0,
+      '0 turns it off',
     );
     const badMode = `headend:\n  pacing:\n    mode: turbo\nchannels:\n${channel(1)}`;
     const m = errors(badMode);

@@ -28,6 +28,11 @@ const REALTIME = process.argv.includes('--realtime') ? arg('realtime', 0) : null
 const MODE = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(process.argv.indexOf('--mode'));
 /** `--nice N`: headend.pacing.nice, the pacing thread's nice value (absent: the default, −10). */
 const NICE = process.argv.includes('--nice') ? arg('nice', 0) : null;
+/**
+ * `--cpu-latency N`: headend.pacing.cpu_dma_latency, the PM QoS CPU latency (µs) the daemon holds
+ * (root; absent: not held).
+ */
+const CPU_LATENCY = process.argv.includes('--cpu-latency') ? arg('cpu-latency', 0) : null;
 /** `--workers N|auto`: headend.pacing.workers (absent: the daemon's default). */
 const WORKERS = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(
   process.argv.indexOf('--workers'),
@@ -93,6 +98,7 @@ function pacingYaml(): string {
     ...(WORKERS !== '' ? [`workers: ${WORKERS}`] : []),
     ...(MODE !== '' ? [`mode: ${MODE}`] : []),
     ...(NICE !== null ? [`nice: ${NICE}`] : []),
+    ...(CPU_LATENCY !== null ? [`cpu_dma_latency: ${CPU_LATENCY}`] : []),
   ];
   return keys.length > 0 ? `  pacing: { ${keys.join(', ')} }\n` : '';
 }

@@ -7,12 +7,13 @@
 //                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
 //                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime N]
 //                          [--keep 1] [--workers N|auto] [--mode spin|balanced|sleep]
-//                          [--nice N]
+//                          [--nice N] [--cpu-latency N]
 //
 // --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N, 0 without
 // (headend.pacing.realtime_priority; absent: the daemon's default); --workers runs its channels on N channel workers
 // (headend.pacing.workers; absent: the daemon's default); --mode sets headend.pacing.mode;
 // --nice sets headend.pacing.nice (the pacing thread's nice value; absent: the default, −10);
+// --cpu-latency N sets headend.pacing.cpu_dma_latency (µs; root; absent: not held);
 // --keep 1 keeps each run's directory: the configs, the
 // capture and what the daemon logged.
 //

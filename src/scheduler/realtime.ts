@@ -12,8 +12,8 @@
 // sleep). Measured (perf sched, 20 channels with two x264 transcodes at nice 10, HZ 250): the
 // normally scheduled pacing thread, at nice −10 with a 0.2 ms slice (thread-slice.ts), still
 // waited 1-4.2 ms after 25 of 18,000 wake-ups in 14 s, 22 of them behind one x264 thread that
-// ran on until the next scheduler tick; SCHED_FIFO preempts it when the timer fires. bench/scale
-// with two x264 transcodes, PCR jitter p99 1.5-2.6 ms → 0.25 ms.
+// ran on until the next scheduler tick; SCHED_FIFO preempts it when the timer fires. bench/scale,
+// 20 channels beside two x264 transcodes, 3 runs each: PCR jitter p99 1.5-2.6 ms → 71-100 µs.
 //
 // Timer slack (prctl(2) PR_SET_TIMERSLACK, proc(5) /proc/<tid>/timerslack_ns): the kernel may
 // end a normal thread's timed sleep up to its slack late, 50 µs by default, to batch wake-ups.

@@ -50,6 +50,12 @@ export interface PacedQueue {
   headFloor(): number;
   /** Sends the next datagram; `lateNs` = now − headDue() (negative when sent early). */
   sendHead(lateNs: number): void;
+  /**
+   * Whether the send just made carried a PCR: the pass then hands its sends to the kernel at
+   * once (PassFlush) instead of after up to PASS_FLUSH_SENDS − 1 more, so that the clock
+   * reference is not held by the work of the sends after it. Absent: never.
+   */
+  sentPcr?(): boolean;
 }
 
 /** Datagrams due within this much are sent in the current pass. */
@@ -153,8 +159,9 @@ function siftDown(pos: number, size: number): void {
  * but is due later, and a wait planned to the latter's due time sent the former up to the
  * whole window late (measured at 20 channels on the 1 ms grid: 1.1-1.7 ms late sends after
  * sleeps that woke when asked).
- * `flush` (if given) is called after every PASS_FLUSH_SENDS sends and once at the end of a
- * pass that sent: the sends it hands over leave then, not at the end of a long pass.
+ * `flush` (if given) is called after every PASS_FLUSH_SENDS sends, after a send that carried a
+ * PCR (PacedQueue.sentPcr), and once at the end of a pass that sent: the sends it hands over
+ * leave then, not at the end of a long pass.
  *
  * Each queue's time is read once per pass and again only for the queue that just sent (what
  * another queue's time depends on does not change within a pass: its head, its window), kept
@@ -216,7 +223,7 @@ export function sendDue(
     sent++;
     if (flush !== undefined) {
       flushed[pending++] = best;
-      if (pending === PASS_FLUSH_SENDS) {
+      if (pending === PASS_FLUSH_SENDS || q.sentPcr?.() === true) {
         flush(flushed, pending);
         pending = 0;
       }

@@ -89,6 +89,9 @@ export class WorkerChannel implements PacedQueue {
   private readonly restPart = new Scratch();
   /** No more datagrams in two parts (the queue drains; sendWhole()). */
   private whole = false;
+  /** Whether the head datagram has a PCR (headDue), and whether the last send carried it. */
+  private headPcr = false;
+  private lastSentPcr = false;
 
   constructor(
     readonly id: string,
@@ -172,7 +175,8 @@ export class WorkerChannel implements PacedQueue {
     const parts = packets > 1 && this.output.queued === 0 && !this.whole;
     this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
     this.headFloorNs = this.limiter.windowEnd;
-    if (this.headDone === 0 && this.carriesPcr(slot, packets)) {
+    this.headPcr = this.headDone === 0 && this.carriesPcr(slot, packets);
+    if (this.headPcr) {
       // A clock reference leaves at its time, never early (pacing-loop.ts, PCR on time).
       const onTime = this.headDueNs - EARLY_NS;
       if (onTime > this.headFloorNs) this.headFloorNs = onTime;
@@ -216,6 +220,7 @@ export class WorkerChannel implements PacedQueue {
     }
     this.limiter.sent(this.headDueNs, now, this.headAtNs, k);
     this.sentInPass = true;
+    this.lastSentPcr = this.headPcr && from === 0;
     this.cached = false;
     if (this.views[slot].length !== len) {
       const at = slot * v.slotBytes;
@@ -258,6 +263,10 @@ export class WorkerChannel implements PacedQueue {
     st[ST_LATE_HIST + latenessBucket(lateNs)]++;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
     else this.unreleased = true;
+  }
+
+  sentPcr(): boolean {
+    return this.lastSentPcr;
   }
 
   /** The loop's sends so far are in the kernel by `nowNs` (BurstLimiter.handed). */

@@ -112,3 +112,31 @@ t.test('an adaptation field without PCR_flag goes early like any datagram', asyn
   sendDue([ch], () => 10 * MS, out, SLEEP_COALESCE_NS);
   t.same(sent, [10 * MS, 10.5 * MS]);
 });
+
+t.test('a send that carried a PCR leaves at once: the pass flushes after it', async (t) => {
+  const sent: number[] = [];
+  const ch = channel(
+    [
+      [10 * MS, datagram('pcr')],
+      [10.3 * MS, datagram('plain')],
+      [10.6 * MS, datagram('plain')],
+    ],
+    sent,
+  );
+  const flushes: number[][] = [];
+  const flush = (queues: Int32Array, count: number): void => {
+    flushes.push([sent.length, count]);
+    void queues;
+  };
+  const out = { sent: 0, sendAtNs: Infinity };
+  sendDue([ch], () => 10 * MS, out, SLEEP_COALESCE_NS, flush);
+  t.equal(out.sent, 3);
+  t.same(
+    flushes,
+    [
+      [1, 1],
+      [3, 2],
+    ],
+    'after the PCR datagram (one send), then the two others at the end of the pass',
+  );
+});

@@ -127,34 +127,18 @@ t.test(
     const ex = keys(readFileSync(unitFile, 'utf8'));
     t.ok(ex.includes('RestrictRealtime=no'), 'example: allowed');
     t.ok(ex.includes('LimitRTPRIO=10'), 'example: up to 10');
-    writeFileSync(
-      join(dir, 'etc/headend/channels.yaml'),
-      `headend:
-  pacing:
-    realtime_priority: 0
-channels:
-  - number: 1
-    name: Mine
-    output: udp://239.255.1.1:5000
-    source: { test: { pattern: smpte } }
-`,
-    );
+    /** The operator's config, asking for `priority`. */
+    const withPriority = (priority: number): void =>
+      writeFileSync(
+        join(dir, 'etc/headend/channels.yaml'),
+        `headend:\n  pacing:\n    realtime_priority: ${priority}\nchannels:\n  - number: 1\n    name: Mine\n    output: udp://239.255.1.1:5000\n    source: { test: { pattern: smpte } }\n`,
+      );
+    withPriority(0);
     const off = ok(await installSystemd({ root: dir, bin: process.execPath }));
     t.equal(off.realtimePriority, 0);
     t.ok(keys(readFileSync(unitFile, 'utf8')).includes('RestrictRealtime=yes'), '0: forbidden');
     t.notOk(readFileSync(unitFile, 'utf8').includes('LimitRTPRIO'));
-    writeFileSync(
-      join(dir, 'etc/headend/channels.yaml'),
-      `headend:
-  pacing:
-    realtime_priority: 30
-channels:
-  - number: 1
-    name: Mine
-    output: udp://239.255.1.1:5000
-    source: { test: { pattern: smpte } }
-`,
-    );
+    withPriority(30);
     const r = ok(await installSystemd({ root: dir, bin: process.execPath }));
     t.equal(r.realtimePriority, 30);
     t.equal(r.pacingNice, -10, 'the pacing nice value by default');

@@ -10,8 +10,9 @@
 //                          [--nice N] [--cpu-latency N]
 //
 // --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N, 0 without
-// (headend.pacing.realtime_priority; absent: the daemon's default); --workers runs its channels on N channel workers
-// (headend.pacing.workers; absent: the daemon's default); --mode sets headend.pacing.mode;
+// (headend.pacing.realtime_priority; absent: the daemon's default); --workers runs its
+// channels on N channel workers (headend.pacing.workers; absent: the daemon's default); --mode
+// sets headend.pacing.mode;
 // --nice sets headend.pacing.nice (the pacing thread's nice value; absent: the default, −10);
 // --cpu-latency N sets headend.pacing.cpu_dma_latency (µs; root; absent: not held);
 // --keep 1 keeps each run's directory: the configs, the

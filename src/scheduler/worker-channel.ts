@@ -12,6 +12,7 @@
 // A slot is released to the producer (TAIL) only when the socket holds no queued send, because a
 // queued send still points into the slot.
 
+import { hasPcr } from '../mpegts/packet.js';
 import type { BurstLimiter } from './burst-limit.js';
 import type { PacedOutput } from './output-contract.js';
 import { EARLY_NS, staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
@@ -89,8 +90,12 @@ export class WorkerChannel implements PacedQueue {
   private readonly restPart = new Scratch();
   /** No more datagrams in two parts (the queue drains; sendWhole()). */
   private whole = false;
-  /** Whether the head datagram has a PCR (headDue), and whether the last send carried it. */
+  /**
+   * Whether the head datagram has a PCR (its first part: headDue), for which read index it was
+   * looked for (once per datagram, not at each headDue), and whether the last send carried it.
+   */
   private headPcr = false;
+  private pcrRead = -1;
   private lastSentPcr = false;
 
   constructor(
@@ -120,6 +125,7 @@ export class WorkerChannel implements PacedQueue {
       this.views.push(buf.subarray(at + RTP_HEADROOM, at + RTP_HEADROOM + this.tsBytes));
     }
     this.cached = false;
+    this.pcrRead = -1; // a new ring counts its slots from its own start
   }
 
   /**
@@ -175,8 +181,11 @@ export class WorkerChannel implements PacedQueue {
     const parts = packets > 1 && this.output.queued === 0 && !this.whole;
     this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
     this.headFloorNs = this.limiter.windowEnd;
-    this.headPcr = this.headDone === 0 && this.carriesPcr(slot, packets);
-    if (this.headPcr) {
+    if (this.pcrRead !== read) {
+      this.headPcr = this.carriesPcr(slot, packets);
+      this.pcrRead = read;
+    }
+    if (this.headPcr && this.headDone === 0) {
       // A clock reference leaves at its time, never early (pacing-loop.ts, PCR on time).
       const onTime = this.headDueNs - EARLY_NS;
       if (onTime > this.headFloorNs) this.headFloorNs = onTime;
@@ -187,17 +196,11 @@ export class WorkerChannel implements PacedQueue {
     return this.headAtNs;
   }
 
-  /**
-   * Whether one of the datagram's packets has a PCR: adaptation_field_control with an
-   * adaptation field (byte 3 bit 5), adaptation_field_length > 0 (byte 4), PCR_flag (byte 5
-   * bit 4) (ISO/IEC 13818-1 §2.4.3.2, §2.4.3.4).
-   */
+  /** Whether one of the datagram's packets has a PCR (ISO/IEC 13818-1 §2.4.3.4: hasPcr). */
   private carriesPcr(slot: number, packets: number): boolean {
     const d = this.v.data;
     let o = slot * this.v.slotBytes + RTP_HEADROOM;
-    for (let k = 0; k < packets; k++, o += TS) {
-      if ((d[o + 3] & 0x20) !== 0 && d[o + 4] > 0 && (d[o + 5] & 0x10) !== 0) return true;
-    }
+    for (let k = 0; k < packets; k++, o += TS) if (hasPcr(d, o)) return true;
     return false;
   }
 

@@ -2,15 +2,21 @@
 // interval of arrival time.
 //
 // Every push() is one arrival (a UDP datagram, or whatever the caller reads at once): all its
-// bytes share its time. Within an interval starting at T0 (the first arrival in it):
+// bytes share its time. Intervals are 1 s on a grid from the stream's first arrival. Within an
+// interval starting at T0:
 //   VB(i)  = bytes received before arrival i − rate × (T_i − T0)   (and after adding it)
 //   DF     = (max VB − min VB) / rate
-// rate = `mdiRateBps` when given (the nominal rate), else the interval's own average: its bytes
-// over 1 s for a complete interval; for the last, partial one, the bytes before its last
-// arrival over the time from its first to its last arrival. A perfectly paced stream shows DF
-// equal to one datagram's duration. MLR = TS packets lost to continuity gaps (1.4) in the
-// interval. Intervals are aligned to the first arrival; a gap in arrivals yields empty
-// intervals (bitrate 0), at most MAX_EMPTY of them in a row.
+// rate = `mdiRateBps` when given (RFC 4445's nominal media rate), else the interval's own rate:
+// the least-squares slope of the bytes received before each arrival against its time (fitRate).
+// Not the interval's bytes over 1 s: a 1-s window holds a whole number of datagrams, so at
+// 4 Mbit/s (379.9 datagrams/s) a window of 379 drained 0.25 % slow, VB climbed by one datagram
+// over the second, and a perfectly paced stream showed DF 5.1 ms, 1.94 datagrams. The fit has no
+// such step and hardly moves with the jitter of single arrivals. A perfectly paced stream shows
+// DF equal to one datagram's duration. MLR = TS packets lost to continuity gaps (1.4) in the
+// interval. The buffer drains from T0, not from the interval's first arrival, so that a silence
+// at the start of an interval shows (drained from its first arrival, a stream that stopped for
+// 0.7 s and went on at its rate showed one datagram). A silence of whole intervals yields
+// empty intervals (bitrate 0), at most MAX_EMPTY of them in a row.
 
 import type { MdiInterval, MdiReport } from './report.js';
 
@@ -95,18 +101,19 @@ export class MdiMeter {
     for (let i = 0; i < n; i++) total += this.sizes[i];
     const first = this.times[0];
     const span = this.times[n - 1] - first;
-    // Measured rate in bytes per ns.
+    // Measured rate in bytes per ns (the interval's bitrate).
     let measured = 0;
     if (complete) measured = total / INTERVAL_NS;
     else if (span > 0) measured = (total - this.sizes[n - 1]) / span;
-    const rate = this.nominalBps > 0 ? this.nominalBps / 8 / 1e9 : measured;
+    const fitted = this.fitRate();
+    const rate = this.nominalBps > 0 ? this.nominalBps / 8 / 1e9 : fitted > 0 ? fitted : measured;
     let df = 0;
     if (rate > 0) {
       let vbMin = 0;
       let vbMax = 0;
       let before = 0;
       for (let i = 0; i < n; i++) {
-        const drain = rate * (this.times[i] - first);
+        const drain = rate * (this.times[i] - this.start);
         const vb0 = before - drain;
         before += this.sizes[i];
         const vb1 = before - drain;
@@ -123,6 +130,38 @@ export class MdiMeter {
     });
     this.n = 0;
     this.lost = 0;
+  }
+
+  /**
+   * The interval's rate in bytes per ns: the least-squares slope of the bytes received before
+   * arrival i against its time, over the interval's arrivals (0 when fewer than 3, or all at one
+   * time). Two passes, about the means, so that the sums stay exact in doubles at any rate.
+   */
+  private fitRate(): number {
+    const n = this.n;
+    if (n < 3) return 0;
+    const times = this.times;
+    const sizes = this.sizes;
+    let tMean = 0;
+    let bMean = 0;
+    let before = 0;
+    for (let i = 0; i < n; i++) {
+      tMean += times[i];
+      bMean += before;
+      before += sizes[i];
+    }
+    tMean /= n;
+    bMean /= n;
+    let stb = 0;
+    let stt = 0;
+    before = 0;
+    for (let i = 0; i < n; i++) {
+      const dt = times[i] - tMean;
+      stb += dt * (before - bMean);
+      stt += dt * dt;
+      before += sizes[i];
+    }
+    return stt > 0 ? stb / stt : 0;
   }
 
   report(): MdiReport {

@@ -31,6 +31,24 @@ t.test('perfectly paced: DF is one datagram duration', async (t) => {
   t.ok(Math.abs(r.totals.durationSec - 1928 * 0.005) < 1e-9);
 });
 
+t.test('perfectly paced at a rate that is no whole number of datagrams a second', async (t) => {
+  // 4 Mbit/s: 379.9 datagrams/s. A 1-s window holds 379 or 380 of them; the interval's bytes
+  // over 1 s drained 0.25 % slow in the first case and showed DF 1.94 datagrams (5.1 ms).
+  const ns = (DGRAM * 8 * 1e9) / 4e6;
+  const r = deliver(clean.bytes, (k) => k * ns);
+  const m = r.mdi!;
+  t.equal(m.intervals.length, 6);
+  for (const i of m.intervals)
+    t.ok(Math.abs(i.df_ms - ns / 1e6) < 1e-6, `DF ${i.df_ms} at ${i.startSec}`);
+  // Each arrival up to ±0.5 ms off its time: DF within one datagram + 1 ms (+ 0.1 ms: the
+  // fitted rate moves a little with the jitter).
+  let seed = 7;
+  const jitter = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647 - 0.5) * 1e6;
+  const jittered = deliver(clean.bytes, (k) => 1e6 + k * ns + jitter()).mdi!;
+  t.ok(jittered.dfMaxMs <= ns / 1e6 + 1.1, `jittered DF max ${jittered.dfMaxMs}`);
+  t.ok(jittered.dfMaxMs > ns / 1e6, 'the jitter shows');
+});
+
 t.test('bursty: k datagrams at once every k × 5 ms gives DF = k × 5 ms', async (t) => {
   for (const k of [2, 5]) {
     // Same average rate; VB climbs to k datagrams at each burst and drains to 0 before the next.

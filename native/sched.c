@@ -1,4 +1,5 @@
-// The calling thread's EEVDF slice (sched(7), sched_setattr(2)): Linux 6.12 and later read
+// The pacing thread's native helpers: a clock read that makes no JS value (now(), at the end),
+// and the calling thread's EEVDF slice (sched(7), sched_setattr(2)): Linux 6.12 and later read
 // sched_attr.sched_runtime of a SCHED_OTHER thread as the slice it asks for (clamped by the
 // kernel to 0.1-100 ms; the default is 0.7 ms × (1 + log2 CPUs), 1.4 ms on 2 CPUs), and a
 // thread that wakes with a shorter slice than the running one's may preempt it at once
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sched_attr_v1 {
@@ -81,10 +83,35 @@ static napi_value js_set_slice(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/**
+ * now(cell): CLOCK_MONOTONIC in ns into cell[0], a Float64Array (process.hrtime's clock: libuv
+ * reads CLOCK_MONOTONIC). Nothing is returned, so a read makes no JS value: the pacing thread
+ * reads the clock thousands of times a second, and performance.now() left ~32 bytes of garbage
+ * each time. A double holds ns since boot to the ns for 104 days, to 2 ns for the next 104.
+ */
+static napi_value js_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || length < 1) {
+    napi_throw_type_error(env, NULL, "now(cell): cell must be a Float64Array");
+    return NULL;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ((double *)data)[0] = (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"slice", NULL, js_slice, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setSlice", NULL, js_set_slice, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"now", NULL, js_now, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

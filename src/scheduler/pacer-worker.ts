@@ -53,7 +53,7 @@ import {
   type PacerStats,
   type ToWorker,
 } from './protocol.js';
-import { monotonicNs } from './mono-clock.js';
+import { nativeClock } from './mono-clock.js';
 import { PACING_SLICE_NS, setThreadSlice } from './thread-slice.js';
 
 const port = parentPort;
@@ -68,8 +68,11 @@ void outputs.then((mod) => {
   if (mod.flush) flushOutputs = mod.flush;
 });
 
-/** Monotonic ns in the process.hrtime domain, without a BigInt per read (mono-clock.ts). */
-const clock = monotonicNs;
+/**
+ * Monotonic ns in the process.hrtime domain, read without making a JS value (mono-clock.ts
+ * nativeClock; performance.now() where the addon is not built: `clockError`).
+ */
+const { now: clock, error: clockError } = nativeClock();
 
 /** Iterations of the pause loop between two clock reads in a spin (~0.3 µs on this class of CPU). */
 const SPIN_PAUSE = 200;
@@ -201,6 +204,7 @@ async function run(): Promise<void> {
       nice: nice?.nice ?? 0,
       ...(nice?.ok === false ? { niceError: nice.error } : {}),
       ...(slice.ok ? { sliceNs: slice.sliceNs } : { sliceError: slice.error }),
+      ...(clockError !== undefined ? { clockError } : {}),
     },
   });
   if (realtimePriority > 0) {
@@ -210,7 +214,7 @@ async function run(): Promise<void> {
     if (realtime) margin.setMax(SpinMargin.REALTIME_MAX_NS);
     post({ type: 'realtime', result });
   }
-  const out: PassResult = { sent: 0, sendAtNs: Infinity };
+  const out: PassResult = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   let ctrlSeen = Atomics.load(wake, WAKE_CTRL);
   let lastYield = clock();
   let justYielded = false;
@@ -219,7 +223,8 @@ async function run(): Promise<void> {
     const wakeValue = Atomics.load(wake, WAKE_DATA);
     const capped = Math.min(margin.ns, budget.ns);
     const early = coalesceWindow(margin.ns, capped);
-    const next = sendDue(queues, clock, out, early, flushPass);
+    sendDue(queues, clock, out, early, flushPass);
+    const next = out.deadlineNs;
     let now = clock();
     loopStats.sent += out.sent;
     budget.add(0, out.sent, now, margin.ns);
@@ -261,9 +266,9 @@ async function run(): Promise<void> {
         const until = plan.untilNs;
         const t0 = now;
         while ((now = clock()) < until) {
-          // Busy-wait: a sleep this short would wake too late. Each clock read allocates (Node's
-          // performance.now), and that garbage became GC pauses of up to several ms in this
-          // thread: a short pause loop between reads cuts the reads ~7× for ~0.3 µs precision.
+          // Busy-wait: a sleep this short would wake too late. A short pause loop between reads
+          // cuts the reads ~7× for ~0.3 µs precision: the fallback clock (performance.now)
+          // allocates at each read, and that garbage became GC pauses of several ms here.
           for (let j = 0; j < SPIN_PAUSE; j++) spinSink = (spinSink + j) | 0;
         }
         loopStats.spinNs += now - t0;

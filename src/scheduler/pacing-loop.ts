@@ -121,6 +121,11 @@ export interface PassResult {
   sent: number;
   /** The earliest instant the next datagram may leave (its time − the early window it has). */
   sendAtNs: number;
+  /**
+   * The earliest time by which a datagram left must go (Infinity: all queues empty). Here, not
+   * returned: a double returned from sendDue was a new heap number at every pass.
+   */
+  deadlineNs: number;
 }
 
 /**
@@ -151,9 +156,9 @@ function siftDown(pos: number, size: number): void {
 
 /**
  * Sends everything due by nowNs + earlyNs (and not before its PacedQueue.headFloor) across
- * `queues`, earliest first; returns the earliest time by which a datagram left must go, its
- * deadline: its due time, or its floor when the burst window holds it past that (Infinity
- * when all queues are empty), with the number sent and when the first may leave in `out`.
+ * `queues`, earliest first; puts in `out` the earliest time by which a datagram left must go,
+ * its deadline: its due time, or its floor when the burst window holds it past that (Infinity
+ * when all queues are empty), with the number sent and when the first may leave.
  * The deadline is the least over every queue, not the one that may leave first: with an early
  * window, a queue its floor holds to its due time may leave after another that may go early
  * but is due later, and a wait planned to the latter's due time sent the former up to the
@@ -175,7 +180,7 @@ export function sendDue(
   out: PassResult,
   earlyNs = EARLY_NS,
   flush?: PassFlush,
-): number {
+): void {
   const n = queues.length;
   if (heap.length < n) {
     const cap = 1 << Math.ceil(Math.log2(n));
@@ -200,7 +205,8 @@ export function sendDue(
       if (pending > 0) flush!(flushed, pending);
       out.sendAtNs = Infinity;
       out.sent = sent;
-      return Infinity;
+      out.deadlineNs = Infinity;
+      return;
     }
     const best = heap[0];
     const bestAt = atOf[best];
@@ -216,7 +222,8 @@ export function sendDue(
         const d = dueOf[i] > atOf[i] ? dueOf[i] : atOf[i];
         if (d < deadline) deadline = d;
       }
-      return deadline;
+      out.deadlineNs = deadline;
+      return;
     }
     const q = queues[best];
     q.sendHead(now - bestDue);

@@ -93,6 +93,11 @@ export interface PacerThread {
   sliceNs?: number;
   /** Why the slice could not be asked for (it runs with the kernel's default). */
   sliceError?: string;
+  /**
+   * Why its clock is not the one that makes no JS value per read (mono-clock.ts nativeClock):
+   * it reads performance.now(), whose garbage collections hold the thread now and then.
+   */
+  clockError?: string;
 }
 
 /** Whether the pacing thread runs SCHED_FIFO (PacerOptions.realtimePriority). */

@@ -13,23 +13,10 @@
 // The addon is built by `npm install` (scripts/build-native.mjs) beside the UDP one; without it
 // the thread runs with the default slice and the result says why.
 
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadNativeSched, SCHED_ADDON } from './native-sched.js';
 
 /** The slice the pacing thread asks for, ns. */
 export const PACING_SLICE_NS = 200_000;
-
-interface NativeSched {
-  /** The calling thread's slice (ns), or why it cannot be read. */
-  slice(): number | string;
-  /** Asks for that slice (ns) for the calling thread: null, or why not. */
-  setSlice(ns: number): string | null;
-}
-
-/** Where the addon is built (node-gyp's output, from dist/src/scheduler/). */
-const ADDON = fileURLToPath(
-  new URL('../../../native/build/Release/headend_sched.node', import.meta.url),
-);
 
 /** What setThreadSlice did: the slice in effect after it, or why not. */
 export type SliceResult = { ok: true; sliceNs: number } | { ok: false; error: string };
@@ -38,14 +25,9 @@ export type SliceResult = { ok: true; sliceNs: number } | { ok: false; error: st
  * Asks for an EEVDF slice of `ns` for the calling thread and reads back what the kernel holds
  * (a kernel before 6.12 leaves it unused: ok, with what it reads back). Never throws.
  */
-export function setThreadSlice(ns: number, addon: string = ADDON): SliceResult {
-  if (process.platform !== 'linux') return { ok: false, error: `Linux only (${process.platform})` };
-  let sched: NativeSched;
-  try {
-    sched = createRequire(import.meta.url)(addon) as NativeSched;
-  } catch (e) {
-    return { ok: false, error: `no native addon (${(e as Error).message.split('\n')[0]})` };
-  }
+export function setThreadSlice(ns: number, addon: string = SCHED_ADDON): SliceResult {
+  const sched = loadNativeSched(addon);
+  if (typeof sched === 'string') return { ok: false, error: sched };
   const failed = sched.setSlice(ns);
   if (failed !== null) return { ok: false, error: failed };
   const now = sched.slice();

@@ -154,16 +154,25 @@ export class WorkerChannel implements PacedQueue {
    * when the pass's sends were in the kernel (handed).
    */
   headDue(): number {
+    // Small enough for the loop's code to take in (inline): a double returned from a call that
+    // is not taken in is a new heap number, and this runs for every queue at every pass.
+    if (!this.cached || this.v.ctl[CTL_READ] !== this.cachedRead) this.computeHead();
+    return this.headAtNs;
+  }
+
+  /** headDue's work, when the head changed: its times into headAtNs and headFloorNs. */
+  private computeHead(): void {
     const v = this.v;
     const read = v.ctl[CTL_READ];
-    if (this.cached && read === this.cachedRead) return this.headAtNs;
     const n = (Atomics.load(v.ctl, CTL_HEAD) - read) | 0;
     if (n <= 0) {
       // Empty: final if the producer has moved to a larger ring (it never writes here again).
+      this.headAtNs = Infinity;
       const next = this.next.shift();
-      if (next === undefined) return Infinity;
+      if (next === undefined) return;
       this.use(next);
-      return this.headDue();
+      this.computeHead();
+      return;
     }
     const slot = read & v.mask;
     if (!this.staggered && n >= 2) {
@@ -193,7 +202,6 @@ export class WorkerChannel implements PacedQueue {
     // Until its phase is fixed, a second datagram may still move it.
     this.cached = this.staggered;
     this.cachedRead = read;
-    return this.headAtNs;
   }
 
   /** Whether one of the datagram's packets has a PCR (ISO/IEC 13818-1 §2.4.3.4: hasPcr). */

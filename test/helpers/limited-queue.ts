@@ -113,7 +113,7 @@ export function lateLoop(
   const sent: Sent[] = [];
   const limiter = new BurstLimiter();
   const q = limitedQueue(dues, limiter, sent, 7, parts);
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   let now = 0;
   let relaxed = 0;
   let packets = 0;
@@ -206,10 +206,11 @@ export function crowdedLoop(o: {
     for (const c of sentIn) limiters[c].handed(now);
     sentIn.length = 0;
   };
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   const end = (o.seconds + 1) * 1e9;
   while (now < end) {
-    const next = sendDue(qs, () => now, out, MS, o.passEnd ? undefined : flush);
+    sendDue(qs, () => now, out, MS, o.passEnd ? undefined : flush);
+    const next = out.deadlineNs;
     if (o.passEnd && sentIn.length > 0) flush();
     if (next === Infinity) break;
     now = Math.max(now + 0.05 * MS, out.sendAtNs) + o.wakeMs * MS;

@@ -25,7 +25,7 @@ function run(
   stall2?: [number, number],
 ): void {
   let now = 0;
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   const stalled = (s?: [number, number]) => s !== undefined && now >= s[0] * MS && now < s[1] * MS;
   for (; now <= endMs * MS; now += 0.1 * MS) {
     if (stalled(stall) || stalled(stall2)) continue;
@@ -150,7 +150,7 @@ t.test(
     const q = watched(cbr(400, gap), new BurstLimiter(1.2), sent);
     const stalls: [number, number][] = [100, 160, 220, 280].map((a) => [a, a + 8]);
     let now = 0;
-    const out = { sent: 0, sendAtNs: Infinity };
+    const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
     for (; now <= 1500 * MS; now += 0.1 * MS) {
       if (stalls.some(([a, b]) => now >= a * MS && now < b * MS)) continue;
       sendDue([q], () => now, out, 1 * MS);
@@ -174,7 +174,7 @@ t.test('the window counts from when the datagram was in the kernel (handed)', as
     const sent: Sent[] = [];
     const l = new BurstLimiter(1.2);
     const q = limitedQueue(cbr(200), l, sent);
-    const out = { sent: 0, sendAtNs: Infinity };
+    const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
     const times: number[] = [];
     let pass = 0;
     for (let now = 0; now <= 300 * MS; now += 0.1 * MS) {
@@ -250,7 +250,7 @@ t.test('a low-rate channel: a late datagram and the next two never share 10 ms',
   ]);
   const q = limitedQueue(cbr(90, 7), new BurstLimiter(1.2), sent);
   let now = 0;
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   for (; now <= 700 * MS; now += 0.01 * MS) {
     if (stalls.some(([a, b]) => now >= a * MS && now < b * MS)) continue;
     sendDue([q], () => now, out);

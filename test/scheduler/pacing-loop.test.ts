@@ -16,6 +16,7 @@ import {
   staggerOffsetNs,
   PASS_FLUSH_SENDS,
   type PacedQueue,
+  type PassResult,
 } from '../../src/scheduler/pacing-loop.js';
 import { crowdedLoop } from '../helpers/limited-queue.js';
 
@@ -37,8 +38,9 @@ t.test('sendDue: everything due, earliest first across channels, with a fake clo
     queue('c', [], log),
   ];
   let now = 300e3;
-  const out = { sent: 0, sendAtNs: Infinity };
-  const next = sendDue(qs, () => now, out);
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+  sendDue(qs, () => now, out);
+  const next = out.deadlineNs;
   t.same(
     log.map(([n, d]) => `${n}${d}`),
     ['b50000', 'a100000', 'a300000', 'b300000', 'b310000'],
@@ -52,11 +54,8 @@ t.test('sendDue: everything due, earliest first across channels, with a fake clo
   t.equal(out.sent, 5);
   t.equal(next, 5e6, 'earliest remaining');
   now = 10e6;
-  t.equal(
-    sendDue(qs, () => now, out),
-    Infinity,
-    'all empty',
-  );
+  sendDue(qs, () => now, out);
+  t.equal(out.deadlineNs, Infinity, 'all empty');
   t.equal(out.sent, 1);
 });
 
@@ -82,9 +81,10 @@ t.test(
       ];
       let now = 1e6;
       let sleeps = 0;
-      const out = { sent: 0, sendAtNs: Infinity };
+      const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
       for (;;) {
-        const next = sendDue(qs, () => now, out, early);
+        sendDue(qs, () => now, out, early);
+        const next = out.deadlineNs;
         if (next === Infinity) break;
         const plan = planWait(next, now, 0, 0, true, out.sendAtNs);
         t.equal(plan.kind, 'sleep', 'the capped margin: sleeps, never spins');
@@ -110,8 +110,9 @@ t.test("sendDue: the early window never crosses a queue's floor", async (t) => {
   const log: [string, number, number][] = [];
   const a = queue('a', [1.0e6], log);
   const b = { ...queue('b', [1.2e6], log), headFloor: () => 1.2e6 };
-  const out = { sent: 0, sendAtNs: Infinity };
-  const next = sendDue([a, b], () => 1e6, out, 500e3);
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+  sendDue([a, b], () => 1e6, out, 500e3);
+  const next = out.deadlineNs;
   t.same(
     log.map(([n]) => n),
     ['a'],
@@ -129,8 +130,9 @@ t.test('sendDue: the wait ends by the least deadline, not the first that may lea
   const a = { ...queue('a', [1.0e6], log), headFloor: () => 1.0e6 };
   const b = queue('b', [1.5e6], log);
   let now = 0.2e6;
-  const out = { sent: 0, sendAtNs: Infinity };
-  let next = sendDue([a, b], () => now, out, SLEEP_COALESCE_NS);
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+  sendDue([a, b], () => now, out, SLEEP_COALESCE_NS);
+  let next = out.deadlineNs;
   t.equal(out.sent, 0, 'nothing may leave yet');
   t.equal(out.sendAtNs, 0.5e6, 'b may leave first');
   t.equal(next, 1.0e6, "but a's deadline comes first");
@@ -139,7 +141,8 @@ t.test('sendDue: the wait ends by the least deadline, not the first that may lea
     if (plan.kind === 'sleep')
       now += plan.ms * 1e6; // wakes when asked
     else if (plan.kind === 'spin') now = plan.untilNs;
-    next = sendDue([a, b], () => now, out, SLEEP_COALESCE_NS);
+    sendDue([a, b], () => now, out, SLEEP_COALESCE_NS);
+    next = out.deadlineNs;
   }
   t.same(
     log.map(([n, , late]) => `${n}${late / 1e3}`),
@@ -153,7 +156,7 @@ t.test('sendDue hands its sends over every PASS_FLUSH_SENDS and at the end', asy
   const dues = Array.from({ length: 20 }, (_, i) => i * 1e3);
   const qs = [queue('a', dues, log), queue('b', dues, log), queue('c', [], log)];
   const flushes: number[][] = [];
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   let now = 1e6;
   sendDue(
     qs,
@@ -415,9 +418,9 @@ t.test('stagger spreads channels over a datagram interval', async (t) => {
 function sendDueLinear(
   queues: readonly PacedQueue[],
   clock: () => number,
-  out: { sent: number; sendAtNs: number },
+  out: PassResult,
   earlyNs: number,
-): number {
+): void {
   let sent = 0;
   for (;;) {
     let best = -1;
@@ -436,7 +439,8 @@ function sendDueLinear(
     out.sendAtNs = bestAt;
     if (best < 0) {
       out.sent = sent;
-      return Infinity;
+      out.deadlineNs = Infinity;
+      return;
     }
     const now = clock();
     if (bestAt > now) {
@@ -447,7 +451,8 @@ function sendDueLinear(
         const d = q.headDue();
         if (d !== Infinity) deadline = Math.min(deadline, Math.max(d, q.headFloor()));
       }
-      return deadline;
+      out.deadlineNs = deadline;
+      return;
     }
     queues[best].sendHead(now - bestDue);
     sent++;
@@ -496,9 +501,10 @@ t.test('sendDue: the heap sends what the linear scan sends, in its order (proper
       let now = 0;
       const results: number[] = [];
       for (let pass = 0; pass < 400; pass++) {
-        const out = { sent: 0, sendAtNs: Infinity };
+        const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
         // The clock moves within a pass too (each read 7 µs later).
-        const next = f(qs, () => (now += 7e3), out, early);
+        f(qs, () => (now += 7e3), out, early);
+        const next = out.deadlineNs;
         results.push(next, out.sent, out.sendAtNs);
         if (next === Infinity) break;
         now = Math.max(now, out.sendAtNs) + jitter[pass];

@@ -88,8 +88,9 @@ t.test('on the 1 ms grid a datagram with a PCR waits for its due time', async (t
       sent,
     );
     let now = 10 * MS;
-    const out = { sent: 0, sendAtNs: Infinity };
-    const next = sendDue([ch], () => now, out, SLEEP_COALESCE_NS);
+    const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+    sendDue([ch], () => now, out, SLEEP_COALESCE_NS);
+    const next = out.deadlineNs;
     t.same(sent, [10 * MS], `${name}: the plain datagram goes, the PCR one is held`);
     t.equal(next, 11 * MS, `${name}: the loop is told to wake at the PCR's due time`);
     t.equal(out.sendAtNs, 11 * MS - EARLY_NS, `${name}: it may leave EARLY_NS before it`);
@@ -108,7 +109,7 @@ t.test('an adaptation field without PCR_flag goes early like any datagram', asyn
     ],
     sent,
   );
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   sendDue([ch], () => 10 * MS, out, SLEEP_COALESCE_NS);
   t.same(sent, [10 * MS, 10.5 * MS]);
 });
@@ -128,7 +129,7 @@ t.test('a send that carried a PCR leaves at once: the pass flushes after it', as
     flushes.push([sent.length, count]);
     void queues;
   };
-  const out = { sent: 0, sendAtNs: Infinity };
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   sendDue([ch], () => 10 * MS, out, SLEEP_COALESCE_NS, flush);
   t.equal(out.sent, 3);
   t.same(

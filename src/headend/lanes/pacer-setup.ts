@@ -43,6 +43,7 @@ export function startPacer(
       nice: th.nice,
       sliceNs: th.sliceNs ?? null,
       ...(th.sliceError !== undefined ? { sliceError: th.sliceError } : {}),
+      ...(th.clockError !== undefined ? { clockError: th.clockError } : {}),
       ...(th.name !== undefined ? { name: th.name } : {}),
     });
     if (th.niceError) {

@@ -252,10 +252,18 @@ export type WaitPlan =
   | { kind: 'spin'; untilNs: number }
   | { kind: 'none' };
 
+/** planWait's answers: one object of each kind, rewritten (a plan per pass made no garbage). */
+const YIELD_PLAN: WaitPlan = { kind: 'yield' };
+const NONE_PLAN: WaitPlan = { kind: 'none' };
+// (0.5: a double from the start, so that V8 keeps each field as one, rewritten in place.)
+const SLEEP_PLAN = { kind: 'sleep' as const, ms: 0.5 };
+const SPIN_PLAN = { kind: 'spin' as const, untilNs: 0.5 };
+
 /**
  * What to do until `nextDue`, which may leave from `sendAtNs` on (sendDue's PassResult):
  * `sinceYieldNs` is the time since the event loop last turned, `justYielded` whether the
- * previous step was a yield (one yield per sleep is enough).
+ * previous step was a yield (one yield per sleep is enough). The plan is one of four objects
+ * the function rewrites: read it before the next call.
  */
 export function planWait(
   nextDue: number,
@@ -267,16 +275,18 @@ export function planWait(
 ): WaitPlan {
   const gap = nextDue - nowNs;
   if (!justYielded) {
-    if (gap > YIELD_GAP_NS) return { kind: 'yield' };
-    if (sinceYieldNs > MAX_NO_YIELD_NS && gap > 2 * marginNs) return { kind: 'yield' };
-    if (sinceYieldNs > 5 * MAX_NO_YIELD_NS) return { kind: 'yield' };
+    if (gap > YIELD_GAP_NS) return YIELD_PLAN;
+    if (sinceYieldNs > MAX_NO_YIELD_NS && gap > 2 * marginNs) return YIELD_PLAN;
+    if (sinceYieldNs > 5 * MAX_NO_YIELD_NS) return YIELD_PLAN;
   }
-  if (sendAtNs <= nowNs) return { kind: 'none' };
+  if (sendAtNs <= nowNs) return NONE_PLAN;
   if (gap > marginNs) {
     const ns = Math.min(gap - marginNs, MAX_WAIT_NS);
-    return { kind: 'sleep', ms: ns / 1e6 };
+    SLEEP_PLAN.ms = ns / 1e6;
+    return SLEEP_PLAN;
   }
-  return { kind: 'spin', untilNs: Math.max(nextDue - EARLY_NS, sendAtNs) };
+  SPIN_PLAN.untilNs = Math.max(nextDue - EARLY_NS, sendAtNs);
+  return SPIN_PLAN;
 }
 
 /**

@@ -31,7 +31,7 @@
 //    wire where the loop's own times never had more than 4). The wait ends WINDOW_GUARD_NS past
 //    the window (the clock's granularity, the float's rounding). The loop may send up to its
 //    early window before the time earliest() gives (pacing-loop.ts coalesceWindow), never
-//    before windowEnd (PacedQueue.headFloor).
+//    before windowEnd (the floor of PacedQueue.head).
 //
 // On time, neither rule holds anything back (the previous send was a whole due gap earlier; the
 // window's sends stand for at most L of schedule). The worst lateness is the stall's length,

@@ -35,21 +35,30 @@ export function modeSettings(mode: PacingMode): { spinBudget: number; marginQuan
   return { spinBudget: BALANCED_SPIN_BUDGET, marginQuantile: 0.9 };
 }
 
+/**
+ * The cell a queue and the loop pass a datagram's times in (PacedQueue.head, sendHead): a double
+ * returned from a call or passed to one that V8 does not inline is a new heap number, and these
+ * go back and forth for every queue at every pass and for every send.
+ */
+export const QT_DUE = 0;
+export const QT_FLOOR = 1;
+export const QT_NOW = 2;
+export const queueTimes = (): Float64Array => new Float64Array(3);
+
 /** A channel's queue as the loop sees it. */
 export interface PacedQueue {
   /**
-   * Due time (ns) the loop paces the next datagram by, Infinity when the queue is empty (a
-   * queue may give a time after the datagram's own due time: the burst limit, burst-limit.ts).
+   * Writes its next datagram's times into `t`:
+   *   t[QT_DUE]    the time the loop paces it by, Infinity when the queue is empty (it may be
+   *                after the datagram's own due time: the burst limit, burst-limit.ts);
+   *   t[QT_FLOOR]  the time before which it must not leave at all, early window or not
+   *                (−Infinity: none): the end of the burst limit's 10 ms window
+   *                (BurstLimiter.windowEnd), or for a datagram that carries a PCR its due time
+   *                − EARLY_NS.
    */
-  headDue(): number;
-  /**
-   * The time before which the datagram headDue() was asked about must not leave at all, early
-   * window or not (−Infinity: none): the end of the burst limit's 10 ms window
-   * (BurstLimiter.windowEnd), or for a datagram that carries a PCR its due time − EARLY_NS.
-   */
-  headFloor(): number;
-  /** Sends the next datagram; `lateNs` = now − headDue() (negative when sent early). */
-  sendHead(lateNs: number): void;
+  head(t: Float64Array): void;
+  /** Sends the next datagram; t[QT_NOW] is the clock (its lateness: now − t[QT_DUE] of head()). */
+  sendHead(t: Float64Array): void;
   /**
    * Whether the send just made carried a PCR: the pass then hands its sends to the kernel at
    * once (PassFlush) instead of after up to PASS_FLUSH_SENDS − 1 more, so that the clock
@@ -70,8 +79,8 @@ export const MAX_COALESCE_NS = 500_000;
  * falls due within 1 ms in the same pass adds at most 1 ms per 10 ms to any window (≤ 1.1× the
  * rate over TR 101 290's 10 ms), and halved the pacing thread's CPU on the bench's MPTS
  * (8 × 5.5 Mbit/s: 5.9 % → 3.2 % of a core).
- * A datagram that carries a PCR is the exception (WorkerChannel.headDue): its floor
- * (PacedQueue.headFloor) is its due time − EARLY_NS, so the loop wakes for it and it leaves on
+ * A datagram that carries a PCR is the exception (WorkerChannel.head): its floor
+ * (t[QT_FLOOR] of PacedQueue.head) is its due time − EARLY_NS, so the loop wakes for it and it leaves on
  * time. A receiver recovers the clock from when PCRs arrive: sent up to 1 ms early, they were
  * the grid's PCR jitter (20 × 4 Mbit/s: p50 12 → 5-7 µs, p99 829 → 118-952 µs with the VM's
  * late wake-ups, at the same CPU: wake-ups for PCRs replace wake-ups for other datagrams).
@@ -130,8 +139,10 @@ export interface PassResult {
 
 /**
  * sendDue's scratch, kept between calls so that a pass allocates nothing: a binary min-heap of
- * queue indices ordered by (when it may leave, index), and each queue's times.
+ * queue indices ordered by (when it may leave, index), each queue's times, and the cell the
+ * queues pass them in.
  */
+const qt = queueTimes();
 let heap = new Int32Array(64);
 let atOf = new Float64Array(64);
 let dueOf = new Float64Array(64);
@@ -155,7 +166,7 @@ function siftDown(pos: number, size: number): void {
 }
 
 /**
- * Sends everything due by nowNs + earlyNs (and not before its PacedQueue.headFloor) across
+ * Sends everything due by nowNs + earlyNs (and not before its floor, PacedQueue.head) across
  * `queues`, earliest first; puts in `out` the earliest time by which a datagram left must go,
  * its deadline: its due time, or its floor when the burst window holds it past that (Infinity
  * when all queues are empty), with the number sent and when the first may leave.
@@ -190,9 +201,10 @@ export function sendDue(
   }
   let size = 0;
   for (let i = 0; i < n; i++) {
-    const d = queues[i].headDue();
+    queues[i].head(qt);
+    const d = qt[QT_DUE];
     if (d === Infinity) continue;
-    const floor = queues[i].headFloor();
+    const floor = qt[QT_FLOOR];
     atOf[i] = d - earlyNs > floor ? d - earlyNs : floor;
     dueOf[i] = d;
     heap[size++] = i;
@@ -226,7 +238,8 @@ export function sendDue(
       return;
     }
     const q = queues[best];
-    q.sendHead(now - bestDue);
+    qt[QT_NOW] = now;
+    q.sendHead(qt);
     sent++;
     if (flush !== undefined) {
       flushed[pending++] = best;
@@ -235,10 +248,11 @@ export function sendDue(
         pending = 0;
       }
     }
-    const d = q.headDue();
+    q.head(qt);
+    const d = qt[QT_DUE];
     if (d === Infinity) heap[0] = heap[--size];
     else {
-      const floor = q.headFloor();
+      const floor = qt[QT_FLOOR];
       atOf[best] = d - earlyNs > floor ? d - earlyNs : floor;
       dueOf[best] = d;
     }

@@ -15,7 +15,14 @@
 import { hasPcr } from '../mpegts/packet.js';
 import type { BurstLimiter } from './burst-limit.js';
 import type { PacedOutput } from './output-contract.js';
-import { EARLY_NS, staggerOffsetNs, type PacedQueue } from './pacing-loop.js';
+import {
+  EARLY_NS,
+  QT_DUE,
+  QT_FLOOR,
+  QT_NOW,
+  staggerOffsetNs,
+  type PacedQueue,
+} from './pacing-loop.js';
 import {
   CTL_HEAD,
   CTL_READ,
@@ -91,8 +98,9 @@ export class WorkerChannel implements PacedQueue {
   /** No more datagrams in two parts (the queue drains; sendWhole()). */
   private whole = false;
   /**
-   * Whether the head datagram has a PCR (its first part: headDue), for which read index it was
-   * looked for (once per datagram, not at each headDue), and whether the last send carried it.
+   * Whether the head datagram has a PCR (its first part: computeHead), for which read index it
+   * was looked for (once per datagram, not at each head()), and whether the last send carried
+   * it.
    */
   private headPcr = false;
   private pcrRead = -1;
@@ -143,24 +151,19 @@ export class WorkerChannel implements PacedQueue {
     this.next.push(ringViews(ring, this.v.stats));
   }
 
-  headFloor(): number {
-    return this.headFloorNs;
-  }
-
   /**
-   * The head's time, computed once per head: sendDue asks every queue for each datagram it
-   * sends, and the burst limit was worked out again each time (channels × datagrams a second).
-   * What it depends on changes only when the head leaves (sendHead) or the limiter learns
-   * when the pass's sends were in the kernel (handed).
+   * The head's times (PacedQueue.head), computed once per head: sendDue asks every queue at
+   * every pass and after each of its sends, and the burst limit was worked out again each time
+   * (channels × datagrams a second). What they depend on changes only when the head leaves
+   * (sendHead) or the limiter learns when the pass's sends were in the kernel (handed).
    */
-  headDue(): number {
-    // Small enough for the loop's code to take in (inline): a double returned from a call that
-    // is not taken in is a new heap number, and this runs for every queue at every pass.
+  head(t: Float64Array): void {
     if (!this.cached || this.v.ctl[CTL_READ] !== this.cachedRead) this.computeHead();
-    return this.headAtNs;
+    t[QT_DUE] = this.headAtNs;
+    t[QT_FLOOR] = this.headFloorNs;
   }
 
-  /** headDue's work, when the head changed: its times into headAtNs and headFloorNs. */
+  /** head()'s work, when the head changed: its times into headAtNs and headFloorNs. */
   private computeHead(): void {
     const v = this.v;
     const read = v.ctl[CTL_READ];
@@ -212,9 +215,9 @@ export class WorkerChannel implements PacedQueue {
     return false;
   }
 
-  /** `lateNs`: behind the time the loop was given (headDue()); lateness counts from the due time. */
-  sendHead(sinceAtNs: number): void {
-    const now = this.headAtNs + sinceAtNs;
+  /** t[QT_NOW]: the clock; lateness counts from the datagram's due time. */
+  sendHead(t: Float64Array): void {
+    const now = t[QT_NOW];
     const lateNs = now - this.headDueNs;
     const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
     const v = this.v;

@@ -2,7 +2,13 @@
 // limiter; the most sends in any window; a loop that wakes late driving one: shared by the burst
 // limiter's tests (test/scheduler/burst-limit.test.ts) and its simulation (bench/limiter-sim.ts).
 import { BurstLimiter } from '../../src/scheduler/burst-limit.js';
-import { sendDue, type PacedQueue } from '../../src/scheduler/pacing-loop.js';
+import {
+  QT_DUE,
+  QT_FLOOR,
+  QT_NOW,
+  sendDue,
+  type PacedQueue,
+} from '../../src/scheduler/pacing-loop.js';
 
 export interface Sent {
   /** When the loop sent it, and when it was due (ns). */
@@ -29,15 +35,17 @@ export function limitedQueue(
   let head = 0;
   let done = 0;
   return {
-    headFloor: () => limiter.windowEnd,
-    headDue() {
-      if (head >= dues.length) return Infinity;
-      at = limiter.earliest(dues[head], packets, done, parts);
-      return at;
+    head(t) {
+      if (head >= dues.length) t[QT_DUE] = Infinity;
+      else {
+        at = limiter.earliest(dues[head], packets, done, parts);
+        t[QT_DUE] = at;
+      }
+      t[QT_FLOOR] = limiter.windowEnd;
     },
-    sendHead(sinceAt) {
+    sendHead(t) {
       const due = dues[head];
-      const now = at + sinceAt;
+      const now = t[QT_NOW];
       const k = done > 0 ? packets - done : Math.max(1, limiter.fit(now));
       limiter.sent(due, now, at, k);
       sent.push({ at: now, due, packets: k });
@@ -191,11 +199,10 @@ export function crowdedLoop(o: {
     limiters.push(limiter);
     logs.push(sent);
     qs.push({
-      headFloor: () => q.headFloor(),
-      headDue: () => q.headDue(),
-      sendHead(late) {
+      head: (t) => q.head(t),
+      sendHead(t) {
         if (limiter.relaxing) relaxed++;
-        q.sendHead(late);
+        q.sendHead(t);
         sentIn.push(c);
         now += o.sendUs * 1e3;
       },

@@ -38,11 +38,10 @@ function watched(dues: number[], limiter: BurstLimiter, sent: Sent[]) {
   const q = limitedQueue(dues, limiter, sent);
   const w = {
     relaxing: 0,
-    headFloor: () => q.headFloor(),
-    headDue: () => q.headDue(),
-    sendHead: (late: number) => {
+    head: (t: Float64Array) => q.head(t),
+    sendHead: (t: Float64Array) => {
       if (limiter.relaxing) w.relaxing++;
-      q.sendHead(late);
+      q.sendHead(t);
     },
   };
   return w;

@@ -15,18 +15,32 @@ import {
   sendDue,
   staggerOffsetNs,
   PASS_FLUSH_SENDS,
+  QT_DUE,
+  QT_FLOOR,
+  QT_NOW,
+  queueTimes,
   type PacedQueue,
   type PassResult,
 } from '../../src/scheduler/pacing-loop.js';
 import { crowdedLoop } from '../helpers/limited-queue.js';
 
-/** A queue of due times; records (name, due, late) of each send. */
-function queue(name: string, dues: number[], log: [string, number, number][]): PacedQueue {
+/** A queue of due times (and a floor); records (name, due, late) of each send. */
+function queue(
+  name: string,
+  dues: number[],
+  log: [string, number, number][],
+  floor = -Infinity,
+): PacedQueue {
   const q = [...dues];
   return {
-    headDue: () => (q.length ? q[0] : Infinity),
-    headFloor: () => -Infinity,
-    sendHead: (late) => log.push([name, q.shift()!, late]),
+    head: (t) => {
+      t[QT_DUE] = q.length ? q[0] : Infinity;
+      t[QT_FLOOR] = floor;
+    },
+    sendHead: (t) => {
+      const due = q.shift()!;
+      log.push([name, due, t[QT_NOW] - due]);
+    },
   };
 }
 
@@ -109,7 +123,7 @@ t.test(
 t.test("sendDue: the early window never crosses a queue's floor", async (t) => {
   const log: [string, number, number][] = [];
   const a = queue('a', [1.0e6], log);
-  const b = { ...queue('b', [1.2e6], log), headFloor: () => 1.2e6 };
+  const b = queue('b', [1.2e6], log, 1.2e6);
   const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
   sendDue([a, b], () => 1e6, out, 500e3);
   const next = out.deadlineNs;
@@ -127,7 +141,7 @@ t.test('sendDue: the wait ends by the least deadline, not the first that may lea
   // leave from 0.5 ms. b is first in the heap; planned to b's due time, the sleep sent a
   // 0.45 ms late (at 20 channels, 1.1-1.7 ms late sends after sleeps that woke when asked).
   const log: [string, number, number][] = [];
-  const a = { ...queue('a', [1.0e6], log), headFloor: () => 1.0e6 };
+  const a = queue('a', [1.0e6], log, 1.0e6);
   const b = queue('b', [1.5e6], log);
   let now = 0.2e6;
   const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
@@ -421,18 +435,18 @@ function sendDueLinear(
   out: PassResult,
   earlyNs: number,
 ): void {
+  const t = queueTimes();
   let sent = 0;
   for (;;) {
     let best = -1;
-    let bestDue = Infinity;
     let bestAt = Infinity;
     for (let i = 0; i < queues.length; i++) {
-      const d = queues[i].headDue();
-      const floor = queues[i].headFloor();
+      queues[i].head(t);
+      const d = t[QT_DUE];
+      const floor = t[QT_FLOOR];
       const at = d - earlyNs > floor ? d - earlyNs : floor;
       if (at < bestAt) {
         bestAt = at;
-        bestDue = d;
         best = i;
       }
     }
@@ -448,13 +462,15 @@ function sendDueLinear(
       // The least deadline: a queue's due time, or its floor where that holds it longer.
       let deadline = Infinity;
       for (const q of queues) {
-        const d = q.headDue();
-        if (d !== Infinity) deadline = Math.min(deadline, Math.max(d, q.headFloor()));
+        q.head(t);
+        const d = t[QT_DUE];
+        if (d !== Infinity) deadline = Math.min(deadline, Math.max(d, t[QT_FLOOR]));
       }
       out.deadlineNs = deadline;
       return;
     }
-    queues[best].sendHead(now - bestDue);
+    t[QT_NOW] = now;
+    queues[best].sendHead(t);
     sent++;
   }
 }
@@ -471,10 +487,13 @@ function flooredQueue(
   let sends = 0;
   let floor = -Infinity;
   return {
-    headDue: () => (q.length ? q[0] : Infinity),
-    headFloor: () => floor,
-    sendHead: (late) => {
+    head: (t) => {
+      t[QT_DUE] = q.length ? q[0] : Infinity;
+      t[QT_FLOOR] = floor;
+    },
+    sendHead: (t) => {
       const due = q.shift()!;
+      const late = t[QT_NOW] - due;
       log.push(`${name}:${due}:${late}`);
       if (++sends % every === 0) floor = due + late + holdNs;
     },

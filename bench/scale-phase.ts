@@ -87,6 +87,13 @@ export interface PhaseRun {
    */
   relaxedShare: number;
   splitShare: number;
+  /**
+   * The pacing thread's garbage collections in the window (headend_pacer_gc_pauses_total) and
+   * the longest, ms (headend_pacer_gc_pause_max_seconds): no send leaves during one. NaN for
+   * the peers.
+   */
+  gcPauses: number;
+  gcMaxMs: number;
   warnings: Record<string, number>;
   worst: ReturnType<typeof worstOf>;
 }
@@ -189,36 +196,50 @@ export function startTranscodes(): ChildProcess[] {
 }
 
 const LATE_MAX = 'headend_pacer_late_max_seconds';
+const GC_MAX = 'headend_pacer_gc_pause_max_seconds';
 
-/** The sum of a metric's series in a /metrics text. */
-function metricSum(text: string, name: string): number {
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
-    sum += Number(m[1]);
-  return sum;
+/** The values of a metric's series in a /metrics text (one per pacing thread, or labelled). */
+function metricValues(text: string, name: string): number[] {
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) =>
+    Number(m[1]),
+  );
+}
+const metricSum = (text: string, name: string): number =>
+  metricValues(text, name).reduce((a, b) => a + b, 0);
+const metricMax = (text: string, name: string): number => Math.max(0, ...metricValues(text, name));
+
+interface PacerFigures {
+  lateMaxMs: number;
+  relaxedShare: number;
+  splitShare: number;
+  gcPauses: number;
+  gcMaxMs: number;
 }
 
 /**
- * While `running`: the worst headend_pacer_late_max_seconds (ms), and the datagrams sent,
- * relaxed and sent in two parts between the first scrape and the last.
+ * While `running`: the worst headend_pacer_late_max_seconds and gc pause (ms), and the
+ * datagrams sent, relaxed and sent in two parts and the pacing thread's collections between
+ * the first scrape and the last.
  */
-async function scrapePacer(
-  running: () => boolean,
-): Promise<{ lateMaxMs: number; relaxedShare: number; splitShare: number }> {
+async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   let worst = 0;
+  let gcWorst = 0;
   let first: number[] | undefined;
   let last: number[] | undefined;
-  const names = ['sent', 'relaxed', 'split'].map((k) => `headend_channel_datagrams_${k}_total`);
-  // Only these four families (?name=): rendering all of /metrics twice a second at 40 channels
+  const names = [
+    ...['sent', 'relaxed', 'split'].map((k) => `headend_channel_datagrams_${k}_total`),
+    'headend_pacer_gc_pauses_total',
+  ];
+  // Only these families (?name=): rendering all of /metrics twice a second at 40 channels
   // was ~14 MB a second of garbage on the daemon's main thread, 30-120 times what Prometheus
   // asks of it, and its collections held the pacing thread off the CPUs.
-  const query = [LATE_MAX, ...names].map((n) => `name=${n}`).join('&');
+  const query = [LATE_MAX, GC_MAX, ...names].map((n) => `name=${n}`).join('&');
   while (running()) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics?${query}`)).text();
       // One series per pacing thread (labelled `worker` with channel workers).
-      for (const m of text.matchAll(new RegExp(`^${LATE_MAX}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
-        worst = Math.max(worst, Number(m[1]));
+      worst = Math.max(worst, metricMax(text, LATE_MAX));
+      gcWorst = Math.max(gcWorst, metricMax(text, GC_MAX));
       last = names.map((n) => metricSum(text, n));
       first ??= last;
     } catch {
@@ -227,7 +248,13 @@ async function scrapePacer(
     await sleep(500);
   }
   const d = (k: number): number => (first && last ? last[k] - first[k] : NaN);
-  return { lateMaxMs: worst * 1000, relaxedShare: d(1) / d(0), splitShare: d(2) / d(0) };
+  return {
+    lateMaxMs: worst * 1000,
+    relaxedShare: d(1) / d(0),
+    splitShare: d(2) / d(0),
+    gcPauses: d(3),
+    gcMaxMs: gcWorst * 1000,
+  };
 }
 
 /** headend's warn/error events by name (JSON logs), DVBlast's `warning:`/`error:` lines. */
@@ -304,6 +331,8 @@ export async function runPhase(
           lateMaxMs: NaN,
           relaxedShare: NaN,
           splitShare: NaN,
+          gcPauses: NaN,
+          gcMaxMs: NaN,
           warnings: {},
         },
         fromMs: t0 + WARMUP * 1000,
@@ -325,7 +354,13 @@ export async function runPhase(
       gen.go();
       await sleep(WARMUP * 1000);
       let running = true;
-      const none = { lateMaxMs: NaN, relaxedShare: NaN, splitShare: NaN };
+      const none: PacerFigures = {
+        lateMaxMs: NaN,
+        relaxedShare: NaN,
+        splitShare: NaN,
+        gcPauses: NaN,
+        gcMaxMs: NaN,
+      };
       const pacer = ours ? scrapePacer(() => running) : Promise.resolve(none);
       const loadFloor = underLoad();
       const c0 = cpuNow();
@@ -336,7 +371,7 @@ export async function runPhase(
       const rss = tools.reduce((sum, t) => sum + peakRssMB(t.proc.pid!), 0);
       const endMs = Date.now();
       running = false;
-      const { lateMaxMs, relaxedShare, splitShare } = await pacer;
+      const { lateMaxMs, relaxedShare, splitShare, gcPauses, gcMaxMs } = await pacer;
       for (const t of tools) t.proc.kill('SIGTERM');
       await Promise.all(
         tools.map((t) =>
@@ -354,6 +389,8 @@ export async function runPhase(
           lateMaxMs,
           relaxedShare,
           splitShare,
+          gcPauses,
+          gcMaxMs,
           warnings: warningsOf(tools.flatMap((t) => t.log)),
         },
         fromMs: goMs + WARMUP * 1000,

@@ -170,6 +170,9 @@ interface RunFigures {
   /** Shares of the daemon's datagrams relaxed (burst-limit.ts rule 3) and sent in two parts. */
   relaxedShare: number;
   splitShare: number;
+  /** The pacing thread's garbage collections in the window, and the longest, ms. */
+  gcPauses: number;
+  gcMaxMs: number;
   cpuPercent: number;
   cpuPer100Mbit: number;
   rssPerChannelMB: number;
@@ -231,6 +234,8 @@ async function main(): Promise<void> {
         lateMaxMs: x.lateMaxMs,
         relaxedShare: x.relaxedShare,
         splitShare: x.splitShare,
+        gcPauses: x.gcPauses,
+        gcMaxMs: x.gcMaxMs,
         cpuPercent: x.cpuPercent,
         cpuPer100Mbit: x.cpuPercent / ((ph.channels * RATE) / 100e6),
         rssPerChannelMB: x.peakRssMB / ph.channels,
@@ -363,7 +368,8 @@ async function main(): Promise<void> {
     if (Number.isFinite(s.relaxedShare.worst))
       console.log(
         `               datagrams relaxed (rule 3) ${f(s.relaxedShare.median * 100, 2)}|${f(s.relaxedShare.worst * 100, 2)} %, ` +
-          `in two parts ${f(s.splitShare.median * 100, 2)}|${f(s.splitShare.worst * 100, 2)} %`,
+          `in two parts ${f(s.splitShare.median * 100, 2)}|${f(s.splitShare.worst * 100, 2)} %; ` +
+          `pacing-thread GC ${mw('gcPauses')} pauses, longest ${mw('gcMaxMs', 2)} ms`,
       );
     if (warn.length) console.log(`               ${warn.join('; ')}`);
   }

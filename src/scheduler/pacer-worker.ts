@@ -24,6 +24,7 @@
 
 import { BurstLimiter, DEFAULT_BURST_FACTOR } from './burst-limit.js';
 import { WorkerChannel } from './worker-channel.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputModule } from './output-contract.js';
 import { ringViews } from './ring.js';
@@ -91,6 +92,17 @@ const realtimePriority = (workerData.realtimePriority as number) ?? 0;
 const niceAsked = (workerData.nice as number | null | undefined) ?? null;
 /** The loop runs SCHED_FIFO (set once at start). */
 let realtime = false;
+/** Collections of this thread's heap so far (PacerStats.gcPausesTotal), counted by gcWatch. */
+let gcPauses = 0;
+const gcWatch = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses++;
+    const ns = e.duration * 1e6;
+    if (ns > loopStats.gcMaxNs) loopStats.gcMaxNs = ns;
+  }
+  loopStats.gcPausesTotal = gcPauses;
+});
+
 const loopStats: PacerStats = freshStats();
 /** PacerOptions.licence: sends stop after licence[0] (monotonic ns; 0: no limit). */
 const licence = workerData.licence
@@ -107,6 +119,8 @@ function freshStats(): PacerStats {
     yields: 0,
     spinNs: 0,
     oversleepMaxNs: 0,
+    gcPausesTotal: gcPauses,
+    gcMaxNs: 0,
     marginNs: 0,
     periodNs: 0,
     realtime,
@@ -268,6 +282,7 @@ function step(justYielded: boolean): boolean {
 }
 
 async function run(): Promise<void> {
+  gcWatch.observe({ entryTypes: ['gc'] });
   const named = nameThread(PACER_THREAD_NAME); // top -H, ps -L, perf: which thread paces
   const slack = setThreadTimerSlack(PACING_TIMER_SLACK_NS);
   const nice = niceAsked === null ? null : setThreadNice(niceAsked);

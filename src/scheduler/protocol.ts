@@ -62,6 +62,13 @@ export interface PacerStats {
   spinNs: number;
   /** Worst oversleep of a timed-out Atomics.wait in the period, ns. */
   oversleepMaxNs: number;
+  /**
+   * Garbage collections of the pacing thread's own heap since it started (each holds the thread:
+   * no send leaves during one), and the longest seen in the period, ns. Seen when the thread's
+   * event loop turns (PerformanceObserver 'gc'), so a pause counts in the period it was seen in.
+   */
+  gcPausesTotal: number;
+  gcMaxNs: number;
   /** Current spin margin, ns. */
   marginNs: number;
   /** Length of the period, ns. */

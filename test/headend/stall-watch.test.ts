@@ -22,6 +22,8 @@ function stats(lateMs: number): PacerStats {
     yields: 0,
     spinNs: 0,
     oversleepMaxNs: 0,
+    gcPausesTotal: 0,
+    gcMaxNs: 0,
     marginNs: 0,
     periodNs: 1e9,
     realtime: false,

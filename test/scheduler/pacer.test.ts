@@ -606,6 +606,14 @@ t.test(
       stats.every((s) => s.marginNs <= (rt.ok ? SpinMargin.REALTIME_MAX_NS : SpinMargin.MAX_NS)),
       'a real-time loop keeps its spin margin under the real-time cap',
     );
+    t.ok(
+      stats.every((s, i) => i === 0 || s.gcPausesTotal >= stats[i - 1].gcPausesTotal),
+      "the pacing thread's collections count up",
+    );
+    t.ok(
+      stats.every((s) => s.gcMaxNs >= 0 && s.gcMaxNs < 1e9),
+      'and the longest of each period is a pause',
+    );
   },
 );
 

@@ -18,11 +18,12 @@ function pacerGauge(
   name: string,
   help: string,
   value: (s: PacerStats) => number,
+  type: 'gauge' | 'counter' = 'gauge',
 ): Metric {
   return scrapeMetric({
     name,
     help,
-    type: 'gauge',
+    type,
     collect: () =>
       ctx
         .pacing()
@@ -58,6 +59,19 @@ export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
       'headend_pacer_oversleep_max_seconds',
       'Worst oversleep of a timed wait of the pacing thread over the last period, seconds.',
       (s) => Math.max(0, s.oversleepMaxNs) / 1e9,
+    ),
+    pacerGauge(
+      ctx,
+      'headend_pacer_gc_pauses_total',
+      "Garbage collections of the pacing thread's heap since it started (no send leaves during one).",
+      (s) => s.gcPausesTotal,
+      'counter',
+    ),
+    pacerGauge(
+      ctx,
+      'headend_pacer_gc_pause_max_seconds',
+      "Longest garbage collection of the pacing thread's heap over the last period, seconds.",
+      (s) => s.gcMaxNs / 1e9,
     ),
     pacerGauge(
       ctx,

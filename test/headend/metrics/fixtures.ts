@@ -67,6 +67,8 @@ export const pacerStats: PacerStats = {
   yields: 10,
   spinNs: 250_000_000,
   oversleepMaxNs: 80_000,
+  gcPausesTotal: 7,
+  gcMaxNs: 300_000,
   marginNs: 100_000,
   periodNs: 1_000_000_000,
   realtime: false,

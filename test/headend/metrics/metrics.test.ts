@@ -39,6 +39,8 @@ const EXPECTED: Record<string, string> = {
   headend_pacer_utilization_ratio: 'gauge',
   headend_pacer_late_max_seconds: 'gauge',
   headend_pacer_oversleep_max_seconds: 'gauge',
+  headend_pacer_gc_pauses_total: 'counter',
+  headend_pacer_gc_pause_max_seconds: 'gauge',
   headend_pacer_channels: 'gauge',
   headend_pacer_grid: 'gauge',
   headend_ffmpeg_children: 'gauge',
@@ -85,6 +87,8 @@ t.test('every metric: name, type, HELP, labels, values', async (t) => {
   t.equal(sampleOf(fams, 'headend_channel_source_up_seconds', news), 60);
   t.equal(sampleOf(fams, 'headend_channel_source_up_seconds', sport), 0, 'no source up: 0');
   t.equal(sampleOf(fams, 'headend_pacer_grid', {}), 1, 'the pacing thread on the 1 ms grid');
+  t.equal(sampleOf(fams, 'headend_pacer_gc_pauses_total', {}), 7);
+  t.equal(sampleOf(fams, 'headend_pacer_gc_pause_max_seconds', {}), 0.0003);
 
   // The state enum: one series per state, 1 on the current one only.
   const states = fams.get('headend_channel_source_state')!.samples;

@@ -76,7 +76,20 @@ const TREND_SLOTS = 10;
 /** Below this a packet count is taken as whole (float rounding of the schedule's shares). */
 const EPS = 1e-6;
 
+/**
+ * The limiter's cell (BurstLimiter.io): the pacing loop passes times in it, not as arguments, to
+ * the *Io methods (a double passed to or returned from a call V8 does not inline is a new heap
+ * number, and these run for every send): the due time, the clock, the time earliest() gave, and
+ * a send's lateness (trend's).
+ */
+export const BL_DUE = 0;
+export const BL_NOW = 1;
+export const BL_AT = 2;
+const BL_LATE = 3;
+
 export class BurstLimiter {
+  /** The cell the *Io methods read and write (BL_DUE, BL_NOW, BL_AT). */
+  readonly io = new Float64Array(4);
   /** The due time of the latest datagram begun, and of the one before it (its share's start). */
   private lastDueNs = NaN;
   private prevDueNs = NaN;
@@ -140,6 +153,15 @@ export class BurstLimiter {
    * may leave, whole or (with `parts`) its first part: ≥ dueNs.
    */
   earliest(dueNs: number, packets = 1, done = 0, parts = false): number {
+    this.io[BL_DUE] = dueNs;
+    this.earliestIo(packets, done, parts);
+    return this.io[BL_AT];
+  }
+
+  /** earliest() through the cell: io[BL_DUE] in, io[BL_AT] out. */
+  earliestIo(packets: number, done: number, parts: boolean): void {
+    const io = this.io;
+    const dueNs = io[BL_DUE];
     this.windowEndNs = -Infinity;
     this.qRefLate = NaN;
     this.qLimit = Infinity;
@@ -152,14 +174,20 @@ export class BurstLimiter {
     this.qDone = rest ? done : 0;
     this.qBase = base;
     this.qPkt = gap / packets;
-    if (!(gap > 0)) return dueNs;
+    if (!(gap > 0)) {
+      io[BL_AT] = dueNs;
+      return;
+    }
     if (this.startEnd !== this.startEnd) this.startEnd = base - gap;
     let t = dueNs;
     if (!rest) {
       const spaced = this.lastAtNs + gap / this.factor;
       if (spaced > t) t = spaced;
     }
-    if (this.count === 0) return t;
+    if (this.count === 0) {
+      io[BL_AT] = t;
+      return;
+    }
     // L: factor × W of schedule, or what on-time sends put in a window where that is more.
     let limit = this.factor * WINDOW_NS;
     const onTimeFrom = this.endAtOrBefore(dueNs - WINDOW_NS - WINDOW_GUARD_NS);
@@ -171,15 +199,23 @@ export class BurstLimiter {
     this.qWhole = whole;
     if (whole <= t || !parts || rest || packets < 2) {
       this.windowEndNs = whole;
-      return whole > t ? whole : t;
+      io[BL_AT] = whole > t ? whole : t;
+      return;
     }
     const first = this.boundFor(base + (this.qDone + 1) * this.qPkt - limit, false);
     this.windowEndNs = first;
-    return first > t ? first : t;
+    io[BL_AT] = first > t ? first : t;
   }
 
   /** How many of the rest of the datagram earliest() was asked about may leave at `nowNs`. */
   fit(nowNs: number): number {
+    this.io[BL_NOW] = nowNs;
+    return this.fitIo();
+  }
+
+  /** fit() through the cell: io[BL_NOW] in. */
+  fitIo(): number {
+    const nowNs = this.io[BL_NOW];
     const rest = this.qPackets - this.qDone;
     if (nowNs >= this.qWhole) return rest;
     const cut = nowNs - WINDOW_NS - WINDOW_GUARD_NS;
@@ -199,6 +235,22 @@ export class BurstLimiter {
    */
   sent(dueNs: number, nowNs: number, atNs?: number, count?: number): void {
     if (atNs === undefined || dueNs !== this.qDue) atNs = this.earliest(dueNs);
+    const io = this.io;
+    io[BL_DUE] = dueNs;
+    io[BL_NOW] = nowNs;
+    io[BL_AT] = atNs;
+    this.sentIo(count ?? this.qPackets);
+  }
+
+  /**
+   * sent() through the cell: io[BL_DUE], io[BL_NOW] and io[BL_AT] (what earliestIo gave for this
+   * very datagram) in; `count` packets of it left.
+   */
+  sentIo(count: number): void {
+    const io = this.io;
+    const dueNs = io[BL_DUE];
+    const nowNs = io[BL_NOW];
+    const atNs = io[BL_AT];
     const begins = this.qDone === 0;
     if (begins && !(dueNs - this.lastDueNs > 0)) {
       // A new timeline: a new window, a new trend.
@@ -209,9 +261,10 @@ export class BurstLimiter {
       this.slotEnd = -Infinity;
       this.relaxNs = 0;
     }
-    const done = Math.min(this.qPackets, this.qDone + (count ?? this.qPackets));
+    const done = Math.min(this.qPackets, this.qDone + count);
     const end = done >= this.qPackets || !(this.qPkt > 0) ? dueNs : this.qBase + done * this.qPkt;
-    this.trend(dueNs, nowNs - end, this.qRefLate);
+    io[BL_LATE] = nowNs - end;
+    this.trend();
     if (begins) {
       this.lastAtNs = nowNs - atNs > REANCHOR_NS ? nowNs - REANCHOR_NS : atNs;
       this.prevDueNs = this.lastDueNs;
@@ -238,6 +291,13 @@ export class BurstLimiter {
    * datagram on the wire later than its recorded time.
    */
   handed(nowNs: number): void {
+    this.io[BL_NOW] = nowNs;
+    this.handedIo();
+  }
+
+  /** handed() through the cell: io[BL_NOW] in. */
+  handedIo(): void {
+    const nowNs = this.io[BL_NOW];
     for (let k = Math.max(0, this.count - this.unstamped); k < this.count; k++) {
       const i = (this.head + k) % RING;
       if (nowNs > this.sends[i]) this.sends[i] = nowNs;
@@ -283,11 +343,14 @@ export class BurstLimiter {
   }
 
   /**
-   * Rule 3: the slot's least lateness; for the sends a window bounded, whether each was no less
-   * late than the send its window counted from (`refLate`; NaN where no window applied). At
-   * each new slot: whether the channel runs away.
+   * Rule 3, for the send of io[BL_DUE] io[BL_LATE] late: the slot's least lateness; for the
+   * sends a window bounded, whether each was no less late than the send its window counted from
+   * (qRefLate; NaN where no window applied). At each new slot: whether the channel runs away.
    */
-  private trend(dueNs: number, lateNs: number, refLate: number): void {
+  private trend(): void {
+    const dueNs = this.io[BL_DUE];
+    const lateNs = this.io[BL_LATE];
+    const refLate = this.qRefLate;
     const n = this.slotLate.length;
     if (dueNs >= this.slotEnd) {
       const done = this.slotLate[this.slot];

@@ -60,6 +60,14 @@ export interface OutputInfo {
   sendBufferBytes: number;
 }
 
+/**
+ * A datagram's times as PacedOutput.send takes them, in a cell, not as arguments (a double passed
+ * to a call V8 does not inline is a new heap number, at every send): the PCR of its first
+ * packet (27 MHz, NaN when unknown) and when it was due (monotonic ns).
+ */
+export const SEND_PCR27 = 0;
+export const SEND_DUE = 1;
+
 /** One opened output, driven from the pacing worker (whose event loop is mostly blocked). */
 export interface PacedOutput {
   /** Sends still queued in the socket: their bytes must stay untouched until this is 0. */
@@ -71,9 +79,10 @@ export interface PacedOutput {
    * holds RTP_HEADROOM (12) bytes for an RTP header, then the TS bytes (its length is exactly
    * 12 + the datagram's TS bytes); the output writes the RTP
    * header there and sends what its protocol needs, then the RTP packet to every destination.
-   * pcr27 is the datagram's output time (RTP timestamp), dueNs when it was due.
+   * times[SEND_PCR27] is the datagram's output time (RTP timestamp), times[SEND_DUE] when it
+   * was due.
    */
-  send(slot: Buffer, ts: Buffer, pcr27: number, dueNs: number): void;
+  send(slot: Buffer, ts: Buffer, times: Float64Array): void;
   /** Adds an extra RTP receiver; rejects with a readable Error when its socket cannot open. */
   addDestination(d: DestinationSpec): Promise<void>;
   removeDestination(id: string): Promise<void>;

@@ -43,7 +43,17 @@ import {
   modeSettings,
   type PacingMode,
   coalesceWindow,
-  planWait,
+  LC_DUE,
+  LC_MARGIN,
+  LC_NOW,
+  LC_OVER,
+  LC_SEND_AT,
+  LC_SINCE_YIELD,
+  LC_SPIN,
+  loopCell,
+  planWaitIo,
+  QT_NOW,
+  queueTimes,
   sendDue,
   type PassResult,
 } from './pacing-loop.js';
@@ -190,14 +200,17 @@ async function remove(id: string): Promise<void> {
   await ch.output.close();
 }
 
+/** flushPass's clock reading, passed in a cell (pacing-loop.ts queueTimes: no heap number). */
+const handTimes = queueTimes();
+
 /**
  * sendDue's PassFlush: the sends queued so far leave (OutputModule.flush), and their queues
  * learn when they were in the kernel (the burst window counts from then).
  */
 function flushPass(sent: Int32Array, count: number): void {
   flushOutputs();
-  const now = clock();
-  for (let i = 0; i < count; i++) queues[sent[i]].handed(now);
+  handTimes[QT_NOW] = clock();
+  for (let i = 0; i < count; i++) queues[sent[i]].handed(handTimes);
 }
 
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -210,6 +223,8 @@ const times = new Float64Array(2);
 const LAST_YIELD = 0;
 const PERIOD_START = 1;
 const out: PassResult = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+/** The times step() passes to planWaitIo, SpinBudget.addIo and SpinMargin.recordIo. */
+const cell = loopCell();
 let ctrlSeen = 0;
 
 /**
@@ -225,7 +240,11 @@ function step(justYielded: boolean): boolean {
   sendDue(queues, clock, out, early, flushPass);
   let now = clock();
   loopStats.sent += out.sent;
-  budget.add(0, out.sent, now, margin.ns);
+  const c = cell;
+  c[LC_SPIN] = 0;
+  c[LC_NOW] = now;
+  c[LC_MARGIN] = margin.ns;
+  budget.addIo(c, out.sent);
   if (statsEvery > 0 && now - times[PERIOD_START] >= statsEvery) {
     loopStats.channels = queues.length;
     loopStats.marginNs = margin.ns;
@@ -240,14 +259,12 @@ function step(justYielded: boolean): boolean {
     ctrlSeen = ctrl;
     return true;
   }
-  const plan = planWait(
-    out.deadlineNs,
-    now,
-    capped,
-    now - times[LAST_YIELD],
-    justYielded,
-    out.sendAtNs,
-  );
+  c[LC_DUE] = out.deadlineNs;
+  c[LC_NOW] = now;
+  c[LC_MARGIN] = capped;
+  c[LC_SINCE_YIELD] = now - times[LAST_YIELD];
+  c[LC_SEND_AT] = out.sendAtNs;
+  const plan = planWaitIo(c, justYielded);
   switch (plan.kind) {
     case 'yield':
       ctrlSeen = ctrl;
@@ -258,7 +275,8 @@ function step(justYielded: boolean): boolean {
       loopStats.sleeps++;
       if (r === 'timed-out') {
         const over = clock() - now - ms * 1e6;
-        margin.record(over);
+        c[LC_OVER] = over;
+        margin.recordIo(c);
         if (over > loopStats.oversleepMaxNs) loopStats.oversleepMaxNs = over;
       }
       return false;
@@ -273,7 +291,10 @@ function step(justYielded: boolean): boolean {
         for (let j = 0; j < SPIN_PAUSE; j++) spinSink = (spinSink + j) | 0;
       }
       loopStats.spinNs += now - t0;
-      budget.add(now - t0, 0, now, margin.ns);
+      c[LC_SPIN] = now - t0;
+      c[LC_NOW] = now;
+      c[LC_MARGIN] = margin.ns;
+      budget.addIo(c, 0);
       return false;
     }
     case 'none':

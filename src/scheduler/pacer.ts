@@ -105,8 +105,9 @@ export function sendLicence(): SharedArrayBuffer {
  * Turns V8's memory reducer off for the threads started from now on, the pacing thread first (a
  * V8 flag, read when a thread's heap is set up; V8 has no way to give it to one thread only).
  * When a thread's allocation falls after a busy phase (its start), the reducer runs up to three
- * full collections, 8 s later and 0.5 s apart, and again whenever one of those found garbage:
- * each held the pacing thread 0.8-4.4 ms (bench/scale at 4, 20 and 40 channels: the worst late
+ * full collections, 8 s later and 0.5 s apart while each still frees memory (V8's
+ * memory-reducer.cc), and starts over after a full collection that grew the heap: each held
+ * the pacing thread 0.8-4.4 ms (bench/scale at 4, 20 and 40 channels: the worst late
  * sends of those runs). Without it a thread's full collection runs when its old generation
  * reaches its limit, and the pacing thread keeps next to nothing long enough to get there.
  * The main thread's heap, set up before, keeps its reducer.

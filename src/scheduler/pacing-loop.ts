@@ -79,8 +79,8 @@ export const MAX_COALESCE_NS = 500_000;
  * falls due within 1 ms in the same pass adds at most 1 ms per 10 ms to any window (≤ 1.1× the
  * rate over TR 101 290's 10 ms), and halved the pacing thread's CPU on the bench's MPTS
  * (8 × 5.5 Mbit/s: 5.9 % → 3.2 % of a core).
- * A datagram that carries a PCR is the exception (WorkerChannel.head): its floor
- * (t[QT_FLOOR] of PacedQueue.head) is its due time − EARLY_NS, so the loop wakes for it and it leaves on
+ * A datagram that carries a PCR is the exception (WorkerChannel.head): its floor (t[QT_FLOOR]
+ * of PacedQueue.head) is its due time − EARLY_NS, so the loop wakes for it and it leaves on
  * time. A receiver recovers the clock from when PCRs arrive: sent up to 1 ms early, they were
  * the grid's PCR jitter (20 × 4 Mbit/s: p50 12 → 5-7 µs, p99 829 → 118-952 µs with the VM's
  * late wake-ups, at the same CPU: wake-ups for PCRs replace wake-ups for other datagrams).
@@ -98,7 +98,8 @@ export const SLEEP_COALESCE_NS = 1_000_000;
 export function coalesceWindow(marginNs: number, cappedNs: number): number {
   if (cappedNs >= marginNs) return EARLY_NS;
   if (cappedNs <= 0) return SLEEP_COALESCE_NS;
-  return Math.max(EARLY_NS, Math.min(MAX_COALESCE_NS, (marginNs - cappedNs) / 2));
+  // Whole ns: a whole number under 2^31 passes to sendDue as a small integer, no heap number.
+  return Math.round(Math.max(EARLY_NS, Math.min(MAX_COALESCE_NS, (marginNs - cappedNs) / 2)));
 }
 /** Yield to the event loop when nothing is due for this long. */
 export const YIELD_GAP_NS = 2_000_000;
@@ -266,6 +267,23 @@ export type WaitPlan =
   | { kind: 'spin'; untilNs: number }
   | { kind: 'none' };
 
+/**
+ * The pacing loop's cell (pacer-worker.ts step): the times it passes to planWaitIo,
+ * SpinBudget.addIo and SpinMargin.recordIo instead of as arguments. A double passed to a call V8
+ * does not inline is a new heap number, and these run at every pass; durations that are whole
+ * ns under 2^31 pass as small integers, but instants (ns since boot) never do.
+ */
+export const LC_DUE = 0;
+export const LC_NOW = 1;
+export const LC_MARGIN = 2;
+export const LC_SINCE_YIELD = 3;
+export const LC_SEND_AT = 4;
+export const LC_SPIN = 5;
+export const LC_OVER = 6;
+export const loopCell = (): Float64Array => new Float64Array(7);
+/** planWait's, SpinBudget.add's and SpinMargin.record's cell (their argument forms). */
+const argCell = loopCell();
+
 /** planWait's answers: one object of each kind, rewritten (a plan per pass made no garbage). */
 const YIELD_PLAN: WaitPlan = { kind: 'yield' };
 const NONE_PLAN: WaitPlan = { kind: 'none' };
@@ -287,6 +305,25 @@ export function planWait(
   justYielded: boolean,
   sendAtNs = nextDue - EARLY_NS,
 ): WaitPlan {
+  const c = argCell;
+  c[LC_DUE] = nextDue;
+  c[LC_NOW] = nowNs;
+  c[LC_MARGIN] = marginNs;
+  c[LC_SINCE_YIELD] = sinceYieldNs;
+  c[LC_SEND_AT] = sendAtNs;
+  return planWaitIo(c, justYielded);
+}
+
+/**
+ * planWait through the loop's cell: c[LC_DUE] (nextDue), c[LC_NOW], c[LC_MARGIN],
+ * c[LC_SINCE_YIELD] and c[LC_SEND_AT].
+ */
+export function planWaitIo(c: Float64Array, justYielded: boolean): WaitPlan {
+  const nextDue = c[LC_DUE];
+  const nowNs = c[LC_NOW];
+  const marginNs = c[LC_MARGIN];
+  const sinceYieldNs = c[LC_SINCE_YIELD];
+  const sendAtNs = c[LC_SEND_AT];
   const gap = nextDue - nowNs;
   if (!justYielded) {
     if (gap > YIELD_GAP_NS) return YIELD_PLAN;
@@ -351,6 +388,13 @@ export class SpinMargin {
 
   /** One timed-out sleep woke `oversleepNs` after the time asked for. */
   record(oversleepNs: number): void {
+    argCell[LC_OVER] = oversleepNs;
+    this.recordIo(argCell);
+  }
+
+  /** record() through the loop's cell: c[LC_OVER]. */
+  recordIo(c: Float64Array): void {
+    const oversleepNs = c[LC_OVER];
     const o = oversleepNs > 0 ? oversleepNs : 0;
     const q = this.samples;
     if (q === null) {
@@ -428,6 +472,17 @@ export class SpinBudget {
    * datagrams; `nowNs` is the clock now, `marginNs` the spin margin (SpinMargin) it would spin.
    */
   add(spinNs: number, sent: number, nowNs: number, marginNs: number): void {
+    argCell[LC_SPIN] = spinNs;
+    argCell[LC_NOW] = nowNs;
+    argCell[LC_MARGIN] = marginNs;
+    this.addIo(argCell, sent);
+  }
+
+  /** add() through the loop's cell: c[LC_SPIN], c[LC_NOW] and c[LC_MARGIN]. */
+  addIo(c: Float64Array, sent: number): void {
+    const spinNs = c[LC_SPIN];
+    const nowNs = c[LC_NOW];
+    const marginNs = c[LC_MARGIN];
     if (this.fraction <= 0 || this.fraction >= 1) return;
     if (this.start < 0) this.start = nowNs;
     this.spun += spinNs;

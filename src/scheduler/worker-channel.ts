@@ -13,8 +13,8 @@
 // queued send still points into the slot.
 
 import { hasPcr } from '../mpegts/packet.js';
-import type { BurstLimiter } from './burst-limit.js';
-import type { PacedOutput } from './output-contract.js';
+import { BL_AT, BL_DUE, BL_NOW, type BurstLimiter } from './burst-limit.js';
+import { SEND_DUE, SEND_PCR27, type PacedOutput } from './output-contract.js';
 import {
   EARLY_NS,
   QT_DUE,
@@ -105,6 +105,8 @@ export class WorkerChannel implements PacedQueue {
   private headPcr = false;
   private pcrRead = -1;
   private lastSentPcr = false;
+  /** The cell a send's times go to the output in (PacedOutput.send). */
+  private readonly sendTimes = new Float64Array(2);
 
   constructor(
     readonly id: string,
@@ -191,8 +193,11 @@ export class WorkerChannel implements PacedQueue {
     this.headDueNs = v.meta[slot * 2] + this.offsetNs;
     const packets = (v.len[slot] / TS) | 0;
     const parts = packets > 1 && this.output.queued === 0 && !this.whole;
-    this.headAtNs = this.limiter.earliest(this.headDueNs, packets, this.headDone, parts);
-    this.headFloorNs = this.limiter.windowEnd;
+    const lim = this.limiter;
+    lim.io[BL_DUE] = this.headDueNs;
+    lim.earliestIo(packets, this.headDone, parts);
+    this.headAtNs = lim.io[BL_AT];
+    this.headFloorNs = lim.windowEnd;
     if (this.pcrRead !== read) {
       this.headPcr = this.carriesPcr(slot, packets);
       this.pcrRead = read;
@@ -229,10 +234,15 @@ export class WorkerChannel implements PacedQueue {
     // The rest of a datagram goes whole; a datagram begun, the packets the window holds now.
     let k = packets - from;
     if (from === 0 && k > 1 && !this.whole) {
-      const fit = this.limiter.fit(now);
+      this.limiter.io[BL_NOW] = now;
+      const fit = this.limiter.fitIo();
       if (fit < k) k = fit > 0 ? fit : 1;
     }
-    this.limiter.sent(this.headDueNs, now, this.headAtNs, k);
+    const io = this.limiter.io; // the cell, not arguments: no heap number per send
+    io[BL_DUE] = this.headDueNs;
+    io[BL_NOW] = now;
+    io[BL_AT] = this.headAtNs;
+    this.limiter.sentIo(k);
     this.sentInPass = true;
     this.lastSentPcr = this.headPcr && from === 0;
     this.cached = false;
@@ -255,7 +265,12 @@ export class WorkerChannel implements PacedQueue {
     // (Counted once per datagram, when it is done.)
     const licence = this.licence;
     const unlicensed = licence !== null && licence[0]! > 0 && now > licence[0]!;
-    if (!unlicensed) this.output.send(out, ts, v.meta[slot * 2 + 1], v.meta[slot * 2]);
+    if (!unlicensed) {
+      const st = this.sendTimes;
+      st[SEND_PCR27] = v.meta[slot * 2 + 1];
+      st[SEND_DUE] = v.meta[slot * 2];
+      this.output.send(out, ts, st);
+    }
     const st = v.stats;
     st[ST_BYTES] += k * TS;
     if (lateNs > this.loopStats.lateMaxNs) this.loopStats.lateMaxNs = lateNs;
@@ -283,11 +298,12 @@ export class WorkerChannel implements PacedQueue {
     return this.lastSentPcr;
   }
 
-  /** The loop's sends so far are in the kernel by `nowNs` (BurstLimiter.handed). */
-  handed(nowNs: number): void {
+  /** The loop's sends so far are in the kernel by t[QT_NOW] (BurstLimiter.handed). */
+  handed(t: Float64Array): void {
     if (this.sentInPass) {
       this.sentInPass = false;
-      this.limiter.handed(nowNs);
+      this.limiter.io[BL_NOW] = t[QT_NOW];
+      this.limiter.handedIo();
       this.cached = false;
     }
   }

@@ -6,6 +6,15 @@ import { Output, flush, isMulticast, resolveInterface } from '../../src/headend/
 import type { OutputSpec } from '../../src/headend/output/types.js';
 import { parseRtpHeader } from '../../src/mpegts/rtp.js';
 import { nativeUdp, nativeUdpUnavailable } from '../../src/headend/net/native-udp.js';
+import { SEND_DUE, SEND_PCR27 } from '../../src/scheduler/output-contract.js';
+
+/** A datagram's times as Output.send takes them (PacedOutput.send's cell). */
+function times(pcr27: number, dueNs: number): Float64Array {
+  const t = new Float64Array(2);
+  t[SEND_PCR27] = pcr27;
+  t[SEND_DUE] = dueNs;
+  return t;
+}
 
 export function outputSuite(mode: 'native' | 'dgram'): void {
   // tap runs the two suites at once in one namespace: each mode has its own multicast groups
@@ -73,7 +82,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
     const view = Buffer.alloc(1316, 0x47);
     view[1] = 9;
     const d = slotOf(view);
-    out.send(d.slot, d.ts, 27e6, 0);
+    out.send(d.slot, d.ts, times(27e6, 0));
     flush();
     t.equal(out.queued, 0, 'sent synchronously');
     await until(() => rx.got.length === 1);
@@ -97,7 +106,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
       const pcrs = [300 * 1000, 300 * 4000, 300 * 1e6, 300 * 2000];
       for (const pcr of pcrs) {
         const d = slotOf(Buffer.alloc(1316, 0x47));
-        out.send(d.slot, d.ts, pcr, 0);
+        out.send(d.slot, d.ts, times(pcr, 0));
         flush();
       }
       await until(() => rx.got.length === 4);
@@ -130,7 +139,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
     const out = await Output.open(spec({ group: mainGroup, port: mainPort, interface: 'lo' }));
     t.teardown(() => out.close());
     const d = slotOf(Buffer.alloc(188, 0x47));
-    out.send(d.slot, d.ts, NaN, 0);
+    out.send(d.slot, d.ts, times(NaN, 0));
     flush();
     await until(() => got.length === 1);
     t.equal(got.length, 1);
@@ -163,12 +172,12 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
       await out.addDestination(dest('b', b.port));
       for (let i = 0; i < 3; i++) {
         const d = slotOf(Buffer.alloc(1316, 0x47));
-        out.send(d.slot, d.ts, 300 * 9000 * (i + 1), 0);
+        out.send(d.slot, d.ts, times(300 * 9000 * (i + 1), 0));
         flush();
       }
       await out.removeDestination('b');
       const d = slotOf(Buffer.alloc(1316, 0x47));
-      out.send(d.slot, d.ts, 300 * 9000 * 4, 0);
+      out.send(d.slot, d.ts, times(300 * 9000 * 4, 0));
       flush();
       await until(() => main.got.length === 4 && a.got.length === 4 && b.got.length === 3);
       t.ok(
@@ -195,7 +204,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
       t.teardown(() => rxFrom.close());
       await out.addDestination(dest('c', rxFrom.address().port));
       const e = slotOf(Buffer.alloc(188, 0x47));
-      out.send(e.slot, e.ts, NaN, 0);
+      out.send(e.slot, e.ts, times(NaN, 0));
       flush();
       await until(() => seen.length === 1);
       t.same(seen, [sourcePort], 'sent from the RTSP server port');
@@ -222,7 +231,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
       sourcePort: 0,
     });
     const d = slotOf(Buffer.alloc(376, 0x47));
-    out.send(d.slot, d.ts, 300 * 90000, 0);
+    out.send(d.slot, d.ts, times(300 * 90000, 0));
     flush();
     await until(() => got.length === 1);
     t.equal(got[0].length, 12 + 376, 'RTP header + TS');
@@ -245,7 +254,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
         t.teardown(() => out.close());
         for (let i = 0; i < 5; i++) {
           const d = slotOf(Buffer.alloc(188, 0x47));
-          out.send(d.slot, d.ts, NaN, 0);
+          out.send(d.slot, d.ts, times(NaN, 0));
           await new Promise((r) => setTimeout(r, 10));
         }
         await until(() => out.counters.sendErrors > 0);
@@ -268,7 +277,7 @@ export function outputSuite(mode: 'native' | 'dgram'): void {
         t.equal(bad.info.local, good.info.local, 'outputs of the same settings share one socket');
         for (const out of [good, bad, good]) {
           const d = slotOf(Buffer.alloc(188, 0x47));
-          out.send(d.slot, d.ts, NaN, 0);
+          out.send(d.slot, d.ts, times(NaN, 0));
         }
         t.equal(rx.got.length, 0, 'nothing sent before the pass ends');
         flush();

@@ -2,7 +2,7 @@
 // a PCR never leaves early, whatever early window the loop paces with (the 1 ms grid).
 import t from 'tap';
 import { BurstLimiter } from '../../src/scheduler/burst-limit.js';
-import type { PacedOutput } from '../../src/scheduler/output-contract.js';
+import { SEND_DUE, type PacedOutput } from '../../src/scheduler/output-contract.js';
 import { EARLY_NS, SLEEP_COALESCE_NS, sendDue } from '../../src/scheduler/pacing-loop.js';
 import { createCounters, createRing, ringPush, ringViews } from '../../src/scheduler/ring.js';
 import { WorkerChannel } from '../../src/scheduler/worker-channel.js';
@@ -56,7 +56,7 @@ function channel(dues: [number, Uint8Array][], sent: number[]): WorkerChannel {
       tosApplied: true,
       sendBufferBytes: 0,
     },
-    send: (_slot, _ts, _pcr27, dueNs) => void sent.push(dueNs),
+    send: (_slot, _ts, times) => void sent.push(times[SEND_DUE]),
     addDestination: async () => {},
     removeDestination: async () => {},
     close: async () => {},

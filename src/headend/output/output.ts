@@ -49,6 +49,7 @@ import type {
   OutputSpec,
   PacedOutput,
 } from './types.js';
+import { SEND_DUE, SEND_PCR27 } from '../../scheduler/output-contract.js';
 
 export const RTP_HEADER_BYTES = 12;
 /** Socket send buffer asked for: ~0.5 s at 20 Mbit/s, so bursts of sends never block. */
@@ -186,11 +187,14 @@ export class Output implements PacedOutput {
 
   /**
    * Sends one datagram: writes the RTP header into the slot's first 12 bytes, sends the slot
-   * (RTP) or the TS bytes (UDP), then the RTP packet to every destination. `pcr27` gives the RTP
-   * timestamp (NaN: none known, the due time's is used instead).
+   * (RTP) or the TS bytes (UDP), then the RTP packet to every destination. times[SEND_PCR27]
+   * gives the RTP timestamp (NaN: none known, the due time's, times[SEND_DUE], instead).
    */
-  send(slot: Buffer, ts: Buffer, pcr27: number, dueNs: number): void {
-    const stamp = Number.isFinite(pcr27) ? rtpTimestampFromPcr(pcr27) : ntpLikeTimestamp(dueNs);
+  send(slot: Buffer, ts: Buffer, times: Float64Array): void {
+    const pcr27 = times[SEND_PCR27];
+    const stamp = Number.isFinite(pcr27)
+      ? rtpTimestampFromPcr(pcr27)
+      : ntpLikeTimestamp(times[SEND_DUE]);
     let marker = false;
     if (this.lastTs >= 0) {
       const d = (stamp - this.lastTs) >>> 0;

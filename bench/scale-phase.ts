@@ -81,6 +81,12 @@ export interface PhaseRun {
   peakRssMB: number;
   lateMaxMs: number;
   /**
+   * Of it, the daemon's own share (headend_pacer_late_own_max_seconds): beyond how late the OS
+   * woke the pacing thread for the send, from when the burst limit let it leave. NaN for the
+   * peers.
+   */
+  ownLateMaxMs: number;
+  /**
    * Of the datagrams the daemon sent in the window (headend_channel_datagrams_*_total): the
    * share the burst limit relaxed (rule 3: the pacer could not keep up) and the share it sent
    * in two parts (rule 2). NaN for the peers.
@@ -196,6 +202,7 @@ export function startTranscodes(): ChildProcess[] {
 }
 
 const LATE_MAX = 'headend_pacer_late_max_seconds';
+const OWN_LATE_MAX = 'headend_pacer_late_own_max_seconds';
 const GC_MAX = 'headend_pacer_gc_pause_max_seconds';
 
 /** The values of a metric's series in a /metrics text (one per pacing thread, or labelled). */
@@ -208,21 +215,28 @@ const metricSum = (text: string, name: string): number =>
   metricValues(text, name).reduce((a, b) => a + b, 0);
 const metricMax = (text: string, name: string): number => Math.max(0, ...metricValues(text, name));
 
-interface PacerFigures {
-  lateMaxMs: number;
-  relaxedShare: number;
-  splitShare: number;
-  gcPauses: number;
-  gcMaxMs: number;
-}
+type PacerFigures = Pick<
+  PhaseRun,
+  'lateMaxMs' | 'ownLateMaxMs' | 'relaxedShare' | 'splitShare' | 'gcPauses' | 'gcMaxMs'
+>;
+/** A peer's (no pacing thread of ours). */
+const NO_PACER: PacerFigures = {
+  lateMaxMs: NaN,
+  ownLateMaxMs: NaN,
+  relaxedShare: NaN,
+  splitShare: NaN,
+  gcPauses: NaN,
+  gcMaxMs: NaN,
+};
 
 /**
- * While `running`: the worst headend_pacer_late_max_seconds and gc pause (ms), and the
+ * While `running`: the worst headend_pacer_late_max_seconds, its own share and gc pause (ms), and the
  * datagrams sent, relaxed and sent in two parts and the pacing thread's collections between
  * the first scrape and the last.
  */
 async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   let worst = 0;
+  let ownWorst = 0;
   let gcWorst = 0;
   let first: number[] | undefined;
   let last: number[] | undefined;
@@ -233,12 +247,13 @@ async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   // Only these families (?name=): rendering all of /metrics twice a second at 40 channels
   // was ~14 MB a second of garbage on the daemon's main thread, 30-120 times what Prometheus
   // asks of it, and its collections held the pacing thread off the CPUs.
-  const query = [LATE_MAX, GC_MAX, ...names].map((n) => `name=${n}`).join('&');
+  const query = [LATE_MAX, OWN_LATE_MAX, GC_MAX, ...names].map((n) => `name=${n}`).join('&');
   while (running()) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics?${query}`)).text();
       // One series per pacing thread (labelled `worker` with channel workers).
       worst = Math.max(worst, metricMax(text, LATE_MAX));
+      ownWorst = Math.max(ownWorst, metricMax(text, OWN_LATE_MAX));
       gcWorst = Math.max(gcWorst, metricMax(text, GC_MAX));
       last = names.map((n) => metricSum(text, n));
       first ??= last;
@@ -250,6 +265,7 @@ async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   const d = (k: number): number => (first && last ? last[k] - first[k] : NaN);
   return {
     lateMaxMs: worst * 1000,
+    ownLateMaxMs: ownWorst * 1000,
     relaxedShare: d(1) / d(0),
     splitShare: d(2) / d(0),
     gcPauses: d(3),
@@ -328,11 +344,7 @@ export async function runPhase(
           generator: null,
           cpuPercent: ((c1 - c0) / secs) * 100,
           peakRssMB: NaN,
-          lateMaxMs: NaN,
-          relaxedShare: NaN,
-          splitShare: NaN,
-          gcPauses: NaN,
-          gcMaxMs: NaN,
+          ...NO_PACER,
           warnings: {},
         },
         fromMs: t0 + WARMUP * 1000,
@@ -354,14 +366,7 @@ export async function runPhase(
       gen.go();
       await sleep(WARMUP * 1000);
       let running = true;
-      const none: PacerFigures = {
-        lateMaxMs: NaN,
-        relaxedShare: NaN,
-        splitShare: NaN,
-        gcPauses: NaN,
-        gcMaxMs: NaN,
-      };
-      const pacer = ours ? scrapePacer(() => running) : Promise.resolve(none);
+      const pacer = ours ? scrapePacer(() => running) : Promise.resolve(NO_PACER);
       const loadFloor = underLoad();
       const c0 = cpuNow();
       const w0 = performance.now();
@@ -371,7 +376,7 @@ export async function runPhase(
       const rss = tools.reduce((sum, t) => sum + peakRssMB(t.proc.pid!), 0);
       const endMs = Date.now();
       running = false;
-      const { lateMaxMs, relaxedShare, splitShare, gcPauses, gcMaxMs } = await pacer;
+      const figures = await pacer;
       for (const t of tools) t.proc.kill('SIGTERM');
       await Promise.all(
         tools.map((t) =>
@@ -386,11 +391,7 @@ export async function runPhase(
           generator,
           cpuPercent: cpu,
           peakRssMB: rss,
-          lateMaxMs,
-          relaxedShare,
-          splitShare,
-          gcPauses,
-          gcMaxMs,
+          ...figures,
           warnings: warningsOf(tools.flatMap((t) => t.log)),
         },
         fromMs: goMs + WARMUP * 1000,

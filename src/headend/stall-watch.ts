@@ -2,8 +2,10 @@
 // told apart from the machine's: the main thread's event loop (node:perf_hooks
 // monitorEventLoopDelay: a ~150 ms block there outlasts the keep-alive's queue and leaves the
 // output without datagrams) and the pacing thread's worst send lateness per stats period
-// (PacerStats.lateMaxNs: send time − due time). At most one line per kind every `everyMs`,
-// with how many periods were over since the last line.
+// (PacerStats.lateMaxNs: send time − due time), with the daemon's own share of it (ownMaxMs:
+// PacerStats.ownLateMaxNs, beyond how late the OS woke the thread): an operator reads from it
+// whether the machine or the daemon made the send late. At most one line per kind every
+// `everyMs`, with how many periods were over since the last line.
 
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { PacerStats } from '../scheduler/pacer.js';
@@ -39,6 +41,8 @@ class Throttle {
   private lastLogMs = -Infinity;
   private over = 0;
   private worstMs = 0;
+  /** The worst own share (ownMs) among the stalls folded into the next line. */
+  private worstOwnMs = -Infinity;
 
   constructor(
     private readonly log: Logger,
@@ -46,19 +50,24 @@ class Throttle {
     private readonly everyMs: number,
   ) {}
 
-  note(ms: number, fields: Record<string, unknown>): void {
+  /** `ownMs`: the daemon's own share of the stall, when known (logged as ownMaxMs). */
+  note(ms: number, fields: Record<string, unknown>, ownMs?: number): void {
     this.over++;
     this.worstMs = Math.max(this.worstMs, ms);
+    if (ownMs !== undefined) this.worstOwnMs = Math.max(this.worstOwnMs, ownMs);
     const now = Date.now();
     if (now - this.lastLogMs < this.everyMs) return;
+    const tenth = (x: number) => Math.round(x * 10) / 10;
     this.log.log('warn', this.event, {
       ...fields,
-      maxMs: Math.round(this.worstMs * 10) / 10,
+      maxMs: tenth(this.worstMs),
+      ...(this.worstOwnMs > -Infinity ? { ownMaxMs: tenth(Math.max(0, this.worstOwnMs)) } : {}),
       periods: this.over,
     });
     this.lastLogMs = now;
     this.over = 0;
     this.worstMs = 0;
+    this.worstOwnMs = -Infinity;
   }
 }
 
@@ -100,10 +109,12 @@ export function watchStalls(log: Logger, opts: StallWatchOptions = {}): StallWat
       }
       const ms = st.lateMaxNs / 1e6;
       if (ms <= lateMs) return;
-      if (who?.worker === undefined) pacing.note(ms, { thread: 'pacing', channels: st.channels });
+      const own = st.ownLateMaxNs / 1e6;
+      if (who?.worker === undefined)
+        pacing.note(ms, { thread: 'pacing', channels: st.channels }, own);
       else {
         const t = (late[who.worker] ??= new Throttle(log, 'pacing-late', everyMs));
-        t.note(ms, { thread: 'pacing', worker: who.worker, channels: who.channels });
+        t.note(ms, { thread: 'pacing', worker: who.worker, channels: who.channels }, own);
       }
     },
     stop() {

@@ -55,6 +55,14 @@ export interface PacerStats {
   unlicensed: number;
   /** Worst lateness of a send in the period (send time − due), ns. */
   lateMaxNs: number;
+  /**
+   * The daemon's own share of it: the worst lateness of a send in the period beyond how late
+   * the OS ended the loop's wait before its pass (a sleep's oversleep, a spin that lost the
+   * CPU), counted from when the burst limit let it leave (after a stall it spreads the backlog
+   * on purpose), ns. What is left is the loop's own work: its passes, its event-loop turns,
+   * its garbage collections, a producer that fell behind.
+   */
+  ownLateMaxNs: number;
   /** Sleeps (Atomics.wait) and event-loop yields in the period. */
   sleeps: number;
   yields: number;

@@ -63,8 +63,19 @@ class Scratch {
 
 /** What the loop counts across its channels (PacerStats) that a channel's sends add to. */
 export interface LoopCounters {
+  /** Worst send lateness (send time − the datagram's scheduled time), ns. */
   lateMaxNs: number;
+  /**
+   * Worst send lateness beyond what the OS and the burst limit explain (PacerStats.ownLateMaxNs):
+   * send time − the time the burst limit let it leave − wakeLateNs, ns.
+   */
+  ownLateMaxNs: number;
   unlicensed: number;
+  /**
+   * Set by the loop before each pass, not counted: how much later than asked the OS ended the
+   * wait before it (a sleep's oversleep, a spin that lost the CPU past its end), ns, ≥ 0.
+   */
+  wakeLateNs: number;
 }
 
 export class WorkerChannel implements PacedQueue {
@@ -224,6 +235,10 @@ export class WorkerChannel implements PacedQueue {
   sendHead(t: Float64Array): void {
     const now = t[QT_NOW];
     const lateNs = now - this.headDueNs;
+    // The daemon's own share: late against when the burst limit let it go (after a stall it
+    // spreads the backlog on purpose), beyond how late the OS woke the loop for this pass.
+    const allowed = this.headAtNs > this.headFloorNs ? this.headAtNs : this.headFloorNs;
+    const ownNs = now - allowed - this.loopStats.wakeLateNs;
     const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
     const v = this.v;
     const read = v.ctl[CTL_READ];
@@ -274,6 +289,7 @@ export class WorkerChannel implements PacedQueue {
     const st = v.stats;
     st[ST_BYTES] += k * TS;
     if (lateNs > this.loopStats.lateMaxNs) this.loopStats.lateMaxNs = lateNs;
+    if (ownNs > this.loopStats.ownLateMaxNs) this.loopStats.ownLateMaxNs = ownNs;
     if (from + k < packets) {
       // The first part: the datagram (and its slot) is done when the rest has gone.
       st[ST_SPLIT]++;

@@ -12,12 +12,13 @@ const block = (ms: number) => {
   while (Date.now() < end);
 };
 
-function stats(lateMs: number): PacerStats {
+function stats(lateMs: number, ownMs = 0): PacerStats {
   return {
     channels: 3,
     sent: 100,
     unlicensed: 0,
     lateMaxNs: lateMs * 1e6,
+    ownLateMaxNs: ownMs * 1e6,
     sleeps: 0,
     yields: 0,
     spinNs: 0,
@@ -68,15 +69,26 @@ t.test('pacing lateness: first logged, the next folded until the window passes',
   w.pacer(stats(5));
   t.same(lines, [], '5 ms late: not logged');
   now = 1000;
-  w.pacer(stats(45));
+  w.pacer(stats(45, 44));
   now = 2000;
-  w.pacer(stats(80));
+  w.pacer(stats(80, 0.3));
   now = 3000;
-  w.pacer(stats(30));
+  w.pacer(stats(30, 2));
   t.equal(lines.length, 1, 'one line for the first');
-  t.match(lines[0], { event: 'pacing-late', thread: 'pacing', maxMs: 45, periods: 1, channels: 3 });
+  t.match(lines[0], {
+    event: 'pacing-late',
+    thread: 'pacing',
+    maxMs: 45,
+    ownMaxMs: 44,
+    periods: 1,
+    channels: 3,
+  });
   now = 12_000;
-  w.pacer(stats(25));
+  w.pacer(stats(25, 0.1));
   t.equal(lines.length, 2, 'the next after the window');
-  t.match(lines[1], { event: 'pacing-late', maxMs: 80, periods: 3 });
+  t.match(
+    lines[1],
+    { event: 'pacing-late', maxMs: 80, ownMaxMs: 2, periods: 3 },
+    "the worst own share of the folded stalls: 80 ms was the machine's, 2 ms the daemon's",
+  );
 });

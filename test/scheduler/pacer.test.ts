@@ -397,6 +397,32 @@ t.test(
   },
 );
 
+t.test("a producer that fell behind: its late sends are the daemon's own lateness", async (t) => {
+  // The OS did not hold the thread: the queue came 40 ms late (a stalled producer). The
+  // stats say so (ownLateMaxNs ≈ lateMaxNs), where a late wake-up of the OS would not count.
+  const stats: PacerStats[] = [];
+  const pacer = new Pacer({ outputModule: OUTPUT_MODULE, onStats: (s) => stats.push(s) });
+  t.teardown(() => pacer.close());
+  const ch = pacer.addChannel({ id: 'behind', output: output({ port: 5726 }) });
+  t.notOk((await ch.ready) instanceof Error, 'output opened');
+  const dgs = cbrDatagrams(200);
+  const start = now() - 40e6;
+  for (const d of dgs) ch.enqueue(d.bytes, start + (d.pcr27 - dgs[0].pcr27) / 0.027, d.pcr27);
+  for (let i = 0; i < 100 && ch.stats.sent < dgs.length; i++) await sleep(20);
+  await sleep(1200); // a stats period
+  t.equal(ch.stats.sent, dgs.length, 'all sent');
+  const worst = stats.reduce((a, s) => (s.lateMaxNs > a.lateMaxNs ? s : a));
+  t.ok(worst.lateMaxNs >= 40e6, `worst send ${(worst.lateMaxNs / 1e6).toFixed(1)} ms late`);
+  t.ok(
+    worst.ownLateMaxNs >= 39e6,
+    `the daemon's own: ${(worst.ownLateMaxNs / 1e6).toFixed(1)} ms of it`,
+  );
+  t.ok(
+    stats.every((s) => s.ownLateMaxNs >= 0 && s.ownLateMaxNs <= s.lateMaxNs),
+    'in every period the own share is within the lateness',
+  );
+});
+
 t.test('the send licence: nothing leaves once it has run out (cluster fencing)', async (t) => {
   // Cluster mode moves the licence on with every answered etcd keep-alive; if that stops (the
   // main thread held up, etcd gone), sends stop at the licence's end whatever else happens.

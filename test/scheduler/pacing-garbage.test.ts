@@ -16,7 +16,7 @@ import {
   type PassResult,
 } from '../../src/scheduler/pacing-loop.js';
 import { createCounters, createRing, ringPush, ringViews } from '../../src/scheduler/ring.js';
-import { WorkerChannel } from '../../src/scheduler/worker-channel.js';
+import { WorkerChannel, type LoopCounters } from '../../src/scheduler/worker-channel.js';
 
 const CHANNELS = 20;
 const SLOTS = 2048;
@@ -40,6 +40,7 @@ t.test('20 channels, ~20,000 sends on the 1 ms grid: no garbage collection', asy
   const withPcr = datagram(true);
   let sends = 0;
   const queues: WorkerChannel[] = [];
+  const counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0 };
   for (let c = 0; c < CHANNELS; c++) {
     const v = ringViews(createRing(SLOTS, DG), createCounters());
     for (let i = 0; i < DATAGRAMS; i++)
@@ -53,21 +54,7 @@ t.test('20 channels, ~20,000 sends on the 1 ms grid: no garbage collection', asy
       removeDestination: async () => {},
       close: async () => {},
     };
-    queues.push(
-      new WorkerChannel(
-        `c${c}`,
-        v,
-        output,
-        c,
-        DG,
-        new BurstLimiter(),
-        {
-          lateMaxNs: 0,
-          unlicensed: 0,
-        },
-        null,
-      ),
-    );
+    queues.push(new WorkerChannel(`c${c}`, v, output, c, DG, new BurstLimiter(), counters, null));
   }
   // The clock in a cell, as the worker's native clock reads it; it moves 1 ms a pass (the grid).
   const cell = new Float64Array(1);
@@ -82,6 +69,8 @@ t.test('20 channels, ~20,000 sends on the 1 ms grid: no garbage collection', asy
   const passes = (n: number): void => {
     for (let p = 0; p < n; p++) {
       cell[0] += 1e6;
+      // As the worker's step() sets it: how late the OS ended the wait before the pass.
+      counters.wakeLateNs = (p % 7) * 1234.5;
       sendDue(queues, clock, out, SLEEP_COALESCE_NS, flush);
       for (let i = 0; i < queues.length; i++) queues[i].release();
     }

@@ -1,11 +1,13 @@
 // WorkerChannel as the pacing loop drives it (sendDue with a fake clock): a datagram that carries
-// a PCR never leaves early, whatever early window the loop paces with (the 1 ms grid).
+// a PCR never leaves early, whatever early window the loop paces with (the 1 ms grid); a send's
+// lateness is split into what the OS's late wake-up and the burst limit explain and the
+// daemon's own share (LoopCounters.ownLateMaxNs).
 import t from 'tap';
 import { BurstLimiter } from '../../src/scheduler/burst-limit.js';
 import { SEND_DUE, type PacedOutput } from '../../src/scheduler/output-contract.js';
 import { EARLY_NS, SLEEP_COALESCE_NS, sendDue } from '../../src/scheduler/pacing-loop.js';
 import { createCounters, createRing, ringPush, ringViews } from '../../src/scheduler/ring.js';
-import { WorkerChannel } from '../../src/scheduler/worker-channel.js';
+import { WorkerChannel, type LoopCounters } from '../../src/scheduler/worker-channel.js';
 
 const MS = 1e6;
 const PACKETS = 7;
@@ -44,8 +46,12 @@ function datagram(kind: 'plain' | 'pcr' | 'flags', at = 0): Uint8Array {
 }
 
 /** A channel whose datagrams are due at `dues` (ns); its sends' due times go to `sent`. */
-function channel(dues: [number, Uint8Array][], sent: number[]): WorkerChannel {
-  const v = ringViews(createRing(16, PACKETS * 188), createCounters());
+function channel(
+  dues: [number, Uint8Array][],
+  sent: number[],
+  counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0 },
+): WorkerChannel {
+  const v = ringViews(createRing(256, PACKETS * 188), createCounters());
   for (const [due, bytes] of dues) ringPush(v, bytes, due, NaN);
   const output: PacedOutput = {
     queued: 0,
@@ -68,7 +74,7 @@ function channel(dues: [number, Uint8Array][], sent: number[]): WorkerChannel {
     0, // stagger index 0: no offset
     PACKETS * 188,
     new BurstLimiter(),
-    { lateMaxNs: 0, unlicensed: 0 },
+    counters,
     null,
   );
 }
@@ -141,3 +147,55 @@ t.test('a send that carried a PCR leaves at once: the pass flushes after it', as
     'after the PCR datagram (one send), then the two others at the end of the pass',
   );
 });
+
+t.test(
+  "a late send's own share: beyond the OS's late wake-up, from the burst limit's time",
+  async (t) => {
+    const fresh = (): LoopCounters => ({
+      lateMaxNs: 0,
+      ownLateMaxNs: 0,
+      unlicensed: 0,
+      wakeLateNs: 0,
+    });
+    const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+
+    // The OS woke the loop 2.9 ms late for a datagram due at 10 ms; it left at 13 ms.
+    let c = fresh();
+    let ch = channel([[10 * MS, datagram('plain')]], [], c);
+    c.wakeLateNs = 2.9 * MS;
+    sendDue([ch], () => 13 * MS, out);
+    t.equal(c.lateMaxNs, 3 * MS, '3 ms late');
+    t.ok(Math.abs(c.ownLateMaxNs - 0.1 * MS) < 1, "0.1 ms of it the daemon's own");
+
+    // Woken on time, the daemon itself held the send 3 ms: all of it its own.
+    c = fresh();
+    ch = channel([[10 * MS, datagram('plain')]], [], c);
+    sendDue([ch], () => 13 * MS, out);
+    t.equal(c.ownLateMaxNs, 3 * MS, 'a stall of its own counts whole');
+
+    // A 30 ms oversleep with 0.5 ms datagrams queued: the burst limit spreads the backlog after
+    // it (1.2 × the rate), every send of the catch-up late against its schedule, none against the
+    // time the limit let it go.
+    c = fresh();
+    const dues: [number, Uint8Array][] = [];
+    for (let k = 0; k < 120; k++) dues.push([10 * MS + k * 0.5 * MS, datagram('plain')]);
+    const sent: number[] = [];
+    ch = channel(dues, sent, c);
+    let now = 10 * MS;
+    sendDue([ch], () => now, out);
+    now += 30 * MS;
+    c.wakeLateNs = 30 * MS - 0.5 * MS; // asked to wake at the next due time, woke 29.5 ms later
+    let passes = 0;
+    while (sent.length < dues.length && passes++ < 10_000) {
+      sendDue([ch], () => now, out);
+      c.wakeLateNs = 0; // every later wait ends when asked
+      now = Math.max(now + 10_000, out.sendAtNs);
+    }
+    t.equal(sent.length, dues.length, 'every datagram sent');
+    t.ok(c.lateMaxNs > 25 * MS, `late against the schedule: ${(c.lateMaxNs / MS).toFixed(1)} ms`);
+    t.ok(
+      c.ownLateMaxNs < 0.6 * MS,
+      `own share ${(c.ownLateMaxNs / MS).toFixed(2)} ms: the OS's stall and the limit's spreading`,
+    );
+  },
+);

@@ -56,6 +56,12 @@ export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
     ),
     pacerGauge(
       ctx,
+      'headend_pacer_late_own_max_seconds',
+      "The daemon's own share of the worst send lateness over the last pacing period: beyond how late the OS woke the pacing thread for the send, from when the burst limit let it leave, seconds.",
+      (s) => Math.max(0, s.ownLateMaxNs) / 1e9,
+    ),
+    pacerGauge(
+      ctx,
       'headend_pacer_oversleep_max_seconds',
       'Worst oversleep of a timed wait of the pacing thread over the last period, seconds.',
       (s) => Math.max(0, s.oversleepMaxNs) / 1e9,

@@ -63,6 +63,7 @@ export const pacerStats: PacerStats = {
   sent: 500,
   unlicensed: 0,
   lateMaxNs: 250_000,
+  ownLateMaxNs: 40_000,
   sleeps: 100,
   yields: 10,
   spinNs: 250_000_000,

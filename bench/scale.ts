@@ -292,6 +292,10 @@ async function main(): Promise<void> {
     'DF max ≤ one datagram + max(1 ms, floor max)': every(
       (p) => p.dfMaxMs <= DG_MS + Math.max(1, p.floorMaxMs),
     ),
+    // Beside it, as for the lateness: against the sleeping thread's floor in the same window.
+    'DF max ≤ one datagram + max(1 ms, the sleeping-thread floor under the same load)': every(
+      (p) => p.dfMaxMs <= DG_MS + Math.max(1, p.loadFloorMaxMs),
+    ),
     'PCR jitter p99 ≤ 100 µs quiet, ≤ 500 µs loaded': every(
       (p, b) => p.pcrJitterP99Us <= (b.phase.kind === 'loaded' ? 500 : 100),
     ),

@@ -116,10 +116,11 @@ export const WORKER_MIN_SEMI_SPACE_MB = 4;
  * sends of those runs). Without it a thread's full collection runs when its old generation
  * reaches its limit, and the pacing thread keeps next to nothing long enough to get there.
  *
- * A young generation of at least WORKER_MIN_SEMI_SPACE_MB a semi-space (V8 starts a thread's
- * at 1 MB and grows it only when much of it survives, which the pacing thread's garbage never
- * does): what the pacing thread still allocates (its event-loop turns, its stats message) then
- * fills it several times less often, and each scavenge holds every send. bench/scale, one run:
+ * A larger young generation (--min-semi-space-size=WORKER_MIN_SEMI_SPACE_MB: the new space V8
+ * reports at a thread's start is 4 MB instead of 2 MB; V8 grows it only when much of it
+ * survives, which the pacing thread's garbage never does): what the pacing thread still
+ * allocates (its event-loop turns, its stats message) then fills it less often, and each
+ * scavenge holds every send. bench/scale, one run:
  * 1, 0, 0, 0 and 1 pacing-thread collections per 20 s at 1, 4, 20, 40 channels and loaded,
  * against 6, 5, 3, 1 and 2 in the same phases before; 6.2 MB RSS per channel at 40 against 5.9.
  */

@@ -14,7 +14,9 @@ import { WORKER_MIN_SEMI_SPACE_MB, workerHeapFlags } from '../../src/scheduler/p
  */
 const THREAD = `
 const { parentPort } = require('node:worker_threads');
-const newSpace = require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+const newSpace = require('node:v8')
+  .getHeapSpaceStatistics()
+  .find((s) => s.space_name === 'new_space').space_size;
 const { PerformanceObserver, constants } = require('node:perf_hooks');
 const full = [];
 new PerformanceObserver((l) => {

@@ -80,16 +80,20 @@ const EPS = 1e-6;
  * The limiter's cell (BurstLimiter.io): the pacing loop passes times in it, not as arguments, to
  * the *Io methods (a double passed to or returned from a call V8 does not inline is a new heap
  * number, and these run for every send): the due time, the clock, the time earliest() gave, and
- * a send's lateness (trend's).
+ * a send's lateness (trend's), and boundIo's argument and result.
  */
 export const BL_DUE = 0;
 export const BL_NOW = 1;
 export const BL_AT = 2;
 const BL_LATE = 3;
+const BL_NEED = 4;
+const BL_BOUND = 5;
+/** earliestIo's rule-2 bound (windowEnd), in the cell too: a getter's double is boxed alike. */
+export const BL_FLOOR = 6;
 
 export class BurstLimiter {
-  /** The cell the *Io methods read and write (BL_DUE, BL_NOW, BL_AT). */
-  readonly io = new Float64Array(4);
+  /** The cell the *Io methods read and write (BL_DUE, BL_NOW, BL_AT, BL_FLOOR). */
+  readonly io = new Float64Array(7);
   /** The due time of the latest datagram begun, and of the one before it (its share's start). */
   private lastDueNs = NaN;
   private prevDueNs = NaN;
@@ -119,7 +123,6 @@ export class BurstLimiter {
   private qWhole = -Infinity;
   /** The lateness (send − end) of the send its window counts from (NaN: none). */
   private qRefLate = NaN;
-  private windowEndNs = -Infinity;
   /** Rule 3: the least lateness of each recent slot of due time, newest at `slot`. */
   private readonly slotLate = new Float64Array(TREND_SLOTS + 1).fill(NaN);
   private slot = 0;
@@ -133,6 +136,7 @@ export class BurstLimiter {
 
   constructor(private readonly factor = DEFAULT_BURST_FACTOR) {
     if (!(factor > 1)) throw new RangeError(`burst factor must be > 1, got ${factor}`);
+    this.io[BL_FLOOR] = -Infinity;
   }
 
   /** Whether rule 3 is in force: more schedule per window (the channel ran away). */
@@ -145,7 +149,7 @@ export class BurstLimiter {
    * all (−Infinity: no bound), early window or not.
    */
   get windowEnd(): number {
-    return this.windowEndNs;
+    return this.io[BL_FLOOR];
   }
 
   /**
@@ -162,7 +166,7 @@ export class BurstLimiter {
   earliestIo(packets: number, done: number, parts: boolean): void {
     const io = this.io;
     const dueNs = io[BL_DUE];
-    this.windowEndNs = -Infinity;
+    io[BL_FLOOR] = -Infinity;
     this.qRefLate = NaN;
     this.qLimit = Infinity;
     this.qWhole = -Infinity;
@@ -190,20 +194,26 @@ export class BurstLimiter {
     }
     // L: factor × W of schedule, or what on-time sends put in a window where that is more.
     let limit = this.factor * WINDOW_NS;
-    const onTimeFrom = this.endAtOrBefore(dueNs - WINDOW_NS - WINDOW_GUARD_NS);
+    io[BL_NEED] = dueNs - WINDOW_NS - WINDOW_GUARD_NS;
+    this.endAtOrBeforeIo();
+    const onTimeFrom = io[BL_BOUND];
     if (dueNs - onTimeFrom > limit && onTimeFrom > -Infinity) limit = dueNs - onTimeFrom;
     limit += this.relaxNs;
     this.qLimit = limit;
     this.prune(base - limit - gap);
-    const whole = this.boundFor(dueNs - limit, true);
+    io[BL_NEED] = dueNs - limit;
+    this.boundIo(true);
+    const whole = io[BL_BOUND];
     this.qWhole = whole;
     if (whole <= t || !parts || rest || packets < 2) {
-      this.windowEndNs = whole;
+      io[BL_FLOOR] = whole;
       io[BL_AT] = whole > t ? whole : t;
       return;
     }
-    const first = this.boundFor(base + (this.qDone + 1) * this.qPkt - limit, false);
-    this.windowEndNs = first;
+    io[BL_NEED] = base + (this.qDone + 1) * this.qPkt - limit;
+    this.boundIo(false);
+    const first = io[BL_BOUND];
+    io[BL_FLOOR] = first;
     io[BL_AT] = first > t ? first : t;
   }
 
@@ -305,32 +315,41 @@ export class BurstLimiter {
     this.unstamped = 0;
   }
 
-  /** The end of the latest send whose schedule ends at or before `x` (−Infinity: none kept). */
-  private endAtOrBefore(x: number): number {
+  /**
+   * The end of the latest send whose schedule ends at or before io[BL_NEED], into io[BL_BOUND]
+   * (−Infinity: none kept).
+   */
+  private endAtOrBeforeIo(): void {
+    const x = this.io[BL_NEED];
     let e = -Infinity;
     for (let k = 0; k < this.count; k++) {
       const v = this.ends[(this.head + k) % RING];
       if (v > x) break;
       e = v;
     }
-    return e;
+    this.io[BL_BOUND] = e;
   }
 
   /**
-   * When what ends its schedule at `need` + L may leave: W + guard after the first send that
-   * ends at `need` or later (−Infinity: none, no bound). `ref`: that send is the reference of
-   * rule 3 (its lateness kept).
+   * When what ends its schedule at io[BL_NEED] + L may leave, into io[BL_BOUND]: W + guard after
+   * the first send that ends at that need or later (−Infinity: none, no bound). `ref`: that send
+   * is the reference of rule 3 (its lateness kept). Through the cell: 250 channels of sendDue
+   * over real outputs, where half the datagrams went in two parts, allocated ~30 bytes a part
+   * here (the second call, a datagram's first part, not inlined: its argument and result boxed).
    */
-  private boundFor(need: number, ref: boolean): number {
-    if (this.startEnd >= need) return -Infinity;
+  private boundIo(ref: boolean): void {
+    const io = this.io;
+    const need = io[BL_NEED];
+    io[BL_BOUND] = -Infinity;
+    if (this.startEnd >= need) return;
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) % RING;
       if (this.ends[i] >= need) {
         if (ref) this.qRefLate = this.sends[i] - this.ends[i];
-        return this.sends[i] + WINDOW_NS + WINDOW_GUARD_NS;
+        io[BL_BOUND] = this.sends[i] + WINDOW_NS + WINDOW_GUARD_NS;
+        return;
       }
     }
-    return -Infinity;
   }
 
   /** Forgets the sends no query reaches back to: all but the last that ends before `x`. */

@@ -250,13 +250,14 @@ export function sendDue(
       }
     }
     q.head(qt);
+    // A queue that just ran dry (due Infinity) stays in the heap and sinks to its bottom: no
+    // branch of its own, which the optimized loop would have met first in the middle of a run
+    // (V8 deoptimizes at code it has no feedback for, and the loop then boxed every double it
+    // computed until V8 optimized it again).
     const d = qt[QT_DUE];
-    if (d === Infinity) heap[0] = heap[--size];
-    else {
-      const floor = qt[QT_FLOOR];
-      atOf[best] = d - earlyNs > floor ? d - earlyNs : floor;
-      dueOf[best] = d;
-    }
+    const floor = qt[QT_FLOOR];
+    atOf[best] = d - earlyNs > floor ? d - earlyNs : floor;
+    dueOf[best] = d;
     siftDown(0, size);
   }
 }

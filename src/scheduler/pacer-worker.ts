@@ -66,6 +66,7 @@ import {
 } from './protocol.js';
 import { nativeClock } from './mono-clock.js';
 import { PACING_SLICE_NS, setThreadSlice } from './thread-slice.js';
+import { STEP_MS, waitStep, waitTimeout } from './wait-timeout.js';
 
 const port = parentPort;
 if (!port) throw new Error('pacer-worker must run as a worker thread');
@@ -283,8 +284,11 @@ function step(justYielded: boolean): boolean {
       ctrlSeen = ctrl;
       return true;
     case 'sleep': {
-      const ms = plan.ms;
-      const r = Atomics.wait(wake, WAKE_DATA, wakeValue, ms);
+      // The timeout from a table of numbers made once (wait-timeout.ts: a fractional one was a
+      // new heap number at every sleep), rounded down to its 10 µs step (at least one).
+      const k = waitStep(plan.ms);
+      const ms = k * STEP_MS;
+      const r = Atomics.wait(wake, WAKE_DATA, wakeValue, waitTimeout(k));
       loopStats.sleeps++;
       if (r === 'timed-out') {
         const over = clock() - now - ms * 1e6;

@@ -48,6 +48,7 @@ import {
   LC_NOW,
   LC_OVER,
   LC_SEND_AT,
+  LC_HELD,
   LC_SINCE_YIELD,
   LC_SPIN,
   loopCell,
@@ -119,7 +120,13 @@ const loopStats: PacerStats = freshStats();
  * What the channels' sends count (WorkerChannel), and the OS's delay of the wait before each
  * pass (wakeLateNs, set by step()), copied into loopStats at each report.
  */
-const counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0 };
+const counters: LoopCounters = {
+  lateMaxNs: 0,
+  ownLateMaxNs: 0,
+  unlicensed: 0,
+  wakeLateNs: 0,
+  held: 0,
+};
 /** PacerOptions.licence: sends stop after licence[0] (monotonic ns; 0: no limit). */
 const licence = workerData.licence
   ? new Float64Array(workerData.licence as SharedArrayBuffer)
@@ -278,6 +285,7 @@ function step(justYielded: boolean): boolean {
   c[LC_MARGIN] = capped;
   c[LC_SINCE_YIELD] = now - times[LAST_YIELD];
   c[LC_SEND_AT] = out.sendAtNs;
+  c[LC_HELD] = counters.held;
   const plan = planWaitIo(c, justYielded);
   switch (plan.kind) {
     case 'yield':

@@ -84,6 +84,12 @@ export interface LoopCounters {
    * wait before it (a sleep's oversleep, a spin that lost the CPU past its end), ns, ≥ 0.
    */
   wakeLateNs: number;
+  /**
+   * Queues whose sent slots wait for release() (an output still holds a send: an RTSP
+   * destination's libuv send, a batch the kernel refused with EAGAIN), which runs when the loop
+   * turns its event loop: while any does, the loop turns it at every gap (pacing-loop.ts).
+   */
+  held: number;
 }
 
 export class WorkerChannel implements PacedQueue {
@@ -302,7 +308,7 @@ export class WorkerChannel implements PacedQueue {
       // The first part: the datagram (and its slot) is done when the rest has gone.
       st[ST_SPLIT]++;
       this.headDone = from + k;
-      this.unreleased = true;
+      this.hold();
       return;
     }
     // A datagram done (whole, or its rest): counted once, as late as its last byte.
@@ -315,7 +321,14 @@ export class WorkerChannel implements PacedQueue {
     if (relaxed) st[ST_RELAXED]++;
     st[ST_LATE_HIST + latenessBucket(lateNs)]++;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
-    else this.unreleased = true;
+    else this.hold();
+  }
+
+  /** Slots wait for release() (LoopCounters.held counts this queue once). */
+  private hold(): void {
+    if (this.unreleased) return;
+    this.unreleased = true;
+    this.loopStats.held++;
   }
 
   sentPcr(): boolean {
@@ -337,6 +350,7 @@ export class WorkerChannel implements PacedQueue {
     this.v.stats[ST_SEND_ERRORS] = this.output.counters.sendErrors;
     if (this.unreleased && this.output.queued === 0) {
       this.unreleased = false;
+      this.loopStats.held--;
       Atomics.store(this.v.ctl, CTL_TAIL, this.v.ctl[CTL_READ]);
     }
   }

@@ -71,7 +71,13 @@ function rig(
   let sends = 0;
   const queues: WorkerChannel[] = [];
   const rings: ReturnType<typeof ringViews>[] = [];
-  const counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0 };
+  const counters: LoopCounters = {
+    lateMaxNs: 0,
+    ownLateMaxNs: 0,
+    unlicensed: 0,
+    wakeLateNs: 0,
+    held: 0,
+  };
   for (let c = 0; c < CHANNELS; c++) {
     const v = ringViews(createRing(SLOTS, DG), createCounters());
     const output: PacedOutput = {

@@ -265,12 +265,27 @@ t.test('planWait: sleep, spin, yield', async (t) => {
     { kind: 'none' },
     'inside the early window it was given: send now',
   );
+  const idle = 1e9 + YIELD_GAP_NS + 1;
   t.same(
-    planWait(1e9 + YIELD_GAP_NS + 1, 1e9, m, 0, false),
+    planWait(idle, 1e9, m, 0, false, idle - EARLY_NS, true),
     { kind: 'yield' },
-    'idle for 2 ms: yield',
+    'idle for 2 ms while an output holds a send: yield (the event loop completes it)',
   );
-  t.equal(planWait(1e9 + YIELD_GAP_NS + 1, 1e9, m, 0, true).kind, 'sleep', 'one yield per sleep');
+  t.equal(
+    planWait(idle, 1e9, m, 0, false).kind,
+    'sleep',
+    'idle for 2 ms, nothing held: sleep (a turn is garbage; a control message wakes the loop)',
+  );
+  t.equal(
+    planWait(idle, 1e9, m, MAX_NO_YIELD_NS + 1, false).kind,
+    'yield',
+    'idle, nothing held, no turn for a while: yield',
+  );
+  t.equal(
+    planWait(idle, 1e9, m, 0, true, idle - EARLY_NS, true).kind,
+    'sleep',
+    'one yield per sleep',
+  );
   t.equal(planWait(Infinity, 1e9, m, 0, true).kind, 'sleep', 'nothing queued: sleep (bounded)');
   t.equal(
     planWait(1e9 + 500_000, 1e9, m, MAX_NO_YIELD_NS + 1, false).kind,

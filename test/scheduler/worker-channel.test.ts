@@ -6,7 +6,13 @@ import t from 'tap';
 import { BurstLimiter } from '../../src/scheduler/burst-limit.js';
 import { SEND_DUE, type PacedOutput } from '../../src/scheduler/output-contract.js';
 import { EARLY_NS, SLEEP_COALESCE_NS, sendDue } from '../../src/scheduler/pacing-loop.js';
-import { createCounters, createRing, ringPush, ringViews } from '../../src/scheduler/ring.js';
+import {
+  CTL_TAIL,
+  createCounters,
+  createRing,
+  ringPush,
+  ringViews,
+} from '../../src/scheduler/ring.js';
 import { WorkerChannel, type LoopCounters } from '../../src/scheduler/worker-channel.js';
 
 const MS = 1e6;
@@ -49,12 +55,16 @@ function datagram(kind: 'plain' | 'pcr' | 'flags', at = 0): Uint8Array {
 function channel(
   dues: [number, Uint8Array][],
   sent: number[],
-  counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0 },
+  counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0, held: 0 },
+  /** Sends the output holds (PacedOutput.queued). */
+  queued: () => number = () => 0,
+  v = ringViews(createRing(256, PACKETS * 188), createCounters()),
 ): WorkerChannel {
-  const v = ringViews(createRing(256, PACKETS * 188), createCounters());
   for (const [due, bytes] of dues) ringPush(v, bytes, due, NaN);
   const output: PacedOutput = {
-    queued: 0,
+    get queued() {
+      return queued();
+    },
     counters: { sendErrors: 0 },
     info: {
       interfaceAddress: '127.0.0.1',
@@ -156,6 +166,7 @@ t.test(
       ownLateMaxNs: 0,
       unlicensed: 0,
       wakeLateNs: 0,
+      held: 0,
     });
     const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
 
@@ -199,3 +210,35 @@ t.test(
     );
   },
 );
+
+t.test('a queue whose output holds sends is counted held once, until released', async (t) => {
+  // LoopCounters.held: while it is > 0 the loop turns its event loop at every gap (the event
+  // loop completes those sends; release() then frees their slots).
+  const counters: LoopCounters = {
+    lateMaxNs: 0,
+    ownLateMaxNs: 0,
+    unlicensed: 0,
+    wakeLateNs: 0,
+    held: 0,
+  };
+  let held = 2;
+  const v = ringViews(createRing(256, PACKETS * 188), createCounters());
+  const sent: number[] = [];
+  const dues: [number, Uint8Array][] = [10, 13, 16].map((ms) => [ms * MS, datagram('plain')]);
+  const ch = channel(dues, sent, counters, () => held, v);
+  const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+  sendDue([ch], () => 10 * MS, out, SLEEP_COALESCE_NS);
+  sendDue([ch], () => 13 * MS, out, SLEEP_COALESCE_NS);
+  t.same(sent, [10 * MS, 13 * MS]);
+  t.equal(counters.held, 1, 'two sends held by the output: the queue counts once');
+  t.equal(v.ctl[CTL_TAIL], 0, 'their slots are not free');
+  ch.release();
+  t.equal(counters.held, 1, 'released while the output still holds them: still held');
+  held = 0;
+  ch.release();
+  t.equal(counters.held, 0, 'released once the output holds none');
+  t.equal(v.ctl[CTL_TAIL], 2, 'both slots free');
+  sendDue([ch], () => 16 * MS, out, SLEEP_COALESCE_NS);
+  t.equal(counters.held, 0, 'a send the output does not hold: not held');
+  t.equal(v.ctl[CTL_TAIL], 3);
+});

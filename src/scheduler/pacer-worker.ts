@@ -23,7 +23,7 @@
 // Each channel's queue as the loop sees it (its ring, its burst limit, its output): worker-channel.ts.
 
 import { BurstLimiter, DEFAULT_BURST_FACTOR } from './burst-limit.js';
-import { WorkerChannel, type LoopCounters } from './worker-channel.js';
+import { WorkerChannel, loopCounters, type LoopCounters } from './worker-channel.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputModule } from './output-contract.js';
@@ -120,13 +120,7 @@ const loopStats: PacerStats = freshStats();
  * What the channels' sends count (WorkerChannel), and the OS's delay of the wait before each
  * pass (wakeLateNs, set by step()), copied into loopStats at each report.
  */
-const counters: LoopCounters = {
-  lateMaxNs: 0,
-  ownLateMaxNs: 0,
-  unlicensed: 0,
-  wakeLateNs: 0,
-  held: 0,
-};
+const counters: LoopCounters = loopCounters();
 /** PacerOptions.licence: sends stop after licence[0] (monotonic ns; 0: no limit). */
 const licence = workerData.licence
   ? new Float64Array(workerData.licence as SharedArrayBuffer)

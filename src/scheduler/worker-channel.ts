@@ -92,6 +92,11 @@ export interface LoopCounters {
   held: number;
 }
 
+/** LoopCounters at zero. */
+export function loopCounters(): LoopCounters {
+  return { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0, held: 0 };
+}
+
 export class WorkerChannel implements PacedQueue {
   /**
    * Per slot: the slot (RTP header room + TS) and its TS part, as long as the last datagram sent

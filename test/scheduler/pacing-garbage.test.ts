@@ -22,7 +22,11 @@ import {
   ringPush,
   ringViews,
 } from '../../src/scheduler/ring.js';
-import { WorkerChannel, type LoopCounters } from '../../src/scheduler/worker-channel.js';
+import {
+  WorkerChannel,
+  loopCounters,
+  type LoopCounters,
+} from '../../src/scheduler/worker-channel.js';
 import { allocatedDuring, type Allocated } from '../helpers/allocated.js';
 
 const CHANNELS = 20;
@@ -71,13 +75,7 @@ function rig(
   let sends = 0;
   const queues: WorkerChannel[] = [];
   const rings: ReturnType<typeof ringViews>[] = [];
-  const counters: LoopCounters = {
-    lateMaxNs: 0,
-    ownLateMaxNs: 0,
-    unlicensed: 0,
-    wakeLateNs: 0,
-    held: 0,
-  };
+  const counters: LoopCounters = loopCounters();
   for (let c = 0; c < CHANNELS; c++) {
     const v = ringViews(createRing(SLOTS, DG), createCounters());
     const output: PacedOutput = {

@@ -13,7 +13,11 @@ import {
   ringPush,
   ringViews,
 } from '../../src/scheduler/ring.js';
-import { WorkerChannel, type LoopCounters } from '../../src/scheduler/worker-channel.js';
+import {
+  WorkerChannel,
+  loopCounters,
+  type LoopCounters,
+} from '../../src/scheduler/worker-channel.js';
 
 const MS = 1e6;
 const PACKETS = 7;
@@ -55,7 +59,7 @@ function datagram(kind: 'plain' | 'pcr' | 'flags', at = 0): Uint8Array {
 function channel(
   dues: [number, Uint8Array][],
   sent: number[],
-  counters: LoopCounters = { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0, held: 0 },
+  counters: LoopCounters = loopCounters(),
   /** Sends the output holds (PacedOutput.queued). */
   queued: () => number = () => 0,
   v = ringViews(createRing(256, PACKETS * 188), createCounters()),
@@ -161,13 +165,7 @@ t.test('a send that carried a PCR leaves at once: the pass flushes after it', as
 t.test(
   "a late send's own share: beyond the OS's late wake-up, from the burst limit's time",
   async (t) => {
-    const fresh = (): LoopCounters => ({
-      lateMaxNs: 0,
-      ownLateMaxNs: 0,
-      unlicensed: 0,
-      wakeLateNs: 0,
-      held: 0,
-    });
+    const fresh = loopCounters;
     const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
 
     // The OS woke the loop 2.9 ms late for a datagram due at 10 ms; it left at 13 ms.
@@ -214,13 +212,7 @@ t.test(
 t.test('a queue whose output holds sends is counted held once, until released', async (t) => {
   // LoopCounters.held: while it is > 0 the loop turns its event loop at every gap (the event
   // loop completes those sends; release() then frees their slots).
-  const counters: LoopCounters = {
-    lateMaxNs: 0,
-    ownLateMaxNs: 0,
-    unlicensed: 0,
-    wakeLateNs: 0,
-    held: 0,
-  };
+  const counters: LoopCounters = loopCounters();
   let held = 2;
   const v = ringViews(createRing(256, PACKETS * 188), createCounters());
   const sent: number[] = [];

@@ -2,7 +2,7 @@
 // (inspector HeapProfiler, one sample per `intervalBytes` allocated on average), with the
 // objects minor and major collections freed kept in the profile. A collection count says
 // nothing until the young generation fills, and a test process's young generation grows to
-// megabytes: 2.8 MB of garbage passed as "no collection".
+// megabytes: 2 MB of garbage passed as "no collection" (pacing-garbage.test).
 
 import { Session } from 'node:inspector/promises';
 import { basename } from 'node:path';

@@ -33,6 +33,8 @@ const NICE = process.argv.includes('--nice') ? arg('nice', 0) : null;
  * (root; absent: not held).
  */
 const CPU_LATENCY = process.argv.includes('--cpu-latency') ? arg('cpu-latency', 0) : null;
+/** `--spin-budget N`: headend.pacing.spin_budget, % of a core (absent: the mode's own). */
+const SPIN_BUDGET = process.argv.includes('--spin-budget') ? arg('spin-budget', 0) : null;
 /** `--workers N|auto`: headend.pacing.workers (absent: the daemon's default). */
 const WORKERS = ((i) => (i > 0 ? (process.argv[i + 1] ?? '') : ''))(
   process.argv.indexOf('--workers'),
@@ -100,6 +102,12 @@ export interface PhaseRun {
    */
   gcPauses: number;
   gcMaxMs: number;
+  /**
+   * The largest drift correction of any channel's send line in the window, |ppm|
+   * (headend_channel_clock_skew_ppm): the source has no drift, so anything but 0 bends the line
+   * the PCR jitter is measured against. NaN for the peers.
+   */
+  skewMaxPpm: number;
   warnings: Record<string, number>;
   worst: ReturnType<typeof worstOf>;
 }
@@ -112,6 +120,7 @@ function pacingYaml(): string {
     ...(MODE !== '' ? [`mode: ${MODE}`] : []),
     ...(NICE !== null ? [`nice: ${NICE}`] : []),
     ...(CPU_LATENCY !== null ? [`cpu_dma_latency: ${CPU_LATENCY}`] : []),
+    ...(SPIN_BUDGET !== null ? [`spin_budget: ${SPIN_BUDGET}`] : []),
   ];
   return keys.length > 0 ? `  pacing: { ${keys.join(', ')} }\n` : '';
 }
@@ -204,6 +213,7 @@ export function startTranscodes(): ChildProcess[] {
 const LATE_MAX = 'headend_pacer_late_max_seconds';
 const OWN_LATE_MAX = 'headend_pacer_late_own_max_seconds';
 const GC_MAX = 'headend_pacer_gc_pause_max_seconds';
+const SKEW = 'headend_channel_clock_skew_ppm';
 
 /** The values of a metric's series in a /metrics text (one per pacing thread, or labelled). */
 function metricValues(text: string, name: string): number[] {
@@ -217,7 +227,13 @@ const metricMax = (text: string, name: string): number => Math.max(0, ...metricV
 
 type PacerFigures = Pick<
   PhaseRun,
-  'lateMaxMs' | 'ownLateMaxMs' | 'relaxedShare' | 'splitShare' | 'gcPauses' | 'gcMaxMs'
+  | 'lateMaxMs'
+  | 'ownLateMaxMs'
+  | 'relaxedShare'
+  | 'splitShare'
+  | 'gcPauses'
+  | 'gcMaxMs'
+  | 'skewMaxPpm'
 >;
 /** A peer's (no pacing thread of ours). */
 const NO_PACER: PacerFigures = {
@@ -227,17 +243,19 @@ const NO_PACER: PacerFigures = {
   splitShare: NaN,
   gcPauses: NaN,
   gcMaxMs: NaN,
+  skewMaxPpm: NaN,
 };
 
 /**
  * While `running`: the worst headend_pacer_late_max_seconds, its own share and gc pause (ms),
- * and the datagrams sent, relaxed and sent in two parts and the pacing thread's collections
+ * the largest |headend_channel_clock_skew_ppm|, and the datagrams sent, relaxed and sent in two parts and the pacing thread's collections
  * between the first scrape and the last.
  */
 async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   let worst = 0;
   let ownWorst = 0;
   let gcWorst = 0;
+  let skewWorst = 0;
   let first: number[] | undefined;
   let last: number[] | undefined;
   const names = [
@@ -247,7 +265,7 @@ async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   // Only these families (?name=): rendering all of /metrics twice a second at 40 channels
   // was ~14 MB a second of garbage on the daemon's main thread, 30-120 times what Prometheus
   // asks of it, and its collections held the pacing thread off the CPUs.
-  const query = [LATE_MAX, OWN_LATE_MAX, GC_MAX, ...names].map((n) => `name=${n}`).join('&');
+  const query = [LATE_MAX, OWN_LATE_MAX, GC_MAX, SKEW, ...names].map((n) => `name=${n}`).join('&');
   while (running()) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics?${query}`)).text();
@@ -255,6 +273,7 @@ async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
       worst = Math.max(worst, metricMax(text, LATE_MAX));
       ownWorst = Math.max(ownWorst, metricMax(text, OWN_LATE_MAX));
       gcWorst = Math.max(gcWorst, metricMax(text, GC_MAX));
+      for (const v of metricValues(text, SKEW)) skewWorst = Math.max(skewWorst, Math.abs(v));
       last = names.map((n) => metricSum(text, n));
       first ??= last;
     } catch {
@@ -270,6 +289,7 @@ async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
     splitShare: d(2) / d(0),
     gcPauses: d(3),
     gcMaxMs: gcWorst * 1000,
+    skewMaxPpm: skewWorst,
   };
 }
 

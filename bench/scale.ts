@@ -7,7 +7,7 @@
 //                          [--dvblast 20] [--ramp 60,80,100,130,160,200,250|none]
 //                          [--runs 3] [--seconds 20] [--floor-seconds 5] [--realtime N]
 //                          [--keep 1] [--workers N|auto] [--mode spin|balanced|sleep]
-//                          [--nice N] [--cpu-latency N]
+//                          [--nice N] [--cpu-latency N] [--spin-budget N]
 //
 // --realtime N runs the daemon's pacing thread at SCHED_FIFO priority N, 0 without
 // (headend.pacing.realtime_priority; absent: the daemon's default); --workers runs its
@@ -15,6 +15,7 @@
 // sets headend.pacing.mode;
 // --nice sets headend.pacing.nice (the pacing thread's nice value; absent: the default, −10);
 // --cpu-latency N sets headend.pacing.cpu_dma_latency (µs; root; absent: not held);
+// --spin-budget N sets headend.pacing.spin_budget (% of a core; absent: the mode's own);
 // --keep 1 keeps each run's directory: the configs, the
 // capture and what the daemon logged.
 //
@@ -41,7 +42,8 @@
 // errors (bench/wire-figures.ts); the daemon's CPU (% of one core, and per 100 Mbit/s of
 // output), peak RSS (per channel), its worst send lateness (headend_pacer_late_max_seconds)
 // and the daemon's own share of it (headend_pacer_late_own_max_seconds: beyond how late the OS
-// woke the pacing thread for the send), scraped every 0.5 s from /metrics?name=… with only the
+// woke the pacing thread for the send) and the largest drift correction of a channel's send
+// line (headend_channel_clock_skew_ppm), scraped every 0.5 s from /metrics?name=… with only the
 // metrics it reads, so that the daemon does not render all of them twice a second, and its
 // warnings; and the load floor: how late a thread
 // of the bench that sleeps to a deadline every 2 ms was woken during the phase's window (the
@@ -177,6 +179,8 @@ interface RunFigures {
   /** The pacing thread's garbage collections in the window, and the longest, ms. */
   gcPauses: number;
   gcMaxMs: number;
+  /** The largest drift correction of a channel's send line, |ppm| (PhaseRun.skewMaxPpm). */
+  skewMaxPpm: number;
   cpuPercent: number;
   cpuPer100Mbit: number;
   rssPerChannelMB: number;
@@ -241,6 +245,7 @@ async function main(): Promise<void> {
         splitShare: x.splitShare,
         gcPauses: x.gcPauses,
         gcMaxMs: x.gcMaxMs,
+        skewMaxPpm: x.skewMaxPpm,
         cpuPercent: x.cpuPercent,
         cpuPer100Mbit: x.cpuPercent / ((ph.channels * RATE) / 100e6),
         rssPerChannelMB: x.peakRssMB / ph.channels,
@@ -382,7 +387,8 @@ async function main(): Promise<void> {
         `               datagrams relaxed (rule 3) ${f(s.relaxedShare.median * 100, 2)}|${f(s.relaxedShare.worst * 100, 2)} %, ` +
           `in two parts ${f(s.splitShare.median * 100, 2)}|${f(s.splitShare.worst * 100, 2)} %; ` +
           `pacing-thread GC ${mw('gcPauses')} pauses, longest ${mw('gcMaxMs', 2)} ms; ` +
-          `worst send's own share ${mw('ownLateMaxMs', 2)} ms`,
+          `worst send's own share ${mw('ownLateMaxMs', 2)} ms; ` +
+          `drift correction at most ${mw('skewMaxPpm', 2)} ppm`,
       );
     if (warn.length) console.log(`               ${warn.join('; ')}`);
   }

@@ -6,11 +6,13 @@
 // 27 MHz clock runs fast (or slow) against ours would otherwise make the queue grow (or starve)
 // without bound. The controller watches the lead — how far ahead of now each datagram is
 // scheduled when it is produced, i.e. how much the channel's queue holds — low-pass filtered.
-// Its setpoint is the mean lead of the first CALIBRATE_NS after anchoring (a producer that
-// delivers in chunks runs a little deeper than `latency` on average; that is not drift), and a
-// gentle PI loop on (lead − setpoint) steers skew. Whenever skew changes, the base moves to
-// the current point so due times stay continuous. Skew moves by at most MAX_SKEW_SLEW per second:
-// a decoder locking its STC to our arrivals sees a frequency that changes only slowly.
+// Its setpoint is the mean lead over CALIBRATE_NS, from SETTLE_NS after anchoring (a producer
+// that delivers in chunks runs a little deeper than `latency` on average; that is not drift),
+// measured afresh whenever the owner changes the queue's depth on purpose (recalibrate: a new
+// input spliced in, filler topping the queue up), and a gentle PI loop on (lead − setpoint)
+// steers skew. Whenever skew changes, the base moves to the current point so due times stay
+// continuous. Skew moves by at most MAX_SKEW_SLEW per second: a decoder locking its STC to our
+// arrivals sees a frequency that changes only slowly.
 //
 // Re-anchoring: a stream time jump (backwards, or forward by more than MAX_PCR_STEP) continues the
 // schedule where it stopped (one datagram step after the last due time, or now + latency if the
@@ -39,8 +41,15 @@ const KI = (KP * KP) / 4;
 const UPDATE_NS = 100e6;
 /** Lead error ignored by the drift controller. */
 const DEADBAND_NS = 20e6;
-/** Lead is averaged this long after anchoring to find the setpoint. */
-const CALIBRATE_NS = 3e9;
+/** Lead is averaged this long to find the setpoint, ... */
+const CALIBRATE_NS = 5e9;
+/**
+ * ... from this long after anchoring or recalibrate(). A new input's queue settles for 1-2 s
+ * (bench/scale, 40 channels: up to 100 ms deeper at first); averaged from 0.5 s on for 3 s,
+ * one channel's setpoint was 26 ms off its steady depth, beyond the deadband, and its skew went
+ * to 9 ppm. From 2 s on for 5 s: at most 4 ms off.
+ */
+const SETTLE_NS = 2e9;
 
 export interface ClockMapOptions {
   /** How far ahead of now the first datagram is scheduled (the queue's depth), ms. Default 100. */
@@ -150,6 +159,21 @@ export class ClockMap {
     return !this.anchored || this.lastDue < nowNs - Math.max(this.latencyNs, 20e6);
   }
 
+  /**
+   * The owner changed the queue's depth on purpose at nowNs (a new input spliced in, filler
+   * topping the queue up): the lead the controller holds is measured afresh, from SETTLE_NS on.
+   * Held to the old setpoint, a channel whose source started after a few seconds of filler
+   * (the setpoint then measured on the filler, 150 ms shallower) slewed its skew to −34 ppm in
+   * 20 s, bending its send line by ±60 µs over the bench's 20 s capture (PCR jitter p99 114 µs
+   * at 40 channels where the others had 40). The skew is kept: a splice does not change the
+   * source's drift.
+   */
+  recalibrate(nowNs: number): void {
+    if (!this.anchored) return;
+    this.lastUpdate = nowNs;
+    this.calibrate();
+  }
+
   /** Due time (monotonic ns) of the datagram whose stream time is pcr27, produced at nowNs. */
   dueNs(pcr27: number, nowNs: number): number {
     if (!this.anchored) {
@@ -213,11 +237,14 @@ export class ClockMap {
     const mean = this.accSum / this.accN;
     this.lastUpdate = nowNs;
     if (this.setpoint < 0) {
-      this.calSum += this.accSum;
-      this.calN += this.accN;
+      const settled = nowNs - this.anchorNow - SETTLE_NS;
+      if (settled > 0) {
+        this.calSum += this.accSum;
+        this.calN += this.accN;
+      }
       this.accSum = 0;
       this.accN = 0;
-      if (nowNs - this.anchorNow < CALIBRATE_NS) return;
+      if (settled < CALIBRATE_NS || this.calN === 0) return;
       this.setpoint = this.calSum / this.calN;
       this.leadNs = this.setpoint;
       return;

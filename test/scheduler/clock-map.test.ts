@@ -123,3 +123,72 @@ t.test('stream time jumps re-anchor and continue the schedule', async (t) => {
   const a = cm.dueNs(6 * DG_TICKS + 0.9 * 27e6, now);
   t.ok(Math.abs(a - (stalled + 900 * MS)) < 1);
 });
+
+/**
+ * A 0 ppm source in 40 ms chunks whose queue deepens by `stepMs` at 10 s (filler before it, a
+ * new input after: its first segment comes out at once), the owner calling recalibrate() then
+ * when `tell`; for `seconds`. Returns the skew at the end and the largest one on the way, ppm.
+ */
+function stepped(stepMs: number, tell: boolean, seconds: number): { end: number; most: number } {
+  const cm = new ClockMap({ latencyMs: 400 });
+  const t0 = 7e12;
+  let next = 0;
+  let most = 0;
+  for (let now = t0; now < t0 + seconds * 1e9; now += 40 * MS) {
+    const ahead = now - t0 >= 10e9 ? stepMs / 1e3 : 0;
+    if (tell && now - t0 === 10e9) cm.recalibrate(now);
+    const streamTicks = ((now - t0) / 1e9 + ahead) * 27e6;
+    while (next * DG_TICKS <= streamTicks) cm.dueNs(next++ * DG_TICKS, now);
+    most = Math.max(most, Math.abs(cm.stats.skewPpm));
+  }
+  return { end: cm.stats.skewPpm, most };
+}
+
+t.test('a queue deepened on purpose is measured afresh, not taken for drift', async (t) => {
+  // The bench's channels ran on filler for ~2 s before their input (setpoint measured there),
+  // then 150 ms deeper: the skew slewed to −34 ppm in 20 s, bending the send line.
+  const told = stepped(150, true, 600);
+  t.ok(told.most < 0.01, `recalibrated: skew stays ${told.most.toFixed(3)} ppm`);
+  const untold = stepped(150, false, 600);
+  t.ok(untold.most > 10, `held to the old setpoint it would be ${untold.most.toFixed(1)} ppm`);
+  const shallower = stepped(-150, true, 600);
+  t.ok(shallower.most < 0.01, `shallower too: ${shallower.most.toFixed(3)} ppm`);
+});
+
+t.test(
+  'recalibrate: the lead is averaged from SETTLE on, and the drift learnt is kept',
+  async (t) => {
+    const cm = new ClockMap({ latencyMs: 100 });
+    cm.recalibrate(1e9); // before the first datagram: nothing to measure yet
+    t.equal(cm.stats.setpointMs, -1);
+    const t0 = 1e12;
+    let next = 0;
+    const feed = (from: number, to: number, aheadMs: (now: number) => number, ppm = 0): void => {
+      for (let now = from; now < to; now += 40 * MS) {
+        const streamTicks = ((now - t0) / 1e9 + aheadMs(now) / 1e3) * 27e6 * (1 + ppm * 1e-6);
+        while (next * DG_TICKS <= streamTicks) cm.dueNs(next++ * DG_TICKS, now);
+      }
+    };
+    feed(t0, t0 + 8e9, () => 0);
+    const first = cm.stats.setpointMs;
+    t.ok(Math.abs(first - 100) < 41, `setpoint ${first.toFixed(1)} ms`);
+    // Recalibrated at 8 s; the first 1.9 s after it run 60 ms deeper, then 30 ms: the transient
+    // is not averaged in.
+    cm.recalibrate(t0 + 8e9);
+    t.equal(cm.stats.setpointMs, -1, 'measuring afresh');
+    feed(t0 + 8e9, t0 + 9e9, () => 60);
+    t.equal(cm.stats.setpointMs, -1, 'still measuring');
+    feed(t0 + 9e9, t0 + 16e9, (now) => (now < t0 + 9.9e9 ? 60 : 30));
+    const second = cm.stats.setpointMs;
+    t.ok(
+      Math.abs(second - (first + 30)) < 5,
+      `setpoint ${second.toFixed(1)} ms: ${(second - first).toFixed(1)} deeper, the settled depth`,
+    );
+    // A source 200 ppm fast for two hours: the skew follows; recalibrating keeps it.
+    feed(t0 + 16e9, t0 + 7216e9, () => 30, 200);
+    const skew = cm.stats.skewPpm;
+    t.ok(skew < -180, `skew ${skew.toFixed(1)} ppm`);
+    cm.recalibrate(t0 + 7216e9);
+    t.equal(cm.stats.skewPpm, skew, 'kept');
+  },
+);

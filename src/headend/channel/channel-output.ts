@@ -346,7 +346,10 @@ export class ChannelOutput {
    */
   private spliceFillMs(): number {
     if (this.lastDueNs < 0) return 0; // nothing queued yet: the clock anchors latency ahead
-    const aheadMs = (this.lastDueNs - this.deps.nowNs()) / 1e6;
+    const now = this.deps.nowNs();
+    // The queue's depth is the new input's from here on: the drift controller measures it afresh.
+    this.clock.recalibrate(now);
+    const aheadMs = (this.lastDueNs - now) / 1e6;
     const latencyMs = this.deps.latencyMs;
     return Math.min(latencyMs, Math.max(0, SPLICE_LEAD * latencyMs - aheadMs));
   }
@@ -398,6 +401,8 @@ export class ChannelOutput {
           ? wantMs
           : Math.min(wantMs, Math.max(latencyMs / 4, latencyMs / 2 - aheadMs));
       this.remuxer.idle(ms);
+      // Filler sets the queue's depth, not a source's clock: measured afresh once one goes on.
+      this.clock.recalibrate(now);
       this.stampUtc(now);
     }
   }
@@ -419,6 +424,11 @@ export class ChannelOutput {
     return Number.isFinite(this.lastPcr27)
       ? { pcr27: this.lastPcr27, dueNs: this.lastDueNs }
       : undefined;
+  }
+
+  /** The drift correction of the send line, ppm (ClockMap), or undefined before the first datagram. */
+  get clockSkewPpm(): number | undefined {
+    return this.lastDueNs < 0 ? undefined : this.clock.stats.skewPpm;
   }
 
   /** The queue's counters (undefined while closed). */

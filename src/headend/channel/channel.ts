@@ -434,6 +434,7 @@ export class Channel {
       datagramsDropped: q?.dropped ?? 0,
       datagramsRelaxed: q?.relaxed,
       datagramsSplit: q?.split,
+      clockSkewPpm: this.output.clockSkewPpm,
       remux: {
         ...s,
         cbrOverflows: this.remuxer.cbrOverflows,

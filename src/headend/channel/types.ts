@@ -152,6 +152,11 @@ export interface ChannelStatus {
    * packets; counted once in datagramsSent); absent before the output opens.
    */
   datagramsSplit?: number;
+  /**
+   * The send line's drift correction against the source's clock, ppm (ClockMap; negative:
+   * sending faster than stream time); absent before the first datagram.
+   */
+  clockSkewPpm?: number;
   remux: Record<string, number>;
   /** TR 101 290 counters of the channel's own output (an analyzer on its datagrams), when on. */
   analyzer?: Record<string, number>;

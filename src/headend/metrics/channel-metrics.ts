@@ -134,6 +134,15 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
         'held at once, then the rest (counted once in datagrams_sent_total).',
       (c) => c.status.datagramsSplit,
     ),
+    perChannel(
+      ctx,
+      'headend_channel_clock_skew_ppm',
+      'gauge',
+      "Drift correction of the channel's send line against its source's clock, ppm (negative: " +
+        'sending faster than stream time). It moves only when the queue runs deeper or ' +
+        'shallower than it settled after the input started, by at most 2 ppm a second.',
+      (c) => c.status.clockSkewPpm,
+    ),
     scrapeMetric({
       name: 'headend_channel_source_state',
       help: 'State of the channel: 1 on the series of the current state, 0 on the others.',

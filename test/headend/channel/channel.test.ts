@@ -49,9 +49,13 @@ const INFO: OutputInfo = {
 };
 
 /** A fake pacer queue: counts what is queued as sent, `errors` as its send errors. */
-function fakeQueue(
-  ready: OutputInfo | Error | Promise<OutputInfo | Error>,
-): OutputQueue & { errors: number; failAll: boolean; dues: number[]; data: Uint8Array[] } {
+function fakeQueue(ready: OutputInfo | Error | Promise<OutputInfo | Error>): OutputQueue & {
+  errors: number;
+  failAll: boolean;
+  dues: number[];
+  t27s: number[];
+  data: Uint8Array[];
+} {
   const stats = {
     sent: 0,
     dropped: 0,
@@ -64,10 +68,13 @@ function fakeQueue(
     errors: 0,
     failAll: false,
     dues: [] as number[],
+    /** Each datagram's output time (27 MHz). */
+    t27s: [] as number[],
     /** Every datagram queued (copied). */
     data: [] as Uint8Array[],
-    enqueue(bytes: Uint8Array, due: number) {
+    enqueue(bytes: Uint8Array, due: number, t27: number) {
       q.dues.push(due);
+      q.t27s.push(t27);
       q.data.push(bytes.slice());
       stats.sent++;
       stats.bytes += bytes.length;
@@ -321,6 +328,28 @@ t.test('a starting source gets no filler until half the latency is left', async 
   }
   t.equal(early, 0, 'no filler while more than half the latency is queued');
   t.ok(least >= latency / 2 - 50, `and the queue stays deep: ${least.toFixed(0)} ms at least`);
+});
+
+t.test('an input after seconds of filler: its deeper queue is not taken for drift', async (t) => {
+  // On the bench, channels whose input came ~2 s after their filler began held the queue
+  // depth measured on the filler (over the first 3 s then); the input's ran 150 ms deeper, and
+  // the drift controller slewed the send line to −34 ppm in 20 s (PCR jitter p99 114 µs where
+  // the other channels had 40). Here the filler runs 6 s, past the first measurement.
+  const r = rig(t, INFO);
+  await r.channel.start();
+  for (let i = 0; i < 24; i++) {
+    r.advance(250); // 6 s of filler only: the source sends nothing yet
+    await settle();
+  }
+  await run(r, 40, 3_008_000); // 500 packets in each 250 ms fed: the source's clock is ours
+  const { dues, t27s } = r.queue;
+  const last = dues.length - 1;
+  const from = dues.findIndex((d) => d >= dues[last] - 20e9);
+  const rate = (dues[last] - dues[from]) / (((t27s[last] - t27s[from]) / 27e6) * 1e9);
+  const ppm = (rate - 1) * 1e6;
+  t.ok(Math.abs(ppm) < 0.5, `the send line over the last 20 s: ${ppm.toFixed(2)} ppm`);
+  const skew = r.channel.status().clockSkewPpm ?? NaN;
+  t.ok(Math.abs(skew) < 0.5, `and its status says so: ${skew.toFixed(2)} ppm`);
 });
 
 t.test('a stopped channel is stopped, not down', async (t) => {

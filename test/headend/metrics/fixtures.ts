@@ -21,6 +21,7 @@ export function status(n: number, name: string, over: Partial<ChannelStatus> = {
     failovers: 0,
     datagramsSent: 1000,
     datagramsDropped: 0,
+    clockSkewPpm: -1.5,
     remux: {
       packetsOut: 7000,
       inputCcErrors: 2,

@@ -3,6 +3,7 @@
 // test sources. Run inside the private namespace (it sends multicast on lo):
 //
 //   bash scripts/in-netns.sh node dist/bench/modes.js [--seconds 20] [--floor-seconds 3]
+//                                                      [--modes balanced,spin,sleep]
 //
 // For each mode, one after another: the machine floor (bench/floor.ts: a spinning thread's
 // gaps off the CPU, and how late a sleeping thread with the pacer's timer slack wakes), then
@@ -29,6 +30,10 @@ import { PACING_MODES, type PacingMode } from '../src/scheduler/pacing-loop.js';
 
 const SECONDS = arg('seconds', 20);
 const FLOOR_SECONDS = arg('floor-seconds', 3);
+/** `--modes a,b`: only these modes (all three when absent). */
+const ONLY = ((i) => (i > 0 ? (process.argv[i + 1] ?? '').split(',') : []))(
+  process.argv.indexOf('--modes'),
+);
 /** Seconds after start left out: ffmpeg sources starting, first keyframes, the queue filling. */
 const WARMUP = 6;
 const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');
@@ -129,7 +134,9 @@ async function runMode(dir: string, mode: PacingMode): Promise<ModeResult> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'headend-modes-'));
   // The default first, so that its phase runs on the machine as the bench found it.
-  const modes: PacingMode[] = ['balanced', ...PACING_MODES.filter((m) => m !== 'balanced')];
+  const modes = (
+    ['balanced', ...PACING_MODES.filter((m) => m !== 'balanced')] as PacingMode[]
+  ).filter((m) => ONLY.length === 0 || ONLY.includes(m));
   const capture = await startCapture(join(dir, 'out.pcap'), exampleWith('balanced').outs);
   const results: ModeResult[] = [];
   let cap: Awaited<ReturnType<typeof capture.stop>>;

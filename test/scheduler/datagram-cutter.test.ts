@@ -1,8 +1,15 @@
 // DatagramCutter (src/scheduler/datagram-cutter.ts): datagrams of N packets, each with the output
-// time of its first packet as the remuxer gave it, handed on as the packets arrive.
+// time the remuxer gave its first PCR packet, else its first packet, handed on as the packets
+// arrive.
 import t from 'tap';
 import { DatagramCutter } from '../../src/scheduler/datagram-cutter.js';
-import { PCR_MODULUS, TS_PACKET_SIZE, getPcr, hasPcr } from '../../src/mpegts/packet.js';
+import {
+  PCR_MODULUS,
+  TS_PACKET_SIZE,
+  getPcr,
+  hasPcr,
+  writePcrOnlyPacket,
+} from '../../src/mpegts/packet.js';
 import { Remuxer } from '../../src/mpegts/remux/remuxer.js';
 import { synthesize, simpleProgram } from '../helpers/synth.js';
 
@@ -87,6 +94,39 @@ t.test('each datagram leaves with its first packet time, as soon as it is whole'
   t.equal(cut.datagrams, 3);
 });
 
+t.test('a datagram that carries a PCR leaves at that PCR, whole or across pushes', async (t) => {
+  // ISO/IEC 13818-1 §2.4.2.2: the PCR names its own packet's arrival. Packets 3 and 5 of the
+  // first datagram, 9 of the second (which straddles two pushes) and 15 of the third carry one.
+  const time = (i: number): number => 5e9 + i * 101_000;
+  const p = packets(0, 21, time);
+  for (const i of [3, 5, 9, 15]) {
+    const o = i * TS_PACKET_SIZE;
+    writePcrOnlyPacket(p.bytes, o, 0x100, 0, time(i) % PCR_MODULUS, false);
+    new DataView(p.bytes.buffer).setUint32(o + 4 + 183 - 4, i); // keep the index readable
+  }
+  const got: number[] = [];
+  const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (_b, t27) => got.push(t27));
+  cut.push(p.bytes.subarray(0, 7 * TS_PACKET_SIZE), p.times.subarray(0, 7));
+  cut.push(p.bytes.subarray(7 * TS_PACKET_SIZE, 10 * TS_PACKET_SIZE), p.times.subarray(7, 10));
+  cut.push(p.bytes.subarray(10 * TS_PACKET_SIZE), p.times.subarray(10));
+  t.same(got, [time(3), time(9), time(15)], "each at its first PCR's time");
+  const plain = cutter(7);
+  plain.push(0, 14, time);
+  t.same(
+    plain.got.map((g) => g.t27),
+    [time(0), time(7)],
+    'without a PCR: at its first packet',
+  );
+  // Handed to another thread mid-datagram, after its PCR: the time goes with it.
+  const a = new DatagramCutter({ packetsPerDatagram: 7 }, () => undefined);
+  a.push(p.bytes.subarray(7 * TS_PACKET_SIZE, 10 * TS_PACKET_SIZE), p.times.subarray(7, 10));
+  const moved: number[] = [];
+  const b = new DatagramCutter({ packetsPerDatagram: 7 }, (_b, t27) => moved.push(t27));
+  b.restore(a.state());
+  b.push(p.bytes.subarray(10 * TS_PACKET_SIZE, 14 * TS_PACKET_SIZE), p.times.subarray(10, 14));
+  t.same(moved, [time(9)], 'restored: still at the PCR');
+});
+
 t.test('any chunking: in order, nothing lost or repeated, timed exactly', async (t) => {
   const time = (i: number): number => PCR_MODULUS - 50_000 + i * 977;
   for (const n of [1, 2, 3, 4, 7]) {
@@ -140,7 +180,7 @@ t.test('packets per datagram change at the next datagram boundary', async (t) =>
   t.throws(() => new DatagramCutter({ packetsPerDatagram: 0 }, () => undefined), RangeError);
 });
 
-t.test('with the remuxer: each datagram leaves at the PCR its head carries', async (t) => {
+t.test('with the remuxer: each datagram leaves at the PCR it carries', async (t) => {
   const { ts } = synthesize({
     programs: [simpleProgram()],
     durationMs: 3000,
@@ -153,19 +193,21 @@ t.test('with the remuxer: each datagram leaves at the PCR its head carries', asy
     let pcrs = 0;
     let atHead = 0;
     let exact = 0;
+    let withPcr = 0;
     let last = -Infinity;
     let backwards = 0;
     const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (b, t27) => {
       sizes.set(b.length / 188, (sizes.get(b.length / 188) ?? 0) + 1);
       if (!(t27 > last)) backwards++;
       last = t27;
+      let first = true;
       for (let o = 0; o < b.length; o += 188)
         if (hasPcr(b, o)) {
           pcrs++;
-          if (o === 0) {
-            atHead++;
-            if (getPcr(b, o) === Math.round(t27) % PCR_MODULUS) exact++;
-          }
+          if (o === 0) atHead++;
+          if (first) withPcr++;
+          if (first && getPcr(b, o) === Math.round(t27) % PCR_MODULUS) exact++;
+          first = false;
         }
     });
     const r = new Remuxer({ cbrBitrate: cbr, pcrAlign: 7 }, cut.push);
@@ -187,9 +229,41 @@ t.test('with the remuxer: each datagram leaves at the PCR its head carries', asy
     // VBR places a PCR off a head where datagrams come too sparsely for pcrIntervalMs.
     if (cbr) t.equal(atHead, pcrs, `${mode}: all ${pcrs} PCRs open a datagram`);
     else t.ok(atHead > pcrs * 0.9, `${mode}: ${atHead} of ${pcrs} PCRs open a datagram`);
-    t.equal(exact, atHead, `${mode}: a datagram opened by a PCR leaves at that PCR, exactly`);
+    t.equal(exact, withPcr, `${mode}: a datagram with a PCR leaves at its (first) PCR, exactly`);
     t.equal(backwards, 0, `${mode}: times only go forward`);
   }
+});
+
+t.test('a sparse VBR output (the floor, ~350 kbit/s): every PCR opens a datagram', async (t) => {
+  // The example's Test Card (a still picture, ~400 kbit/s): datagram heads ~26-30 ms apart
+  // were taken as too sparse for PCRs at most 35 ms apart, PCRs went anywhere, now and then
+  // two in one datagram, and the second left 25 ms before its time.
+  const { ts } = synthesize({ programs: [simpleProgram()], durationMs: 4000, muxRate: 2.5e5 });
+  let pcrs = 0;
+  let atHead = 0;
+  let twice = 0;
+  let last = NaN;
+  let widest = 0;
+  const cut = new DatagramCutter({ packetsPerDatagram: 7 }, (b, t27) => {
+    let inThis = 0;
+    for (let o = 0; o < b.length; o += 188)
+      if (hasPcr(b, o)) {
+        pcrs++;
+        inThis++;
+        if (o === 0) atHead++;
+      }
+    if (inThis > 1) twice++;
+    if (inThis > 0) {
+      if (last === last) widest = Math.max(widest, (t27 - last) / 27e3);
+      last = t27;
+    }
+  });
+  const r = new Remuxer({ pcrAlign: 7 }, cut.push);
+  for (let o = 0; o < ts.length; o += 1316) r.push(ts.subarray(o, o + 1316));
+  t.ok(pcrs > 80, `${pcrs} PCRs`);
+  t.equal(atHead, pcrs, 'each at the head of its datagram');
+  t.equal(twice, 0, 'never two in one datagram');
+  t.ok(widest <= 35, `PCRs at most ${widest.toFixed(1)} ms apart`);
 });
 
 t.test(

@@ -1010,7 +1010,12 @@ export class Remuxer implements PacketSink {
       // (TR 101 290 2.3a on the wire).
       else m = Math.max(1, mandatory, Math.ceil(d / IDLE_SLOT_TICKS));
       slot = cbr ? this.slotTicks : d / m;
-      if (aligned && 3 * align * slot > this.pcrTicks) {
+      // Heads come every align slots. A VBR slot is at most IDLE_SLOT_TICKS (the floor above),
+      // so heads of 7 are ≤ 30.6 ms apart, within the 35 ms PCR interval: PCR at every head.
+      // (A limit of 3 heads per PCR interval left every VBR output under ~900 kbit/s with
+      // PCRs anywhere in a datagram: the example's Test Card, 400 kbit/s, had two PCRs in a
+      // datagram now and then, one of them sent 25 ms early.)
+      if (aligned && align * slot > this.pcrTicks) {
         aligned = false; // datagrams too sparse here to carry every PCR at a head
         k = 0;
         continue;

@@ -137,6 +137,8 @@ export class WorkerChannel implements PacedQueue {
   private lastSentPcr = false;
   /** The cell a send's times go to the output in (PacedOutput.send). */
   private readonly sendTimes = new Float64Array(2);
+  /** The cell a datagram's lateness goes to latenessBucket in. */
+  private readonly lateCell = new Float64Array(1);
 
   constructor(
     readonly id: string,
@@ -324,7 +326,8 @@ export class WorkerChannel implements PacedQueue {
     if (lateNs > st[ST_LATE_MAX]) st[ST_LATE_MAX] = lateNs;
     if (lateNs > 0) st[ST_LATE_SUM] += lateNs;
     if (relaxed) st[ST_RELAXED]++;
-    st[ST_LATE_HIST + latenessBucket(lateNs)]++;
+    this.lateCell[0] = lateNs;
+    st[ST_LATE_HIST + latenessBucket(this.lateCell, 0)]++;
     if (this.output.queued === 0) Atomics.store(v.ctl, CTL_TAIL, (read + 1) | 0);
     else this.hold();
   }

@@ -353,3 +353,43 @@ t.test('a loop that always wakes late: lateness stays bounded (rule 3)', async (
     t.ok(r.burst <= 1.45, `woken ${lateMs} ms late: burst ${r.burst.toFixed(2)} (relaxed)`);
   }
 });
+
+t.test(
+  '1.5 Mbit/s on time: whole datagrams; after a stall, whole again once caught up',
+  async (t) => {
+    // 1.5 Mbit/s CBR (the example's channel 103): a 7-packet datagram every 7.02 ms, so on time
+    // two datagrams share a 10 ms window (14 ms of schedule). Rule 2 measured that from the ends
+    // of parts, and for the second datagram from no send at all: it got 12 ms, too little to
+    // leave whole, went in two parts, the next window's allowance came out 12 ms from its first
+    // part's end, and so on: every datagram of the output in 3 + 4 packets for as long as it ran.
+    const g = ((1316 * 8) / 1.5e6) * 1e9;
+    for (const stall of [undefined, [500, 520] as [number, number]]) {
+      const sent: Sent[] = [];
+      const q = limitedQueue(
+        Array.from({ length: 400 }, (_, i) => i * g),
+        new BurstLimiter(),
+        sent,
+        7,
+      );
+      run(q, 400 * 7.02, stall);
+      const what = stall ? 'after a 20 ms stall, from 280 ms after it' : 'on time';
+      const judged = sent.filter((s) => !stall || s.due > 800 * MS);
+      t.ok(
+        judged.every((s) => s.packets === 7),
+        `${what}: each datagram whole (${judged.filter((s) => s.packets < 7).length} parts)`,
+      );
+      t.ok(
+        judged.every((s) => s.at - s.due <= 0.1 * MS),
+        `${what}: on time`,
+      );
+      if (stall) {
+        // The catch-up at 1.2×: whole datagrams 5.85 ms apart, never more in 10 ms than on time.
+        const w = maxInWindow(
+          sent.map((s) => s.at),
+          10,
+        );
+        t.ok(w <= 2, `the catch-up: at most ${w} datagrams in any 10 ms`);
+      }
+    }
+  },
+);

@@ -6,11 +6,12 @@
 //
 // ISO/IEC 13818-1 §2.4.2.2: a PCR names the time its packet arrives, and a datagram's packets
 // all arrive at once. With the remuxer's pcrAlign equal to N every PCR opens a datagram, so its
-// time is the first packet's. Where datagrams come too sparsely for that (a VBR output near its
-// floor, ~350 kbit/s: heads ~30 ms apart for PCRs at most 35 ms apart) the remuxer places PCRs
-// anywhere, and a datagram timed by its first packet sent a PCR in packet k k slots early: up
-// to 26 ms, PCR jitter p50 6.7 ms on the example's Test Card. Timed by its PCR, the packets
-// before the PCR leave up to 6 slots late instead, well within the decode margin (100 ms).
+// time is the first packet's. Where datagrams come too sparsely for that (CBR under ~300
+// kbit/s: heads more than 35 ms apart, the PCR interval) the remuxer places PCRs anywhere, and
+// a datagram timed by its first packet sent a PCR in packet k k slots early (so did every VBR
+// output under ~900 kbit/s before the remuxer aligned VBR down to its floor: up to 26 ms, PCR
+// jitter p50 6.7 ms on the example's Test Card). Timed by its PCR, the packets before the PCR
+// leave up to 6 slots late instead, well within the decode margin (100 ms).
 //
 // The datagram size can change while running (setPacketsPerDatagram, a hot reload): the new size
 // applies from the next datagram boundary of the old one, so no datagram is cut short, and the

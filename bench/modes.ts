@@ -34,6 +34,9 @@ const FLOOR_SECONDS = arg('floor-seconds', 3);
 const ONLY = ((i) => (i > 0 ? (process.argv[i + 1] ?? '').split(',') : []))(
   process.argv.indexOf('--modes'),
 );
+for (const m of ONLY)
+  if (!(PACING_MODES as readonly string[]).includes(m))
+    throw new Error(`--modes: no pacing mode ${m} (${PACING_MODES.join(', ')})`);
 /** Seconds after start left out: ffmpeg sources starting, first keyframes, the queue filling. */
 const WARMUP = 6;
 const HEADEND_CLI = join(ROOT, 'dist', 'src', 'cli.js');

@@ -248,8 +248,8 @@ const NO_PACER: PacerFigures = {
 
 /**
  * While `running`: the worst headend_pacer_late_max_seconds, its own share and gc pause (ms),
- * the largest |headend_channel_clock_skew_ppm|, and the datagrams sent, relaxed and sent in two parts and the pacing thread's collections
- * between the first scrape and the last.
+ * the largest |headend_channel_clock_skew_ppm|, and the datagrams sent, relaxed and sent in two
+ * parts and the pacing thread's collections between the first scrape and the last.
  */
 async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   let worst = 0;

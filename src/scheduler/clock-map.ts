@@ -2,17 +2,29 @@
 //
 // The first call anchors: due = now + latency. After that a datagram is due at
 //   due = baseNs + (pcr27 − basePcr) / 27 MHz × (1 + skew)
-// where skew (dimensionless, bounded by ±MAX_SKEW) is the slow drift correction: a source whose
-// 27 MHz clock runs fast (or slow) against ours would otherwise make the queue grow (or starve)
-// without bound. The controller watches the lead — how far ahead of now each datagram is
-// scheduled when it is produced, i.e. how much the channel's queue holds — low-pass filtered.
-// Its setpoint is the mean lead over CALIBRATE_NS, from SETTLE_NS after anchoring (a producer
-// that delivers in chunks runs a little deeper than `latency` on average; that is not drift),
-// measured afresh whenever the owner changes the queue's depth on purpose (recalibrate: a new
-// input spliced in, filler topping the queue up), and a gentle PI loop on (lead − setpoint)
-// steers skew. Whenever skew changes, the base moves to the current point so due times stay
-// continuous. Skew moves by at most MAX_SKEW_SLEW per second: a decoder locking its STC to our
-// arrivals sees a frequency that changes only slowly.
+// where skew (dimensionless, bounded by ±MAX_SKEW) is the drift correction: a source whose 27 MHz
+// clock runs fast (or slow) against ours would otherwise make the queue grow (or run dry)
+// without bound. The skew is the output's system clock as a decoder sees it (PCR values against
+// arrival times), so it keeps to ISO/IEC 13818-1 2.4.2.1: once locked it changes by at most
+// 0.075 Hz/s of 27 MHz (LOCKED_SLEW, 0.0028 ppm a second).
+//
+// The controller watches the lead (how far ahead of now each datagram is scheduled when it is
+// produced: how much the channel's queue holds). Its setpoint is the mean lead over
+// CALIBRATE_NS, from SETTLE_NS after anchoring (a producer that delivers in chunks runs a little
+// deeper than `latency` on average; that is not drift), measured afresh whenever the owner
+// changes the queue's depth on purpose (recalibrate: a new input spliced in, filler topping the
+// queue up). The skew it steers to is the sum of
+// - the frequency: minus the source's rate against our clock, as DriftEstimate measures it from
+//   the lead's slope, taken only when it differs from the one held by more than its noise;
+// - the phase: with the lead (filtered over PHASE_FILTER_NS) more than DEADBAND_NS off the
+//   setpoint, a correction proportional to the rest, at most MAX_PHASE_RATE, whose own rate of
+//   change stays within LOCKED_SLEW.
+// The skew moves towards that at LOCKED_SLEW, or at FAST_SLEW while a new source's rate is
+// acquired (after the setpoint, until the rate is known within ACQUIRED_SE, ACQUIRE_MAX_NS at
+// most: a decoder locks afresh at a splice too) and while the queue is chased: more than half
+// its setpoint off (the source, or this machine's clock, changed rate faster than the standard
+// allows; counted), brought back by up to MAX_CHASE_RATE to within half of that. Whenever skew
+// changes, the base moves to the current point so due times stay continuous.
 //
 // Re-anchoring: a stream time jump (backwards, or forward by more than MAX_PCR_STEP) continues the
 // schedule where it stopped (one datagram step after the last due time, or now + latency if the
@@ -22,21 +34,55 @@
 // Pure: time comes in as `nowNs` arguments.
 
 import { MAX_PCR_STEP } from '../mpegts/packet.js';
+import { DriftEstimate, type DriftEstimateState } from './drift-estimate.js';
 
 const TICKS_PER_NS = 27e6 / 1e9;
 /** Largest drift correction: 500 ppm (DVB allows ±30 ppm of a 27 MHz source; ffmpeg more). */
 const MAX_SKEW = 500e-6;
 /**
- * Fastest change of the correction: 2 ppm per second. Every change bends the send line that a
- * decoder locks to (and that PCR jitter is measured against), so it must be rare and slow; a
- * 100 ppm source drift moves the queue by only 6 ms a minute, and the queue is `latency` deep.
+ * Fastest change of the correction once locked: 0.075 Hz/s of 27 MHz, ISO/IEC 13818-1 2.4.2.1's
+ * bound on a system clock's rate of change. A decoder's STC loop is built for no more; the 2 ppm
+ * a second allowed before was 720 times that, and the old PI loop (~500 s) alone moved a 10 ppm
+ * source's correction ~7 times faster than the bound.
  */
-const MAX_SKEW_SLEW = 2e-6;
-/** Time constant of the lead filter. */
+const LOCKED_SLEW = 0.075 / 27e6;
+/** Fastest change while a new source's rate is acquired or the queue is chased back: 2 ppm/s. */
+const FAST_SLEW = 2e-6;
+/**
+ * After the setpoint is measured, the source's rate is acquired (the skew may go there at
+ * FAST_SLEW) until it is known within ACQUIRED_SE, or for this long at most.
+ */
+const ACQUIRE_MAX_NS = 600e9;
+/** A rate this precise (standard error) is acquired: a steady source's in ~90 s. */
+const ACQUIRED_SE = 0.3e-6;
+/**
+ * A new rate estimate is taken when its standard error is at most MAX_ADOPT_SE, and it is this
+ * many standard errors and MIN_RATE_STEP off the one held. A producer in random 10-190 ms chunks
+ * shows a rate of 133 ± 39 ppm after a minute (0 in truth), and ±2 ppm over 10 minutes.
+ */
+const SIGNIFICANT = 4;
+const MAX_ADOPT_SE = 5e-6;
+const MIN_RATE_STEP = 0.2e-6;
+/** Time constant of the lead filter the phase correction reads. */
+const PHASE_FILTER_NS = 30e9;
+/**
+ * Largest phase correction: 5 ppm beyond the source's rate, so the output stays near the
+ * source's ±30 ppm. Proportional below it, with gain LOCKED_SLEW / MAX_PHASE_RATE (a time
+ * constant of 30 minutes): the correction's own rate of change, gain × the lead's rate, then
+ * stays within LOCKED_SLEW.
+ */
+const MAX_PHASE_RATE = 5e-6;
+const PHASE_GAIN = LOCKED_SLEW / MAX_PHASE_RATE;
+/** Chased (FAST_SLEW) when the lead is further than this and half the setpoint from it. */
+const CHASE_MIN_NS = 50e6;
+/**
+ * While chased, the correction that brings the queue back: the lead's distance from the
+ * setpoint over 5 minutes, at most 100 ppm beyond the source's rate.
+ */
+const CHASE_GAIN = 1 / 300;
+const MAX_CHASE_RATE = 100e-6;
+/** Time constant of the lead filter for the stats and the chase. */
 const LEAD_FILTER_NS = 4e9;
-/** PI gains on the filtered lead error (seconds → dimensionless skew): ~500 s, critically damped. */
-const KP = 0.002;
-const KI = (KP * KP) / 4;
 /** The controller updates at most this often. */
 const UPDATE_NS = 100e6;
 /** Lead error ignored by the drift controller. */
@@ -65,6 +111,10 @@ export interface ClockMapStats {
   reanchors: number;
   /** Lead the controller holds (measured after anchoring), ms; -1 while still measuring. */
   setpointMs: number;
+  /** The source's rate against our clock as measured, ppm (+ fast); NaN before it is known. */
+  sourcePpm: number;
+  /** Times the queue was chased back faster than ISO/IEC 13818-1 lets a clock change. */
+  chases: number;
 }
 
 /** A ClockMap's state (plain numbers): an output moved to another thread keeps its due times. */
@@ -73,8 +123,13 @@ export interface ClockMapState {
   baseNs: number;
   basePcr: number;
   skew: number;
-  integral: number;
+  freq: number;
   leadNs: number;
+  phaseNs: number;
+  lockAt: number;
+  chasing: boolean;
+  chases: number;
+  drift: DriftEstimateState;
   anchorNow: number;
   setpoint: number;
   calSum: number;
@@ -94,8 +149,15 @@ export class ClockMap {
   private baseNs = 0;
   private basePcr = 0;
   private skew = 0;
-  private integral = 0;
+  /** The frequency part of the skew: minus the source's rate, once measured. */
+  private freq = 0;
   private leadNs = 0;
+  private phaseNs = 0;
+  /** Monotonic ns from which the skew moves at LOCKED_SLEW only (Infinity: still calibrating). */
+  private lockAt = Infinity;
+  private chasing = false;
+  private chases = 0;
+  private readonly drift = new DriftEstimate();
   private anchorNow = 0;
   private setpoint = -1;
   private calSum = 0;
@@ -119,6 +181,8 @@ export class ClockMap {
       leadMs: this.leadNs / 1e6,
       reanchors: this.reanchors,
       setpointMs: this.setpoint < 0 ? -1 : this.setpoint / 1e6,
+      sourcePpm: this.drift.value * 1e6,
+      chases: this.chases,
     };
   }
 
@@ -129,8 +193,13 @@ export class ClockMap {
       baseNs: this.baseNs,
       basePcr: this.basePcr,
       skew: this.skew,
-      integral: this.integral,
+      freq: this.freq,
       leadNs: this.leadNs,
+      phaseNs: this.phaseNs,
+      lockAt: this.lockAt,
+      chasing: this.chasing,
+      chases: this.chases,
+      drift: this.drift.state(),
       anchorNow: this.anchorNow,
       setpoint: this.setpoint,
       calSum: this.calSum,
@@ -147,7 +216,9 @@ export class ClockMap {
 
   /** Goes on from another ClockMap's state(): the same line from stream time to due time. */
   restore(s: ClockMapState): void {
-    Object.assign(this, s);
+    const { drift, ...rest } = s;
+    Object.assign(this, rest);
+    this.drift.restore(drift);
   }
 
   /**
@@ -165,8 +236,8 @@ export class ClockMap {
    * Held to the old setpoint, a channel whose source started after a few seconds of filler
    * (the setpoint then measured on the filler, 150 ms shallower) slewed its skew to −34 ppm in
    * 20 s, bending its send line by ±60 µs over the bench's 20 s capture (PCR jitter p99 114 µs
-   * at 40 channels where the others had 40). The skew is kept: a splice does not change the
-   * source's drift.
+   * at 40 channels where the others had 40). The skew is kept, and the new input's rate is
+   * acquired afresh (a backup source may run on another clock).
    */
   recalibrate(nowNs: number): void {
     if (!this.anchored) return;
@@ -215,6 +286,7 @@ export class ClockMap {
     this.baseNs = dueNs;
     this.basePcr = pcr27;
     this.lastUpdate = nowNs;
+    this.drift.reset();
   }
 
   /** Starts measuring the setpoint afresh (after a stall, the old one means nothing). */
@@ -226,9 +298,12 @@ export class ClockMap {
     this.accSum = 0;
     this.accN = 0;
     this.anchorNow = this.lastUpdate;
+    this.lockAt = Infinity;
+    this.chasing = false;
+    this.drift.reset();
   }
 
-  /** Averages the lead over UPDATE_NS, filters it, and moves skew with the PI law (rebasing at pcr27). */
+  /** Averages the lead over UPDATE_NS, filters it, and steers skew (rebasing at pcr27). */
   private control(lead: number, nowNs: number, pcr27: number): void {
     this.accSum += lead;
     this.accN++;
@@ -236,42 +311,68 @@ export class ClockMap {
     if (since < UPDATE_NS) return;
     const mean = this.accSum / this.accN;
     this.lastUpdate = nowNs;
+    const sum = this.accSum;
+    const n = this.accN;
+    this.accSum = 0;
+    this.accN = 0;
     if (this.setpoint < 0) {
       const settled = nowNs - this.anchorNow - SETTLE_NS;
       if (settled > 0) {
-        this.calSum += this.accSum;
-        this.calN += this.accN;
+        this.calSum += sum;
+        this.calN += n;
       }
-      this.accSum = 0;
-      this.accN = 0;
       if (settled < CALIBRATE_NS || this.calN === 0) return;
       this.setpoint = this.calSum / this.calN;
       this.leadNs = this.setpoint;
+      this.phaseNs = this.setpoint;
+      this.lockAt = nowNs + ACQUIRE_MAX_NS;
       return;
     }
-    this.accSum = 0;
-    this.accN = 0;
+    if (this.drift.add(nowNs, since, mean, this.skew)) this.adoptRate(nowNs);
     this.leadNs += (mean - this.leadNs) * Math.min(1, since / LEAD_FILTER_NS);
-    const sec = since / 1e9;
+    this.phaseNs += (mean - this.phaseNs) * Math.min(1, since / PHASE_FILTER_NS);
     // Positive error: the queue runs deeper than wanted (source fast): send faster (skew < 0).
     // Within ±DEADBAND of the setpoint the queue is just breathing (chunked sources, a CBR line
-    // catching up after a burst): no correction, so the send line stays straight.
-    const off = this.leadNs - this.setpoint;
-    const err =
-      (off > DEADBAND_NS ? off - DEADBAND_NS : off < -DEADBAND_NS ? off + DEADBAND_NS : 0) / 1e9;
-    this.integral += err * sec;
-    const iMax = MAX_SKEW / KI;
-    if (this.integral > iMax) this.integral = iMax;
-    if (this.integral < -iMax) this.integral = -iMax;
-    let want = -(KP * err + KI * this.integral);
-    if (want > MAX_SKEW) want = MAX_SKEW;
-    if (want < -MAX_SKEW) want = -MAX_SKEW;
-    const slew = MAX_SKEW_SLEW * sec;
+    // catching up after a burst): no phase correction, so the send line stays straight.
+    const off = this.phaseNs - this.setpoint;
+    const beyond =
+      off > DEADBAND_NS ? off - DEADBAND_NS : off < -DEADBAND_NS ? off + DEADBAND_NS : 0;
+    let phase = Math.max(-MAX_PHASE_RATE, Math.min(MAX_PHASE_RATE, (beyond / 1e9) * PHASE_GAIN));
+    // A chase: the queue half its depth off. It brings the queue back by up to MAX_CHASE_RATE
+    // and ends once the queue is within half of that and the skew back where the law above wants.
+    const far = this.leadNs - this.setpoint;
+    const chaseNs = Math.max(CHASE_MIN_NS, this.setpoint / 2);
+    if (!this.chasing && Math.abs(far) > chaseNs) {
+      this.chasing = true;
+      this.chases++;
+    }
+    const back = this.chasing && Math.abs(far) > chaseNs / 2;
+    if (back) phase = Math.max(-MAX_CHASE_RATE, Math.min(MAX_CHASE_RATE, (far / 1e9) * CHASE_GAIN));
+    const want = Math.max(-MAX_SKEW, Math.min(MAX_SKEW, this.freq - phase));
+    const sec = since / 1e9;
+    const slew = (this.chasing || nowNs < this.lockAt ? FAST_SLEW : LOCKED_SLEW) * sec;
     const next = Math.max(this.skew - slew, Math.min(this.skew + slew, want));
+    if (this.chasing && !back && next === want) this.chasing = false;
     if (next === this.skew) return;
     // Rebase so the due time of pcr27 is the same under the old and the new skew.
     this.baseNs += ((pcr27 - this.basePcr) / TICKS_PER_NS) * (1 + this.skew);
     this.basePcr = pcr27;
     this.skew = next;
+  }
+
+  /**
+   * Takes the source's measured rate as the frequency when it is precise enough and differs by
+   * more than its noise. While acquiring, the skew may go all the way there at FAST_SLEW; the
+   * acquisition ends once the rate is known within ACQUIRED_SE and the skew got there.
+   */
+  private adoptRate(nowNs: number): void {
+    const rate = this.drift.value;
+    const se = this.drift.error;
+    if (Number.isNaN(rate) || se > MAX_ADOPT_SE) return;
+    if (Math.abs(-rate - this.freq) > Math.max(SIGNIFICANT * se, MIN_RATE_STEP))
+      this.freq = Math.max(-MAX_SKEW, Math.min(MAX_SKEW, -rate));
+    if (nowNs >= this.lockAt) return;
+    const reach = nowNs + (Math.abs(this.freq - this.skew) / FAST_SLEW) * 1e9 + UPDATE_NS;
+    this.lockAt = se <= ACQUIRED_SE ? reach : Math.max(this.lockAt, reach);
   }
 }

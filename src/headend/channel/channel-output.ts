@@ -111,6 +111,8 @@ export class ChannelOutput {
   private cut: InputCut | null = null;
   /** Sends later than 25 ms: said (channel-behind) at most every 10 s. */
   private readonly behind = new BehindWatch();
+  /** ClockMap chases said so far (clock-chase). */
+  private chasesSaid = 0;
   /** CBR channels: a mux rate below the content's is warned about (cbr-rate-too-low). */
   private cbrWatch: CbrWatch | null;
 
@@ -148,6 +150,7 @@ export class ChannelOutput {
       kept?.cutter ??
       new DatagramCutter({ packetsPerDatagram: config.output.packetsPerDatagram }, out);
     this.clock = kept?.clock ?? new ClockMap({ latencyMs: deps.latencyMs });
+    this.chasesSaid = this.clock.stats.chases;
     // A kept remuxer asked the output it came from: from now on, this one.
     this.remuxer.setSpliceFill(() => this.spliceFillMs());
     this.monitor = kept?.monitor ?? new OutputMonitor();
@@ -431,6 +434,11 @@ export class ChannelOutput {
     return this.lastDueNs < 0 ? undefined : this.clock.stats.skewPpm;
   }
 
+  /** Times the send line was chased back faster than the standard allows (ClockMap). */
+  get clockChases(): number | undefined {
+    return this.lastDueNs < 0 ? undefined : this.clock.stats.chases;
+  }
+
   /** The queue's counters (undefined while closed). */
   get stats(): OutputQueue['stats'] | undefined {
     return this.queue?.stats;
@@ -504,6 +512,21 @@ export class ChannelOutput {
     if (change) log(change.level, change.event, { message: change.message });
     const behind = q ? this.behind.sample(now, q.lateness, q.relaxed ?? 0) : undefined;
     if (behind) log('warn', 'channel-behind', behind);
+    const clock = this.clock.stats;
+    if (clock.chases > this.chasesSaid) {
+      this.chasesSaid = clock.chases;
+      log('warn', 'clock-chase', {
+        chases: clock.chases,
+        sourcePpm: Math.round(clock.sourcePpm * 100) / 100,
+        skewPpm: Math.round(clock.skewPpm * 100) / 100,
+        leadMs: Math.round(clock.leadMs),
+        setpointMs: Math.round(clock.setpointMs),
+        message:
+          "the queue ran more than half its depth off: the source's clock (or this machine's) " +
+          'changed rate faster than ISO/IEC 13818-1 allows (0.075 Hz/s); the send line is ' +
+          'changing rate at up to 2 ppm/s to keep the queue',
+      });
+    }
     const low = this.cbrWatch?.sample(now, {
       ...this.remuxer.stats,
       cbrOverflows: this.remuxer.cbrOverflows,

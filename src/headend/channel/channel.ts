@@ -435,6 +435,7 @@ export class Channel {
       datagramsRelaxed: q?.relaxed,
       datagramsSplit: q?.split,
       clockSkewPpm: this.output.clockSkewPpm,
+      clockChases: this.output.clockChases,
       remux: {
         ...s,
         cbrOverflows: this.remuxer.cbrOverflows,

@@ -157,6 +157,12 @@ export interface ChannelStatus {
    * sending faster than stream time); absent before the first datagram.
    */
   clockSkewPpm?: number;
+  /**
+   * Times the send line changed rate faster than ISO/IEC 13818-1 2.4.2.1 lets a system clock
+   * (0.075 Hz/s) because the queue ran half its depth off (ClockMap); absent before the first
+   * datagram.
+   */
+  clockChases?: number;
   remux: Record<string, number>;
   /** TR 101 290 counters of the channel's own output (an analyzer on its datagrams), when on. */
   analyzer?: Record<string, number>;

@@ -139,9 +139,19 @@ export function channelMetrics(ctx: ChannelMetricsContext): Metric[] {
       'headend_channel_clock_skew_ppm',
       'gauge',
       "Drift correction of the channel's send line against its source's clock, ppm (negative: " +
-        'sending faster than stream time). It moves only when the queue runs deeper or ' +
-        'shallower than it settled after the input started, by at most 2 ppm a second.',
+        "sending faster than stream time): the source's rate as measured, and while the queue " +
+        'runs more than 20 ms off the depth it settled at, up to 5 ppm more. Once the rate is ' +
+        'acquired it changes by at most 0.075 Hz/s of 27 MHz (ISO/IEC 13818-1 2.4.2.1).',
       (c) => c.status.clockSkewPpm,
+    ),
+    perChannel(
+      ctx,
+      'headend_channel_clock_chases_total',
+      'counter',
+      'Times the send line changed rate faster than ISO/IEC 13818-1 lets a clock (0.075 Hz/s), ' +
+        "at up to 2 ppm/s, because its queue ran more than half its depth off: the source's " +
+        "clock (or this machine's) changed rate beyond the standard.",
+      (c) => c.status.clockChases,
     ),
     scrapeMetric({
       name: 'headend_channel_source_state',

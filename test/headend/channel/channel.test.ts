@@ -352,6 +352,27 @@ t.test('an input after seconds of filler: its deeper queue is not taken for drif
   t.ok(Math.abs(skew) < 0.5, `and its status says so: ${skew.toFixed(2)} ppm`);
 });
 
+t.test('a source clock that jumps far off is chased, and the log says so', async (t) => {
+  // 40 s at our rate (the rate acquired: 0 ppm), then 4,000 ppm fast: at 0.075 Hz/s the send
+  // line could not follow, and the queue runs deeper by ~4 ms a second until it is half its
+  // depth off. Then the line changes rate at up to 2 ppm/s, counted and said once.
+  const r = rig(t, INFO);
+  await r.channel.start();
+  await run(r, 40, 3_008_000);
+  t.equal(r.channel.status().clockChases, 0, 'no chase at our rate');
+  for (let i = 0; i < 4 * 100; i++) {
+    r.feed(251, 3_008_000);
+    r.advance(250);
+    await settle();
+  }
+  const s = r.channel.status();
+  t.equal(s.clockChases, 1, 'one chase');
+  const said = r.lines.filter((l) => l.event === 'clock-chase');
+  t.equal(said.length, 1, 'said once');
+  t.match(said[0], { level: 'warn', fields: { chases: 1, message: /0\.075 Hz\/s/ } });
+  t.ok((s.clockSkewPpm ?? 0) < -10, `the line sped up: ${s.clockSkewPpm?.toFixed(1)} ppm`);
+});
+
 t.test('a stopped channel is stopped, not down', async (t) => {
   const r = rig(t, new Error('no such interface'));
   await r.channel.start();

@@ -22,6 +22,7 @@ export function status(n: number, name: string, over: Partial<ChannelStatus> = {
     datagramsSent: 1000,
     datagramsDropped: 0,
     clockSkewPpm: -1.5,
+    clockChases: 1,
     remux: {
       packetsOut: 7000,
       inputCcErrors: 2,

@@ -33,6 +33,7 @@ const EXPECTED: Record<string, string> = {
   headend_channel_decode_delay_seconds: 'gauge',
   headend_channel_decode_delay_raises_total: 'counter',
   headend_channel_clock_skew_ppm: 'gauge',
+  headend_channel_clock_chases_total: 'counter',
   headend_channel_pacing_lateness_seconds: 'histogram',
   headend_channel_psi_interval_seconds: 'histogram',
   headend_channel_pcr_interval_seconds: 'histogram',
@@ -84,6 +85,7 @@ t.test('every metric: name, type, HELP, labels, values', async (t) => {
   t.equal(sampleOf(fams, 'headend_channel_decode_delay_seconds', news), 0.2845);
   t.equal(sampleOf(fams, 'headend_channel_decode_delay_raises_total', news), 2);
   t.equal(sampleOf(fams, 'headend_channel_clock_skew_ppm', news), -1.5);
+  t.equal(sampleOf(fams, 'headend_channel_clock_chases_total', news), 1);
   t.equal(sampleOf(fams, 'headend_channel_failovers_total', sport), 3);
   t.equal(sampleOf(fams, 'headend_channel_source_restarts_total', sport), 4);
   t.equal(sampleOf(fams, 'headend_channel_source_index', sport), 1);

@@ -71,6 +71,8 @@ export class DriftEstimate {
     this.values = [];
     this.origin = -1;
     this.sumNs = 0;
+    this.blockT = 0;
+    this.blockU = 0;
     this.blockN = 0;
     this.rate = NaN;
     this.se = NaN;

@@ -61,6 +61,17 @@ t.test('noise shows in the error, and ten minutes are held', async (t) => {
   t.ok(Math.abs(d.value * 1e6) < 0.2, `rate after the change ${(d.value * 1e6).toFixed(3)} ppm`);
 });
 
+t.test('a reset in the middle of a block leaves nothing of it in the next fit', async (t) => {
+  // A recalibrate lands anywhere in a block: the half block before it (a lead 100 ms deeper)
+  // must not be averaged into the first block after it.
+  const d = new DriftEstimate();
+  feed(d, 0, 2.5, () => 400e6);
+  d.reset();
+  feed(d, 2.5, 30, (s) => 300e6 + 3e3 * s);
+  t.ok(Math.abs(d.value * 1e6 - 3) < 1e-6, `rate ${(d.value * 1e6).toFixed(6)} ppm`);
+  t.ok(d.error < 1e-9, `an exact line again: error ${d.error}`);
+});
+
 t.test('reset forgets; state and restore go on where it was', async (t) => {
   const d = new DriftEstimate();
   feed(d, 0, 30, (s) => 7e3 * s);

@@ -89,6 +89,11 @@ export interface PhaseRun {
    */
   ownLateMaxMs: number;
   /**
+   * The most time the OS held the pacing thread off its CPU in the middle of a pass, left out of
+   * the own share (headend_pacer_preempted_max_seconds), ms. NaN for the peers.
+   */
+  preemptedMaxMs: number;
+  /**
    * Of the datagrams the daemon sent in the window (headend_channel_datagrams_*_total): the
    * share the burst limit relaxed (rule 3: the pacer could not keep up) and the share it sent
    * in two parts (rule 2). NaN for the peers.
@@ -210,8 +215,11 @@ export function startTranscodes(): ChildProcess[] {
   );
 }
 
+/** The pacing thread's stats period (pacer.ts statsEveryMs): what its gauges cover. */
+const STATS_PERIOD_MS = 1000;
 const LATE_MAX = 'headend_pacer_late_max_seconds';
 const OWN_LATE_MAX = 'headend_pacer_late_own_max_seconds';
+const PREEMPTED_MAX = 'headend_pacer_preempted_max_seconds';
 const GC_MAX = 'headend_pacer_gc_pause_max_seconds';
 const SKEW = 'headend_channel_clock_skew_ppm';
 
@@ -229,6 +237,7 @@ type PacerFigures = Pick<
   PhaseRun,
   | 'lateMaxMs'
   | 'ownLateMaxMs'
+  | 'preemptedMaxMs'
   | 'relaxedShare'
   | 'splitShare'
   | 'gcPauses'
@@ -239,6 +248,7 @@ type PacerFigures = Pick<
 const NO_PACER: PacerFigures = {
   lateMaxMs: NaN,
   ownLateMaxMs: NaN,
+  preemptedMaxMs: NaN,
   relaxedShare: NaN,
   splitShare: NaN,
   gcPauses: NaN,
@@ -247,13 +257,15 @@ const NO_PACER: PacerFigures = {
 };
 
 /**
- * While `running`: the worst headend_pacer_late_max_seconds, its own share and gc pause (ms),
+ * While `running`: the worst headend_pacer_late_max_seconds, its own share, the OS's preemption
+ * within a pass and gc pause (ms),
  * the largest |headend_channel_clock_skew_ppm|, and the datagrams sent, relaxed and sent in two
  * parts and the pacing thread's collections between the first scrape and the last.
  */
 async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   let worst = 0;
   let ownWorst = 0;
+  let preemptedWorst = 0;
   let gcWorst = 0;
   let skewWorst = 0;
   let first: number[] | undefined;
@@ -265,26 +277,36 @@ async function scrapePacer(running: () => boolean): Promise<PacerFigures> {
   // Only these families (?name=): rendering all of /metrics twice a second at 40 channels
   // was ~14 MB a second of garbage on the daemon's main thread, 30-120 times what Prometheus
   // asks of it, and its collections held the pacing thread off the CPUs.
-  const query = [LATE_MAX, OWN_LATE_MAX, GC_MAX, SKEW, ...names].map((n) => `name=${n}`).join('&');
+  const query = [LATE_MAX, OWN_LATE_MAX, PREEMPTED_MAX, GC_MAX, SKEW, ...names]
+    .map((n) => `name=${n}`)
+    .join('&');
+  // A gauge holds the pacing thread's last ~1 s period, reported at its end: a period read less
+  // than two periods after the window began may have begun before it (a channel start's
+  // backlog, 75 ms late at 250 channels, was counted so).
+  const countFrom = performance.now() + 2 * STATS_PERIOD_MS + 100;
   while (running()) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics?${query}`)).text();
+      last = names.map((n) => metricSum(text, n));
+      first ??= last;
+      if (performance.now() < countFrom) continue;
       // One series per pacing thread (labelled `worker` with channel workers).
       worst = Math.max(worst, metricMax(text, LATE_MAX));
       ownWorst = Math.max(ownWorst, metricMax(text, OWN_LATE_MAX));
+      preemptedWorst = Math.max(preemptedWorst, metricMax(text, PREEMPTED_MAX));
       gcWorst = Math.max(gcWorst, metricMax(text, GC_MAX));
       for (const v of metricValues(text, SKEW)) skewWorst = Math.max(skewWorst, Math.abs(v));
-      last = names.map((n) => metricSum(text, n));
-      first ??= last;
     } catch {
       // not listening yet, or gone at the end
+    } finally {
+      await sleep(500);
     }
-    await sleep(500);
   }
   const d = (k: number): number => (first && last ? last[k] - first[k] : NaN);
   return {
     lateMaxMs: worst * 1000,
     ownLateMaxMs: ownWorst * 1000,
+    preemptedMaxMs: preemptedWorst * 1000,
     relaxedShare: d(1) / d(0),
     splitShare: d(2) / d(0),
     gcPauses: d(3),

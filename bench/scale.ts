@@ -173,6 +173,8 @@ interface RunFigures {
   lateMaxMs: number;
   /** Of it, the daemon's own share: beyond the OS's late wake-ups (PhaseRun.ownLateMaxMs). */
   ownLateMaxMs: number;
+  /** The OS's preemption of the pacing thread within a pass, left out of it (PhaseRun). */
+  preemptedMaxMs: number;
   /** Shares of the daemon's datagrams relaxed (burst-limit.ts rule 3) and sent in two parts. */
   relaxedShare: number;
   splitShare: number;
@@ -241,6 +243,7 @@ async function main(): Promise<void> {
         ccErrors: w.ccErrors,
         lateMaxMs: x.lateMaxMs,
         ownLateMaxMs: x.ownLateMaxMs,
+        preemptedMaxMs: x.preemptedMaxMs,
         relaxedShare: x.relaxedShare,
         splitShare: x.splitShare,
         gcPauses: x.gcPauses,
@@ -387,7 +390,8 @@ async function main(): Promise<void> {
         `               datagrams relaxed (rule 3) ${f(s.relaxedShare.median * 100, 2)}|${f(s.relaxedShare.worst * 100, 2)} %, ` +
           `in two parts ${f(s.splitShare.median * 100, 2)}|${f(s.splitShare.worst * 100, 2)} %; ` +
           `pacing-thread GC ${mw('gcPauses')} pauses, longest ${mw('gcMaxMs', 2)} ms; ` +
-          `worst send's own share ${mw('ownLateMaxMs', 2)} ms; ` +
+          `worst send's own share ${mw('ownLateMaxMs', 2)} ms ` +
+          `(preempted mid-pass, left out: ${mw('preemptedMaxMs', 2)} ms); ` +
           `drift correction at most ${mw('skewMaxPpm', 2)} ppm`,
       );
     if (warn.length) console.log(`               ${warn.join('; ')}`);
@@ -399,7 +403,7 @@ async function main(): Promise<void> {
     for (const st of [...rr.steps, ...(rr.dvblastAtHeld ? [rr.dvblastAtHeld] : [])]) {
       const w = st.worst;
       console.log(
-        `  ${st.label.padEnd(12)} CPU ${f(st.cpuPercent).padStart(4)} %  late max ${f(st.lateMaxMs, 1).padStart(6)} ms (own ${f(st.ownLateMaxMs, 2)})  PCR-OJ p99/max ${f(w.pcrJitterP99Us)}/${f(w.pcrJitterMaxUs)} µs  DF max ${f(w.dfMaxMs, 1)} ms  burst ${f(w.burstRatio, 2)}  lost ${w.lostPackets}  CC ${w.ccErrors}  RSS ${f(st.peakRssMB)} MB  (${st.sampled} outputs)  ${st.held ? (st.label.startsWith('dvblast') ? '' : 'held') : `NOT held: ${st.why}`}`,
+        `  ${st.label.padEnd(12)} CPU ${f(st.cpuPercent).padStart(4)} %  late max ${f(st.lateMaxMs, 1).padStart(6)} ms (own ${f(st.ownLateMaxMs, 2)}, preempted ${f(st.preemptedMaxMs, 2)})  PCR-OJ p99/max ${f(w.pcrJitterP99Us)}/${f(w.pcrJitterMaxUs)} µs  DF max ${f(w.dfMaxMs, 1)} ms  burst ${f(w.burstRatio, 2)}  lost ${w.lostPackets}  CC ${w.ccErrors}  RSS ${f(st.peakRssMB)} MB  (${st.sampled} outputs)  ${st.held ? (st.label.startsWith('dvblast') ? '' : 'held') : `NOT held: ${st.why}`}`,
       );
     }
   }

@@ -3,7 +3,8 @@
 // monitorEventLoopDelay: a ~150 ms block there outlasts the keep-alive's queue and leaves the
 // output without datagrams) and the pacing thread's worst send lateness per stats period
 // (PacerStats.lateMaxNs: send time − due time), with the daemon's own share of it (ownMaxMs:
-// PacerStats.ownLateMaxNs, beyond how late the OS woke the thread): an operator reads from it
+// PacerStats.ownLateMaxNs, beyond how late the OS woke the thread and held it off its CPU
+// within the pass): an operator reads from it
 // whether the machine or the daemon made the send late. At most one line per kind every
 // `everyMs`, with how many periods were over since the last line.
 

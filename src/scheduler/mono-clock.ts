@@ -44,3 +44,26 @@ export function nativeClock(addon?: string): { now: () => number; error?: string
     },
   };
 }
+
+/** threadCpuReader's cell: the thread's CPU time (ns) and context switches so far. */
+export const CPU_NS = 0;
+/** Voluntary: it blocked (a lock, a wait). */
+export const CPU_VOLUNTARY = 1;
+/** Involuntary: the scheduler took its CPU away. */
+export const CPU_INVOLUNTARY = 2;
+export const cpuCell = (): Float64Array => new Float64Array(3);
+/** Reads the calling thread's cpuCell. */
+export type ThreadCpuRead = (cell: Float64Array) => void;
+
+/**
+ * The calling thread's use of its CPU (native/sched.c cpu(): CLOCK_THREAD_CPUTIME_ID and
+ * getrusage's context switches, RUSAGE_THREAD, written into a cpuCell, no JS value per read):
+ * what the pacing loop compares with the clock to tell time the OS took the CPU away from its
+ * own. Node 20 has no per-thread CPU clock, so without the addon there is none: why, as a string.
+ */
+export function threadCpuReader(addon?: string): ThreadCpuRead | string {
+  const sched = loadNativeSched(addon);
+  if (typeof sched === 'string') return sched;
+  if (typeof sched.cpu !== 'function') return 'the native addon has no cpu(): rebuild it';
+  return sched.cpu;
+}

@@ -13,6 +13,12 @@ export interface NativeSched {
   setSlice(ns: number): string | null;
   /** CLOCK_MONOTONIC (process.hrtime's clock) in ns into cell[0]. */
   now(cell: Float64Array): void;
+  /**
+   * The calling thread's CPU time (ns, CLOCK_THREAD_CPUTIME_ID) and its voluntary and
+   * involuntary context switches (getrusage, RUSAGE_THREAD) into cell[0..2] (mono-clock.ts
+   * cpuCell).
+   */
+  cpu(cell: Float64Array): void;
 }
 
 /** Where the addon is built (node-gyp's output, from dist/src/scheduler/). */

@@ -65,7 +65,7 @@ import {
   type PacerStats,
   type ToWorker,
 } from './protocol.js';
-import { nativeClock } from './mono-clock.js';
+import { nativeClock, threadCpuReader } from './mono-clock.js';
 import { PACING_SLICE_NS, setThreadSlice } from './thread-slice.js';
 import { STEP_MS, waitStep, waitTimeout } from './wait-timeout.js';
 
@@ -86,6 +86,9 @@ void outputs.then((mod) => {
  * nativeClock; performance.now() where the addon is not built: `clockError`).
  */
 const { now: clock, error: clockError } = nativeClock();
+/** The thread's CPU use, read at each pass (LoopCounters.passCpu), or why it cannot be. */
+const readCpu = threadCpuReader();
+const cpuClockError = typeof readCpu === 'string' ? readCpu : undefined;
 
 /** Iterations of the pause loop between two clock reads in a spin (~0.3 µs on this class of CPU). */
 const SPIN_PAUSE = 200;
@@ -121,6 +124,7 @@ const loopStats: PacerStats = freshStats();
  * pass (wakeLateNs, set by step()), copied into loopStats at each report.
  */
 const counters: LoopCounters = loopCounters();
+if (typeof readCpu !== 'string') counters.readCpu = readCpu;
 /** PacerOptions.licence: sends stop after licence[0] (monotonic ns; 0: no limit). */
 const licence = workerData.licence
   ? new Float64Array(workerData.licence as SharedArrayBuffer)
@@ -133,6 +137,7 @@ function freshStats(): PacerStats {
     unlicensed: 0,
     lateMaxNs: 0,
     ownLateMaxNs: 0,
+    preemptedMaxNs: 0,
     sleeps: 0,
     yields: 0,
     spinNs: 0,
@@ -243,6 +248,8 @@ function step(justYielded: boolean): boolean {
   const wakeValue = Atomics.load(wake, WAKE_DATA);
   const capped = Math.min(margin.ns, budget.ns);
   const early = coalesceWindow(margin.ns, capped);
+  counters.passStartNs = clock();
+  if (typeof readCpu !== 'string') readCpu(counters.passCpu);
   sendDue(queues, clock, out, early, flushPass);
   // The wait before the next pass sets it when the OS ends it late; a yield, a notify or no
   // wait at all leave it 0 (their time counts as the daemon's own).
@@ -261,11 +268,13 @@ function step(justYielded: boolean): boolean {
     loopStats.periodNs = now - times[PERIOD_START];
     loopStats.lateMaxNs = counters.lateMaxNs;
     loopStats.ownLateMaxNs = counters.ownLateMaxNs;
+    loopStats.preemptedMaxNs = counters.preemptedMaxNs;
     loopStats.unlicensed = counters.unlicensed;
     post({ type: 'stats', stats: { ...loopStats } });
     Object.assign(loopStats, freshStats());
     counters.lateMaxNs = 0;
     counters.ownLateMaxNs = 0;
+    counters.preemptedMaxNs = 0;
     counters.unlicensed = 0;
     times[PERIOD_START] = now;
   }
@@ -342,6 +351,7 @@ async function run(): Promise<void> {
       ...(nice?.ok === false ? { niceError: nice.error } : {}),
       ...(slice.ok ? { sliceNs: slice.sliceNs } : { sliceError: slice.error }),
       ...(clockError !== undefined ? { clockError } : {}),
+      ...(cpuClockError !== undefined ? { cpuClockError } : {}),
     },
   });
   if (realtimePriority > 0) {

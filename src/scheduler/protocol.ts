@@ -59,10 +59,18 @@ export interface PacerStats {
    * The daemon's own share of it: the worst lateness of a send in the period beyond how late
    * the OS ended the loop's wait before its pass (a sleep's oversleep, a spin that lost the
    * CPU), counted from when the burst limit let it leave (after a stall it spreads the backlog
-   * on purpose), ns. What is left is the loop's own work: its passes, its event-loop turns,
+   * on purpose), ns, and beyond the time within the pass the OS held the thread off its CPU
+   * (preemptedMaxNs). What is left is the loop's own work: its passes, its event-loop turns,
    * its garbage collections, a producer that fell behind.
    */
   ownLateMaxNs: number;
+  /**
+   * The most time the OS held the thread off its CPU in the middle of a pass (preempted, or the
+   * VM's vCPU held) before a send, ns, as taken out of a send's own share: read for the sends
+   * that could be the period's worst own share (0 where the thread's CPU time cannot be read:
+   * PacerThread.cpuClockError).
+   */
+  preemptedMaxNs: number;
   /** Sleeps (Atomics.wait) and event-loop yields in the period. */
   sleeps: number;
   yields: number;
@@ -113,6 +121,11 @@ export interface PacerThread {
    * it reads performance.now(), whose garbage collections hold the thread now and then.
    */
   clockError?: string;
+  /**
+   * Why the thread's CPU time cannot be read (mono-clock.ts threadCpuReader): time the OS takes
+   * its CPU away in the middle of a pass then counts as the daemon's own lateness.
+   */
+  cpuClockError?: string;
 }
 
 /** Whether the pacing thread runs SCHED_FIFO (PacerOptions.realtimePriority). */

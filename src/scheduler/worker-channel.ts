@@ -15,6 +15,7 @@
 import { hasPcr } from '../mpegts/packet.js';
 import { BL_AT, BL_DUE, BL_FLOOR, BL_NOW, type BurstLimiter } from './burst-limit.js';
 import { SEND_DUE, SEND_PCR27, type PacedOutput } from './output-contract.js';
+import { CPU_NS, CPU_VOLUNTARY, cpuCell, type ThreadCpuRead } from './mono-clock.js';
 import {
   EARLY_NS,
   QT_DUE,
@@ -75,7 +76,8 @@ export interface LoopCounters {
   lateMaxNs: number;
   /**
    * Worst send lateness beyond what the OS and the burst limit explain (PacerStats.ownLateMaxNs):
-   * send time − the time the burst limit let it leave − wakeLateNs, ns.
+   * send time − the time the burst limit let it leave − wakeLateNs − the time within the pass
+   * the thread was off its CPU, ns.
    */
   ownLateMaxNs: number;
   unlicensed: number;
@@ -84,6 +86,23 @@ export interface LoopCounters {
    * wait before it (a sleep's oversleep, a spin that lost the CPU past its end), ns, ≥ 0.
    */
   wakeLateNs: number;
+  /**
+   * Set by the loop at the start of each pass: the clock then (ns) and the thread's cpuCell then
+   * (mono-clock.ts). With them a send's own share leaves out the time within the pass the thread
+   * was off its CPU without having blocked (preempted, or its vCPU held): the OS's, as a late
+   * wake-up is.
+   */
+  passStartNs: number;
+  readonly passCpu: Float64Array;
+  /** Where a send reads the thread's cpuCell. */
+  readonly cpuNow: Float64Array;
+  /** Reads the thread's cpuCell (mono-clock.ts threadCpuReader); null where it cannot. */
+  readCpu: ThreadCpuRead | null;
+  /**
+   * The most off-CPU time taken out of a send's own share (PacerStats.preemptedMaxNs), ns: read
+   * only for sends that could be the period's worst own share (over OWN_CPU_CHECK_NS).
+   */
+  preemptedMaxNs: number;
   /**
    * Queues whose sent slots wait for release() (an output still holds a send: an RTSP
    * destination's libuv send, a batch the kernel refused with EAGAIN), which runs when the loop
@@ -94,8 +113,25 @@ export interface LoopCounters {
 
 /** LoopCounters at zero. */
 export function loopCounters(): LoopCounters {
-  return { lateMaxNs: 0, ownLateMaxNs: 0, unlicensed: 0, wakeLateNs: 0, held: 0 };
+  return {
+    lateMaxNs: 0,
+    ownLateMaxNs: 0,
+    unlicensed: 0,
+    wakeLateNs: 0,
+    passStartNs: 0,
+    passCpu: cpuCell(),
+    cpuNow: cpuCell(),
+    readCpu: null,
+    preemptedMaxNs: 0,
+    held: 0,
+  };
 }
+
+/**
+ * A send whose own share would be the period's worst and over this reads the thread's CPU time
+ * (two system calls, ~0.7 µs): below it, what the OS took within the pass does not matter.
+ */
+export const OWN_CPU_CHECK_NS = 100_000;
 
 export class WorkerChannel implements PacedQueue {
   /**
@@ -259,7 +295,25 @@ export class WorkerChannel implements PacedQueue {
     // The daemon's own share: late against when the burst limit let it go (after a stall it
     // spreads the backlog on purpose), beyond how late the OS woke the loop for this pass.
     const allowed = this.headAtNs > this.headFloorNs ? this.headAtNs : this.headFloorNs;
-    const ownNs = now - allowed - this.loopStats.wakeLateNs;
+    const ls = this.loopStats;
+    let ownNs = now - allowed - ls.wakeLateNs;
+    if (ownNs > OWN_CPU_CHECK_NS && ownNs > ls.ownLateMaxNs && ls.readCpu !== null) {
+      const c = ls.cpuNow;
+      const p = ls.passCpu;
+      ls.readCpu(c);
+      // Of the pass so far, the time the thread was off its CPU is the OS's, unless the thread
+      // blocked on something of its own (a lock, a garbage collector's helpers): then all of it
+      // stays its own. Counted from when the send was let go if that was within the pass, with
+      // all of the pass's CPU time against it (at least that much of it was off the CPU).
+      if (c[CPU_VOLUNTARY] === p[CPU_VOLUNTARY]) {
+        const from = allowed > ls.passStartNs ? allowed : ls.passStartNs;
+        const off = now - from - (c[CPU_NS] - p[CPU_NS]);
+        if (off > 0) {
+          ownNs -= off;
+          if (off > ls.preemptedMaxNs) ls.preemptedMaxNs = off;
+        }
+      }
+    }
     const relaxed = this.limiter.relaxing; // as earliest() had it for this datagram
     const v = this.v;
     const read = v.ctl[CTL_READ];
@@ -309,8 +363,8 @@ export class WorkerChannel implements PacedQueue {
     }
     const st = v.stats;
     st[ST_BYTES] += k * TS;
-    if (lateNs > this.loopStats.lateMaxNs) this.loopStats.lateMaxNs = lateNs;
-    if (ownNs > this.loopStats.ownLateMaxNs) this.loopStats.ownLateMaxNs = ownNs;
+    if (lateNs > ls.lateMaxNs) ls.lateMaxNs = lateNs;
+    if (ownNs > ls.ownLateMaxNs) ls.ownLateMaxNs = ownNs;
     if (from + k < packets) {
       // The first part: the datagram (and its slot) is done when the rest has gone.
       st[ST_SPLIT]++;

@@ -19,6 +19,7 @@ function stats(lateMs: number, ownMs = 0): PacerStats {
     unlicensed: 0,
     lateMaxNs: lateMs * 1e6,
     ownLateMaxNs: ownMs * 1e6,
+    preemptedMaxNs: 0,
     sleeps: 0,
     yields: 0,
     spinNs: 0,

@@ -2,9 +2,19 @@
 // CLOCK_MONOTONIC as process.hrtime, read without making a JS value, so a loop that reads it
 // makes no garbage for the collector (performance.now() left ~32 bytes a read, and the pacing
 // thread's collections held it 0.2-2.6 ms). Without the addon, the reason and the fallback.
+// The thread's own CPU use (threadCpuReader, native/sched.c cpu(): getrusage RUSAGE_THREAD), with
+// which the pacing loop tells time the OS took its CPU away from its own.
 import t from 'tap';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { monotonicNs, nativeClock } from '../../src/scheduler/mono-clock.js';
+import {
+  CPU_INVOLUNTARY,
+  CPU_NS,
+  CPU_VOLUNTARY,
+  cpuCell,
+  monotonicNs,
+  nativeClock,
+  threadCpuReader,
+} from '../../src/scheduler/mono-clock.js';
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
@@ -61,4 +71,34 @@ t.test('without the addon: performance.now(), and why', async (t) => {
   const c = nativeClock('/nonexistent/headend_sched.node');
   t.match(c.error, /^no native addon \(/);
   t.equal(c.now, monotonicNs);
+});
+
+t.test("the thread's CPU time grows with its work, not with its sleeps", async (t) => {
+  const read = threadCpuReader();
+  if (typeof read === 'string') throw new Error(`the addon is built (npm install): ${read}`);
+  const a = cpuCell();
+  const b = cpuCell();
+  // 30 ms of work: CPU time within the wall clock between the two reads (another thread of
+  // this process is not counted).
+  const w0 = monotonicNs();
+  read(a);
+  let x = 0;
+  while (monotonicNs() - w0 < 30e6) x = (x + 1) | 0;
+  read(b);
+  const wall = monotonicNs() - w0;
+  const busy = b[CPU_NS] - a[CPU_NS];
+  t.ok(x > 0);
+  t.ok(busy > 0 && busy <= wall, `busy: ${(busy / 1e6).toFixed(2)} ms of ${wall / 1e6}`);
+  t.ok(b[CPU_INVOLUNTARY] >= a[CPU_INVOLUNTARY], 'involuntary switches only grow');
+
+  // 30 ms asleep (Atomics.wait: the thread blocks, a voluntary switch): next to no CPU time.
+  read(a);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+  read(b);
+  t.ok(b[CPU_NS] - a[CPU_NS] < 5e6, `asleep: ${((b[CPU_NS] - a[CPU_NS]) / 1e6).toFixed(2)} ms`);
+  t.ok(b[CPU_VOLUNTARY] > a[CPU_VOLUNTARY], 'the sleep is a voluntary switch');
+});
+
+t.test('without the addon: no thread CPU reader, and why', async (t) => {
+  t.match(threadCpuReader('/nonexistent/headend_sched.node'), /^no native addon \(/);
 });

@@ -209,6 +209,61 @@ t.test(
   },
 );
 
+t.test(
+  "time the OS held the thread off its CPU within the pass is not the daemon's own",
+  async (t) => {
+    // LoopCounters.passCpu: the thread's cpuCell at the start of the pass (CPU ns, voluntary and
+    // involuntary switches); readCpu reads it again for a send that could be the worst own share.
+    const out = { sent: 0, sendAtNs: Infinity, deadlineNs: Infinity };
+    const cell = (cpuNs: number, voluntary: number, involuntary: number) => [
+      cpuNs,
+      voluntary,
+      involuntary,
+    ];
+    const run = (now: number, atStart: number[], atSend: number[], passStart = 10 * MS) => {
+      const c = loopCounters();
+      let reads = 0;
+      c.readCpu = (into) => {
+        reads++;
+        into.set(atSend);
+      };
+      c.passStartNs = passStart;
+      c.passCpu.set(atStart);
+      sendDue([channel([[10 * MS, datagram('plain')]], [], c)], () => now, out);
+      return { c, reads };
+    };
+
+    // The pass began on time; at the send 3 ms later the thread had run 0.5 ms of it and been
+    // switched out by the scheduler (involuntary): 2.5 ms were the OS's.
+    let { c, reads } = run(13 * MS, cell(5 * MS, 10, 4), cell(5.5 * MS, 10, 5));
+    t.equal(reads, 1, 'its CPU read once, for the worst candidate');
+    t.equal(c.lateMaxNs, 3 * MS, '3 ms late');
+    t.ok(Math.abs(c.ownLateMaxNs - 0.5 * MS) < 1, "0.5 ms of it the daemon's own");
+    t.ok(Math.abs(c.preemptedMaxNs - 2.5 * MS) < 1, '2.5 ms preempted, said');
+
+    // The same, but the thread blocked on something of its own (a voluntary switch): all its own.
+    ({ c } = run(13 * MS, cell(5 * MS, 10, 4), cell(5.5 * MS, 11, 4)));
+    t.equal(c.ownLateMaxNs, 3 * MS, 'a wait of its own counts whole');
+    t.equal(c.preemptedMaxNs, 0);
+
+    // On its CPU the whole time (its own work, a garbage collection): all its own.
+    ({ c } = run(13 * MS, cell(5 * MS, 10, 4), cell(8 * MS, 10, 4)));
+    t.equal(c.ownLateMaxNs, 3 * MS, 'work of its own counts whole');
+
+    // The pass began 2 ms before the send was due: only what was off the CPU after its due time
+    // can be the OS's share of its lateness, and the pass's 0.5 ms of CPU may all have been
+    // after it: 2.5 ms, not the 4.5 ms the whole pass spent off its CPU.
+    ({ c } = run(13 * MS, cell(5 * MS, 10, 4), cell(5.5 * MS, 10, 5), 8 * MS));
+    t.ok(Math.abs(c.ownLateMaxNs - 0.5 * MS) < 1, 'off-CPU time before the due time not taken');
+    t.ok(Math.abs(c.preemptedMaxNs - 2.5 * MS) < 1);
+
+    // A send late by less than OWN_CPU_CHECK_NS does not read the CPU (a system call).
+    ({ c, reads } = run(10.05 * MS, cell(5 * MS, 10, 4), cell(5 * MS, 10, 9)));
+    t.equal(reads, 0, 'not read for 50 µs');
+    t.equal(c.ownLateMaxNs, 0.05 * MS);
+  },
+);
+
 t.test('a queue whose output holds sends is counted held once, until released', async (t) => {
   // LoopCounters.held: while it is > 0 the loop turns its event loop at every gap (the event
   // loop completes those sends; release() then frees their slots).

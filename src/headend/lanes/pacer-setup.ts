@@ -44,6 +44,7 @@ export function startPacer(
       sliceNs: th.sliceNs ?? null,
       ...(th.sliceError !== undefined ? { sliceError: th.sliceError } : {}),
       ...(th.clockError !== undefined ? { clockError: th.clockError } : {}),
+      ...(th.cpuClockError !== undefined ? { cpuClockError: th.cpuClockError } : {}),
       ...(th.name !== undefined ? { name: th.name } : {}),
     });
     if (th.niceError) {

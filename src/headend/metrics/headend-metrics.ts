@@ -57,8 +57,14 @@ export function headendMetrics(ctx: HeadendMetricsContext): Metric[] {
     pacerGauge(
       ctx,
       'headend_pacer_late_own_max_seconds',
-      "The daemon's own share of the worst send lateness over the last pacing period: beyond how late the OS woke the pacing thread for the send, from when the burst limit let it leave, seconds.",
+      "The daemon's own share of the worst send lateness over the last pacing period: beyond how late the OS woke the pacing thread for the send and the time it held the thread off its CPU within the pass, from when the burst limit let it leave, seconds.",
       (s) => Math.max(0, s.ownLateMaxNs) / 1e9,
+    ),
+    pacerGauge(
+      ctx,
+      'headend_pacer_preempted_max_seconds',
+      "The most time the OS held the pacing thread off its CPU in the middle of a pass over the last period (preempted, or the VM's vCPU held), as left out of the daemon's own share of a send's lateness, seconds.",
+      (s) => s.preemptedMaxNs / 1e9,
     ),
     pacerGauge(
       ctx,

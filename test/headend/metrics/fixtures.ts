@@ -66,6 +66,7 @@ export const pacerStats: PacerStats = {
   unlicensed: 0,
   lateMaxNs: 250_000,
   ownLateMaxNs: 40_000,
+  preemptedMaxNs: 1_500_000,
   sleeps: 100,
   yields: 10,
   spinNs: 250_000_000,

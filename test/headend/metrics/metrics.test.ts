@@ -41,6 +41,7 @@ const EXPECTED: Record<string, string> = {
   headend_pacer_utilization_ratio: 'gauge',
   headend_pacer_late_max_seconds: 'gauge',
   headend_pacer_late_own_max_seconds: 'gauge',
+  headend_pacer_preempted_max_seconds: 'gauge',
   headend_pacer_oversleep_max_seconds: 'gauge',
   headend_pacer_gc_pauses_total: 'counter',
   headend_pacer_gc_pause_max_seconds: 'gauge',
@@ -156,6 +157,7 @@ t.test('every metric: name, type, HELP, labels, values', async (t) => {
   t.equal(sampleOf(fams, 'headend_pacer_utilization_ratio'), 0.25, 'spinNs / periodNs');
   t.equal(sampleOf(fams, 'headend_pacer_late_max_seconds'), 0.00025);
   t.equal(sampleOf(fams, 'headend_pacer_late_own_max_seconds'), 0.00004);
+  t.equal(sampleOf(fams, 'headend_pacer_preempted_max_seconds'), 0.0015);
   t.equal(sampleOf(fams, 'headend_pacer_channels'), 2);
   t.equal(sampleOf(fams, 'headend_ffmpeg_children'), 2);
   t.equal(sampleOf(fams, 'headend_ffmpeg_cpu_seconds_total'), 2.1, '(150+50+10) ticks / 100');

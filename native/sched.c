@@ -1,12 +1,12 @@
 // The pacing thread's native helpers: a clock read that makes no JS value (now(), at the end),
-// and the calling thread's EEVDF slice (sched(7), sched_setattr(2)): Linux 6.12 and later read
-// sched_attr.sched_runtime of a SCHED_OTHER thread as the slice it asks for (clamped by the
-// kernel to 0.1-100 ms; the default is 0.7 ms × (1 + log2 CPUs), 1.4 ms on 2 CPUs), and a
-// thread that wakes with a shorter slice than the running one's may preempt it at once
-// (kernel/sched/fair.c, PREEMPT_SHORT). No privilege is needed: the policy and nice value stay
-// as they are (read with sched_getattr and written back). Older kernels take the call and
-// leave the field unused (slice() then reads 0 before 6.6, the default before 6.12). glibc has
-// no wrapper before 2.41: the raw system calls.
+// its own CPU time and context switches (cpu(), at the end), and the calling thread's EEVDF
+// slice (sched(7), sched_setattr(2)): Linux 6.12 and later read sched_attr.sched_runtime of a
+// SCHED_OTHER thread as the slice it asks for (clamped by the kernel to 0.1-100 ms; the default
+// is 0.7 ms × (1 + log2 CPUs), 1.4 ms on 2 CPUs), and a thread that wakes with a shorter slice
+// than the running one's may preempt it at once (kernel/sched/fair.c, PREEMPT_SHORT). No
+// privilege is needed: the policy and nice value stay as they are (read with sched_getattr and
+// written back). Older kernels take the call and leave the field unused (slice() then reads 0
+// before 6.6, the default before 6.12). glibc has no wrapper before 2.41: the raw system calls.
 //
 // struct sched_attr (include/uapi/linux/sched/types.h), 56 bytes (SCHED_ATTR_SIZE_VER1):
 //   u32 size | u32 sched_policy | u64 sched_flags | s32 sched_nice | u32 sched_priority |
@@ -85,12 +85,11 @@ static napi_value js_set_slice(napi_env env, napi_callback_info info) {
 }
 
 /**
- * now(cell): CLOCK_MONOTONIC in ns into cell[0], a Float64Array (process.hrtime's clock: libuv
- * reads CLOCK_MONOTONIC). Nothing is returned, so a read makes no JS value: the pacing thread
- * reads the clock thousands of times a second, and performance.now() left ~32 bytes of garbage
- * each time. A double holds ns since boot to the ns for 104 days, to 2 ns for the next 104.
+ * The data of argument 0, a Float64Array of at least `min` elements; NULL after throwing a
+ * TypeError `message` when it is not one.
  */
-static napi_value js_now(napi_env env, napi_callback_info info) {
+static double *float64_cell(napi_env env, napi_callback_info info, size_t min,
+                            const char *message) {
   size_t argc = 1;
   napi_value argv[1];
   napi_typedarray_type type;
@@ -98,13 +97,25 @@ static napi_value js_now(napi_env env, napi_callback_info info) {
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
       napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || length < 1) {
-    napi_throw_type_error(env, NULL, "now(cell): cell must be a Float64Array");
+      type != napi_float64_array || length < min) {
+    napi_throw_type_error(env, NULL, message);
     return NULL;
   }
+  return (double *)data;
+}
+
+/**
+ * now(cell): CLOCK_MONOTONIC in ns into cell[0], a Float64Array (process.hrtime's clock: libuv
+ * reads CLOCK_MONOTONIC). Nothing is returned, so a read makes no JS value: the pacing thread
+ * reads the clock thousands of times a second, and performance.now() left ~32 bytes of garbage
+ * each time. A double holds ns since boot to the ns for 104 days, to 2 ns for the next 104.
+ */
+static napi_value js_now(napi_env env, napi_callback_info info) {
+  double *cell = float64_cell(env, info, 1, "now(cell): cell must be a Float64Array");
+  if (cell == NULL) return NULL;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  ((double *)data)[0] = (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+  cell[0] = (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
   return NULL;
 }
 
@@ -114,25 +125,15 @@ static napi_value js_now(napi_env env, napi_callback_info info) {
  * time it waited for a CPU, nor, where the kernel accounts steal time, the time the VM's vCPU was
  * held; getrusage's own times lag by up to a scheduler tick, 4 ms here), [1] its voluntary
  * context switches (it blocked: a lock, a wait) and [2] its involuntary ones (the scheduler took
- * the CPU away), from getrusage(2), RUSAGE_THREAD. The pacing loop reads it at each pass so that
- * time the OS took the CPU away in the middle of a pass is not counted as the daemon's own
- * lateness. Two system calls, ~0.6 µs, once per pass.
+ * the CPU away), from getrusage(2), RUSAGE_THREAD; all three −1 if a call fails. The pacing loop
+ * reads it at each pass so that time the OS took the CPU away in the middle of a pass is not
+ * counted as the daemon's own lateness. Two system calls, ~0.7 µs, once per pass.
  */
 static napi_value js_cpu(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || length < 3) {
-    napi_throw_type_error(env, NULL, "cpu(cell): cell must be a Float64Array of 3");
-    return NULL;
-  }
+  double *cell = float64_cell(env, info, 3, "cpu(cell): cell must be a Float64Array of 3");
+  if (cell == NULL) return NULL;
   struct rusage ru;
   struct timespec ts;
-  double *cell = (double *)data;
   if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0 || getrusage(RUSAGE_THREAD, &ru) != 0) {
     cell[0] = cell[1] = cell[2] = -1;
     return NULL;

@@ -60,7 +60,9 @@ const ACQUIRED_SE = 0.3e-6;
  * one held, and its standard error is at most MAX_ADOPT_SE. A producer in random 10-190 ms
  * chunks shows a rate of 133 ± 39 ppm after a minute (0 in truth), and ±2 ppm over 10 minutes.
  * Through the daemon, a UDP source 20 ppm fast read 29 ppm with 3-5 ppm of error in its first
- * 1-2 minutes (taken, the line ran 9 ppm too fast for 50 s); within 1 ppm it read 18.6. While
+ * 1-2 minutes (taken, the line ran 9 ppm too fast for 50 s); within 1 ppm it read 18.6-21.6:
+ * the source as delivered (its PCRs against their kernel arrival times, captured) ran 20.2 ppm
+ * fast over its first minute and 21.9 over its second, 20.1 over four. While
  * the queue is chased, an estimate within a tenth of its step is taken too: a source 200 ppm
  * fast in random 10-190 ms chunks is still known only within 2-3 ppm after 20 minutes.
  */

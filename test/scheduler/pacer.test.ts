@@ -413,9 +413,14 @@ t.test("a producer that fell behind: its late sends are the daemon's own latenes
   t.equal(ch.stats.sent, dgs.length, 'all sent');
   const worst = stats.reduce((a, s) => (s.lateMaxNs > a.lateMaxNs ? s : a));
   t.ok(worst.lateMaxNs >= 40e6, `worst send ${(worst.lateMaxNs / 1e6).toFixed(1)} ms late`);
+  // All of it but what the OS took from the thread: a wait it ended late (oversleepMaxNs), or
+  // time within the pass off its CPU (preemptedMaxNs): on a busy box, with tests running beside
+  // it, 3.4 ms of the 41.6 once.
+  const os = worst.preemptedMaxNs + worst.oversleepMaxNs;
   t.ok(
-    worst.ownLateMaxNs >= 39e6,
-    `the daemon's own: ${(worst.ownLateMaxNs / 1e6).toFixed(1)} ms of it`,
+    worst.ownLateMaxNs + os >= 39e6,
+    `the daemon's own: ${(worst.ownLateMaxNs / 1e6).toFixed(1)} ms of it, ` +
+      `at most ${(os / 1e6).toFixed(1)} ms the OS's`,
   );
   t.ok(
     stats.every((s) => s.ownLateMaxNs >= 0 && s.ownLateMaxNs <= s.lateMaxNs),

@@ -2,8 +2,9 @@
 // CLOCK_MONOTONIC as process.hrtime, read without making a JS value, so a loop that reads it
 // makes no garbage for the collector (performance.now() left ~32 bytes a read, and the pacing
 // thread's collections held it 0.2-2.6 ms). Without the addon, the reason and the fallback.
-// The thread's own CPU use (threadCpuReader, native/sched.c cpu(): getrusage RUSAGE_THREAD), with
-// which the pacing loop tells time the OS took its CPU away from its own.
+// The thread's own CPU use (threadCpuReader, native/sched.c cpu(): CLOCK_THREAD_CPUTIME_ID and
+// getrusage's context switches), with which the pacing loop tells time the OS took its CPU away
+// from its own.
 import t from 'tap';
 import { PerformanceObserver } from 'node:perf_hooks';
 import {
